@@ -1,0 +1,40 @@
+import { readFileSync } from 'node:fs';
+import { composeServices } from '@apollo/composition';
+import { parse } from 'graphql';
+
+/** The four subgraphs, in the order the gateway lists them. */
+export const SUBGRAPHS = ['cases', 'partners', 'coverage', 'finance'] as const;
+export type SubgraphId = (typeof SUBGRAPHS)[number];
+
+export const SUPERGRAPH_FILE = new URL('./supergraph.graphql', import.meta.url);
+
+/**
+ * Hint codes we accept after review; every other hint fails composition, because hints
+ * such as inconsistent field types or enum values usually mean two teams disagree.
+ */
+export const ACCEPTED_HINT_CODES: ReadonlySet<string> = new Set([]);
+
+export class CompositionFailedError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Supergraph composition failed:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'CompositionFailedError';
+  }
+}
+
+export function subgraphSdl(name: SubgraphId): string {
+  return readFileSync(new URL(`../subgraphs/${name}/schema.graphql`, import.meta.url), 'utf8');
+}
+
+/**
+ * Composes the supergraph from the subgraphs' SDL files. Routing URLs are placeholders
+ * the gateway overrides from its configuration, so the file does not depend on hosts.
+ */
+export function composeSupergraph(): string {
+  const result = composeServices(
+    SUBGRAPHS.map((name) => ({ name, typeDefs: parse(subgraphSdl(name)), url: `http://${name}.subgraph.invalid/graphql` })),
+  );
+  if (result.errors) throw new CompositionFailedError(result.errors.map((e) => e.message));
+  const blocking = result.hints.filter((hint) => !ACCEPTED_HINT_CODES.has(hint.definition.code));
+  if (blocking.length > 0) throw new CompositionFailedError(blocking.map((h) => `[hint ${h.definition.code}] ${h.message}`));
+  return `${result.supergraphSdl.trimEnd()}\n`;
+}

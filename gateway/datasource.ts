@@ -1,0 +1,62 @@
+import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { Fetcher } from '@apollo/utils.fetcher';
+import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
+import { GraphQLError } from 'graphql';
+
+/**
+ * Node's built-in fetch (undici, keep-alive) with a deadline. The gateway's default,
+ * make-fetch-happen, has no timeout, so a hung subgraph would hang every query.
+ */
+export function fetcherWithTimeout(timeoutMs: number): Fetcher {
+  const fetcher = (url: string, init?: Parameters<Fetcher>[1]) =>
+    fetch(url, {
+      method: init?.method ?? 'POST',
+      headers: init?.headers,
+      body: init?.body,
+      signal: AbortSignal.timeout(timeoutMs),
+    });
+  return fetcher as unknown as Fetcher;
+}
+
+/** Why a subgraph call failed, in words an operator can act on. */
+export function describeFetchFailure(error: unknown, timeoutMs: number): string {
+  if (error instanceof Error) {
+    if (error.name === 'TimeoutError' || error.name === 'AbortError') return `no answer within ${timeoutMs} ms`;
+    const cause = (error as Error & { cause?: { code?: string; message?: string } }).cause;
+    if (cause?.code) return `${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
+    return error.message;
+  }
+  return String(error);
+}
+
+/**
+ * A subgraph call that fails (down, refused, timed out, 5xx) becomes one GraphQL error
+ * naming the subgraph, with code SUBGRAPH_UNAVAILABLE; the gateway still returns the data
+ * the other subgraphs gave.
+ */
+export class SubgraphDataSource extends RemoteGraphQLDataSource {
+  constructor(
+    private readonly serviceName: string,
+    url: string,
+    private readonly timeoutMs: number,
+  ) {
+    super({ url, fetcher: fetcherWithTimeout(timeoutMs) });
+  }
+
+  override async process(options: GraphQLDataSourceProcessOptions): Promise<GatewayGraphQLResponse> {
+    try {
+      return await super.process(options);
+    } catch (error) {
+      const response = error instanceof GraphQLError ? (error.extensions.response as { status?: number } | undefined) : undefined;
+      if (response?.status !== undefined) {
+        // The subgraph answered with an HTTP error: say so without its URL or body.
+        throw new GraphQLError(`Subgraph "${this.serviceName}" failed: HTTP ${response.status}`, {
+          extensions: { code: 'SUBGRAPH_ERROR', serviceName: this.serviceName, status: response.status },
+        });
+      }
+      throw new GraphQLError(`Subgraph "${this.serviceName}" is unavailable: ${describeFetchFailure(error, this.timeoutMs)}`, {
+        extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: this.serviceName },
+      });
+    }
+  }
+}

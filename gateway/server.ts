@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import type { Config } from '../shared/config.js';
+import { graphqlHandler, startService, type RequestHandler, type RunningService } from '../shared/http.js';
+import type { Logger } from '../shared/logger.js';
+import { SUBGRAPHS, SUPERGRAPH_FILE, type SubgraphId } from './compose.js';
+import { SubgraphDataSource } from './datasource.js';
+
+export type SubgraphUrls = Record<SubgraphId, string>;
+
+export function subgraphUrlsFromConfig(config: Config): SubgraphUrls {
+  return { cases: config.CASES_URL, partners: config.PARTNERS_URL, coverage: config.COVERAGE_URL, finance: config.FINANCE_URL };
+}
+
+export interface GatewayOptions {
+  config: Config;
+  logger: Logger;
+  subgraphUrls: SubgraphUrls;
+  port?: number;
+  /** Defaults to the committed gateway/supergraph.graphql. */
+  supergraphSdl?: string;
+  /** More HTTP routes on the gateway's port (ingestion, admin), tried before 404. */
+  handlers?: RequestHandler[];
+  onShutdown?: () => Promise<void>;
+}
+
+/** Builds the Apollo Gateway over the static supergraph, routing to configured URLs. */
+export function createGateway(options: Pick<GatewayOptions, 'config' | 'logger' | 'subgraphUrls' | 'supergraphSdl'>): ApolloGateway {
+  const supergraphSdl = options.supergraphSdl ?? readFileSync(SUPERGRAPH_FILE, 'utf8');
+  return new ApolloGateway({
+    supergraphSdl,
+    logger: options.logger,
+    buildService: ({ name }) => {
+      if (!(SUBGRAPHS as readonly string[]).includes(name)) throw new Error(`Unknown subgraph "${name}" in supergraph`);
+      return new SubgraphDataSource(name, options.subgraphUrls[name as SubgraphId], options.config.SUBGRAPH_TIMEOUT_MS);
+    },
+  });
+}
+
+export async function startGateway(options: GatewayOptions): Promise<RunningService> {
+  const { config, logger } = options;
+  const production = config.NODE_ENV === 'production';
+  const gateway = createGateway(options);
+  const server = new ApolloServer({
+    gateway,
+    includeStacktraceInErrorResponses: !production,
+    introspection: !production,
+    plugins: production ? [ApolloServerPluginLandingPageDisabled()] : [],
+    logger,
+  });
+  await server.start();
+  return startService({
+    name: 'gateway',
+    host: config.HOST,
+    port: options.port ?? config.GATEWAY_PORT,
+    logger,
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    handlers: [
+      graphqlHandler({ server, maxBodyBytes: config.MAX_BODY_BYTES, context: async () => ({}), logger }),
+      ...(options.handlers ?? []),
+    ],
+    readiness: {
+      supergraph: async () => {
+        if (!gateway.schema) throw new Error('supergraph not loaded');
+      },
+    },
+    onShutdown: async () => {
+      await server.stop();
+      await options.onShutdown?.();
+    },
+  });
+}

@@ -1,0 +1,51 @@
+/**
+ * npm run seed [-- --count 10000 --seed 42 --if-empty]
+ * Loads reference data and `count` deterministic demo cases into the four databases.
+ * --if-empty keeps existing cases (used by `npm start` so a restart keeps your data).
+ */
+import { parseArgs } from 'node:util';
+import { loadConfigOrExit } from '../shared/config.js';
+import { connectDatabase } from '../shared/mongo.js';
+import { casesModels } from '../subgraphs/cases/models.js';
+import { seedCases, seedReferenceData } from './seed-data.js';
+
+const { values } = parseArgs({
+  options: {
+    count: { type: 'string', default: process.env.SEED_COUNT ?? '10000' },
+    seed: { type: 'string', default: process.env.SEED_VALUE ?? '20240301' },
+    'if-empty': { type: 'boolean', default: false },
+  },
+});
+const count = Number(values.count);
+const seed = Number(values.seed);
+if (!Number.isInteger(count) || count < 0 || count > 1_000_000) {
+  process.stderr.write(`--count must be an integer from 0 to 1000000, got ${JSON.stringify(values.count)}\n`);
+  process.exit(2);
+}
+if (!Number.isInteger(seed)) {
+  process.stderr.write(`--seed must be an integer, got ${JSON.stringify(values.seed)}\n`);
+  process.exit(2);
+}
+
+const config = loadConfigOrExit();
+const [cases, partners, coverage, finance] = await Promise.all(
+  (['cases', 'partners', 'coverage', 'finance'] as const).map((name) => connectDatabase(config, name)),
+);
+const db = { cases: cases!, partners: partners!, coverage: coverage!, finance: finance! };
+try {
+  await seedReferenceData(db);
+  const existing = await casesModels(db.cases).Case.estimatedDocumentCount();
+  if (values['if-empty'] && existing > 0) {
+    process.stdout.write(`seed: reference data loaded; keeping the ${existing} cases already stored\n`);
+  } else {
+    const started = Date.now();
+    const written = await seedCases(db, {
+      count,
+      seed,
+      onProgress: (n) => process.stdout.write(`\rseed: ${n}/${count} cases`),
+    });
+    process.stdout.write(`\nseed: ${written} cases in ${((Date.now() - started) / 1000).toFixed(1)} s (seed ${seed})\n`);
+  }
+} finally {
+  await Promise.all(Object.values(db).map((c) => c.close()));
+}

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Local MongoDB-compatible server (FerretDB 1.24, SQLite backend) and Redis.
+# Usage: scripts/services.sh install|start|stop|status
+# Installs what is missing, starts both on loopback, waits until they answer.
+# When MONGO_URL / REDIS_URL are set, the matching service is left alone
+# (an existing server is used). Running any command twice is harmless.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE="${AVRR_SERVICES_DIR:-$ROOT/.services}"
+FERRETDB_VERSION="v1.24.2"
+FERRETDB_BIN="$STATE/bin/ferretdb"
+FERRETDB_PORT="${AVRR_FERRETDB_PORT:-27027}"
+REDIS_PORT="${AVRR_REDIS_PORT:-6389}"
+
+log() { printf '[services] %s\n' "$*" >&2; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+install_redis() {
+  if command -v redis-server >/dev/null 2>&1; then return; fi
+  log "installing redis-server from Debian's packages"
+  if [ "$(id -u)" != 0 ]; then log "redis-server is missing and this is not root: install the 'redis-server' package"; exit 1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+  # Debian starts its own instance on 6379; we run ours on $REDIS_PORT, so stop that one.
+  (service redis-server stop || systemctl stop redis-server) >/dev/null 2>&1 || true
+}
+
+install_ferretdb() {
+  if [ -x "$FERRETDB_BIN" ] && "$FERRETDB_BIN" --version 2>/dev/null | grep -q "$FERRETDB_VERSION"; then return; fi
+  command -v go >/dev/null 2>&1 || { log "Go is required to build FerretDB (go install from the Go module proxy)"; exit 1; }
+  log "building FerretDB $FERRETDB_VERSION from the Go module proxy (about a minute)"
+  # tools/ferretdb pins FerretDB and its dependencies (go.sum). The module as served by the
+  # proxy lacks build/version/version.txt, which FerretDB's own main refuses to run without,
+  # so we build from a copy of the downloaded module with that file written.
+  local modcache src
+  (cd "$ROOT/tools/ferretdb" && go mod download github.com/FerretDB/FerretDB)
+  modcache="$(cd "$ROOT/tools/ferretdb" && go list -m -f '{{.Dir}}' github.com/FerretDB/FerretDB)"
+  src="$STATE/build/ferretdb-src"
+  rm -rf "$src"; mkdir -p "$(dirname "$src")" "$STATE/bin"
+  cp -r "$modcache" "$src"; chmod -R u+w "$src"
+  echo "$FERRETDB_VERSION" > "$src/build/version/version.txt"
+  (cd "$src" && CGO_ENABLED=0 go build -trimpath -o "$FERRETDB_BIN" ./cmd/ferretdb)
+  rm -rf "$STATE/build"
+  "$FERRETDB_BIN" --version | head -1 >&2
+}
+
+wait_for() { # name port seconds
+  local i=0
+  while ! port_open "$2"; do
+    i=$((i + 1)); if [ "$i" -gt $(($3 * 10)) ]; then log "$1 did not answer on 127.0.0.1:$2 within $3 s"; return 1; fi
+    sleep 0.1
+  done
+}
+
+start_redis() {
+  if [ -n "${REDIS_URL:-}" ]; then log "REDIS_URL is set: using the existing Redis"; return; fi
+  install_redis
+  if redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then log "redis already running on $REDIS_PORT"; return; fi
+  mkdir -p "$STATE/redis"
+  redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes \
+    --dir "$STATE/redis" --pidfile "$STATE/redis.pid" --logfile "$STATE/redis.log" \
+    --appendonly yes --appendfsync everysec --save "" --maxmemory-policy noeviction >/dev/null
+  wait_for redis "$REDIS_PORT" 20
+  until redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; do sleep 0.1; done
+  log "redis ready on 127.0.0.1:$REDIS_PORT"
+}
+
+start_ferretdb() {
+  if [ -n "${MONGO_URL:-}" ]; then log "MONGO_URL is set: using the existing MongoDB-compatible server"; return; fi
+  install_ferretdb
+  if port_open "$FERRETDB_PORT"; then log "ferretdb already running on $FERRETDB_PORT"; return; fi
+  mkdir -p "$STATE/ferretdb-data"
+  nohup "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$STATE/ferretdb-data/" \
+    --listen-addr="127.0.0.1:$FERRETDB_PORT" --debug-addr=- --state-dir="$STATE" \
+    --telemetry=disable --log-level=warn --log-format=json \
+    >"$STATE/ferretdb.log" 2>&1 &
+  echo $! > "$STATE/ferretdb.pid"
+  wait_for ferretdb "$FERRETDB_PORT" 60
+  log "ferretdb ready on 127.0.0.1:$FERRETDB_PORT (data in $STATE/ferretdb-data)"
+}
+
+stop_pidfile() { # name pidfile
+  local pid
+  [ -f "$2" ] || return 0
+  pid="$(cat "$2")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+    log "$1 stopped"
+  fi
+  rm -f "$2"
+}
+
+case "${1:-start}" in
+  install) [ -n "${REDIS_URL:-}" ] || install_redis; [ -n "${MONGO_URL:-}" ] || install_ferretdb ;;
+  start) mkdir -p "$STATE"; start_redis; start_ferretdb ;;
+  stop)
+    [ -n "${REDIS_URL:-}" ] || { redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1 || true; stop_pidfile redis "$STATE/redis.pid"; }
+    [ -n "${MONGO_URL:-}" ] || stop_pidfile ferretdb "$STATE/ferretdb.pid" ;;
+  status)
+    port_open "$REDIS_PORT" && echo "redis: up (127.0.0.1:$REDIS_PORT)" || echo "redis: down"
+    port_open "$FERRETDB_PORT" && echo "ferretdb: up (127.0.0.1:$FERRETDB_PORT)" || echo "ferretdb: down" ;;
+  *) echo "usage: $0 install|start|stop|status" >&2; exit 2 ;;
+esac

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+
+/**
+ * Every environment variable the system reads, with its default. Validated once at
+ * start-up; a missing or malformed value stops the process with a message naming it.
+ * The README's configuration table is kept in step with this list (a test checks it).
+ */
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+const url = (fallback: string, protocols: string[]) =>
+  z
+    .string()
+    .default(fallback)
+    .refine((value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  MONGO_URL: url('mongodb://127.0.0.1:27027', ['mongodb:', 'mongodb+srv:']),
+  MONGO_DB_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_]{1,32}$/, 'must be 1-32 letters, digits or underscores')
+    .default('avrr'),
+  REDIS_URL: url('redis://127.0.0.1:6389', ['redis:', 'rediss:']),
+  GATEWAY_PORT: port(4000),
+  CASES_PORT: port(4001),
+  PARTNERS_PORT: port(4002),
+  COVERAGE_PORT: port(4003),
+  FINANCE_PORT: port(4004),
+  WORKER_PORT: port(4010),
+  CASES_URL: url('http://127.0.0.1:4001/graphql', ['http:', 'https:']),
+  PARTNERS_URL: url('http://127.0.0.1:4002/graphql', ['http:', 'https:']),
+  COVERAGE_URL: url('http://127.0.0.1:4003/graphql', ['http:', 'https:']),
+  FINANCE_URL: url('http://127.0.0.1:4004/graphql', ['http:', 'https:']),
+  SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(50).max(120_000).default(5_000),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1_024).max(100 * 1024 * 1024).default(1_048_576),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; throws ConfigError naming each bad variable and what it got. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings count as unset, as in most shells' `VAR= cmd`.
+  const cleaned = Object.fromEntries(
+    Object.keys(configSchema.shape).map((key) => [key, env[key] === '' ? undefined : env[key]]),
+  );
+  const result = configSchema.safeParse(cleaned);
+  if (result.success) return result.data;
+  throw new ConfigError(
+    result.error.issues.map((issue) => {
+      const name = String(issue.path[0]);
+      const got = cleaned[name];
+      return `${name}: ${issue.message}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`;
+    }),
+  );
+}
+
+/** For entry points: print the problem and exit non-zero instead of a stack trace. */
+export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): Config {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+}

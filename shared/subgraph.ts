@@ -1,0 +1,109 @@
+import { readFileSync } from 'node:fs';
+import { ApolloServer, type BaseContext } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import { parse, type DocumentNode } from 'graphql';
+import type { Connection } from 'mongoose';
+import type { Config } from './config.js';
+import { graphqlHandler, startService, type RunningService } from './http.js';
+import type { Logger } from './logger.js';
+import type { SubgraphName } from './mongo.js';
+
+export type { GraphQLResolverMap };
+
+/** What a subgraph folder exports: its SDL, resolvers and per-request context factory. */
+export interface SubgraphDefinition<TContext extends BaseContext> {
+  name: SubgraphName;
+  typeDefs: DocumentNode;
+  resolvers: GraphQLResolverMap<TContext>;
+  /** Fresh per request, so DataLoader caches never outlive one operation. */
+  createContext: () => TContext;
+}
+
+export function loadSchemaFile(url: URL): DocumentNode {
+  return parse(readFileSync(url, 'utf8'));
+}
+
+export function createSubgraphServer<TContext extends BaseContext>(
+  definition: SubgraphDefinition<TContext>,
+  config: Pick<Config, 'NODE_ENV'>,
+  logger: Logger,
+): ApolloServer<TContext> {
+  const production = config.NODE_ENV === 'production';
+  return new ApolloServer<TContext>({
+    schema: buildSubgraphSchema({ typeDefs: definition.typeDefs, resolvers: definition.resolvers as GraphQLResolverMap<unknown> }),
+    includeStacktraceInErrorResponses: !production,
+    introspection: !production,
+    plugins: production ? [ApolloServerPluginLandingPageDisabled()] : [],
+    logger,
+  });
+}
+
+/** Starts a subgraph's HTTP server with its GraphQL endpoint and health checks. */
+export async function startSubgraph<TContext extends BaseContext>(
+  definition: SubgraphDefinition<TContext>,
+  options: {
+    config: Config;
+    logger: Logger;
+    port: number;
+    connection: Connection;
+    onShutdown?: () => Promise<void>;
+  },
+): Promise<RunningService> {
+  const { config, logger, connection } = options;
+  const server = createSubgraphServer(definition, config, logger);
+  await server.start();
+  return startService({
+    name: `${definition.name}-subgraph`,
+    host: config.HOST,
+    port: options.port,
+    logger,
+    shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    handlers: [
+      graphqlHandler({
+        server,
+        maxBodyBytes: config.MAX_BODY_BYTES,
+        context: async () => definition.createContext(),
+        logger,
+      }),
+    ],
+    readiness: {
+      mongo: async () => {
+        if (!connection.db) throw new Error('mongo not connected');
+        await connection.db.command({ ping: 1 });
+      },
+    },
+    onShutdown: async () => {
+      await server.stop();
+      await options.onShutdown?.();
+      await connection.close();
+    },
+  });
+}
+
+/**
+ * The whole entry point of a subgraph process: validated config, logs, its own database
+ * with indexes, the HTTP server, and graceful shutdown on SIGTERM/SIGINT.
+ */
+export async function runSubgraphProcess<TContext extends BaseContext>(
+  name: SubgraphName,
+  portOf: (config: Config) => number,
+  build: (connection: Connection) => SubgraphDefinition<TContext>,
+): Promise<void> {
+  const { loadConfigOrExit } = await import('./config.js');
+  const { createLogger } = await import('./logger.js');
+  const { connectDatabase, ensureIndexes } = await import('./mongo.js');
+  const { exitOnSignals } = await import('./http.js');
+  const config = loadConfigOrExit();
+  const logger = createLogger(`${name}-subgraph`, config);
+  try {
+    const connection = await connectDatabase(config, name);
+    await ensureIndexes(connection);
+    const service = await startSubgraph(build(connection), { config, logger, port: portOf(config), connection });
+    exitOnSignals(service, logger, config.SHUTDOWN_TIMEOUT_MS);
+  } catch (error) {
+    logger.fatal({ err: error }, `${name} subgraph failed to start`);
+    process.exit(1);
+  }
+}

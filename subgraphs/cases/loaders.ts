@@ -1,0 +1,22 @@
+import type DataLoader from 'dataloader';
+import { Types } from 'mongoose';
+import { batchByKey } from '../../shared/loaders.js';
+import type { CaseDoc, CasesModels } from './models.js';
+
+export interface CasesLoaders {
+  caseById: DataLoader<string, CaseDoc | null>;
+}
+
+export function createCasesLoaders(models: CasesModels): CasesLoaders {
+  return {
+    caseById: batchByKey<string, CaseDoc>(
+      async (ids) => {
+        // Ids that are not ObjectIds cannot exist; they resolve to null, not an error.
+        const valid = ids.filter((id) => Types.ObjectId.isValid(id) && /^[0-9a-f]{24}$/i.test(id));
+        if (valid.length === 0) return [];
+        return models.Case.find({ _id: { $in: valid.map((id) => new Types.ObjectId(id)) } }).lean<CaseDoc[]>();
+      },
+      (doc) => doc._id.toHexString(),
+    ),
+  };
+}

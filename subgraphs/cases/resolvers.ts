@@ -1,0 +1,84 @@
+import { GraphQLError } from 'graphql';
+import { Types, type FilterQuery } from 'mongoose';
+import type { CaseStatus, ReturnType } from '../../shared/domain.js';
+import { checkPageSize, decodeCursor, encodeCursor } from '../../shared/pagination.js';
+import { DateScalar, DateTimeScalar } from '../../shared/scalars.js';
+import type { GraphQLResolverMap } from '../../shared/subgraph.js';
+import type { CasesLoaders } from './loaders.js';
+import type { CaseDoc, CasesModels } from './models.js';
+
+export interface CasesContext {
+  models: CasesModels;
+  loaders: CasesLoaders;
+}
+
+export interface CaseFilterInput {
+  memberStates?: string[] | null;
+  countriesOfOrigin?: string[] | null;
+  partners?: string[] | null;
+  statuses?: CaseStatus[] | null;
+  returnTypes?: ReturnType[] | null;
+}
+
+/** Builds the Mongo filter from GraphQL input; values are typed scalars, never operators. */
+export function caseFilterToQuery(filter: CaseFilterInput | null | undefined): FilterQuery<CaseDoc> {
+  const query: FilterQuery<CaseDoc> = {};
+  const inList = <T>(values: T[] | null | undefined) => (values && values.length > 0 ? { $in: values.map(String) } : undefined);
+  const memberState = inList(filter?.memberStates);
+  const country = inList(filter?.countriesOfOrigin);
+  const partner = inList(filter?.partners);
+  const status = inList(filter?.statuses);
+  const returnType = inList(filter?.returnTypes);
+  if (memberState) query.memberState = memberState;
+  if (country) query.countryOfOrigin = country;
+  if (partner) query.partnerId = partner;
+  if (status) query.status = status;
+  if (returnType) query.returnType = returnType;
+  return query;
+}
+
+function parseAfter(after: string | null | undefined): Types.ObjectId | undefined {
+  if (after == null) return undefined;
+  const key = decodeCursor(after);
+  if (!/^[0-9a-f]{24}$/.test(key)) {
+    throw new GraphQLError('Argument "after" is not a cursor returned by this API', {
+      extensions: { code: 'BAD_USER_INPUT', argumentName: 'after' },
+    });
+  }
+  return new Types.ObjectId(key);
+}
+
+export const casesResolvers: GraphQLResolverMap<CasesContext> = {
+  Date: DateScalar,
+  DateTime: DateTimeScalar,
+  Query: {
+    cases: async (_: unknown, args: { filter?: CaseFilterInput; first?: number; after?: string }, ctx: CasesContext) => {
+      const first = checkPageSize(args.first);
+      const afterId = parseAfter(args.after);
+      const base = caseFilterToQuery(args.filter);
+      const pageQuery: FilterQuery<CaseDoc> = afterId ? { ...base, _id: { $gt: afterId } } : base;
+      const [docs, totalCount] = await Promise.all([
+        ctx.models.Case.find(pageQuery).sort({ _id: 1 }).limit(first + 1).lean<CaseDoc[]>(),
+        ctx.models.Case.countDocuments(base),
+      ]);
+      const page = docs.slice(0, first);
+      for (const doc of page) ctx.loaders.caseById.prime(doc._id.toHexString(), doc);
+      const edges = page.map((doc) => ({ cursor: encodeCursor(doc._id.toHexString()), node: doc }));
+      return {
+        edges,
+        totalCount,
+        pageInfo: { hasNextPage: docs.length > first, endCursor: edges.at(-1)?.cursor ?? null },
+      };
+    },
+    case: (_: unknown, args: { id: string }, ctx: CasesContext) => ctx.loaders.caseById.load(args.id),
+    caseByReference: (_: unknown, args: { memberState: string; caseReference: string }, ctx: CasesContext) =>
+      ctx.models.Case.findOne({ memberState: String(args.memberState), caseReference: String(args.caseReference) }).lean<CaseDoc>(),
+  },
+  Case: {
+    __resolveReference: (ref: { id: string }, ctx: CasesContext) => ctx.loaders.caseById.load(ref.id),
+    id: (doc: CaseDoc) => doc._id.toHexString(),
+    sendingMemberState: (doc: CaseDoc) => ({ code: doc.memberState }),
+    countryOfOrigin: (doc: CaseDoc) => ({ code: doc.countryOfOrigin }),
+    partner: (doc: CaseDoc) => (doc.partnerId ? { id: doc.partnerId } : null),
+  },
+};

@@ -1,0 +1,17 @@
+import type { Connection } from 'mongoose';
+import { loadSchemaFile, type SubgraphDefinition } from '../../shared/subgraph.js';
+import { createPartnersLoaders } from './loaders.js';
+import { partnersModels } from './models.js';
+import { partnersResolvers, type PartnersContext } from './resolvers.js';
+
+export const partnersTypeDefs = loadSchemaFile(new URL('./schema.graphql', import.meta.url));
+
+export function partnersSubgraph(connection: Connection): SubgraphDefinition<PartnersContext> {
+  const models = partnersModels(connection);
+  return {
+    name: 'partners',
+    typeDefs: partnersTypeDefs,
+    resolvers: partnersResolvers,
+    createContext: () => ({ models, loaders: createPartnersLoaders(models) }),
+  };
+}
