@@ -29,9 +29,13 @@ export function subgraphSdl(name: SubgraphId): string {
  * Composes the supergraph from the subgraphs' SDL files. Routing URLs are placeholders
  * the gateway overrides from its configuration, so the file does not depend on hosts.
  */
-export function composeSupergraph(): string {
+export function composeSupergraph(overrides: Partial<Record<SubgraphId, string>> = {}): string {
   const result = composeServices(
-    SUBGRAPHS.map((name) => ({ name, typeDefs: parse(subgraphSdl(name)), url: `http://${name}.subgraph.invalid/graphql` })),
+    SUBGRAPHS.map((name) => ({
+      name,
+      typeDefs: parse(overrides[name] ?? subgraphSdl(name)),
+      url: `http://${name}.subgraph.invalid/graphql`,
+    })),
   );
   if (result.errors) throw new CompositionFailedError(result.errors.map((e) => e.message));
   const blocking = result.hints.filter((hint) => !ACCEPTED_HINT_CODES.has(hint.definition.code));

@@ -14,7 +14,7 @@ export function createCasesLoaders(models: CasesModels): CasesLoaders {
         // Ids that are not ObjectIds cannot exist; they resolve to null, not an error.
         const valid = ids.filter((id) => Types.ObjectId.isValid(id) && /^[0-9a-f]{24}$/i.test(id));
         if (valid.length === 0) return [];
-        return models.Case.find({ _id: { $in: valid.map((id) => new Types.ObjectId(id)) } }).lean<CaseDoc[]>();
+        return models.Case.find({ _id: { $in: valid.map((id) => new Types.ObjectId(id)) } }).lean<CaseDoc[]>().exec();
       },
       (doc) => doc._id.toHexString(),
     ),

@@ -25,6 +25,8 @@ export interface CaseDoc {
   departureDate: string | null;
   arrivalDate: string | null;
   recordVersion: number;
+  /** sha256 of the canonical record, to tell an identical re-push from a change. */
+  contentHash: string | null;
   version: number;
   createdAt: Date;
   updatedAt: Date;
@@ -57,6 +59,7 @@ const caseSchema = new Schema<CaseDoc>(
     departureDate: { type: String, default: null },
     arrivalDate: { type: String, default: null },
     recordVersion: { type: Number, default: 1 },
+    contentHash: { type: String, default: null },
     version: { type: Number, default: 0 },
   },
   { collection: 'cases', timestamps: true, versionKey: false, strict: 'throw' },

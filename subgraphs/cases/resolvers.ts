@@ -58,7 +58,7 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
       const base = caseFilterToQuery(args.filter);
       const pageQuery: FilterQuery<CaseDoc> = afterId ? { ...base, _id: { $gt: afterId } } : base;
       const [docs, totalCount] = await Promise.all([
-        ctx.models.Case.find(pageQuery).sort({ _id: 1 }).limit(first + 1).lean<CaseDoc[]>(),
+        ctx.models.Case.find(pageQuery).sort({ _id: 1 }).limit(first + 1).lean<CaseDoc[]>().exec(),
         ctx.models.Case.countDocuments(base),
       ]);
       const page = docs.slice(0, first);
@@ -72,7 +72,7 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
     },
     case: (_: unknown, args: { id: string }, ctx: CasesContext) => ctx.loaders.caseById.load(args.id),
     caseByReference: (_: unknown, args: { memberState: string; caseReference: string }, ctx: CasesContext) =>
-      ctx.models.Case.findOne({ memberState: String(args.memberState), caseReference: String(args.caseReference) }).lean<CaseDoc>(),
+      ctx.models.Case.findOne({ memberState: String(args.memberState), caseReference: String(args.caseReference) }).lean<CaseDoc>().exec(),
   },
   Case: {
     __resolveReference: (ref: { id: string }, ctx: CasesContext) => ctx.loaders.caseById.load(ref.id),

@@ -10,7 +10,7 @@ export interface FinanceLoaders {
 export function createFinanceLoaders(models: FinanceModels): FinanceLoaders {
   return {
     tariffs: new DataLoader<'all', TariffRow[]>(async (keys) => {
-      const rows = await models.Tariff.find({}, { _id: 0, createdAt: 0, updatedAt: 0 }).lean<TariffRow[]>();
+      const rows = await models.Tariff.find({}, { _id: 0, createdAt: 0, updatedAt: 0 }).lean<TariffRow[]>().exec();
       return keys.map(() => rows);
     }),
   };

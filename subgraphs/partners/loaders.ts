@@ -9,7 +9,7 @@ export interface PartnersLoaders {
 export function createPartnersLoaders(models: PartnersModels): PartnersLoaders {
   return {
     partnerById: batchByKey<string, PartnerDoc>(
-      (ids) => models.Partner.find({ _id: { $in: [...ids] } }).lean<PartnerDoc[]>(),
+      (ids) => models.Partner.find({ _id: { $in: [...ids] } }).lean<PartnerDoc[]>().exec(),
       (doc) => doc._id,
     ),
   };

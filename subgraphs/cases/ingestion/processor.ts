@@ -1,0 +1,68 @@
+import type { CasesModels } from '../models.js';
+import { validateRecord, type CanonicalRecord } from './record.js';
+import { upsertRecords, type RecordOutcome } from './upsert.js';
+
+export const INGEST_QUEUE = 'avrr-ingest';
+
+/** One job: a slice of one feed, never a whole large feed. */
+export interface IngestChunkJob {
+  feedId: string;
+  /** The Member State that pushed the feed; it must own every record. */
+  memberState: string;
+  /** Position of records[0] in the feed (0-based), for reports. */
+  firstPosition: number;
+  records: unknown[];
+}
+
+export interface RejectedRecord {
+  position: number;
+  caseReference: string | null;
+  path: string;
+  message: string;
+}
+
+export interface ChunkReport {
+  feedId: string;
+  received: number;
+  counts: Record<RecordOutcome | 'rejected', number>;
+  rejected: RejectedRecord[];
+}
+
+function referenceOf(raw: unknown): string | null {
+  if (raw && typeof raw === 'object' && typeof (raw as { caseReference?: unknown }).caseReference === 'string') {
+    return (raw as { caseReference: string }).caseReference.slice(0, 64);
+  }
+  return null;
+}
+
+/**
+ * Validates and stores one chunk. A bad record is reported and skipped; it never blocks
+ * the good records beside it. Pure apart from `models`, so it is tested without Redis.
+ */
+export async function processIngestChunk(job: IngestChunkJob, models: CasesModels): Promise<ChunkReport> {
+  const counts = { created: 0, updated: 0, unchanged: 0, stale: 0, rejected: 0 };
+  const rejected: RejectedRecord[] = [];
+  const valid: CanonicalRecord[] = [];
+  job.records.forEach((raw, i) => {
+    const position = job.firstPosition + i;
+    const result = validateRecord(raw);
+    if (!result.ok) {
+      for (const problem of result.problems) rejected.push({ position, caseReference: referenceOf(raw), ...problem });
+      counts.rejected++;
+      return;
+    }
+    if (result.record.memberState !== job.memberState) {
+      rejected.push({
+        position,
+        caseReference: result.record.caseReference,
+        path: 'memberState',
+        message: `belongs to ${result.record.memberState}; this feed was pushed by ${job.memberState}, which may only send its own cases`,
+      });
+      counts.rejected++;
+      return;
+    }
+    valid.push(result.record);
+  });
+  for (const outcome of await upsertRecords(models, valid)) counts[outcome]++;
+  return { feedId: job.feedId, received: job.records.length, counts, rejected };
+}

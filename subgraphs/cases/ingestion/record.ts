@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { COUNTRY_OF_ORIGIN_CODES, MEMBER_STATE_CODES, PACKAGES, RETURN_TYPES, SEXES } from '../../../shared/domain.js';
+import { isCalendarDate } from '../../../shared/scalars.js';
+
+/** The largest family the programme's forms take (main applicant + 14). */
+export const MAX_FAMILY_MEMBERS = 14;
+
+const text = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    // Control characters never belong in names or references (they break CSV exports and logs).
+    .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'must not contain control characters');
+
+const calendarDate = z.string().refine(isCalendarDate, 'must be a calendar date YYYY-MM-DD');
+
+const person = z
+  .object({
+    name: text(200),
+    dateOfBirth: calendarDate,
+    sex: z.enum(SEXES),
+    relationship: text(40).optional(),
+    vulnerabilities: z.array(text(60)).max(20).default([]),
+  })
+  .strict();
+
+/**
+ * The canonical case record that national feeds are mapped to. `.strict()` refuses unknown
+ * keys, which also refuses `$`-operators and `__proto__` smuggled in as keys.
+ */
+export const canonicalRecordSchema = z
+  .object({
+    memberState: z.string().refine((code) => MEMBER_STATE_CODES.has(code), 'must be a participating Member State, ISO 3166-1 alpha-2 in capitals'),
+    caseReference: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9/_.-]{0,63}$/, 'must be 1-64 letters, digits, / _ . - starting with a letter or digit'),
+    recordVersion: z.number().int().min(1).max(2_147_483_647),
+    returnType: z.enum(RETURN_TYPES),
+    charterFlight: z.boolean().default(false),
+    packages: z.array(z.enum(PACKAGES)).min(1).max(PACKAGES.length),
+    countryOfOrigin: z.string().refine((code) => COUNTRY_OF_ORIGIN_CODES.has(code), 'must be a country of origin the programme covers, ISO 3166-1 alpha-2 in capitals'),
+    departureDate: calendarDate.nullable().default(null),
+    arrivalDate: calendarDate.nullable().default(null),
+    mainApplicant: person,
+    familyMembers: z.array(person).max(MAX_FAMILY_MEMBERS).default([]),
+  })
+  .strict()
+  .superRefine((record, ctx) => {
+    if (new Set(record.packages).size !== record.packages.length) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['packages'], message: 'must not repeat a package' });
+    }
+    if (record.packages.includes('CHARTER_ARRIVAL') && !(record.returnType === 'FORCED' && record.charterFlight)) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['packages'], message: 'CHARTER_ARRIVAL is only for forced returns by charter flight' });
+    }
+    if (record.departureDate && record.arrivalDate && record.arrivalDate < record.departureDate) {
+      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['arrivalDate'], message: 'must not be before departureDate' });
+    }
+  });
+
+export type CanonicalRecord = z.infer<typeof canonicalRecordSchema>;
+
+export interface RecordProblem {
+  path: string;
+  message: string;
+}
+
+/** Validates one record; problems name the field path (`mainApplicant.dateOfBirth`). */
+export function validateRecord(input: unknown): { ok: true; record: CanonicalRecord } | { ok: false; problems: RecordProblem[] } {
+  const result = canonicalRecordSchema.safeParse(input);
+  if (result.success) return { ok: true, record: result.data };
+  return {
+    ok: false,
+    problems: result.error.issues.map((issue) => ({
+      path: issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(',') : '(record)'),
+      message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
+    })),
+  };
+}

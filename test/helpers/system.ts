@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import type { Connection } from 'mongoose';
+import { pino } from 'pino';
+import { loadConfig, type Config } from '../../shared/config.js';
+import type { RunningService } from '../../shared/http.js';
+import { connectDatabase, type SubgraphName } from '../../shared/mongo.js';
+import { startSubgraph, type SubgraphDefinition } from '../../shared/subgraph.js';
+import { startGateway } from '../../gateway/server.js';
+import { casesSubgraph } from '../../subgraphs/cases/subgraph.js';
+import { coverageSubgraph } from '../../subgraphs/coverage/subgraph.js';
+import { financeSubgraph } from '../../subgraphs/finance/subgraph.js';
+import { partnersSubgraph } from '../../subgraphs/partners/subgraph.js';
+import { seedCases, seedReferenceData } from '../../scripts/seed-data.js';
+import type { BaseContext } from '@apollo/server';
+
+export const silentLogger = pino({ level: 'silent' });
+
+/** A config whose databases belong to this test file only. */
+export function testConfig(overrides: Record<string, string> = {}): Config {
+  return loadConfig({
+    ...process.env,
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    MONGO_DB_PREFIX: `t${randomBytes(5).toString('hex')}`,
+    SUBGRAPH_TIMEOUT_MS: '1500',
+    ...overrides,
+  });
+}
+
+export interface TestSystem {
+  config: Config;
+  connections: Record<SubgraphName, Connection>;
+  subgraphs: Record<SubgraphName, RunningService>;
+  gateway: RunningService;
+  gatewayUrl: string;
+  graphql: <T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>) => Promise<{ status: number; body: GraphQLBody<T> }>;
+  stop: () => Promise<void>;
+}
+
+export interface GraphQLBody<T> {
+  data?: T | null;
+  errors?: Array<{ message: string; path?: Array<string | number>; extensions?: Record<string, unknown> }>;
+}
+
+const builders: Record<SubgraphName, (c: Connection) => SubgraphDefinition<BaseContext>> = {
+  cases: (c) => casesSubgraph(c) as unknown as SubgraphDefinition<BaseContext>,
+  partners: (c) => partnersSubgraph(c) as unknown as SubgraphDefinition<BaseContext>,
+  coverage: (c) => coverageSubgraph(c) as unknown as SubgraphDefinition<BaseContext>,
+  finance: (c) => financeSubgraph(c, () => '2024-06-01') as unknown as SubgraphDefinition<BaseContext>,
+};
+
+/** The whole graph in this process, on ephemeral ports, over real FerretDB. */
+export async function startTestSystem(options: { cases?: number; seed?: number; config?: Config } = {}): Promise<TestSystem> {
+  const config = options.config ?? testConfig();
+  const names: SubgraphName[] = ['cases', 'partners', 'coverage', 'finance'];
+  const connections = Object.fromEntries(
+    await Promise.all(names.map(async (n) => [n, await connectDatabase(config, n)] as const)),
+  ) as Record<SubgraphName, Connection>;
+  await seedReferenceData(connections);
+  if (options.cases) await seedCases(connections, { count: options.cases, seed: options.seed ?? 7 });
+  const subgraphs = Object.fromEntries(
+    await Promise.all(
+      names.map(async (n) => [n, await startSubgraph(builders[n](connections[n]), { config, logger: silentLogger, port: 0, connection: connections[n] })] as const),
+    ),
+  ) as Record<SubgraphName, RunningService>;
+  const gateway = await startGateway({
+    config,
+    logger: silentLogger,
+    port: 0,
+    subgraphUrls: {
+      cases: `${subgraphs.cases.url}/graphql`,
+      partners: `${subgraphs.partners.url}/graphql`,
+      coverage: `${subgraphs.coverage.url}/graphql`,
+      finance: `${subgraphs.finance.url}/graphql`,
+    },
+  });
+  const gatewayUrl = `${gateway.url}/graphql`;
+  return {
+    config,
+    connections,
+    subgraphs,
+    gateway,
+    gatewayUrl,
+    graphql: (query, variables) => postGraphQL(gatewayUrl, query, variables),
+    stop: async () => {
+      await gateway.shutdown('test done');
+      // Subgraph shutdown closes their connections; drop the test databases first.
+      await Promise.all(names.map((n) => connections[n].readyState === 1 ? connections[n].dropDatabase() : undefined));
+      await Promise.all(names.map((n) => subgraphs[n].shutdown('test done')));
+    },
+  };
+}
+
+export async function postGraphQL<T>(url: string, query: string, variables?: Record<string, unknown>): Promise<{ status: number; body: GraphQLBody<T> }> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { status: response.status, body: (await response.json()) as GraphQLBody<T> };
+}
