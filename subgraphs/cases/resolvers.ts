@@ -58,7 +58,7 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
       const base = caseFilterToQuery(args.filter);
       const pageQuery: FilterQuery<CaseDoc> = afterId ? { ...base, _id: { $gt: afterId } } : base;
       const [docs, totalCount] = await Promise.all([
-        ctx.models.Case.find(pageQuery).sort({ _id: 1 }).limit(first + 1).lean<CaseDoc[]>().exec(),
+        ctx.models.Case.find(pageQuery).sort({ _id: 1 }).limit(first + 1).batchSize(first + 1).lean<CaseDoc[]>().exec(),
         ctx.models.Case.countDocuments(base),
       ]);
       const page = docs.slice(0, first);

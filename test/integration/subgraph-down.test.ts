@@ -1,0 +1,78 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGateway } from '../../gateway/server.js';
+import type { RunningService } from '../../shared/http.js';
+import { silentLogger, startTestSystem, type TestSystem } from '../helpers/system.js';
+
+const QUERY = `{ cases(first: 5) { edges { node { caseReference countryOfOrigin { name } partner { name } entitlement { totalCents } } } } }`;
+
+interface Data {
+  cases: { edges: Array<{ node: { caseReference: string; countryOfOrigin: { name: string } | null; partner: { name: string } | null; entitlement: { totalCents: number } | null } }> };
+}
+
+describe('a subgraph that is down or hangs', () => {
+  let system: TestSystem;
+  let hanging: Server;
+  let hangingGateway: RunningService;
+  beforeAll(async () => {
+    system = await startTestSystem({ cases: 10 });
+    // A "subgraph" that accepts connections and never answers.
+    hanging = createServer(() => undefined);
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    const port = (hanging.address() as AddressInfo).port;
+    hangingGateway = await startGateway({
+      config: system.config,
+      logger: silentLogger,
+      port: 0,
+      subgraphUrls: {
+        cases: `${system.subgraphs.cases.url}/graphql`,
+        partners: `${system.subgraphs.partners.url}/graphql`,
+        coverage: `${system.subgraphs.coverage.url}/graphql`,
+        finance: `http://127.0.0.1:${port}/graphql`,
+      },
+    });
+  });
+  afterAll(async () => {
+    await hangingGateway?.shutdown('test done');
+    hanging?.closeAllConnections();
+    hanging?.close();
+    await system?.stop();
+  });
+
+  it('a hanging subgraph times out: the rest of the data plus an error naming it', async () => {
+    const started = Date.now();
+    const response = await fetch(`${hangingGateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: QUERY }),
+    });
+    const body = (await response.json()) as { data: Data; errors: Array<{ message: string; extensions: { code: string; serviceName: string } }> };
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeLessThan(system.config.SUBGRAPH_TIMEOUT_MS + 3_000); // bounded, not a hang
+    expect(body.data.cases.edges).toHaveLength(5);
+    expect(body.data.cases.edges[0]!.node.countryOfOrigin?.name).toBeTruthy();
+    expect(body.data.cases.edges[0]!.node.entitlement).toBeNull();
+    expect(body.errors[0]!.extensions).toMatchObject({ code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'finance' });
+    expect(body.errors[0]!.message).toBe(`Subgraph "finance" is unavailable: no answer within ${system.config.SUBGRAPH_TIMEOUT_MS} ms`);
+  });
+
+  it('a stopped subgraph: cases still come back, partner is null, the error names "partners"', async () => {
+    await system.subgraphs.partners.shutdown('simulated outage');
+    const { status, body } = await system.graphql<Data>(QUERY);
+    expect(status).toBe(200);
+    expect(body.data!.cases.edges).toHaveLength(5);
+    for (const { node } of body.data!.cases.edges) {
+      expect(node.caseReference).toBeTruthy();
+      expect(node.countryOfOrigin?.name).toBeTruthy();
+      expect(node.entitlement?.totalCents).toBeGreaterThan(0);
+      expect(node.partner).toBeNull();
+    }
+    expect(body.errors).toHaveLength(1);
+    expect(body.errors![0]!.extensions).toMatchObject({ code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'partners' });
+    expect(body.errors![0]!.message).toMatch(/^Subgraph "partners" is unavailable: ECONNREFUSED/);
+    // The gateway keeps serving queries that do not need the missing subgraph.
+    const other = await system.graphql<{ cases: { totalCount: number } }>('{ cases { totalCount } }');
+    expect(other.body).toEqual({ data: { cases: { totalCount: 10 } } });
+  });
+});
