@@ -28,6 +28,10 @@ export const configSchema = z.object({
     .regex(/^[A-Za-z0-9_]{1,32}$/, 'must be 1-32 letters, digits or underscores')
     .default('avrr'),
   REDIS_URL: url('redis://127.0.0.1:6389', ['redis:', 'rediss:']),
+  QUEUE_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_{}-]{1,32}$/, 'must be 1-32 letters, digits, _ - { } (braces make a Redis Cluster hash tag)')
+    .default('avrr'),
   GATEWAY_PORT: port(4000),
   CASES_PORT: port(4001),
   PARTNERS_PORT: port(4002),

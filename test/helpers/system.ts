@@ -17,11 +17,13 @@ export const silentLogger = pino({ level: 'silent' });
 
 /** A config whose databases belong to this test file only. */
 export function testConfig(overrides: Record<string, string> = {}): Config {
+  const id = `t${randomBytes(5).toString('hex')}`;
   return loadConfig({
     ...process.env,
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
-    MONGO_DB_PREFIX: `t${randomBytes(5).toString('hex')}`,
+    MONGO_DB_PREFIX: id,
+    QUEUE_PREFIX: id,
     SUBGRAPH_TIMEOUT_MS: '1500',
     ...overrides,
   });

@@ -86,8 +86,8 @@ describe('a page of cases across all four subgraphs', () => {
     let after: string | null = null;
     let pages = 0;
     do {
-      const { body } = await system.graphql<PageData>(`query($after: String) { cases(first: 120, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id } } } }`, { after });
-      const page = body.data!.cases;
+      const { body }: { body: { data?: PageData | null } } = await system.graphql<PageData>(`query($after: String) { cases(first: 120, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id } } } }`, { after });
+      const page: PageData["cases"] = body.data!.cases;
       for (const edge of page.edges) {
         expect(seen.has(edge.node.id)).toBe(false);
         seen.add(edge.node.id);

@@ -17,6 +17,7 @@ try {
   const redis = createRedis(config, 'ingest-worker');
   const worker = new Worker<IngestChunkJob, ChunkReport>(INGEST_QUEUE, (job) => processIngestChunk(job.data, models), {
     connection: redis,
+    prefix: config.QUEUE_PREFIX,
     concurrency: 4,
   });
   worker.on('completed', (job, report) => logger.info({ jobId: job.id, feedId: report.feedId, counts: report.counts }, 'chunk stored'));
