@@ -22,13 +22,18 @@ export function spawnEntry(entry: string, env: NodeJS.ProcessEnv, stdio: 'inheri
 }
 
 /** Polls GET url until it answers 200 or the deadline passes. */
-export async function waitForReady(url: string, timeoutMs: number, alive: () => boolean = () => true): Promise<void> {
+export async function waitForReady(
+  url: string,
+  timeoutMs: number,
+  alive: () => boolean = () => true,
+  headers: Record<string, string> = {},
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline) {
     if (!alive()) throw new Error(`${url}: process exited before it was ready`);
     try {
-      const response = await fetch(url, { signal: AbortSignal.timeout(1_000) });
+      const response = await fetch(url, { headers, signal: AbortSignal.timeout(1_000) });
       if (response.status === 200) return;
       last = `HTTP ${response.status}: ${await response.text()}`;
     } catch (error) {

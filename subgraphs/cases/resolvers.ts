@@ -57,16 +57,14 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
       const afterId = parseAfter(args.after);
       const base = caseFilterToQuery(args.filter);
       const pageQuery: FilterQuery<CaseDoc> = afterId ? { ...base, _id: { $gt: afterId } } : base;
-      const [docs, totalCount] = await Promise.all([
-        ctx.models.Case.find(pageQuery).sort({ _id: 1 }).limit(first + 1).batchSize(first + 1).lean<CaseDoc[]>().exec(),
-        ctx.models.Case.countDocuments(base),
-      ]);
+      const docs = await ctx.models.Case.find(pageQuery).sort({ _id: 1 }).limit(first + 1).batchSize(first + 1).lean<CaseDoc[]>().exec();
       const page = docs.slice(0, first);
       for (const doc of page) ctx.loaders.caseById.prime(doc._id.toHexString(), doc);
       const edges = page.map((doc) => ({ cursor: encodeCursor(doc._id.toHexString()), node: doc }));
       return {
         edges,
-        totalCount,
+        // Counted only when asked for: a count visits every matching document.
+        totalCount: () => ctx.models.Case.countDocuments(base).exec(),
         pageInfo: { hasNextPage: docs.length > first, endCursor: edges.at(-1)?.cursor ?? null },
       };
     },

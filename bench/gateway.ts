@@ -1,0 +1,136 @@
+/**
+ * npm run bench:gateway [-- --requests 120 --connections 4 --rounds 2 --cases 10000]
+ * Starts the four subgraphs (real processes) over demo data, then this gateway and a plain
+ * @apollo/gateway, and loads each with the same query, request count and concurrency,
+ * alternating rounds so drift on a shared machine hits both alike.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { loadConfig } from '../shared/config.js';
+import { connectDatabase } from '../shared/mongo.js';
+import { casesModels } from '../subgraphs/cases/models.js';
+import { seedCases, seedReferenceData } from '../scripts/seed-data.js';
+import { spawnEntry, waitForReady } from '../scripts/processes.js';
+
+const { values } = parseArgs({
+  options: {
+    requests: { type: 'string', default: '120' },
+    connections: { type: 'string', default: '4' },
+    rounds: { type: 'string', default: '2' },
+    warmup: { type: 'string', default: '20' },
+    cases: { type: 'string', default: '10000' },
+  },
+});
+const REQUESTS = Number(values.requests);
+const CONNECTIONS = Number(values.connections);
+const ROUNDS = Number(values.rounds);
+const QUERY = `{ cases(first: 50) { edges { node { id caseReference countryOfOrigin { name } partner { name } entitlement { totalCents } } } } }`;
+
+const base = 4600;
+const env: Record<string, string> = {
+  ...(process.env as Record<string, string>),
+  NODE_ENV: 'production',
+  LOG_LEVEL: 'warn',
+  MONGO_DB_PREFIX: 'bench',
+  CASES_PORT: String(base + 1),
+  PARTNERS_PORT: String(base + 2),
+  COVERAGE_PORT: String(base + 3),
+  FINANCE_PORT: String(base + 4),
+  GATEWAY_PORT: String(base),
+  // FerretDB scans; give ours the same patience the plain gateway has (none).
+  SUBGRAPH_TIMEOUT_MS: '60000',
+};
+const urls = {
+  cases: `http://127.0.0.1:${base + 1}/graphql`,
+  partners: `http://127.0.0.1:${base + 2}/graphql`,
+  coverage: `http://127.0.0.1:${base + 3}/graphql`,
+  finance: `http://127.0.0.1:${base + 4}/graphql`,
+};
+Object.assign(env, { CASES_URL: urls.cases, PARTNERS_URL: urls.partners, COVERAGE_URL: urls.coverage, FINANCE_URL: urls.finance });
+const config = loadConfig(env);
+
+// Demo data, loaded once and kept between bench runs.
+const names = ['cases', 'partners', 'coverage', 'finance'] as const;
+const connections = await Promise.all(names.map((n) => connectDatabase(config, n)));
+const db = { cases: connections[0]!, partners: connections[1]!, coverage: connections[2]!, finance: connections[3]! };
+await seedReferenceData(db);
+if ((await casesModels(db.cases).Case.estimatedDocumentCount()) !== Number(values.cases)) {
+  await seedCases(db, { count: Number(values.cases), seed: 20240301 });
+}
+await Promise.all(connections.map((c) => c.close()));
+
+const children: ChildProcess[] = [];
+const start = async (entry: string, port: number, extra: Record<string, string> = {}) => {
+  const child = spawnEntry(entry, { ...env, ...extra });
+  children.push(child);
+  // Apollo's standalone server has no health route: a GET query with the CSRF header stands in.
+  const plain = entry.includes('plain');
+  await waitForReady(
+    `http://127.0.0.1:${port}${plain ? '/?query=%7B__typename%7D' : '/health/ready'}`,
+    60_000,
+    () => child.exitCode === null,
+    plain ? { 'apollo-require-preflight': '1' } : {},
+  );
+};
+const stopAll = () => children.forEach((c) => c.kill('SIGTERM'));
+process.on('exit', stopAll);
+
+await Promise.all([
+  start('subgraphs/cases/main.ts', base + 1),
+  start('subgraphs/partners/main.ts', base + 2),
+  start('subgraphs/coverage/main.ts', base + 3),
+  start('subgraphs/finance/main.ts', base + 4),
+]);
+await start('gateway/main.ts', base);
+await start('bench/plain-gateway.ts', base + 100, { BENCH_PORT: String(base + 100), BENCH_SUBGRAPH_URLS: JSON.stringify(urls) });
+
+process.stdout.write("processes ready\n");
+const targets = { ours: `http://127.0.0.1:${base}/graphql`, plain: `http://127.0.0.1:${base + 100}/graphql` };
+
+// Both must give the same answer before we time them.
+const answers = await Promise.all(
+  Object.values(targets).map(async (url) => {
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: QUERY }) });
+    return response.text();
+  }),
+);
+if (answers[0] !== answers[1] || answers[0]!.includes('"errors"')) throw new Error(`gateways disagree or fail:\n${answers[0]!.slice(0, 300)}\n${answers[1]!.slice(0, 300)}`);
+
+process.stdout.write("both gateways agree; loading\n");
+const run = (url: string, amount: number) =>
+  autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: QUERY }),
+    connections: CONNECTIONS,
+    amount,
+    timeout: 60,
+  });
+
+const results: Record<'ours' | 'plain', Array<{ rps: number; p50: number; p99: number; errors: number }>> = { ours: [], plain: [] };
+for (const url of Object.values(targets)) await run(url, Number(values.warmup)); // warm-up: JIT, plan cache, pools
+for (let round = 0; round < ROUNDS; round++) {
+  const order = round % 2 === 0 ? (['ours', 'plain'] as const) : (['plain', 'ours'] as const);
+  for (const name of order) {
+    const r = await run(targets[name], REQUESTS);
+    results[name].push({ rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx });
+  }
+}
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const summary = Object.fromEntries(
+  Object.entries(results).map(([name, rs]) => [name, { rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), errors: rs.reduce((s, r) => s + r.errors, 0) }]),
+) as Record<'ours' | 'plain', { rps: number; p50: number; p99: number; errors: number }>;
+
+process.stdout.write(`\ngateway benchmark: page of 50 cases with country, partner, entitlement; ${REQUESTS} requests x ${ROUNDS} rounds, ${CONNECTIONS} connections\n`);
+process.stdout.write(`${'gateway'.padEnd(8)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)}\n`);
+for (const name of ['ours', 'plain'] as const) {
+  const s = summary[name];
+  process.stdout.write(`${name.padEnd(8)} ${s.rps.toFixed(0).padStart(8)} ${s.p50.toFixed(1).padStart(8)} ${s.p99.toFixed(1).padStart(8)} ${String(s.errors).padStart(7)}\n`);
+}
+process.stdout.write(
+  `ratio ours/plain: req/s ${(summary.ours.rps / summary.plain.rps).toFixed(2)}, p50 ${(summary.ours.p50 / summary.plain.p50).toFixed(2)}, p99 ${(summary.ours.p99 / summary.plain.p99).toFixed(2)}\n`,
+);
+stopAll();
+process.exit(summary.ours.errors + summary.plain.errors > 0 ? 1 : 0);
