@@ -1,0 +1,30 @@
+import DataLoader from 'dataloader';
+import { batchByKey } from '../../shared/loaders.js';
+import type { CountryDoc, CoverageDoc, CoverageModels, MemberStateDoc } from './models.js';
+
+export interface CoverageLoaders {
+  countryByCode: DataLoader<string, CountryDoc | null>;
+  memberStateByCode: DataLoader<string, MemberStateDoc | null>;
+  coverageByCountry: DataLoader<string, CoverageDoc[]>;
+}
+
+export function createCoverageLoaders(models: CoverageModels): CoverageLoaders {
+  return {
+    countryByCode: batchByKey<string, CountryDoc>(
+      (codes) => models.Country.find({ _id: { $in: [...codes] } }).lean<CountryDoc[]>().exec(),
+      (doc) => doc._id,
+    ),
+    memberStateByCode: batchByKey<string, MemberStateDoc>(
+      (codes) => models.MemberState.find({ _id: { $in: [...codes] } }).lean<MemberStateDoc[]>().exec(),
+      (doc) => doc._id,
+    ),
+    coverageByCountry: new DataLoader<string, CoverageDoc[]>(async (codes) => {
+      const rows = await models.Coverage.find({ countryCode: { $in: [...codes] } })
+        .sort({ validFrom: 1 })
+        .lean<CoverageDoc[]>().exec();
+      const byCountry = new Map<string, CoverageDoc[]>();
+      for (const row of rows) byCountry.set(row.countryCode, [...(byCountry.get(row.countryCode) ?? []), row]);
+      return codes.map((code) => byCountry.get(code) ?? []);
+    }),
+  };
+}

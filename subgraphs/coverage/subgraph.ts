@@ -1,0 +1,17 @@
+import type { Connection } from 'mongoose';
+import { loadSchemaFile, type SubgraphDefinition } from '../../shared/subgraph.js';
+import { createCoverageLoaders } from './loaders.js';
+import { coverageModels } from './models.js';
+import { coverageResolvers, type CoverageContext } from './resolvers.js';
+
+export const coverageTypeDefs = loadSchemaFile(new URL('./schema.graphql', import.meta.url));
+
+export function coverageSubgraph(connection: Connection): SubgraphDefinition<CoverageContext> {
+  const models = coverageModels(connection);
+  return {
+    name: 'coverage',
+    typeDefs: coverageTypeDefs,
+    resolvers: coverageResolvers,
+    createContext: () => ({ models, loaders: createCoverageLoaders(models) }),
+  };
+}
