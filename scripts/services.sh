@@ -28,7 +28,8 @@ install_redis() {
 }
 
 install_ferretdb() {
-  if [ -x "$FERRETDB_BIN" ] && "$FERRETDB_BIN" --version 2>/dev/null | grep -q "$FERRETDB_VERSION"; then return; fi
+  # grep without -q reads all input: an early exit would SIGPIPE ferretdb and, with pipefail, fail the test.
+  if [ -x "$FERRETDB_BIN" ] && "$FERRETDB_BIN" --version 2>/dev/null | grep -F "$FERRETDB_VERSION" >/dev/null; then return; fi
   command -v go >/dev/null 2>&1 || { log "Go is required to build FerretDB (go install from the Go module proxy)"; exit 1; }
   log "building FerretDB $FERRETDB_VERSION from the Go module proxy (about a minute)"
   # tools/ferretdb pins FerretDB and its dependencies (go.sum). The module as served by the
@@ -43,7 +44,7 @@ install_ferretdb() {
   echo "$FERRETDB_VERSION" > "$src/build/version/version.txt"
   (cd "$src" && CGO_ENABLED=0 go build -trimpath -o "$FERRETDB_BIN" ./cmd/ferretdb)
   rm -rf "$STATE/build"
-  "$FERRETDB_BIN" --version | head -1 >&2
+  "$FERRETDB_BIN" --version 2>&1 | sed -n 1p >&2
 }
 
 wait_for() { # name port seconds
@@ -57,13 +58,13 @@ wait_for() { # name port seconds
 start_redis() {
   if [ -n "${REDIS_URL:-}" ]; then log "REDIS_URL is set: using the existing Redis"; return; fi
   install_redis
-  if redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; then log "redis already running on $REDIS_PORT"; return; fi
+  if [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; then log "redis already running on $REDIS_PORT"; return; fi
   mkdir -p "$STATE/redis"
   redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --daemonize yes \
     --dir "$STATE/redis" --pidfile "$STATE/redis.pid" --logfile "$STATE/redis.log" \
     --appendonly yes --appendfsync everysec --save "" --maxmemory-policy noeviction >/dev/null
   wait_for redis "$REDIS_PORT" 20
-  until redis-cli -p "$REDIS_PORT" ping 2>/dev/null | grep -q PONG; do sleep 0.1; done
+  until [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; do sleep 0.1; done
   log "redis ready on 127.0.0.1:$REDIS_PORT"
 }
 
