@@ -71,7 +71,14 @@ start_redis() {
 start_ferretdb() {
   if [ -n "${MONGO_URL:-}" ]; then log "MONGO_URL is set: using the existing MongoDB-compatible server"; return; fi
   install_ferretdb
-  if port_open "$FERRETDB_PORT"; then log "ferretdb already running on $FERRETDB_PORT"; return; fi
+  if port_open "$FERRETDB_PORT"; then
+    if [ -f "$STATE/ferretdb.pid" ] && kill -0 "$(cat "$STATE/ferretdb.pid")" 2>/dev/null; then
+      log "ferretdb already running on $FERRETDB_PORT"
+    else
+      log "WARNING: something not started from $STATE answers on 127.0.0.1:$FERRETDB_PORT; using it (stop it, or set AVRR_FERRETDB_PORT, to get this checkout's own)"
+    fi
+    return
+  fi
   mkdir -p "$STATE/ferretdb-data"
   nohup "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$STATE/ferretdb-data/" \
     --listen-addr="127.0.0.1:$FERRETDB_PORT" --debug-addr=- --state-dir="$STATE" \
