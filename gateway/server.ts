@@ -49,6 +49,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     introspection: !production,
     plugins: production ? [ApolloServerPluginLandingPageDisabled()] : [],
     logger,
+    // Our own SIGTERM handling drains HTTP first, then stops Apollo (shared/http.ts).
+    stopOnTerminationSignals: false,
   });
   await server.start();
   return startService({

@@ -37,6 +37,8 @@ export function createSubgraphServer<TContext extends BaseContext>(
     introspection: !production,
     plugins: production ? [ApolloServerPluginLandingPageDisabled()] : [],
     logger,
+    // Our own SIGTERM handling drains HTTP first, then stops Apollo (shared/http.ts).
+    stopOnTerminationSignals: false,
   });
 }
 

@@ -37,7 +37,8 @@ describe('system processes', () => {
   });
 
   it('a subgraph process answers readiness, logs JSON lines, and exits 0 on SIGTERM', async () => {
-    const child = start('subgraphs/cases/main.ts');
+    // Production mode: Apollo's own signal handling is on there unless we turn it off.
+    const child = start('subgraphs/cases/main.ts', { NODE_ENV: 'production' });
     await waitForReady(`http://127.0.0.1:${config.CASES_PORT}/health/ready`, 60_000, () => child.exitCode === null);
     const ready = (await (await fetch(`http://127.0.0.1:${config.CASES_PORT}/health/ready`)).json()) as unknown;
     expect(ready).toEqual({ status: 'ready', service: 'cases-subgraph', checks: { mongo: 'ok' } });
