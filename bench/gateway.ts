@@ -1,5 +1,5 @@
 /**
- * npm run bench:gateway [-- --requests 120 --connections 4 --rounds 2 --cases 10000]
+ * npm run bench:gateway [-- --requests 200 --connections 4 --rounds 2 --cases 1000]
  * Starts the four subgraphs (real processes) over demo data, then this gateway and a plain
  * @apollo/gateway, and loads each with the same query, request count and concurrency,
  * alternating rounds so drift on a shared machine hits both alike.
@@ -15,11 +15,11 @@ import { spawnEntry, waitForReady } from '../scripts/processes.js';
 
 const { values } = parseArgs({
   options: {
-    requests: { type: 'string', default: '120' },
+    requests: { type: 'string', default: '200' },
     connections: { type: 'string', default: '4' },
     rounds: { type: 'string', default: '2' },
     warmup: { type: 'string', default: '20' },
-    cases: { type: 'string', default: '10000' },
+    cases: { type: 'string', default: '1000' },
   },
 });
 const REQUESTS = Number(values.requests);
