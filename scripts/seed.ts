@@ -9,13 +9,22 @@ import { connectDatabase } from '../shared/mongo.js';
 import { casesModels } from '../subgraphs/cases/models.js';
 import { seedCases, seedReferenceData } from './seed-data.js';
 
-const { values } = parseArgs({
-  options: {
-    count: { type: 'string', default: process.env.SEED_COUNT ?? '10000' },
-    seed: { type: 'string', default: process.env.SEED_VALUE ?? '20240301' },
-    'if-empty': { type: 'boolean', default: false },
-  },
-});
+const USAGE = 'usage: npm run seed -- [--count N (0-1000000)] [--seed N] [--if-empty]';
+function parseArguments() {
+  try {
+    return parseArgs({
+      options: {
+        count: { type: 'string', default: process.env.SEED_COUNT ?? '10000' },
+        seed: { type: 'string', default: process.env.SEED_VALUE ?? '20240301' },
+        'if-empty': { type: 'boolean', default: false },
+      },
+    });
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+}
+const { values } = parseArguments();
 const count = Number(values.count);
 const seed = Number(values.seed);
 if (!Number.isInteger(count) || count < 0 || count > 1_000_000) {
