@@ -31,6 +31,8 @@ const base = 4600;
 const env: Record<string, string> = {
   ...(process.env as Record<string, string>),
   NODE_ENV: 'production',
+  AUTH_JWT_SECRET: 'bench-only-jwt-secret-0123456789abcdef',
+  INTERNAL_SIGNING_KEY: 'bench-only-internal-signing-key-0123456789',
   LOG_LEVEL: 'warn',
   MONGO_DB_PREFIX: 'bench',
   CASES_PORT: String(base + 1),

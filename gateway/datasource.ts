@@ -2,6 +2,11 @@ import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@
 import type { Fetcher } from '@apollo/utils.fetcher';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { GraphQLError } from 'graphql';
+import { PRINCIPAL_HEADER, signPrincipal, type Principal } from '../shared/auth.js';
+
+export interface GatewayContext {
+  principal: Principal | null;
+}
 
 /**
  * Node's built-in fetch (undici, keep-alive) with a deadline. The gateway's default,
@@ -34,16 +39,22 @@ export function describeFetchFailure(error: unknown, timeoutMs: number): string 
  * naming the subgraph, with code SUBGRAPH_UNAVAILABLE; the gateway still returns the data
  * the other subgraphs gave.
  */
-export class SubgraphDataSource extends RemoteGraphQLDataSource {
+export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(
     private readonly serviceName: string,
     url: string,
     private readonly timeoutMs: number,
+    private readonly signingKey: string,
   ) {
     super({ url, fetcher: fetcherWithTimeout(timeoutMs) });
   }
 
-  override async process(options: GraphQLDataSourceProcessOptions): Promise<GatewayGraphQLResponse> {
+  /** Every hop carries the verified principal, signed and short-lived (see shared/auth.ts). */
+  override willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): void {
+    options.request.http?.headers.set(PRINCIPAL_HEADER, signPrincipal(options.context.principal ?? null, this.signingKey));
+  }
+
+  override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
     try {
       return await super.process(options);
     } catch (error) {

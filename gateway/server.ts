@@ -6,7 +6,24 @@ import type { Config } from '../shared/config.js';
 import { graphqlHandler, startService, type RequestHandler, type RunningService } from '../shared/http.js';
 import type { Logger } from '../shared/logger.js';
 import { SUBGRAPHS, SUPERGRAPH_FILE, type SubgraphId } from './compose.js';
-import { SubgraphDataSource } from './datasource.js';
+import { SubgraphDataSource, type GatewayContext } from './datasource.js';
+import { AuthError, unauthenticated, verifyBearerToken } from '../shared/auth.js';
+
+/**
+ * The principal of a request: from `Authorization: Bearer <JWT>`, or anonymous without one.
+ * A token that is present but invalid or expired is refused (401), never downgraded.
+ */
+export async function principalContext(authorization: string | undefined, config: Config): Promise<GatewayContext> {
+  if (authorization === undefined || authorization === '') return { principal: null };
+  const match = /^Bearer ([A-Za-z0-9_.-]{10,4096})$/.exec(authorization);
+  if (!match) throw unauthenticated('Authorization must be "Bearer <token>"');
+  try {
+    return { principal: await verifyBearerToken(match[1]!, config) };
+  } catch (error) {
+    if (error instanceof AuthError) throw unauthenticated(error.message);
+    throw error;
+  }
+}
 
 export type SubgraphUrls = Record<SubgraphId, string>;
 
@@ -34,7 +51,7 @@ export function createGateway(options: Pick<GatewayOptions, 'config' | 'logger' 
     logger: options.logger,
     buildService: ({ name }) => {
       if (!(SUBGRAPHS as readonly string[]).includes(name)) throw new Error(`Unknown subgraph "${name}" in supergraph`);
-      return new SubgraphDataSource(name, options.subgraphUrls[name as SubgraphId], options.config.SUBGRAPH_TIMEOUT_MS);
+      return new SubgraphDataSource(name, options.subgraphUrls[name as SubgraphId], options.config.SUBGRAPH_TIMEOUT_MS, options.config.INTERNAL_SIGNING_KEY);
     },
   });
 }
@@ -43,7 +60,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
   const { config, logger } = options;
   const production = config.NODE_ENV === 'production';
   const gateway = createGateway(options);
-  const server = new ApolloServer({
+  const server = new ApolloServer<GatewayContext>({
     gateway,
     includeStacktraceInErrorResponses: !production,
     introspection: !production,
@@ -60,7 +77,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     logger,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     handlers: [
-      graphqlHandler({ server, maxBodyBytes: config.MAX_BODY_BYTES, context: async () => ({}), logger }),
+      graphqlHandler({ server, maxBodyBytes: config.MAX_BODY_BYTES, context: (req) => principalContext(req.headers.authorization, config), logger }),
       ...(options.handlers ?? []),
     ],
     readiness: {

@@ -18,7 +18,10 @@ const url = (fallback: string, protocols: string[]) =>
       }
     }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
 
-export const configSchema = z.object({
+const DEV_JWT_SECRET = 'development-only-jwt-secret-change-me-0000';
+const DEV_SIGNING_KEY = 'development-only-internal-signing-key-0000';
+
+export const configShape = {
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -45,6 +48,17 @@ export const configSchema = z.object({
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(50).max(120_000).default(5_000),
   MAX_BODY_BYTES: z.coerce.number().int().min(1_024).max(100 * 1024 * 1024).default(1_048_576),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').default(DEV_JWT_SECRET),
+  AUTH_ISSUER: z.string().min(1).default('avrr-local'),
+  AUTH_AUDIENCE: z.string().min(1).default('avrr-graph'),
+  INTERNAL_SIGNING_KEY: z.string().min(32, 'must be at least 32 characters').default(DEV_SIGNING_KEY),
+};
+
+export const configSchema = z.object(configShape).superRefine((config, ctx) => {
+  // The development defaults are public (they are in this file): never in production.
+  if (config.NODE_ENV !== 'production') return;
+  if (config.AUTH_JWT_SECRET === DEV_JWT_SECRET) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['AUTH_JWT_SECRET'], message: 'must be set in production (the default is for development only)' });
+  if (config.INTERNAL_SIGNING_KEY === DEV_SIGNING_KEY) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['INTERNAL_SIGNING_KEY'], message: 'must be set in production (the default is for development only)' });
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -60,7 +74,7 @@ export class ConfigError extends Error {
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // Empty strings count as unset, as in most shells' `VAR= cmd`.
   const cleaned = Object.fromEntries(
-    Object.keys(configSchema.shape).map((key) => [key, env[key] === '' ? undefined : env[key]]),
+    Object.keys(configShape).map((key) => [key, env[key] === '' ? undefined : env[key]]),
   );
   const result = configSchema.safeParse(cleaned);
   if (result.success) return result.data;

@@ -5,6 +5,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
 import { parse, type DocumentNode } from 'graphql';
 import type { Connection } from 'mongoose';
+import { AuthError, PRINCIPAL_HEADER, unauthenticated, verifyPrincipalHeader, type Principal } from './auth.js';
 import type { Config } from './config.js';
 import { graphqlHandler, startService, type RunningService } from './http.js';
 import type { Logger } from './logger.js';
@@ -18,7 +19,7 @@ export interface SubgraphDefinition<TContext extends BaseContext> {
   typeDefs: DocumentNode;
   resolvers: GraphQLResolverMap<TContext>;
   /** Fresh per request, so DataLoader caches never outlive one operation. */
-  createContext: () => TContext;
+  createContext: (principal: Principal | null) => TContext;
 }
 
 export function loadSchemaFile(url: URL): DocumentNode {
@@ -40,6 +41,21 @@ export function createSubgraphServer<TContext extends BaseContext>(
     // Our own SIGTERM handling drains HTTP first, then stops Apollo (shared/http.ts).
     stopOnTerminationSignals: false,
   });
+}
+
+/**
+ * Subgraphs answer only the gateway: every request must carry the principal the gateway
+ * verified, signed with the internal key (anonymous is signed too). A direct call without
+ * it, or with a forged or expired one, gets 401 and no data.
+ */
+export function principalOf(header: string | string[] | undefined, key: string): Principal | null {
+  if (typeof header !== 'string') throw unauthenticated('Subgraphs are reached through the gateway only (missing signed principal)');
+  try {
+    return verifyPrincipalHeader(header, key);
+  } catch (error) {
+    if (error instanceof AuthError) throw unauthenticated(error.message);
+    throw error;
+  }
 }
 
 /** Starts a subgraph's HTTP server with its GraphQL endpoint and health checks. */
@@ -66,7 +82,7 @@ export async function startSubgraph<TContext extends BaseContext>(
       graphqlHandler({
         server,
         maxBodyBytes: config.MAX_BODY_BYTES,
-        context: async () => definition.createContext(),
+        context: async (req) => definition.createContext(principalOf(req.headers[PRINCIPAL_HEADER], config.INTERNAL_SIGNING_KEY)),
         logger,
       }),
     ],

@@ -1,3 +1,4 @@
+import type { Principal } from '../../shared/auth.js';
 import { GraphQLError } from 'graphql';
 import { Types, type FilterQuery } from 'mongoose';
 import type { CaseStatus, ReturnType } from '../../shared/domain.js';
@@ -8,6 +9,7 @@ import type { CasesLoaders } from './loaders.js';
 import type { CaseDoc, CasesModels } from './models.js';
 
 export interface CasesContext {
+  principal: Principal | null;
   models: CasesModels;
   loaders: CasesLoaders;
 }

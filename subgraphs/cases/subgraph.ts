@@ -12,6 +12,6 @@ export function casesSubgraph(connection: Connection): SubgraphDefinition<CasesC
     name: 'cases',
     typeDefs: casesTypeDefs,
     resolvers: casesResolvers,
-    createContext: () => ({ models, loaders: createCasesLoaders(models) }),
+    createContext: (principal) => ({ principal, models, loaders: createCasesLoaders(models) }),
   };
 }

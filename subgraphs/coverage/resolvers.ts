@@ -1,8 +1,10 @@
+import type { Principal } from '../../shared/auth.js';
 import type { GraphQLResolverMap } from '../../shared/subgraph.js';
 import type { CoverageLoaders } from './loaders.js';
 import type { CountryDoc, CoverageDoc, CoverageModels, MemberStateDoc } from './models.js';
 
 export interface CoverageContext {
+  principal: Principal | null;
   models: CoverageModels;
   loaders: CoverageLoaders;
 }

@@ -12,6 +12,6 @@ export function coverageSubgraph(connection: Connection): SubgraphDefinition<Cov
     name: 'coverage',
     typeDefs: coverageTypeDefs,
     resolvers: coverageResolvers,
-    createContext: () => ({ models, loaders: createCoverageLoaders(models) }),
+    createContext: (principal) => ({ principal, models, loaders: createCoverageLoaders(models) }),
   };
 }

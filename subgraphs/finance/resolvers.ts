@@ -1,3 +1,4 @@
+import type { Principal } from '../../shared/auth.js';
 import { GraphQLError } from 'graphql';
 import type { Package, ReturnType } from '../../shared/domain.js';
 import { DateScalar } from '../../shared/scalars.js';
@@ -7,6 +8,7 @@ import type { FinanceModels } from './models.js';
 import { computeEntitlement, TariffNotFoundError, type Entitlement, type TariffRow } from './rules.js';
 
 export interface FinanceContext {
+  principal: Principal | null;
   models: FinanceModels;
   loaders: FinanceLoaders;
   /** Today, YYYY-MM-DD; injectable so tests are not date-dependent. */

@@ -15,6 +15,6 @@ export function financeSubgraph(
     name: 'finance',
     typeDefs: financeTypeDefs,
     resolvers: financeResolvers,
-    createContext: () => ({ models, loaders: createFinanceLoaders(models), today }),
+    createContext: (principal) => ({ principal, models, loaders: createFinanceLoaders(models), today }),
   };
 }

@@ -1,8 +1,10 @@
+import type { Principal } from '../../shared/auth.js';
 import type { GraphQLResolverMap } from '../../shared/subgraph.js';
 import type { PartnersLoaders } from './loaders.js';
 import type { PartnerDoc, PartnersModels } from './models.js';
 
 export interface PartnersContext {
+  principal: Principal | null;
   models: PartnersModels;
   loaders: PartnersLoaders;
 }

@@ -12,6 +12,6 @@ export function partnersSubgraph(connection: Connection): SubgraphDefinition<Par
     name: 'partners',
     typeDefs: partnersTypeDefs,
     resolvers: partnersResolvers,
-    createContext: () => ({ models, loaders: createPartnersLoaders(models) }),
+    createContext: (principal) => ({ principal, models, loaders: createPartnersLoaders(models) }),
   };
 }

@@ -12,6 +12,7 @@ import { financeSubgraph } from '../../subgraphs/finance/subgraph.js';
 import { partnersSubgraph } from '../../subgraphs/partners/subgraph.js';
 import { seedCases, seedReferenceData } from '../../scripts/seed-data.js';
 import type { BaseContext } from '@apollo/server';
+import { PRINCIPAL_HEADER, signPrincipal, type Principal } from '../../shared/auth.js';
 
 export const silentLogger = pino({ level: 'silent' });
 
@@ -35,7 +36,7 @@ export interface TestSystem {
   subgraphs: Record<SubgraphName, RunningService>;
   gateway: RunningService;
   gatewayUrl: string;
-  graphql: <T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>) => Promise<{ status: number; body: GraphQLBody<T> }>;
+  graphql: <T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>) => Promise<{ status: number; body: GraphQLBody<T> }>;
   stop: () => Promise<void>;
 }
 
@@ -83,7 +84,7 @@ export async function startTestSystem(options: { cases?: number; seed?: number; 
     subgraphs,
     gateway,
     gatewayUrl,
-    graphql: (query, variables) => postGraphQL(gatewayUrl, query, variables),
+    graphql: (query, variables, headers) => postGraphQL(gatewayUrl, query, variables, headers),
     stop: async () => {
       await gateway.shutdown('test done');
       // Subgraph shutdown closes their connections; drop the test databases first.
@@ -93,10 +94,20 @@ export async function startTestSystem(options: { cases?: number; seed?: number; 
   };
 }
 
-export async function postGraphQL<T>(url: string, query: string, variables?: Record<string, unknown>): Promise<{ status: number; body: GraphQLBody<T> }> {
+/** The header the gateway adds to every subgraph call, for tests that call a subgraph directly. */
+export function asGateway(config: Config, principal: Principal | null = null): Record<string, string> {
+  return { [PRINCIPAL_HEADER]: signPrincipal(principal, config.INTERNAL_SIGNING_KEY) };
+}
+
+export async function postGraphQL<T>(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: GraphQLBody<T> }> {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...headers },
     body: JSON.stringify({ query, variables }),
   });
   return { status: response.status, body: (await response.json()) as GraphQLBody<T> };

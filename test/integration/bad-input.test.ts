@@ -1,18 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestSystem, type TestSystem } from '../helpers/system.js';
+import { mintToken } from '../../shared/auth.js';
+import { asGateway, startTestSystem, type TestSystem } from '../helpers/system.js';
 
 /** Hostile and broken requests to the gateway and a subgraph: clear coded errors, and the process keeps serving. */
 describe('bad input to the GraphQL endpoints', () => {
   let system: TestSystem;
   beforeAll(async () => {
-    system = await startTestSystem({ cases: 20, config: undefined });
+    system = await startTestSystem({ cases: 20 });
   });
   afterAll(async () => {
     await system?.stop();
   });
 
+  // Subgraphs answer only requests signed by the gateway; sign ours as it would.
   const post = async (url: string, body: string | Buffer, contentType = 'application/json') => {
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': contentType }, body });
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': contentType, ...asGateway(system.config) }, body });
     const text = await response.text();
     return { status: response.status, json: JSON.parse(text) as { errors?: Array<{ message: string; extensions?: { code?: string } }>; data?: unknown } };
   };
@@ -98,6 +100,42 @@ describe('bad input to the GraphQL endpoints', () => {
     expect(forged.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(forged.body.errors?.[0]?.message).toMatch(/"after" is not a cursor/);
     await stillServes(system.gatewayUrl);
+  });
+
+  it('a malformed, forged or expired bearer token gets 401 UNAUTHENTICATED, not anonymous access', async () => {
+    const expired = await mintToken({ subject: 'x', role: 'ADMIN' }, system.config, -5);
+    const forged = await mintToken({ subject: 'x', role: 'ADMIN' }, { ...system.config, AUTH_JWT_SECRET: 'x'.repeat(40) });
+    for (const authorization of ['Basic YWRtaW46YWRtaW4=', 'Bearer', `Bearer ${'a'.repeat(5000)}`, `Bearer ${expired}`, `Bearer ${forged}`]) {
+      const response = await fetch(system.gatewayUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization },
+        body: JSON.stringify({ query: '{ partners { id } }' }),
+      });
+      expect(response.status).toBe(401);
+      const body = (await response.json()) as { data?: unknown; errors: Array<{ extensions: { code: string } }> };
+      expect(body.errors[0]!.extensions.code).toBe('UNAUTHENTICATED');
+      expect(body.data).toBeUndefined();
+    }
+    const valid = await mintToken({ subject: 'analyst', role: 'EU_ANALYST' }, system.config);
+    const ok = await system.graphql<{ partners: unknown[] }>('{ partners { id } }', undefined, { authorization: `Bearer ${valid}` });
+    expect(ok.status).toBe(200);
+    expect(ok.body.data!.partners).toHaveLength(5);
+  });
+
+  it('subgraphs called directly without the gateway signature answer 401 and no data', async () => {
+    for (const name of ['cases', 'partners', 'coverage', 'finance'] as const) {
+      for (const headers of [{}, { 'x-avrr-principal': 'forged.signature' }] as Array<Record<string, string>>) {
+        const response = await fetch(`${system.subgraphs[name].url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({ query: '{ _service { sdl } }' }),
+        });
+        expect(response.status).toBe(401);
+        const body = (await response.json()) as { data?: unknown; errors: Array<{ extensions: { code: string } }> };
+        expect(body.errors[0]!.extensions.code).toBe('UNAUTHENTICATED');
+        expect(body.data).toBeUndefined();
+      }
+    }
   });
 
   it('unknown paths get 404 and health endpoints answer', async () => {

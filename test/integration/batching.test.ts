@@ -3,7 +3,7 @@ import { COUNTRIES_OF_ORIGIN, MEMBER_STATES } from '../../shared/domain.js';
 import type { SubgraphName } from '../../shared/mongo.js';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
 import { commandCounter } from '../helpers/commands.js';
-import { postGraphQL, startTestSystem, type TestSystem } from '../helpers/system.js';
+import { asGateway, postGraphQL, startTestSystem, type TestSystem } from '../helpers/system.js';
 
 /**
  * Every entity reference is resolved in batches: N references cost the same number of
@@ -28,6 +28,7 @@ describe('entity references are batched (no N+1)', () => {
       `${system.subgraphs[subgraph].url}/graphql`,
       `query($r: [_Any!]!) { _entities(representations: $r) { ${selection} } }`,
       { r: representations },
+      asGateway(system.config),
     );
     const commands = counter.stop();
     expect(body.errors).toBeUndefined();

@@ -38,15 +38,29 @@ describe('system processes', () => {
 
   it('a subgraph process answers readiness, logs JSON lines, and exits 0 on SIGTERM', async () => {
     // Production mode: Apollo's own signal handling is on there unless we turn it off.
-    const child = start('subgraphs/cases/main.ts', { NODE_ENV: 'production' });
+    const child = start('subgraphs/cases/main.ts', { NODE_ENV: 'production', AUTH_JWT_SECRET: 'p'.repeat(40), INTERNAL_SIGNING_KEY: config.INTERNAL_SIGNING_KEY + '-production' });
     await waitForReady(`http://127.0.0.1:${config.CASES_PORT}/health/ready`, 60_000, () => child.exitCode === null);
     const ready = (await (await fetch(`http://127.0.0.1:${config.CASES_PORT}/health/ready`)).json()) as unknown;
+    // Called directly, without the gateway's signed principal, the subgraph answers nothing.
+    const direct = await fetch(`http://127.0.0.1:${config.CASES_PORT}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ cases { totalCount } }' }),
+    });
+    expect(direct.status).toBe(401);
     expect(ready).toEqual({ status: 'ready', service: 'cases-subgraph', checks: { mongo: 'ok' } });
     child.kill('SIGTERM');
     expect(await exited(child)).toBe(0);
     const lines = output.get(child)!.trim().split('\n').map((line) => JSON.parse(line) as { msg: string; service: string; level: number });
     expect(lines.every((l) => l.service === 'cases-subgraph')).toBe(true);
     expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['cases-subgraph listening', 'cases-subgraph shutting down', 'cases-subgraph stopped']));
+  });
+
+  it('production refuses the public development secrets', async () => {
+    const child = start('subgraphs/finance/main.ts', { NODE_ENV: 'production', AUTH_JWT_SECRET: '', INTERNAL_SIGNING_KEY: '' });
+    expect(await exited(child)).toBe(78);
+    expect(output.get(child)).toContain('AUTH_JWT_SECRET: must be set in production');
+    expect(output.get(child)).toContain('INTERNAL_SIGNING_KEY: must be set in production');
   });
 
   it('a malformed variable stops the process at start-up with a message naming it', async () => {
