@@ -58,7 +58,8 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     try {
       return await super.process(options);
     } catch (error) {
-      const response = error instanceof GraphQLError ? (error.extensions.response as { status?: number } | undefined) : undefined;
+      // Duck-typed: @apollo/gateway (CommonJS) and we (ESM) load different GraphQLError classes.
+      const response = (error as { extensions?: { response?: { status?: number } } } | null)?.extensions?.response;
       if (response?.status !== undefined) {
         // The subgraph answered with an HTTP error: say so without its URL or body.
         throw new GraphQLError(`Subgraph "${this.serviceName}" failed: HTTP ${response.status}`, {

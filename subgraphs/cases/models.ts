@@ -9,6 +9,48 @@ export interface PersonDoc {
   vulnerabilities: string[];
 }
 
+/** Who did something: the principal, as recorded in the history and events. */
+export interface ActorRecord {
+  role: string;
+  subject: string;
+  memberState?: string;
+  partnerId?: string;
+}
+
+/** One timestamped, attributed step of a case's life. */
+export interface HistoryEntry {
+  version: number;
+  transition: string;
+  from: CaseStatus | null;
+  to: CaseStatus;
+  at: Date;
+  actor: ActorRecord;
+  reason?: string;
+}
+
+export interface PlannedService {
+  category: string;
+  description: string;
+  amountCents: number;
+}
+
+export interface ReintegrationPlanDoc {
+  services: PlannedService[];
+  totalCents: number;
+  submittedAt: Date;
+  decidedAt: Date | null;
+  rejectionReason: string | null;
+}
+
+export interface MilestonesDoc {
+  /** KM1: arrival and post-arrival assistance reported. */
+  km1At: Date | null;
+  /** KM2: reintegration plan approved. */
+  km2At: Date | null;
+  /** KM3: completion approved. */
+  km3At: Date | null;
+}
+
 export interface CaseDoc {
   _id: Types.ObjectId;
   memberState: string;
@@ -28,8 +70,33 @@ export interface CaseDoc {
   /** sha256 of the canonical record, to tell an identical re-push from a change. */
   contentHash: string | null;
   version: number;
+  history: HistoryEntry[];
+  milestones: MilestonesDoc;
+  postArrivalServices: string[];
+  reintegrationPlan: ReintegrationPlanDoc | null;
+  completionSummary: string | null;
+  closingReason: string | null;
   createdAt: Date;
   updatedAt: Date;
+}
+
+/**
+ * The append-only log of transitions. `_id` is `<caseId>:<version>`, so two transitions
+ * that start from the same version cannot both be written: the second insert fails on the
+ * unique `_id` (optimistic concurrency that works on FerretDB and MongoDB alike).
+ */
+export interface CaseEventDoc {
+  _id: string;
+  caseId: string;
+  version: number;
+  transition: string;
+  from: CaseStatus | null;
+  to: CaseStatus;
+  at: Date;
+  actor: ActorRecord;
+  reason?: string;
+  /** The fields the transition sets on the case (path, value), to roll a half-applied transition forward. */
+  changes: Array<{ path: string; value: unknown }>;
 }
 
 const personSchema = new Schema<PersonDoc>(
@@ -61,9 +128,32 @@ const caseSchema = new Schema<CaseDoc>(
     recordVersion: { type: Number, default: 1 },
     contentHash: { type: String, default: null },
     version: { type: Number, default: 0 },
+    history: { type: Schema.Types.Mixed, default: () => [] },
+    milestones: { type: Schema.Types.Mixed, default: () => ({ km1At: null, km2At: null, km3At: null }) },
+    postArrivalServices: { type: [String], default: [] },
+    reintegrationPlan: { type: Schema.Types.Mixed, default: null },
+    completionSummary: { type: String, default: null },
+    closingReason: { type: String, default: null },
   },
   { collection: 'cases', timestamps: true, versionKey: false, strict: 'throw' },
 );
+
+const caseEventSchema = new Schema<CaseEventDoc>(
+  {
+    _id: { type: String, required: true },
+    caseId: { type: String, required: true },
+    version: { type: Number, required: true },
+    transition: { type: String, required: true },
+    from: { type: String, default: null },
+    to: { type: String, required: true },
+    at: { type: Date, required: true },
+    actor: { type: Schema.Types.Mixed, required: true },
+    reason: { type: String },
+    changes: { type: Schema.Types.Mixed, required: true },
+  },
+  { collection: 'caseEvents', versionKey: false },
+);
+caseEventSchema.index({ caseId: 1, version: 1 }, { name: 'caseId_version' });
 
 // One case per (Member State, national reference): ingestion upserts on this key.
 caseSchema.index({ memberState: 1, caseReference: 1 }, { unique: true, name: 'memberState_caseReference' });
@@ -75,9 +165,12 @@ caseSchema.index({ memberState: 1, _id: 1 }, { name: 'memberState_id' });
 
 export interface CasesModels {
   Case: Model<CaseDoc>;
+  CaseEvent: Model<CaseEventDoc>;
 }
 
 export function casesModels(connection: Connection): CasesModels {
-  const existing = connection.models.Case as Model<CaseDoc> | undefined;
-  return { Case: existing ?? connection.model<CaseDoc>('Case', caseSchema) };
+  return {
+    Case: (connection.models.Case as Model<CaseDoc> | undefined) ?? connection.model<CaseDoc>('Case', caseSchema),
+    CaseEvent: (connection.models.CaseEvent as Model<CaseEventDoc> | undefined) ?? connection.model<CaseEventDoc>('CaseEvent', caseEventSchema),
+  };
 }

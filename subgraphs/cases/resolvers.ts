@@ -6,7 +6,9 @@ import { checkPageSize, decodeCursor, encodeCursor } from '../../shared/paginati
 import { DateScalar, DateTimeScalar } from '../../shared/scalars.js';
 import type { GraphQLResolverMap } from '../../shared/subgraph.js';
 import type { CasesLoaders } from './loaders.js';
-import type { CaseDoc, CasesModels } from './models.js';
+import { allowedTransitions, TRANSITION_NAMES, TRANSITIONS } from './lifecycle.js';
+import type { CaseDoc, CasesModels, PlannedService } from './models.js';
+import { applyTransition, canSeeCase } from './transitions.js';
 
 export interface CasesContext {
   principal: Principal | null;
@@ -50,6 +52,20 @@ function parseAfter(after: string | null | undefined): Types.ObjectId | undefine
   return new Types.ObjectId(key);
 }
 
+interface MutationArgs {
+  caseId: string;
+  expectedVersion?: number | null;
+  reason?: string | null;
+  summary?: string | null;
+  report?: { arrivalDate: string; postArrivalServices: string[] };
+  plan?: { services: PlannedService[] };
+}
+
+function mayReadPersonalData(principal: Principal | null, doc: Pick<CaseDoc, 'memberState' | 'partnerId'>): boolean {
+  if (!principal) return false;
+  return (principal.role === 'MEMBER_STATE' || principal.role === 'PARTNER') && canSeeCase(principal, doc);
+}
+
 export const casesResolvers: GraphQLResolverMap<CasesContext> = {
   Date: DateScalar,
   DateTime: DateTimeScalar,
@@ -74,8 +90,36 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
     caseByReference: (_: unknown, args: { memberState: string; caseReference: string }, ctx: CasesContext) =>
       ctx.models.Case.findOne({ memberState: String(args.memberState), caseReference: String(args.caseReference) }).lean<CaseDoc>().exec(),
   },
+  Mutation: Object.fromEntries(
+    TRANSITION_NAMES.map((name) => [
+      name,
+      (_: unknown, args: MutationArgs, ctx: CasesContext) =>
+        applyTransition(
+          ctx.models,
+          ctx.principal,
+          String(args.caseId),
+          name,
+          {
+            reason: args.reason,
+            summary: args.summary,
+            ...(args.report ? { arrivalDate: args.report.arrivalDate, postArrivalServices: args.report.postArrivalServices } : {}),
+            ...(args.plan ? { plan: args.plan } : {}),
+          },
+          args.expectedVersion,
+        ),
+    ]),
+  ),
   Case: {
     __resolveReference: (ref: { id: string }, ctx: CasesContext) => ctx.loaders.caseById.load(ref.id),
+    history: (doc: CaseDoc) =>
+      (doc.history ?? []).map((entry) => ({ ...entry, actorRole: entry.actor.role, actorSubject: entry.actor.subject })),
+    milestones: (doc: CaseDoc) => doc.milestones ?? { km1At: null, km2At: null, km3At: null },
+    postArrivalServices: (doc: CaseDoc) => doc.postArrivalServices ?? [],
+    allowedTransitions: (doc: CaseDoc) =>
+      allowedTransitions(doc.status, doc).map((transition) => ({ transition, actors: TRANSITIONS[transition].actors })),
+    // Personal data: the owning Member State and the assigned partner only (issue #5 widens the rules).
+    mainApplicant: (doc: CaseDoc, _: unknown, ctx: CasesContext) => (mayReadPersonalData(ctx.principal, doc) ? doc.mainApplicant : null),
+    familyMembers: (doc: CaseDoc, _: unknown, ctx: CasesContext) => (mayReadPersonalData(ctx.principal, doc) ? doc.familyMembers : null),
     id: (doc: CaseDoc) => doc._id.toHexString(),
     sendingMemberState: (doc: CaseDoc) => ({ code: doc.memberState }),
     countryOfOrigin: (doc: CaseDoc) => ({ code: doc.countryOfOrigin }),

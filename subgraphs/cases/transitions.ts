@@ -1,0 +1,189 @@
+import { GraphQLError } from 'graphql';
+import { Types, type mongo } from 'mongoose';
+
+type UpdateFilter<T extends mongo.Document> = mongo.UpdateFilter<T>;
+type Document = mongo.Document;
+import type { Principal } from '../../shared/auth.js';
+import { decideTransition, type Actor, type TransitionName } from './lifecycle.js';
+import type { ActorRecord, CaseDoc, CaseEventDoc, CasesModels, HistoryEntry, PlannedService } from './models.js';
+
+/** Parameters some transitions carry. */
+export interface TransitionInput {
+  reason?: string | null;
+  arrivalDate?: string;
+  postArrivalServices?: string[];
+  plan?: { services: PlannedService[] };
+  summary?: string | null;
+}
+
+const notFound = (id: string) => new GraphQLError(`Case ${id} was not found`, { extensions: { code: 'NOT_FOUND', caseId: id } });
+
+/** Who may see a case at all: its Member State, its partner, and the central roles. */
+export function canSeeCase(principal: Principal | null, doc: Pick<CaseDoc, 'memberState' | 'partnerId'>): boolean {
+  if (!principal) return false;
+  switch (principal.role) {
+    case 'MEMBER_STATE':
+      return principal.memberState === doc.memberState;
+    case 'PARTNER':
+      return principal.partnerId !== undefined && principal.partnerId === doc.partnerId;
+    default:
+      return true;
+  }
+}
+
+/** The lifecycle role a principal plays on this case, if any. */
+export function actorFor(principal: Principal, doc: Pick<CaseDoc, 'memberState' | 'partnerId'>): Actor | null {
+  if (principal.role === 'MEMBER_STATE' && principal.memberState === doc.memberState) return 'MEMBER_STATE';
+  if (principal.role === 'PARTNER' && principal.partnerId !== undefined && principal.partnerId === doc.partnerId) return 'PARTNER';
+  if (principal.role === 'SUPPORT_DESK') return 'SUPPORT_DESK';
+  return null;
+}
+
+function actorRecord(principal: Principal): ActorRecord {
+  return {
+    role: principal.role,
+    subject: principal.subject,
+    ...(principal.memberState ? { memberState: principal.memberState } : {}),
+    ...(principal.partnerId ? { partnerId: principal.partnerId } : {}),
+  };
+}
+
+/** The case fields each transition sets, besides status and version. */
+function changesFor(name: TransitionName, input: TransitionInput, now: Date): Array<{ path: string; value: unknown }> {
+  switch (name) {
+    case 'reportArrival':
+      return [
+        { path: 'arrivalDate', value: input.arrivalDate },
+        { path: 'postArrivalServices', value: input.postArrivalServices ?? [] },
+        { path: 'milestones.km1At', value: now },
+      ];
+    case 'submitReintegrationPlan': {
+      const services = input.plan?.services ?? [];
+      return [
+        {
+          path: 'reintegrationPlan',
+          value: { services, totalCents: services.reduce((sum, s) => sum + s.amountCents, 0), submittedAt: now, decidedAt: null, rejectionReason: null },
+        },
+      ];
+    }
+    case 'approveReintegrationPlan':
+      return [
+        { path: 'reintegrationPlan.decidedAt', value: now },
+        { path: 'milestones.km2At', value: now },
+      ];
+    case 'rejectReintegrationPlan':
+      return [
+        { path: 'reintegrationPlan.decidedAt', value: now },
+        { path: 'reintegrationPlan.rejectionReason', value: input.reason },
+      ];
+    case 'reportCompletion':
+      return [{ path: 'completionSummary', value: input.summary ?? null }];
+    case 'approveCompletion':
+      return [{ path: 'milestones.km3At', value: now }];
+    case 'withdrawCase':
+    case 'closeCase':
+      return [{ path: 'closingReason', value: input.reason }];
+    case 'acceptCase':
+      return [];
+  }
+}
+
+function validateInput(name: TransitionName, input: TransitionInput, doc: CaseDoc): void {
+  const bad = (message: string, field: string) => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', field } });
+  if (input.reason != null && input.reason.length > 2_000) throw bad('reason must be at most 2000 characters', 'reason');
+  if (input.summary != null && input.summary.length > 5_000) throw bad('summary must be at most 5000 characters', 'summary');
+  if (name === 'reportArrival' && input.arrivalDate) {
+    if (doc.departureDate && input.arrivalDate < doc.departureDate) throw bad(`arrivalDate ${input.arrivalDate} is before the departure on ${doc.departureDate}`, 'arrivalDate');
+    if (input.arrivalDate > new Date().toISOString().slice(0, 10)) throw bad(`arrivalDate ${input.arrivalDate} is in the future`, 'arrivalDate');
+  }
+  if (name === 'submitReintegrationPlan') {
+    const services = input.plan?.services ?? [];
+    if (services.length === 0 || services.length > 30) throw bad('a reintegration plan has 1 to 30 services', 'plan.services');
+    services.forEach((s, i) => {
+      if (!Number.isInteger(s.amountCents) || s.amountCents < 0 || s.amountCents > 2_000_000) throw bad(`plan.services[${i}].amountCents must be 0 to 2000000 cents`, `plan.services.${i}.amountCents`);
+      if (s.description.trim().length === 0 || s.description.length > 1_000) throw bad(`plan.services[${i}].description must be 1 to 1000 characters`, `plan.services.${i}.description`);
+    });
+  }
+}
+
+/**
+ * Applies one lifecycle transition. The event insert with `_id = <case>:<next version>` is
+ * the guard: of two concurrent transitions from one version, exactly one wins; the other
+ * gets CONFLICT. The case document is then updated by `_id` alone.
+ */
+export async function applyTransition(
+  models: CasesModels,
+  principal: Principal | null,
+  caseId: string,
+  name: TransitionName,
+  input: TransitionInput,
+  expectedVersion?: number | null,
+  now = new Date(),
+): Promise<CaseDoc> {
+  if (!principal) throw new GraphQLError(`${name} needs an authenticated principal`, { extensions: { code: 'UNAUTHENTICATED' } });
+  if (!/^[0-9a-f]{24}$/.test(caseId)) throw notFound(caseId);
+  const doc = await models.Case.findOne({ _id: new Types.ObjectId(caseId) }).lean<CaseDoc>().exec();
+  // A case the principal may not see is "not found", so its existence does not leak.
+  if (!doc || !canSeeCase(principal, doc)) throw notFound(caseId);
+  const actor = actorFor(principal, doc);
+  if (!actor) {
+    throw new GraphQLError(`${principal.role} cannot change cases`, { extensions: { code: 'FORBIDDEN' } });
+  }
+  if (expectedVersion != null && expectedVersion !== doc.version) {
+    throw conflict(caseId, doc.version, expectedVersion);
+  }
+  const decision = decideTransition(name, { status: doc.status, packages: doc.packages }, actor, input.reason);
+  if (!decision.ok) {
+    const { code, message, ...details } = decision.refusal;
+    throw new GraphQLError(message, { extensions: { code, ...details } });
+  }
+  validateInput(name, input, doc);
+
+  const version = doc.version + 1;
+  const changes = changesFor(name, input, now);
+  const entry: HistoryEntry = {
+    version,
+    transition: name,
+    from: doc.status,
+    to: decision.to,
+    at: now,
+    actor: actorRecord(principal),
+    ...(input.reason ? { reason: input.reason } : {}),
+  };
+  const event: CaseEventDoc = { _id: `${caseId}:${version}`, caseId, ...entry, changes };
+  try {
+    await models.CaseEvent.insertMany([event], { lean: true });
+  } catch (error) {
+    if ((error as { code?: number }).code === 11000) {
+      await rollForward(models, caseId, doc.version);
+      const current = await models.Case.findOne({ _id: doc._id }, { version: 1 }).lean<Pick<CaseDoc, 'version'>>().exec();
+      throw conflict(caseId, current?.version ?? version, doc.version);
+    }
+    throw error;
+  }
+  await writeEvent(models, event);
+  const updated = await models.Case.findOne({ _id: doc._id }).lean<CaseDoc>().exec();
+  return updated!;
+}
+
+function conflict(caseId: string, currentVersion: number, yourVersion: number): GraphQLError {
+  return new GraphQLError(`Case ${caseId} changed meanwhile: it is at version ${currentVersion}, you acted on version ${yourVersion}; read it again and retry`, {
+    extensions: { code: 'CONFLICT', currentVersion, yourVersion },
+  });
+}
+
+/** Writes an event's effect on the case; only moves a case forward by exactly one version. */
+async function writeEvent(models: CasesModels, event: CaseEventDoc): Promise<void> {
+  const set: Record<string, unknown> = { status: event.to, version: event.version, updatedAt: event.at };
+  for (const change of event.changes) set[change.path] = change.value;
+  const { changes: _changes, _id: _eventId, caseId: _caseId, ...entry } = event;
+  // Raw driver call: `history` and `milestones` are free-form (Mixed) for mongoose.
+  await models.Case.collection.updateOne({ _id: new Types.ObjectId(event.caseId) }, { $set: set, $push: { history: entry } } as unknown as UpdateFilter<Document>);
+}
+
+/** A transition whose event was stored but whose case update was lost (crash): apply it now. */
+async function rollForward(models: CasesModels, caseId: string, fromVersion: number): Promise<void> {
+  const pending = await models.CaseEvent.findOne({ _id: `${caseId}:${fromVersion + 1}` }).lean<CaseEventDoc>().exec();
+  const current = await models.Case.findOne({ _id: new Types.ObjectId(caseId) }, { version: 1 }).lean<Pick<CaseDoc, 'version'>>().exec();
+  if (pending && current && current.version === fromVersion) await writeEvent(models, pending);
+}
