@@ -77,7 +77,7 @@ export async function seedCases(
     options.onProgress?.(written);
   };
   for (const demo of generateCases({ count: options.count, seed: options.seed })) {
-    batch.push({ ...demo, recordVersion: 1, version: 0 });
+    batch.push({ recordVersion: 1, ...demo });
     if (batch.length >= batchSize) await flush();
   }
   await flush();

@@ -6,7 +6,9 @@
 import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../shared/config.js';
 import { connectDatabase } from '../shared/mongo.js';
+import { createRedis } from '../shared/redis.js';
 import { casesModels } from '../subgraphs/cases/models.js';
+import { rebuildStatistics } from '../subgraphs/cases/statistics/rebuild.js';
 import { seedCases, seedReferenceData } from './seed-data.js';
 
 const USAGE = 'usage: npm run seed -- [--count N (0-1000000)] [--seed N] [--if-empty]';
@@ -54,6 +56,13 @@ try {
       onProgress: (n) => process.stdout.write(`\rseed: ${n}/${count} cases`),
     });
     process.stdout.write(`\nseed: ${written} cases in ${((Date.now() - started) / 1000).toFixed(1)} s (seed ${seed})\n`);
+    const redis = createRedis(config, 'seed');
+    try {
+      const rebuilt = await rebuildStatistics(casesModels(db.cases), redis, config.QUEUE_PREFIX);
+      process.stdout.write(`seed: statistics read model rebuilt (${rebuilt.scopes} scopes)\n`);
+    } finally {
+      redis.disconnect();
+    }
   }
 } finally {
   await Promise.all(Object.values(db).map((c) => c.close()));

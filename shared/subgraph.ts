@@ -20,6 +20,8 @@ export interface SubgraphDefinition<TContext extends BaseContext> {
   resolvers: GraphQLResolverMap<TContext>;
   /** Fresh per request, so DataLoader caches never outlive one operation. */
   createContext: (principal: Principal | null) => TContext;
+  /** Releases what the subgraph opened besides its database connection (Redis, ...). */
+  close?: () => Promise<void>;
 }
 
 export function loadSchemaFile(url: URL): DocumentNode {
@@ -95,6 +97,7 @@ export async function startSubgraph<TContext extends BaseContext>(
     onShutdown: async () => {
       await server.stop();
       await options.onShutdown?.();
+      await definition.close?.();
       await connection.close();
     },
   });
@@ -107,7 +110,7 @@ export async function startSubgraph<TContext extends BaseContext>(
 export async function runSubgraphProcess<TContext extends BaseContext>(
   name: SubgraphName,
   portOf: (config: Config) => number,
-  build: (connection: Connection) => SubgraphDefinition<TContext>,
+  build: (connection: Connection, config: Config) => SubgraphDefinition<TContext>,
 ): Promise<void> {
   const { loadConfigOrExit } = await import('./config.js');
   const { createLogger } = await import('./logger.js');
@@ -118,7 +121,7 @@ export async function runSubgraphProcess<TContext extends BaseContext>(
   try {
     const connection = await connectDatabase(config, name);
     await ensureIndexes(connection);
-    const service = await startSubgraph(build(connection), { config, logger, port: portOf(config), connection });
+    const service = await startSubgraph(build(connection, config), { config, logger, port: portOf(config), connection });
     exitOnSignals(service, logger, config.SHUTDOWN_TIMEOUT_MS);
   } catch (error) {
     logger.fatal({ err: error }, `${name} subgraph failed to start`);

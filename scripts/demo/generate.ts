@@ -14,6 +14,16 @@ export interface DemoPerson {
   vulnerabilities: string[];
 }
 
+export interface DemoHistoryEntry {
+  version: number;
+  transition: string;
+  from: CaseStatus | null;
+  to: CaseStatus;
+  at: Date;
+  actor: { role: string; subject: string; memberState?: string; partnerId?: string };
+  reason?: string;
+}
+
 export interface DemoCase {
   memberState: string;
   caseReference: string;
@@ -28,6 +38,11 @@ export interface DemoCase {
   familySize: number;
   departureDate: string;
   arrivalDate: string | null;
+  version: number;
+  history: DemoHistoryEntry[];
+  milestones: { km1At: Date | null; km2At: Date | null; km3At: Date | null };
+  reintegrationPlan: { services: Array<{ category: string; description: string; amountCents: number }>; totalCents: number; submittedAt: Date; decidedAt: Date | null; rejectionReason: string | null } | null;
+  closingReason: string | null;
   createdAt: Date;
   updatedAt: Date;
 }
@@ -81,14 +96,74 @@ const GIVEN = {
 const FAMILY = ['Hussein', 'Beridze', 'Rahimi', 'Okafor', 'El Amrani', 'Khan', 'Petrosyan', 'Rusu', 'Benali', 'Yılmaz', 'Aliyev', 'Mansour', 'Rahman', 'Ben Salah', 'Hoxha', 'Karimov', 'Nazarov', 'Mensah', 'Diallo', 'Camara', 'Nguyễn', 'Kapanadze', 'Ahmadi', 'Adeyemi', 'Haddad'];
 const VULNERABILITIES = ['MEDICAL_CONDITION', 'DISABILITY', 'SINGLE_PARENT', 'ELDERLY', 'VICTIM_OF_TRAFFICKING', 'UNACCOMPANIED_MINOR'];
 
-// Lifecycle stage by how long ago the return was: older cases are further along.
-function statusFor(random: () => number, monthsAgo: number): CaseStatus {
-  if (random() < 0.03) return 'WITHDRAWN';
-  const stages: CaseStatus[] = ['SUBMITTED', 'ACCEPTED', 'ARRIVED', 'PLAN_SUBMITTED', 'PLAN_APPROVED', 'COMPLETION_REPORTED', 'COMPLETED'];
-  const progress = Math.min(1, monthsAgo / 14) * 6 + normal(random, 0, 0.9);
-  const index = Math.max(0, Math.min(stages.length - 1, Math.round(progress)));
-  if (index === stages.length - 1 && random() < 0.05) return 'CLOSED';
-  return stages[index]!;
+interface Timeline {
+  status: CaseStatus;
+  history: DemoHistoryEntry[];
+  milestones: DemoCase['milestones'];
+  plan: DemoCase['reintegrationPlan'];
+  closingReason: string | null;
+  updatedAt: Date;
+}
+
+/**
+ * A lifecycle consistent with the packages (no plan without the post-return package),
+ * each step after the previous one and none after `asOf`; older returns got further.
+ */
+function timelineFor(random: () => number, c: { memberState: string; partnerId: string; packages: Package[]; departure: number; created: number }, asOf: number): Timeline {
+  const ms = { role: 'MEMBER_STATE', subject: `${c.memberState.toLowerCase()}-case-officer`, memberState: c.memberState };
+  const partner = { role: 'PARTNER', subject: `${c.partnerId}-case-worker`, partnerId: c.partnerId };
+  const history: DemoHistoryEntry[] = [];
+  const milestones: DemoCase['milestones'] = { km1At: null, km2At: null, km3At: null };
+  let plan: DemoCase['reintegrationPlan'] = null;
+  let status: CaseStatus = 'SUBMITTED';
+  let at = c.created;
+  const days = (min: number, max: number) => (min + random() * (max - min)) * DAY;
+  const step = (transition: string, to: CaseStatus, when: number, actor: DemoHistoryEntry['actor'], reason?: string): boolean => {
+    if (when > asOf) return false;
+    history.push({ version: history.length + 1, transition, from: status, to, at: new Date(when), actor, ...(reason ? { reason } : {}) });
+    status = to;
+    at = when;
+    return true;
+  };
+  const withPlan = c.packages.includes('POST_RETURN');
+  // Some cases stop early for good: withdrawn or closed at a random point.
+  const stopsAt = random() < 0.05 ? Math.floor(random() * 5) : Infinity;
+  const stop = () => {
+    const withdrawn = random() < 0.6;
+    const when = at + days(1, 30);
+    step(withdrawn ? 'withdrawCase' : 'closeCase', withdrawn ? 'WITHDRAWN' : 'CLOSED', when, ms, withdrawn ? 'Returnee withdrew the request' : 'No contact with the returnee');
+    return { status, history, milestones, plan, closingReason: status === 'WITHDRAWN' || status === 'CLOSED' ? history.at(-1)!.reason! : null, updatedAt: new Date(at) };
+  };
+  const done = () => ({ status, history, milestones, plan, closingReason: null, updatedAt: new Date(at) });
+  if (stopsAt === 0) return stop();
+  if (!step('acceptCase', 'ACCEPTED', at + days(1, 7), partner)) return done();
+  if (stopsAt === 1) return stop();
+  if (!step('reportArrival', 'ARRIVED', Math.max(c.departure, at) + days(0, 2), partner)) return done();
+  milestones.km1At = new Date(at);
+  if (stopsAt === 2) return stop();
+  if (withPlan) {
+    const services = [
+      { category: 'BUSINESS_START_UP', description: 'Small business equipment and stock', amountCents: 120_000 },
+      { category: 'SOCIAL_LEGAL_MEDICAL_SUPPORT', description: 'Psychosocial counselling', amountCents: 30_000 },
+    ];
+    if (!step('submitReintegrationPlan', 'PLAN_SUBMITTED', at + days(10, 45), partner)) return done();
+    plan = { services, totalCents: 150_000, submittedAt: new Date(at), decidedAt: null, rejectionReason: null };
+    if (random() < 0.12) {
+      if (!step('rejectReintegrationPlan', 'PLAN_REJECTED', at + days(5, 15), ms, 'Costs not itemised')) return done();
+      plan = { ...plan, decidedAt: new Date(at), rejectionReason: 'Costs not itemised' };
+      if (random() < 0.15 || !step('submitReintegrationPlan', 'PLAN_SUBMITTED', at + days(5, 20), partner)) return done();
+      plan = { services, totalCents: 150_000, submittedAt: new Date(at), decidedAt: null, rejectionReason: null };
+    }
+    if (!step('approveReintegrationPlan', 'PLAN_APPROVED', at + days(3, 20), ms)) return done();
+    milestones.km2At = new Date(at);
+    plan = { ...plan, decidedAt: new Date(at) };
+    if (stopsAt === 3) return stop();
+    if (!step('reportCompletion', 'COMPLETION_REPORTED', at + days(60, 330), partner)) return done();
+  } else if (!step('reportCompletion', 'COMPLETION_REPORTED', at + days(1, 5), partner)) return done();
+  if (stopsAt === 4) return stop();
+  if (!step('approveCompletion', 'COMPLETED', at + days(3, 20), ms)) return done();
+  milestones.km3At = new Date(at);
+  return done();
 }
 
 export interface GenerateOptions {
@@ -120,7 +195,6 @@ export function* generateCases(options: GenerateOptions): Generator<DemoCase> {
     const countryOfOrigin = weighted(random, COUNTRY_WEIGHTS);
     // The programme grew over time: later months carry more departures (sqrt skew).
     const departure = start + Math.floor(Math.sqrt(random()) * 660) * DAY;
-    const monthsAgo = (asOf - departure) / (30 * DAY);
     const returnType: ReturnType = random() < 0.72 ? 'VOLUNTARY' : 'FORCED';
     const charterFlight = returnType === 'FORCED' && random() < 0.35;
     const familySize = weighted(random, [[1, 87], [2, 6], [3, 3], [4, 2.5], [5, 1], [6, 0.5]] as const);
@@ -138,12 +212,12 @@ export function* generateCases(options: GenerateOptions): Generator<DemoCase> {
     if (charterFlight) packages.push('CHARTER_ARRIVAL');
     if (!charterFlight || random() < 0.3) packages.push('POST_ARRIVAL');
     if (random() < (returnType === 'VOLUNTARY' ? 0.8 : 0.55)) packages.push('POST_RETURN');
-    const status = statusFor(random, monthsAgo);
-    const arrived = !['SUBMITTED', 'ACCEPTED', 'WITHDRAWN'].includes(status);
+    const partnerId = PARTNER_BY_COUNTRY.get(countryOfOrigin)!;
+    const created = departure - Math.floor(random() * 20) * DAY;
+    const timeline = timelineFor(random, { memberState, partnerId, packages, departure, created }, asOf);
     const seq = (sequence.get(memberState) ?? 0) + 1;
     sequence.set(memberState, seq);
     const year = new Date(departure).getUTCFullYear();
-    const created = new Date(departure - Math.floor(random() * 20) * DAY);
     yield {
       memberState,
       caseReference: `${memberState}-${year}-${String(seq).padStart(6, '0')}`,
@@ -151,15 +225,20 @@ export function* generateCases(options: GenerateOptions): Generator<DemoCase> {
       charterFlight,
       packages,
       countryOfOrigin,
-      partnerId: PARTNER_BY_COUNTRY.get(countryOfOrigin)!,
-      status,
+      partnerId,
+      status: timeline.status,
       mainApplicant: person(mainSex, mainAge, departure),
       familyMembers,
       familySize,
       departureDate: isoDate(departure),
-      arrivalDate: arrived ? isoDate(departure + (random() < 0.8 ? 0 : DAY)) : null,
-      createdAt: created,
-      updatedAt: new Date(Math.min(asOf, departure + Math.floor(monthsAgo * 10) * DAY)),
+      arrivalDate: timeline.milestones.km1At ? isoDate(timeline.milestones.km1At.getTime()) : null,
+      version: timeline.history.length,
+      history: timeline.history,
+      milestones: timeline.milestones,
+      reintegrationPlan: timeline.plan,
+      closingReason: timeline.closingReason,
+      createdAt: new Date(created),
+      updatedAt: timeline.updatedAt,
     };
   }
 }

@@ -163,14 +163,41 @@ caseSchema.index({ partnerId: 1, _id: 1 }, { name: 'partnerId_id' });
 caseSchema.index({ status: 1, _id: 1 }, { name: 'status_id' });
 caseSchema.index({ memberState: 1, _id: 1 }, { name: 'memberState_id' });
 
+/** A statistics read-model document: counters for one scope (`all`, `memberState:BE`, ...). */
+export interface StatisticsDoc {
+  _id: string;
+  lastEventId: string;
+  updatedAt?: Date;
+  [counter: string]: unknown;
+}
+
+/** Where a projector has read the case event stream up to. */
+export interface ProjectionDoc {
+  _id: string;
+  lastEventId: string;
+}
+
+const statisticsSchema = new Schema<StatisticsDoc>(
+  { _id: { type: String, required: true }, lastEventId: { type: String, required: true } },
+  { collection: 'statistics', versionKey: false, strict: false },
+);
+const projectionSchema = new Schema<ProjectionDoc>(
+  { _id: { type: String, required: true }, lastEventId: { type: String, required: true } },
+  { collection: 'projections', versionKey: false },
+);
+
 export interface CasesModels {
   Case: Model<CaseDoc>;
   CaseEvent: Model<CaseEventDoc>;
+  Statistics: Model<StatisticsDoc>;
+  Projection: Model<ProjectionDoc>;
 }
 
 export function casesModels(connection: Connection): CasesModels {
   return {
     Case: (connection.models.Case as Model<CaseDoc> | undefined) ?? connection.model<CaseDoc>('Case', caseSchema),
     CaseEvent: (connection.models.CaseEvent as Model<CaseEventDoc> | undefined) ?? connection.model<CaseEventDoc>('CaseEvent', caseEventSchema),
+    Statistics: (connection.models.Statistics as Model<StatisticsDoc> | undefined) ?? connection.model<StatisticsDoc>('Statistics', statisticsSchema),
+    Projection: (connection.models.Projection as Model<ProjectionDoc> | undefined) ?? connection.model<ProjectionDoc>('Projection', projectionSchema),
   };
 }

@@ -1,4 +1,8 @@
 import type { Principal } from '../../shared/auth.js';
+import type { CaseEvent } from '../../shared/events.js';
+import type { StatsFacts } from './statistics/facts.js';
+import { presentStatistics, scopeForFilter, type StatisticsFilter } from './statistics/read.js';
+import type { StatisticsDoc } from './models.js';
 import { GraphQLError } from 'graphql';
 import { Types, type FilterQuery } from 'mongoose';
 import type { CaseStatus, ReturnType } from '../../shared/domain.js';
@@ -14,6 +18,8 @@ export interface CasesContext {
   principal: Principal | null;
   models: CasesModels;
   loaders: CasesLoaders;
+  /** Appends case events to the stream (after the change is stored). */
+  publish: (events: ReadonlyArray<CaseEvent<StatsFacts>>) => Promise<void>;
 }
 
 export interface CaseFilterInput {
@@ -87,6 +93,12 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
       };
     },
     case: (_: unknown, args: { id: string }, ctx: CasesContext) => ctx.loaders.caseById.load(args.id),
+    // One read-model document by _id: constant time whatever the number of cases.
+    statistics: async (_: unknown, args: { filter?: StatisticsFilter | null }, ctx: CasesContext) => {
+      const scope = scopeForFilter(args.filter);
+      const doc = await ctx.models.Statistics.findOne({ _id: scope }).lean<StatisticsDoc>().exec();
+      return presentStatistics(scope, doc);
+    },
     caseByReference: (_: unknown, args: { memberState: string; caseReference: string }, ctx: CasesContext) =>
       ctx.models.Case.findOne({ memberState: String(args.memberState), caseReference: String(args.caseReference) }).lean<CaseDoc>().exec(),
   },
@@ -96,6 +108,7 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
       (_: unknown, args: MutationArgs, ctx: CasesContext) =>
         applyTransition(
           ctx.models,
+          ctx.publish,
           ctx.principal,
           String(args.caseId),
           name,

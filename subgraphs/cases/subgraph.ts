@@ -3,15 +3,30 @@ import { loadSchemaFile, type SubgraphDefinition } from '../../shared/subgraph.j
 import { createCasesLoaders } from './loaders.js';
 import { casesModels } from './models.js';
 import { casesResolvers, type CasesContext } from './resolvers.js';
+import type { Redis } from 'ioredis';
+import type { Config } from '../../shared/config.js';
+import { publishCaseEvents, type CaseEvent } from '../../shared/events.js';
+import { createRedis } from '../../shared/redis.js';
+import type { StatsFacts } from './statistics/facts.js';
 
 export const casesTypeDefs = loadSchemaFile(new URL('./schema.graphql', import.meta.url));
 
-export function casesSubgraph(connection: Connection): SubgraphDefinition<CasesContext> {
+/**
+ * The cases subgraph. It publishes a case event for every change to the Redis stream the
+ * statistics projector (and subscribers) read; pass `redis` to share a connection.
+ */
+export function casesSubgraph(connection: Connection, config: Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX'>, redis?: Redis): SubgraphDefinition<CasesContext> {
   const models = casesModels(connection);
+  const ownRedis = redis ? undefined : createRedis(config, 'cases-subgraph');
+  const client = redis ?? ownRedis!;
+  const publish = (events: ReadonlyArray<CaseEvent<StatsFacts>>) => publishCaseEvents(client, config.QUEUE_PREFIX, events);
   return {
     name: 'cases',
     typeDefs: casesTypeDefs,
     resolvers: casesResolvers,
-    createContext: (principal) => ({ principal, models, loaders: createCasesLoaders(models) }),
+    createContext: (principal) => ({ principal, models, loaders: createCasesLoaders(models), publish }),
+    close: async () => {
+      ownRedis?.disconnect();
+    },
   };
 }

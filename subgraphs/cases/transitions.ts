@@ -4,7 +4,9 @@ import { Types, type mongo } from 'mongoose';
 type UpdateFilter<T extends mongo.Document> = mongo.UpdateFilter<T>;
 type Document = mongo.Document;
 import type { Principal } from '../../shared/auth.js';
+import type { CaseEvent } from '../../shared/events.js';
 import { decideTransition, type Actor, type TransitionName } from './lifecycle.js';
+import { factsOf, type StatsFacts } from './statistics/facts.js';
 import type { ActorRecord, CaseDoc, CaseEventDoc, CasesModels, HistoryEntry, PlannedService } from './models.js';
 
 /** Parameters some transitions carry. */
@@ -113,6 +115,7 @@ function validateInput(name: TransitionName, input: TransitionInput, doc: CaseDo
  */
 export async function applyTransition(
   models: CasesModels,
+  publish: (events: ReadonlyArray<CaseEvent<StatsFacts>>) => Promise<void>,
   principal: Principal | null,
   caseId: string,
   name: TransitionName,
@@ -162,8 +165,11 @@ export async function applyTransition(
     throw error;
   }
   await writeEvent(models, event);
-  const updated = await models.Case.findOne({ _id: doc._id }).lean<CaseDoc>().exec();
-  return updated!;
+  const updated = (await models.Case.findOne({ _id: doc._id }).lean<CaseDoc>().exec())!;
+  await publish([
+    { type: 'case.transitioned', caseId, version, at: now.toISOString(), transition: name, before: factsOf(doc), after: factsOf(updated) },
+  ]);
+  return updated;
 }
 
 function conflict(caseId: string, currentVersion: number, yourVersion: number): GraphQLError {

@@ -12,6 +12,12 @@ import { financeSubgraph } from '../../subgraphs/finance/subgraph.js';
 import { partnersSubgraph } from '../../subgraphs/partners/subgraph.js';
 import { seedCases, seedReferenceData } from '../../scripts/seed-data.js';
 import type { BaseContext } from '@apollo/server';
+import type { Redis } from 'ioredis';
+import { caseEventStream } from '../../shared/events.js';
+import { createRedis } from '../../shared/redis.js';
+import { casesModels } from '../../subgraphs/cases/models.js';
+import { StatisticsProjector } from '../../subgraphs/cases/statistics/projector.js';
+import { rebuildStatistics } from '../../subgraphs/cases/statistics/rebuild.js';
 import { PRINCIPAL_HEADER, signPrincipal, type Principal } from '../../shared/auth.js';
 
 export const silentLogger = pino({ level: 'silent' });
@@ -32,6 +38,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 
 export interface TestSystem {
   config: Config;
+  redis: Redis;
+  /** Keeps `statistics` up to date from the case events, as the worker process does. */
+  projector: StatisticsProjector;
   connections: Record<SubgraphName, Connection>;
   subgraphs: Record<SubgraphName, RunningService>;
   gateway: RunningService;
@@ -45,8 +54,10 @@ export interface GraphQLBody<T> {
   errors?: Array<{ message: string; path?: Array<string | number>; extensions?: Record<string, unknown> }>;
 }
 
+let sharedConfig: Config | undefined;
+let sharedRedis: Redis | undefined;
 const builders: Record<SubgraphName, (c: Connection) => SubgraphDefinition<BaseContext>> = {
-  cases: (c) => casesSubgraph(c) as unknown as SubgraphDefinition<BaseContext>,
+  cases: (c) => casesSubgraph(c, sharedConfig!, sharedRedis!) as unknown as SubgraphDefinition<BaseContext>,
   partners: (c) => partnersSubgraph(c) as unknown as SubgraphDefinition<BaseContext>,
   coverage: (c) => coverageSubgraph(c) as unknown as SubgraphDefinition<BaseContext>,
   finance: (c) => financeSubgraph(c, () => '2024-06-01') as unknown as SubgraphDefinition<BaseContext>,
@@ -55,12 +66,23 @@ const builders: Record<SubgraphName, (c: Connection) => SubgraphDefinition<BaseC
 /** The whole graph in this process, on ephemeral ports, over real FerretDB. */
 export async function startTestSystem(options: { cases?: number; seed?: number; config?: Config } = {}): Promise<TestSystem> {
   const config = options.config ?? testConfig();
+  const redis = createRedis(config, 'test-system');
+  sharedConfig = config;
+  sharedRedis = redis;
   const names: SubgraphName[] = ['cases', 'partners', 'coverage', 'finance'];
   const connections = Object.fromEntries(
     await Promise.all(names.map(async (n) => [n, await connectDatabase(config, n)] as const)),
   ) as Record<SubgraphName, Connection>;
   await seedReferenceData(connections);
   if (options.cases) await seedCases(connections, { count: options.cases, seed: options.seed ?? 7 });
+  const caseModels = casesModels(connections.cases);
+  await rebuildStatistics(caseModels, redis, config.QUEUE_PREFIX);
+  // The projector runs in the worker process in production: its own connections here too,
+  // so command counts on the subgraph's connection see only the subgraph's work.
+  const projectorRedis = redis.duplicate();
+  const projectorConnection = await connectDatabase(config, 'cases');
+  const projector = new StatisticsProjector(casesModels(projectorConnection), projectorRedis, config.QUEUE_PREFIX, silentLogger, { blockMs: 200 });
+  projector.start();
   const subgraphs = Object.fromEntries(
     await Promise.all(
       names.map(async (n) => [n, await startSubgraph(builders[n](connections[n]), { config, logger: silentLogger, port: 0, connection: connections[n] })] as const),
@@ -80,6 +102,8 @@ export async function startTestSystem(options: { cases?: number; seed?: number; 
   const gatewayUrl = `${gateway.url}/graphql`;
   return {
     config,
+    redis,
+    projector,
     connections,
     subgraphs,
     gateway,
@@ -87,6 +111,11 @@ export async function startTestSystem(options: { cases?: number; seed?: number; 
     graphql: (query, variables, headers) => postGraphQL(gatewayUrl, query, variables, headers),
     stop: async () => {
       await gateway.shutdown('test done');
+      await projector.stop();
+      await redis.del(caseEventStream(config.QUEUE_PREFIX));
+      redis.disconnect();
+      projectorRedis.disconnect();
+      await projectorConnection.close();
       // Subgraph shutdown closes their connections; drop the test databases first.
       await Promise.all(names.map((n) => connections[n].readyState === 1 ? connections[n].dropDatabase() : undefined));
       await Promise.all(names.map((n) => subgraphs[n].shutdown('test done')));

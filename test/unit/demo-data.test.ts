@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { generateCases } from '../../scripts/demo/generate.js';
+import type { CaseStatus } from '../../shared/domain.js';
+import { decideTransition, type Actor, type TransitionName } from '../../subgraphs/cases/lifecycle.js';
 
 /** At the programme's published size (6,616 cases) the demo data reproduces its figures. */
 describe('demo data distributions', () => {
@@ -34,8 +36,26 @@ describe('demo data distributions', () => {
     expect(voluntary).toBeGreaterThan(0.6);
     expect(voluntary).toBeLessThan(0.85);
     expect(new Set(cases.map((c) => c.status))).toEqual(
-      new Set(['SUBMITTED', 'ACCEPTED', 'ARRIVED', 'PLAN_SUBMITTED', 'PLAN_APPROVED', 'COMPLETION_REPORTED', 'COMPLETED', 'WITHDRAWN', 'CLOSED']),
+      new Set(['SUBMITTED', 'ACCEPTED', 'ARRIVED', 'PLAN_SUBMITTED', 'PLAN_REJECTED', 'PLAN_APPROVED', 'COMPLETION_REPORTED', 'COMPLETED', 'WITHDRAWN', 'CLOSED']),
     );
+  });
+
+  it('histories follow the lifecycle rules, in time order, with milestones where reached', () => {
+    for (const c of cases) {
+      let status = 'SUBMITTED';
+      let previous = 0;
+      for (const entry of c.history) {
+        const decision = decideTransition(entry.transition as TransitionName, { status: status as CaseStatus, packages: c.packages }, entry.actor.role as Actor, entry.reason);
+        expect(decision.ok, `${c.caseReference} ${entry.transition} from ${status}`).toBe(true);
+        expect(entry.at.getTime()).toBeGreaterThanOrEqual(previous);
+        previous = entry.at.getTime();
+        status = entry.to;
+      }
+      expect(status).toBe(c.status);
+      expect(c.version).toBe(c.history.length);
+      expect(Boolean(c.milestones.km1At)).toBe(c.history.some((h) => h.transition === 'reportArrival'));
+      expect(Boolean(c.milestones.km3At)).toBe(c.status === 'COMPLETED');
+    }
   });
 
   it('case references are unique per Member State and charter packages only on forced charter returns', () => {

@@ -1,4 +1,6 @@
+import type { CaseEvent } from '../../../shared/events.js';
 import type { CasesModels } from '../models.js';
+import type { StatsFacts } from '../statistics/facts.js';
 import { validateRecord, type CanonicalRecord } from './record.js';
 import { upsertRecords, type RecordOutcome } from './upsert.js';
 
@@ -39,7 +41,11 @@ function referenceOf(raw: unknown): string | null {
  * Validates and stores one chunk. A bad record is reported and skipped; it never blocks
  * the good records beside it. Pure apart from `models`, so it is tested without Redis.
  */
-export async function processIngestChunk(job: IngestChunkJob, models: CasesModels): Promise<ChunkReport> {
+export async function processIngestChunk(
+  job: IngestChunkJob,
+  models: CasesModels,
+  publish: (events: ReadonlyArray<CaseEvent<StatsFacts>>) => Promise<void>,
+): Promise<ChunkReport> {
   const counts = { created: 0, updated: 0, unchanged: 0, stale: 0, rejected: 0 };
   const rejected: RejectedRecord[] = [];
   const valid: CanonicalRecord[] = [];
@@ -63,6 +69,8 @@ export async function processIngestChunk(job: IngestChunkJob, models: CasesModel
     }
     valid.push(result.record);
   });
-  for (const outcome of await upsertRecords(models, valid)) counts[outcome]++;
+  const { outcomes, events } = await upsertRecords(models, valid);
+  for (const outcome of outcomes) counts[outcome]++;
+  await publish(events);
   return { feedId: job.feedId, received: job.records.length, counts, rejected };
 }

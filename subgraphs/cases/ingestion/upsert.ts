@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import type { AnyBulkWriteOperation } from 'mongoose';
 import type { CaseDoc, CasesModels } from '../models.js';
 import type { CanonicalRecord } from './record.js';
+import type { CaseEvent } from '../../../shared/events.js';
+import { factsOf, type StatsFacts } from '../statistics/facts.js';
 
 export type RecordOutcome = 'created' | 'updated' | 'unchanged' | 'stale';
 
@@ -39,13 +41,19 @@ export function decideOutcome(
  * chunk's keys and one unordered bulk write. Re-running a chunk (after a crash) yields the
  * same stored state, and its outcomes become `unchanged`.
  */
-export async function upsertRecords(models: CasesModels, records: readonly CanonicalRecord[], now = new Date()): Promise<RecordOutcome[]> {
-  if (records.length === 0) return [];
-  const stored = await models.Case.find(
-    { $or: records.map((r) => ({ memberState: r.memberState, caseReference: r.caseReference })) },
-    { memberState: 1, caseReference: 1, recordVersion: 1, contentHash: 1 },
-  ).lean<Pick<CaseDoc, '_id' | 'memberState' | 'caseReference' | 'recordVersion' | 'contentHash'>[]>();
-  const byKey = new Map(stored.map((doc) => [`${doc.memberState}\u0000${doc.caseReference}`, doc]));
+export async function upsertRecords(
+  models: CasesModels,
+  records: readonly CanonicalRecord[],
+  now = new Date(),
+): Promise<{ outcomes: RecordOutcome[]; events: Array<CaseEvent<StatsFacts>> }> {
+  if (records.length === 0) return { outcomes: [], events: [] };
+  const stored = await models.Case.find({ $or: records.map((r) => ({ memberState: r.memberState, caseReference: r.caseReference })) })
+    .lean<CaseDoc[]>()
+    .exec();
+  const byKey = new Map<string, CaseDoc>(stored.map((doc) => [`${doc.memberState}\u0000${doc.caseReference}`, doc]));
+  // What each touched case looked like before this chunk, and after it (for events).
+  const before = new Map<string, CaseDoc | null>();
+  const after = new Map<string, CaseDoc>();
   const operations: AnyBulkWriteOperation<CaseDoc>[] = [];
   const outcomes = records.map((record) => {
     const key = `${record.memberState}\u0000${record.caseReference}`;
@@ -66,6 +74,23 @@ export async function upsertRecords(models: CasesModels, records: readonly Canon
       contentHash: hash,
       updatedAt: now,
     };
+    if (outcome === 'created' || outcome === 'updated') {
+      if (!before.has(key)) before.set(key, current);
+      const base: CaseDoc =
+        current ??
+        ({
+          _id: undefined as never,
+          memberState: record.memberState,
+          caseReference: record.caseReference,
+          status: 'SUBMITTED',
+          partnerId: null,
+          version: 0,
+          history: [],
+          milestones: { km1At: null, km2At: null, km3At: null },
+          createdAt: now,
+        } as unknown as CaseDoc);
+      after.set(key, { ...base, ...fields });
+    }
     if (outcome === 'created') {
       operations.push({
         updateOne: {
@@ -76,7 +101,7 @@ export async function upsertRecords(models: CasesModels, records: readonly Canon
         },
       });
       // A later duplicate in the same chunk compares against this one.
-      byKey.set(key, { _id: undefined as never, memberState: record.memberState, caseReference: record.caseReference, recordVersion: record.recordVersion, contentHash: hash });
+      byKey.set(key, after.get(key)!);
     } else if (outcome === 'updated') {
       operations.push({
         updateOne: {
@@ -85,10 +110,33 @@ export async function upsertRecords(models: CasesModels, records: readonly Canon
           update: { $set: fields, $inc: { version: 1 } },
         },
       });
-      byKey.set(key, { ...current!, recordVersion: record.recordVersion, contentHash: hash });
+      byKey.set(key, after.get(key)!);
     }
     return outcome;
   });
-  if (operations.length > 0) await models.Case.bulkWrite(operations, { ordered: true });
-  return outcomes;
+  if (operations.length === 0) return { outcomes, events: [] };
+  await models.Case.bulkWrite(operations, { ordered: true });
+  // Ids of created cases are assigned by the store: read them back by key.
+  const createdKeys = [...after.keys()].filter((key) => !before.get(key));
+  const ids = new Map<string, string>();
+  for (const [key, doc] of before) if (doc) ids.set(key, doc._id.toHexString());
+  if (createdKeys.length > 0) {
+    const created = await models.Case.find(
+      { $or: createdKeys.map((key) => { const [memberState, caseReference] = key.split('\u0000'); return { memberState, caseReference }; }) },
+      { memberState: 1, caseReference: 1 },
+    ).lean<Array<Pick<CaseDoc, '_id' | 'memberState' | 'caseReference'>>>().exec();
+    for (const doc of created) ids.set(`${doc.memberState}\u0000${doc.caseReference}`, doc._id.toHexString());
+  }
+  const events: Array<CaseEvent<StatsFacts>> = [...after].map(([key, doc]) => {
+    const old = before.get(key) ?? null;
+    return {
+      type: old ? 'case.updated' : 'case.created',
+      caseId: ids.get(key) ?? '',
+      version: old ? old.version + 1 : 0,
+      at: now.toISOString(),
+      before: old ? factsOf(old) : null,
+      after: factsOf(doc),
+    };
+  });
+  return { outcomes, events };
 }

@@ -5,7 +5,10 @@ import { exitOnSignals, startService } from '../../../shared/http.js';
 import { createLogger } from '../../../shared/logger.js';
 import { connectDatabase, ensureIndexes } from '../../../shared/mongo.js';
 import { createRedis } from '../../../shared/redis.js';
+import { publishCaseEvents, type CaseEvent } from '../../../shared/events.js';
 import { casesModels } from '../models.js';
+import type { StatsFacts } from '../statistics/facts.js';
+import { StatisticsProjector } from '../statistics/projector.js';
 import { INGEST_QUEUE, processIngestChunk, type ChunkReport, type IngestChunkJob } from './processor.js';
 
 const config = loadConfigOrExit();
@@ -15,11 +18,16 @@ try {
   await ensureIndexes(connection);
   const models = casesModels(connection);
   const redis = createRedis(config, 'ingest-worker');
-  const worker = new Worker<IngestChunkJob, ChunkReport>(INGEST_QUEUE, (job) => processIngestChunk(job.data, models), {
+  const publish = (events: ReadonlyArray<CaseEvent<StatsFacts>>) => publishCaseEvents(redis, config.QUEUE_PREFIX, events);
+  const worker = new Worker<IngestChunkJob, ChunkReport>(INGEST_QUEUE, (job) => processIngestChunk(job.data, models, publish), {
     connection: redis,
     prefix: config.QUEUE_PREFIX,
     concurrency: 4,
   });
+  // The statistics read model follows the case events; one projector writes at a time.
+  const projectorRedis = redis.duplicate();
+  const projector = new StatisticsProjector(models, projectorRedis, config.QUEUE_PREFIX, logger);
+  projector.start();
   worker.on('completed', (job, report) => logger.info({ jobId: job.id, feedId: report.feedId, counts: report.counts }, 'chunk stored'));
   worker.on('failed', (job, error) => logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: error }, 'chunk failed'));
   worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
@@ -43,6 +51,8 @@ try {
     },
     onShutdown: async () => {
       await worker.close(); // waits for the chunks in progress
+      await projector.stop();
+      projectorRedis.disconnect();
       redis.disconnect();
       await connection.close();
     },

@@ -1,0 +1,140 @@
+import type { CaseStatus, Package, ReturnType } from '../../../shared/domain.js';
+import type { CaseDoc, PersonDoc } from '../models.js';
+
+/**
+ * What a case contributes to the programme statistics, without personal data: ages, not
+ * birth dates; no names. Events carry these facts (before and after a change), and the
+ * statistics read model is the sum of every case's contribution.
+ */
+export interface StatsFacts {
+  memberState: string;
+  countryOfOrigin: string;
+  partnerId: string | null;
+  status: CaseStatus;
+  returnType: ReturnType;
+  packages: Package[];
+  /** YYYY-MM of departure (or of insertion before departure). */
+  month: string;
+  returnees: number;
+  adults: number;
+  minors: number;
+  mainApplicantAge: number | null;
+  accepted: boolean;
+  /** Days from departure to KM1, from KM1 to KM2, from KM2 to KM3 (null until reached). */
+  daysToKm1: number | null;
+  daysKm1ToKm2: number | null;
+  daysKm2ToKm3: number | null;
+  planRejections: number;
+  planApprovals: number;
+}
+
+const DAY = 86_400_000;
+const PAST_ACCEPTANCE: ReadonlySet<CaseStatus> = new Set(['ACCEPTED', 'ARRIVED', 'PLAN_SUBMITTED', 'PLAN_REJECTED', 'PLAN_APPROVED', 'COMPLETION_REPORTED', 'COMPLETED']);
+
+/** Whole years between a birth date and a day, both YYYY-MM-DD. */
+export function ageOn(dateOfBirth: string, on: string): number {
+  const [by, bm, bd] = dateOfBirth.split('-').map(Number) as [number, number, number];
+  const [oy, om, od] = on.split('-').map(Number) as [number, number, number];
+  return oy - by - (om < bm || (om === bm && od < bd) ? 1 : 0);
+}
+
+const days = (from: Date | string | null | undefined, to: Date | string | null | undefined) =>
+  from && to ? Math.max(0, Math.round((new Date(to).getTime() - new Date(from).getTime()) / DAY)) : null;
+
+export function factsOf(doc: Pick<CaseDoc, 'memberState' | 'countryOfOrigin' | 'partnerId' | 'status' | 'returnType' | 'packages' | 'departureDate' | 'createdAt' | 'mainApplicant' | 'familyMembers' | 'familySize' | 'milestones' | 'history'>): StatsFacts {
+  const reference = doc.departureDate ?? new Date(doc.createdAt ?? Date.now()).toISOString().slice(0, 10);
+  const people: PersonDoc[] = [doc.mainApplicant, ...(doc.familyMembers ?? [])].filter((p): p is PersonDoc => Boolean(p?.dateOfBirth));
+  const minors = people.filter((p) => ageOn(p.dateOfBirth, reference) < 18).length;
+  // After erasure of personal data the counts stay: familySize is kept, ages are not.
+  const returnees = Math.max(doc.familySize, people.length);
+  const milestones = doc.milestones ?? { km1At: null, km2At: null, km3At: null };
+  const history = doc.history ?? [];
+  return {
+    memberState: doc.memberState,
+    countryOfOrigin: doc.countryOfOrigin,
+    partnerId: doc.partnerId ?? null,
+    status: doc.status,
+    returnType: doc.returnType,
+    packages: [...new Set(doc.packages)],
+    month: reference.slice(0, 7),
+    returnees,
+    adults: returnees - minors,
+    minors,
+    mainApplicantAge: doc.mainApplicant?.dateOfBirth ? ageOn(doc.mainApplicant.dateOfBirth, reference) : null,
+    accepted: PAST_ACCEPTANCE.has(doc.status) || history.some((h) => h.transition === 'acceptCase'),
+    daysToKm1: days(doc.departureDate, milestones.km1At),
+    daysKm1ToKm2: days(milestones.km1At, milestones.km2At),
+    daysKm2ToKm3: days(milestones.km2At, milestones.km3At),
+    planRejections: history.filter((h) => h.transition === 'rejectReintegrationPlan').length,
+    planApprovals: history.filter((h) => h.transition === 'approveReintegrationPlan').length,
+  };
+}
+
+/** The counters a case adds to a statistics document (paths for `$inc`). */
+export function contribution(facts: StatsFacts): Record<string, number> {
+  const c: Record<string, number> = {
+    cases: 1,
+    returnees: facts.returnees,
+    adults: facts.adults,
+    minors: facts.minors,
+    [`byMemberState.${facts.memberState}`]: 1,
+    [`byCountry.${facts.countryOfOrigin}`]: 1,
+    [`byMonth.${facts.month}`]: 1,
+    [`byReturnType.${facts.returnType}`]: 1,
+    [`byStatus.${facts.status}`]: 1,
+    [`byPartner.${facts.partnerId ?? 'UNASSIGNED'}`]: 1,
+    accepted: facts.accepted ? 1 : 0,
+    planRejections: facts.planRejections,
+    planApprovals: facts.planApprovals,
+    completed: facts.status === 'COMPLETED' ? 1 : 0,
+  };
+  for (const pkg of facts.packages) c[`byPackage.${pkg}`] = 1;
+  if (facts.mainApplicantAge !== null) {
+    c.mainApplicantAgeSum = facts.mainApplicantAge;
+    c.mainApplicantAgeCount = 1;
+  }
+  for (const [name, value] of [['toKm1', facts.daysToKm1], ['km1ToKm2', facts.daysKm1ToKm2], ['km2ToKm3', facts.daysKm2ToKm3]] as const) {
+    if (value === null) continue;
+    c[`durations.${name}.sum`] = value;
+    c[`durations.${name}.count`] = 1;
+    // Histogram by day (capped at 730) for medians.
+    c[`durations.${name}.days.${Math.min(value, 730)}`] = 1;
+  }
+  return c;
+}
+
+/** The statistics documents a case counts in: the whole programme and its three dimensions. */
+export function scopesOf(facts: StatsFacts): string[] {
+  return ['all', `memberState:${facts.memberState}`, `country:${facts.countryOfOrigin}`, ...(facts.partnerId ? [`partner:${facts.partnerId}`] : [])];
+}
+
+/** `$inc` per scope that turns the contribution of `before` into that of `after` (zero entries dropped). */
+export function statisticsDelta(before: StatsFacts | null, after: StatsFacts | null): Map<string, Record<string, number>> {
+  const result = new Map<string, Record<string, number>>();
+  const add = (facts: StatsFacts, sign: 1 | -1) => {
+    const counters = contribution(facts);
+    for (const scope of scopesOf(facts)) {
+      const inc = result.get(scope) ?? {};
+      for (const [path, value] of Object.entries(counters)) inc[path] = (inc[path] ?? 0) + sign * value;
+      result.set(scope, inc);
+    }
+  };
+  if (before) add(before, -1);
+  if (after) add(after, 1);
+  for (const [scope, inc] of result) {
+    for (const [path, value] of Object.entries(inc)) if (value === 0) delete inc[path];
+    if (Object.keys(inc).length === 0) result.delete(scope);
+  }
+  return result;
+}
+
+/** Adds counters into a plain nested document (for building read models in memory). */
+export function addInto(target: Record<string, unknown>, inc: Record<string, number>): void {
+  for (const [path, value] of Object.entries(inc)) {
+    const parts = path.split('.');
+    let node = target;
+    for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
+    const leaf = parts.at(-1)!;
+    node[leaf] = ((node[leaf] as number | undefined) ?? 0) + value;
+  }
+}

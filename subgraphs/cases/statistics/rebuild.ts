@@ -1,0 +1,33 @@
+import type { Redis } from 'ioredis';
+import { caseEventStream } from '../../../shared/events.js';
+import type { CaseDoc, CasesModels } from '../models.js';
+import { addInto, contribution, factsOf, scopesOf } from './facts.js';
+import { PROJECTION_ID } from './projector.js';
+
+/**
+ * Recomputes the statistics read model from all cases, in one pass, and moves the
+ * projector's checkpoint to the end of the event stream. For a quiet system (seeding,
+ * maintenance): events written while it runs could be counted twice.
+ */
+export async function rebuildStatistics(models: CasesModels, redis: Redis, prefix: string): Promise<{ cases: number; scopes: number }> {
+  const last = (await redis.xrevrange(caseEventStream(prefix), '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
+  const docs = new Map<string, Record<string, unknown>>();
+  let cases = 0;
+  const cursor = models.Case.find({}, { caseReference: 0, contentHash: 0 }).lean<CaseDoc[]>().cursor({ batchSize: 2_000 });
+  for await (const doc of cursor) {
+    const facts = factsOf(doc);
+    const counters = contribution(facts);
+    for (const scope of scopesOf(facts)) {
+      const target = docs.get(scope) ?? {};
+      addInto(target, counters);
+      docs.set(scope, target);
+    }
+    cases++;
+  }
+  await models.Statistics.deleteMany({}).exec();
+  const now = new Date();
+  const rows = [...docs].map(([scope, counters]) => ({ _id: scope, lastEventId: last, updatedAt: now, ...counters }));
+  for (let i = 0; i < rows.length; i += 200) await models.Statistics.collection.insertMany(rows.slice(i, i + 200) as never[]);
+  await models.Projection.updateOne({ _id: PROJECTION_ID }, { $set: { lastEventId: last } }, { upsert: true }).exec();
+  return { cases, scopes: rows.length };
+}
