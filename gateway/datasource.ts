@@ -59,7 +59,14 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       return await super.process(options);
     } catch (error) {
       // Duck-typed: @apollo/gateway (CommonJS) and we (ESM) load different GraphQLError classes.
-      const response = (error as { extensions?: { response?: { status?: number } } } | null)?.extensions?.response;
+      const response = (error as { extensions?: { response?: { status?: number; body?: unknown } } } | null)?.extensions?.response;
+      const subgraphErrors = (response?.body as { errors?: Array<{ message?: unknown; extensions?: Record<string, unknown> }> } | undefined)?.errors;
+      const first = Array.isArray(subgraphErrors) ? subgraphErrors[0] : undefined;
+      if (response?.status !== undefined && response.status < 500 && typeof first?.message === 'string') {
+        // The subgraph refused the request (bad input, 401): pass its coded error on, without internals.
+        const { stacktrace: _stacktrace, ...extensions } = first.extensions ?? {};
+        throw new GraphQLError(first.message, { extensions: { ...extensions, serviceName: this.serviceName } });
+      }
       if (response?.status !== undefined) {
         // The subgraph answered with an HTTP error: say so without its URL or body.
         throw new GraphQLError(`Subgraph "${this.serviceName}" failed: HTTP ${response.status}`, {

@@ -51,6 +51,22 @@ export interface MilestonesDoc {
   km3At: Date | null;
 }
 
+export interface EligibilityDoc {
+  outcome: 'ELIGIBLE' | 'ELIGIBILITY_LETTER_ONLY' | 'INELIGIBLE';
+  reasons: string[];
+  requestDate: string | null;
+  assessedAt: Date | null;
+  requestWindowMonths: number | null;
+}
+
+/** Per-Member-State configuration of the rules DOMAIN.md marks configurable. */
+export interface MemberStateRulesDoc {
+  _id: string;
+  requestWindowMonths: number;
+  updatedAt?: Date;
+  updatedBy?: string;
+}
+
 export interface CaseDoc {
   _id: Types.ObjectId;
   memberState: string;
@@ -71,6 +87,7 @@ export interface CaseDoc {
   contentHash: string | null;
   version: number;
   history: HistoryEntry[];
+  eligibility?: EligibilityDoc;
   milestones: MilestonesDoc;
   postArrivalServices: string[];
   reintegrationPlan: ReintegrationPlanDoc | null;
@@ -129,6 +146,7 @@ const caseSchema = new Schema<CaseDoc>(
     contentHash: { type: String, default: null },
     version: { type: Number, default: 0 },
     history: { type: Schema.Types.Mixed, default: () => [] },
+    eligibility: { type: Schema.Types.Mixed },
     milestones: { type: Schema.Types.Mixed, default: () => ({ km1At: null, km2At: null, km3At: null }) },
     postArrivalServices: { type: [String], default: [] },
     reintegrationPlan: { type: Schema.Types.Mixed, default: null },
@@ -162,6 +180,11 @@ caseSchema.index({ countryOfOrigin: 1, _id: 1 }, { name: 'countryOfOrigin_id' })
 caseSchema.index({ partnerId: 1, _id: 1 }, { name: 'partnerId_id' });
 caseSchema.index({ status: 1, _id: 1 }, { name: 'status_id' });
 caseSchema.index({ memberState: 1, _id: 1 }, { name: 'memberState_id' });
+caseSchema.index({ returnType: 1, _id: 1 }, { name: 'returnType_id' });
+caseSchema.index({ packages: 1, _id: 1 }, { name: 'packages_id' });
+caseSchema.index({ departureDate: 1, _id: 1 }, { name: 'departureDate_id' });
+caseSchema.index({ createdAt: 1, _id: 1 }, { name: 'createdAt_id' });
+caseSchema.index({ 'eligibility.outcome': 1, _id: 1 }, { name: 'eligibilityOutcome_id' });
 
 /** A statistics read-model document: counters for one scope (`all`, `memberState:BE`, ...). */
 export interface StatisticsDoc {
@@ -181,6 +204,10 @@ const statisticsSchema = new Schema<StatisticsDoc>(
   { _id: { type: String, required: true }, lastEventId: { type: String, required: true } },
   { collection: 'statistics', versionKey: false, strict: false },
 );
+const memberStateRulesSchema = new Schema<MemberStateRulesDoc>(
+  { _id: { type: String, required: true }, requestWindowMonths: { type: Number, required: true, min: 0, max: 60 }, updatedBy: String },
+  { collection: 'memberStateRules', versionKey: false, timestamps: { createdAt: false, updatedAt: true } },
+);
 const projectionSchema = new Schema<ProjectionDoc>(
   { _id: { type: String, required: true }, lastEventId: { type: String, required: true } },
   { collection: 'projections', versionKey: false },
@@ -191,6 +218,7 @@ export interface CasesModels {
   CaseEvent: Model<CaseEventDoc>;
   Statistics: Model<StatisticsDoc>;
   Projection: Model<ProjectionDoc>;
+  MemberStateRules: Model<MemberStateRulesDoc>;
 }
 
 export function casesModels(connection: Connection): CasesModels {
@@ -199,5 +227,7 @@ export function casesModels(connection: Connection): CasesModels {
     CaseEvent: (connection.models.CaseEvent as Model<CaseEventDoc> | undefined) ?? connection.model<CaseEventDoc>('CaseEvent', caseEventSchema),
     Statistics: (connection.models.Statistics as Model<StatisticsDoc> | undefined) ?? connection.model<StatisticsDoc>('Statistics', statisticsSchema),
     Projection: (connection.models.Projection as Model<ProjectionDoc> | undefined) ?? connection.model<ProjectionDoc>('Projection', projectionSchema),
+    MemberStateRules:
+      (connection.models.MemberStateRules as Model<MemberStateRulesDoc> | undefined) ?? connection.model<MemberStateRulesDoc>('MemberStateRules', memberStateRulesSchema),
   };
 }

@@ -5,7 +5,8 @@ import { presentStatistics, scopeForFilter, type StatisticsFilter } from './stat
 import type { StatisticsDoc } from './models.js';
 import { GraphQLError } from 'graphql';
 import { Types, type FilterQuery } from 'mongoose';
-import type { CaseStatus, ReturnType } from '../../shared/domain.js';
+import { MEMBER_STATE_CODES, type CaseStatus, type Package, type ReturnType } from '../../shared/domain.js';
+import { DEFAULT_ELIGIBILITY_RULES } from './eligibility.js';
 import { checkPageSize, decodeCursor, encodeCursor } from '../../shared/pagination.js';
 import { DateScalar, DateTimeScalar } from '../../shared/scalars.js';
 import type { GraphQLResolverMap } from '../../shared/subgraph.js';
@@ -28,6 +29,12 @@ export interface CaseFilterInput {
   partners?: string[] | null;
   statuses?: CaseStatus[] | null;
   returnTypes?: ReturnType[] | null;
+  packages?: Package[] | null;
+  eligibilityOutcomes?: string[] | null;
+  departureFrom?: string | null;
+  departureTo?: string | null;
+  createdFrom?: Date | null;
+  createdTo?: Date | null;
 }
 
 /** Builds the Mongo filter from GraphQL input; values are typed scalars, never operators. */
@@ -44,6 +51,21 @@ export function caseFilterToQuery(filter: CaseFilterInput | null | undefined): F
   if (partner) query.partnerId = partner;
   if (status) query.status = status;
   if (returnType) query.returnType = returnType;
+  const packages = inList(filter?.packages);
+  if (packages) query.packages = packages;
+  const outcomes = inList(filter?.eligibilityOutcomes);
+  if (outcomes) query['eligibility.outcome'] = outcomes;
+  const range = <T>(from: T | null | undefined, to: T | null | undefined, fromName: string, toName: string, upperOp: '$lte' | '$lt') => {
+    if (from != null && to != null && from > to) {
+      throw new GraphQLError(`filter.${fromName} is after filter.${toName}`, { extensions: { code: 'BAD_USER_INPUT', argumentName: 'filter' } });
+    }
+    if (from == null && to == null) return undefined;
+    return { ...(from != null ? { $gte: from } : {}), ...(to != null ? { [upperOp]: to } : {}) };
+  };
+  const departure = range(filter?.departureFrom, filter?.departureTo, 'departureFrom', 'departureTo', '$lte');
+  if (departure) query.departureDate = departure;
+  const created = range(filter?.createdFrom, filter?.createdTo, 'createdFrom', 'createdTo', '$lt');
+  if (created) query.createdAt = created;
   return query;
 }
 
@@ -56,6 +78,15 @@ function parseAfter(after: string | null | undefined): Types.ObjectId | undefine
     });
   }
   return new Types.ObjectId(key);
+}
+
+function checkMemberState(code: string): string {
+  if (!MEMBER_STATE_CODES.has(code)) {
+    throw new GraphQLError(`${JSON.stringify(code).slice(0, 20)} is not a participating Member State (ISO 3166-1 alpha-2, capitals)`, {
+      extensions: { code: 'BAD_USER_INPUT', argumentName: 'memberState' },
+    });
+  }
+  return code;
 }
 
 interface MutationArgs {
@@ -99,10 +130,33 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
       const doc = await ctx.models.Statistics.findOne({ _id: scope }).lean<StatisticsDoc>().exec();
       return presentStatistics(scope, doc);
     },
+    eligibilityRules: async (_: unknown, args: { memberState: string }, ctx: CasesContext) => {
+      const memberState = checkMemberState(args.memberState);
+      const doc = await ctx.models.MemberStateRules.findOne({ _id: memberState }).lean().exec();
+      return { memberState, requestWindowMonths: doc?.requestWindowMonths ?? DEFAULT_ELIGIBILITY_RULES.requestWindowMonths };
+    },
     caseByReference: (_: unknown, args: { memberState: string; caseReference: string }, ctx: CasesContext) =>
       ctx.models.Case.findOne({ memberState: String(args.memberState), caseReference: String(args.caseReference) }).lean<CaseDoc>().exec(),
   },
-  Mutation: Object.fromEntries(
+  Mutation: {
+    setEligibilityRules: async (_: unknown, args: { memberState: string; requestWindowMonths: number }, ctx: CasesContext) => {
+      const memberState = checkMemberState(args.memberState);
+      const principal = ctx.principal;
+      if (!principal) throw new GraphQLError('setEligibilityRules needs an authenticated principal', { extensions: { code: 'UNAUTHENTICATED' } });
+      if (!(principal.role === 'ADMIN' || (principal.role === 'MEMBER_STATE' && principal.memberState === memberState))) {
+        throw new GraphQLError(`Only ${memberState}'s own authority or an administrator sets its eligibility rules`, { extensions: { code: 'FORBIDDEN' } });
+      }
+      if (!Number.isInteger(args.requestWindowMonths) || args.requestWindowMonths < 0 || args.requestWindowMonths > 60) {
+        throw new GraphQLError(`requestWindowMonths must be 0 to 60, got ${args.requestWindowMonths}`, { extensions: { code: 'BAD_USER_INPUT', argumentName: 'requestWindowMonths' } });
+      }
+      await ctx.models.MemberStateRules.updateOne(
+        { _id: memberState },
+        { $set: { requestWindowMonths: args.requestWindowMonths, updatedBy: principal.subject } },
+        { upsert: true },
+      ).exec();
+      return { memberState, requestWindowMonths: args.requestWindowMonths };
+    },
+    ...Object.fromEntries(
     TRANSITION_NAMES.map((name) => [
       name,
       (_: unknown, args: MutationArgs, ctx: CasesContext) =>
@@ -121,8 +175,10 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
           args.expectedVersion,
         ),
     ]),
-  ),
+    ),
+  },
   Case: {
+    eligibility: (doc: CaseDoc) => doc.eligibility ?? { outcome: 'ELIGIBLE', reasons: [], requestDate: null, assessedAt: null, requestWindowMonths: null },
     __resolveReference: (ref: { id: string }, ctx: CasesContext) => ctx.loaders.caseById.load(ref.id),
     history: (doc: CaseDoc) =>
       (doc.history ?? []).map((entry) => ({ ...entry, actorRole: entry.actor.role, actorSubject: entry.actor.subject })),

@@ -1,8 +1,9 @@
 import type { CaseEvent } from '../../../shared/events.js';
 import type { CasesModels } from '../models.js';
 import type { StatsFacts } from '../statistics/facts.js';
-import { validateRecord, type CanonicalRecord } from './record.js';
-import { upsertRecords, type RecordOutcome } from './upsert.js';
+import { assessEligibility, DEFAULT_ELIGIBILITY_RULES } from '../eligibility.js';
+import { validateRecord } from './record.js';
+import { upsertRecords, type AssessedRecord, type RecordOutcome } from './upsert.js';
 
 export const INGEST_QUEUE = 'avrr-ingest';
 
@@ -47,8 +48,13 @@ export async function processIngestChunk(
   publish: (events: ReadonlyArray<CaseEvent<StatsFacts>>) => Promise<void>,
 ): Promise<ChunkReport> {
   const counts = { created: 0, updated: 0, unchanged: 0, stale: 0, rejected: 0 };
+  const now = new Date();
+  const today = now.toISOString().slice(0, 10);
+  // The Member State's configured request window (DOMAIN.md: configurable, default 6 months).
+  const rulesDoc = await models.MemberStateRules.findOne({ _id: job.memberState }).lean().exec();
+  const windowMonths = rulesDoc?.requestWindowMonths ?? DEFAULT_ELIGIBILITY_RULES.requestWindowMonths;
   const rejected: RejectedRecord[] = [];
-  const valid: CanonicalRecord[] = [];
+  const valid: AssessedRecord[] = [];
   job.records.forEach((raw, i) => {
     const position = job.firstPosition + i;
     const result = validateRecord(raw);
@@ -67,7 +73,20 @@ export async function processIngestChunk(
       counts.rejected++;
       return;
     }
-    valid.push(result.record);
+    const rules = { requestWindowMonths: windowMonths };
+    const requestDate = result.record.eligibility.requestDate ?? today;
+    const assessed = assessEligibility({ ...result.record.eligibility, requestDate, departureDate: result.record.departureDate }, rules);
+    if (assessed.outcome === 'ELIGIBILITY_LETTER_ONLY' && result.record.packages.includes('POST_RETURN')) {
+      rejected.push({
+        position,
+        caseReference: result.record.caseReference,
+        path: 'packages',
+        message: 'without a signed application the returnee gets an eligibility letter: support after arrival only; remove POST_RETURN or send eligibility.applicationSigned: true',
+      });
+      counts.rejected++;
+      return;
+    }
+    valid.push({ ...result.record, assessed: { ...assessed, requestDate, assessedAt: now, requestWindowMonths: windowMonths } });
   });
   const { outcomes, events } = await upsertRecords(models, valid);
   for (const outcome of outcomes) counts[outcome]++;

@@ -15,11 +15,16 @@ const text = (max: number) =>
     .refine((value) => !/[\u0000-\u001f\u007f]/.test(value), 'must not contain control characters');
 
 const calendarDate = z.string().refine(isCalendarDate, 'must be a calendar date YYYY-MM-DD');
+const today = () => new Date().toISOString().slice(0, 10);
+/** A day that has happened: birth dates, request dates. */
+const pastDate = calendarDate
+  .refine((d) => d <= today(), 'must not be in the future')
+  .refine((d) => d >= '1900-01-01', 'must not be before 1900');
 
 const person = z
   .object({
     name: text(200),
-    dateOfBirth: calendarDate,
+    dateOfBirth: pastDate,
     sex: z.enum(SEXES),
     relationship: text(40).optional(),
     vulnerabilities: z.array(text(60)).max(20).default([]),
@@ -43,6 +48,16 @@ export const canonicalRecordSchema = z
     arrivalDate: calendarDate.nullable().default(null),
     mainApplicant: person,
     familyMembers: z.array(person).max(MAX_FAMILY_MEMBERS).default([]),
+    /** Facts the eligibility rules need (DOMAIN.md); defaults: no protection status, application signed, requested today. */
+    eligibility: z
+      .object({
+        legalStay: z.boolean().default(false),
+        temporaryProtection: z.boolean().default(false),
+        applicationSigned: z.boolean().default(true),
+        requestDate: pastDate.optional(),
+      })
+      .strict()
+      .default({}),
   })
   .strict()
   .superRefine((record, ctx) => {

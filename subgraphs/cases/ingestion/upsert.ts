@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { AnyBulkWriteOperation } from 'mongoose';
-import type { CaseDoc, CasesModels } from '../models.js';
+import type { CaseDoc, CasesModels, EligibilityDoc } from '../models.js';
 import type { CanonicalRecord } from './record.js';
 import type { CaseEvent } from '../../../shared/events.js';
 import { factsOf, type StatsFacts } from '../statistics/facts.js';
 
 export type RecordOutcome = 'created' | 'updated' | 'unchanged' | 'stale';
+
+/** A valid record with its eligibility assessed under its Member State's rules. */
+export type AssessedRecord = CanonicalRecord & { assessed?: EligibilityDoc };
 
 /** Stable hash of a record's content: keys sorted, so field order in the feed does not matter. */
 export function contentHash(record: CanonicalRecord): string {
@@ -43,7 +46,7 @@ export function decideOutcome(
  */
 export async function upsertRecords(
   models: CasesModels,
-  records: readonly CanonicalRecord[],
+  records: readonly AssessedRecord[],
   now = new Date(),
 ): Promise<{ outcomes: RecordOutcome[]; events: Array<CaseEvent<StatsFacts>> }> {
   if (records.length === 0) return { outcomes: [], events: [] };
@@ -57,7 +60,11 @@ export async function upsertRecords(
   const operations: AnyBulkWriteOperation<CaseDoc>[] = [];
   const outcomes = records.map((record) => {
     const key = `${record.memberState}\u0000${record.caseReference}`;
-    const hash = contentHash(record);
+    const { assessed, ...canonical } = record;
+    const hash = contentHash(canonical);
+    const eligibility: EligibilityDoc = assessed ?? { outcome: 'ELIGIBLE', reasons: [], requestDate: null, assessedAt: now, requestWindowMonths: null };
+    // An ineligible case is kept, with its reasons, but closed: no partner takes it on.
+    const ineligible = eligibility.outcome === 'INELIGIBLE';
     const current = byKey.get(key) ?? null;
     const outcome = decideOutcome(current, { recordVersion: record.recordVersion, hash });
     const fields = {
@@ -72,6 +79,7 @@ export async function upsertRecords(
       arrivalDate: record.arrivalDate,
       recordVersion: record.recordVersion,
       contentHash: hash,
+      eligibility,
       updatedAt: now,
     };
     if (outcome === 'created' || outcome === 'updated') {
@@ -82,7 +90,8 @@ export async function upsertRecords(
           _id: undefined as never,
           memberState: record.memberState,
           caseReference: record.caseReference,
-          status: 'SUBMITTED',
+          status: ineligible ? 'CLOSED' : 'SUBMITTED',
+          closingReason: ineligible ? `Ineligible: ${eligibility.reasons.join(', ')}` : null,
           partnerId: null,
           version: 0,
           history: [],
@@ -96,7 +105,18 @@ export async function upsertRecords(
         updateOne: {
           // Upsert on the unique key: if a concurrent writer created it first, this updates instead of duplicating.
           filter: { memberState: record.memberState, caseReference: record.caseReference },
-          update: { $setOnInsert: { memberState: record.memberState, caseReference: record.caseReference, status: 'SUBMITTED', partnerId: null, version: 0, createdAt: now }, $set: fields },
+          update: {
+            $setOnInsert: {
+              memberState: record.memberState,
+              caseReference: record.caseReference,
+              status: ineligible ? 'CLOSED' : 'SUBMITTED',
+              closingReason: ineligible ? `Ineligible: ${eligibility.reasons.join(', ')}` : null,
+              partnerId: null,
+              version: 0,
+              createdAt: now,
+            },
+            $set: fields,
+          },
           upsert: true,
         },
       });

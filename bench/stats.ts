@@ -1,0 +1,91 @@
+/**
+ * npm run bench:stats [-- --cases 1000000 --calls 500]
+ * Seeds `cases` demo cases (kept between runs in the `benchstats` databases), rebuilds the
+ * statistics read model, starts the four subgraphs and the gateway, and calls `statistics`
+ * repeatedly through the gateway, whole programme and per dimension. Prints p50/p99.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { loadConfig } from '../shared/config.js';
+import { connectDatabase } from '../shared/mongo.js';
+import { createRedis } from '../shared/redis.js';
+import { casesModels } from '../subgraphs/cases/models.js';
+import { rebuildStatistics } from '../subgraphs/cases/statistics/rebuild.js';
+import { seedCases, seedReferenceData } from '../scripts/seed-data.js';
+import { spawnEntry, waitForReady } from '../scripts/processes.js';
+
+const { values } = parseArgs({ options: { cases: { type: 'string', default: '1000000' }, calls: { type: 'string', default: '500' } } });
+const CASES = Number(values.cases);
+const CALLS = Number(values.calls);
+const base = 4800;
+const env: Record<string, string> = {
+  ...(process.env as Record<string, string>),
+  NODE_ENV: 'production',
+  LOG_LEVEL: 'warn',
+  AUTH_JWT_SECRET: 'bench-only-jwt-secret-0123456789abcdef',
+  INTERNAL_SIGNING_KEY: 'bench-only-internal-signing-key-0123456789',
+  MONGO_DB_PREFIX: 'benchstats',
+  QUEUE_PREFIX: 'benchstats',
+  GATEWAY_PORT: String(base),
+  CASES_PORT: String(base + 1),
+  PARTNERS_PORT: String(base + 2),
+  COVERAGE_PORT: String(base + 3),
+  FINANCE_PORT: String(base + 4),
+  CASES_URL: `http://127.0.0.1:${base + 1}/graphql`,
+  PARTNERS_URL: `http://127.0.0.1:${base + 2}/graphql`,
+  COVERAGE_URL: `http://127.0.0.1:${base + 3}/graphql`,
+  FINANCE_URL: `http://127.0.0.1:${base + 4}/graphql`,
+};
+const config = loadConfig(env);
+
+const names = ['cases', 'partners', 'coverage', 'finance'] as const;
+const connections = await Promise.all(names.map((n) => connectDatabase(config, n)));
+const db = { cases: connections[0]!, partners: connections[1]!, coverage: connections[2]!, finance: connections[3]! };
+await seedReferenceData(db);
+const models = casesModels(db.cases);
+const stored = await models.Case.estimatedDocumentCount();
+if (stored !== CASES) {
+  const started = Date.now();
+  process.stdout.write(`seeding ${CASES} cases (once; kept in the benchstats databases)...\n`);
+  await seedCases(db, { count: CASES, seed: 20240301, batchSize: 2_000, onProgress: (n) => n % 100_000 === 0 && process.stdout.write(`  ${n}\n`) });
+  const redis = createRedis(config, 'bench-stats');
+  await rebuildStatistics(models, redis, config.QUEUE_PREFIX);
+  redis.disconnect();
+  process.stdout.write(`seeded and rebuilt in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+}
+await Promise.all(connections.map((c) => c.close()));
+
+const children: ChildProcess[] = [];
+process.on('exit', () => children.forEach((c) => c.kill('SIGTERM')));
+const start = async (entry: string, port: number) => {
+  const child = spawnEntry(entry, env);
+  children.push(child);
+  await waitForReady(`http://127.0.0.1:${port}/health/ready`, 60_000, () => child.exitCode === null);
+};
+await Promise.all(names.map((n, i) => start(`subgraphs/${n}/main.ts`, base + 1 + i)));
+await start('gateway/main.ts', base);
+
+const QUERY = `query($f: StatisticsFilter) { statistics(filter: $f) { totalCases totalReturnees adults minors averageMainApplicantAge averageFamilyComposition
+  casesByMemberState { key count } casesPerMonth { key count } casesByReturnType { key count } casesByPackage { key count }
+  casesByCountryOfOrigin { key count } casesByPartner { key count } milestoneDurations { milestone cases averageDays medianDays } } }`;
+const filters = [undefined, { memberState: 'DE' }, { countryOfOrigin: 'IQ' }, { partner: 'weldo' }];
+const call = async (f: unknown) => {
+  const started = performance.now();
+  const response = await fetch(`http://127.0.0.1:${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: QUERY, variables: { f } }) });
+  const body = (await response.json()) as { errors?: unknown; data?: { statistics: { totalCases: number } } };
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  return { ms: performance.now() - started, total: body.data!.statistics.totalCases };
+};
+for (let i = 0; i < 20; i++) await call(filters[i % filters.length]); // warm-up
+const times: number[] = [];
+let total = 0;
+for (let i = 0; i < CALLS; i++) {
+  const r = await call(filters[i % filters.length]);
+  times.push(r.ms);
+  if (i === 0) total = r.total;
+}
+times.sort((a, b) => a - b);
+const pct = (p: number) => times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))]!;
+process.stdout.write(`\nstatistics through the gateway at ${total.toLocaleString('en')} cases (${CALLS} sequential calls, 4 scopes):\n`);
+process.stdout.write(`p50 ${pct(50).toFixed(1)} ms   p99 ${pct(99).toFixed(1)} ms   max ${times.at(-1)!.toFixed(1)} ms   target < 50 ms: ${pct(99) < 50 ? 'met' : 'NOT met'}\n`);
+process.exit(0);
