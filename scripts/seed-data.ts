@@ -1,5 +1,5 @@
 import type { Connection } from 'mongoose';
-import { COUNTRIES_OF_ORIGIN, MEMBER_STATES, PACKAGES, PARTNERS } from '../shared/domain.js';
+import { COUNTRIES_OF_ORIGIN, MEMBER_STATES, PACKAGES, PARTNERS, type Package } from '../shared/domain.js';
 import { ensureIndexes } from '../shared/mongo.js';
 import { casesModels } from '../subgraphs/cases/models.js';
 import { coverageModels } from '../subgraphs/coverage/models.js';
@@ -7,6 +7,19 @@ import { financeModels } from '../subgraphs/finance/models.js';
 import { PROGRAMME_TARIFFS } from '../subgraphs/finance/rules.js';
 import { partnersModels } from '../subgraphs/partners/models.js';
 import { generateCases } from './demo/generate.js';
+
+/** DOMAIN.md's package contents, which every contracted partner offers. */
+const SERVICE_CATALOGUE: Array<{ package: Package; services: string[] }> = [
+  {
+    package: 'POST_ARRIVAL',
+    services: ['Airport pick-up or reception', 'Temporary accommodation', 'In-country travel', 'Referral for urgent medical care', 'Special assistance for vulnerable people', 'Cash'],
+  },
+  { package: 'CHARTER_ARRIVAL', services: ['Cash', 'Airport pick-up', 'Onward transportation', 'Housing upon arrival', 'Medical assistance', 'Family reunification'] },
+  {
+    package: 'POST_RETURN',
+    services: ['Business start-up', 'Long-term housing', 'Social, legal and medical support', 'Job placement', 'Schooling and language training', 'Technical and vocational training', 'Cash'],
+  },
+];
 
 export interface SeedConnections {
   cases: Connection;
@@ -25,7 +38,20 @@ export async function seedReferenceData(db: SeedConnections): Promise<void> {
     PARTNERS.map((p, i) => ({
       replaceOne: {
         filter: { _id: p.id },
-        replacement: { _id: p.id, name: p.name, shortName: p.shortName, contractStart: '2022-04-01', contractEnd: '2026-03-31', capacity: 1500 + i * 250 },
+        replacement: {
+          _id: p.id,
+          name: p.name,
+          shortName: p.shortName,
+          contractStart: '2022-04-01',
+          contractEnd: '2026-03-31',
+          capacity: 1500 + i * 250,
+          serviceCatalogue: SERVICE_CATALOGUE,
+          subcontractors: COUNTRIES_OF_ORIGIN.filter((c) => c.partnerId === p.id).map((c) => ({
+            name: `${c.name} Reintegration Network`,
+            countryCode: c.code,
+            packages: ['POST_ARRIVAL', 'POST_RETURN'] as Package[],
+          })),
+        },
         upsert: true,
       },
     })),

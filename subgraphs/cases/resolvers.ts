@@ -1,7 +1,7 @@
 import type { Principal } from '../../shared/auth.js';
 import type { CaseEvent } from '../../shared/events.js';
 import type { StatsFacts } from './statistics/facts.js';
-import { presentStatistics, scopeForFilter, type StatisticsFilter } from './statistics/read.js';
+import { medianFromHistogram, presentStatistics, scopeForFilter, type StatisticsFilter } from './statistics/read.js';
 import type { StatisticsDoc } from './models.js';
 import { GraphQLError } from 'graphql';
 import { Types, type FilterQuery } from 'mongoose';
@@ -69,6 +69,24 @@ export function caseFilterToQuery(filter: CaseFilterInput | null | undefined): F
   return query;
 }
 
+/** A Relay page of cases in `_id` order, with the total counted only when asked for. */
+async function listCases(ctx: CasesContext, filter: CaseFilterInput | null | undefined, firstArg: number | null | undefined, after: string | null | undefined) {
+  const first = checkPageSize(firstArg);
+  const afterId = parseAfter(after);
+  const base = caseFilterToQuery(filter);
+  const pageQuery: FilterQuery<CaseDoc> = afterId ? { ...base, _id: { $gt: afterId } } : base;
+  const docs = await ctx.models.Case.find(pageQuery).sort({ _id: 1 }).limit(first + 1).batchSize(first + 1).lean<CaseDoc[]>().exec();
+  const page = docs.slice(0, first);
+  for (const doc of page) ctx.loaders.caseById.prime(doc._id.toHexString(), doc);
+  const edges = page.map((doc) => ({ cursor: encodeCursor(doc._id.toHexString()), node: doc }));
+  return {
+    edges,
+    // Counted only when asked for: a count visits every matching document.
+    totalCount: () => ctx.models.Case.countDocuments(base).exec(),
+    pageInfo: { hasNextPage: docs.length > first, endCursor: edges.at(-1)?.cursor ?? null },
+  };
+}
+
 function parseAfter(after: string | null | undefined): Types.ObjectId | undefined {
   if (after == null) return undefined;
   const key = decodeCursor(after);
@@ -78,6 +96,23 @@ function parseAfter(after: string | null | undefined): Types.ObjectId | undefine
     });
   }
   return new Types.ObjectId(key);
+}
+
+/** A partner's quality indicators from its statistics document (DOMAIN.md: quality monitoring). */
+export function qualityIndicators(doc: StatisticsDoc | null) {
+  const d = (doc ?? {}) as Record<string, unknown>;
+  const n = (v: unknown) => (typeof v === 'number' ? v : 0);
+  const status = (d.byStatus ?? {}) as Record<string, number>;
+  const ended = n(status.COMPLETED) + n(status.WITHDRAWN) + n(status.CLOSED);
+  const decisions = n(d.planRejections) + n(d.planApprovals);
+  const km2 = ((d.durations ?? {}) as Record<string, { days?: Record<string, number> }>).km1ToKm2;
+  return {
+    casesAssigned: n(d.cases),
+    casesAccepted: n(d.accepted),
+    medianDaysArrivalToApprovedPlan: medianFromHistogram(km2?.days ?? {}),
+    completionRate: ended > 0 ? n(status.COMPLETED) / ended : null,
+    planRejectionShare: decisions > 0 ? n(d.planRejections) / decisions : null,
+  };
 }
 
 function checkMemberState(code: string): string {
@@ -107,22 +142,7 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
   Date: DateScalar,
   DateTime: DateTimeScalar,
   Query: {
-    cases: async (_: unknown, args: { filter?: CaseFilterInput; first?: number; after?: string }, ctx: CasesContext) => {
-      const first = checkPageSize(args.first);
-      const afterId = parseAfter(args.after);
-      const base = caseFilterToQuery(args.filter);
-      const pageQuery: FilterQuery<CaseDoc> = afterId ? { ...base, _id: { $gt: afterId } } : base;
-      const docs = await ctx.models.Case.find(pageQuery).sort({ _id: 1 }).limit(first + 1).batchSize(first + 1).lean<CaseDoc[]>().exec();
-      const page = docs.slice(0, first);
-      for (const doc of page) ctx.loaders.caseById.prime(doc._id.toHexString(), doc);
-      const edges = page.map((doc) => ({ cursor: encodeCursor(doc._id.toHexString()), node: doc }));
-      return {
-        edges,
-        // Counted only when asked for: a count visits every matching document.
-        totalCount: () => ctx.models.Case.countDocuments(base).exec(),
-        pageInfo: { hasNextPage: docs.length > first, endCursor: edges.at(-1)?.cursor ?? null },
-      };
-    },
+    cases: (_: unknown, args: { filter?: CaseFilterInput; first?: number; after?: string }, ctx: CasesContext) => listCases(ctx, args.filter, args.first, args.after),
     case: (_: unknown, args: { id: string }, ctx: CasesContext) => ctx.loaders.caseById.load(args.id),
     // One read-model document by _id: constant time whatever the number of cases.
     statistics: async (_: unknown, args: { filter?: StatisticsFilter | null }, ctx: CasesContext) => {
@@ -176,6 +196,14 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
         ),
     ]),
     ),
+  },
+  Partner: {
+    // Cases holds no partner documents: the reference is all it needs.
+    __resolveReference: (ref: { id: string }) => ({ id: String(ref.id) }),
+    cases: (partner: { id: string }, args: { filter?: CaseFilterInput; first?: number; after?: string }, ctx: CasesContext) =>
+      listCases(ctx, { ...(args.filter ?? {}), partners: [partner.id] }, args.first, args.after),
+    qualityIndicators: async (partner: { id: string }, _: unknown, ctx: CasesContext) =>
+      qualityIndicators(await ctx.loaders.statisticsByScope.load(`partner:${partner.id}`)),
   },
   Case: {
     eligibility: (doc: CaseDoc) => doc.eligibility ?? { outcome: 'ELIGIBLE', reasons: [], requestDate: null, assessedAt: null, requestWindowMonths: null },

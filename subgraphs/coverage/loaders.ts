@@ -6,6 +6,8 @@ export interface CoverageLoaders {
   countryByCode: DataLoader<string, CountryDoc | null>;
   memberStateByCode: DataLoader<string, MemberStateDoc | null>;
   coverageByCountry: DataLoader<string, CoverageDoc[]>;
+  /** Current coverage periods per partner. */
+  currentCoverageByPartner: DataLoader<string, CoverageDoc[]>;
 }
 
 export function createCoverageLoaders(models: CoverageModels): CoverageLoaders {
@@ -25,6 +27,12 @@ export function createCoverageLoaders(models: CoverageModels): CoverageLoaders {
       const byCountry = new Map<string, CoverageDoc[]>();
       for (const row of rows) byCountry.set(row.countryCode, [...(byCountry.get(row.countryCode) ?? []), row]);
       return codes.map((code) => byCountry.get(code) ?? []);
+    }),
+    currentCoverageByPartner: new DataLoader<string, CoverageDoc[]>(async (partnerIds) => {
+      const rows = await models.Coverage.find({ partnerId: { $in: [...partnerIds] }, validTo: null }).sort({ countryCode: 1 }).lean<CoverageDoc[]>().exec();
+      const byPartner = new Map<string, CoverageDoc[]>();
+      for (const row of rows) byPartner.set(row.partnerId, [...(byPartner.get(row.partnerId) ?? []), row]);
+      return partnerIds.map((id) => byPartner.get(id) ?? []);
     }),
   };
 }

@@ -27,6 +27,14 @@ export const coverageResolvers: GraphQLResolverMap<CoverageContext> = {
     __resolveReference: (ref: { code: string }, ctx: CoverageContext) => ctx.loaders.memberStateByCode.load(String(ref.code)),
     code: (doc: MemberStateDoc) => doc._id,
   },
+  Partner: {
+    __resolveReference: (ref: { id: string }) => ({ id: String(ref.id) }),
+    countriesServed: async (partner: { id: string }, _: unknown, ctx: CoverageContext) => {
+      const rows = await ctx.loaders.currentCoverageByPartner.load(partner.id);
+      const countries = await ctx.loaders.countryByCode.loadMany(rows.map((row) => row.countryCode));
+      return countries.filter((c): c is CountryDoc => c !== null && !(c instanceof Error));
+    },
+  },
   CoverageAssignment: {
     partner: (doc: CoverageDoc) => ({ id: doc.partnerId }),
   },

@@ -1,4 +1,5 @@
 import { Schema, type Connection, type Model } from 'mongoose';
+import type { Package } from '../../shared/domain.js';
 
 export interface PartnerDoc {
   _id: string;
@@ -7,6 +8,8 @@ export interface PartnerDoc {
   contractStart: string;
   contractEnd: string;
   capacity: number;
+  serviceCatalogue: Array<{ package: Package; services: string[] }>;
+  subcontractors: Array<{ name: string; countryCode: string; packages: Package[] }>;
 }
 
 const partnerSchema = new Schema<PartnerDoc>(
@@ -17,6 +20,8 @@ const partnerSchema = new Schema<PartnerDoc>(
     contractStart: { type: String, required: true },
     contractEnd: { type: String, required: true },
     capacity: { type: Number, required: true, min: 0 },
+    serviceCatalogue: { type: Schema.Types.Mixed, default: () => [] },
+    subcontractors: { type: Schema.Types.Mixed, default: () => [] },
   },
   { collection: 'partners', timestamps: true, versionKey: false },
 );

@@ -51,6 +51,8 @@ describe('entity references are batched (no N+1)', () => {
     ['coverage', countries, '... on CountryOfOrigin { code coverage { validFrom } }'],
     ['coverage', memberStates, '... on MemberState { code name }'],
     ['finance', financeCases, '... on Case { entitlement { totalCents } }'],
+    ['cases', partners, '... on Partner { qualityIndicators { casesAssigned completionRate } }'],
+    ['coverage', partners, '... on Partner { countriesServed { code name } }'],
   ] as const)('%s: 100 references cost as many round trips as 1', async (subgraph, make, selection) => {
     const one = await commandsForEntities(subgraph, make(1), selection);
     const hundred = await commandsForEntities(subgraph, make(100), selection);
