@@ -6,7 +6,11 @@ import { coverageModels } from '../subgraphs/coverage/models.js';
 import { financeModels } from '../subgraphs/finance/models.js';
 import { PROGRAMME_TARIFFS } from '../subgraphs/finance/rules.js';
 import { partnersModels } from '../subgraphs/partners/models.js';
-import { generateCases } from './demo/generate.js';
+import { Types } from 'mongoose';
+import { addInto } from '../subgraphs/cases/statistics/facts.js';
+import { commitmentInc, disbursementInc, entitlementOf, peopleDelta, type FinanceFacts } from '../subgraphs/finance/ledger.js';
+import { ledgerModels, type CaseFinanceDoc, type DisbursementDoc, type LedgerModels } from '../subgraphs/finance/models-ledger.js';
+import { generateCases, type DemoCase } from './demo/generate.js';
 
 /** DOMAIN.md's package contents, which every contracted partner offers. */
 const SERVICE_CATALOGUE: Array<{ package: Package; services: string[] }> = [
@@ -86,26 +90,103 @@ export async function seedReferenceData(db: SeedConnections): Promise<void> {
 
 /** Replaces all cases with `count` generated ones; returns how many were written. */
 export async function seedCases(
-  db: Pick<SeedConnections, 'cases'>,
+  db: Pick<SeedConnections, 'cases'> & Partial<Pick<SeedConnections, 'finance'>>,
   options: { count: number; seed: number; batchSize?: number; onProgress?: (written: number) => void },
 ): Promise<number> {
   const { Case } = casesModels(db.cases);
+  const ledger = db.finance ? ledgerModels(db.finance) : undefined;
   await Case.deleteMany({});
+  if (ledger) await Promise.all([ledger.CaseFinance.deleteMany({}), ledger.Disbursement.deleteMany({}), ledger.Spend.deleteMany({})]);
+  const spend = new Map<string, Record<string, unknown>>();
+  const addSpend = ([year, inc]: [string, Record<string, number>]) => {
+    const target = spend.get(year) ?? {};
+    addInto(target, inc);
+    spend.set(year, target);
+  };
   const batchSize = options.batchSize ?? 1_000;
-  let batch: unknown[] = [];
+  let batch: Array<Record<string, unknown>> = [];
   let written = 0;
   const flush = async () => {
     if (batch.length === 0) return;
-    // Generated data is valid by construction; skip per-document validation for speed.
+    // Ids are made here so finance's ledger can key on them; data is valid by construction.
     await Case.insertMany(batch, { ordered: false, lean: true });
+    if (ledger) await writeLedger(ledger, batch as unknown as SeededCase[], addSpend);
     written += batch.length;
     batch = [];
     options.onProgress?.(written);
   };
   for (const demo of generateCases({ count: options.count, seed: options.seed })) {
-    batch.push({ recordVersion: 1, ...demo });
+    batch.push({ _id: new Types.ObjectId(), recordVersion: 1, ...demo });
     if (batch.length >= batchSize) await flush();
   }
   await flush();
+  if (ledger) {
+    const rows = [...spend].map(([year, counters]) => ({ _id: year, lastEventId: '0-0', ...counters }));
+    if (rows.length > 0) await ledger.Spend.collection.insertMany(rows as never[]);
+  }
   return written;
+}
+
+type SeededCase = DemoCase & { _id: Types.ObjectId };
+
+/**
+ * Finance's view of seeded cases, as its projector would have built it: entitlement,
+ * commitment at plan approval, and for completed cases the whole entitlement disbursed at KM3.
+ */
+async function writeLedger(ledger: LedgerModels, cases: SeededCase[], addSpend: (entry: [string, Record<string, number>]) => void): Promise<void> {
+  const ledgerRows: CaseFinanceDoc[] = [];
+  const disbursements: DisbursementDoc[] = [];
+  for (const c of cases) {
+    const facts: FinanceFacts = {
+      memberState: c.memberState,
+      countryOfOrigin: c.countryOfOrigin,
+      partnerId: c.partnerId,
+      packages: c.packages,
+      returnType: c.returnType,
+      returnees: c.familySize,
+      departureDate: c.departureDate,
+      month: c.departureDate.slice(0, 7),
+    };
+    const entitlement = entitlementOf(facts, PROGRAMME_TARIFFS);
+    const approval = c.history.find((h) => h.transition === 'approveReintegrationPlan');
+    for (const entry of peopleDelta(null, facts)) addSpend(entry);
+    if (approval) addSpend(commitmentInc(facts, entitlement.lines, approval.at));
+    const disbursed = c.status === 'COMPLETED' && c.milestones.km3At ? entitlement.totalCents : 0;
+    if (disbursed > 0) {
+      const pkg = c.packages.includes('POST_RETURN') ? 'POST_RETURN' : c.packages[0]!;
+      const date = c.milestones.km3At!.toISOString().slice(0, 10);
+      addSpend(disbursementInc(facts, pkg, disbursed, date));
+      disbursements.push({
+        _id: `${c._id.toHexString()}:1`,
+        caseId: c._id.toHexString(),
+        seq: 1,
+        kind: 'CASH',
+        package: pkg,
+        date,
+        amountCents: disbursed,
+        cumulativeCents: disbursed,
+        recordedAt: c.milestones.km3At!,
+        recordedBy: `${c.partnerId}-case-worker`,
+        partnerId: c.partnerId,
+      });
+    }
+    ledgerRows.push({
+      _id: c._id.toHexString(),
+      memberState: c.memberState,
+      countryOfOrigin: c.countryOfOrigin,
+      partnerId: c.partnerId,
+      packages: c.packages,
+      returnType: c.returnType,
+      familySize: c.familySize,
+      departureDate: c.departureDate,
+      entitlementCents: entitlement.totalCents,
+      entitlementLines: entitlement.lines,
+      committedCents: approval ? entitlement.totalCents : 0,
+      committedAt: approval ? approval.at : null,
+      disbursedCents: disbursed,
+      lastEventId: '0-0',
+    });
+  }
+  await ledger.CaseFinance.collection.insertMany(ledgerRows as never[]);
+  if (disbursements.length > 0) await ledger.Disbursement.collection.insertMany(disbursements as never[]);
 }

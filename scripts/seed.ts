@@ -9,6 +9,8 @@ import { connectDatabase } from '../shared/mongo.js';
 import { createRedis } from '../shared/redis.js';
 import { casesModels } from '../subgraphs/cases/models.js';
 import { rebuildStatistics } from '../subgraphs/cases/statistics/rebuild.js';
+import { ledgerModels } from '../subgraphs/finance/models-ledger.js';
+import { resetFinanceCheckpoint } from '../subgraphs/finance/projector.js';
 import { seedCases, seedReferenceData } from './seed-data.js';
 
 const USAGE = 'usage: npm run seed -- [--count N (0-1000000)] [--seed N] [--if-empty]';
@@ -59,6 +61,7 @@ try {
     const redis = createRedis(config, 'seed');
     try {
       const rebuilt = await rebuildStatistics(casesModels(db.cases), redis, config.QUEUE_PREFIX);
+      await resetFinanceCheckpoint(ledgerModels(db.finance), redis, config.QUEUE_PREFIX);
       process.stdout.write(`seed: statistics read model rebuilt (${rebuilt.scopes} scopes)\n`);
     } finally {
       redis.disconnect();

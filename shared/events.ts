@@ -13,13 +13,15 @@ export function caseEventStream(prefix: string): string {
 export const CASE_EVENT_RETENTION = 1_000_000;
 
 export interface CaseEvent<TFacts = unknown> {
-  type: 'case.created' | 'case.updated' | 'case.transitioned' | 'case.erased';
+  type: 'case.created' | 'case.updated' | 'case.transitioned' | 'case.erased' | 'case.disbursed';
   caseId: string;
   version: number;
   at: string;
   transition?: string;
   before: TFacts | null;
   after: TFacts | null;
+  /** For `case.disbursed`: what the partner reported. */
+  disbursement?: { amountCents: number; package: string; kind: string; date: string };
 }
 
 export async function publishCaseEvents<T>(redis: Redis, prefix: string, events: ReadonlyArray<CaseEvent<T>>): Promise<void> {

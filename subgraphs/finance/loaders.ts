@@ -1,4 +1,6 @@
 import DataLoader from 'dataloader';
+import { batchByKey } from '../../shared/loaders.js';
+import type { CaseFinanceDoc, DisbursementDoc, LedgerModels, SpendDoc } from './models-ledger.js';
 import type { FinanceModels } from './models.js';
 import type { TariffRow } from './rules.js';
 
@@ -13,5 +15,25 @@ export function createFinanceLoaders(models: FinanceModels): FinanceLoaders {
       const rows = await models.Tariff.find({}, { _id: 0, createdAt: 0, updatedAt: 0 }).lean<TariffRow[]>().exec();
       return keys.map(() => rows);
     }),
+  };
+}
+
+/** Finance's per-case ledger, disbursements and yearly spend, each batched per request. */
+export function createLedgerLoaders(models: LedgerModels) {
+  return {
+    caseById: batchByKey<string, CaseFinanceDoc>(
+      (ids) => models.CaseFinance.find({ _id: { $in: [...ids] } }).lean<CaseFinanceDoc[]>().exec(),
+      (doc) => doc._id,
+    ),
+    disbursementsByCase: new DataLoader<string, DisbursementDoc[]>(async (ids) => {
+      const rows = await models.Disbursement.find({ caseId: { $in: [...ids] } }).sort({ seq: 1 }).lean<DisbursementDoc[]>().exec();
+      const byCase = new Map<string, DisbursementDoc[]>();
+      for (const row of rows) byCase.set(row.caseId, [...(byCase.get(row.caseId) ?? []), row]);
+      return ids.map((id) => byCase.get(id) ?? []);
+    }),
+    spendByYear: batchByKey<string, SpendDoc>(
+      (years) => models.Spend.find({ _id: { $in: [...years] } }).lean<SpendDoc[]>().exec(),
+      (doc) => doc._id,
+    ),
   };
 }

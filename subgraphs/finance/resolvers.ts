@@ -1,7 +1,12 @@
 import type { Principal } from '../../shared/auth.js';
 import { GraphQLError } from 'graphql';
 import type { Package, ReturnType } from '../../shared/domain.js';
-import { DateScalar } from '../../shared/scalars.js';
+import type DataLoader from 'dataloader';
+import type { CaseEvent } from '../../shared/events.js';
+import { DateScalar, DateTimeScalar } from '../../shared/scalars.js';
+import { CentsScalar, DEFAULT_OBJECTIVE_PEOPLE, financeSummary, recordDisbursement, spendLine, type DisbursementInput } from './ledger-resolvers.js';
+import type { FinanceFacts } from './ledger.js';
+import type { CaseFinanceDoc, DisbursementDoc, LedgerModels, SpendDoc } from './models-ledger.js';
 import type { GraphQLResolverMap } from '../../shared/subgraph.js';
 import type { FinanceLoaders } from './loaders.js';
 import type { FinanceModels } from './models.js';
@@ -9,7 +14,14 @@ import { computeEntitlement, TariffNotFoundError, type Entitlement, type TariffR
 
 export interface FinanceContext {
   principal: Principal | null;
-  models: FinanceModels;
+  models: FinanceModels & LedgerModels;
+  /** Appends events (disbursements) to the case event stream. */
+  publish: (events: ReadonlyArray<CaseEvent<FinanceFacts>>) => Promise<void>;
+  ledger: {
+    caseById: DataLoader<string, CaseFinanceDoc | null>;
+    disbursementsByCase: DataLoader<string, DisbursementDoc[]>;
+    spendByYear: DataLoader<string, SpendDoc | null>;
+  };
   loaders: FinanceLoaders;
   /** Today, YYYY-MM-DD; injectable so tests are not date-dependent. */
   today: () => string;
@@ -26,7 +38,31 @@ interface CaseRepresentation {
 
 export const financeResolvers: GraphQLResolverMap<FinanceContext> = {
   Date: DateScalar,
+  DateTime: DateTimeScalar,
+  Cents: CentsScalar,
+  Mutation: {
+    recordDisbursement: (_: unknown, args: DisbursementInput, ctx: FinanceContext) =>
+      recordDisbursement(ctx.models, ctx.principal, { ...args, caseId: String(args.caseId) }, ctx.publish),
+    setAnnualBudget: async (_: unknown, args: { year: number; amountCents: number; objectivePeople?: number | null }, ctx: FinanceContext) => {
+      if (!ctx.principal) throw new GraphQLError('setAnnualBudget needs an authenticated principal', { extensions: { code: 'UNAUTHENTICATED' } });
+      if (!['SUPPORT_DESK', 'ADMIN'].includes(ctx.principal.role)) throw new GraphQLError('Only the support desk or an administrator sets budgets', { extensions: { code: 'FORBIDDEN' } });
+      const objectivePeople = args.objectivePeople ?? DEFAULT_OBJECTIVE_PEOPLE;
+      if (args.amountCents < 0 || objectivePeople < 0) throw new GraphQLError('amountCents and objectivePeople must not be negative', { extensions: { code: 'BAD_USER_INPUT' } });
+      await financeSummary(ctx.models, args.year); // validates the year
+      await ctx.models.Budget.updateOne({ _id: String(args.year) }, { $set: { amountCents: args.amountCents, objectivePeople } }, { upsert: true }).exec();
+      return financeSummary(ctx.models, args.year);
+    },
+  },
+  Partner: {
+    __resolveReference: (ref: { id: string }) => ({ id: String(ref.id) }),
+    spend: async (partner: { id: string }, args: { year: number }, ctx: FinanceContext) => spendLine(await ctx.ledger.spendByYear.load(String(args.year)), 'byPartner', partner.id),
+  },
+  CountryOfOrigin: {
+    __resolveReference: (ref: { code: string }) => ({ code: String(ref.code) }),
+    spend: async (country: { code: string }, args: { year: number }, ctx: FinanceContext) => spendLine(await ctx.ledger.spendByYear.load(String(args.year)), 'byCountry', country.code),
+  },
   Query: {
+    financeSummary: (_: unknown, args: { year: number }, ctx: FinanceContext) => financeSummary(ctx.models, args.year),
     tariffs: async (_: unknown, args: { on?: string | null }, ctx: FinanceContext) => {
       const rows = await ctx.loaders.tariffs.load('all');
       const on = args.on;
@@ -36,6 +72,12 @@ export const financeResolvers: GraphQLResolverMap<FinanceContext> = {
   Case: {
     // No database read here: the entity is the representation plus computed fields.
     __resolveReference: (ref: CaseRepresentation) => ref,
+    commitment: async (ref: CaseRepresentation, _: unknown, ctx: FinanceContext) => {
+      const ledger = await ctx.ledger.caseById.load(ref.id);
+      return ledger?.committedAt ? { amountCents: ledger.committedCents, committedAt: ledger.committedAt } : null;
+    },
+    disbursements: (ref: CaseRepresentation, _: unknown, ctx: FinanceContext) => ctx.ledger.disbursementsByCase.load(ref.id),
+    disbursedCents: async (ref: CaseRepresentation, _: unknown, ctx: FinanceContext) => (await ctx.ledger.caseById.load(ref.id))?.disbursedCents ?? 0,
     entitlement: async (ref: CaseRepresentation, _: unknown, ctx: FinanceContext): Promise<Entitlement | null> => {
       if (!ref.packages || !ref.returnType || ref.familySize == null) return null;
       const rows: TariffRow[] = await ctx.loaders.tariffs.load('all');
@@ -57,6 +99,7 @@ export const financeResolvers: GraphQLResolverMap<FinanceContext> = {
       }
     },
   },
+  Disbursement: {},
   Entitlement: {
     totalEur: (entitlement: Entitlement) => entitlement.totalCents / 100,
   },

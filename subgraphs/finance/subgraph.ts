@@ -3,18 +3,55 @@ import { loadSchemaFile, type SubgraphDefinition } from '../../shared/subgraph.j
 import { createFinanceLoaders } from './loaders.js';
 import { financeModels } from './models.js';
 import { financeResolvers, type FinanceContext } from './resolvers.js';
+import type { Redis } from 'ioredis';
+import { pino } from 'pino';
+import type { Config } from '../../shared/config.js';
+import { publishCaseEvents, type CaseEvent } from '../../shared/events.js';
+import type { Logger } from '../../shared/logger.js';
+import { createRedis } from '../../shared/redis.js';
+import type { FinanceFacts } from './ledger.js';
+import { createLedgerLoaders } from './loaders.js';
+import { ledgerModels } from './models-ledger.js';
+import { FinanceProjector } from './projector.js';
 
 export const financeTypeDefs = loadSchemaFile(new URL('./schema.graphql', import.meta.url));
 
+/**
+ * The finance subgraph. With `runProjector`, this process also keeps finance's ledger and
+ * spend read model from the case event stream (one writer at a time across replicas).
+ */
 export function financeSubgraph(
   connection: Connection,
-  today: () => string = () => new Date().toISOString().slice(0, 10),
-): SubgraphDefinition<FinanceContext> {
-  const models = financeModels(connection);
+  config: Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX'>,
+  options: { redis?: Redis; today?: () => string; runProjector?: boolean; logger?: Logger; projectorConnection?: Connection } = {},
+): SubgraphDefinition<FinanceContext> & { projector?: FinanceProjector } {
+  const models = { ...financeModels(connection), ...ledgerModels(connection) };
+  const redis = options.redis ?? createRedis(config, 'finance-subgraph');
+  const today = options.today ?? (() => new Date().toISOString().slice(0, 10));
+  const publish = (events: ReadonlyArray<CaseEvent<FinanceFacts>>) => publishCaseEvents(redis, config.QUEUE_PREFIX, events);
+  const projectorRedis = options.runProjector ? redis.duplicate() : undefined;
+  const projectorModels = options.projectorConnection ? { ...financeModels(options.projectorConnection), ...ledgerModels(options.projectorConnection) } : models;
+  const projector = projectorRedis
+    ? new FinanceProjector(projectorModels, projectorRedis, config.QUEUE_PREFIX, options.logger ?? pino({ level: 'silent' }), { blockMs: 200 })
+    : undefined;
+  projector?.start();
   return {
     name: 'finance',
     typeDefs: financeTypeDefs,
     resolvers: financeResolvers,
-    createContext: (principal) => ({ principal, models, loaders: createFinanceLoaders(models), today }),
+    projector,
+    createContext: (principal) => ({
+      principal,
+      models,
+      loaders: createFinanceLoaders(models),
+      ledger: createLedgerLoaders(models),
+      publish,
+      today,
+    }),
+    close: async () => {
+      await projector?.stop();
+      projectorRedis?.disconnect();
+      if (!options.redis) redis.disconnect();
+    },
   };
 }

@@ -16,8 +16,11 @@ import type { Redis } from 'ioredis';
 import { caseEventStream } from '../../shared/events.js';
 import { createRedis } from '../../shared/redis.js';
 import { casesModels } from '../../subgraphs/cases/models.js';
+import { coverageClient, type AssignPartners } from '../../subgraphs/cases/ingestion/assignment.js';
 import { StatisticsProjector } from '../../subgraphs/cases/statistics/projector.js';
 import { rebuildStatistics } from '../../subgraphs/cases/statistics/rebuild.js';
+import { ledgerModels } from '../../subgraphs/finance/models-ledger.js';
+import { resetFinanceCheckpoint } from '../../subgraphs/finance/projector.js';
 import { PRINCIPAL_HEADER, signPrincipal, type Principal } from '../../shared/auth.js';
 
 export const silentLogger = pino({ level: 'silent' });
@@ -31,7 +34,7 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     LOG_LEVEL: 'silent',
     MONGO_DB_PREFIX: id,
     QUEUE_PREFIX: id,
-    SUBGRAPH_TIMEOUT_MS: '1500',
+    SUBGRAPH_TIMEOUT_MS: '10000',
     ...overrides,
   });
 }
@@ -39,6 +42,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 export interface TestSystem {
   config: Config;
   redis: Redis;
+  /** The ingestion worker's coverage client, pointed at this system's coverage subgraph. */
+  assignPartners: AssignPartners;
   /** Keeps `statistics` up to date from the case events, as the worker process does. */
   projector: StatisticsProjector;
   connections: Record<SubgraphName, Connection>;
@@ -56,11 +61,13 @@ export interface GraphQLBody<T> {
 
 let sharedConfig: Config | undefined;
 let sharedRedis: Redis | undefined;
+let sharedFinanceProjectorConnection: Connection | undefined;
 const builders: Record<SubgraphName, (c: Connection) => SubgraphDefinition<BaseContext>> = {
   cases: (c) => casesSubgraph(c, sharedConfig!, sharedRedis!) as unknown as SubgraphDefinition<BaseContext>,
   partners: (c) => partnersSubgraph(c) as unknown as SubgraphDefinition<BaseContext>,
   coverage: (c) => coverageSubgraph(c) as unknown as SubgraphDefinition<BaseContext>,
-  finance: (c) => financeSubgraph(c, () => '2024-06-01') as unknown as SubgraphDefinition<BaseContext>,
+  finance: (c) =>
+    financeSubgraph(c, sharedConfig!, { redis: sharedRedis!, today: () => '2024-06-01', runProjector: true, projectorConnection: sharedFinanceProjectorConnection! }) as unknown as SubgraphDefinition<BaseContext>,
 };
 
 /** The whole graph in this process, on ephemeral ports, over real FerretDB. */
@@ -70,6 +77,8 @@ export async function startTestSystem(options: { cases?: number; seed?: number; 
   sharedConfig = config;
   sharedRedis = redis;
   const names: SubgraphName[] = ['cases', 'partners', 'coverage', 'finance'];
+  sharedFinanceProjectorConnection = await connectDatabase(config, 'finance');
+  const financeProjectorConnection = sharedFinanceProjectorConnection;
   const connections = Object.fromEntries(
     await Promise.all(names.map(async (n) => [n, await connectDatabase(config, n)] as const)),
   ) as Record<SubgraphName, Connection>;
@@ -77,6 +86,7 @@ export async function startTestSystem(options: { cases?: number; seed?: number; 
   if (options.cases) await seedCases(connections, { count: options.cases, seed: options.seed ?? 7 });
   const caseModels = casesModels(connections.cases);
   await rebuildStatistics(caseModels, redis, config.QUEUE_PREFIX);
+  await resetFinanceCheckpoint(ledgerModels(connections.finance), redis, config.QUEUE_PREFIX);
   // The projector runs in the worker process in production: its own connections here too,
   // so command counts on the subgraph's connection see only the subgraph's work.
   const projectorRedis = redis.duplicate();
@@ -101,6 +111,7 @@ export async function startTestSystem(options: { cases?: number; seed?: number; 
   });
   const gatewayUrl = `${gateway.url}/graphql`;
   return {
+    assignPartners: coverageClient(`${subgraphs.coverage.url}/graphql`, config.INTERNAL_SIGNING_KEY, 5_000),
     config,
     redis,
     projector,
@@ -116,6 +127,7 @@ export async function startTestSystem(options: { cases?: number; seed?: number; 
       redis.disconnect();
       projectorRedis.disconnect();
       await projectorConnection.close();
+      await financeProjectorConnection.close();
       // Subgraph shutdown closes their connections; drop the test databases first.
       await Promise.all(names.map((n) => connections[n].readyState === 1 ? connections[n].dropDatabase() : undefined));
       await Promise.all(names.map((n) => subgraphs[n].shutdown('test done')));

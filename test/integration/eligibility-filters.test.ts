@@ -10,6 +10,7 @@ describe('eligibility at ingestion, per-Member-State rules, and case filters', (
   const ingest = (memberState: string, records: unknown[]) =>
     processIngestChunk({ feedId: 'f', memberState, firstPosition: 0, records }, casesModels(system.connections.cases), (events) =>
       publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, events),
+    system.assignPartners,
     );
   const record = (ref: string, extra: Record<string, unknown> = {}) => ({
     memberState: 'FI',

@@ -6,11 +6,12 @@ import { createRedis } from '../../shared/redis.js';
 import { casesModels } from '../../subgraphs/cases/models.js';
 import { INGEST_QUEUE, type ChunkReport, type IngestChunkJob } from '../../subgraphs/cases/ingestion/processor.js';
 import { spawnEntry, waitForReady } from '../../scripts/processes.js';
+import { seedReferenceData } from '../../scripts/seed-data.js';
 import { testConfig } from '../helpers/system.js';
 
 /** The real entry points as separate processes: readiness, structured logs, SIGTERM, bad config. */
 describe('system processes', () => {
-  const config = testConfig({ CASES_PORT: '4901', WORKER_PORT: '4910', LOG_LEVEL: 'info' });
+  const config = testConfig({ CASES_PORT: '4901', COVERAGE_PORT: '4903', COVERAGE_URL: 'http://127.0.0.1:4903/graphql', WORKER_PORT: '4910', LOG_LEVEL: 'info' });
   const env = { ...process.env, ...Object.fromEntries(Object.entries(config).map(([k, v]) => [k, String(v)])) };
   const output = new Map<ChildProcess, string>();
   const start = (entry: string, extraEnv: Record<string, string> = {}) => {
@@ -23,17 +24,29 @@ describe('system processes', () => {
   const exited = (child: ChildProcess) =>
     new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (code) => resolve(code))));
   let worker: ChildProcess;
+  let coverage: ChildProcess;
   const queueName = INGEST_QUEUE;
 
   beforeAll(async () => {
+    // The worker asks coverage which partner takes a new case: reference data and the coverage subgraph first.
+    const names = ['cases', 'partners', 'coverage', 'finance'] as const;
+    const connections = await Promise.all(names.map((n) => connectDatabase(config, n)));
+    await seedReferenceData({ cases: connections[0]!, partners: connections[1]!, coverage: connections[2]!, finance: connections[3]! });
+    await Promise.all(connections.map((c) => c.close()));
+    coverage = start('subgraphs/coverage/main.ts');
+    await waitForReady(`http://127.0.0.1:${config.COVERAGE_PORT}/health/ready`, 60_000, () => coverage.exitCode === null);
     worker = start('subgraphs/cases/ingestion/worker.ts');
     await waitForReady(`http://127.0.0.1:${config.WORKER_PORT}/health/ready`, 60_000, () => worker.exitCode === null);
   });
   afterAll(async () => {
     if (worker.exitCode === null) worker.kill('SIGKILL');
-    const connection = await connectDatabase(config, 'cases');
-    await connection.dropDatabase();
-    await connection.close();
+    coverage.kill('SIGTERM');
+    await exited(coverage);
+    for (const name of ['cases', 'partners', 'coverage', 'finance'] as const) {
+      const connection = await connectDatabase(config, name);
+      await connection.dropDatabase();
+      await connection.close();
+    }
   });
 
   it('a subgraph process answers readiness, logs JSON lines, and exits 0 on SIGTERM', async () => {
@@ -105,7 +118,8 @@ describe('system processes', () => {
       const stored = await casesModels(connection).Case.find({ caseReference: { $regex: `^${config.MONGO_DB_PREFIX}-` } }).lean();
       await connection.close();
       expect(stored).toHaveLength(1);
-      expect(stored[0]).toMatchObject({ memberState: 'NL', status: 'SUBMITTED', familySize: 1, packages: ['CHARTER_ARRIVAL'] });
+      // Assigned by coverage: ETTC serves Georgia.
+      expect(stored[0]).toMatchObject({ memberState: 'NL', status: 'SUBMITTED', familySize: 1, packages: ['CHARTER_ARRIVAL'], partnerId: 'ettc' });
     } finally {
       await queue.obliterate({ force: true });
       await queue.close();

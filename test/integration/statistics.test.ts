@@ -182,13 +182,14 @@ describe('programme statistics from the incrementally updated read model', () =>
       familyMembers: [{ name: 'Levan Beridze', dateOfBirth: '2012-02-02', sex: 'MALE', relationship: 'CHILD' }],
       ...extra,
     });
-    const first = await processIngestChunk({ feedId: 'f1', memberState: 'AT', firstPosition: 0, records: [record('AT-S-1'), record('AT-S-2')] }, casesModels(system.connections.cases), publish);
+    const first = await processIngestChunk({ feedId: 'f1', memberState: 'AT', firstPosition: 0, records: [record('AT-S-1'), record('AT-S-2')] }, casesModels(system.connections.cases), publish, system.assignPartners);
     expect(first.counts.created).toBe(2);
     // A newer version moves the case to another country and changes the family.
     const second = await processIngestChunk(
       { feedId: 'f2', memberState: 'AT', firstPosition: 0, records: [record('AT-S-1', { recordVersion: 2, countryOfOrigin: 'AM', familyMembers: [] })] },
       casesModels(system.connections.cases),
       publish,
+      system.assignPartners,
     );
     expect(second.counts.updated).toBe(1);
     await settle();

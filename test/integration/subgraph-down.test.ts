@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway } from '../../gateway/server.js';
 import type { RunningService } from '../../shared/http.js';
-import { silentLogger, startTestSystem, type TestSystem } from '../helpers/system.js';
+import { silentLogger, startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
 
 const QUERY = `{ cases(first: 5) { edges { node { caseReference countryOfOrigin { name } partner { name } entitlement { totalCents } } } } }`;
 
@@ -16,7 +16,8 @@ describe('a subgraph that is down or hangs', () => {
   let hanging: Server;
   let hangingGateway: RunningService;
   beforeAll(async () => {
-    system = await startTestSystem({ cases: 10 });
+    // A short deadline, so the hanging subgraph is given up on quickly.
+    system = await startTestSystem({ cases: 10, config: testConfig({ SUBGRAPH_TIMEOUT_MS: '1500' }) });
     // A "subgraph" that accepts connections and never answers.
     hanging = createServer(() => undefined);
     await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));

@@ -2,6 +2,7 @@ import type { CaseEvent } from '../../../shared/events.js';
 import type { CasesModels } from '../models.js';
 import type { StatsFacts } from '../statistics/facts.js';
 import { assessEligibility, DEFAULT_ELIGIBILITY_RULES } from '../eligibility.js';
+import type { AssignPartners } from './assignment.js';
 import { validateRecord } from './record.js';
 import { upsertRecords, type AssessedRecord, type RecordOutcome } from './upsert.js';
 
@@ -46,6 +47,7 @@ export async function processIngestChunk(
   job: IngestChunkJob,
   models: CasesModels,
   publish: (events: ReadonlyArray<CaseEvent<StatsFacts>>) => Promise<void>,
+  assignPartners: AssignPartners,
 ): Promise<ChunkReport> {
   const counts = { created: 0, updated: 0, unchanged: 0, stale: 0, rejected: 0 };
   const now = new Date();
@@ -86,9 +88,22 @@ export async function processIngestChunk(
       counts.rejected++;
       return;
     }
-    valid.push({ ...result.record, assessed: { ...assessed, requestDate, assessedAt: now, requestWindowMonths: windowMonths } });
+    valid.push({ ...result.record, assessed: { ...assessed, requestDate, assessedAt: now, requestWindowMonths: windowMonths }, position });
   });
-  const { outcomes, events } = await upsertRecords(models, valid);
+  // Partner assignment by coverage, for cases that will be served (not the ineligible).
+  const served = valid.filter((r) => r.assessed?.outcome !== 'INELIGIBLE');
+  const answers = await assignPartners(served.map((r) => ({ country: r.countryOfOrigin, packages: r.packages, on: r.departureDate ?? today })));
+  const unassignable = new Set<AssessedRecord>();
+  served.forEach((record, i) => {
+    const answer = answers[i]!;
+    if ('partnerId' in answer) record.partnerId = answer.partnerId;
+    else {
+      rejected.push({ position: record.position!, caseReference: record.caseReference, path: 'countryOfOrigin', message: answer.error });
+      counts.rejected++;
+      unassignable.add(record);
+    }
+  });
+  const { outcomes, events } = await upsertRecords(models, valid.filter((r) => !unassignable.has(r)));
   for (const outcome of outcomes) counts[outcome]++;
   await publish(events);
   return { feedId: job.feedId, received: job.records.length, counts, rejected };

@@ -8,7 +8,13 @@ import { factsOf, type StatsFacts } from '../statistics/facts.js';
 export type RecordOutcome = 'created' | 'updated' | 'unchanged' | 'stale';
 
 /** A valid record with its eligibility assessed under its Member State's rules. */
-export type AssessedRecord = CanonicalRecord & { assessed?: EligibilityDoc };
+export type AssessedRecord = CanonicalRecord & {
+  assessed?: EligibilityDoc;
+  /** Partner assigned by coverage; applied to new cases and to cases no partner accepted yet. */
+  partnerId?: string;
+  /** Position in the feed, for reports. */
+  position?: number;
+};
 
 /** Stable hash of a record's content: keys sorted, so field order in the feed does not matter. */
 export function contentHash(record: CanonicalRecord): string {
@@ -60,7 +66,7 @@ export async function upsertRecords(
   const operations: AnyBulkWriteOperation<CaseDoc>[] = [];
   const outcomes = records.map((record) => {
     const key = `${record.memberState}\u0000${record.caseReference}`;
-    const { assessed, ...canonical } = record;
+    const { assessed, partnerId, position: _position, ...canonical } = record;
     const hash = contentHash(canonical);
     const eligibility: EligibilityDoc = assessed ?? { outcome: 'ELIGIBLE', reasons: [], requestDate: null, assessedAt: now, requestWindowMonths: null };
     // An ineligible case is kept, with its reasons, but closed: no partner takes it on.
@@ -81,6 +87,8 @@ export async function upsertRecords(
       contentHash: hash,
       eligibility,
       updatedAt: now,
+      // Reassigned only while no partner has accepted the case.
+      ...(partnerId && (!current || current.status === 'SUBMITTED') ? { partnerId } : {}),
     };
     if (outcome === 'created' || outcome === 'updated') {
       if (!before.has(key)) before.set(key, current);
@@ -111,7 +119,7 @@ export async function upsertRecords(
               caseReference: record.caseReference,
               status: ineligible ? 'CLOSED' : 'SUBMITTED',
               closingReason: ineligible ? `Ineligible: ${eligibility.reasons.join(', ')}` : null,
-              partnerId: null,
+              ...(partnerId ? {} : { partnerId: null }),
               version: 0,
               createdAt: now,
             },

@@ -9,6 +9,7 @@ import { publishCaseEvents, type CaseEvent } from '../../../shared/events.js';
 import { casesModels } from '../models.js';
 import type { StatsFacts } from '../statistics/facts.js';
 import { StatisticsProjector } from '../statistics/projector.js';
+import { coverageClient } from './assignment.js';
 import { INGEST_QUEUE, processIngestChunk, type ChunkReport, type IngestChunkJob } from './processor.js';
 
 const config = loadConfigOrExit();
@@ -19,7 +20,8 @@ try {
   const models = casesModels(connection);
   const redis = createRedis(config, 'ingest-worker');
   const publish = (events: ReadonlyArray<CaseEvent<StatsFacts>>) => publishCaseEvents(redis, config.QUEUE_PREFIX, events);
-  const worker = new Worker<IngestChunkJob, ChunkReport>(INGEST_QUEUE, (job) => processIngestChunk(job.data, models, publish), {
+  const assignPartners = coverageClient(config.COVERAGE_URL, config.INTERNAL_SIGNING_KEY, config.SUBGRAPH_TIMEOUT_MS);
+  const worker = new Worker<IngestChunkJob, ChunkReport>(INGEST_QUEUE, (job) => processIngestChunk(job.data, models, publish, assignPartners), {
     connection: redis,
     prefix: config.QUEUE_PREFIX,
     concurrency: 4,

@@ -15,6 +15,7 @@ export interface StatsFacts {
   packages: Package[];
   /** YYYY-MM of departure (or of insertion before departure). */
   month: string;
+  departureDate: string | null;
   returnees: number;
   adults: number;
   minors: number;
@@ -57,6 +58,7 @@ export function factsOf(doc: Pick<CaseDoc, 'memberState' | 'countryOfOrigin' | '
     returnType: doc.returnType,
     packages: [...new Set(doc.packages)],
     month: reference.slice(0, 7),
+    departureDate: doc.departureDate ?? null,
     returnees,
     adults: returnees - minors,
     minors,

@@ -1,0 +1,142 @@
+import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import type { Principal } from '../../shared/auth.js';
+import type { Package } from '../../shared/domain.js';
+import type { CaseEvent } from '../../shared/events.js';
+import { isCalendarDate } from '../../shared/scalars.js';
+import type { FinanceFacts } from './ledger.js';
+import type { CaseFinanceDoc, DisbursementDoc, LedgerModels, SpendDoc } from './models-ledger.js';
+
+export const DEFAULT_OBJECTIVE_PEOPLE = 7_000;
+
+function parseCents(value: unknown): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
+    throw new GraphQLError(`Cents must be an integer number of euro cents, got ${JSON.stringify(value)}`, { extensions: { code: 'BAD_USER_INPUT' } });
+  }
+  return value;
+}
+
+export const CentsScalar = new GraphQLScalarType({
+  name: 'Cents',
+  serialize: parseCents,
+  parseValue: parseCents,
+  parseLiteral: (ast) => parseCents(ast.kind === Kind.INT ? Number(ast.value) : undefined),
+});
+
+const bad = (message: string, argumentName: string) => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', argumentName } });
+
+type Counters = Record<string, Record<string, number> | number | undefined>;
+const num = (v: unknown) => (typeof v === 'number' ? v : 0);
+
+/** One dimension's spend line from a yearly spend document. */
+export function spendLine(doc: SpendDoc | null, dimension: 'byMemberState' | 'byCountry' | 'byPartner' | 'byPackage', key: string) {
+  const d = (doc ?? {}) as Record<string, Counters>;
+  const pick = (group: string) => num((d[group]?.[dimension] as Record<string, number> | undefined)?.[key]);
+  return { key, people: pick('people'), committedCents: pick('committed'), disbursedCents: pick('disbursed') };
+}
+
+function lines(doc: SpendDoc | null, dimension: 'byMemberState' | 'byCountry' | 'byPartner' | 'byPackage') {
+  const d = (doc ?? {}) as Record<string, Counters>;
+  const keys = new Set<string>();
+  for (const group of ['people', 'committed', 'disbursed']) for (const key of Object.keys((d[group]?.[dimension] as object | undefined) ?? {})) keys.add(key);
+  return [...keys].sort().map((key) => spendLine(doc, dimension, key)).filter((l) => l.people || l.committedCents || l.disbursedCents);
+}
+
+export async function financeSummary(models: LedgerModels, year: number) {
+  if (!Number.isInteger(year) || year < 2000 || year > 2100) throw bad(`year must be 2000 to 2100, got ${year}`, 'year');
+  const [doc, budget] = await Promise.all([
+    models.Spend.findOne({ _id: String(year) }).lean<SpendDoc>().exec(),
+    models.Budget.findOne({ _id: String(year) }).lean().exec(),
+  ]);
+  const d = (doc ?? {}) as Record<string, Counters>;
+  const total = (group: string) => num(d[group]?.total);
+  const objectivePeople = budget?.objectivePeople ?? DEFAULT_OBJECTIVE_PEOPLE;
+  return {
+    year,
+    objectivePeople,
+    peopleSupported: total('people'),
+    objectiveShare: objectivePeople > 0 ? total('people') / objectivePeople : 0,
+    budgetCents: budget?.amountCents ?? null,
+    committedCents: total('committed'),
+    disbursedCents: total('disbursed'),
+    availableCents: budget ? budget.amountCents - total('committed') : null,
+    byMemberState: lines(doc, 'byMemberState'),
+    byCountryOfOrigin: lines(doc, 'byCountry'),
+    byPartner: lines(doc, 'byPartner'),
+    byPackage: lines(doc, 'byPackage'),
+  };
+}
+
+export interface DisbursementInput {
+  caseId: string;
+  kind: 'CASH' | 'IN_KIND';
+  package: Package;
+  date: string;
+  amountCents: number;
+}
+
+/**
+ * Records a disbursement by the case's assigned partner. The chain of `<case>:<seq>`
+ * documents makes the entitlement check race-free; on a lost race it re-reads and retries.
+ */
+export async function recordDisbursement(
+  models: LedgerModels,
+  principal: Principal | null,
+  input: DisbursementInput,
+  publish: (events: ReadonlyArray<CaseEvent<FinanceFacts>>) => Promise<void>,
+): Promise<DisbursementDoc> {
+  if (!principal) throw new GraphQLError('recordDisbursement needs an authenticated principal', { extensions: { code: 'UNAUTHENTICATED' } });
+  if (!/^[0-9a-f]{24}$/.test(input.caseId)) throw new GraphQLError(`Case ${input.caseId.slice(0, 30)} was not found`, { extensions: { code: 'NOT_FOUND' } });
+  const ledger = await models.CaseFinance.findOne({ _id: input.caseId }).lean<CaseFinanceDoc>().exec();
+  if (!ledger || principal.role !== 'PARTNER' || principal.partnerId !== ledger.partnerId) {
+    // Not the assigned partner (or unknown): the case is "not found", so nothing leaks.
+    if (ledger && principal.role !== 'PARTNER') throw new GraphQLError('Disbursements are reported by the assigned partner', { extensions: { code: 'FORBIDDEN' } });
+    throw new GraphQLError(`Case ${input.caseId} was not found`, { extensions: { code: 'NOT_FOUND' } });
+  }
+  if (!isCalendarDate(input.date)) throw bad('date must be a calendar date YYYY-MM-DD', 'date');
+  if (input.date > new Date().toISOString().slice(0, 10)) throw bad(`date ${input.date} is in the future`, 'date');
+  if (input.amountCents <= 0) throw bad('amountCents must be positive', 'amountCents');
+  if (!ledger.packages.includes(input.package)) throw bad(`the case did not request ${input.package}`, 'package');
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const last = await models.Disbursement.findOne({ caseId: input.caseId }).sort({ seq: -1 }).lean<DisbursementDoc>().exec();
+    const cumulative = (last?.cumulativeCents ?? 0) + input.amountCents;
+    if (cumulative > ledger.entitlementCents) {
+      throw new GraphQLError(
+        `Disbursing ${input.amountCents} cents would bring the case to ${cumulative}, above its entitlement of ${ledger.entitlementCents} (already disbursed ${last?.cumulativeCents ?? 0})`,
+        { extensions: { code: 'ENTITLEMENT_EXCEEDED', entitlementCents: ledger.entitlementCents, disbursedCents: last?.cumulativeCents ?? 0 } },
+      );
+    }
+    const seq = (last?.seq ?? 0) + 1;
+    const doc: DisbursementDoc = {
+      _id: `${input.caseId}:${seq}`,
+      caseId: input.caseId,
+      seq,
+      kind: input.kind,
+      package: input.package,
+      date: input.date,
+      amountCents: input.amountCents,
+      cumulativeCents: cumulative,
+      recordedAt: new Date(),
+      recordedBy: principal.subject,
+      partnerId: principal.partnerId!,
+    };
+    try {
+      await models.Disbursement.insertMany([doc], { lean: true });
+    } catch (error) {
+      if ((error as { code?: number }).code === 11000) continue; // another report won this seq: re-read
+      throw error;
+    }
+    await publish([
+      {
+        type: 'case.disbursed',
+        caseId: input.caseId,
+        version: seq,
+        at: doc.recordedAt.toISOString(),
+        before: null,
+        after: null,
+        disbursement: { amountCents: input.amountCents, package: input.package, kind: input.kind, date: input.date },
+      },
+    ]);
+    return doc;
+  }
+  throw new GraphQLError('Too many concurrent disbursements for this case; retry', { extensions: { code: 'CONFLICT' } });
+}

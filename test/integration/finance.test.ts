@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintToken } from '../../shared/auth.js';
+import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
+import { ledgerModels } from '../../subgraphs/finance/models-ledger.js';
+import { startTestSystem, type TestSystem } from '../helpers/system.js';
+
+/** Entitlement from DOMAIN.md's table, computed here independently of the finance code. */
+function entitlementCents(c: Pick<CaseDoc, 'packages' | 'returnType' | 'familySize'>): number {
+  let total = 0;
+  if (c.packages.includes('POST_ARRIVAL')) total += 615_00 * c.familySize;
+  if (c.packages.includes('CHARTER_ARRIVAL')) total += 205_00 * c.familySize;
+  if (c.packages.includes('POST_RETURN')) total += (c.returnType === 'VOLUNTARY' ? 2_000_00 : 1_000_00) + 1_000_00 * (c.familySize - 1);
+  return total;
+}
+
+interface Summary {
+  year: number;
+  objectivePeople: number;
+  peopleSupported: number;
+  objectiveShare: number;
+  budgetCents: number | null;
+  committedCents: number;
+  disbursedCents: number;
+  availableCents: number | null;
+  byMemberState: Array<{ key: string; people: number; committedCents: number; disbursedCents: number }>;
+  byPackage: Array<{ key: string; committedCents: number; disbursedCents: number }>;
+}
+
+const SUMMARY = `query($y: Int!) { financeSummary(year: $y) { year objectivePeople peopleSupported objectiveShare budgetCents committedCents disbursedCents availableCents
+  byMemberState { key people committedCents disbursedCents } byPackage { key committedCents disbursedCents } } }`;
+
+describe('finance: commitments, disbursements within the entitlement, budget against the objective', () => {
+  let system: TestSystem;
+  const tokens: Record<string, string> = {};
+  const summary = async (year: number) => (await system.graphql<{ financeSummary: Summary }>(SUMMARY, { y: year })).body.data!.financeSummary;
+  const settle = async () => {
+    const last = (await system.redis.xrevrange(`${system.config.QUEUE_PREFIX}:case-events`, '+', '-', 'COUNT', 1))[0]?.[0];
+    const projection = ledgerModels(system.connections.finance).Projection;
+    for (let i = 0; i < 200 && last; i++) {
+      if ((await projection.findOne({ _id: 'finance' }).lean().exec())?.lastEventId === last) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+
+  beforeAll(async () => {
+    system = await startTestSystem({ cases: 250, seed: 21 });
+    tokens.desk = await mintToken({ subject: 'desk', role: 'SUPPORT_DESK' }, system.config);
+  });
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  it('the yearly summary matches the raw cases: people by departure year, commitments at KM2, disbursements', async () => {
+    const cases = await casesModels(system.connections.cases).Case.find().lean<CaseDoc[]>().exec();
+    for (const year of [2023, 2024]) {
+      const s = await summary(year);
+      const people = cases.filter((c) => c.departureDate!.startsWith(String(year))).reduce((n, c) => n + c.familySize, 0);
+      const committed = cases
+        .filter((c) => c.history.some((h) => h.transition === 'approveReintegrationPlan' && new Date(h.at).getUTCFullYear() === year))
+        .reduce((n, c) => n + entitlementCents(c), 0);
+      const disbursed = cases
+        .filter((c) => c.status === 'COMPLETED' && new Date(c.milestones.km3At!).getUTCFullYear() === year)
+        .reduce((n, c) => n + entitlementCents(c), 0);
+      expect(s).toMatchObject({ year, objectivePeople: 7_000, peopleSupported: people, committedCents: committed, disbursedCents: disbursed, budgetCents: null });
+      expect(s.objectiveShare).toBeCloseTo(people / 7_000, 9);
+      expect(s.byMemberState.reduce((n, l) => n + l.people, 0)).toBe(people);
+      expect(s.byPackage.reduce((n, l) => n + l.committedCents, 0)).toBe(committed);
+    }
+  });
+
+  it('approving a plan records the commitment; the partner disburses up to the entitlement, never beyond', async () => {
+    const { Case } = casesModels(system.connections.cases);
+    const c = (await Case.findOne({ status: 'PLAN_SUBMITTED' }).lean<CaseDoc>().exec())!;
+    expect(c).toBeTruthy();
+    const id = c._id.toHexString();
+    const year = new Date().getUTCFullYear();
+    const before = await summary(year);
+    const officer = await mintToken({ subject: 'o', role: 'MEMBER_STATE', memberState: c.memberState }, system.config);
+    const partner = await mintToken({ subject: 'p', role: 'PARTNER', partnerId: c.partnerId! }, system.config);
+    const otherPartner = await mintToken({ subject: 'x', role: 'PARTNER', partnerId: c.partnerId === 'weldo' ? 'irara' : 'weldo' }, system.config);
+    const approved = await system.graphql(`mutation($id: ID!) { approveReintegrationPlan(caseId: $id) { status } }`, { id }, { authorization: `Bearer ${officer}` });
+    expect(approved.body.errors).toBeUndefined();
+    await settle();
+    const entitlement = entitlementCents(c);
+    const view = await system.graphql<{ case: { entitlement: { totalCents: number }; commitment: { amountCents: number } | null } }>(
+      `query($id: ID!) { case(id: $id) { entitlement { totalCents } commitment { amountCents committedAt } } }`,
+      { id },
+    );
+    expect(view.body.data!.case.commitment!.amountCents).toBe(entitlement);
+    expect(view.body.data!.case.entitlement.totalCents).toBe(entitlement);
+    expect((await summary(year)).committedCents).toBe(before.committedCents + entitlement);
+
+    const disburse = `mutation($id: ID!, $a: Cents!, $d: Date!) { recordDisbursement(caseId: $id, kind: CASH, package: POST_ARRIVAL, date: $d, amountCents: $a) { seq amountCents cumulativeCents } }`;
+    const today = new Date().toISOString().slice(0, 10);
+    const as = (token: string, amount: number, date = today) => system.graphql<{ recordDisbursement: { seq: number; cumulativeCents: number } }>(disburse, { id, a: amount, d: date }, { authorization: `Bearer ${token}` });
+    expect((await as(otherPartner, 100)).body.errors![0]!.extensions!.code).toBe('NOT_FOUND');
+    expect((await as(officer, 100)).body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
+    expect((await as(partner, 100, '2999-01-01')).body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
+    expect((await as(partner, -5)).body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
+    const first = await as(partner, 30_000);
+    expect(first.body.data!.recordDisbursement).toEqual({ seq: 1, amountCents: 30_000, cumulativeCents: 30_000 });
+    const over = await as(partner, entitlement);
+    expect(over.body.errors![0]!.extensions).toMatchObject({ code: 'ENTITLEMENT_EXCEEDED', entitlementCents: entitlement, disbursedCents: 30_000 });
+
+    // Concurrent reports: together they exceed what is left; the cumulative total never does.
+    const left = entitlement - 30_000;
+    const share = Math.floor(left / 3) + 1;
+    const results = await Promise.all(Array.from({ length: 4 }, () => as(partner, share)));
+    const accepted = results.filter((r) => !r.body.errors);
+    expect(accepted.length).toBe(2);
+    const disbursements = await ledgerModels(system.connections.finance).Disbursement.find({ caseId: id }).lean().exec();
+    expect(disbursements.reduce((n, d) => n + d.amountCents, 0)).toBeLessThanOrEqual(entitlement);
+    expect(disbursements.map((d) => d.seq).sort()).toEqual([1, 2, 3]);
+    await settle();
+    const after = await summary(year);
+    expect(after.disbursedCents).toBe(before.disbursedCents + 30_000 + 2 * share);
+    const listed = await system.graphql<{ case: { disbursedCents: number; disbursements: Array<{ seq: number }> } }>(
+      `query($id: ID!) { case(id: $id) { disbursedCents disbursements { seq kind package amountCents cumulativeCents } } }`,
+      { id },
+    );
+    expect(listed.body.data!.case.disbursedCents).toBe(30_000 + 2 * share);
+    expect(listed.body.data!.case.disbursements.map((d) => d.seq)).toEqual([1, 2, 3]);
+  });
+
+  it('the support desk sets the yearly budget; available is budget minus commitments', async () => {
+    const set = `mutation { setAnnualBudget(year: 2024, amountCents: 2000000000, objectivePeople: 7000) { budgetCents committedCents availableCents } }`;
+    const partner = await mintToken({ subject: 'p', role: 'PARTNER', partnerId: 'weldo' }, system.config);
+    expect((await system.graphql(set, undefined, { authorization: `Bearer ${partner}` })).body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
+    const { body } = await system.graphql<{ setAnnualBudget: { budgetCents: number; committedCents: number; availableCents: number } }>(set, undefined, { authorization: `Bearer ${tokens.desk}` });
+    expect(body.data!.setAnnualBudget.budgetCents).toBe(2_000_000_000);
+    expect(body.data!.setAnnualBudget.availableCents).toBe(2_000_000_000 - body.data!.setAnnualBudget.committedCents);
+    const badYear = await system.graphql(`{ financeSummary(year: 1066) { year } }`);
+    expect(badYear.body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
+  });
+
+  it('partners and countries carry their spend for a year', async () => {
+    const s = await summary(2024);
+    const { body } = await system.graphql<{ partners: Array<{ id: string; spend: { committedCents: number } }>; countriesOfOrigin: Array<{ spend: { people: number } }> }>(
+      `{ partners { id spend(year: 2024) { people committedCents disbursedCents } } countriesOfOrigin { code spend(year: 2024) { people } } }`,
+    );
+    expect(body.errors).toBeUndefined();
+    expect(body.data!.partners.reduce((n, p) => n + p.spend.committedCents, 0)).toBe(s.committedCents);
+    expect(body.data!.countriesOfOrigin.reduce((n, c) => n + c.spend.people, 0)).toBe(s.peopleSupported);
+  });
+});
