@@ -53,6 +53,9 @@ describe('entity references are batched (no N+1)', () => {
     ['finance', financeCases, '... on Case { entitlement { totalCents } }'],
     ['cases', partners, '... on Partner { qualityIndicators { casesAssigned completionRate } }'],
     ['coverage', partners, '... on Partner { countriesServed { code name } }'],
+    ['finance', partners, '... on Partner { spend(year: 2024) { committedCents } }'],
+    ['finance', countries, '... on CountryOfOrigin { spend(year: 2024) { people } }'],
+    ['finance', financeCases, '... on Case { commitment { amountCents } disbursedCents disbursements { seq } }'],
   ] as const)('%s: 100 references cost as many round trips as 1', async (subgraph, make, selection) => {
     const one = await commandsForEntities(subgraph, make(1), selection);
     const hundred = await commandsForEntities(subgraph, make(100), selection);
