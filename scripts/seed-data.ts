@@ -7,7 +7,8 @@ import { financeModels } from '../subgraphs/finance/models.js';
 import { PROGRAMME_TARIFFS } from '../subgraphs/finance/rules.js';
 import { partnersModels } from '../subgraphs/partners/models.js';
 import { Types } from 'mongoose';
-import { addInto } from '../subgraphs/cases/statistics/facts.js';
+import { addInto, contribution, factsOf, scopesOf } from '../subgraphs/cases/statistics/facts.js';
+import type { CaseDoc } from '../subgraphs/cases/models.js';
 import { commitmentInc, disbursementInc, entitlementOf, peopleDelta, type FinanceFacts } from '../subgraphs/finance/ledger.js';
 import { ledgerModels, type CaseFinanceDoc, type DisbursementDoc, type LedgerModels } from '../subgraphs/finance/models-ledger.js';
 import { generateCases, type DemoCase } from './demo/generate.js';
@@ -93,9 +94,12 @@ export async function seedCases(
   db: Pick<SeedConnections, 'cases'> & Partial<Pick<SeedConnections, 'finance'>>,
   options: { count: number; seed: number; batchSize?: number; onProgress?: (written: number) => void },
 ): Promise<number> {
-  const { Case } = casesModels(db.cases);
+  const { Case, Statistics } = casesModels(db.cases);
   const ledger = db.finance ? ledgerModels(db.finance) : undefined;
   await Case.deleteMany({});
+  await Statistics.deleteMany({});
+  // The statistics read model, summed while writing (as the projector would have).
+  const statistics = new Map<string, Record<string, unknown>>();
   if (ledger) await Promise.all([ledger.CaseFinance.deleteMany({}), ledger.Disbursement.deleteMany({}), ledger.Spend.deleteMany({})]);
   const spend = new Map<string, Record<string, unknown>>();
   const addSpend = ([year, inc]: [string, Record<string, number>]) => {
@@ -110,6 +114,15 @@ export async function seedCases(
     if (batch.length === 0) return;
     // Ids are made here so finance's ledger can key on them; data is valid by construction.
     await Case.insertMany(batch, { ordered: false, lean: true });
+    for (const doc of batch as unknown as CaseDoc[]) {
+      const facts = factsOf(doc);
+      const counters = contribution(facts);
+      for (const scope of scopesOf(facts)) {
+        const target = statistics.get(scope) ?? {};
+        addInto(target, counters);
+        statistics.set(scope, target);
+      }
+    }
     if (ledger) await writeLedger(ledger, batch as unknown as SeededCase[], addSpend);
     written += batch.length;
     batch = [];
@@ -120,6 +133,9 @@ export async function seedCases(
     if (batch.length >= batchSize) await flush();
   }
   await flush();
+  const now = new Date();
+  const statisticsRows = [...statistics].map(([scope, counters]) => ({ _id: scope, lastEventId: '0-0', updatedAt: now, ...counters }));
+  for (let i = 0; i < statisticsRows.length; i += 200) await Statistics.collection.insertMany(statisticsRows.slice(i, i + 200) as never[]);
   if (ledger) {
     const rows = [...spend].map(([year, counters]) => ({ _id: year, lastEventId: '0-0', ...counters }));
     if (rows.length > 0) await ledger.Spend.collection.insertMany(rows as never[]);

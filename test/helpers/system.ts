@@ -18,7 +18,7 @@ import { createRedis } from '../../shared/redis.js';
 import { casesModels } from '../../subgraphs/cases/models.js';
 import { coverageClient, type AssignPartners } from '../../subgraphs/cases/ingestion/assignment.js';
 import { StatisticsProjector } from '../../subgraphs/cases/statistics/projector.js';
-import { rebuildStatistics } from '../../subgraphs/cases/statistics/rebuild.js';
+import { resetStatisticsCheckpoint } from '../../subgraphs/cases/statistics/projector.js';
 import { ledgerModels } from '../../subgraphs/finance/models-ledger.js';
 import { resetFinanceCheckpoint } from '../../subgraphs/finance/projector.js';
 import { PRINCIPAL_HEADER, signPrincipal, type Principal } from '../../shared/auth.js';
@@ -85,7 +85,7 @@ export async function startTestSystem(options: { cases?: number; seed?: number; 
   await seedReferenceData(connections);
   if (options.cases) await seedCases(connections, { count: options.cases, seed: options.seed ?? 7 });
   const caseModels = casesModels(connections.cases);
-  await rebuildStatistics(caseModels, redis, config.QUEUE_PREFIX);
+  await resetStatisticsCheckpoint(caseModels, redis, config.QUEUE_PREFIX);
   await resetFinanceCheckpoint(ledgerModels(connections.finance), redis, config.QUEUE_PREFIX);
   // The projector runs in the worker process in production: its own connections here too,
   // so command counts on the subgraph's connection see only the subgraph's work.

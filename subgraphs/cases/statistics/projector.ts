@@ -124,3 +124,9 @@ export class StatisticsProjector {
     if ((await this.redis.get(this.leaseKey)) === this.token) await this.redis.del(this.leaseKey);
   }
 }
+
+/** Moves the statistics checkpoint to the end of the stream (after seeding the read model directly). */
+export async function resetStatisticsCheckpoint(models: CasesModels, redis: Redis, prefix: string): Promise<void> {
+  const last = (await redis.xrevrange(caseEventStream(prefix), '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
+  await models.Projection.updateOne({ _id: PROJECTION_ID }, { $set: { lastEventId: last } }, { upsert: true }).exec();
+}
