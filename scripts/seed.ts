@@ -49,7 +49,12 @@ const db = { cases: cases!, partners: partners!, coverage: coverage!, finance: f
 try {
   await seedReferenceData(db);
   const existing = await casesModels(db.cases).Case.estimatedDocumentCount();
-  if (values['if-empty'] && existing > 0) {
+  // Data written before the read models existed is incomplete: reload it rather than keep it.
+  const readModel = await casesModels(db.cases).Statistics.findOne({ _id: 'all' }, { _id: 1 }).lean().exec();
+  if (values['if-empty'] && existing > 0 && !readModel) {
+    process.stdout.write(`seed: the ${existing} stored cases have no statistics read model (older data): reloading the demo data\n`);
+  }
+  if (values['if-empty'] && existing > 0 && readModel) {
     process.stdout.write(`seed: reference data loaded; keeping the ${existing} cases already stored\n`);
   } else {
     const started = Date.now();
