@@ -43,3 +43,8 @@ export function compareStreamIds(a: string, b: string): number {
   if (as !== bs) return as < bs ? -1 : 1;
   return 0;
 }
+
+/** The id of the newest entry in the case event stream ('0-0' when empty). */
+export async function streamTail(redis: Redis, prefix: string): Promise<string> {
+  return (await redis.xrevrange(caseEventStream(prefix), '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
+}

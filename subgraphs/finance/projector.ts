@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { caseEventStream, compareStreamIds, type CaseEvent } from '../../shared/events.js';
+import { caseEventStream, compareStreamIds, streamTail, type CaseEvent } from '../../shared/events.js';
+import { LeasedLoop } from '../../shared/leased-loop.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Package } from '../../shared/domain.js';
 import { commitmentInc, disbursementInc, entitlementOf, peopleDelta, type FinanceFacts, type SpendInc } from './ledger.js';
@@ -17,17 +17,17 @@ const PROJECTION_ID = 'finance';
  * remembers the last event it applied, so a replay never counts twice.
  */
 export class FinanceProjector {
-  private running = false;
-  private loop: Promise<void> | undefined;
-  private readonly token = randomUUID();
+  private readonly loop: LeasedLoop;
 
   constructor(
     private readonly models: FinanceModels & LedgerModels,
     private readonly redis: Redis,
     private readonly prefix: string,
-    private readonly logger: Logger,
+    logger: Logger,
     private readonly options: { blockMs?: number; batchSize?: number } = {},
-  ) {}
+  ) {
+    this.loop = new LeasedLoop(redis, `${prefix}:lease:finance-projector`, () => this.applyBatch(), logger);
+  }
 
   async checkpoint(): Promise<string> {
     return (await this.models.Projection.findOne({ _id: PROJECTION_ID }).lean().exec())?.lastEventId ?? '0-0';
@@ -106,42 +106,17 @@ export class FinanceProjector {
     for (const [year, inc] of perYear) await this.spend(year, inc, id);
   }
 
-  private async lease(): Promise<boolean> {
-    const key = `${this.prefix}:lease:finance-projector`;
-    if ((await this.redis.set(key, this.token, 'PX', 15_000, 'NX')) === 'OK') return true;
-    if ((await this.redis.get(key)) === this.token) {
-      await this.redis.pexpire(key, 15_000);
-      return true;
-    }
-    return false;
-  }
-
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = (async () => {
-      while (this.running) {
-        try {
-          if (await this.lease()) await this.applyBatch();
-          else await new Promise((resolve) => setTimeout(resolve, 1_000));
-        } catch (error) {
-          this.logger.error({ err: error }, 'finance projector failed; retrying');
-          await new Promise((resolve) => setTimeout(resolve, 1_000));
-        }
-      }
-    })();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    await this.loop;
-    const key = `${this.prefix}:lease:finance-projector`;
-    if ((await this.redis.get(key)) === this.token) await this.redis.del(key);
+    await this.loop.stop();
   }
 }
 
 /** Moves finance's checkpoint to the end of the stream (after seeding its ledger directly). */
 export async function resetFinanceCheckpoint(models: LedgerModels, redis: Redis, prefix: string): Promise<void> {
-  const last = (await redis.xrevrange(caseEventStream(prefix), '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
+  const last = await streamTail(redis, prefix);
   await models.Projection.updateOne({ _id: PROJECTION_ID }, { $set: { lastEventId: last } }, { upsert: true }).exec();
 }

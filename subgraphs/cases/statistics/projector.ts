@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { caseEventStream, compareStreamIds, type CaseEvent } from '../../../shared/events.js';
+import { caseEventStream, compareStreamIds, streamTail, type CaseEvent } from '../../../shared/events.js';
+import { LeasedLoop } from '../../../shared/leased-loop.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { CasesModels } from '../models.js';
 import { statisticsDelta, type StatsFacts } from './facts.js';
@@ -14,20 +14,16 @@ export const PROJECTION_ID = 'statistics';
  * replaying after a crash never counts an event twice.
  */
 export class StatisticsProjector {
-  private running = false;
-  private loop: Promise<void> | undefined;
-  private readonly token = randomUUID();
+  private readonly loop: LeasedLoop;
 
   constructor(
     private readonly models: CasesModels,
     private readonly redis: Redis,
     private readonly prefix: string,
-    private readonly logger: Logger,
+    logger: Logger,
     private readonly options: { batchSize?: number; blockMs?: number; leaseMs?: number } = {},
-  ) {}
-
-  private get leaseKey(): string {
-    return `${this.prefix}:lease:statistics-projector`;
+  ) {
+    this.loop = new LeasedLoop(redis, `${prefix}:lease:statistics-projector`, () => this.applyBatch(), logger, options.leaseMs);
   }
 
   async checkpoint(): Promise<string> {
@@ -90,43 +86,17 @@ export class StatisticsProjector {
     return entries.length;
   }
 
-  /** Holds or takes the lease; false while another projector holds it. */
-  private async lease(): Promise<boolean> {
-    const ms = this.options.leaseMs ?? 15_000;
-    const got = await this.redis.set(this.leaseKey, this.token, 'PX', ms, 'NX');
-    if (got === 'OK') return true;
-    if ((await this.redis.get(this.leaseKey)) === this.token) {
-      await this.redis.pexpire(this.leaseKey, ms);
-      return true;
-    }
-    return false;
-  }
-
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = (async () => {
-      while (this.running) {
-        try {
-          if (await this.lease()) await this.applyBatch();
-          else await new Promise((resolve) => setTimeout(resolve, 1_000));
-        } catch (error) {
-          this.logger.error({ err: error }, 'statistics projector failed; retrying');
-          await new Promise((resolve) => setTimeout(resolve, 1_000));
-        }
-      }
-    })();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    await this.loop;
-    if ((await this.redis.get(this.leaseKey)) === this.token) await this.redis.del(this.leaseKey);
+    await this.loop.stop();
   }
 }
 
 /** Moves the statistics checkpoint to the end of the stream (after seeding the read model directly). */
 export async function resetStatisticsCheckpoint(models: CasesModels, redis: Redis, prefix: string): Promise<void> {
-  const last = (await redis.xrevrange(caseEventStream(prefix), '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
+  const last = await streamTail(redis, prefix);
   await models.Projection.updateOne({ _id: PROJECTION_ID }, { $set: { lastEventId: last } }, { upsert: true }).exec();
 }

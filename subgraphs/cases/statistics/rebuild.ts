@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { caseEventStream } from '../../../shared/events.js';
+import { streamTail } from '../../../shared/events.js';
 import type { CaseDoc, CasesModels } from '../models.js';
 import { addInto, contribution, factsOf, scopesOf } from './facts.js';
 import { PROJECTION_ID } from './projector.js';
@@ -10,7 +10,7 @@ import { PROJECTION_ID } from './projector.js';
  * maintenance): events written while it runs could be counted twice.
  */
 export async function rebuildStatistics(models: CasesModels, redis: Redis, prefix: string): Promise<{ cases: number; scopes: number }> {
-  const last = (await redis.xrevrange(caseEventStream(prefix), '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
+  const last = await streamTail(redis, prefix);
   const docs = new Map<string, Record<string, unknown>>();
   let cases = 0;
   const cursor = models.Case.find({}, { caseReference: 0, contentHash: 0 }).lean<CaseDoc[]>().cursor({ batchSize: 2_000 });
