@@ -13,7 +13,8 @@ import { partnersSubgraph } from '../../subgraphs/partners/subgraph.js';
 import { seedCases, seedReferenceData } from '../../scripts/seed-data.js';
 import type { BaseContext } from '@apollo/server';
 import type { Redis } from 'ioredis';
-import { caseEventStream } from '../../shared/events.js';
+import { caseEventStream, publishCaseEvents } from '../../shared/events.js';
+import { processIngestChunk, type ChunkReport } from '../../subgraphs/cases/ingestion/processor.js';
 import { createRedis } from '../../shared/redis.js';
 import { casesModels } from '../../subgraphs/cases/models.js';
 import { coverageClient, type AssignPartners } from '../../subgraphs/cases/ingestion/assignment.js';
@@ -42,6 +43,8 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
 export interface TestSystem {
   config: Config;
   redis: Redis;
+  /** Processes one feed chunk as the ingestion worker does (validation, eligibility, assignment, upsert, events). */
+  ingest: (memberState: string, records: unknown[]) => Promise<ChunkReport>;
   /** The ingestion worker's coverage client, pointed at this system's coverage subgraph. */
   assignPartners: AssignPartners;
   /** Keeps `statistics` up to date from the case events, as the worker process does. */
@@ -110,8 +113,12 @@ export async function startTestSystem(options: { cases?: number; seed?: number; 
     },
   });
   const gatewayUrl = `${gateway.url}/graphql`;
+  const assignPartners = coverageClient(`${subgraphs.coverage.url}/graphql`, config.INTERNAL_SIGNING_KEY, 5_000);
+  let feeds = 0;
   return {
-    assignPartners: coverageClient(`${subgraphs.coverage.url}/graphql`, config.INTERNAL_SIGNING_KEY, 5_000),
+    assignPartners,
+    ingest: (memberState, records) =>
+      processIngestChunk({ feedId: `test-feed-${++feeds}`, memberState, firstPosition: 0, records }, caseModels, (events) => publishCaseEvents(redis, config.QUEUE_PREFIX, events), assignPartners),
     config,
     redis,
     projector,

@@ -1,19 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../shared/auth.js';
-import { publishCaseEvents } from '../../shared/events.js';
-import { processIngestChunk } from '../../subgraphs/cases/ingestion/processor.js';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';
 
 describe('coverage: who serves which country, with history, and the assignment of new cases', () => {
   let system: TestSystem;
-  const ingest = (records: unknown[]) =>
-    processIngestChunk(
-      { feedId: 'f', memberState: 'SE', firstPosition: 0, records },
-      casesModels(system.connections.cases),
-      (events) => publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, events),
-      system.assignPartners,
-    );
+  const ingest = (records: unknown[]) => system.ingest('SE', records);
   const record = (ref: string, extra: Record<string, unknown> = {}) => ({
     memberState: 'SE',
     caseReference: ref,

@@ -1,17 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../shared/auth.js';
-import { publishCaseEvents } from '../../shared/events.js';
-import { processIngestChunk } from '../../subgraphs/cases/ingestion/processor.js';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';
 
 describe('eligibility at ingestion, per-Member-State rules, and case filters', () => {
   let system: TestSystem;
-  const ingest = (memberState: string, records: unknown[]) =>
-    processIngestChunk({ feedId: 'f', memberState, firstPosition: 0, records }, casesModels(system.connections.cases), (events) =>
-      publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, events),
-    system.assignPartners,
-    );
+  const ingest = (memberState: string, records: unknown[]) => system.ingest(memberState, records);
   const record = (ref: string, extra: Record<string, unknown> = {}) => ({
     memberState: 'FI',
     caseReference: ref,

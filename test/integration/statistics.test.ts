@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../shared/auth.js';
-import { publishCaseEvents } from '../../shared/events.js';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
-import { processIngestChunk } from '../../subgraphs/cases/ingestion/processor.js';
 import { rebuildStatistics } from '../../subgraphs/cases/statistics/rebuild.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';
 
@@ -170,7 +168,6 @@ describe('programme statistics from the incrementally updated read model', () =>
       const done = await system.graphql(`mutation($id: ID!) { approveCompletion(caseId: $id) { status } }`, { id }, { authorization: `Bearer ${officer}` });
       expect(done.body.errors).toBeUndefined();
     }
-    const publish = (events: Parameters<typeof publishCaseEvents>[2]) => publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, events);
     const record = (ref: string, extra: Record<string, unknown> = {}) => ({
       memberState: 'AT',
       caseReference: ref,
@@ -183,15 +180,10 @@ describe('programme statistics from the incrementally updated read model', () =>
       familyMembers: [{ name: 'Levan Beridze', dateOfBirth: '2012-02-02', sex: 'MALE', relationship: 'CHILD' }],
       ...extra,
     });
-    const first = await processIngestChunk({ feedId: 'f1', memberState: 'AT', firstPosition: 0, records: [record('AT-S-1'), record('AT-S-2')] }, casesModels(system.connections.cases), publish, system.assignPartners);
+    const first = await system.ingest('AT', [record('AT-S-1'), record('AT-S-2')]);
     expect(first.counts.created).toBe(2);
     // A newer version moves the case to another country and changes the family.
-    const second = await processIngestChunk(
-      { feedId: 'f2', memberState: 'AT', firstPosition: 0, records: [record('AT-S-1', { recordVersion: 2, countryOfOrigin: 'AM', familyMembers: [] })] },
-      casesModels(system.connections.cases),
-      publish,
-      system.assignPartners,
-    );
+    const second = await system.ingest('AT', [record('AT-S-1', { recordVersion: 2, countryOfOrigin: 'AM', familyMembers: [] })]);
     expect(second.counts.updated).toBe(1);
     await settle();
     const cases = await allCases();
