@@ -2,6 +2,7 @@ import type { Connection } from 'mongoose';
 import { COUNTRIES_OF_ORIGIN, MEMBER_STATES, PACKAGES, PARTNERS, type Package } from '../shared/domain.js';
 import { ensureIndexes } from '../shared/mongo.js';
 import { casesModels } from '../subgraphs/cases/models.js';
+import { feedModels } from '../subgraphs/cases/ingestion/feeds.js';
 import { coverageModels } from '../subgraphs/coverage/models.js';
 import { financeModels } from '../subgraphs/finance/models.js';
 import { PROGRAMME_TARIFFS } from '../subgraphs/finance/rules.js';
@@ -38,6 +39,10 @@ export async function seedReferenceData(db: SeedConnections): Promise<void> {
   const partners = partnersModels(db.partners);
   const coverage = coverageModels(db.coverage);
   const finance = financeModels(db.finance);
+  // Every model registered first: ensureIndexes creates the indexes of registered models.
+  casesModels(db.cases);
+  feedModels(db.cases);
+  ledgerModels(db.finance);
   for (const connection of Object.values(db)) await ensureIndexes(connection);
   await partners.Partner.bulkWrite(
     PARTNERS.map((p, i) => ({

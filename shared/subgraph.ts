@@ -120,8 +120,10 @@ export async function runSubgraphProcess<TContext extends BaseContext>(
   const logger = createLogger(`${name}-subgraph`, config);
   try {
     const connection = await connectDatabase(config, name);
+    const definition = build(connection, config);
+    // After build(): the subgraph's models are registered on the connection by then.
     await ensureIndexes(connection);
-    const service = await startSubgraph(build(connection, config), { config, logger, port: portOf(config), connection });
+    const service = await startSubgraph(definition, { config, logger, port: portOf(config), connection });
     exitOnSignals(service, logger, config.SHUTDOWN_TIMEOUT_MS);
   } catch (error) {
     logger.fatal({ err: error }, `${name} subgraph failed to start`);

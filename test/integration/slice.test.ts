@@ -127,6 +127,16 @@ describe('a page of cases across all four subgraphs', () => {
     expect(body.data).toEqual({ a: null, b: null });
   });
 
+  it('the store has the unique (Member State, case reference) key and the list indexes', async () => {
+    const indexes = await system.connections.cases.db!.collection('cases').listIndexes().toArray();
+    const unique = indexes.find((i) => i.name === 'memberState_caseReference');
+    expect(unique).toMatchObject({ unique: true, key: { memberState: 1, caseReference: 1 } });
+    expect(indexes.map((i) => i.name)).toEqual(expect.arrayContaining(['countryOfOrigin_id', 'partnerId_id', 'status_id', 'packages_id', 'departureDate_id']));
+    const { Case } = casesModels(system.connections.cases);
+    const existing = await Case.findOne().lean<CaseDoc>().exec();
+    await expect(Case.collection.insertOne({ memberState: existing!.memberState, caseReference: existing!.caseReference } as never)).rejects.toMatchObject({ code: 11000 });
+  });
+
   it('serves countries, Member States, partners and tariffs', async () => {
     const { body } = await system.graphql<{ countriesOfOrigin: unknown[]; memberStates: unknown[]; partners: unknown[]; tariffs: Array<{ amountCents: number }> }>(
       `{ countriesOfOrigin { code } memberStates { code } partners { id } tariffs(on: "2024-01-15") { package component amountCents } }`,
