@@ -7,6 +7,8 @@ import { graphqlHandler, startService, type RequestHandler, type RunningService 
 import type { Logger } from '../shared/logger.js';
 import { SUBGRAPHS, SUPERGRAPH_FILE, type SubgraphId } from './compose.js';
 import { SubgraphDataSource, type GatewayContext } from './datasource.js';
+import { ingestHandler } from './ingest.js';
+import { createRedis } from '../shared/redis.js';
 import { AuthError, unauthenticated, verifyBearerToken } from '../shared/auth.js';
 
 /**
@@ -70,6 +72,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     stopOnTerminationSignals: false,
   });
   await server.start();
+  const redis = createRedis(config, 'gateway');
+  const ingest = ingestHandler({ config, logger, redis, server, authenticate: (req) => principalContext(req.headers.authorization, config) });
   return startService({
     name: 'gateway',
     host: config.HOST,
@@ -78,15 +82,21 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     handlers: [
       graphqlHandler({ server, maxBodyBytes: config.MAX_BODY_BYTES, context: (req) => principalContext(req.headers.authorization, config), logger }),
+      ingest,
       ...(options.handlers ?? []),
     ],
     readiness: {
       supergraph: async () => {
         if (!gateway.schema) throw new Error('supergraph not loaded');
       },
+      redis: async () => {
+        await redis.ping();
+      },
     },
     onShutdown: async () => {
       await server.stop();
+      await ingest.close();
+      redis.disconnect();
       await options.onShutdown?.();
     },
   });

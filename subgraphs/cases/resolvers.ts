@@ -3,6 +3,7 @@ import type { CaseEvent } from '../../shared/events.js';
 import type { StatsFacts } from './statistics/facts.js';
 import { medianFromHistogram, presentStatistics, scopeForFilter, type StatisticsFilter } from './statistics/read.js';
 import type { StatisticsDoc } from './models.js';
+import { feedReport, type FeedChunkDoc, type FeedDoc, type FeedModels } from './ingestion/feeds.js';
 import { GraphQLError } from 'graphql';
 import { Types, type FilterQuery } from 'mongoose';
 import { MEMBER_STATE_CODES, type CaseStatus, type Package, type ReturnType } from '../../shared/domain.js';
@@ -17,6 +18,7 @@ import { applyTransition, canSeeCase } from './transitions.js';
 
 export interface CasesContext {
   principal: Principal | null;
+  feeds: FeedModels;
   models: CasesModels;
   loaders: CasesLoaders;
   /** Appends case events to the stream (after the change is stored). */
@@ -115,6 +117,11 @@ export function qualityIndicators(doc: StatisticsDoc | null) {
   };
 }
 
+function mayReadFeed(principal: Principal | null, memberState: string): boolean {
+  if (!principal) return false;
+  return principal.role === 'ADMIN' || principal.role === 'SUPPORT_DESK' || (principal.role === 'MEMBER_STATE' && principal.memberState === memberState);
+}
+
 function checkMemberState(code: string): string {
   if (!MEMBER_STATE_CODES.has(code)) {
     throw new GraphQLError(`${JSON.stringify(code).slice(0, 20)} is not a participating Member State (ISO 3166-1 alpha-2, capitals)`, {
@@ -149,6 +156,22 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
       const scope = scopeForFilter(args.filter);
       const doc = await ctx.models.Statistics.findOne({ _id: scope }).lean<StatisticsDoc>().exec();
       return presentStatistics(scope, doc);
+    },
+    ingestionFeed: async (_: unknown, args: { id: string }, ctx: CasesContext) => {
+      const feed = await ctx.feeds.Feed.findOne({ _id: String(args.id) }).lean<FeedDoc>().exec();
+      if (!feed || !mayReadFeed(ctx.principal, feed.memberState)) return null;
+      const chunks = await ctx.feeds.FeedChunk.find({ feedId: feed._id }).lean<FeedChunkDoc[]>().exec();
+      return feedReport(feed, chunks);
+    },
+    ingestionFeeds: async (_: unknown, args: { memberState?: string | null; first?: number | null }, ctx: CasesContext) => {
+      const principal = ctx.principal;
+      if (!principal || !['MEMBER_STATE', 'SUPPORT_DESK', 'ADMIN'].includes(principal.role)) return [];
+      const memberState = principal.role === 'MEMBER_STATE' ? principal.memberState! : args.memberState ? checkMemberState(args.memberState) : undefined;
+      const first = Math.min(Math.max(args.first ?? 20, 1), 100);
+      const feeds = await ctx.feeds.Feed.find(memberState ? { memberState } : {}).sort({ createdAt: -1 }).limit(first).lean<FeedDoc[]>().exec();
+      if (feeds.length === 0) return [];
+      const chunks = await ctx.feeds.FeedChunk.find({ feedId: { $in: feeds.map((f) => f._id) } }).lean<FeedChunkDoc[]>().exec();
+      return feeds.map((feed) => feedReport(feed, chunks.filter((c) => c.feedId === feed._id)));
     },
     eligibilityRules: async (_: unknown, args: { memberState: string }, ctx: CasesContext) => {
       const memberState = checkMemberState(args.memberState);

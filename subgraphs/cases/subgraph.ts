@@ -2,6 +2,7 @@ import type { Connection } from 'mongoose';
 import { loadSchemaFile, type SubgraphDefinition } from '../../shared/subgraph.js';
 import { createCasesLoaders } from './loaders.js';
 import { casesModels } from './models.js';
+import { feedModels } from './ingestion/feeds.js';
 import { casesResolvers, type CasesContext } from './resolvers.js';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../shared/config.js';
@@ -17,6 +18,7 @@ export const casesTypeDefs = loadSchemaFile(new URL('./schema.graphql', import.m
  */
 export function casesSubgraph(connection: Connection, config: Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX'>, redis?: Redis): SubgraphDefinition<CasesContext> {
   const models = casesModels(connection);
+  const feeds = feedModels(connection);
   const ownRedis = redis ? undefined : createRedis(config, 'cases-subgraph');
   const client = redis ?? ownRedis!;
   const publish = (events: ReadonlyArray<CaseEvent<StatsFacts>>) => publishCaseEvents(client, config.QUEUE_PREFIX, events);
@@ -24,7 +26,7 @@ export function casesSubgraph(connection: Connection, config: Pick<Config, 'REDI
     name: 'cases',
     typeDefs: casesTypeDefs,
     resolvers: casesResolvers,
-    createContext: (principal) => ({ principal, models, loaders: createCasesLoaders(models), publish }),
+    createContext: (principal) => ({ principal, models, feeds, loaders: createCasesLoaders(models), publish }),
     close: async () => {
       ownRedis?.disconnect();
     },

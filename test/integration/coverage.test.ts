@@ -61,6 +61,7 @@ describe('coverage: who serves which country, with history, and the assignment o
     // No coverage for the post-return package after the move: a clear, actionable refusal.
     expect(report.rejected[0]).toEqual({
       position: 2,
+      line: null,
       caseReference: 'SE-C-4',
       path: 'countryOfOrigin',
       message:

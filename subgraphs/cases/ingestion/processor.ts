@@ -16,10 +16,17 @@ export interface IngestChunkJob {
   /** Position of records[0] in the feed (0-based), for reports. */
   firstPosition: number;
   records: unknown[];
+  /** Line of each record in a CSV or NDJSON body (null for JSON arrays). */
+  lines?: Array<number | null>;
+  /** How many chunks and records the whole feed has (for its report). */
+  totalChunks?: number;
+  chunkIndex?: number;
+  received?: number;
 }
 
 export interface RejectedRecord {
   position: number;
+  line?: number | null;
   caseReference: string | null;
   path: string;
   message: string;
@@ -106,5 +113,6 @@ export async function processIngestChunk(
   const { outcomes, events } = await upsertRecords(models, valid.filter((r) => !unassignable.has(r)));
   for (const outcome of outcomes) counts[outcome]++;
   await publish(events);
-  return { feedId: job.feedId, received: job.records.length, counts, rejected };
+  const withLines = rejected.map((r) => ({ ...r, line: job.lines?.[r.position - job.firstPosition] ?? null }));
+  return { feedId: job.feedId, received: job.records.length, counts, rejected: withLines };
 }

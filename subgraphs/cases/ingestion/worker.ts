@@ -1,5 +1,4 @@
 /** The ingestion worker process: consumes feed chunks from BullMQ and stores them in the cases database. */
-import { Worker } from 'bullmq';
 import { loadConfigOrExit } from '../../../shared/config.js';
 import { exitOnSignals, startService } from '../../../shared/http.js';
 import { createLogger } from '../../../shared/logger.js';
@@ -10,29 +9,24 @@ import { casesModels } from '../models.js';
 import type { StatsFacts } from '../statistics/facts.js';
 import { StatisticsProjector } from '../statistics/projector.js';
 import { coverageClient } from './assignment.js';
-import { INGEST_QUEUE, processIngestChunk, type ChunkReport, type IngestChunkJob } from './processor.js';
+import { createIngestWorker } from './consumer.js';
+import { feedModels } from './feeds.js';
 
 const config = loadConfigOrExit();
 const logger = createLogger('ingest-worker', config);
 try {
   const connection = await connectDatabase(config, 'cases');
-  await ensureIndexes(connection);
   const models = casesModels(connection);
+  const feeds = feedModels(connection);
+  await ensureIndexes(connection);
   const redis = createRedis(config, 'ingest-worker');
   const publish = (events: ReadonlyArray<CaseEvent<StatsFacts>>) => publishCaseEvents(redis, config.QUEUE_PREFIX, events);
   const assignPartners = coverageClient(config.COVERAGE_URL, config.INTERNAL_SIGNING_KEY, config.SUBGRAPH_TIMEOUT_MS);
-  const worker = new Worker<IngestChunkJob, ChunkReport>(INGEST_QUEUE, (job) => processIngestChunk(job.data, models, publish, assignPartners), {
-    connection: redis,
-    prefix: config.QUEUE_PREFIX,
-    concurrency: 4,
-  });
+  const worker = createIngestWorker({ config, redis, models, feeds, publish, assignPartners, logger });
   // The statistics read model follows the case events; one projector writes at a time.
   const projectorRedis = redis.duplicate();
   const projector = new StatisticsProjector(models, projectorRedis, config.QUEUE_PREFIX, logger);
   projector.start();
-  worker.on('completed', (job, report) => logger.info({ jobId: job.id, feedId: report.feedId, counts: report.counts }, 'chunk stored'));
-  worker.on('failed', (job, error) => logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: error }, 'chunk failed'));
-  worker.on('error', (error) => logger.error({ err: error }, 'worker error'));
   const service = await startService({
     name: 'ingest-worker',
     host: config.HOST,

@@ -1,0 +1,180 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ApolloServer } from '@apollo/server';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { zodToJsonSchema } from 'zod-to-json-schema';
+import type { Principal } from '../shared/auth.js';
+import type { Config } from '../shared/config.js';
+import { BodyTooLargeError, readBody, sendJson, type RequestHandler } from '../shared/http.js';
+import type { Logger } from '../shared/logger.js';
+import { FeedSyntaxError, formatOf, parseFeedBody } from '../subgraphs/cases/ingestion/formats.js';
+import { INGEST_QUEUE, type ChunkReport, type IngestChunkJob } from '../subgraphs/cases/ingestion/processor.js';
+import { canonicalRecordSchema } from '../subgraphs/cases/ingestion/record.js';
+import type { GatewayContext } from './datasource.js';
+
+/** The canonical record as JSON Schema, generated from the validation the workers run. */
+export const CANONICAL_RECORD_JSON_SCHEMA = {
+  $id: 'https://avrr.example/ingest/v1/canonical-record.schema.json',
+  title: 'AVRR canonical case record',
+  ...zodToJsonSchema(canonicalRecordSchema, { target: 'jsonSchema7', $refStrategy: 'none' }),
+};
+
+const REPORT_QUERY = `query($id: ID!) { ingestionFeed(id: $id) { id memberState status counts { received created updated unchanged stale rejected }
+  rejected { position line caseReference path message } errors createdAt } }`;
+
+interface FeedMeta {
+  feedId: string;
+  memberState: string;
+  received: number;
+  totalChunks: number;
+  createdAt: string;
+}
+
+const problem = (res: ServerResponse, status: number, code: string, message: string, extra: Record<string, unknown> = {}) =>
+  sendJson(res, status, { error: { code, message, ...extra } });
+
+/**
+ * The push API on the gateway's port: `POST /ingest/v1/feeds` (JSON array or {records},
+ * NDJSON, or canonical CSV) answers 202 once every chunk is queued; `GET
+ * /ingest/v1/feeds/{id}` reports; `GET /ingest/v1/schema` gives the canonical record.
+ */
+export function ingestHandler(options: {
+  config: Config;
+  logger: Logger;
+  redis: Redis;
+  server: ApolloServer<GatewayContext>;
+  authenticate: (req: IncomingMessage) => Promise<GatewayContext>;
+}): RequestHandler & { close: () => Promise<void> } {
+  const { config, redis } = options;
+  const queue = new Queue<IngestChunkJob, ChunkReport>(INGEST_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
+  const metaKey = (feedId: string) => `${config.QUEUE_PREFIX}:feed:${feedId}`;
+
+  async function principalOf(req: IncomingMessage, res: ServerResponse): Promise<Principal | null | undefined> {
+    try {
+      const { principal } = await options.authenticate(req);
+      if (!principal) problem(res, 401, 'UNAUTHENTICATED', 'Send "Authorization: Bearer <token>" of a Member State authority');
+      return principal ?? undefined;
+    } catch (error) {
+      problem(res, 401, 'UNAUTHENTICATED', (error as Error).message);
+      return undefined;
+    }
+  }
+
+  async function push(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const principal = await principalOf(req, res);
+    if (!principal) return void req.resume();
+    if (principal.role !== 'MEMBER_STATE') return void (req.resume(), problem(res, 403, 'FORBIDDEN', 'Feeds are pushed by Member State authorities'));
+    const format = formatOf(req.headers['content-type']);
+    if (!format) {
+      req.resume();
+      return problem(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Send application/json, application/x-ndjson or text/csv (UTF-8)');
+    }
+    const idempotencyKey = req.headers['idempotency-key'];
+    if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || !/^[A-Za-z0-9_.:-]{1,200}$/.test(idempotencyKey))) {
+      req.resume();
+      return problem(res, 400, 'BAD_REQUEST', 'Idempotency-Key must be 1-200 letters, digits, _ . : -');
+    }
+    let body: Buffer;
+    try {
+      body = await readBody(req, config.INGEST_MAX_BODY_BYTES);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) {
+        res.setHeader('connection', 'close');
+        return problem(res, 413, 'PAYLOAD_TOO_LARGE', `${error.message}; split the feed`);
+      }
+      throw error;
+    }
+    let records;
+    try {
+      records = parseFeedBody(format, body.toString('utf8'));
+    } catch (error) {
+      if (error instanceof FeedSyntaxError) return problem(res, 400, 'MALFORMED_FEED', error.message, { line: error.line, column: error.column });
+      throw error;
+    }
+    if (records.length === 0) return problem(res, 400, 'EMPTY_FEED', 'The feed has no records; nothing was queued');
+
+    const idemKey = idempotencyKey ? `${config.QUEUE_PREFIX}:feed-idempotency:${principal.memberState}:${idempotencyKey}` : undefined;
+    const feedId = `feed_${randomUUID()}`;
+    if (idemKey) {
+      // First push with this key wins; a retry gets the same feed back, processed once.
+      const won = await redis.set(idemKey, feedId, 'EX', 7 * 86_400, 'NX');
+      if (won !== 'OK') {
+        const existing = await redis.get(idemKey);
+        const meta = existing ? ((JSON.parse((await redis.get(metaKey(existing))) ?? 'null') as FeedMeta | null) ?? null) : null;
+        return sendJson(res, 202, { feedId: existing, received: meta?.received ?? null, status: 'QUEUED', replayed: true, report: `/ingest/v1/feeds/${existing}` });
+      }
+    }
+    const size = config.INGEST_CHUNK_SIZE;
+    const totalChunks = Math.ceil(records.length / size);
+    const meta: FeedMeta = { feedId, memberState: principal.memberState!, received: records.length, totalChunks, createdAt: new Date().toISOString() };
+    try {
+      await redis.set(metaKey(feedId), JSON.stringify(meta), 'EX', 30 * 86_400);
+      const jobs = Array.from({ length: totalChunks }, (_, chunkIndex) => {
+        const slice = records.slice(chunkIndex * size, (chunkIndex + 1) * size);
+        return {
+          name: 'chunk',
+          data: {
+            feedId,
+            memberState: principal.memberState!,
+            firstPosition: chunkIndex * size,
+            records: slice.map((r) => r.record),
+            lines: slice.map((r) => r.line),
+            totalChunks,
+            chunkIndex,
+            received: records.length,
+          },
+          opts: { jobId: `${feedId}-${chunkIndex}`, attempts: 8, backoff: { type: 'exponential', delay: 1_000 }, removeOnComplete: { age: 86_400 }, removeOnFail: false },
+        };
+      });
+      await queue.addBulk(jobs);
+    } catch (error) {
+      if (idemKey) await redis.del(idemKey);
+      throw error;
+    }
+    options.logger.info({ feedId, memberState: principal.memberState, received: records.length, chunks: totalChunks, format }, 'feed queued');
+    sendJson(res, 202, { feedId, received: records.length, status: 'QUEUED', report: `/ingest/v1/feeds/${feedId}` });
+  }
+
+  async function report(req: IncomingMessage, res: ServerResponse, feedId: string): Promise<void> {
+    const principal = await principalOf(req, res);
+    if (!principal) return;
+    const result = await options.server.executeOperation({ query: REPORT_QUERY, variables: { id: feedId } }, { contextValue: { principal } });
+    const single = result.body.kind === 'single' ? result.body.singleResult : undefined;
+    const feed = (single?.data as { ingestionFeed?: unknown } | undefined)?.ingestionFeed;
+    if (feed) return sendJson(res, 200, feed);
+    // Not processed yet: what the gateway queued.
+    const meta = JSON.parse((await redis.get(metaKey(feedId))) ?? 'null') as FeedMeta | null;
+    const visible = meta && (principal.role === 'ADMIN' || principal.role === 'SUPPORT_DESK' || principal.memberState === meta.memberState);
+    if (!visible) return problem(res, 404, 'NOT_FOUND', `Feed ${feedId} was not found`);
+    sendJson(res, 200, {
+      id: meta.feedId,
+      memberState: meta.memberState,
+      status: 'QUEUED',
+      counts: { received: meta.received, created: 0, updated: 0, unchanged: 0, stale: 0, rejected: 0 },
+      rejected: [],
+      errors: [],
+      createdAt: meta.createdAt,
+    });
+  }
+
+  const handler = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
+    if (!url.pathname.startsWith('/ingest/v1/')) return false;
+    if (url.pathname === '/ingest/v1/schema' && req.method === 'GET') {
+      sendJson(res, 200, CANONICAL_RECORD_JSON_SCHEMA);
+      return true;
+    }
+    if (url.pathname === '/ingest/v1/feeds' && req.method === 'POST') {
+      await push(req, res);
+      return true;
+    }
+    const match = /^\/ingest\/v1\/feeds\/(feed_[0-9a-f-]{36})$/.exec(url.pathname);
+    if (match && req.method === 'GET') {
+      await report(req, res, match[1]!);
+      return true;
+    }
+    problem(res, 404, 'NOT_FOUND', `No route ${req.method} ${url.pathname}`);
+    return true;
+  };
+  return Object.assign(handler, { close: () => queue.close() });
+}

@@ -1,0 +1,156 @@
+import type { Worker } from 'bullmq';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mintToken } from '../../shared/auth.js';
+import { publishCaseEvents } from '../../shared/events.js';
+import { createRedis } from '../../shared/redis.js';
+import { createIngestWorker } from '../../subgraphs/cases/ingestion/consumer.js';
+import { feedModels } from '../../subgraphs/cases/ingestion/feeds.js';
+import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
+import { silentLogger, startTestSystem, type TestSystem } from '../helpers/system.js';
+
+interface Report {
+  id: string;
+  status: string;
+  counts: Record<string, number>;
+  rejected: Array<{ position: number; line: number | null; caseReference: string | null; path: string; message: string }>;
+}
+
+describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
+  let system: TestSystem;
+  let worker: Worker;
+  let base: string;
+  const tokens: Record<string, string> = {};
+  const record = (ref: string, extra: Record<string, unknown> = {}) => ({
+    memberState: 'BE',
+    caseReference: ref,
+    recordVersion: 1,
+    returnType: 'VOLUNTARY',
+    packages: ['POST_ARRIVAL', 'POST_RETURN'],
+    countryOfOrigin: 'MA',
+    departureDate: '2024-04-02',
+    mainApplicant: { name: 'Youssef El Amrani يوسف', dateOfBirth: '1990-02-02', sex: 'MALE' },
+    eligibility: { requestDate: '2024-04-10' },
+    ...extra,
+  });
+  const push = (body: string | Buffer, contentType: string, token = tokens.be, headers: Record<string, string> = {}) =>
+    fetch(`${base}/ingest/v1/feeds`, { method: 'POST', headers: { 'content-type': contentType, ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers }, body });
+  const report = async (feedId: string, token = tokens.be): Promise<{ status: number; body: Report }> => {
+    const response = await fetch(`${base}/ingest/v1/feeds/${feedId}`, { headers: { authorization: `Bearer ${token}` } });
+    return { status: response.status, body: (await response.json()) as Report };
+  };
+  const finished = async (feedId: string): Promise<Report> => {
+    for (let i = 0; i < 200; i++) {
+      const { body } = await report(feedId);
+      if (['DONE', 'DONE_WITH_ERRORS', 'FAILED'].includes(body.status)) return body;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`feed ${feedId} did not finish`);
+  };
+
+  beforeAll(async () => {
+    system = await startTestSystem();
+    base = system.gateway.url;
+    tokens.be = await mintToken({ subject: 'be-system', role: 'MEMBER_STATE', memberState: 'BE' }, system.config);
+    tokens.de = await mintToken({ subject: 'de-system', role: 'MEMBER_STATE', memberState: 'DE' }, system.config);
+    tokens.partner = await mintToken({ subject: 'p', role: 'PARTNER', partnerId: 'weldo' }, system.config);
+    const redis = createRedis(system.config, 'test-ingest-worker');
+    worker = createIngestWorker({
+      config: system.config,
+      redis,
+      models: casesModels(system.connections.cases),
+      feeds: feedModels(system.connections.cases),
+      publish: (events) => publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, events),
+      assignPartners: system.assignPartners,
+      logger: silentLogger,
+    });
+  });
+  afterAll(async () => {
+    await worker?.close();
+    await system?.stop();
+  });
+
+  it('takes a JSON feed, answers 202 with the feed id, and reports every record once processed', async () => {
+    const records = [record('BE-P-1'), record('BE-P-2', { countryOfOrigin: 'ma' }), record('BE-P-3', { memberState: 'DE' })];
+    const response = await push(JSON.stringify({ records }), 'application/json');
+    expect(response.status).toBe(202);
+    const accepted = (await response.json()) as { feedId: string; received: number };
+    expect(accepted.received).toBe(3);
+    const done = await finished(accepted.feedId);
+    expect(done.status).toBe('DONE_WITH_ERRORS');
+    expect(done.counts).toEqual({ received: 3, created: 1, updated: 0, unchanged: 0, stale: 0, rejected: 2 });
+    expect(done.rejected.map((r) => [r.position, r.caseReference, r.path])).toEqual([
+      [1, 'BE-P-2', 'countryOfOrigin'],
+      [2, 'BE-P-3', 'memberState'],
+    ]);
+    const stored = await casesModels(system.connections.cases).Case.findOne({ memberState: 'BE', caseReference: 'BE-P-1' }).lean<CaseDoc>().exec();
+    expect(stored?.mainApplicant.name).toBe('Youssef El Amrani يوسف');
+    expect(stored?.partnerId).toBe('life-makers');
+    // Another Member State cannot read the report; the graph has the same report.
+    expect((await report(accepted.feedId, tokens.de)).status).toBe(404);
+    const graph = await system.graphql<{ ingestionFeed: { status: string; counts: { created: number } } }>(
+      `query($id: ID!) { ingestionFeed(id: $id) { status counts { created } } }`,
+      { id: accepted.feedId },
+      { authorization: `Bearer ${tokens.be}` },
+    );
+    expect(graph.body.data!.ingestionFeed).toEqual({ status: 'DONE_WITH_ERRORS', counts: { created: 1 } });
+  });
+
+  it('takes NDJSON and canonical CSV (with BOM), naming lines in rejections', async () => {
+    const ndjson = [record('BE-N-1'), record('BE-N-2', { departureDate: '2024-02-30' })].map((r) => JSON.stringify(r)).join('\n');
+    const n = (await (await push(ndjson, 'application/x-ndjson')).json()) as { feedId: string };
+    const nd = await finished(n.feedId);
+    expect(nd.counts.created).toBe(1);
+    expect(nd.rejected[0]).toMatchObject({ line: 2, path: 'departureDate' });
+    const csv =
+      '\uFEFFmemberState,caseReference,recordVersion,returnType,packages,countryOfOrigin,departureDate,mainApplicant.name,mainApplicant.dateOfBirth,mainApplicant.sex,familyMembers.0.name,familyMembers.0.dateOfBirth,familyMembers.0.sex,eligibility.applicationSigned,eligibility.requestDate\n' +
+      'BE,BE-C-1,1,VOLUNTARY,POST_ARRIVAL|POST_RETURN,GE,2024-04-01,Олена Коваль,1985-01-01,FEMALE,Ana Koval,2015-05-05,FEMALE,true,2024-04-03\n' +
+      'BE,BE-C-2,1,VOLUNTARY,POST_ARRIVAL,GE,2024-04-01,Nino Beridze,2999-01-01,FEMALE,,,,true,2024-04-03\n';
+    const c = (await (await push(csv, 'text/csv; charset=utf-8')).json()) as { feedId: string };
+    const cd = await finished(c.feedId);
+    expect(cd.counts).toMatchObject({ received: 2, created: 1, rejected: 1 });
+    expect(cd.rejected[0]).toMatchObject({ line: 3, caseReference: 'BE-C-2', path: 'mainApplicant.dateOfBirth', message: 'must not be in the future' });
+    const stored = await casesModels(system.connections.cases).Case.findOne({ memberState: 'BE', caseReference: 'BE-C-1' }).lean<CaseDoc>().exec();
+    expect(stored).toMatchObject({ familySize: 2, mainApplicant: { name: 'Олена Коваль' }, familyMembers: [{ name: 'Ana Koval' }] });
+  });
+
+  it('a retried push with the same Idempotency-Key returns the same feed, processed once', async () => {
+    const body = JSON.stringify([record('BE-I-1')]);
+    const first = (await (await push(body, 'application/json', tokens.be, { 'idempotency-key': 'nightly-2024-04-10' })).json()) as { feedId: string };
+    const again = await push(body, 'application/json', tokens.be, { 'idempotency-key': 'nightly-2024-04-10' });
+    expect(again.status).toBe(202);
+    expect(((await again.json()) as { feedId: string }).feedId).toBe(first.feedId);
+    expect((await finished(first.feedId)).counts.created).toBe(1);
+    expect(await casesModels(system.connections.cases).Case.countDocuments({ caseReference: 'BE-I-1' }).exec()).toBe(1);
+  });
+
+  it('refuses malformed, oversized, unsupported, empty and unauthenticated pushes, queueing nothing', async () => {
+    const before = await feedModels(system.connections.cases).Feed.countDocuments().exec();
+    const badJson = await push('[{"memberState": "BE",\n "caseReference": }]', 'application/json');
+    expect(badJson.status).toBe(400);
+    expect(await badJson.json()).toMatchObject({ error: { code: 'MALFORMED_FEED', line: 2, column: 19 } });
+    const badCsv = await push('memberState,caseReference\nBE,"BE-1\n', 'text/csv');
+    expect(badCsv.status).toBe(400);
+    expect(await badCsv.json()).toMatchObject({ error: { code: 'MALFORMED_FEED', line: 2, column: 'caseReference' } });
+    const badNd = await push(`${JSON.stringify(record('X'))}\n{oops}\n`, 'application/x-ndjson');
+    expect(await badNd.json()).toMatchObject({ error: { code: 'MALFORMED_FEED', line: 2 } });
+    expect((await push('<xml/>', 'application/xml')).status).toBe(415);
+    expect((await push('[]', 'application/json')).status).toBe(400);
+    expect((await push('[]', 'application/json', '')).status).toBe(401);
+    expect((await push('[]', 'application/json', tokens.partner)).status).toBe(403);
+    const huge = Buffer.alloc(system.config.INGEST_MAX_BODY_BYTES + 1, 0x20);
+    expect((await push(huge, 'application/json')).status).toBe(413);
+    const badKey = await push('[]', 'application/json', tokens.be, { 'idempotency-key': 'a b' });
+    expect(badKey.status).toBe(400);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(await feedModels(system.connections.cases).Feed.countDocuments().exec()).toBe(before);
+  });
+
+  it('serves the canonical record as JSON Schema, from the workers validation', async () => {
+    const response = await fetch(`${base}/ingest/v1/schema`);
+    const schema = (await response.json()) as { type: string; required: string[]; properties: Record<string, unknown>; additionalProperties: boolean };
+    expect(schema.type).toBe('object');
+    expect(schema.required).toEqual(expect.arrayContaining(['memberState', 'caseReference', 'recordVersion', 'returnType', 'packages', 'countryOfOrigin', 'mainApplicant']));
+    expect(schema.additionalProperties).toBe(false);
+    expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['eligibility', 'familyMembers']));
+  });
+});
