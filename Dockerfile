@@ -8,5 +8,6 @@ COPY gateway ./gateway
 COPY subgraphs ./subgraphs
 COPY shared ./shared
 COPY scripts ./scripts
+COPY profiles ./profiles
 COPY tsconfig.json ./
 USER node

@@ -10,6 +10,7 @@ import { BodyTooLargeError, readBody, sendJson, type RequestHandler } from '../s
 import type { Logger } from '../shared/logger.js';
 import { FeedSyntaxError, formatOf, parseFeedBody } from '../subgraphs/cases/ingestion/formats.js';
 import { INGEST_QUEUE, type ChunkReport, type IngestChunkJob } from '../subgraphs/cases/ingestion/processor.js';
+import { parseWithProfile, type FeedProfile } from '../subgraphs/cases/ingestion/profiles.js';
 import { canonicalRecordSchema } from '../subgraphs/cases/ingestion/record.js';
 import type { GatewayContext } from './datasource.js';
 
@@ -45,6 +46,8 @@ export function ingestHandler(options: {
   redis: Redis;
   server: ApolloServer<GatewayContext>;
   authenticate: (req: IncomingMessage) => Promise<GatewayContext>;
+  /** National CSV dialects by name (profiles/*.json). */
+  profiles?: Map<string, FeedProfile>;
 }): RequestHandler & { close: () => Promise<void> } {
   const { config, redis } = options;
   const queue = new Queue<IngestChunkJob, ChunkReport>(INGEST_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
@@ -61,7 +64,7 @@ export function ingestHandler(options: {
     }
   }
 
-  async function push(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  async function push(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const principal = await principalOf(req, res);
     if (!principal) return void req.resume();
     if (principal.role !== 'MEMBER_STATE') return void (req.resume(), problem(res, 403, 'FORBIDDEN', 'Feeds are pushed by Member State authorities'));
@@ -69,6 +72,17 @@ export function ingestHandler(options: {
     if (!format) {
       req.resume();
       return problem(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Send application/json, application/x-ndjson or text/csv (UTF-8)');
+    }
+    const profileName = url.searchParams.get('profile') ?? (req.headers['x-feed-profile'] as string | undefined);
+    const profile = profileName ? options.profiles?.get(profileName) : undefined;
+    if (profileName && !profile) {
+      req.resume();
+      return problem(res, 400, 'UNKNOWN_PROFILE', `No profile "${profileName.slice(0, 40)}"; known: ${[...(options.profiles?.keys() ?? [])].join(', ') || 'none'}`);
+    }
+    if (profile && format !== 'csv') return void (req.resume(), problem(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Profiles describe CSV dialects: send text/csv'));
+    if (profile?.memberState && profile.memberState !== principal.memberState) {
+      req.resume();
+      return problem(res, 403, 'FORBIDDEN', `Profile ${profile.name} is ${profile.memberState}'s national system`);
     }
     const idempotencyKey = req.headers['idempotency-key'];
     if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || !/^[A-Za-z0-9_.:-]{1,200}$/.test(idempotencyKey))) {
@@ -87,7 +101,7 @@ export function ingestHandler(options: {
     }
     let records;
     try {
-      records = parseFeedBody(format, body.toString('utf8'));
+      records = profile ? parseWithProfile(profile, body) : parseFeedBody(format, body.toString('utf8'));
     } catch (error) {
       if (error instanceof FeedSyntaxError) return problem(res, 400, 'MALFORMED_FEED', error.message, { line: error.line, column: error.column });
       throw error;
@@ -160,12 +174,16 @@ export function ingestHandler(options: {
 
   const handler = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
     if (!url.pathname.startsWith('/ingest/v1/')) return false;
+    if (url.pathname === '/ingest/v1/profiles' && req.method === 'GET') {
+      sendJson(res, 200, [...(options.profiles?.values() ?? [])]);
+      return true;
+    }
     if (url.pathname === '/ingest/v1/schema' && req.method === 'GET') {
       sendJson(res, 200, CANONICAL_RECORD_JSON_SCHEMA);
       return true;
     }
     if (url.pathname === '/ingest/v1/feeds' && req.method === 'POST') {
-      await push(req, res);
+      await push(req, res, url);
       return true;
     }
     const match = /^\/ingest\/v1\/feeds\/(feed_[0-9a-f-]{36})$/.exec(url.pathname);

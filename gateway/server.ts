@@ -8,6 +8,11 @@ import type { Logger } from '../shared/logger.js';
 import { SUBGRAPHS, SUPERGRAPH_FILE, type SubgraphId } from './compose.js';
 import { SubgraphDataSource, type GatewayContext } from './datasource.js';
 import { ingestHandler } from './ingest.js';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadProfiles } from '../subgraphs/cases/ingestion/profiles.js';
+
+const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
 import { createRedis } from '../shared/redis.js';
 import { AuthError, unauthenticated, verifyBearerToken } from '../shared/auth.js';
 
@@ -73,7 +78,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
   });
   await server.start();
   const redis = createRedis(config, 'gateway');
-  const ingest = ingestHandler({ config, logger, redis, server, authenticate: (req) => principalContext(req.headers.authorization, config) });
+  const profiles = loadProfiles(resolve(ROOT_DIR, config.PROFILES_DIR));
+  const ingest = ingestHandler({ config, logger, redis, server, profiles, authenticate: (req) => principalContext(req.headers.authorization, config) });
   return startService({
     name: 'gateway',
     host: config.HOST,

@@ -113,6 +113,29 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
     expect(stored).toMatchObject({ familySize: 2, mainApplicant: { name: 'Олена Коваль' }, familyMembers: [{ name: 'Ana Koval' }] });
   });
 
+  it('takes a national dialect through its profile, only from its own Member State', async () => {
+    const csv =
+      'zaaknummer,versie,terugkeer,charter,pakketten,land_herkomst,vertrekdatum,naam,geboortedatum,geslacht,kwetsbaarheden,gezinslid1_naam,gezinslid1_geboortedatum,gezinslid1_geslacht,gezinslid1_relatie,aanvraag_ondertekend,aanvraagdatum\n' +
+      'NL-24-0100,1,zelfstandig,N,aankomst;herintegratie,GEO,2024-04-01,Levan Kapanadze,1979-09-09,M,,Nino Kapanadze,1981-01-01,V,partner,J,2024-04-02\n';
+    const nl = await mintToken({ subject: 'nl-system', role: 'MEMBER_STATE', memberState: 'NL' }, system.config);
+    const wrongState = await fetch(`${base}/ingest/v1/feeds?profile=nl-dtenv`, { method: 'POST', headers: { 'content-type': 'text/csv', authorization: `Bearer ${tokens.be}` }, body: csv });
+    expect(wrongState.status).toBe(403);
+    const unknown = await fetch(`${base}/ingest/v1/feeds?profile=xx-nope`, { method: 'POST', headers: { 'content-type': 'text/csv', authorization: `Bearer ${nl}` }, body: csv });
+    expect(await unknown.json()).toMatchObject({ error: { code: 'UNKNOWN_PROFILE' } });
+    const response = await fetch(`${base}/ingest/v1/feeds`, { method: 'POST', headers: { 'content-type': 'text/csv', 'x-feed-profile': 'nl-dtenv', authorization: `Bearer ${nl}` }, body: csv });
+    expect(response.status).toBe(202);
+    const { feedId } = (await response.json()) as { feedId: string };
+    for (let i = 0; i < 200; i++) {
+      const r = (await (await fetch(`${base}/ingest/v1/feeds/${feedId}`, { headers: { authorization: `Bearer ${nl}` } })).json()) as Report;
+      if (r.status === 'DONE') break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const stored = await casesModels(system.connections.cases).Case.findOne({ memberState: 'NL', caseReference: 'NL-24-0100' }).lean<CaseDoc>().exec();
+    expect(stored).toMatchObject({ countryOfOrigin: 'GE', partnerId: 'ettc', returnType: 'VOLUNTARY', familySize: 2, familyMembers: [{ relationship: 'SPOUSE', sex: 'FEMALE' }] });
+    const listed = (await (await fetch(`${base}/ingest/v1/profiles`)).json()) as Array<{ name: string }>;
+    expect(listed.map((p) => p.name)).toEqual(expect.arrayContaining(['de-reag-garp', 'nl-dtenv', 'fr-ofii']));
+  });
+
   it('a retried push with the same Idempotency-Key returns the same feed, processed once', async () => {
     const body = JSON.stringify([record('BE-I-1')]);
     const first = (await (await push(body, 'application/json', tokens.be, { 'idempotency-key': 'nightly-2024-04-10' })).json()) as { feedId: string };
