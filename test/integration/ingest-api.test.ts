@@ -1,4 +1,9 @@
 import type { Worker } from 'bullmq';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from '../../scripts/processes.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../shared/auth.js';
 import { publishCaseEvents } from '../../shared/events.js';
@@ -166,6 +171,40 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
     expect(badKey.status).toBe(400);
     await new Promise((r) => setTimeout(r, 200));
     expect(await feedModels(system.connections.cases).Feed.countDocuments().exec()).toBe(before);
+  });
+
+  it('the file-drop CLI pushes a file, prints the report and exits non-zero when records were rejected', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'drop-'));
+    const file = join(dir, 'feed.ndjson');
+    writeFileSync(file, [record('BE-CLI-1'), record('BE-CLI-2', { countryOfOrigin: 'XX' })].map((r) => JSON.stringify(r)).join('\n'));
+    // Asynchronous: the gateway and worker under test run in this very process.
+    const run = (args: string[]) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          ['--import', 'tsx', 'scripts/ingest.ts', ...args],
+          { cwd: ROOT, timeout: 60_000, env: { ...process.env, AUTH_JWT_SECRET: system.config.AUTH_JWT_SECRET } },
+          (error, stdout, stderr) => resolve({ status: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
+        );
+      });
+    const result = await run(['--member-state', 'BE', '--file', file, '--url', base, '--token', tokens.be!]);
+    expect(result.status).toBe(1);
+    expect(result.stdout).toMatch(/DONE_WITH_ERRORS: received 2, created 1, .* rejected 1/);
+    expect(result.stdout).toMatch(/rejected #1 \(line 2\) BE-CLI-2: countryOfOrigin: must be a country of origin/);
+    const clean = join(dir, 'clean.json');
+    writeFileSync(clean, JSON.stringify([record('BE-CLI-3')]));
+    expect((await run(['--member-state', 'BE', '--file', clean, '--url', base, '--token', tokens.be!])).status).toBe(0);
+    const bad = await run(['--member-state', 'be', '--file', clean]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--member-state must be a participating Member State/);
+    const missing = await run(['--member-state', 'BE', '--file', join(dir, 'nope.csv'), '--url', base]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr).toMatch(/cannot read/);
+    const broken = join(dir, 'broken.json');
+    writeFileSync(broken, '[{"a": ]');
+    const refused = await run(['--member-state', 'BE', '--file', broken, '--url', base, '--token', tokens.be!]);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/refused \(400 MALFORMED_FEED\).* at line 1/);
   });
 
   it('serves the canonical record as JSON Schema, from the workers validation', async () => {
