@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { zodToJsonSchema } from 'zod-to-json-schema';
 import type { Principal } from '../shared/auth.js';
@@ -9,7 +9,7 @@ import type { Config } from '../shared/config.js';
 import { BodyTooLargeError, readBody, sendJson, type RequestHandler } from '../shared/http.js';
 import type { Logger } from '../shared/logger.js';
 import { FeedSyntaxError, formatOf, parseFeedBody } from '../subgraphs/cases/ingestion/formats.js';
-import { INGEST_QUEUE, type ChunkReport, type IngestChunkJob } from '../subgraphs/cases/ingestion/processor.js';
+import type { ChunkReport, IngestChunkJob } from '../subgraphs/cases/ingestion/processor.js';
 import { parseWithProfile, type FeedProfile } from '../subgraphs/cases/ingestion/profiles.js';
 import { canonicalRecordSchema } from '../subgraphs/cases/ingestion/record.js';
 import type { GatewayContext } from './datasource.js';
@@ -48,9 +48,10 @@ export function ingestHandler(options: {
   authenticate: (req: IncomingMessage) => Promise<GatewayContext>;
   /** National CSV dialects by name (profiles/*.json). */
   profiles?: Map<string, FeedProfile>;
-}): RequestHandler & { close: () => Promise<void> } {
-  const { config, redis } = options;
-  const queue = new Queue<IngestChunkJob, ChunkReport>(INGEST_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
+  queue: Queue<IngestChunkJob, ChunkReport>;
+  onFeed?: (memberState: string, format: string) => void;
+}): RequestHandler {
+  const { config, redis, queue } = options;
   const metaKey = (feedId: string) => `${config.QUEUE_PREFIX}:feed:${feedId}`;
 
   async function principalOf(req: IncomingMessage, res: ServerResponse): Promise<Principal | null | undefined> {
@@ -147,6 +148,7 @@ export function ingestHandler(options: {
       throw error;
     }
     options.logger.info({ feedId, memberState: principal.memberState, received: records.length, chunks: totalChunks, format }, 'feed queued');
+    options.onFeed?.(principal.memberState!, profile ? `csv:${profile.name}` : format);
     sendJson(res, 202, { feedId, received: records.length, status: 'QUEUED', report: `/ingest/v1/feeds/${feedId}` });
   }
 
@@ -194,5 +196,5 @@ export function ingestHandler(options: {
     problem(res, 404, 'NOT_FOUND', `No route ${req.method} ${url.pathname}`);
     return true;
   };
-  return Object.assign(handler, { close: () => queue.close() });
+  return handler;
 }

@@ -8,6 +8,10 @@ import type { Logger } from '../shared/logger.js';
 import { SUBGRAPHS, SUPERGRAPH_FILE, type SubgraphId } from './compose.js';
 import { SubgraphDataSource, type GatewayContext } from './datasource.js';
 import { ingestHandler } from './ingest.js';
+import { adminHandler } from './admin.js';
+import { Queue } from 'bullmq';
+import { createMetrics, ingestQueueMetrics } from '../shared/metrics.js';
+import { INGEST_QUEUE, type ChunkReport, type IngestChunkJob } from '../subgraphs/cases/ingestion/processor.js';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadProfiles } from '../subgraphs/cases/ingestion/profiles.js';
@@ -79,7 +83,19 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
   await server.start();
   const redis = createRedis(config, 'gateway');
   const profiles = loadProfiles(resolve(ROOT_DIR, config.PROFILES_DIR));
-  const ingest = ingestHandler({ config, logger, redis, server, profiles, authenticate: (req) => principalContext(req.headers.authorization, config) });
+  const queue = new Queue<IngestChunkJob, ChunkReport>(INGEST_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
+  const metrics = createMetrics('gateway');
+  const ingestMetrics = ingestQueueMetrics(metrics.registry, () => queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'));
+  const ingest = ingestHandler({
+    config,
+    logger,
+    redis,
+    server,
+    profiles,
+    queue,
+    onFeed: (memberState, format) => ingestMetrics.feeds.inc({ member_state: memberState, format }),
+    authenticate: (req) => principalContext(req.headers.authorization, config),
+  });
   return startService({
     name: 'gateway',
     host: config.HOST,
@@ -89,6 +105,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     handlers: [
       graphqlHandler({ server, maxBodyBytes: config.MAX_BODY_BYTES, context: (req) => principalContext(req.headers.authorization, config), logger }),
       ingest,
+      adminHandler({ config, queues: [queue] }),
+      metrics.handler,
       ...(options.handlers ?? []),
     ],
     readiness: {
@@ -101,7 +119,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     },
     onShutdown: async () => {
       await server.stop();
-      await ingest.close();
+      await queue.close();
       redis.disconnect();
       await options.onShutdown?.();
     },

@@ -207,6 +207,27 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
     expect(refused.stderr).toMatch(/refused \(400 MALFORMED_FEED\).* at line 1/);
   });
 
+  it('the queues dashboard is for administrators only; the gateway exports queue metrics', async () => {
+    expect((await fetch(`${base}/admin/queues`)).status).toBe(401);
+    expect((await fetch(`${base}/admin/queues`, { headers: { authorization: `Bearer ${tokens.be}` } })).status).toBe(403);
+    expect((await fetch(`${base}/admin/queues?token=forged.token.value`, { redirect: 'manual' })).status).toBe(401);
+    const admin = await mintToken({ subject: 'ops', role: 'ADMIN' }, system.config);
+    const page = await fetch(`${base}/admin/queues`, { headers: { authorization: `Bearer ${admin}` } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/<html/i);
+    const api = await fetch(`${base}/admin/queues/api/queues`, { headers: { authorization: `Bearer ${admin}` } });
+    expect(((await api.json()) as { queues: Array<{ name: string }> }).queues.map((q) => q.name)).toContain('avrr-ingest');
+    const login = await fetch(`${base}/admin/queues?token=${admin}`, { redirect: 'manual' });
+    expect(login.status).toBe(303);
+    const cookie = login.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/HttpOnly; SameSite=Strict/);
+    expect((await fetch(`${base}/admin/queues`, { headers: { cookie: cookie.split(';')[0]! } })).status).toBe(200);
+
+    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect(metrics).toMatch(/avrr_ingest_queue_jobs\{state="completed",service="gateway"\} \d+/);
+    expect(metrics).toMatch(/avrr_ingest_feeds_total\{member_state="BE",format="json",service="gateway"\} \d+/);
+  });
+
   it('serves the canonical record as JSON Schema, from the workers validation', async () => {
     const response = await fetch(`${base}/ingest/v1/schema`);
     const schema = (await response.json()) as { type: string; required: string[]; properties: Record<string, unknown>; additionalProperties: boolean };

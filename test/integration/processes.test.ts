@@ -114,6 +114,9 @@ describe('system processes', () => {
       ]);
       const replay = await (await queue.add('chunk', data)).waitUntilFinished(events, 30_000);
       expect(replay.counts).toEqual({ created: 0, updated: 0, unchanged: 1, stale: 0, rejected: 2 });
+      const metrics = await (await fetch(`http://127.0.0.1:${config.WORKER_PORT}/metrics`)).text();
+      expect(metrics).toMatch(/avrr_ingest_records_total\{member_state="NL",outcome="created",service="ingest-worker"\} 1/);
+      expect(metrics).toMatch(/avrr_ingest_records_total\{member_state="NL",outcome="rejected",service="ingest-worker"\} 4/);
       const connection = await connectDatabase(config, 'cases');
       const stored = await casesModels(connection).Case.find({ caseReference: { $regex: `^${config.MONGO_DB_PREFIX}-` } }).lean();
       await connection.close();

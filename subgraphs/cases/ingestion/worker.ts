@@ -2,6 +2,7 @@
 import { loadConfigOrExit } from '../../../shared/config.js';
 import { exitOnSignals, startService } from '../../../shared/http.js';
 import { createLogger } from '../../../shared/logger.js';
+import { createMetrics, ingestWorkerMetrics } from '../../../shared/metrics.js';
 import { connectDatabase, ensureIndexes } from '../../../shared/mongo.js';
 import { createRedis } from '../../../shared/redis.js';
 import { publishCaseEvents, type CaseEvent } from '../../../shared/events.js';
@@ -22,7 +23,8 @@ try {
   const redis = createRedis(config, 'ingest-worker');
   const publish = (events: ReadonlyArray<CaseEvent<StatsFacts>>) => publishCaseEvents(redis, config.QUEUE_PREFIX, events);
   const assignPartners = coverageClient(config.COVERAGE_URL, config.INTERNAL_SIGNING_KEY, config.SUBGRAPH_TIMEOUT_MS);
-  const worker = createIngestWorker({ config, redis, models, feeds, publish, assignPartners, logger });
+  const metrics = createMetrics('ingest-worker');
+  const worker = createIngestWorker({ config, redis, models, feeds, publish, assignPartners, logger, metrics: ingestWorkerMetrics(metrics.registry) });
   // The statistics read model follows the case events; one projector writes at a time.
   const projectorRedis = redis.duplicate();
   const projector = new StatisticsProjector(models, projectorRedis, config.QUEUE_PREFIX, logger);
@@ -33,7 +35,7 @@ try {
     port: config.WORKER_PORT,
     logger,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-    handlers: [],
+    handlers: [metrics.handler],
     readiness: {
       mongo: async () => {
         await connection.db?.command({ ping: 1 });
