@@ -139,7 +139,16 @@ export function ingestHandler(options: {
             chunkIndex,
             received: records.length,
           },
-          opts: { jobId: `${feedId}-${chunkIndex}`, attempts: 8, backoff: { type: 'exponential', delay: 1_000 }, removeOnComplete: { age: 86_400 }, removeOnFail: false },
+          opts: {
+            jobId: `${feedId}-${chunkIndex}`,
+            // Fairness: chunk n of every feed goes before chunk n+1 of any feed, so a Member
+            // State pushing a huge feed does not starve another's small one.
+            priority: Math.min(chunkIndex + 1, 2_097_151),
+            attempts: 8,
+            backoff: { type: 'exponential', delay: 1_000 },
+            removeOnComplete: { age: 86_400 },
+            removeOnFail: false,
+          },
         };
       });
       await queue.addBulk(jobs);

@@ -11,7 +11,7 @@ import { createRedis } from '../../shared/redis.js';
 import { createIngestWorker } from '../../subgraphs/cases/ingestion/consumer.js';
 import { feedModels } from '../../subgraphs/cases/ingestion/feeds.js';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
-import { silentLogger, startTestSystem, type TestSystem } from '../helpers/system.js';
+import { silentLogger, startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
 
 interface Report {
   id: string;
@@ -53,7 +53,8 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
   };
 
   beforeAll(async () => {
-    system = await startTestSystem();
+    // Small chunks, so a feed of a few hundred records spans many jobs.
+    system = await startTestSystem({ config: testConfig({ INGEST_CHUNK_SIZE: '20' }) });
     base = system.gateway.url;
     tokens.be = await mintToken({ subject: 'be-system', role: 'MEMBER_STATE', memberState: 'BE' }, system.config);
     tokens.de = await mintToken({ subject: 'de-system', role: 'MEMBER_STATE', memberState: 'DE' }, system.config);
@@ -139,6 +140,24 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
     expect(stored).toMatchObject({ countryOfOrigin: 'GE', partnerId: 'ettc', returnType: 'VOLUNTARY', familySize: 2, familyMembers: [{ relationship: 'SPOUSE', sex: 'FEMALE' }] });
     const listed = (await (await fetch(`${base}/ingest/v1/profiles`)).json()) as Array<{ name: string }>;
     expect(listed.map((p) => p.name)).toEqual(expect.arrayContaining(['de-reag-garp', 'nl-dtenv', 'fr-ofii']));
+  });
+
+  it('fairness: a small feed pushed after a huge one from another Member State is not starved', async () => {
+    const de = await mintToken({ subject: 'de-system', role: 'MEMBER_STATE', memberState: 'DE' }, system.config);
+    const big = Array.from({ length: 400 }, (_, i) => record(`DE-F-${i}`, { memberState: 'DE' }));
+    const bigFeed = (await (await push(JSON.stringify(big), 'application/json', de)).json()) as { feedId: string };
+    const smallFeed = (await (await push(JSON.stringify([record('BE-F-1')]), 'application/json')).json()) as { feedId: string };
+    const small = await finished(smallFeed.feedId);
+    expect(small.status).toBe('DONE');
+    const bigNow = (await report(bigFeed.feedId, de)).body;
+    expect(['QUEUED', 'PROCESSING']).toContain(bigNow.status);
+    // In arrival order the small feed would wait for most of the 20 big chunks; it waited for at most half.
+    expect(bigNow.counts.created).toBeLessThanOrEqual(200);
+    for (let i = 0; i < 400; i++) {
+      if ((await report(bigFeed.feedId, de)).body.status === 'DONE') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect((await report(bigFeed.feedId, de)).body.counts.created).toBe(400);
   });
 
   it('a retried push with the same Idempotency-Key returns the same feed, processed once', async () => {
