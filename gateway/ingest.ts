@@ -144,8 +144,8 @@ export function ingestHandler(options: {
             // Fairness: chunk n of every feed goes before chunk n+1 of any feed, so a Member
             // State pushing a huge feed does not starve another's small one.
             priority: Math.min(chunkIndex + 1, 2_097_151),
-            attempts: 8,
-            backoff: { type: 'exponential', delay: 1_000 },
+            attempts: config.INGEST_ATTEMPTS,
+            backoff: { type: 'exponential', delay: config.INGEST_BACKOFF_MS },
             removeOnComplete: { age: 86_400 },
             removeOnFail: false,
           },

@@ -51,6 +51,8 @@ export const configShape = {
   INGEST_MAX_BODY_BYTES: z.coerce.number().int().min(1_024).max(1024 * 1024 * 1024).default(50 * 1024 * 1024),
   INGEST_CHUNK_SIZE: z.coerce.number().int().min(1).max(5_000).default(500),
   PROFILES_DIR: z.string().min(1).default('profiles'),
+  INGEST_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  INGEST_BACKOFF_MS: z.coerce.number().int().min(10).max(600_000).default(1_000),
   AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').default(DEV_JWT_SECRET),
   AUTH_ISSUER: z.string().min(1).default('avrr-local'),
   AUTH_AUDIENCE: z.string().min(1).default('avrr-graph'),

@@ -21,6 +21,8 @@ export interface CasesContext {
   feeds: FeedModels;
   models: CasesModels;
   loaders: CasesLoaders;
+  /** Retries exhausted ingestion chunk jobs (all, or one feed's); returns how many. */
+  replayFailed: (feedId?: string) => Promise<number>;
   /** Appends case events to the stream (after the change is stored). */
   publish: (events: ReadonlyArray<CaseEvent<StatsFacts>>) => Promise<void>;
 }
@@ -182,6 +184,14 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
       ctx.models.Case.findOne({ memberState: String(args.memberState), caseReference: String(args.caseReference) }).lean<CaseDoc>().exec(),
   },
   Mutation: {
+    replayFailedIngestion: async (_: unknown, args: { feedId?: string | null }, ctx: CasesContext) => {
+      if (!ctx.principal) throw new GraphQLError('replayFailedIngestion needs an authenticated principal', { extensions: { code: 'UNAUTHENTICATED' } });
+      if (!['ADMIN', 'SUPPORT_DESK'].includes(ctx.principal.role)) throw new GraphQLError('Only administrators and the support desk replay ingestion', { extensions: { code: 'FORBIDDEN' } });
+      if (args.feedId != null && !/^feed_[0-9a-f-]{36}$/.test(args.feedId)) {
+        throw new GraphQLError('feedId is not a feed id (feed_<uuid>)', { extensions: { code: 'BAD_USER_INPUT', argumentName: 'feedId' } });
+      }
+      return ctx.replayFailed(args.feedId ?? undefined);
+    },
     setEligibilityRules: async (_: unknown, args: { memberState: string; requestWindowMonths: number }, ctx: CasesContext) => {
       const memberState = checkMemberState(args.memberState);
       const principal = ctx.principal;

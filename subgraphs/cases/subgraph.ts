@@ -3,6 +3,9 @@ import { loadSchemaFile, type SubgraphDefinition } from '../../shared/subgraph.j
 import { createCasesLoaders } from './loaders.js';
 import { casesModels } from './models.js';
 import { feedModels } from './ingestion/feeds.js';
+import { Queue } from 'bullmq';
+import { INGEST_QUEUE, type ChunkReport, type IngestChunkJob } from './ingestion/processor.js';
+import { replayFailedChunks } from './ingestion/replay.js';
 import { casesResolvers, type CasesContext } from './resolvers.js';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../shared/config.js';
@@ -22,12 +25,18 @@ export function casesSubgraph(connection: Connection, config: Pick<Config, 'REDI
   const ownRedis = redis ? undefined : createRedis(config, 'cases-subgraph');
   const client = redis ?? ownRedis!;
   const publish = (events: ReadonlyArray<CaseEvent<StatsFacts>>) => publishCaseEvents(client, config.QUEUE_PREFIX, events);
+  let queue: Queue<IngestChunkJob, ChunkReport> | undefined;
+  const replayFailed = (feedId?: string) => {
+    queue ??= new Queue<IngestChunkJob, ChunkReport>(INGEST_QUEUE, { connection: client, prefix: config.QUEUE_PREFIX });
+    return replayFailedChunks(queue, feeds, feedId);
+  };
   return {
     name: 'cases',
     typeDefs: casesTypeDefs,
     resolvers: casesResolvers,
-    createContext: (principal) => ({ principal, models, feeds, loaders: createCasesLoaders(models), publish }),
+    createContext: (principal) => ({ principal, models, feeds, loaders: createCasesLoaders(models), publish, replayFailed }),
     close: async () => {
+      await queue?.close();
       ownRedis?.disconnect();
     },
   };

@@ -38,6 +38,12 @@ describe('command-line entry points', () => {
     expect(new Set(refs).size).toBe(40);
   });
 
+  it('ingest:replay refuses a malformed feed id', () => {
+    const result = run(process.execPath, ['--import', 'tsx', 'scripts/ingest-replay.ts', '--feed', '{"$gt":""}']);
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/--feed must be a feed id/);
+  });
+
   it('services.sh refuses an unknown command', () => {
     const result = run('bash', ['scripts/services.sh', 'explode']);
     expect(result.status).toBe(2);

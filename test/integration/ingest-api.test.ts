@@ -24,6 +24,7 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
   let system: TestSystem;
   let worker: Worker;
   let base: string;
+  let coverageDown = false;
   const tokens: Record<string, string> = {};
   const record = (ref: string, extra: Record<string, unknown> = {}) => ({
     memberState: 'BE',
@@ -54,7 +55,7 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
 
   beforeAll(async () => {
     // Small chunks, so a feed of a few hundred records spans many jobs.
-    system = await startTestSystem({ config: testConfig({ INGEST_CHUNK_SIZE: '20' }) });
+    system = await startTestSystem({ config: testConfig({ INGEST_CHUNK_SIZE: '20', INGEST_ATTEMPTS: '2', INGEST_BACKOFF_MS: '20' }) });
     base = system.gateway.url;
     tokens.be = await mintToken({ subject: 'be-system', role: 'MEMBER_STATE', memberState: 'BE' }, system.config);
     tokens.de = await mintToken({ subject: 'de-system', role: 'MEMBER_STATE', memberState: 'DE' }, system.config);
@@ -66,7 +67,8 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
       models: casesModels(system.connections.cases),
       feeds: feedModels(system.connections.cases),
       publish: (events) => publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, events),
-      assignPartners: system.assignPartners,
+      // A switch to make coverage "unavailable" (a transient failure) for the replay test.
+      assignPartners: (requests) => (coverageDown ? Promise.reject(new Error('coverage subgraph unreachable')) : system.assignPartners(requests)),
       logger: silentLogger,
     });
   });
@@ -245,6 +247,24 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/avrr_ingest_queue_jobs\{state="completed",service="gateway"\} \d+/);
     expect(metrics).toMatch(/avrr_ingest_feeds_total\{member_state="BE",format="json",service="gateway"\} \d+/);
+  });
+
+  it('chunks that exhaust their retries make the feed FAILED, and replay once the cause is fixed', async () => {
+    coverageDown = true;
+    const { feedId } = (await (await push(JSON.stringify([record('BE-R-1')]), 'application/json')).json()) as { feedId: string };
+    const failed = await finished(feedId);
+    expect(failed.status).toBe('FAILED');
+    expect((failed as Report & { errors: string[] }).errors[0]).toMatch(/chunk 0: coverage subgraph unreachable/);
+    coverageDown = false;
+    const replay = `mutation($f: ID) { replayFailedIngestion(feedId: $f) }`;
+    expect((await system.graphql(replay, { f: feedId }, { authorization: `Bearer ${tokens.be}` })).body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
+    const desk = await mintToken({ subject: 'desk', role: 'SUPPORT_DESK' }, system.config);
+    expect((await system.graphql(replay, { f: 'feed_nope' }, { authorization: `Bearer ${desk}` })).body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
+    const replayed = await system.graphql<{ replayFailedIngestion: number }>(replay, { f: feedId }, { authorization: `Bearer ${desk}` });
+    expect(replayed.body.data!.replayFailedIngestion).toBe(1);
+    const done = await finished(feedId);
+    expect(done.status).toBe('DONE');
+    expect(done.counts.created).toBe(1);
   });
 
   it('serves the canonical record as JSON Schema, from the workers validation', async () => {
