@@ -1,11 +1,19 @@
 import { createHash } from 'node:crypto';
-import type { AnyBulkWriteOperation } from 'mongoose';
+import { Types, type AnyBulkWriteOperation } from 'mongoose';
 import type { CaseDoc, CasesModels, EligibilityDoc } from '../models.js';
 import type { CanonicalRecord } from './record.js';
 import type { CaseEvent } from '../../../shared/events.js';
 import { factsOf, type StatsFacts } from '../statistics/facts.js';
 
 export type RecordOutcome = 'created' | 'updated' | 'unchanged' | 'stale';
+
+/** Another writer created one of this chunk's cases meanwhile: retry the chunk (transient). */
+export class ConcurrentCreationError extends Error {
+  constructor() {
+    super('a case of this chunk was created concurrently; the chunk will be retried');
+    this.name = 'ConcurrentCreationError';
+  }
+}
 
 /** A valid record with its eligibility assessed under its Member State's rules. */
 export type AssessedRecord = CanonicalRecord & {
@@ -63,7 +71,9 @@ export async function upsertRecords(
   // What each touched case looked like before this chunk, and after it (for events).
   const before = new Map<string, CaseDoc | null>();
   const after = new Map<string, CaseDoc>();
-  const operations: AnyBulkWriteOperation<CaseDoc>[] = [];
+  const versionSteps = new Map<string, number>();
+  // Only the fields a feed owns are written to existing cases: never status, history or milestones.
+  const ingestedFields = new Map<string, Record<string, unknown>>();
   const outcomes = records.map((record) => {
     const key = `${record.memberState}\u0000${record.caseReference}`;
     const { assessed, partnerId, position: _position, ...canonical } = record;
@@ -95,7 +105,8 @@ export async function upsertRecords(
       const base: CaseDoc =
         current ??
         ({
-          _id: undefined as never,
+          // Made here, so the insert needs no read-back and the event knows the case id.
+          _id: new Types.ObjectId(),
           memberState: record.memberState,
           caseReference: record.caseReference,
           status: ineligible ? 'CLOSED' : 'SUBMITTED',
@@ -104,57 +115,42 @@ export async function upsertRecords(
           version: 0,
           history: [],
           milestones: { km1At: null, km2At: null, km3At: null },
+          postArrivalServices: [],
+          reintegrationPlan: null,
+          completionSummary: null,
           createdAt: now,
         } as unknown as CaseDoc);
       after.set(key, { ...base, ...fields });
     }
-    if (outcome === 'created') {
-      operations.push({
-        updateOne: {
-          // Upsert on the unique key: if a concurrent writer created it first, this updates instead of duplicating.
-          filter: { memberState: record.memberState, caseReference: record.caseReference },
-          update: {
-            $setOnInsert: {
-              memberState: record.memberState,
-              caseReference: record.caseReference,
-              status: ineligible ? 'CLOSED' : 'SUBMITTED',
-              closingReason: ineligible ? `Ineligible: ${eligibility.reasons.join(', ')}` : null,
-              ...(partnerId ? {} : { partnerId: null }),
-              version: 0,
-              createdAt: now,
-            },
-            $set: fields,
-          },
-          upsert: true,
-        },
-      });
+    if (outcome === 'created' || outcome === 'updated') {
       // A later duplicate in the same chunk compares against this one.
       byKey.set(key, after.get(key)!);
-    } else if (outcome === 'updated') {
-      operations.push({
-        updateOne: {
-          // Only if nobody stored a newer version since we read.
-          filter: { memberState: record.memberState, caseReference: record.caseReference, recordVersion: { $lt: record.recordVersion } },
-          update: { $set: fields, $inc: { version: 1 } },
-        },
-      });
-      byKey.set(key, after.get(key)!);
+      if (outcome === 'updated' && before.get(key)) versionSteps.set(key, (versionSteps.get(key) ?? 0) + 1);
+      ingestedFields.set(key, fields);
     }
     return outcome;
   });
-  if (operations.length === 0) return { outcomes, events: [] };
-  await models.Case.bulkWrite(operations, { ordered: true });
-  // Ids of created cases are assigned by the store: read them back by key.
-  const createdKeys = [...after.keys()].filter((key) => !before.get(key));
-  const ids = new Map<string, string>();
-  for (const [key, doc] of before) if (doc) ids.set(key, doc._id.toHexString());
-  if (createdKeys.length > 0) {
-    const created = await models.Case.find(
-      { $or: createdKeys.map((key) => { const [memberState, caseReference] = key.split('\u0000'); return { memberState, caseReference }; }) },
-      { memberState: 1, caseReference: 1 },
-    ).lean<Array<Pick<CaseDoc, '_id' | 'memberState' | 'caseReference'>>>().exec();
-    for (const doc of created) ids.set(`${doc.memberState}\u0000${doc.caseReference}`, doc._id.toHexString());
+  if (after.size === 0) return { outcomes, events: [] };
+  // Writes by _id only: FerretDB pushes down nothing else, and MongoDB uses its primary index.
+  // New cases are inserted whole; the unique (Member State, case reference) index refuses a
+  // case another writer created meanwhile, and the chunk is retried (it then reads it).
+  const inserts = [...after].filter(([key]) => !before.get(key)).map(([, doc]) => doc);
+  if (inserts.length > 0) {
+    try {
+      await models.Case.collection.insertMany(inserts as never[], { ordered: false });
+    } catch (error) {
+      if ((error as { code?: number }).code === 11000) throw new ConcurrentCreationError();
+      throw error;
+    }
   }
+  const updates: AnyBulkWriteOperation<CaseDoc>[] = [];
+  for (const key of after.keys()) {
+    const old = before.get(key);
+    if (!old) continue;
+    updates.push({ updateOne: { filter: { _id: old._id }, update: { $set: ingestedFields.get(key)!, $inc: { version: versionSteps.get(key) ?? 1 } } } });
+  }
+  if (updates.length > 0) await models.Case.bulkWrite(updates, { ordered: false });
+  const ids = new Map<string, string>([...after].map(([key, doc]) => [key, (before.get(key) ?? doc)._id.toHexString()]));
   const events: Array<CaseEvent<StatsFacts>> = [...after].map(([key, doc]) => {
     const old = before.get(key) ?? null;
     return {
