@@ -24,8 +24,9 @@ const env: Record<string, string> = {
   LOG_LEVEL: 'warn',
   AUTH_JWT_SECRET: 'bench-only-jwt-secret-0123456789abcdef',
   INTERNAL_SIGNING_KEY: 'bench-only-internal-signing-key-0123456789',
-  MONGO_DB_PREFIX: 'benchingest',
-  QUEUE_PREFIX: 'benchingest',
+  // A new store per run (dropping databases can crash FerretDB 1.24 while it still maps them).
+  MONGO_DB_PREFIX: `benchingest${Date.now().toString(36)}`,
+  QUEUE_PREFIX: `benchingest${Date.now().toString(36)}`,
   GATEWAY_PORT: String(base),
   CASES_PORT: String(base + 1),
   PARTNERS_PORT: String(base + 2),
@@ -39,10 +40,9 @@ const env: Record<string, string> = {
 };
 const config = loadConfig(env);
 
-// A clean store: the four databases dropped, reference data loaded.
+// A clean store with reference data.
 const names = ['cases', 'partners', 'coverage', 'finance'] as const;
 const connections = await Promise.all(names.map((n) => connectDatabase(config, n)));
-for (const c of connections) await c.dropDatabase();
 await seedReferenceData({ cases: connections[0]!, partners: connections[1]!, coverage: connections[2]!, finance: connections[3]! });
 
 const records = [...generateCases({ count: RECORDS, seed: 99 })].map((c, i) => ({

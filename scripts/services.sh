@@ -85,7 +85,11 @@ start_ferretdb() {
     --telemetry=disable --log-level=warn --log-format=json \
     >"$STATE/ferretdb.log" 2>&1 &
   echo $! > "$STATE/ferretdb.pid"
-  wait_for ferretdb "$FERRETDB_PORT" 60
+  if ! wait_for ferretdb "$FERRETDB_PORT" 60; then
+    log "ferretdb's last words ($STATE/ferretdb.log):"; tail -n 3 "$STATE/ferretdb.log" | cut -c1-600 >&2
+    log "a database file it cannot read (e.g. left by a crash) stops it: remove that file from $STATE/ferretdb-data, or the folder to start afresh"
+    exit 1
+  fi
   log "ferretdb ready on 127.0.0.1:$FERRETDB_PORT (data in $STATE/ferretdb-data)"
 }
 

@@ -32,7 +32,6 @@ describe('command-line entry points', () => {
     expect(again.stdout).toMatch(/keeping the 40 cases already stored/);
     const connection = await connectDatabase(config, 'cases');
     const refs = (await casesModels(connection).Case.find({}, { caseReference: 1, _id: 0 }).lean()).map((d) => d.caseReference).sort();
-    await connection.dropDatabase();
     await connection.close();
     expect(refs).toHaveLength(40);
     expect(new Set(refs).size).toBe(40);

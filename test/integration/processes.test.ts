@@ -42,11 +42,7 @@ describe('system processes', () => {
     if (worker.exitCode === null) worker.kill('SIGKILL');
     coverage.kill('SIGTERM');
     await exited(coverage);
-    for (const name of ['cases', 'partners', 'coverage', 'finance'] as const) {
-      const connection = await connectDatabase(config, name);
-      await connection.dropDatabase();
-      await connection.close();
-    }
+    // Databases are left in place: see test/helpers/system.ts.
   });
 
   it('a subgraph process answers readiness, logs JSON lines, and exits 0 on SIGTERM', async () => {
