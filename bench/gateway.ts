@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { loadConfig } from '../shared/config.js';
+import { benchEnv } from './env.js';
 import { connectDatabase } from '../shared/mongo.js';
 import { casesModels } from '../subgraphs/cases/models.js';
 import { seedCases, seedReferenceData } from '../scripts/seed-data.js';
@@ -28,28 +29,16 @@ const ROUNDS = Number(values.rounds);
 const QUERY = `{ cases(first: 50) { edges { node { id caseReference countryOfOrigin { name } partner { name } entitlement { totalCents } } } } }`;
 
 const base = 4600;
-const env: Record<string, string> = {
-  ...(process.env as Record<string, string>),
-  NODE_ENV: 'production',
-  AUTH_JWT_SECRET: 'bench-only-jwt-secret-0123456789abcdef',
-  INTERNAL_SIGNING_KEY: 'bench-only-internal-signing-key-0123456789',
-  LOG_LEVEL: 'warn',
-  MONGO_DB_PREFIX: 'bench',
-  CASES_PORT: String(base + 1),
-  PARTNERS_PORT: String(base + 2),
-  COVERAGE_PORT: String(base + 3),
-  FINANCE_PORT: String(base + 4),
-  GATEWAY_PORT: String(base),
+const env = benchEnv('bench', base, {
   // FerretDB scans; give ours the same patience the plain gateway has (none).
   SUBGRAPH_TIMEOUT_MS: '60000',
-};
+});
 const urls = {
   cases: `http://127.0.0.1:${base + 1}/graphql`,
   partners: `http://127.0.0.1:${base + 2}/graphql`,
   coverage: `http://127.0.0.1:${base + 3}/graphql`,
   finance: `http://127.0.0.1:${base + 4}/graphql`,
 };
-Object.assign(env, { CASES_URL: urls.cases, PARTNERS_URL: urls.partners, COVERAGE_URL: urls.coverage, FINANCE_URL: urls.finance });
 const config = loadConfig(env);
 
 // Demo data, loaded once and kept between bench runs.

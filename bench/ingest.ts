@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { mintToken } from '../shared/auth.js';
 import { loadConfig } from '../shared/config.js';
+import { benchEnv } from './env.js';
 import { connectDatabase } from '../shared/mongo.js';
 import { generateCases } from '../scripts/demo/generate.js';
 import { seedReferenceData } from '../scripts/seed-data.js';
@@ -18,26 +19,8 @@ const { values } = parseArgs({ options: { records: { type: 'string', default: '5
 const RECORDS = Number(values.records);
 const FEED_SIZE = Number(values['feed-size']);
 const base = 4900;
-const env: Record<string, string> = {
-  ...(process.env as Record<string, string>),
-  NODE_ENV: 'production',
-  LOG_LEVEL: 'warn',
-  AUTH_JWT_SECRET: 'bench-only-jwt-secret-0123456789abcdef',
-  INTERNAL_SIGNING_KEY: 'bench-only-internal-signing-key-0123456789',
-  // A new store per run (dropping databases can crash FerretDB 1.24 while it still maps them).
-  MONGO_DB_PREFIX: `benchingest${Date.now().toString(36)}`,
-  QUEUE_PREFIX: `benchingest${Date.now().toString(36)}`,
-  GATEWAY_PORT: String(base),
-  CASES_PORT: String(base + 1),
-  PARTNERS_PORT: String(base + 2),
-  COVERAGE_PORT: String(base + 3),
-  FINANCE_PORT: String(base + 4),
-  WORKER_PORT: String(base + 10),
-  CASES_URL: `http://127.0.0.1:${base + 1}/graphql`,
-  PARTNERS_URL: `http://127.0.0.1:${base + 2}/graphql`,
-  COVERAGE_URL: `http://127.0.0.1:${base + 3}/graphql`,
-  FINANCE_URL: `http://127.0.0.1:${base + 4}/graphql`,
-};
+// A new store per run (dropping databases can crash FerretDB 1.24 while it still maps them).
+const env = benchEnv(`benchingest${Date.now().toString(36)}`, base);
 const config = loadConfig(env);
 
 // A clean store with reference data.

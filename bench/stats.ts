@@ -7,6 +7,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../shared/config.js';
+import { benchEnv } from './env.js';
 import { connectDatabase } from '../shared/mongo.js';
 import { createRedis } from '../shared/redis.js';
 import { casesModels } from '../subgraphs/cases/models.js';
@@ -18,24 +19,7 @@ const { values } = parseArgs({ options: { cases: { type: 'string', default: '100
 const CASES = Number(values.cases);
 const CALLS = Number(values.calls);
 const base = 4800;
-const env: Record<string, string> = {
-  ...(process.env as Record<string, string>),
-  NODE_ENV: 'production',
-  LOG_LEVEL: 'warn',
-  AUTH_JWT_SECRET: 'bench-only-jwt-secret-0123456789abcdef',
-  INTERNAL_SIGNING_KEY: 'bench-only-internal-signing-key-0123456789',
-  MONGO_DB_PREFIX: 'benchstats',
-  QUEUE_PREFIX: 'benchstats',
-  GATEWAY_PORT: String(base),
-  CASES_PORT: String(base + 1),
-  PARTNERS_PORT: String(base + 2),
-  COVERAGE_PORT: String(base + 3),
-  FINANCE_PORT: String(base + 4),
-  CASES_URL: `http://127.0.0.1:${base + 1}/graphql`,
-  PARTNERS_URL: `http://127.0.0.1:${base + 2}/graphql`,
-  COVERAGE_URL: `http://127.0.0.1:${base + 3}/graphql`,
-  FINANCE_URL: `http://127.0.0.1:${base + 4}/graphql`,
-};
+const env = benchEnv('benchstats', base);
 const config = loadConfig(env);
 
 const names = ['cases', 'partners', 'coverage', 'finance'] as const;

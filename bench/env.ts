@@ -1,0 +1,27 @@
+/**
+ * The environment every benchmark runs its processes with: production mode, its own
+ * databases and queue keys, and a block of ports starting at `base` (gateway at `base`,
+ * subgraphs at base+1..4, worker at base+10).
+ */
+export function benchEnv(prefix: string, base: number, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    ...(process.env as Record<string, string>),
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    AUTH_JWT_SECRET: 'bench-only-jwt-secret-0123456789abcdef',
+    INTERNAL_SIGNING_KEY: 'bench-only-internal-signing-key-0123456789',
+    MONGO_DB_PREFIX: prefix,
+    QUEUE_PREFIX: prefix,
+    GATEWAY_PORT: String(base),
+    CASES_PORT: String(base + 1),
+    PARTNERS_PORT: String(base + 2),
+    COVERAGE_PORT: String(base + 3),
+    FINANCE_PORT: String(base + 4),
+    WORKER_PORT: String(base + 10),
+    CASES_URL: `http://127.0.0.1:${base + 1}/graphql`,
+    PARTNERS_URL: `http://127.0.0.1:${base + 2}/graphql`,
+    COVERAGE_URL: `http://127.0.0.1:${base + 3}/graphql`,
+    FINANCE_URL: `http://127.0.0.1:${base + 4}/graphql`,
+    ...extra,
+  };
+}
