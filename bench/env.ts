@@ -1,3 +1,6 @@
+import type { ChildProcess } from 'node:child_process';
+import { spawnEntry, waitForReady } from '../scripts/processes.js';
+
 /**
  * The environment every benchmark runs its processes with: production mode, its own
  * databases and queue keys, and a block of ports starting at `base` (gateway at `base`,
@@ -23,5 +26,17 @@ export function benchEnv(prefix: string, base: number, extra: Record<string, str
     COVERAGE_URL: `http://127.0.0.1:${base + 3}/graphql`,
     FINANCE_URL: `http://127.0.0.1:${base + 4}/graphql`,
     ...extra,
+  };
+}
+
+/** Starts entry points as child processes, waits for their readiness, stops them all at exit. */
+export function processStarter(env: Record<string, string>) {
+  const children: ChildProcess[] = [];
+  process.on('exit', () => children.forEach((c) => c.kill('SIGTERM')));
+  return async (entry: string, port: number, readinessPath = '/health/ready', headers: Record<string, string> = {}, extraEnv: Record<string, string> = {}) => {
+    const child = spawnEntry(entry, { ...env, ...extraEnv });
+    children.push(child);
+    await waitForReady(`http://127.0.0.1:${port}${readinessPath}`, 60_000, () => child.exitCode === null, headers);
+    return child;
   };
 }

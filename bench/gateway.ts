@@ -4,15 +4,13 @@
  * @apollo/gateway, and loads each with the same query, request count and concurrency,
  * alternating rounds so drift on a shared machine hits both alike.
  */
-import type { ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { loadConfig } from '../shared/config.js';
-import { benchEnv } from './env.js';
+import { benchEnv, processStarter } from './env.js';
 import { connectDatabase } from '../shared/mongo.js';
 import { casesModels } from '../subgraphs/cases/models.js';
 import { seedCases, seedReferenceData } from '../scripts/seed-data.js';
-import { spawnEntry, waitForReady } from '../scripts/processes.js';
 
 const { values } = parseArgs({
   options: {
@@ -51,21 +49,7 @@ if ((await casesModels(db.cases).Case.estimatedDocumentCount()) !== Number(value
 }
 await Promise.all(connections.map((c) => c.close()));
 
-const children: ChildProcess[] = [];
-const start = async (entry: string, port: number, extra: Record<string, string> = {}) => {
-  const child = spawnEntry(entry, { ...env, ...extra });
-  children.push(child);
-  // Apollo's standalone server has no health route: a GET query with the CSRF header stands in.
-  const plain = entry.includes('plain');
-  await waitForReady(
-    `http://127.0.0.1:${port}${plain ? '/?query=%7B__typename%7D' : '/health/ready'}`,
-    60_000,
-    () => child.exitCode === null,
-    plain ? { 'apollo-require-preflight': '1' } : {},
-  );
-};
-const stopAll = () => children.forEach((c) => c.kill('SIGTERM'));
-process.on('exit', stopAll);
+const start = processStarter(env);
 
 await Promise.all([
   start('subgraphs/cases/main.ts', base + 1),
@@ -74,7 +58,11 @@ await Promise.all([
   start('subgraphs/finance/main.ts', base + 4),
 ]);
 await start('gateway/main.ts', base);
-await start('bench/plain-gateway.ts', base + 100, { BENCH_PORT: String(base + 100), BENCH_SUBGRAPH_URLS: JSON.stringify(urls) });
+// Apollo's standalone server has no health route: a GET query with the CSRF header stands in.
+await start('bench/plain-gateway.ts', base + 100, '/?query=%7B__typename%7D', { 'apollo-require-preflight': '1' }, {
+  BENCH_PORT: String(base + 100),
+  BENCH_SUBGRAPH_URLS: JSON.stringify(urls),
+});
 
 process.stdout.write("processes ready\n");
 const targets = { ours: `http://127.0.0.1:${base}/graphql`, plain: `http://127.0.0.1:${base + 100}/graphql` };
@@ -123,5 +111,4 @@ for (const name of ['ours', 'plain'] as const) {
 process.stdout.write(
   `ratio ours/plain: req/s ${(summary.ours.rps / summary.plain.rps).toFixed(2)}, p50 ${(summary.ours.p50 / summary.plain.p50).toFixed(2)}, p99 ${(summary.ours.p99 / summary.plain.p99).toFixed(2)}\n`,
 );
-stopAll();
 process.exit(summary.ours.errors + summary.plain.errors > 0 ? 1 : 0);

@@ -4,16 +4,14 @@
  * processes) and, in the same run and store, a raw insertMany of the same documents.
  * Prints records/s for both, the ratio, and the worker's peak memory (VmHWM).
  */
-import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { mintToken } from '../shared/auth.js';
 import { loadConfig } from '../shared/config.js';
-import { benchEnv } from './env.js';
+import { benchEnv, processStarter } from './env.js';
 import { connectDatabase } from '../shared/mongo.js';
 import { generateCases } from '../scripts/demo/generate.js';
 import { seedReferenceData } from '../scripts/seed-data.js';
-import { spawnEntry, waitForReady } from '../scripts/processes.js';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '50000' }, 'feed-size': { type: 'string', default: '10000' } } });
 const RECORDS = Number(values.records);
@@ -50,14 +48,7 @@ const rawSeconds = (performance.now() - rawStarted) / 1000;
 await raw.drop();
 await Promise.all(connections.map((c) => c.close()));
 
-const children: ChildProcess[] = [];
-process.on('exit', () => children.forEach((c) => c.kill('SIGTERM')));
-const start = async (entry: string, port: number) => {
-  const child = spawnEntry(entry, env);
-  children.push(child);
-  await waitForReady(`http://127.0.0.1:${port}/health/ready`, 60_000, () => child.exitCode === null);
-  return child;
-};
+const start = processStarter(env);
 await start('subgraphs/cases/main.ts', base + 1);
 await start('subgraphs/coverage/main.ts', base + 3);
 const worker = await start('subgraphs/cases/ingestion/worker.ts', base + 10);

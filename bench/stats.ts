@@ -4,16 +4,14 @@
  * statistics read model, starts the four subgraphs and the gateway, and calls `statistics`
  * repeatedly through the gateway, whole programme and per dimension. Prints p50/p99.
  */
-import type { ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../shared/config.js';
-import { benchEnv } from './env.js';
+import { benchEnv, processStarter } from './env.js';
 import { connectDatabase } from '../shared/mongo.js';
 import { createRedis } from '../shared/redis.js';
 import { casesModels } from '../subgraphs/cases/models.js';
 import { resetStatisticsCheckpoint } from '../subgraphs/cases/statistics/projector.js';
 import { seedCases, seedReferenceData } from '../scripts/seed-data.js';
-import { spawnEntry, waitForReady } from '../scripts/processes.js';
 
 const { values } = parseArgs({ options: { cases: { type: 'string', default: '1000000' }, calls: { type: 'string', default: '500' } } });
 const CASES = Number(values.cases);
@@ -40,13 +38,7 @@ if (stored !== CASES) {
 }
 await Promise.all(connections.map((c) => c.close()));
 
-const children: ChildProcess[] = [];
-process.on('exit', () => children.forEach((c) => c.kill('SIGTERM')));
-const start = async (entry: string, port: number) => {
-  const child = spawnEntry(entry, env);
-  children.push(child);
-  await waitForReady(`http://127.0.0.1:${port}/health/ready`, 60_000, () => child.exitCode === null);
-};
+const start = processStarter(env);
 await Promise.all(names.map((n, i) => start(`subgraphs/${n}/main.ts`, base + 1 + i)));
 await start('gateway/main.ts', base);
 

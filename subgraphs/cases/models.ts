@@ -102,16 +102,9 @@ export interface CaseDoc {
  * that start from the same version cannot both be written: the second insert fails on the
  * unique `_id` (optimistic concurrency that works on FerretDB and MongoDB alike).
  */
-export interface CaseEventDoc {
+export interface CaseEventDoc extends HistoryEntry {
   _id: string;
   caseId: string;
-  version: number;
-  transition: string;
-  from: CaseStatus | null;
-  to: CaseStatus;
-  at: Date;
-  actor: ActorRecord;
-  reason?: string;
   /** The fields the transition sets on the case (path, value), to roll a half-applied transition forward. */
   changes: Array<{ path: string; value: unknown }>;
 }
