@@ -184,12 +184,19 @@ async function writeEvent(models: CasesModels, event: CaseEventDoc): Promise<voi
   for (const change of event.changes) set[change.path] = change.value;
   const { changes: _changes, _id: _eventId, caseId: _caseId, ...entry } = event;
   // Raw driver call: `history` and `milestones` are free-form (Mixed) for mongoose.
-  await models.Case.collection.updateOne({ _id: new Types.ObjectId(event.caseId) }, { $set: set, $push: { history: entry } } as unknown as UpdateFilter<Document>);
+  // History entry n sits at index n-1: setting it by position (not $push) makes writing the
+  // same event twice (a roll-forward racing the original writer) harmless.
+  set[`history.${event.version - 1}`] = entry;
+  await models.Case.collection.updateOne({ _id: new Types.ObjectId(event.caseId) }, { $set: set } as unknown as UpdateFilter<Document>);
 }
+
+const ROLL_FORWARD_AFTER_MS = 10_000;
 
 /** A transition whose event was stored but whose case update was lost (crash): apply it now. */
 async function rollForward(models: CasesModels, caseId: string, fromVersion: number): Promise<void> {
   const pending = await models.CaseEvent.findOne({ _id: `${caseId}:${fromVersion + 1}` }).lean<CaseEventDoc>().exec();
   const current = await models.Case.findOne({ _id: new Types.ObjectId(caseId) }, { version: 1 }).lean<Pick<CaseDoc, 'version'>>().exec();
-  if (pending && current && current.version === fromVersion) await writeEvent(models, pending);
+  // Only an event its writer evidently abandoned: a fresh one is still being applied by it.
+  const abandoned = pending && Date.now() - new Date(pending.at).getTime() > ROLL_FORWARD_AFTER_MS;
+  if (pending && abandoned && current && current.version === fromVersion) await writeEvent(models, pending);
 }

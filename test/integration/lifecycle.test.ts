@@ -199,6 +199,21 @@ describe('case lifecycle through the gateway', () => {
     expect(await casesModels(system.connections.cases).CaseEvent.countDocuments({ caseId: id })).toBe(1);
   });
 
+  it('a transition whose writer died after logging its event is rolled forward, once', async () => {
+    const id = await newCase();
+    const { CaseEvent, Case } = casesModels(system.connections.cases);
+    // The event of acceptCase was stored a minute ago, but the case was never updated (crash).
+    const at = new Date(Date.now() - 60_000);
+    await CaseEvent.insertMany([
+      { _id: `${id}:1`, caseId: id, version: 1, transition: 'acceptCase', from: 'SUBMITTED', to: 'ACCEPTED', at, actor: { role: 'PARTNER', subject: 'gone' }, changes: [] },
+    ]);
+    const attempts = await Promise.all([act('weldo', accept, { id }), act('weldo', accept, { id })]);
+    for (const attempt of attempts) expect(attempt.errors![0]!.extensions!.code).toBe('CONFLICT');
+    const stored = await Case.findById(id).lean();
+    expect(stored).toMatchObject({ status: 'ACCEPTED', version: 1 });
+    expect(stored!.history.map((h) => h.actor.subject)).toEqual(['gone']);
+  });
+
   it('serves personal data to the owning Member State and the assigned partner only', async () => {
     const id = await newCase();
     const query = `query($id: ID!) { case(id: $id) { caseReference mainApplicant { name dateOfBirth } familyMembers { name } } }`;
