@@ -1,13 +1,13 @@
 import type { Connection } from 'mongoose';
 import { COUNTRIES_OF_ORIGIN, MEMBER_STATES, PACKAGES, PARTNERS, type Package } from '../shared/domain.js';
 import { ensureIndexes } from '../shared/mongo.js';
-import { casesModels } from '../subgraphs/cases/models.js';
+import { caseIdOf, casesModels } from '../subgraphs/cases/models.js';
 import { feedModels } from '../subgraphs/cases/ingestion/feeds.js';
 import { coverageModels } from '../subgraphs/coverage/models.js';
 import { financeModels } from '../subgraphs/finance/models.js';
 import { PROGRAMME_TARIFFS } from '../subgraphs/finance/rules.js';
 import { partnersModels } from '../subgraphs/partners/models.js';
-import { Types } from 'mongoose';
+import type { Types } from 'mongoose';
 import { addInto, contribution, factsOf, scopesOf } from '../subgraphs/cases/statistics/facts.js';
 import type { CaseDoc } from '../subgraphs/cases/models.js';
 import { commitmentInc, disbursementInc, entitlementOf, peopleDelta, type FinanceFacts } from '../subgraphs/finance/ledger.js';
@@ -134,7 +134,7 @@ export async function seedCases(
     options.onProgress?.(written);
   };
   for (const demo of generateCases({ count: options.count, seed: options.seed })) {
-    batch.push({ _id: new Types.ObjectId(), recordVersion: 1, ...demo });
+    batch.push({ _id: caseIdOf(demo.memberState, demo.caseReference), recordVersion: 1, ...demo });
     if (batch.length >= batchSize) await flush();
   }
   await flush();

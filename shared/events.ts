@@ -24,8 +24,18 @@ export interface CaseEvent<TFacts = unknown> {
   disbursement?: { amountCents: number; package: string; kind: string; date: string };
 }
 
-export async function publishCaseEvents<T>(redis: Redis, prefix: string, events: ReadonlyArray<CaseEvent<T>>): Promise<void> {
-  if (events.length === 0) return;
+/**
+ * Appends events to the stream. With `onceKey`, the append happens at most once for that
+ * key: a Lua script sets the key and appends every event atomically, so a chunk retried
+ * after a crash neither loses its events nor publishes them twice. (On Redis Cluster the
+ * stream and the key share a slot when QUEUE_PREFIX is a hash tag such as `{avrr}`.)
+ */
+export async function publishCaseEvents<T>(redis: Redis, prefix: string, events: ReadonlyArray<CaseEvent<T>>, onceKey?: string): Promise<boolean> {
+  if (events.length === 0) return false;
+  if (onceKey) {
+    const appended = await redis.eval(PUBLISH_ONCE, 2, caseEventStream(prefix), `${prefix}:${onceKey}`, String(ONCE_KEY_TTL_SECONDS), String(CASE_EVENT_RETENTION), ...events.map((e) => JSON.stringify(e)));
+    return appended === 1;
+  }
   const pipeline = redis.pipeline();
   for (const event of events) {
     pipeline.xadd(caseEventStream(prefix), 'MAXLEN', '~', String(CASE_EVENT_RETENTION), '*', 'event', JSON.stringify(event));
@@ -33,7 +43,16 @@ export async function publishCaseEvents<T>(redis: Redis, prefix: string, events:
   const results = await pipeline.exec();
   const failed = results?.find(([error]) => error);
   if (failed) throw failed[0];
+  return true;
 }
+
+/** How long a publish-once key is remembered: longer than any chunk can be retried. */
+const ONCE_KEY_TTL_SECONDS = 45 * 86_400;
+
+const PUBLISH_ONCE = `
+if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+for i = 3, #ARGV do redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[i]) end
+return 1`;
 
 /** Compares Redis stream ids ("ms-seq"). */
 export function compareStreamIds(a: string, b: string): number {

@@ -1,4 +1,5 @@
-import { Schema, type Connection, type Model, type Types } from 'mongoose';
+import { createHash } from 'node:crypto';
+import { Schema, Types, type Connection, type Model } from 'mongoose';
 import { CASE_STATUSES, PACKAGES, RETURN_TYPES, SEXES, type CaseStatus, type Package, type ReturnType, type Sex } from '../../shared/domain.js';
 
 export interface PersonDoc {
@@ -95,6 +96,31 @@ export interface CaseDoc {
   closingReason: string | null;
   createdAt: Date;
   updatedAt: Date;
+  /** The feed record that last created or changed the case, so a retried chunk reports it exactly once. */
+  lastIngest?: IngestMark;
+}
+
+/**
+ * Left on a case by the ingestion write that created or updated it. A chunk retried after a
+ * crash finds its own mark and reports (and, if need be, publishes) what that write did,
+ * instead of counting the record a second time as `unchanged`. Carries no personal data.
+ */
+export interface IngestMark {
+  feedId: string;
+  position: number;
+  outcome: 'created' | 'updated';
+  /** The case event the write produced (facts only). */
+  event: unknown;
+}
+
+/**
+ * A case's id follows from its key (Member State, national case reference): the first 12
+ * bytes of a SHA-256 of the key. Ingestion then finds or creates a case by `_id` alone,
+ * which every MongoDB-compatible server answers from its primary index, and two writers
+ * creating the same case collide on `_id`.
+ */
+export function caseIdOf(memberState: string, caseReference: string): Types.ObjectId {
+  return new Types.ObjectId(createHash('sha256').update(`avrr-case\u0000${memberState}\u0000${caseReference}`).digest().subarray(0, 12));
 }
 
 /**
@@ -145,6 +171,7 @@ const caseSchema = new Schema<CaseDoc>(
     reintegrationPlan: { type: Schema.Types.Mixed, default: null },
     completionSummary: { type: String, default: null },
     closingReason: { type: String, default: null },
+    lastIngest: { type: Schema.Types.Mixed },
   },
   { collection: 'cases', timestamps: true, versionKey: false, strict: 'throw' },
 );

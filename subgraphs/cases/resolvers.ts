@@ -24,7 +24,7 @@ export interface CasesContext {
   /** Retries exhausted ingestion chunk jobs (all, or one feed's); returns how many. */
   replayFailed: (feedId?: string) => Promise<number>;
   /** Appends case events to the stream (after the change is stored). */
-  publish: (events: ReadonlyArray<CaseEvent<StatsFacts>>) => Promise<void>;
+  publish: (events: ReadonlyArray<CaseEvent<StatsFacts>>) => Promise<unknown>;
 }
 
 export interface CaseFilterInput {

@@ -115,7 +115,7 @@ function validateInput(name: TransitionName, input: TransitionInput, doc: CaseDo
  */
 export async function applyTransition(
   models: CasesModels,
-  publish: (events: ReadonlyArray<CaseEvent<StatsFacts>>) => Promise<void>,
+  publish: (events: ReadonlyArray<CaseEvent<StatsFacts>>) => Promise<unknown>,
   principal: Principal | null,
   caseId: string,
   name: TransitionName,

@@ -82,7 +82,7 @@ export async function recordDisbursement(
   models: LedgerModels,
   principal: Principal | null,
   input: DisbursementInput,
-  publish: (events: ReadonlyArray<CaseEvent<FinanceFacts>>) => Promise<void>,
+  publish: (events: ReadonlyArray<CaseEvent<FinanceFacts>>) => Promise<unknown>,
 ): Promise<DisbursementDoc> {
   if (!principal) throw new GraphQLError('recordDisbursement needs an authenticated principal', { extensions: { code: 'UNAUTHENTICATED' } });
   if (!/^[0-9a-f]{24}$/.test(input.caseId)) throw new GraphQLError(`Case ${input.caseId.slice(0, 30)} was not found`, { extensions: { code: 'NOT_FOUND' } });

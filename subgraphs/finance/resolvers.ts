@@ -16,7 +16,7 @@ export interface FinanceContext {
   principal: Principal | null;
   models: FinanceModels & LedgerModels;
   /** Appends events (disbursements) to the case event stream. */
-  publish: (events: ReadonlyArray<CaseEvent<FinanceFacts>>) => Promise<void>;
+  publish: (events: ReadonlyArray<CaseEvent<FinanceFacts>>) => Promise<unknown>;
   ledger: {
     caseById: DataLoader<string, CaseFinanceDoc | null>;
     disbursementsByCase: DataLoader<string, DisbursementDoc[]>;

@@ -118,7 +118,7 @@ export async function startTestSystem(options: { cases?: number; seed?: number; 
   return {
     assignPartners,
     ingest: (memberState, records) =>
-      processIngestChunk({ feedId: `test-feed-${++feeds}`, memberState, firstPosition: 0, records }, caseModels, (events) => publishCaseEvents(redis, config.QUEUE_PREFIX, events), assignPartners),
+      processIngestChunk({ feedId: `test-feed-${++feeds}`, memberState, firstPosition: 0, records }, caseModels, (events, onceKey) => publishCaseEvents(redis, config.QUEUE_PREFIX, events, onceKey), assignPartners),
     config,
     redis,
     projector,

@@ -46,7 +46,7 @@ const ignoreDuplicate = (error: unknown) => {
 /** Records a chunk's report (and its feed on first sight); repeating it changes nothing. */
 export async function recordChunk(models: FeedModels, job: IngestChunkJob, report: ChunkReport | { failed: string }): Promise<void> {
   await models.Feed.collection
-    .insertOne({ _id: job.feedId as never, memberState: job.memberState, received: job.received ?? job.records.length, totalChunks: job.totalChunks ?? 1, createdAt: new Date() })
+    .insertOne({ _id: job.feedId as never, memberState: job.memberState, received: job.received ?? job.records?.length ?? 0, totalChunks: job.totalChunks ?? 1, createdAt: new Date() })
     .catch(ignoreDuplicate);
   const failed = 'failed' in report;
   await models.FeedChunk.collection

@@ -8,8 +8,8 @@ import { upsertRecords, type AssessedRecord, type RecordOutcome } from './upsert
 
 export const INGEST_QUEUE = 'avrr-ingest';
 
-/** One job: a slice of one feed, never a whole large feed. */
-export interface IngestChunkJob {
+/** One chunk of a feed as the worker processes it: never a whole large feed. */
+export interface IngestChunk {
   feedId: string;
   /** The Member State that pushed the feed; it must own every record. */
   memberState: string;
@@ -22,7 +22,18 @@ export interface IngestChunkJob {
   totalChunks?: number;
   chunkIndex?: number;
   received?: number;
+  /** Records whose case reference came earlier in the same feed: position → first position. */
+  duplicates?: Record<number, { position: number; line: number | null }>;
 }
+
+/**
+ * The BullMQ job: the chunk's records are staged in Redis under `payloadKey` by the push
+ * API (so a job stays small and a feed is never held whole), or carried inline.
+ */
+export type IngestChunkJob = Omit<IngestChunk, 'records' | 'lines'> & { payloadKey?: string; records?: unknown[]; lines?: Array<number | null> };
+
+/** Publishes a chunk's case events; `onceKey` makes a retried chunk publish them at most once. */
+export type PublishEvents = (events: ReadonlyArray<CaseEvent<StatsFacts>>, onceKey?: string) => Promise<unknown>;
 
 export interface RejectedRecord {
   position: number;
@@ -50,12 +61,7 @@ function referenceOf(raw: unknown): string | null {
  * Validates and stores one chunk. A bad record is reported and skipped; it never blocks
  * the good records beside it. Pure apart from `models`, so it is tested without Redis.
  */
-export async function processIngestChunk(
-  job: IngestChunkJob,
-  models: CasesModels,
-  publish: (events: ReadonlyArray<CaseEvent<StatsFacts>>) => Promise<void>,
-  assignPartners: AssignPartners,
-): Promise<ChunkReport> {
+export async function processIngestChunk(job: IngestChunk, models: CasesModels, publish: PublishEvents, assignPartners: AssignPartners): Promise<ChunkReport> {
   const counts = { created: 0, updated: 0, unchanged: 0, stale: 0, rejected: 0 };
   const now = new Date();
   const today = now.toISOString().slice(0, 10);
@@ -64,8 +70,23 @@ export async function processIngestChunk(
   const windowMonths = rulesDoc?.requestWindowMonths ?? DEFAULT_ELIGIBILITY_RULES.requestWindowMonths;
   const rejected: RejectedRecord[] = [];
   const valid: AssessedRecord[] = [];
+  const seen = new Map<string, number>();
   job.records.forEach((raw, i) => {
     const position = job.firstPosition + i;
+    // A feed carries one record per case: a second one is refused, never silently merged.
+    const reference = referenceOf(raw);
+    const earlier = job.duplicates?.[position] ?? (reference !== null && seen.has(reference) ? { position: seen.get(reference)!, line: job.lines?.[seen.get(reference)! - job.firstPosition] ?? null } : undefined);
+    if (earlier) {
+      rejected.push({
+        position,
+        caseReference: reference,
+        path: 'caseReference',
+        message: `duplicate in this feed: the same case reference is at position ${earlier.position}${earlier.line ? ` (line ${earlier.line})` : ''}; send one record per case, with the latest recordVersion`,
+      });
+      counts.rejected++;
+      return;
+    }
+    if (reference !== null) seen.set(reference, position);
     const result = validateRecord(raw);
     if (!result.ok) {
       for (const problem of result.problems) rejected.push({ position, caseReference: referenceOf(raw), ...problem });
@@ -110,9 +131,9 @@ export async function processIngestChunk(
       unassignable.add(record);
     }
   });
-  const { outcomes, events } = await upsertRecords(models, valid.filter((r) => !unassignable.has(r)));
+  const { outcomes, events } = await upsertRecords(models, valid.filter((r) => !unassignable.has(r)), { feedId: job.feedId });
   for (const outcome of outcomes) counts[outcome]++;
-  await publish(events);
+  await publish(events, `ingest-published:${job.feedId}:${job.chunkIndex ?? job.firstPosition}`);
   const withLines = rejected.map((r) => ({ ...r, line: job.lines?.[r.position - job.firstPosition] ?? null }));
   return { feedId: job.feedId, received: job.records.length, counts, rejected: withLines };
 }

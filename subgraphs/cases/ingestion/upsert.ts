@@ -1,19 +1,11 @@
 import { createHash } from 'node:crypto';
-import { Types, type AnyBulkWriteOperation } from 'mongoose';
-import type { CaseDoc, CasesModels, EligibilityDoc } from '../models.js';
+import type { AnyBulkWriteOperation, Types } from 'mongoose';
+import { caseIdOf, type CaseDoc, type CasesModels, type EligibilityDoc, type IngestMark } from '../models.js';
 import type { CanonicalRecord } from './record.js';
 import type { CaseEvent } from '../../../shared/events.js';
 import { factsOf, type StatsFacts } from '../statistics/facts.js';
 
 export type RecordOutcome = 'created' | 'updated' | 'unchanged' | 'stale';
-
-/** Another writer created one of this chunk's cases meanwhile: retry the chunk (transient). */
-export class ConcurrentCreationError extends Error {
-  constructor() {
-    super('a case of this chunk was created concurrently; the chunk will be retried');
-    this.name = 'ConcurrentCreationError';
-  }
-}
 
 /** A valid record with its eligibility assessed under its Member State's rules. */
 export type AssessedRecord = CanonicalRecord & {
@@ -53,36 +45,53 @@ export function decideOutcome(
   return incoming.recordVersion > stored.recordVersion ? 'updated' : 'stale';
 }
 
+/** Where a chunk's records come from, for the marks left on the cases they write. */
+export interface ChunkSource {
+  feedId: string;
+}
+
+/** Point reads by `_id`, a few at a time (FerretDB answers each from its primary key; `$in` would scan). */
+async function readByIds(models: CasesModels, ids: readonly Types.ObjectId[], concurrency = 8): Promise<Map<string, CaseDoc>> {
+  const found = new Map<string, CaseDoc>();
+  let next = 0;
+  const reader = async () => {
+    while (next < ids.length) {
+      const id = ids[next++]!;
+      const doc = await models.Case.collection.findOne({ _id: id });
+      if (doc) found.set(id.toHexString(), doc as unknown as CaseDoc);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, reader));
+  return found;
+}
+
+/** Indexes of the documents an unordered insertMany refused as duplicates; other errors are rethrown. */
+function duplicateIndexes(error: unknown): Set<number> {
+  const raw = (error as { writeErrors?: unknown }).writeErrors;
+  const writeErrors = (Array.isArray(raw) ? raw : raw ? [raw] : []) as Array<{ index: number; code: number }>;
+  if (writeErrors.length === 0 || writeErrors.some((w) => w.code !== 11000)) throw error;
+  return new Set(writeErrors.map((w) => w.index));
+}
+
 /**
- * Idempotent upsert of one chunk keyed by (memberState, caseReference): one read for the
- * chunk's keys and one unordered bulk write. Re-running a chunk (after a crash) yields the
- * same stored state, and its outcomes become `unchanged`.
+ * Idempotent upsert of one chunk keyed by (Member State, case reference), whose hash is the
+ * case's `_id`. New cases are inserted whole in one unordered insertMany (no read first);
+ * the records the store refuses as duplicates exist, are read by `_id` and updated, left
+ * alone as unchanged, or reported stale. A record this same feed position already wrote
+ * (a retry after a crash) reports what that write did, so counts stay exact.
  */
 export async function upsertRecords(
   models: CasesModels,
   records: readonly AssessedRecord[],
+  source: ChunkSource,
   now = new Date(),
 ): Promise<{ outcomes: RecordOutcome[]; events: Array<CaseEvent<StatsFacts>> }> {
   if (records.length === 0) return { outcomes: [], events: [] };
-  const stored = await models.Case.find({ $or: records.map((r) => ({ memberState: r.memberState, caseReference: r.caseReference })) })
-    .lean<CaseDoc[]>()
-    .exec();
-  const byKey = new Map<string, CaseDoc>(stored.map((doc) => [`${doc.memberState}\u0000${doc.caseReference}`, doc]));
-  // What each touched case looked like before this chunk, and after it (for events).
-  const before = new Map<string, CaseDoc | null>();
-  const after = new Map<string, CaseDoc>();
-  const versionSteps = new Map<string, number>();
-  // Only the fields a feed owns are written to existing cases: never status, history or milestones.
-  const ingestedFields = new Map<string, Record<string, unknown>>();
-  const outcomes = records.map((record) => {
-    const key = `${record.memberState}\u0000${record.caseReference}`;
-    const { assessed, partnerId, position: _position, ...canonical } = record;
+  const planned = records.map((record, index) => {
+    const { assessed, partnerId, position, ...canonical } = record;
     const hash = contentHash(canonical);
     const eligibility: EligibilityDoc = assessed ?? { outcome: 'ELIGIBLE', reasons: [], requestDate: null, assessedAt: now, requestWindowMonths: null };
-    // An ineligible case is kept, with its reasons, but closed: no partner takes it on.
-    const ineligible = eligibility.outcome === 'INELIGIBLE';
-    const current = byKey.get(key) ?? null;
-    const outcome = decideOutcome(current, { recordVersion: record.recordVersion, hash });
+    // Only the fields a feed owns are written to existing cases: never status, history or milestones.
     const fields = {
       returnType: record.returnType,
       charterFlight: record.charterFlight,
@@ -97,70 +106,87 @@ export async function upsertRecords(
       contentHash: hash,
       eligibility,
       updatedAt: now,
-      // Reassigned only while no partner has accepted the case.
-      ...(partnerId && (!current || current.status === 'SUBMITTED') ? { partnerId } : {}),
     };
-    if (outcome === 'created' || outcome === 'updated') {
-      if (!before.has(key)) before.set(key, current);
-      const base: CaseDoc =
-        current ??
-        ({
-          // Made here, so the insert needs no read-back and the event knows the case id.
-          _id: new Types.ObjectId(),
-          memberState: record.memberState,
-          caseReference: record.caseReference,
-          status: ineligible ? 'CLOSED' : 'SUBMITTED',
-          closingReason: ineligible ? `Ineligible: ${eligibility.reasons.join(', ')}` : null,
-          partnerId: null,
-          version: 0,
-          history: [],
-          milestones: { km1At: null, km2At: null, km3At: null },
-          postArrivalServices: [],
-          reintegrationPlan: null,
-          completionSummary: null,
-          createdAt: now,
-        } as unknown as CaseDoc);
-      after.set(key, { ...base, ...fields });
-    }
-    if (outcome === 'created' || outcome === 'updated') {
-      // A later duplicate in the same chunk compares against this one.
-      byKey.set(key, after.get(key)!);
-      if (outcome === 'updated' && before.get(key)) versionSteps.set(key, (versionSteps.get(key) ?? 0) + 1);
-      ingestedFields.set(key, fields);
-    }
-    return outcome;
+    // An ineligible case is kept, with its reasons, but closed: no partner takes it on.
+    const ineligible = eligibility.outcome === 'INELIGIBLE';
+    const _id = caseIdOf(record.memberState, record.caseReference);
+    const created = {
+      _id,
+      memberState: record.memberState,
+      caseReference: record.caseReference,
+      status: ineligible ? 'CLOSED' : 'SUBMITTED',
+      closingReason: ineligible ? `Ineligible: ${eligibility.reasons.join(', ')}` : null,
+      partnerId: partnerId ?? null,
+      version: 0,
+      history: [],
+      milestones: { km1At: null, km2At: null, km3At: null },
+      postArrivalServices: [],
+      reintegrationPlan: null,
+      completionSummary: null,
+      createdAt: now,
+      ...fields,
+    } as unknown as CaseDoc;
+    const event: CaseEvent<StatsFacts> = { type: 'case.created', caseId: _id.toHexString(), version: 0, at: now.toISOString(), before: null, after: factsOf(created) };
+    created.lastIngest = { feedId: source.feedId, position: position ?? index, outcome: 'created', event };
+    return { record, hash, fields, partnerId, position: position ?? index, created, event };
   });
-  if (after.size === 0) return { outcomes, events: [] };
-  // Writes by _id only: FerretDB pushes down nothing else, and MongoDB uses its primary index.
-  // New cases are inserted whole; the unique (Member State, case reference) index refuses a
-  // case another writer created meanwhile, and the chunk is retried (it then reads it).
-  const inserts = [...after].filter(([key]) => !before.get(key)).map(([, doc]) => doc);
-  if (inserts.length > 0) {
-    try {
-      await models.Case.collection.insertMany(inserts as never[], { ordered: false });
-    } catch (error) {
-      if ((error as { code?: number }).code === 11000) throw new ConcurrentCreationError();
-      throw error;
-    }
+
+  const outcomes: RecordOutcome[] = new Array<RecordOutcome>(records.length);
+  const events: Array<CaseEvent<StatsFacts>> = [];
+  let existing = new Set<number>();
+  try {
+    await models.Case.collection.insertMany(planned.map((p) => p.created) as never[], { ordered: false });
+  } catch (error) {
+    existing = duplicateIndexes(error);
+  }
+  planned.forEach((p, i) => {
+    if (existing.has(i)) return;
+    outcomes[i] = 'created';
+    events.push(p.event);
+  });
+  if (existing.size === 0) return { outcomes, events };
+
+  const conflicted = [...existing].map((i) => planned[i]!);
+  const stored = await readByIds(models, conflicted.map((p) => p.created._id));
+  // A case stored before ids followed from keys has another _id: found by its key instead.
+  const legacy = conflicted.filter((p) => !stored.has(p.created._id.toHexString()));
+  const byKey = new Map<string, CaseDoc>();
+  if (legacy.length > 0) {
+    const docs = await models.Case.find({ $or: legacy.map((p) => ({ memberState: p.record.memberState, caseReference: p.record.caseReference })) })
+      .lean<CaseDoc[]>()
+      .exec();
+    for (const doc of docs) byKey.set(`${doc.memberState}\u0000${doc.caseReference}`, doc);
   }
   const updates: AnyBulkWriteOperation<CaseDoc>[] = [];
-  for (const key of after.keys()) {
-    const old = before.get(key);
-    if (!old) continue;
-    updates.push({ updateOne: { filter: { _id: old._id }, update: { $set: ingestedFields.get(key)!, $inc: { version: versionSteps.get(key) ?? 1 } } } });
+  for (const i of existing) {
+    const p = planned[i]!;
+    const current = stored.get(p.created._id.toHexString()) ?? byKey.get(`${p.record.memberState}\u0000${p.record.caseReference}`);
+    // Refused as a duplicate, yet gone when read: deleted meanwhile. Retrying the chunk creates it.
+    if (!current) throw new Error(`case ${p.record.memberState}/${p.record.caseReference} changed while this chunk was stored; retrying`);
+    const mark = current.lastIngest;
+    if (mark && mark.feedId === source.feedId && mark.position === p.position) {
+      // This very record was written by an earlier attempt of this chunk.
+      outcomes[i] = mark.outcome;
+      events.push(mark.event as CaseEvent<StatsFacts>);
+      continue;
+    }
+    const outcome = decideOutcome(current, { recordVersion: p.record.recordVersion, hash: p.hash });
+    outcomes[i] = outcome;
+    if (outcome !== 'updated') continue;
+    // Reassigned only while no partner has accepted the case.
+    const set = { ...p.fields, ...(p.partnerId && current.status === 'SUBMITTED' ? { partnerId: p.partnerId } : {}) };
+    const event: CaseEvent<StatsFacts> = {
+      type: 'case.updated',
+      caseId: current._id.toHexString(),
+      version: current.version + 1,
+      at: now.toISOString(),
+      before: factsOf(current),
+      after: factsOf({ ...current, ...set }),
+    };
+    events.push(event);
+    const lastIngest: IngestMark = { feedId: source.feedId, position: p.position, outcome: 'updated', event };
+    updates.push({ updateOne: { filter: { _id: current._id }, update: { $set: { ...set, lastIngest }, $inc: { version: 1 } } } });
   }
   if (updates.length > 0) await models.Case.bulkWrite(updates, { ordered: false });
-  const ids = new Map<string, string>([...after].map(([key, doc]) => [key, (before.get(key) ?? doc)._id.toHexString()]));
-  const events: Array<CaseEvent<StatsFacts>> = [...after].map(([key, doc]) => {
-    const old = before.get(key) ?? null;
-    return {
-      type: old ? 'case.updated' : 'case.created',
-      caseId: ids.get(key) ?? '',
-      version: old ? old.version + 1 : 0,
-      at: now.toISOString(),
-      before: old ? factsOf(old) : null,
-      after: factsOf(doc),
-    };
-  });
   return { outcomes, events };
 }

@@ -21,7 +21,7 @@ try {
   const feeds = feedModels(connection);
   await ensureIndexes(connection);
   const redis = createRedis(config, 'ingest-worker');
-  const publish = (events: ReadonlyArray<CaseEvent<StatsFacts>>) => publishCaseEvents(redis, config.QUEUE_PREFIX, events);
+  const publish = (events: ReadonlyArray<CaseEvent<StatsFacts>>, onceKey?: string) => publishCaseEvents(redis, config.QUEUE_PREFIX, events, onceKey);
   const assignPartners = coverageClient(config.COVERAGE_URL, config.INTERNAL_SIGNING_KEY, config.SUBGRAPH_TIMEOUT_MS);
   const metrics = createMetrics('ingest-worker');
   const worker = createIngestWorker({ config, redis, models, feeds, publish, assignPartners, logger, metrics: ingestWorkerMetrics(metrics.registry) });
