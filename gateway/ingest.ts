@@ -6,11 +6,12 @@ import type { Redis } from 'ioredis';
 import { zodToJsonSchema } from 'zod-to-json-schema';
 import type { Principal } from '../shared/auth.js';
 import type { Config } from '../shared/config.js';
-import { BodyTooLargeError, readBody, sendJson, type RequestHandler } from '../shared/http.js';
+import { sendJson, type RequestHandler } from '../shared/http.js';
 import type { Logger } from '../shared/logger.js';
-import { FeedSyntaxError, formatOf, parseFeedBody } from '../subgraphs/cases/ingestion/formats.js';
+import { FeedSyntaxError, FeedTooLargeError, feedRecords, formatOf, limitBytes } from '../subgraphs/cases/ingestion/formats.js';
 import type { ChunkReport, IngestChunkJob } from '../subgraphs/cases/ingestion/processor.js';
-import { parseWithProfile, type FeedProfile } from '../subgraphs/cases/ingestion/profiles.js';
+import { profileDialect, type FeedProfile } from '../subgraphs/cases/ingestion/profiles.js';
+import { FeedStager } from '../subgraphs/cases/ingestion/staging.js';
 import { canonicalRecordSchema } from '../subgraphs/cases/ingestion/record.js';
 import type { GatewayContext } from './datasource.js';
 
@@ -90,75 +91,76 @@ export function ingestHandler(options: {
       req.resume();
       return problem(res, 400, 'BAD_REQUEST', 'Idempotency-Key must be 1-200 letters, digits, _ . : -');
     }
-    let body: Buffer;
-    try {
-      body = await readBody(req, config.INGEST_MAX_BODY_BYTES);
-    } catch (error) {
-      if (error instanceof BodyTooLargeError) {
-        res.setHeader('connection', 'close');
-        return problem(res, 413, 'PAYLOAD_TOO_LARGE', `${error.message}; split the feed`);
-      }
-      throw error;
-    }
-    let records;
-    try {
-      records = profile ? parseWithProfile(profile, body) : parseFeedBody(format, body.toString('utf8'));
-    } catch (error) {
-      if (error instanceof FeedSyntaxError) return problem(res, 400, 'MALFORMED_FEED', error.message, { line: error.line, column: error.column });
-      throw error;
-    }
-    if (records.length === 0) return problem(res, 400, 'EMPTY_FEED', 'The feed has no records; nothing was queued');
-
     const idemKey = idempotencyKey ? `${config.QUEUE_PREFIX}:feed-idempotency:${principal.memberState}:${idempotencyKey}` : undefined;
+    const repeated = async (existing: string) => {
+      const meta = JSON.parse((await redis.get(metaKey(existing))) ?? 'null') as FeedMeta | null;
+      return sendJson(res, 202, { feedId: existing, received: meta?.received ?? null, status: 'QUEUED', replayed: true, report: `/ingest/v1/feeds/${existing}` });
+    };
+    // A retry of a push already taken: answered without reading (or processing) it again.
+    const known = idemKey ? await redis.get(idemKey) : null;
+    if (known) return void (req.resume(), await repeated(known));
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > config.INGEST_MAX_BODY_BYTES) {
+      res.setHeader('connection', 'close');
+      req.resume();
+      return problem(res, 413, 'PAYLOAD_TOO_LARGE', `the feed exceeds the limit of ${config.INGEST_MAX_BODY_BYTES} bytes; split the feed`);
+    }
+
+    // Read, check and stage the feed as it streams in; nothing is queued until all of it is read.
     const feedId = `feed_${randomUUID()}`;
+    const stager = new FeedStager(redis, config.QUEUE_PREFIX, feedId, config.INGEST_CHUNK_SIZE);
+    try {
+      // Stopping early (a syntax error) must not destroy the socket the answer goes out on.
+      const body = limitBytes(req.iterator({ destroyOnReturn: false }), config.INGEST_MAX_BODY_BYTES);
+      for await (const entry of feedRecords(body, format, profile ? profileDialect(profile) : {})) await stager.add(entry);
+      await stager.flush();
+    } catch (error) {
+      await stager.discard();
+      if (!(error instanceof FeedSyntaxError || error instanceof FeedTooLargeError)) throw error;
+      // Drain what the sender is still sending, so it reads the answer, then close.
+      res.setHeader('connection', 'close');
+      req.resume();
+      if (error instanceof FeedSyntaxError) return problem(res, 400, 'MALFORMED_FEED', `${error.message}; nothing was queued`, { line: error.line, column: error.column });
+      return problem(res, 413, 'PAYLOAD_TOO_LARGE', `${error.message}; split the feed, nothing was queued`);
+    }
+    if (stager.received === 0) return problem(res, 400, 'EMPTY_FEED', 'The feed has no records; nothing was queued');
+
     if (idemKey) {
-      // First push with this key wins; a retry gets the same feed back, processed once.
+      // First push with this key wins; a concurrent twin gets the winner's feed back.
       const won = await redis.set(idemKey, feedId, 'EX', 7 * 86_400, 'NX');
       if (won !== 'OK') {
-        const existing = await redis.get(idemKey);
-        const meta = existing ? ((JSON.parse((await redis.get(metaKey(existing))) ?? 'null') as FeedMeta | null) ?? null) : null;
-        return sendJson(res, 202, { feedId: existing, received: meta?.received ?? null, status: 'QUEUED', replayed: true, report: `/ingest/v1/feeds/${existing}` });
+        await stager.discard();
+        return repeated((await redis.get(idemKey)) ?? feedId);
       }
     }
-    const size = config.INGEST_CHUNK_SIZE;
-    const totalChunks = Math.ceil(records.length / size);
-    const meta: FeedMeta = { feedId, memberState: principal.memberState!, received: records.length, totalChunks, createdAt: new Date().toISOString() };
+    const totalChunks = stager.keys.length;
+    const received = stager.received;
+    const meta: FeedMeta = { feedId, memberState: principal.memberState!, received, totalChunks, createdAt: new Date().toISOString() };
     try {
+      await stager.commit();
       await redis.set(metaKey(feedId), JSON.stringify(meta), 'EX', 30 * 86_400);
-      const jobs = Array.from({ length: totalChunks }, (_, chunkIndex) => {
-        const slice = records.slice(chunkIndex * size, (chunkIndex + 1) * size);
-        return {
-          name: 'chunk',
-          data: {
-            feedId,
-            memberState: principal.memberState!,
-            firstPosition: chunkIndex * size,
-            records: slice.map((r) => r.record),
-            lines: slice.map((r) => r.line),
-            totalChunks,
-            chunkIndex,
-            received: records.length,
-          },
-          opts: {
-            jobId: `${feedId}-${chunkIndex}`,
-            // Fairness: chunk n of every feed goes before chunk n+1 of any feed, so a Member
-            // State pushing a huge feed does not starve another's small one.
-            priority: Math.min(chunkIndex + 1, 2_097_151),
-            attempts: config.INGEST_ATTEMPTS,
-            backoff: { type: 'exponential', delay: config.INGEST_BACKOFF_MS },
-            removeOnComplete: { age: 86_400 },
-            removeOnFail: false,
-          },
-        };
-      });
-      await queue.addBulk(jobs);
+      const jobs = stager.keys.map((payloadKey, chunkIndex) => ({
+        name: 'chunk',
+        data: { feedId, memberState: principal.memberState!, firstPosition: chunkIndex * config.INGEST_CHUNK_SIZE, payloadKey, totalChunks, chunkIndex, received },
+        opts: {
+          jobId: `${feedId}-${chunkIndex}`,
+          // Fairness: chunk n of every feed goes before chunk n+1 of any feed, so a Member
+          // State pushing a huge feed does not starve another's small one.
+          priority: Math.min(chunkIndex + 1, 2_097_151),
+          attempts: config.INGEST_ATTEMPTS,
+          backoff: { type: 'exponential', delay: config.INGEST_BACKOFF_MS },
+          removeOnComplete: { age: 86_400 },
+          removeOnFail: false,
+        },
+      }));
+      for (let i = 0; i < jobs.length; i += 1_000) await queue.addBulk(jobs.slice(i, i + 1_000));
     } catch (error) {
       if (idemKey) await redis.del(idemKey);
       throw error;
     }
-    options.logger.info({ feedId, memberState: principal.memberState, received: records.length, chunks: totalChunks, format }, 'feed queued');
+    options.logger.info({ feedId, memberState: principal.memberState, received, chunks: totalChunks, format }, 'feed queued');
     options.onFeed?.(principal.memberState!, profile ? `csv:${profile.name}` : format);
-    sendJson(res, 202, { feedId, received: records.length, status: 'QUEUED', report: `/ingest/v1/feeds/${feedId}` });
+    sendJson(res, 202, { feedId, received, status: 'QUEUED', report: `/ingest/v1/feeds/${feedId}` });
   }
 
   async function report(req: IncomingMessage, res: ServerResponse, feedId: string): Promise<void> {

@@ -3,7 +3,8 @@
  * Pushes a file drop through the push API, shows progress, prints the report.
  * Exit 0: every record stored; 1: some records rejected; 3: the feed failed; 2: usage or transport error.
  */
-import { readFileSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
+import { Readable } from 'node:stream';
 import { extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { mintToken } from '../shared/auth.js';
@@ -38,9 +39,11 @@ const config = loadConfigOrExit();
 const base = (values.url ?? `http://127.0.0.1:${config.GATEWAY_PORT}`).replace(/\/$/, '');
 const contentType = values.profile ? 'text/csv' : ({ '.csv': 'text/csv', '.ndjson': 'application/x-ndjson', '.jsonl': 'application/x-ndjson', '.json': 'application/json' } as Record<string, string>)[extname(values.file!).toLowerCase()];
 if (!contentType) fail(`cannot tell the format of ${values.file}: use .csv, .json, .ndjson or --profile`);
-let body: Buffer;
+let size = 0;
 try {
-  body = readFileSync(values.file!);
+  const stat = statSync(values.file!);
+  if (!stat.isFile()) throw new Error('not a file');
+  size = stat.size;
 } catch (error) {
   fail(`cannot read ${values.file}: ${(error as Error).message}`);
 }
@@ -59,9 +62,16 @@ let response: Response;
 try {
   response = await fetch(`${base}/ingest/v1/feeds${query}`, {
     method: 'POST',
-    headers: { 'content-type': contentType!, authorization: `Bearer ${token}`, ...(values['idempotency-key'] ? { 'idempotency-key': values['idempotency-key'] } : {}) },
-    body: body!,
-  });
+    headers: {
+      'content-type': contentType!,
+      'content-length': String(size),
+      authorization: `Bearer ${token}`,
+      ...(values['idempotency-key'] ? { 'idempotency-key': values['idempotency-key'] } : {}),
+    },
+    // Streamed from disk: a large file drop is never read whole into memory.
+    body: Readable.toWeb(createReadStream(values.file!)) as ReadableStream<Uint8Array>,
+    duplex: 'half',
+  } as RequestInit);
 } catch (error) {
   fail(`cannot reach ${base}: ${(error as Error).message}`);
 }

@@ -55,7 +55,7 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
 
   beforeAll(async () => {
     // Small chunks, so a feed of a few hundred records spans many jobs.
-    system = await startTestSystem({ config: testConfig({ INGEST_CHUNK_SIZE: '20', INGEST_ATTEMPTS: '2', INGEST_BACKOFF_MS: '20' }) });
+    system = await startTestSystem({ config: testConfig({ INGEST_CHUNK_SIZE: '20', INGEST_ATTEMPTS: '2', INGEST_BACKOFF_MS: '20', INGEST_MAX_BODY_BYTES: String(2 * 1024 * 1024) }) });
     base = system.gateway.url;
     tokens.be = await mintToken({ subject: 'be-system', role: 'MEMBER_STATE', memberState: 'BE' }, system.config);
     tokens.de = await mintToken({ subject: 'de-system', role: 'MEMBER_STATE', memberState: 'DE' }, system.config);
@@ -101,6 +101,84 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
       { authorization: `Bearer ${tokens.be}` },
     );
     expect(graph.body.data!.ingestionFeed).toEqual({ status: 'DONE_WITH_ERRORS', counts: { created: 1 } });
+  });
+
+  it('a hostile feed: every bad record is rejected with its field, duplicates are named, the good ones are stored', async () => {
+    const member = { name: 'Ahmad Karimi', dateOfBirth: '2010-01-01', sex: 'MALE', relationship: 'CHILD' };
+    const body =
+      '[' +
+      [
+        JSON.stringify(record('BE-H-1', { familyMembers: Array.from({ length: 14 }, () => member) })), // a family of 15: fine
+        JSON.stringify(record('BE-H-2', { familyMembers: Array.from({ length: 15 }, () => member) })), // 16: refused
+        JSON.stringify(record('BE-H-3', { caseReference: { $gt: '' } })),
+        JSON.stringify({ ...record('BE-H-4'), $where: 'sleep(1000)' }),
+        JSON.stringify({ ...record('BE-H-5'), 'mainApplicant.name': 'x' }),
+        `{"__proto__": {"memberState": "FR"}, ${JSON.stringify(record('BE-H-6')).slice(1)}`,
+        JSON.stringify({ ...record('BE-H-7'), constructor: { prototype: { polluted: true } } }),
+        JSON.stringify(record('BE-H-8', { countryOfOrigin: 'ma' })),
+        JSON.stringify(record('BE-H-9', { countryOfOrigin: 'ZZ' })),
+        JSON.stringify(record('BE-H-10', { mainApplicant: { name: 'A', dateOfBirth: '2999-01-01', sex: 'MALE' } })),
+        JSON.stringify(record('BE-H-11', { departureDate: '2024-02-30' })),
+        JSON.stringify(record('BE-H-1')), // the same case again in this feed
+        JSON.stringify(record('BE-H-12', { memberState: 'FR' })),
+        JSON.stringify(record('BE-H-13')),
+      ].join(',\n') +
+      ']';
+    const response = await push(body, 'application/json');
+    expect(response.status).toBe(202);
+    const done = await finished(((await response.json()) as { feedId: string }).feedId);
+    expect(done.counts).toEqual({ received: 14, created: 2, updated: 0, unchanged: 0, stale: 0, rejected: 12 });
+    const byPosition = Object.fromEntries(done.rejected.map((r) => [r.position, r]));
+    expect(byPosition[1]).toMatchObject({ caseReference: 'BE-H-2', path: 'familyMembers' });
+    expect(byPosition[2]).toMatchObject({ caseReference: null, path: 'caseReference' });
+    expect(byPosition[3]!.message).toMatch(/unknown field\(s\): \$where/);
+    expect(byPosition[4]!.message).toMatch(/unknown field\(s\): mainApplicant\.name/);
+    expect(byPosition[5]!.message).toMatch(/unknown field\(s\): __proto__/);
+    expect(byPosition[6]!.message).toMatch(/unknown field\(s\): constructor/);
+    expect(byPosition[7]).toMatchObject({ path: 'countryOfOrigin' });
+    expect(byPosition[8]).toMatchObject({ path: 'countryOfOrigin' });
+    expect(byPosition[9]).toMatchObject({ path: 'mainApplicant.dateOfBirth', message: 'must not be in the future' });
+    expect(byPosition[10]).toMatchObject({ path: 'departureDate' });
+    expect(byPosition[11]).toMatchObject({ caseReference: 'BE-H-1', path: 'caseReference' });
+    expect(byPosition[11]!.message).toMatch(/duplicate in this feed: the same case reference is at position 0/);
+    expect(byPosition[12]).toMatchObject({ path: 'memberState' });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    const cases = casesModels(system.connections.cases).Case;
+    expect(await cases.countDocuments({ caseReference: { $regex: '^BE-H-' } }).exec()).toBe(2);
+    // The family of 15 is whole, and its entitlement counts every member.
+    const stored = await cases.findOne({ memberState: 'BE', caseReference: 'BE-H-1' }).lean<CaseDoc>().exec();
+    expect(stored?.familySize).toBe(15);
+    const graph = await system.graphql<{ case: { familySize: number; entitlement: { totalCents: number } } }>(
+      'query($id: ID!) { case(id: $id) { familySize entitlement { totalCents } } }',
+      { id: stored!._id.toHexString() },
+      { authorization: `Bearer ${tokens.be}` },
+    );
+    // POST_ARRIVAL 615 EUR x 15 + POST_RETURN (voluntary) 2,000 EUR + 14 x 1,000 EUR.
+    expect(graph.body.data!.case).toEqual({ familySize: 15, entitlement: { totalCents: 615_00 * 15 + 2_000_00 + 14 * 1_000_00 } });
+  });
+
+  it('a feed that fails to parse halfway, or grows past the limit while streaming, leaves nothing staged or queued', async () => {
+    const staged = async () => (await system.redis.keys(`${system.config.QUEUE_PREFIX}:feed-chunk:*`)).length;
+    const before = await staged();
+    // 100 good records (five chunks of 20 are staged) and then a broken line.
+    const lines = Array.from({ length: 100 }, (_, i) => JSON.stringify(record(`BE-S-${i}`)));
+    const broken = await push(`${lines.join('\n')}\n{"memberState": "BE",\n`, 'application/x-ndjson');
+    expect(broken.status).toBe(400);
+    expect(await broken.json()).toMatchObject({ error: { code: 'MALFORMED_FEED', line: 101 } });
+    // Sent without a length, so only the streamed count can stop it.
+    const limit = system.config.INGEST_MAX_BODY_BYTES;
+    const pieces = (async function* () {
+      for (let sent = 0; sent <= limit; sent += lines[0]!.length + 1) yield Buffer.from(`${lines[0]}\n`);
+    })();
+    const tooLarge = await fetch(`${base}/ingest/v1/feeds`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${tokens.be}` },
+      body: ReadableStream.from(pieces),
+      duplex: 'half',
+    } as RequestInit);
+    expect(tooLarge.status).toBe(413);
+    expect(await staged()).toBe(before);
+    expect(await casesModels(system.connections.cases).Case.countDocuments({ caseReference: { $regex: '^BE-S-' } }).exec()).toBe(0);
   });
 
   it('takes NDJSON and canonical CSV (with BOM), naming lines in rejections', async () => {

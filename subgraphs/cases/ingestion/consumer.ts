@@ -6,16 +6,9 @@ import type { ingestWorkerMetrics } from '../../../shared/metrics.js';
 import type { CasesModels } from '../models.js';
 import type { AssignPartners } from './assignment.js';
 import { recordChunk, type FeedModels } from './feeds.js';
+import { STAGED_CHUNK_TTL_SECONDS, type StagedChunk } from './staging.js';
 import { INGEST_QUEUE, processIngestChunk, type ChunkReport, type IngestChunk, type IngestChunkJob, type PublishEvents } from './processor.js';
 
-/** A staged chunk's records and lines, as the push API wrote them. */
-export interface StagedChunk {
-  records: unknown[];
-  lines: Array<number | null>;
-}
-
-/** How long staged chunks are kept: completed ones are removed at once, failed ones wait for a replay. */
-export const STAGED_CHUNK_TTL_SECONDS = 30 * 86_400;
 
 /** The job's chunk, with its records read from the staging key when they are not inline. */
 export async function loadChunk(redis: Redis, job: IngestChunkJob): Promise<IngestChunk> {
@@ -24,7 +17,7 @@ export async function loadChunk(redis: Redis, job: IngestChunkJob): Promise<Inge
   // Not transient: retrying cannot bring back a payload that expired or was removed.
   if (json === null) throw new UnrecoverableError(`the staged records of this chunk (${job.payloadKey}) are gone (kept ${STAGED_CHUNK_TTL_SECONDS / 86_400} days); push the feed again`);
   const staged = JSON.parse(json) as StagedChunk;
-  return { ...job, records: staged.records, lines: staged.lines };
+  return { ...job, records: staged.records, lines: staged.lines, ...(staged.duplicates ? { duplicates: staged.duplicates } : {}) };
 }
 
 /** The BullMQ consumer of feed chunks: process, record the chunk's report, log. */

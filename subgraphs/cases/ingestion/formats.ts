@@ -1,4 +1,5 @@
-import { parse as parseCsv } from 'csv-parse/sync';
+import { Readable } from 'node:stream';
+import { parse as parseCsvStream } from 'csv-parse';
 
 /** Feed body formats the push API takes, by content type. */
 export type FeedFormat = 'json' | 'ndjson' | 'csv';
@@ -52,16 +53,6 @@ export function jsonErrorOffset(text: string, message: string): number {
   return 0;
 }
 
-function parseJson(text: string, lineOffset = 0): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    const message = (error as Error).message;
-    const at = lineColumn(text, jsonErrorOffset(text, message));
-    throw new FeedSyntaxError(`not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, '').replace(/, \.\.\.".*$/s, '')}`, at.line + lineOffset, at.column);
-  }
-}
-
 /** One parsed record and where it came from (array index or CSV / NDJSON line). */
 export interface PositionedRecord {
   position: number;
@@ -103,29 +94,294 @@ export function csvRowToRecord(row: Record<string, string>): Record<string, unkn
   return record;
 }
 
-/** Parses a whole feed body; a syntax error names its line and column, and nothing is kept. */
-export function parseFeedBody(format: FeedFormat, text: string): PositionedRecord[] {
-  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  if (format === 'json') {
-    const parsed = parseJson(body);
-    const records = Array.isArray(parsed) ? parsed : (parsed as { records?: unknown } | null)?.records;
-    if (!Array.isArray(records)) throw new FeedSyntaxError('a JSON feed is an array of records or {"records": [...]}', 1, 1);
-    return records.map((record, position) => ({ position, line: null, record }));
+/** The largest single record a feed may carry (a record is a few kilobytes; more is a broken or hostile body). */
+export const MAX_RECORD_BYTES = 1024 * 1024;
+/** The most records one feed may carry; larger pushes are split by the sender. */
+export const MAX_FEED_RECORDS = 1_000_000;
+
+export class FeedTooLargeError extends Error {}
+
+/** Counts the body's bytes as they stream by; past `limit` the push is refused (413). */
+export async function* limitBytes(source: AsyncIterable<Buffer | string>, limit: number): AsyncGenerator<Buffer> {
+  let size = 0;
+  for await (const piece of source) {
+    const chunk = typeof piece === 'string' ? Buffer.from(piece) : piece;
+    size += chunk.length;
+    if (size > limit) throw new FeedTooLargeError(`the feed exceeds the limit of ${limit} bytes`);
+    yield chunk;
   }
-  if (format === 'ndjson') {
-    const out: PositionedRecord[] = [];
-    body.split('\n').forEach((line, i) => {
-      if (line.trim() === '') return;
-      out.push({ position: out.length, line: i + 1, record: parseJson(line, i) });
-    });
+}
+
+/** Decodes a byte stream as it arrives; bytes that are not valid UTF-8 are a syntax error naming the line. */
+async function* decode(source: AsyncIterable<Buffer>, encoding: 'utf-8' | 'windows-1252' | 'iso-8859-1'): AsyncGenerator<string> {
+  // Strict for UTF-8, so a Latin-1 file pushed without its profile is refused instead of garbling names.
+  const decoder = new TextDecoder(encoding, { fatal: encoding === 'utf-8' });
+  let lines = 1;
+  const counted = (text: string) => {
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lines++;
+    return text;
+  };
+  let current: Buffer | undefined;
+  try {
+    for await (const chunk of source) {
+      current = chunk;
+      const text = decoder.decode(chunk, { stream: true });
+      if (text) yield counted(text);
+    }
+    current = undefined;
+    const rest = decoder.decode();
+    if (rest) yield counted(rest);
+  } catch (error) {
+    if (error instanceof TypeError) {
+      // Where in the failing piece: the first replacement character a lenient decoder makes.
+      const lenient = current ? new TextDecoder('utf-8').decode(current) : '';
+      counted(lenient.slice(0, Math.max(0, lenient.indexOf('\uFFFD'))));
+      throw new FeedSyntaxError(`not valid UTF-8 around line ${lines}: send UTF-8, or push with the profile of your national system, which names its encoding`, lines, null);
+    }
+    throw error;
+  }
+}
+
+/**
+ * Finds the elements of a JSON feed (`[...]` or `{"records": [...]}`) as text, piece by
+ * piece, so a large feed is never held whole. Only the element boundaries are found here:
+ * each element is then read by JSON.parse, with the line and column of any error.
+ */
+export class JsonElementSplitter {
+  private state: 'start' | 'key' | 'colon' | 'open' | 'value' | 'element' | 'next' | 'close' | 'end' = 'start';
+  private wrapped = false;
+  private key = '';
+  private inString = false;
+  private escaped = false;
+  private stack: string[] = [];
+  private element = '';
+  private startLine = 1;
+  private startColumn = 1;
+  private line = 1;
+  private column = 0;
+  private count = 0;
+
+  private fail(message: string): never {
+    throw new FeedSyntaxError(`not valid JSON: ${message}`, this.line, this.column);
+  }
+
+  /** Feeds the next piece of text; returns the elements it completed. */
+  push(text: string): Array<{ text: string; line: number; column: number }> {
+    const out: Array<{ text: string; line: number; column: number }> = [];
+    let elementFrom = this.state === 'element' ? 0 : -1;
+    const finish = (end: number) => {
+      this.element += text.slice(elementFrom, end);
+      if (this.element.length > MAX_RECORD_BYTES) this.fail(`a record starting at line ${this.startLine} is larger than ${MAX_RECORD_BYTES} bytes`);
+      out.push({ text: this.element, line: this.startLine, column: this.startColumn });
+      this.element = '';
+      elementFrom = -1;
+      this.state = 'next';
+      this.count++;
+    };
+    for (let i = 0; i < text.length; i++) {
+      const ch = text[i]!;
+      if (ch === '\n') {
+        this.line++;
+        this.column = 0;
+      } else this.column++;
+      const space = ch === ' ' || ch === '\n' || ch === '\r' || ch === '\t';
+      switch (this.state) {
+        case 'start':
+          if (space || ch === '\uFEFF') continue;
+          if (ch === '[') this.state = 'value';
+          else if (ch === '{') {
+            this.wrapped = true;
+            this.state = 'key';
+          } else this.fail('a JSON feed is an array of records or {"records": [...]}');
+          continue;
+        case 'key':
+          if (!this.inString) {
+            if (space) continue;
+            if (ch !== '"') this.fail('a JSON feed is an array of records or {"records": [...]}');
+            this.inString = true;
+            continue;
+          }
+          if (ch === '"') {
+            this.inString = false;
+            if (this.key !== 'records') this.fail(`a JSON feed is an array of records or {"records": [...]}; "${this.key.slice(0, 40)}" is not expected`);
+            this.state = 'colon';
+          } else if (this.key.length < 64) this.key += ch;
+          continue;
+        case 'colon':
+          if (space) continue;
+          if (ch !== ':') this.fail('expected ":" after "records"');
+          this.state = 'open';
+          continue;
+        case 'open':
+          if (space) continue;
+          if (ch !== '[') this.fail('"records" must be an array');
+          this.state = 'value';
+          continue;
+        case 'value':
+          if (space) continue;
+          if (ch === ']' && this.count === 0 && this.element === '') {
+            this.state = this.wrapped ? 'close' : 'end';
+            continue;
+          }
+          if (ch === ']' || ch === ',') this.fail(`expected a record, found "${ch}"`);
+          this.state = 'element';
+          this.startLine = this.line;
+          this.startColumn = this.column;
+          elementFrom = i;
+          this.stack = [];
+          this.inString = false;
+          i--; // read this character again as part of the element
+          if (ch === '\n') this.line--;
+          else this.column--;
+          continue;
+        case 'element':
+          if (this.inString) {
+            if (this.escaped) this.escaped = false;
+            else if (ch === '\\') this.escaped = true;
+            else if (ch === '"') this.inString = false;
+            continue;
+          }
+          if (ch === '"') this.inString = true;
+          else if (ch === '{') this.stack.push('}');
+          else if (ch === '[') this.stack.push(']');
+          else if (ch === '}' || ch === ']') {
+            if (this.stack.length === 0) {
+              if (ch === ']') {
+                // A scalar element ends at the array's end.
+                finish(i);
+                this.state = this.wrapped ? 'close' : 'end';
+                continue;
+              }
+              this.fail(`unexpected "${ch}"`);
+            }
+            if (this.stack.pop() !== ch) this.fail(`unexpected "${ch}"`);
+            if (this.stack.length === 0) finish(i + 1);
+          } else if (ch === ',' && this.stack.length === 0) {
+            finish(i);
+            this.state = 'value';
+          }
+          continue;
+        case 'next':
+          if (space) continue;
+          if (ch === ',') this.state = 'value';
+          else if (ch === ']') this.state = this.wrapped ? 'close' : 'end';
+          else this.fail(`expected "," or "]" after a record, found "${ch}"`);
+          continue;
+        case 'close':
+          if (space) continue;
+          if (ch !== '}') this.fail('expected "}" after the records array');
+          this.state = 'end';
+          continue;
+        case 'end':
+          if (!space) this.fail(`unexpected "${ch}" after the end of the feed`);
+          continue;
+      }
+    }
+    if (elementFrom >= 0) {
+      this.element += text.slice(elementFrom);
+      if (this.element.length > MAX_RECORD_BYTES) this.fail(`a record starting at line ${this.startLine} is larger than ${MAX_RECORD_BYTES} bytes`);
+    }
     return out;
   }
-  let rows: Array<{ record: Record<string, string>; info: { lines: number } }>;
-  try {
-    rows = parseCsv(body, { columns: true, bom: true, info: true, skip_empty_lines: true, relax_column_count: false }) as typeof rows;
-  } catch (error) {
-    const e = error as Error & { lines?: number; column?: string | number };
-    throw new FeedSyntaxError(`not valid CSV: ${e.message}`, e.lines ?? 1, e.column ?? null);
+
+  /** The body has ended: it must have closed its array (and object). */
+  end(): void {
+    if (this.state !== 'end') this.fail(this.state === 'start' ? 'the body is empty' : 'the feed ends before its array is closed');
   }
-  return rows.map((row, position) => ({ position, line: row.info.lines, record: csvRowToRecord(row.record) }));
+}
+
+/** One element's text to a record; an error is placed at its line and column in the feed. */
+function parseElement(text: string, line: number, column: number): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const message = (error as Error).message;
+    const at = lineColumn(text, jsonErrorOffset(text, message));
+    throw new FeedSyntaxError(
+      `not valid JSON: ${message.replace(/ in JSON at position \d+.*$/, '').replace(/, \.\.\.".*$/s, '')}`,
+      line + at.line - 1,
+      at.line === 1 ? column + at.column - 1 : at.column,
+    );
+  }
+}
+
+/** A CSV row as a record: canonical layout, or a national one through its profile. */
+export type CsvRowMapper = (row: Record<string, string>, line: number) => unknown;
+
+/**
+ * Reads a feed body as it streams in and yields its records one by one with their
+ * position and line. A syntax error anywhere throws FeedSyntaxError naming line and column;
+ * the caller keeps nothing of a feed that fails.
+ */
+export async function* feedRecords(
+  body: AsyncIterable<Buffer>,
+  format: FeedFormat,
+  dialect: { encoding?: 'utf-8' | 'windows-1252' | 'iso-8859-1'; delimiter?: string; mapRow?: CsvRowMapper; trim?: boolean } = {},
+): AsyncGenerator<PositionedRecord> {
+  const text = decode(body, dialect.encoding ?? 'utf-8');
+  let position = 0;
+  const next = (record: unknown, line: number | null): PositionedRecord => {
+    if (position >= MAX_FEED_RECORDS) throw new FeedTooLargeError(`the feed has more than ${MAX_FEED_RECORDS} records`);
+    return { position: position++, line, record };
+  };
+  if (format === 'json') {
+    const splitter = new JsonElementSplitter();
+    for await (const piece of text) for (const element of splitter.push(piece)) yield next(parseElement(element.text, element.line, element.column), null);
+    splitter.end();
+    return;
+  }
+  if (format === 'ndjson') {
+    let pending = '';
+    let line = 0;
+    for await (const piece of text) {
+      pending += piece;
+      let newline: number;
+      while ((newline = pending.indexOf('\n')) >= 0) {
+        const content = pending.slice(0, newline);
+        pending = pending.slice(newline + 1);
+        line++;
+        if (content.trim() !== '') yield next(parseElement(content, line, 1), line);
+      }
+      if (pending.length > MAX_RECORD_BYTES) throw new FeedSyntaxError(`not valid NDJSON: line ${line + 1} is longer than ${MAX_RECORD_BYTES} bytes`, line + 1, null);
+    }
+    line++;
+    if (pending.trim() !== '') yield next(parseElement(pending, line, 1), line);
+    return;
+  }
+  const parser = parseCsvStream({
+    columns: true,
+    bom: true,
+    info: true,
+    skip_empty_lines: true,
+    relax_column_count: false,
+    delimiter: dialect.delimiter ?? ',',
+    trim: dialect.trim ?? false,
+    max_record_size: MAX_RECORD_BYTES,
+  });
+  const input = Readable.from(text);
+  input.on('error', (error) => parser.destroy(error));
+  input.pipe(parser);
+  const mapRow: CsvRowMapper = dialect.mapRow ?? ((row) => csvRowToRecord(row));
+  try {
+    for await (const row of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+      yield next(mapRow(row.record, row.info.lines), row.info.lines);
+    }
+  } catch (error) {
+    if (error instanceof FeedSyntaxError || error instanceof FeedTooLargeError) throw error;
+    const e = error as Error & { lines?: number; column?: string | number; code?: string };
+    if (!e.code?.startsWith('CSV_')) throw error;
+    throw new FeedSyntaxError(`not valid CSV: ${e.message}`, e.lines ?? 1, e.column ?? null);
+  } finally {
+    input.destroy();
+  }
+}
+
+/** Reads a whole body (tests, small files): the same parsing as the push API's stream. */
+export async function readFeed(body: Buffer | string, format: FeedFormat, dialect: Parameters<typeof feedRecords>[2] = {}): Promise<PositionedRecord[]> {
+  const out: PositionedRecord[] = [];
+  const source = (async function* () {
+    yield typeof body === 'string' ? Buffer.from(body) : body;
+  })();
+  for await (const record of feedRecords(source, format, dialect)) out.push(record);
+  return out;
 }

@@ -1,9 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse as parseCsv } from 'csv-parse/sync';
 import { z } from 'zod';
 import { COUNTRIES_OF_ORIGIN } from '../../../shared/domain.js';
-import { csvRowToRecord, FeedSyntaxError, type PositionedRecord } from './formats.js';
+import { csvRowToRecord, FeedSyntaxError, readFeed, type CsvRowMapper, type PositionedRecord } from './formats.js';
 
 /**
  * A national system's CSV dialect, as a configuration file: which column is which
@@ -94,25 +93,19 @@ function lookup(profile: FeedProfile, path: string, value: string): string | boo
   return value;
 }
 
-/** Decodes, parses and maps a national CSV to canonical records; unknown columns are refused. */
-export function parseWithProfile(profile: FeedProfile, body: Buffer): PositionedRecord[] {
-  let text = new TextDecoder(profile.encoding).decode(body);
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  let rows: Array<{ record: Record<string, string>; info: { lines: number } }>;
-  try {
-    rows = parseCsv(text, { columns: true, delimiter: profile.delimiter, info: true, skip_empty_lines: true, trim: true }) as typeof rows;
-  } catch (error) {
-    const e = error as Error & { lines?: number; column?: string | number };
-    throw new FeedSyntaxError(`not valid CSV for profile ${profile.name}: ${e.message}`, e.lines ?? 1, e.column ?? null);
-  }
-  if (rows.length > 0) {
-    const unknown = Object.keys(rows[0]!.record).filter((header) => !(header in profile.columns));
-    if (unknown.length > 0) throw new FeedSyntaxError(`columns not in profile ${profile.name}: ${unknown.join(', ')}`, 1, unknown[0]!);
-  }
-  return rows.map((row, position) => {
+/** How the feed reader reads a national CSV: its encoding, delimiter, and each row mapped to a canonical record. */
+export function profileDialect(profile: FeedProfile): { encoding: FeedProfile['encoding']; delimiter: string; trim: boolean; mapRow: CsvRowMapper } {
+  let headerChecked = false;
+  const mapRow: CsvRowMapper = (row) => {
+    if (!headerChecked) {
+      // A column the profile does not know refuses the feed: it would be silently lost.
+      const unknown = Object.keys(row).filter((header) => !(header in profile.columns));
+      if (unknown.length > 0) throw new FeedSyntaxError(`columns not in profile ${profile.name}: ${unknown.join(', ')}`, 1, unknown[0]!);
+      headerChecked = true;
+    }
     const canonical: Record<string, string> = {};
     const typed: Record<string, unknown> = {};
-    for (const [header, raw] of Object.entries(row.record)) {
+    for (const [header, raw] of Object.entries(row)) {
       const path = profile.columns[header]!;
       if (raw === '') continue;
       if (LIST_PATHS.test(path)) {
@@ -127,8 +120,14 @@ export function parseWithProfile(profile: FeedProfile, body: Buffer): Positioned
     const record = csvRowToRecord(canonical);
     for (const [path, value] of Object.entries(typed)) setPath(record, path, value);
     for (const [path, value] of Object.entries(profile.constants)) if (getPath(record, path) === undefined) setPath(record, path, value);
-    return { position, line: row.info.lines, record };
-  });
+    return record;
+  };
+  return { encoding: profile.encoding, delimiter: profile.delimiter, trim: true, mapRow };
+}
+
+/** Decodes, parses and maps a whole national CSV (tests, small files): what the push API streams. */
+export function parseWithProfile(profile: FeedProfile, body: Buffer): Promise<PositionedRecord[]> {
+  return readFeed(body, 'csv', profileDialect(profile));
 }
 
 function getPath(target: Record<string, unknown>, path: string): unknown {
