@@ -81,7 +81,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     stopOnTerminationSignals: false,
   });
   await server.start();
-  const redis = createRedis(config, 'gateway');
+  const redis = createRedis(config, 'gateway', logger);
   const profiles = loadProfiles(resolve(ROOT_DIR, config.PROFILES_DIR));
   const queue = new Queue<IngestChunkJob, ChunkReport>(INGEST_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
   const metrics = createMetrics('gateway');

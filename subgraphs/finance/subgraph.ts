@@ -26,7 +26,7 @@ export function financeSubgraph(
   options: { redis?: Redis; today?: () => string; runProjector?: boolean; logger?: Logger; projectorConnection?: Connection } = {},
 ): SubgraphDefinition<FinanceContext> & { projector?: FinanceProjector } {
   const models = { ...financeModels(connection), ...ledgerModels(connection) };
-  const redis = options.redis ?? createRedis(config, 'finance-subgraph');
+  const redis = options.redis ?? createRedis(config, 'finance-subgraph', options.logger);
   const today = options.today ?? (() => new Date().toISOString().slice(0, 10));
   const publish = (events: ReadonlyArray<CaseEvent<FinanceFacts>>) => publishCaseEvents(redis, config.QUEUE_PREFIX, events);
   const projectorRedis = options.runProjector ? redis.duplicate() : undefined;

@@ -20,7 +20,7 @@ try {
   const models = casesModels(connection);
   const feeds = feedModels(connection);
   await ensureIndexes(connection);
-  const redis = createRedis(config, 'ingest-worker');
+  const redis = createRedis(config, 'ingest-worker', logger);
   const publish = (events: ReadonlyArray<CaseEvent<StatsFacts>>, onceKey?: string) => publishCaseEvents(redis, config.QUEUE_PREFIX, events, onceKey);
   const assignPartners = coverageClient(config.COVERAGE_URL, config.INTERNAL_SIGNING_KEY, config.SUBGRAPH_TIMEOUT_MS);
   const metrics = createMetrics('ingest-worker');
