@@ -10,6 +10,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="${AVRR_SERVICES_DIR:-$ROOT/.services}"
 FERRETDB_VERSION="v1.24.2"
 FERRETDB_BIN="$STATE/bin/ferretdb"
+# Bumped whenever the build below changes, so an older local binary is rebuilt.
+FERRETDB_BUILD="$FERRETDB_VERSION+avrr.3"
 FERRETDB_PORT="${AVRR_FERRETDB_PORT:-27027}"
 REDIS_PORT="${AVRR_REDIS_PORT:-6389}"
 
@@ -29,7 +31,7 @@ install_redis() {
 
 install_ferretdb() {
   # grep without -q reads all input: an early exit would SIGPIPE ferretdb and, with pipefail, fail the test.
-  if [ -x "$FERRETDB_BIN" ] && "$FERRETDB_BIN" --version 2>/dev/null | grep -F "$FERRETDB_VERSION" >/dev/null; then return; fi
+  if [ -x "$FERRETDB_BIN" ] && [ "$(cat "$FERRETDB_BIN.build" 2>/dev/null)" = "$FERRETDB_BUILD" ]; then return; fi
   command -v go >/dev/null 2>&1 || { log "Go is required to build FerretDB (go install from the Go module proxy)"; exit 1; }
   log "building FerretDB $FERRETDB_VERSION from the Go module proxy (about a minute)"
   # tools/ferretdb pins FerretDB and its dependencies (go.sum). The module as served by the
@@ -42,8 +44,17 @@ install_ferretdb() {
   rm -rf "$src"; mkdir -p "$(dirname "$src")" "$STATE/bin"
   cp -r "$modcache" "$src"; chmod -R u+w "$src"
   echo "$FERRETDB_VERSION" > "$src/build/version/version.txt"
+  # Fixes to FerretDB 1.24's SQLite backend (tools/ferretdb/patches, each explained there):
+  # _id lookups, and `_id: {$in: [...]}`, use the _id index instead of scanning the table,
+  # and an update command with many statements no longer exhausts the database's
+  # connections and hangs.
+  local patch
+  for patch in "$ROOT"/tools/ferretdb/patches/*.patch; do
+    (cd "$src" && git apply -p1 "$patch") || { log "could not apply $(basename "$patch") to FerretDB $FERRETDB_VERSION"; exit 1; }
+  done
   (cd "$src" && CGO_ENABLED=0 go build -trimpath -o "$FERRETDB_BIN" ./cmd/ferretdb)
   rm -rf "$STATE/build"
+  echo "$FERRETDB_BUILD" > "$FERRETDB_BIN.build"
   "$FERRETDB_BIN" --version 2>&1 | sed -n 1p >&2
 }
 
@@ -73,11 +84,16 @@ start_ferretdb() {
   install_ferretdb
   if port_open "$FERRETDB_PORT"; then
     if [ -f "$STATE/ferretdb.pid" ] && kill -0 "$(cat "$STATE/ferretdb.pid")" 2>/dev/null; then
-      log "ferretdb already running on $FERRETDB_PORT"
+      if [ "$(cat "$STATE/ferretdb.running-build" 2>/dev/null)" = "$FERRETDB_BUILD" ]; then
+        log "ferretdb already running on $FERRETDB_PORT"
+        return
+      fi
+      log "ferretdb on $FERRETDB_PORT runs an older build: restarting it"
+      stop_pidfile ferretdb "$STATE/ferretdb.pid"
     else
       log "WARNING: something not started from $STATE answers on 127.0.0.1:$FERRETDB_PORT; using it (stop it, or set AVRR_FERRETDB_PORT, to get this checkout's own)"
+      return
     fi
-    return
   fi
   mkdir -p "$STATE/ferretdb-data"
   nohup "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$STATE/ferretdb-data/" \
@@ -85,6 +101,7 @@ start_ferretdb() {
     --telemetry=disable --log-level=warn --log-format=json \
     >"$STATE/ferretdb.log" 2>&1 &
   echo $! > "$STATE/ferretdb.pid"
+  echo "$FERRETDB_BUILD" > "$STATE/ferretdb.running-build"
   if ! wait_for ferretdb "$FERRETDB_PORT" 60; then
     log "ferretdb's last words ($STATE/ferretdb.log):"; tail -n 3 "$STATE/ferretdb.log" | cut -c1-600 >&2
     log "a database file it cannot read (e.g. left by a crash) stops it: remove that file from $STATE/ferretdb-data, or the folder to start afresh"

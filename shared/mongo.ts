@@ -38,3 +38,24 @@ export async function ensureIndexes(connection: Connection): Promise<void> {
     await model.createIndexes();
   }
 }
+
+/**
+ * A write that met another writer's lock: FerretDB's SQLite backend answers "database is
+ * locked" (SQLITE_BUSY) when two writes to one database overlap. The write did not happen
+ * and can be repeated at once; MongoDB never answers this.
+ */
+export function isWriteContention(error: unknown): boolean {
+  return error instanceof Error && /SQLITE_BUSY|database is locked/.test(error.message);
+}
+
+/** Runs a write, repeating it after a short random pause while it meets lock contention. */
+export async function retryOnContention<T>(write: () => Promise<T>, attempts = 20): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await write();
+    } catch (error) {
+      if (!isWriteContention(error) || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * Math.min(200, 10 * 2 ** attempt)));
+    }
+  }
+}

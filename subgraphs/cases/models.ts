@@ -109,8 +109,8 @@ export interface IngestMark {
   feedId: string;
   position: number;
   outcome: 'created' | 'updated';
-  /** The case event the write produced (facts only). */
-  event: unknown;
+  /** For an update: the statistics facts before it, so its event can be published again. */
+  before?: unknown;
 }
 
 /**

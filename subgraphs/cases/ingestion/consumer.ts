@@ -59,7 +59,8 @@ export function createIngestWorker(deps: {
   );
   worker.on('completed', (job, report) => logger.info({ jobId: job.id, feedId: report.feedId, counts: report.counts }, 'chunk stored'));
   worker.on('failed', (job, error) => {
-    logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: error }, 'chunk failed');
+    // The message only: driver errors carry every id of the chunk.
+    logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, error: `${error.name}: ${error.message}`.slice(0, 1_000) }, 'chunk failed');
     deps.metrics?.chunks.inc({ result: 'failed_attempt' });
     // Out of attempts: the feed's report says so (the job stays in the failed set to replay).
     if (job && (job.attemptsMade >= (job.opts.attempts ?? 1) || error instanceof UnrecoverableError || error.name === 'UnrecoverableError')) {

@@ -1,4 +1,5 @@
 import { Schema, type Connection, type Model } from 'mongoose';
+import { retryOnContention } from '../../../shared/mongo.js';
 import type { ChunkReport, IngestChunkJob, RejectedRecord } from './processor.js';
 
 /** A pushed feed as the worker first saw it. */
@@ -45,11 +46,11 @@ const ignoreDuplicate = (error: unknown) => {
 
 /** Records a chunk's report (and its feed on first sight); repeating it changes nothing. */
 export async function recordChunk(models: FeedModels, job: IngestChunkJob, report: ChunkReport | { failed: string }): Promise<void> {
-  await models.Feed.collection
+  await retryOnContention(() => models.Feed.collection
     .insertOne({ _id: job.feedId as never, memberState: job.memberState, received: job.received ?? job.records?.length ?? 0, totalChunks: job.totalChunks ?? 1, createdAt: new Date() })
-    .catch(ignoreDuplicate);
+    .catch(ignoreDuplicate));
   const failed = 'failed' in report;
-  await models.FeedChunk.collection
+  await retryOnContention(() => models.FeedChunk.collection
     .insertOne({
       _id: `${job.feedId}:${job.chunkIndex ?? 0}` as never,
       feedId: job.feedId,
@@ -60,7 +61,7 @@ export async function recordChunk(models: FeedModels, job: IngestChunkJob, repor
       error: failed ? report.failed : null,
       completedAt: new Date(),
     })
-    .catch(ignoreDuplicate);
+    .catch(ignoreDuplicate));
 }
 
 export type FeedStatus = 'QUEUED' | 'PROCESSING' | 'DONE' | 'DONE_WITH_ERRORS' | 'FAILED';

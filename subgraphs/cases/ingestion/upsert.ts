@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { AnyBulkWriteOperation, Types } from 'mongoose';
+import { retryOnContention } from '../../../shared/mongo.js';
+import type { AnyBulkWriteOperation } from 'mongoose';
 import { caseIdOf, type CaseDoc, type CasesModels, type EligibilityDoc, type IngestMark } from '../models.js';
 import type { CanonicalRecord } from './record.js';
 import type { CaseEvent } from '../../../shared/events.js';
@@ -50,21 +51,6 @@ export interface ChunkSource {
   feedId: string;
 }
 
-/** Point reads by `_id`, a few at a time (FerretDB answers each from its primary key; `$in` would scan). */
-async function readByIds(models: CasesModels, ids: readonly Types.ObjectId[], concurrency = 8): Promise<Map<string, CaseDoc>> {
-  const found = new Map<string, CaseDoc>();
-  let next = 0;
-  const reader = async () => {
-    while (next < ids.length) {
-      const id = ids[next++]!;
-      const doc = await models.Case.collection.findOne({ _id: id });
-      if (doc) found.set(id.toHexString(), doc as unknown as CaseDoc);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, ids.length) }, reader));
-  return found;
-}
-
 /** Indexes of the documents an unordered insertMany refused as duplicates; other errors are rethrown. */
 function duplicateIndexes(error: unknown): Set<number> {
   const raw = (error as { writeErrors?: unknown }).writeErrors;
@@ -75,9 +61,8 @@ function duplicateIndexes(error: unknown): Set<number> {
 
 /**
  * Idempotent upsert of one chunk keyed by (Member State, case reference), whose hash is the
- * case's `_id`. New cases are inserted whole in one unordered insertMany (no read first);
- * the records the store refuses as duplicates exist, are read by `_id` and updated, left
- * alone as unchanged, or reported stale. A record this same feed position already wrote
+ * case's `_id`: one read of the chunk's ids, one unordered insertMany of the new cases, one
+ * unordered bulk update of the changed ones (unchanged and stale records are not written). A record this same feed position already wrote
  * (a retry after a crash) reports what that write did, so counts stay exact.
  */
 export async function upsertRecords(
@@ -127,47 +112,67 @@ export async function upsertRecords(
       ...fields,
     } as unknown as CaseDoc;
     const event: CaseEvent<StatsFacts> = { type: 'case.created', caseId: _id.toHexString(), version: 0, at: now.toISOString(), before: null, after: factsOf(created) };
-    created.lastIngest = { feedId: source.feedId, position: position ?? index, outcome: 'created', event };
+    created.lastIngest = { feedId: source.feedId, position: position ?? index, outcome: 'created' };
     return { record, hash, fields, partnerId, position: position ?? index, created, event };
   });
 
   const outcomes: RecordOutcome[] = new Array<RecordOutcome>(records.length);
   const events: Array<CaseEvent<StatsFacts>> = [];
-  let existing = new Set<number>();
-  try {
-    await models.Case.collection.insertMany(planned.map((p) => p.created) as never[], { ordered: false });
-  } catch (error) {
-    existing = duplicateIndexes(error);
-  }
+  // One read for the whole chunk, by _id (the primary index on MongoDB and on FerretDB).
+  const found = await models.Case.collection.find({ _id: { $in: planned.map((p) => p.created._id) } }).toArray();
+  const stored = new Map<string, CaseDoc>(found.map((doc) => [String(doc._id), doc as unknown as CaseDoc]));
+  const existing = new Map<number, CaseDoc>();
+  const fresh: number[] = [];
   planned.forEach((p, i) => {
-    if (existing.has(i)) return;
-    outcomes[i] = 'created';
-    events.push(p.event);
+    const doc = stored.get(p.created._id.toHexString());
+    if (doc) existing.set(i, doc);
+    else fresh.push(i);
   });
+  if (fresh.length > 0) {
+    let refused = new Set<number>();
+    try {
+      await retryOnContention(() => models.Case.collection.insertMany(fresh.map((i) => planned[i]!.created) as never[], { ordered: false }));
+    } catch (error) {
+      refused = duplicateIndexes(error);
+    }
+    fresh.forEach((i, k) => {
+      if (refused.has(k)) return;
+      outcomes[i] = 'created';
+      events.push(planned[i]!.event);
+    });
+    if (refused.size > 0) {
+      // Created by another writer meanwhile, or stored before ids followed from keys: by key.
+      const late = fresh.filter((_, k) => refused.has(k)).map((i) => ({ i, p: planned[i]! }));
+      const docs = await models.Case.find({ $or: late.map(({ p }) => ({ memberState: p.record.memberState, caseReference: p.record.caseReference })) })
+        .lean<CaseDoc[]>()
+        .exec();
+      const byKey = new Map(docs.map((doc) => [`${doc.memberState}\u0000${doc.caseReference}`, doc]));
+      for (const { i, p } of late) {
+        const doc = byKey.get(`${p.record.memberState}\u0000${p.record.caseReference}`);
+        // Refused as a duplicate, yet gone when read: deleted meanwhile. Retrying the chunk creates it.
+        if (!doc) throw new Error(`case ${p.record.memberState}/${p.record.caseReference} changed while this chunk was stored; retrying`);
+        existing.set(i, doc);
+      }
+    }
+  }
   if (existing.size === 0) return { outcomes, events };
 
-  const conflicted = [...existing].map((i) => planned[i]!);
-  const stored = await readByIds(models, conflicted.map((p) => p.created._id));
-  // A case stored before ids followed from keys has another _id: found by its key instead.
-  const legacy = conflicted.filter((p) => !stored.has(p.created._id.toHexString()));
-  const byKey = new Map<string, CaseDoc>();
-  if (legacy.length > 0) {
-    const docs = await models.Case.find({ $or: legacy.map((p) => ({ memberState: p.record.memberState, caseReference: p.record.caseReference })) })
-      .lean<CaseDoc[]>()
-      .exec();
-    for (const doc of docs) byKey.set(`${doc.memberState}\u0000${doc.caseReference}`, doc);
-  }
   const updates: AnyBulkWriteOperation<CaseDoc>[] = [];
-  for (const i of existing) {
+  for (const [i, current] of existing) {
     const p = planned[i]!;
-    const current = stored.get(p.created._id.toHexString()) ?? byKey.get(`${p.record.memberState}\u0000${p.record.caseReference}`);
-    // Refused as a duplicate, yet gone when read: deleted meanwhile. Retrying the chunk creates it.
-    if (!current) throw new Error(`case ${p.record.memberState}/${p.record.caseReference} changed while this chunk was stored; retrying`);
     const mark = current.lastIngest;
     if (mark && mark.feedId === source.feedId && mark.position === p.position) {
-      // This very record was written by an earlier attempt of this chunk.
+      // This very record was written by an earlier attempt of this chunk: the same outcome,
+      // and the same event (published only if that attempt did not get to it).
       outcomes[i] = mark.outcome;
-      events.push(mark.event as CaseEvent<StatsFacts>);
+      events.push({
+        type: mark.outcome === 'created' ? 'case.created' : 'case.updated',
+        caseId: current._id.toHexString(),
+        version: current.version,
+        at: new Date(current.updatedAt ?? now).toISOString(),
+        before: mark.outcome === 'created' ? null : ((mark.before ?? null) as StatsFacts | null),
+        after: factsOf(current),
+      });
       continue;
     }
     const outcome = decideOutcome(current, { recordVersion: p.record.recordVersion, hash: p.hash });
@@ -184,9 +189,9 @@ export async function upsertRecords(
       after: factsOf({ ...current, ...set }),
     };
     events.push(event);
-    const lastIngest: IngestMark = { feedId: source.feedId, position: p.position, outcome: 'updated', event };
+    const lastIngest: IngestMark = { feedId: source.feedId, position: p.position, outcome: 'updated', before: event.before };
     updates.push({ updateOne: { filter: { _id: current._id }, update: { $set: { ...set, lastIngest }, $inc: { version: 1 } } } });
   }
-  if (updates.length > 0) await models.Case.bulkWrite(updates, { ordered: false });
+  if (updates.length > 0) await retryOnContention(() => models.Case.bulkWrite(updates, { ordered: false }));
   return { outcomes, events };
 }
