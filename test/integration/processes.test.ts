@@ -108,11 +108,17 @@ describe('system processes', () => {
         expect.objectContaining({ position: 1, path: 'countryOfOrigin', caseReference: `${config.MONGO_DB_PREFIX}-2` }),
         expect.objectContaining({ position: 2, path: 'memberState', message: expect.stringContaining('may only send its own cases') }),
       ]);
+      // The same chunk of the same feed again (a replay): it reports what it did the first
+      // time, and stores nothing twice.
       const replay = await (await queue.add('chunk', data)).waitUntilFinished(events, 30_000);
-      expect(replay.counts).toEqual({ created: 0, updated: 0, unchanged: 1, stale: 0, rejected: 2 });
+      expect(replay.counts).toEqual({ created: 1, updated: 0, unchanged: 0, stale: 0, rejected: 2 });
+      // Pushed again as another feed, the record is unchanged.
+      const again = await (await queue.add('chunk', { ...data, feedId: `${data.feedId}-again` })).waitUntilFinished(events, 30_000);
+      expect(again.counts).toEqual({ created: 0, updated: 0, unchanged: 1, stale: 0, rejected: 2 });
       const metrics = await (await fetch(`http://127.0.0.1:${config.WORKER_PORT}/metrics`)).text();
-      expect(metrics).toMatch(/avrr_ingest_records_total\{member_state="NL",outcome="created",service="ingest-worker"\} 1/);
-      expect(metrics).toMatch(/avrr_ingest_records_total\{member_state="NL",outcome="rejected",service="ingest-worker"\} 4/);
+      expect(metrics).toMatch(/avrr_ingest_records_total\{member_state="NL",outcome="created",service="ingest-worker"\} 2/);
+      expect(metrics).toMatch(/avrr_ingest_records_total\{member_state="NL",outcome="unchanged",service="ingest-worker"\} 1/);
+      expect(metrics).toMatch(/avrr_ingest_records_total\{member_state="NL",outcome="rejected",service="ingest-worker"\} 6/);
       const connection = await connectDatabase(config, 'cases');
       const stored = await casesModels(connection).Case.find({ caseReference: { $regex: `^${config.MONGO_DB_PREFIX}-` } }).lean();
       await connection.close();
