@@ -13,7 +13,15 @@ export interface RedisErrorSink {
  * client reconnects by itself and readiness checks report the outage.
  */
 export function createRedis(config: Pick<Config, 'REDIS_URL'>, name: string, logger?: RedisErrorSink): Redis {
-  const client = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, connectionName: name, lazyConnect: false });
+  return withErrorLog(new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, connectionName: name, lazyConnect: false }), name, logger);
+}
+
+/** A second connection with the same settings (and the same error logging) as `client`. */
+export function duplicateRedis(client: Redis, name: string, logger?: RedisErrorSink): Redis {
+  return withErrorLog(client.duplicate({ connectionName: name }), name, logger);
+}
+
+function withErrorLog(client: Redis, name: string, logger?: RedisErrorSink): Redis {
   const lastLogged = new Map<string, number>();
   client.on('error', (error: Error) => {
     const now = Date.now();

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import type { Config } from '../../shared/config.js';
 import { publishCaseEvents, type CaseEvent } from '../../shared/events.js';
 import type { Logger } from '../../shared/logger.js';
-import { createRedis } from '../../shared/redis.js';
+import { createRedis, duplicateRedis } from '../../shared/redis.js';
 import type { FinanceFacts } from './ledger.js';
 import { createLedgerLoaders } from './loaders.js';
 import { ledgerModels } from './models-ledger.js';
@@ -29,7 +29,7 @@ export function financeSubgraph(
   const redis = options.redis ?? createRedis(config, 'finance-subgraph', options.logger);
   const today = options.today ?? (() => new Date().toISOString().slice(0, 10));
   const publish = (events: ReadonlyArray<CaseEvent<FinanceFacts>>) => publishCaseEvents(redis, config.QUEUE_PREFIX, events);
-  const projectorRedis = options.runProjector ? redis.duplicate() : undefined;
+  const projectorRedis = options.runProjector ? duplicateRedis(redis, 'finance-projector', options.logger) : undefined;
   const projectorModels = options.projectorConnection ? { ...financeModels(options.projectorConnection), ...ledgerModels(options.projectorConnection) } : models;
   const projector = projectorRedis
     ? new FinanceProjector(projectorModels, projectorRedis, config.QUEUE_PREFIX, options.logger ?? pino({ level: 'silent' }), { blockMs: 200 })

@@ -15,7 +15,7 @@ import type { BaseContext } from '@apollo/server';
 import type { Redis } from 'ioredis';
 import { caseEventStream, publishCaseEvents } from '../../shared/events.js';
 import { processIngestChunk, type ChunkReport } from '../../subgraphs/cases/ingestion/processor.js';
-import { createRedis } from '../../shared/redis.js';
+import { createRedis, duplicateRedis } from '../../shared/redis.js';
 import { casesModels } from '../../subgraphs/cases/models.js';
 import { coverageClient, type AssignPartners } from '../../subgraphs/cases/ingestion/assignment.js';
 import { StatisticsProjector } from '../../subgraphs/cases/statistics/projector.js';
@@ -92,7 +92,7 @@ export async function startTestSystem(options: { cases?: number; seed?: number; 
   await resetFinanceCheckpoint(ledgerModels(connections.finance), redis, config.QUEUE_PREFIX);
   // The projector runs in the worker process in production: its own connections here too,
   // so command counts on the subgraph's connection see only the subgraph's work.
-  const projectorRedis = redis.duplicate();
+  const projectorRedis = duplicateRedis(redis, 'test-projector');
   const projectorConnection = await connectDatabase(config, 'cases');
   const projector = new StatisticsProjector(casesModels(projectorConnection), projectorRedis, config.QUEUE_PREFIX, silentLogger, { blockMs: 200 });
   projector.start();

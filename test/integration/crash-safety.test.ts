@@ -166,6 +166,7 @@ describe('ingestion across a Redis restart (real worker process, real redis-serv
     await waitFor(
       async () => {
         const probe = new Redis({ port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+        probe.on('error', () => undefined); // refused until the server listens
         try {
           await probe.connect();
           return (await probe.ping()) === 'PONG';

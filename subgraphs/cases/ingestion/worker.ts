@@ -4,7 +4,7 @@ import { exitOnSignals, startService } from '../../../shared/http.js';
 import { createLogger } from '../../../shared/logger.js';
 import { createMetrics, ingestWorkerMetrics } from '../../../shared/metrics.js';
 import { connectDatabase, ensureIndexes } from '../../../shared/mongo.js';
-import { createRedis } from '../../../shared/redis.js';
+import { createRedis, duplicateRedis } from '../../../shared/redis.js';
 import { publishCaseEvents, type CaseEvent } from '../../../shared/events.js';
 import { casesModels } from '../models.js';
 import type { StatsFacts } from '../statistics/facts.js';
@@ -26,7 +26,7 @@ try {
   const metrics = createMetrics('ingest-worker');
   const worker = createIngestWorker({ config, redis, models, feeds, publish, assignPartners, logger, metrics: ingestWorkerMetrics(metrics.registry) });
   // The statistics read model follows the case events; one projector writes at a time.
-  const projectorRedis = redis.duplicate();
+  const projectorRedis = duplicateRedis(redis, 'statistics-projector', logger);
   const projector = new StatisticsProjector(models, projectorRedis, config.QUEUE_PREFIX, logger);
   projector.start();
   const service = await startService({
