@@ -9,6 +9,7 @@ import { SUBGRAPHS, SUPERGRAPH_FILE, type SubgraphId } from './compose.js';
 import { SubgraphDataSource, type GatewayContext } from './datasource.js';
 import { ingestHandler } from './ingest.js';
 import { adminHandler } from './admin.js';
+import { maskError, operationLimits, rateLimiter } from './hardening.js';
 import { Queue } from 'bullmq';
 import { createMetrics, ingestQueueMetrics } from '../shared/metrics.js';
 import { INGEST_QUEUE, type ChunkReport, type IngestChunkJob } from '../subgraphs/cases/ingestion/processor.js';
@@ -71,17 +72,24 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
   const { config, logger } = options;
   const production = config.NODE_ENV === 'production';
   const gateway = createGateway(options);
+  const redis = createRedis(config, 'gateway', logger);
+  const limits = operationLimits(config);
   const server = new ApolloServer<GatewayContext>({
     gateway,
     includeStacktraceInErrorResponses: !production,
     introspection: !production,
-    plugins: production ? [ApolloServerPluginLandingPageDisabled()] : [],
+    // One operation per request: a JSON array of operations is refused (400).
+    allowBatchedHttpRequests: false,
+    validationRules: limits.validationRules,
+    parseOptions: limits.parseOptions,
+    plugins: [...limits.plugins, ...(production ? [ApolloServerPluginLandingPageDisabled()] : [])],
+    formatError: maskError(production, (error) => logger.error({ error }, 'internal error masked in the response')),
     logger,
     // Our own SIGTERM handling drains HTTP first, then stops Apollo (shared/http.ts).
     stopOnTerminationSignals: false,
   });
   await server.start();
-  const redis = createRedis(config, 'gateway', logger);
+  const limitRate = rateLimiter(config, redis);
   const profiles = loadProfiles(resolve(ROOT_DIR, config.PROFILES_DIR));
   const queue = new Queue<IngestChunkJob, ChunkReport>(INGEST_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
   const metrics = createMetrics('gateway');
@@ -103,7 +111,16 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     logger,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     handlers: [
-      graphqlHandler({ server, maxBodyBytes: config.MAX_BODY_BYTES, context: (req) => principalContext(req.headers.authorization, config), logger }),
+      graphqlHandler({
+        server,
+        maxBodyBytes: config.MAX_BODY_BYTES,
+        context: async (req) => {
+          const context = await principalContext(req.headers.authorization, config);
+          await limitRate?.(req, context.principal);
+          return context;
+        },
+        logger,
+      }),
       ingest,
       adminHandler({ config, queues: [queue] }),
       metrics.handler,

@@ -1,0 +1,90 @@
+import type { IncomingMessage } from 'node:http';
+import type { ApolloServerPlugin } from '@apollo/server';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
+import { GraphQLError, type GraphQLFormattedError, type ValidationRule } from 'graphql';
+import type { Redis } from 'ioredis';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Principal } from '../shared/auth.js';
+import type { Config } from '../shared/config.js';
+
+/**
+ * Limits on what one GraphQL operation may ask (graphql-armor's validation rules, run by
+ * the gateway before any subgraph is called): depth, aliases, structural cost and
+ * directives, and tokens (graphql-js's parser). Batched HTTP requests (a JSON array of operations) are refused. Field
+ * suggestions ("did you mean ...") are left out of errors in production.
+ */
+export function operationLimits(config: Config): { plugins: ApolloServerPlugin[]; validationRules: ValidationRule[]; parseOptions: { maxTokens: number } } {
+  const armor = new ApolloArmor({
+    maxDepth: { n: config.GRAPHQL_MAX_DEPTH, ignoreIntrospection: true, flattenFragments: true },
+    maxAliases: { n: config.GRAPHQL_MAX_ALIASES },
+    costLimit: { maxCost: config.GRAPHQL_MAX_COST, ignoreIntrospection: true, flattenFragments: true },
+    // Tokens are limited by graphql-js's own parser (parseOptions below): a parse error is a
+    // 400, where graphql-armor's token plugin makes Apollo answer 500.
+    maxTokens: { enabled: false },
+    maxDirectives: { n: 20 },
+    blockFieldSuggestion: { enabled: config.NODE_ENV === 'production' },
+  });
+  const { plugins, validationRules } = armor.protect();
+  // graphql-armor's typings name Apollo Server's CommonJS build; the plugin objects are the same.
+  return { plugins: plugins as unknown as ApolloServerPlugin[], validationRules, parseOptions: { maxTokens: config.GRAPHQL_MAX_TOKENS } };
+}
+
+/**
+ * Requests per minute per principal (per client address when anonymous), counted in Redis
+ * so that every gateway instance shares the count. Over the limit: 429 RATE_LIMITED with
+ * Retry-After.
+ */
+export function rateLimiter(config: Config, redis: Redis): ((req: IncomingMessage, principal: Principal | null) => Promise<void>) | undefined {
+  if (config.RATE_LIMIT_PER_MINUTE === 0) return undefined;
+  const limiter = new RateLimiterRedis({ storeClient: redis, keyPrefix: `${config.QUEUE_PREFIX}:rate`, points: config.RATE_LIMIT_PER_MINUTE, duration: 60 });
+  return async (req, principal) => {
+    const key = principal ? `${principal.role}:${principal.subject}` : `anonymous:${req.socket.remoteAddress ?? 'unknown'}`;
+    try {
+      await limiter.consume(key);
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes)) throw rejection;
+      const seconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+      throw new GraphQLError(`Rate limit of ${config.RATE_LIMIT_PER_MINUTE} requests per minute exceeded; retry in ${seconds} s`, {
+        extensions: { code: 'RATE_LIMITED', retryAfterSeconds: seconds, http: { status: 429, headers: new Map([['retry-after', String(seconds)]]) } },
+      });
+    }
+  };
+}
+
+/** Codes whose messages are written for clients; anything else is masked in production. */
+const CLIENT_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PAYLOAD_TOO_LARGE',
+  'SUBGRAPH_UNAVAILABLE',
+  'TARIFF_NOT_FOUND',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'FORBIDDEN_ACTOR',
+  'ILLEGAL_TRANSITION',
+  'REASON_REQUIRED',
+  'CONFLICT',
+  'NO_COVERAGE',
+  'ENTITLEMENT_EXCEEDED',
+  'RATE_LIMITED',
+]);
+
+/**
+ * In production an error without a client-facing code (an internal failure, a subgraph's
+ * unexpected error, a database message) reaches the client as "Internal server error",
+ * never with its message, stack, host names or driver text; the gateway logs it whole.
+ */
+export function maskError(production: boolean, onMasked?: (error: GraphQLFormattedError) => void) {
+  return (formatted: GraphQLFormattedError): GraphQLFormattedError => {
+    const code = formatted.extensions?.code;
+    if (!production || (typeof code === 'string' && CLIENT_CODES.has(code))) return formatted;
+    onMasked?.(formatted);
+    return { message: 'Internal server error', ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+  };
+}
