@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { jwtVerify, SignJWT, errors as joseErrors } from 'jose';
+import { createRemoteJWKSet, jwtVerify, SignJWT, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
 import { GraphQLError } from 'graphql';
 import { MEMBER_STATE_CODES, PARTNERS } from './domain.js';
 
@@ -43,21 +43,50 @@ export interface TokenSettings {
   AUTH_JWT_SECRET: string;
   AUTH_ISSUER: string;
   AUTH_AUDIENCE: string;
+  /** The identity provider's key set (OpenID Connect `jwks_uri`); when set, only its keys are accepted. */
+  AUTH_JWKS_URL?: string | undefined;
+  /** Least time between two fetches of the key set (an unknown `kid` triggers one). */
+  AUTH_JWKS_COOLDOWN_MS?: number;
 }
 
-/** Verifies a bearer JWT (HS256 with the shared secret; issuer, audience and expiry checked). */
+/** Asymmetric algorithms an identity provider signs with. */
+const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'];
+
+const keySets = new Map<string, JWTVerifyGetKey>();
+
+/**
+ * The provider's keys, fetched once and cached; a token signed with a key the cache does not
+ * know (the provider rotated its keys) makes jose fetch the set again, at most once per
+ * cooldown, so rotation needs no restart.
+ */
+function remoteKeySet(url: string, cooldownMs: number): JWTVerifyGetKey {
+  const cacheKey = `${url}|${cooldownMs}`;
+  let keySet = keySets.get(cacheKey);
+  if (!keySet) {
+    keySet = createRemoteJWKSet(new URL(url), { cooldownDuration: cooldownMs, cacheMaxAge: 10 * 60_000, timeoutDuration: 5_000 });
+    keySets.set(cacheKey, keySet);
+  }
+  return keySet;
+}
+
+/**
+ * Verifies a bearer JWT: with the identity provider's key set when AUTH_JWKS_URL is set
+ * (production), else HS256 with the shared secret (local development); issuer, audience
+ * and expiry are checked either way.
+ */
 export async function verifyBearerToken(token: string, settings: TokenSettings): Promise<Principal> {
   try {
-    const { payload } = await jwtVerify(token, new TextEncoder().encode(settings.AUTH_JWT_SECRET), {
-      issuer: settings.AUTH_ISSUER,
-      audience: settings.AUTH_AUDIENCE,
-      algorithms: ['HS256'],
-    });
+    const options = { issuer: settings.AUTH_ISSUER, audience: settings.AUTH_AUDIENCE };
+    const { payload } = settings.AUTH_JWKS_URL
+      ? await jwtVerify(token, remoteKeySet(settings.AUTH_JWKS_URL, settings.AUTH_JWKS_COOLDOWN_MS ?? 30_000), { ...options, algorithms: JWKS_ALGORITHMS })
+      : await jwtVerify(token, new TextEncoder().encode(settings.AUTH_JWT_SECRET), { ...options, algorithms: ['HS256'] });
     return principalFromClaims(payload as Record<string, unknown>);
   } catch (error) {
     if (error instanceof AuthError) throw error;
     if (error instanceof joseErrors.JWTExpired) throw new AuthError('token expired');
     if (error instanceof joseErrors.JWTClaimValidationFailed) throw new AuthError(`token claim "${error.claim}" is not accepted`);
+    if (error instanceof joseErrors.JWKSNoMatchingKey) throw new AuthError('token is signed with a key the identity provider does not publish');
+    if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) throw new AuthError('the identity provider\'s keys could not be read');
     throw new AuthError('token is not valid');
   }
 }

@@ -62,6 +62,18 @@ export const configShape = {
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(600),
   AUTH_JWT_SECRET: z.string().min(32, 'must be at least 32 characters').default(DEV_JWT_SECRET),
   AUTH_ISSUER: z.string().min(1).default('avrr-local'),
+  AUTH_JWKS_URL: z
+    .string()
+    .optional()
+    .refine((value) => {
+      if (value === undefined) return true;
+      try {
+        return ['https:', 'http:'].includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, 'must be the https:// URL of the identity provider\'s JSON Web Key Set'),
+  AUTH_JWKS_COOLDOWN_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   AUTH_AUDIENCE: z.string().min(1).default('avrr-graph'),
   INTERNAL_SIGNING_KEY: z.string().min(32, 'must be at least 32 characters').default(DEV_SIGNING_KEY),
 };
@@ -69,7 +81,7 @@ export const configShape = {
 export const configSchema = z.object(configShape).superRefine((config, ctx) => {
   // The development defaults are public (they are in this file): never in production.
   if (config.NODE_ENV !== 'production') return;
-  if (config.AUTH_JWT_SECRET === DEV_JWT_SECRET) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['AUTH_JWT_SECRET'], message: 'must be set in production (the default is for development only)' });
+  if (config.AUTH_JWT_SECRET === DEV_JWT_SECRET && !config.AUTH_JWKS_URL) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['AUTH_JWT_SECRET'], message: 'must be set in production, or AUTH_JWKS_URL (the default is for development only)' });
   if (config.INTERNAL_SIGNING_KEY === DEV_SIGNING_KEY) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['INTERNAL_SIGNING_KEY'], message: 'must be set in production (the default is for development only)' });
 });
 

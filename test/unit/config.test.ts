@@ -46,7 +46,9 @@ describe('configuration from the environment', () => {
     for (const key of Object.keys(configShape)) {
       const row = readme.split('\n').find((line) => line.startsWith(`| \`${key}\``));
       expect(row, `README row for ${key}`).toBeDefined();
-      expect(row).toContain(`\`${String(defaults[key as keyof typeof defaults])}\``);
+      const value = defaults[key as keyof typeof defaults];
+      // An optional variable without a default is listed as "(unset)".
+      expect(row).toContain(value === undefined ? '| (unset) |' : `\`${String(value)}\``);
     }
   });
 });
