@@ -93,9 +93,13 @@ describe('bad input to the GraphQL endpoints', () => {
   });
 
   it('out-of-range page sizes and forged cursors get BAD_USER_INPUT naming the argument', async () => {
-    const big = await system.graphql('{ cases(first: 100000) { totalCount } }');
+    const big = await system.graphql('{ cases(first: 201) { totalCount } }');
     expect(big.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(big.body.errors?.[0]?.message).toMatch(/"first" must be between 1 and 200/);
+    // Far larger pages are refused by the gateway's cost limit before any subgraph is asked.
+    const huge = await system.graphql('{ cases(first: 100000) { totalCount } }');
+    expect(huge.status).toBe(400);
+    expect(huge.body.errors?.[0]?.message).toMatch(/Query Cost limit of \d+ exceeded/);
     const forged = await system.graphql('{ cases(after: "eyIkZ3QiOiIifQ") { totalCount } }');
     expect(forged.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(forged.body.errors?.[0]?.message).toMatch(/"after" is not a cursor/);

@@ -37,7 +37,7 @@ const exited = (child: ChildProcess) => new Promise<void>((resolve) => (child.ex
 function workerEnv(system: TestSystem, port: number): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    ...Object.fromEntries(Object.entries(system.config).map(([k, v]) => [k, String(v)])),
+    ...Object.fromEntries(Object.entries(system.config).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])),
     COVERAGE_URL: `${system.subgraphs.coverage.url}/graphql`,
     WORKER_PORT: String(port),
     // A killed worker's chunk goes to another worker after this long.

@@ -12,7 +12,7 @@ import { testConfig } from '../helpers/system.js';
 /** The real entry points as separate processes: readiness, structured logs, SIGTERM, bad config. */
 describe('system processes', () => {
   const config = testConfig({ CASES_PORT: '4901', COVERAGE_PORT: '4903', COVERAGE_URL: 'http://127.0.0.1:4903/graphql', WORKER_PORT: '4910', LOG_LEVEL: 'info' });
-  const env = { ...process.env, ...Object.fromEntries(Object.entries(config).map(([k, v]) => [k, String(v)])) };
+  const env = { ...process.env, ...Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])) };
   const output = new Map<ChildProcess, string>();
   const start = (entry: string, extraEnv: Record<string, string> = {}) => {
     const child = spawnEntry(entry, { ...env, ...extraEnv }, 'pipe');
