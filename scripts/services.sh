@@ -11,7 +11,7 @@ STATE="${AVRR_SERVICES_DIR:-$ROOT/.services}"
 FERRETDB_VERSION="v1.24.2"
 FERRETDB_BIN="$STATE/bin/ferretdb"
 # Bumped whenever the build below changes, so an older local binary is rebuilt.
-FERRETDB_BUILD="$FERRETDB_VERSION+avrr.3"
+FERRETDB_BUILD="$FERRETDB_VERSION+avrr.4"
 FERRETDB_PORT="${AVRR_FERRETDB_PORT:-27027}"
 REDIS_PORT="${AVRR_REDIS_PORT:-6389}"
 
@@ -44,10 +44,11 @@ install_ferretdb() {
   rm -rf "$src"; mkdir -p "$(dirname "$src")" "$STATE/bin"
   cp -r "$modcache" "$src"; chmod -R u+w "$src"
   echo "$FERRETDB_VERSION" > "$src/build/version/version.txt"
-  # Fixes to FerretDB 1.24's SQLite backend (tools/ferretdb/patches, each explained there):
-  # _id lookups, and `_id: {$in: [...]}`, use the _id index instead of scanning the table,
-  # and an update command with many statements no longer exhausts the database's
-  # connections and hangs.
+  # Fixes to FerretDB 1.24's SQLite backend (tools/ferretdb/patches, applied in order, each
+  # explained in its diff and in the README): _id lookups, `_id` `$in` lists and ranges use
+  # the _id index instead of scanning the table, `sort: {_id: ±1}` is read in index order
+  # (a limit then stops early), and an update command with many statements no longer
+  # exhausts the database's connections and hangs.
   local patch
   for patch in "$ROOT"/tools/ferretdb/patches/*.patch; do
     (cd "$src" && git apply -p1 "$patch") || { log "could not apply $(basename "$patch") to FerretDB $FERRETDB_VERSION"; exit 1; }
