@@ -8,6 +8,7 @@ import type { Connection } from 'mongoose';
 import { AuthError, PRINCIPAL_HEADER, unauthenticated, verifyPrincipalHeader, type Principal } from './auth.js';
 import type { Config } from './config.js';
 import { graphqlHandler, startService, type RunningService } from './http.js';
+import { maskError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { SubgraphName } from './mongo.js';
 
@@ -39,6 +40,7 @@ export function createSubgraphServer<TContext extends BaseContext>(
     includeStacktraceInErrorResponses: !production,
     introspection: !production,
     plugins: production ? [ApolloServerPluginLandingPageDisabled()] : [],
+    formatError: maskError(production, (error) => logger.error({ error }, 'internal error masked in the response')),
     logger,
     // Our own SIGTERM handling drains HTTP first, then stops Apollo (shared/http.ts).
     stopOnTerminationSignals: false,
