@@ -6,7 +6,12 @@ import { PRINCIPAL_HEADER, signPrincipal, type Principal } from '../shared/auth.
 
 export interface GatewayContext {
   principal: Principal | null;
+  /** Names the request in every subgraph's logs and in the personal data access log. */
+  requestId?: string;
 }
+
+/** The header that carries the request id to subgraphs (and that a client may send). */
+export const REQUEST_ID_HEADER = 'x-request-id';
 
 /**
  * Node's built-in fetch (undici, keep-alive) with a deadline. The gateway's default,
@@ -52,6 +57,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   /** Every hop carries the verified principal, signed and short-lived (see shared/auth.ts). */
   override willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): void {
     options.request.http?.headers.set(PRINCIPAL_HEADER, signPrincipal(options.context.principal ?? null, this.signingKey));
+    if (options.context.requestId) options.request.http?.headers.set(REQUEST_ID_HEADER, options.context.requestId);
   }
 
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {

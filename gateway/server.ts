@@ -6,7 +6,8 @@ import type { Config } from '../shared/config.js';
 import { graphqlHandler, startService, type RequestHandler, type RunningService } from '../shared/http.js';
 import type { Logger } from '../shared/logger.js';
 import { SUBGRAPHS, SUPERGRAPH_FILE, type SubgraphId } from './compose.js';
-import { SubgraphDataSource, type GatewayContext } from './datasource.js';
+import { REQUEST_ID_HEADER, SubgraphDataSource, type GatewayContext } from './datasource.js';
+import { randomUUID } from 'node:crypto';
 import { ingestHandler } from './ingest.js';
 import { adminHandler } from './admin.js';
 import { operationLimits, rateLimiter } from './hardening.js';
@@ -36,6 +37,11 @@ export async function principalContext(authorization: string | undefined, config
     if (error instanceof AuthError) throw unauthenticated(error.message);
     throw error;
   }
+}
+
+/** The client's request id when it is a plausible one, else a new one. */
+export function requestIdOf(header: string | string[] | undefined): string {
+  return typeof header === 'string' && /^[A-Za-z0-9._:-]{8,100}$/.test(header) ? header : randomUUID();
 }
 
 export type SubgraphUrls = Record<SubgraphId, string>;
@@ -118,7 +124,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
         context: async (req) => {
           const context = await principalContext(req.headers.authorization, config);
           await limitRate?.(req, context.principal);
-          return context;
+          return { ...context, requestId: requestIdOf(req.headers[REQUEST_ID_HEADER]) };
         },
         logger,
       }),

@@ -3,6 +3,7 @@ import { COUNTRIES_OF_ORIGIN, MEMBER_STATES, PACKAGES, PARTNERS, type Package } 
 import { ensureIndexes } from '../shared/mongo.js';
 import { caseIdOf, casesModels } from '../subgraphs/cases/models.js';
 import { feedModels } from '../subgraphs/cases/ingestion/feeds.js';
+import { personalDataReadModel } from '../subgraphs/cases/audit.js';
 import { coverageModels } from '../subgraphs/coverage/models.js';
 import { financeModels } from '../subgraphs/finance/models.js';
 import { PROGRAMME_TARIFFS } from '../subgraphs/finance/rules.js';
@@ -42,6 +43,7 @@ export async function seedReferenceData(db: SeedConnections): Promise<void> {
   // Every model registered first: ensureIndexes creates the indexes of registered models.
   casesModels(db.cases);
   feedModels(db.cases);
+  personalDataReadModel(db.cases);
   ledgerModels(db.finance);
   for (const connection of Object.values(db)) await ensureIndexes(connection);
   await partners.Partner.bulkWrite(

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ApolloServer, type BaseContext } from '@apollo/server';
+import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
@@ -20,7 +20,9 @@ export interface SubgraphDefinition<TContext extends BaseContext> {
   typeDefs: DocumentNode;
   resolvers: GraphQLResolverMap<TContext>;
   /** Fresh per request, so DataLoader caches never outlive one operation. */
-  createContext: (principal: Principal | null) => TContext;
+  createContext: (principal: Principal | null, requestId: string | null) => TContext;
+  /** Apollo Server plugins of this subgraph (the cases subgraph writes its access log in one). */
+  plugins?: Array<ApolloServerPlugin<TContext>>;
   /** Releases what the subgraph opened besides its database connection (Redis, ...). */
   close?: () => Promise<void>;
 }
@@ -39,7 +41,7 @@ export function createSubgraphServer<TContext extends BaseContext>(
     schema: buildSubgraphSchema({ typeDefs: definition.typeDefs, resolvers: definition.resolvers as GraphQLResolverMap<unknown> }),
     includeStacktraceInErrorResponses: !production,
     introspection: !production,
-    plugins: production ? [ApolloServerPluginLandingPageDisabled()] : [],
+    plugins: [...(definition.plugins ?? []), ...(production ? [ApolloServerPluginLandingPageDisabled()] : [])],
     formatError: maskError(production, (error) => logger.error({ error }, 'internal error masked in the response')),
     logger,
     // Our own SIGTERM handling drains HTTP first, then stops Apollo (shared/http.ts).
@@ -86,7 +88,13 @@ export async function startSubgraph<TContext extends BaseContext>(
       graphqlHandler({
         server,
         maxBodyBytes: config.MAX_BODY_BYTES,
-        context: async (req) => definition.createContext(principalOf(req.headers[PRINCIPAL_HEADER], config.INTERNAL_SIGNING_KEY)),
+        context: async (req) => {
+          const requestId = req.headers['x-request-id'];
+          return definition.createContext(
+            principalOf(req.headers[PRINCIPAL_HEADER], config.INTERNAL_SIGNING_KEY),
+            typeof requestId === 'string' && /^[A-Za-z0-9._:-]{8,100}$/.test(requestId) ? requestId : null,
+          );
+        },
         logger,
       }),
     ],

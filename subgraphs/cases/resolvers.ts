@@ -5,7 +5,8 @@ import { medianFromHistogram, presentStatistics, scopeForFilter, type Statistics
 import type { StatisticsDoc } from './models.js';
 import { feedReport, type FeedChunkDoc, type FeedDoc, type FeedModels } from './ingestion/feeds.js';
 import { GraphQLError } from 'graphql';
-import { Types, type FilterQuery } from 'mongoose';
+import { Types, type FilterQuery, type Model } from 'mongoose';
+import { personalDataReads, type PersonalDataAudit, type PersonalDataReadDoc } from './audit.js';
 import { MEMBER_STATE_CODES, type CaseStatus, type Package, type ReturnType } from '../../shared/domain.js';
 import { DEFAULT_ELIGIBILITY_RULES } from './eligibility.js';
 import { checkPageSize, decodeCursor, encodeCursor } from '../../shared/pagination.js';
@@ -25,6 +26,9 @@ export interface CasesContext {
   replayFailed: (feedId?: string) => Promise<number>;
   /** Appends case events to the stream (after the change is stored). */
   publish: (events: ReadonlyArray<CaseEvent<StatsFacts>>) => Promise<unknown>;
+  /** Records the personal data this request serves (written when the response is ready). */
+  audit: PersonalDataAudit;
+  personalDataReadLog: Model<PersonalDataReadDoc>;
 }
 
 export interface CaseFilterInput {
@@ -147,10 +151,26 @@ function mayReadPersonalData(principal: Principal | null, doc: Pick<CaseDoc, 'me
   return (principal.role === 'MEMBER_STATE' || principal.role === 'PARTNER') && canSeeCase(principal, doc);
 }
 
+/** A personal field: served (and recorded in the access log) only to those who may read it. */
+function personalField<T>(ctx: CasesContext, doc: CaseDoc, field: string, value: T | null | undefined): T | null {
+  if (!mayReadPersonalData(ctx.principal, doc) || value == null) return null;
+  ctx.audit.read(doc, field);
+  return value;
+}
+
 export const casesResolvers: GraphQLResolverMap<CasesContext> = {
+  PersonalDataRead: {
+    id: (doc: PersonalDataReadDoc) => doc._id.toHexString(),
+    actorRole: (doc: PersonalDataReadDoc) => doc.actor.role,
+    actorSubject: (doc: PersonalDataReadDoc) => doc.actor.subject,
+    actorMemberState: (doc: PersonalDataReadDoc) => doc.actor.memberState ?? null,
+    actorPartnerId: (doc: PersonalDataReadDoc) => doc.actor.partnerId ?? null,
+  },
   Date: DateScalar,
   DateTime: DateTimeScalar,
   Query: {
+    personalDataReads: (_: unknown, args: { caseId?: string | null; actorSubject?: string | null; first?: number | null }, ctx: CasesContext) =>
+      personalDataReads(ctx.personalDataReadLog, ctx.principal, args),
     cases: (_: unknown, args: { filter?: CaseFilterInput; first?: number; after?: string }, ctx: CasesContext) => listCases(ctx, args.filter, args.first, args.after),
     case: (_: unknown, args: { id: string }, ctx: CasesContext) => ctx.loaders.caseById.load(args.id),
     // One read-model document by _id: constant time whatever the number of cases.
@@ -248,8 +268,8 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
     allowedTransitions: (doc: CaseDoc) =>
       allowedTransitions(doc.status, doc).map((transition) => ({ transition, actors: TRANSITIONS[transition].actors })),
     // Personal data: the owning Member State and the assigned partner only (issue #5 widens the rules).
-    mainApplicant: (doc: CaseDoc, _: unknown, ctx: CasesContext) => (mayReadPersonalData(ctx.principal, doc) ? doc.mainApplicant : null),
-    familyMembers: (doc: CaseDoc, _: unknown, ctx: CasesContext) => (mayReadPersonalData(ctx.principal, doc) ? doc.familyMembers : null),
+    mainApplicant: (doc: CaseDoc, _: unknown, ctx: CasesContext) => personalField(ctx, doc, 'mainApplicant', doc.mainApplicant),
+    familyMembers: (doc: CaseDoc, _: unknown, ctx: CasesContext) => personalField(ctx, doc, 'familyMembers', doc.familyMembers),
     id: (doc: CaseDoc) => doc._id.toHexString(),
     sendingMemberState: (doc: CaseDoc) => ({ code: doc.memberState }),
     countryOfOrigin: (doc: CaseDoc) => ({ code: doc.countryOfOrigin }),

@@ -6,6 +6,7 @@ import { feedModels } from './ingestion/feeds.js';
 import { Queue } from 'bullmq';
 import { INGEST_QUEUE, type ChunkReport, type IngestChunkJob } from './ingestion/processor.js';
 import { replayFailedChunks } from './ingestion/replay.js';
+import { PersonalDataAudit, personalDataReadModel } from './audit.js';
 import { casesResolvers, type CasesContext } from './resolvers.js';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../shared/config.js';
@@ -22,6 +23,7 @@ export const casesTypeDefs = loadSchemaFile(new URL('./schema.graphql', import.m
 export function casesSubgraph(connection: Connection, config: Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX'>, redis?: Redis): SubgraphDefinition<CasesContext> {
   const models = casesModels(connection);
   const feeds = feedModels(connection);
+  const personalDataReadLog = personalDataReadModel(connection);
   const ownRedis = redis ? undefined : createRedis(config, 'cases-subgraph');
   const client = redis ?? ownRedis!;
   const publish = (events: ReadonlyArray<CaseEvent<StatsFacts>>) => publishCaseEvents(client, config.QUEUE_PREFIX, events);
@@ -34,7 +36,26 @@ export function casesSubgraph(connection: Connection, config: Pick<Config, 'REDI
     name: 'cases',
     typeDefs: casesTypeDefs,
     resolvers: casesResolvers,
-    createContext: (principal) => ({ principal, models, feeds, loaders: createCasesLoaders(models), publish, replayFailed }),
+    createContext: (principal, requestId) => ({
+      principal,
+      models,
+      feeds,
+      loaders: createCasesLoaders(models),
+      publish,
+      replayFailed,
+      personalDataReadLog,
+      audit: new PersonalDataAudit(personalDataReadLog, principal, requestId),
+    }),
+    // Every read of personal data is recorded once the response is ready, before it is sent.
+    plugins: [
+      {
+        requestDidStart: async () => ({
+          willSendResponse: async ({ contextValue }) => {
+            await contextValue.audit.flush();
+          },
+        }),
+      },
+    ],
     close: async () => {
       await queue?.close();
       ownRedis?.disconnect();

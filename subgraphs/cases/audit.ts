@@ -1,0 +1,81 @@
+import { Schema, Types, type Connection, type Model } from 'mongoose';
+import { GraphQLError } from 'graphql';
+import type { Principal } from '../../shared/auth.js';
+import { checkPageSize } from '../../shared/pagination.js';
+import type { CaseDoc } from './models.js';
+
+/** One read of one case's personal data in one request: append-only, never updated. */
+export interface PersonalDataReadDoc {
+  _id: Types.ObjectId;
+  at: Date;
+  requestId: string | null;
+  actor: { role: string; subject: string; memberState?: string; partnerId?: string };
+  caseId: string;
+  caseMemberState: string;
+  fields: string[];
+}
+
+const personalDataReadSchema = new Schema<PersonalDataReadDoc>({}, { collection: 'personalDataReads', versionKey: false, strict: false });
+personalDataReadSchema.index({ caseId: 1, _id: -1 }, { name: 'caseId_id' });
+personalDataReadSchema.index({ 'actor.subject': 1, _id: -1 }, { name: 'actorSubject_id' });
+
+export function personalDataReadModel(connection: Connection): Model<PersonalDataReadDoc> {
+  return (connection.models.PersonalDataRead as Model<PersonalDataReadDoc> | undefined) ?? connection.model<PersonalDataReadDoc>('PersonalDataRead', personalDataReadSchema);
+}
+
+/**
+ * Collects, during one request, which personal fields of which cases were served, and
+ * writes them once the response is ready: one entry per case (who, which case, which
+ * fields, when, request id). Nothing is recorded for a request that served no personal data.
+ */
+export class PersonalDataAudit {
+  private readonly reads = new Map<string, { caseMemberState: string; fields: Set<string> }>();
+
+  constructor(
+    private readonly model: Model<PersonalDataReadDoc>,
+    private readonly principal: Principal | null,
+    private readonly requestId: string | null,
+  ) {}
+
+  /** Notes that `field` of `doc` is served in this response. */
+  read(doc: Pick<CaseDoc, '_id' | 'memberState'>, field: string): void {
+    const caseId = doc._id.toHexString();
+    const entry = this.reads.get(caseId) ?? { caseMemberState: doc.memberState, fields: new Set<string>() };
+    entry.fields.add(field);
+    this.reads.set(caseId, entry);
+  }
+
+  async flush(now = new Date()): Promise<number> {
+    if (this.reads.size === 0 || !this.principal) return 0;
+    const { role, subject, memberState, partnerId } = this.principal;
+    const actor = { role, subject, ...(memberState ? { memberState } : {}), ...(partnerId ? { partnerId } : {}) };
+    const docs = [...this.reads].map(([caseId, entry]) => ({
+      _id: new Types.ObjectId(),
+      at: now,
+      requestId: this.requestId,
+      actor,
+      caseId,
+      caseMemberState: entry.caseMemberState,
+      fields: [...entry.fields].sort(),
+    }));
+    this.reads.clear();
+    await this.model.collection.insertMany(docs);
+    return docs.length;
+  }
+}
+
+/** Administrators (and the data protection officer, who holds that role here) read the log, newest first. */
+export async function personalDataReads(
+  model: Model<PersonalDataReadDoc>,
+  principal: Principal | null,
+  args: { caseId?: string | null; actorSubject?: string | null; first?: number | null },
+): Promise<PersonalDataReadDoc[]> {
+  if (principal?.role !== 'ADMIN') {
+    throw new GraphQLError('Only administrators and the data protection officer read the personal data access log', { extensions: { code: 'FORBIDDEN' } });
+  }
+  const first = checkPageSize(args.first);
+  const filter: Record<string, string> = {};
+  if (args.caseId) filter.caseId = args.caseId;
+  if (args.actorSubject) filter['actor.subject'] = args.actorSubject;
+  return model.find(filter).sort({ _id: -1 }).limit(first).lean<PersonalDataReadDoc[]>().exec();
+}
