@@ -3,7 +3,7 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { Config } from '../shared/config.js';
-import { graphqlHandler, startService, type RequestHandler, type RunningService } from '../shared/http.js';
+import { graphqlHandler, startService, validRequestId, type RequestHandler, type RunningService } from '../shared/http.js';
 import type { Logger } from '../shared/logger.js';
 import { SUBGRAPHS, SUPERGRAPH_FILE, type SubgraphId } from './compose.js';
 import { REQUEST_ID_HEADER, SubgraphDataSource, type GatewayContext } from './datasource.js';
@@ -41,7 +41,7 @@ export async function principalContext(authorization: string | undefined, config
 
 /** The client's request id when it is a plausible one, else a new one. */
 export function requestIdOf(header: string | string[] | undefined): string {
-  return typeof header === 'string' && /^[A-Za-z0-9._:-]{8,100}$/.test(header) ? header : randomUUID();
+  return validRequestId(header) ?? randomUUID();
 }
 
 export type SubgraphUrls = Record<SubgraphId, string>;

@@ -16,6 +16,11 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
   res.end(body);
 }
 
+/** A request id a client or the gateway may pass along (`x-request-id`): short, no odd characters. */
+export function validRequestId(header: string | string[] | undefined): string | null {
+  return typeof header === 'string' && /^[A-Za-z0-9._:-]{8,100}$/.test(header) ? header : null;
+}
+
 export class BodyTooLargeError extends Error {
   constructor(public readonly limit: number) {
     super(`Request body exceeds the limit of ${limit} bytes`);

@@ -7,7 +7,7 @@ import { parse, type DocumentNode } from 'graphql';
 import type { Connection } from 'mongoose';
 import { AuthError, PRINCIPAL_HEADER, unauthenticated, verifyPrincipalHeader, type Principal } from './auth.js';
 import type { Config } from './config.js';
-import { graphqlHandler, startService, type RunningService } from './http.js';
+import { graphqlHandler, startService, validRequestId, type RunningService } from './http.js';
 import { maskError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { SubgraphName } from './mongo.js';
@@ -88,13 +88,7 @@ export async function startSubgraph<TContext extends BaseContext>(
       graphqlHandler({
         server,
         maxBodyBytes: config.MAX_BODY_BYTES,
-        context: async (req) => {
-          const requestId = req.headers['x-request-id'];
-          return definition.createContext(
-            principalOf(req.headers[PRINCIPAL_HEADER], config.INTERNAL_SIGNING_KEY),
-            typeof requestId === 'string' && /^[A-Za-z0-9._:-]{8,100}$/.test(requestId) ? requestId : null,
-          );
-        },
+        context: async (req) => definition.createContext(principalOf(req.headers[PRINCIPAL_HEADER], config.INTERNAL_SIGNING_KEY), validRequestId(req.headers['x-request-id'])),
         logger,
       }),
     ],
