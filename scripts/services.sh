@@ -10,8 +10,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 STATE="${AVRR_SERVICES_DIR:-$ROOT/.services}"
 FERRETDB_VERSION="v1.24.2"
 FERRETDB_BIN="$STATE/bin/ferretdb"
-# Bumped whenever the build below changes, so an older local binary is rebuilt.
-FERRETDB_BUILD="$FERRETDB_VERSION+avrr.4"
+# Names the version and the patches applied, so a binary built with other patches is rebuilt
+# (and a running one restarted) without anyone bumping a number.
+FERRETDB_BUILD="$FERRETDB_VERSION+$(cat "$ROOT"/tools/ferretdb/patches/*.patch | sha256sum | cut -c1-12)"
 FERRETDB_PORT="${AVRR_FERRETDB_PORT:-27027}"
 REDIS_PORT="${AVRR_REDIS_PORT:-6389}"
 

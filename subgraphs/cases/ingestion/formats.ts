@@ -161,6 +161,11 @@ export class JsonElementSplitter {
   private column = 0;
   private count = 0;
 
+  /** The records array ended: then only the wrapping object's `}` (if any) and spaces. */
+  private closeArray(): void {
+    this.state = this.wrapped ? 'close' : 'end';
+  }
+
   private fail(message: string): never {
     throw new FeedSyntaxError(`not valid JSON: ${message}`, this.line, this.column);
   }
@@ -220,7 +225,7 @@ export class JsonElementSplitter {
         case 'value':
           if (space) continue;
           if (ch === ']' && this.count === 0 && this.element === '') {
-            this.state = this.wrapped ? 'close' : 'end';
+            this.closeArray();
             continue;
           }
           if (ch === ']' || ch === ',') this.fail(`expected a record, found "${ch}"`);
@@ -230,9 +235,8 @@ export class JsonElementSplitter {
           elementFrom = i;
           this.stack = [];
           this.inString = false;
-          i--; // read this character again as part of the element
-          if (ch === '\n') this.line--;
-          else this.column--;
+          i--; // read this character again as part of the element (never a newline: spaces were skipped)
+          this.column--;
           continue;
         case 'element':
           if (this.inString) {
@@ -249,7 +253,7 @@ export class JsonElementSplitter {
               if (ch === ']') {
                 // A scalar element ends at the array's end.
                 finish(i);
-                this.state = this.wrapped ? 'close' : 'end';
+                this.closeArray();
                 continue;
               }
               this.fail(`unexpected "${ch}"`);
@@ -264,7 +268,7 @@ export class JsonElementSplitter {
         case 'next':
           if (space) continue;
           if (ch === ',') this.state = 'value';
-          else if (ch === ']') this.state = this.wrapped ? 'close' : 'end';
+          else if (ch === ']') this.closeArray();
           else this.fail(`expected "," or "]" after a record, found "${ch}"`);
           continue;
         case 'close':
