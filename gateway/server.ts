@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { ingestHandler } from './ingest.js';
 import { adminHandler } from './admin.js';
 import { operationLimits, rateLimiter } from './hardening.js';
+import { loadSafelist } from './safelist.js';
 import { maskError } from '../shared/errors.js';
 import { Queue } from 'bullmq';
 import { createMetrics, ingestQueueMetrics } from '../shared/metrics.js';
@@ -81,6 +82,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
   const gateway = createGateway(options);
   const redis = createRedis(config, 'gateway', logger);
   const limits = operationLimits(config);
+  const safelist = config.GRAPHQL_SAFELIST_FILE ? loadSafelist(resolve(ROOT_DIR, config.GRAPHQL_SAFELIST_FILE)) : undefined;
   const server = new ApolloServer<GatewayContext>({
     gateway,
     includeStacktraceInErrorResponses: !production,
@@ -89,7 +91,9 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     allowBatchedHttpRequests: false,
     validationRules: limits.validationRules,
     parseOptions: limits.parseOptions,
-    plugins: [...limits.plugins, ...(production ? [ApolloServerPluginLandingPageDisabled()] : [])],
+    plugins: [...limits.plugins, ...(safelist ? [safelist.plugin] : []), ...(production ? [ApolloServerPluginLandingPageDisabled()] : [])],
+    // With a safelist, a client may send just the hash of a listed operation; nothing new is registered.
+    ...(safelist ? { persistedQueries: { cache: safelist.cache } } : {}),
     formatError: maskError(production, (error) => logger.error({ error }, 'internal error masked in the response')),
     logger,
     // Our own SIGTERM handling drains HTTP first, then stops Apollo (shared/http.ts).

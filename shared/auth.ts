@@ -5,9 +5,10 @@ import { MEMBER_STATE_CODES, PARTNERS } from './domain.js';
 
 /**
  * Who is asking. Member State authorities act for their Member State, partners for their
- * partner organisation; EU analysts, the support desk and administrators have no such tie.
+ * partner organisation; EU analysts, the support desk, administrators and the data
+ * protection officer have no such tie. What each may read is in shared/access.ts.
  */
-export const ROLES = ['MEMBER_STATE', 'PARTNER', 'EU_ANALYST', 'SUPPORT_DESK', 'ADMIN'] as const;
+export const ROLES = ['MEMBER_STATE', 'PARTNER', 'EU_ANALYST', 'SUPPORT_DESK', 'ADMIN', 'DATA_PROTECTION_OFFICER'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Principal {

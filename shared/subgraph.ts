@@ -3,7 +3,7 @@ import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import { parse, type DocumentNode } from 'graphql';
+import { parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Connection } from 'mongoose';
 import { AuthError, PRINCIPAL_HEADER, unauthenticated, verifyPrincipalHeader, type Principal } from './auth.js';
 import type { Config } from './config.js';
@@ -23,6 +23,8 @@ export interface SubgraphDefinition<TContext extends BaseContext> {
   createContext: (principal: Principal | null, requestId: string | null) => TContext;
   /** Apollo Server plugins of this subgraph (the cases subgraph writes its access log in one). */
   plugins?: Array<ApolloServerPlugin<TContext>>;
+  /** Changes the built schema in place before it serves (the cases subgraph wraps its personal fields). */
+  protectSchema?: (schema: GraphQLSchema) => void;
   /** Releases what the subgraph opened besides its database connection (Redis, ...). */
   close?: () => Promise<void>;
 }
@@ -37,8 +39,10 @@ export function createSubgraphServer<TContext extends BaseContext>(
   logger: Logger,
 ): ApolloServer<TContext> {
   const production = config.NODE_ENV === 'production';
+  const schema = buildSubgraphSchema({ typeDefs: definition.typeDefs, resolvers: definition.resolvers as GraphQLResolverMap<unknown> });
+  definition.protectSchema?.(schema);
   return new ApolloServer<TContext>({
-    schema: buildSubgraphSchema({ typeDefs: definition.typeDefs, resolvers: definition.resolvers as GraphQLResolverMap<unknown> }),
+    schema,
     includeStacktraceInErrorResponses: !production,
     introspection: !production,
     plugins: [...(definition.plugins ?? []), ...(production ? [ApolloServerPluginLandingPageDisabled()] : [])],

@@ -1,5 +1,5 @@
 import { Schema, Types, type Connection, type Model } from 'mongoose';
-import { GraphQLError } from 'graphql';
+import { forbidden, mayReadDataProtectionRecords, requirePrincipal } from '../../shared/access.js';
 import type { Principal } from '../../shared/auth.js';
 import { checkPageSize } from '../../shared/pagination.js';
 import type { CaseDoc } from './models.js';
@@ -13,6 +13,8 @@ export interface PersonalDataReadDoc {
   caseId: string;
   caseMemberState: string;
   fields: string[];
+  /** The support desk's justified access the read was made under. */
+  grantId?: string;
 }
 
 const personalDataReadSchema = new Schema<PersonalDataReadDoc>({}, { collection: 'personalDataReads', versionKey: false, strict: false });
@@ -29,7 +31,7 @@ export function personalDataReadModel(connection: Connection): Model<PersonalDat
  * fields, when, request id). Nothing is recorded for a request that served no personal data.
  */
 export class PersonalDataAudit {
-  private readonly reads = new Map<string, { caseMemberState: string; fields: Set<string> }>();
+  private readonly reads = new Map<string, { caseMemberState: string; fields: Set<string>; grantId?: string }>();
 
   constructor(
     private readonly model: Model<PersonalDataReadDoc>,
@@ -38,10 +40,11 @@ export class PersonalDataAudit {
   ) {}
 
   /** Notes that `field` of `doc` is served in this response. */
-  read(doc: Pick<CaseDoc, '_id' | 'memberState'>, field: string): void {
+  read(doc: Pick<CaseDoc, '_id' | 'memberState'>, field: string, grantId?: string): void {
     const caseId = doc._id.toHexString();
     const entry = this.reads.get(caseId) ?? { caseMemberState: doc.memberState, fields: new Set<string>() };
     entry.fields.add(field);
+    if (grantId) entry.grantId = grantId;
     this.reads.set(caseId, entry);
   }
 
@@ -57,6 +60,7 @@ export class PersonalDataAudit {
       caseId,
       caseMemberState: entry.caseMemberState,
       fields: [...entry.fields].sort(),
+      ...(entry.grantId ? { grantId: entry.grantId } : {}),
     }));
     this.reads.clear();
     await this.model.collection.insertMany(docs);
@@ -64,15 +68,14 @@ export class PersonalDataAudit {
   }
 }
 
-/** Administrators (and the data protection officer, who holds that role here) read the log, newest first. */
+/** Administrators and the data protection officer read the log, newest first. */
 export async function personalDataReads(
   model: Model<PersonalDataReadDoc>,
   principal: Principal | null,
   args: { caseId?: string | null; actorSubject?: string | null; first?: number | null },
 ): Promise<PersonalDataReadDoc[]> {
-  if (principal?.role !== 'ADMIN') {
-    throw new GraphQLError('Only administrators and the data protection officer read the personal data access log', { extensions: { code: 'FORBIDDEN' } });
-  }
+  requirePrincipal(principal, 'personalDataReads');
+  if (!mayReadDataProtectionRecords(principal)) throw forbidden('Only administrators and the data protection officer read the personal data access log');
   const first = checkPageSize(args.first);
   const filter: Record<string, string> = {};
   if (args.caseId) filter.caseId = args.caseId;

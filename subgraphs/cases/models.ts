@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { ErasureMark } from './erasure.js';
 import { Schema, Types, type Connection, type Model } from 'mongoose';
 import { CASE_STATUSES, PACKAGES, RETURN_TYPES, SEXES, type CaseStatus, type Package, type ReturnType, type Sex } from '../../shared/domain.js';
 
@@ -98,6 +99,8 @@ export interface CaseDoc {
   updatedAt: Date;
   /** The feed record that last created or changed the case, so a retried chunk reports it exactly once. */
   lastIngest?: IngestMark;
+  /** Set once the case's personal data is erased (on request or by retention); never unset. */
+  erasure?: ErasureMark;
 }
 
 /**
@@ -157,6 +160,7 @@ const caseSchema = new Schema<CaseDoc>(
     partnerId: { type: String, default: null },
     status: { type: String, enum: CASE_STATUSES, required: true },
     mainApplicant: { type: personSchema, required: true },
+    erasure: { type: Schema.Types.Mixed },
     familyMembers: { type: [personSchema], default: [] },
     familySize: { type: Number, required: true, min: 1 },
     departureDate: { type: String, default: null },

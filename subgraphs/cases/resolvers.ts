@@ -15,7 +15,13 @@ import type { GraphQLResolverMap } from '../../shared/subgraph.js';
 import type { CasesLoaders } from './loaders.js';
 import { allowedTransitions, TRANSITION_NAMES, TRANSITIONS } from './lifecycle.js';
 import type { CaseDoc, CasesModels, PlannedService } from './models.js';
-import { applyTransition, canSeeCase } from './transitions.js';
+import { applyTransition } from './transitions.js';
+import { defaultStatisticsScope, forbidden, mayEraseCase, mayReadDataProtectionRecords, mayReadStatistics, requirePrincipal } from '../../shared/access.js';
+import { ageBandOf, CASE_OF, owned, type CaseAccess, type CaseOwned, type Pseudonymisers } from './access.js';
+import { listErasures, type ErasureDoc } from './erasure.js';
+import type { RetentionModels, RetentionRunDoc } from './retention.js';
+import { listGrants, openGrant, type PersonalDataGrantDoc } from './support-access.js';
+import type { PersonDoc } from './models.js';
 
 export interface CasesContext {
   principal: Principal | null;
@@ -29,6 +35,17 @@ export interface CasesContext {
   /** Records the personal data this request serves (written when the response is ready). */
   audit: PersonalDataAudit;
   personalDataReadLog: Model<PersonalDataReadDoc>;
+  /** This request's view of the cases: the one place the access rules are applied. */
+  access: CaseAccess;
+  requestId: string | null;
+  dataProtection: {
+    grants: Model<PersonalDataGrantDoc>;
+    erasures: Model<ErasureDoc>;
+    retention: RetentionModels;
+    supportAccessMinutes: number;
+    /** Erases one case's personal data everywhere (erasure.ts), returning its record. */
+    erase: (caseId: Types.ObjectId, who: { actor: { role: string; subject: string; memberState?: string }; requestReference: string; requestId: string | null }) => Promise<ErasureDoc>;
+  };
 }
 
 export interface CaseFilterInput {
@@ -81,7 +98,8 @@ export function caseFilterToQuery(filter: CaseFilterInput | null | undefined): F
 async function listCases(ctx: CasesContext, filter: CaseFilterInput | null | undefined, firstArg: number | null | undefined, after: string | null | undefined) {
   const first = checkPageSize(firstArg);
   const afterId = parseAfter(after);
-  const base = caseFilterToQuery(filter);
+  // The principal's scope is part of the query: pages and totals only ever see visible cases.
+  const base = ctx.access.restrict(caseFilterToQuery(filter));
   const pageQuery: FilterQuery<CaseDoc> = afterId ? { ...base, _id: { $gt: afterId } } : base;
   const docs = await ctx.models.Case.find(pageQuery).sort({ _id: 1 }).limit(first + 1).batchSize(first + 1).lean<CaseDoc[]>().exec();
   const page = docs.slice(0, first);
@@ -146,19 +164,35 @@ interface MutationArgs {
   plan?: { services: PlannedService[] };
 }
 
-function mayReadPersonalData(principal: Principal | null, doc: Pick<CaseDoc, 'memberState' | 'partnerId'>): boolean {
-  if (!principal) return false;
-  return (principal.role === 'MEMBER_STATE' || principal.role === 'PARTNER') && canSeeCase(principal, doc);
-}
+const notFound = (id: string) => new GraphQLError(`Case ${id} was not found`, { extensions: { code: 'NOT_FOUND', caseId: id } });
 
-/** A personal field: served (and recorded in the access log) only to those who may read it. */
-function personalField<T>(ctx: CasesContext, doc: CaseDoc, field: string, value: T | null | undefined): T | null {
-  if (!mayReadPersonalData(ctx.principal, doc) || value == null) return null;
-  ctx.audit.read(doc, field);
-  return value;
-}
+/** How EU analysts read `@pseudonymised` fields. */
+export const casesPseudonymisers: Pseudonymisers = {
+  'Case.caseReference': (value, doc, access) => access.pseudonym('CR', doc.memberState, String(value)),
+};
+
+const REQUEST_REFERENCE = /^[\p{L}\p{N} ._:/#()-]{1,100}$/u;
 
 export const casesResolvers: GraphQLResolverMap<CasesContext> = {
+  PersonalDataErasure: {
+    id: (doc: ErasureDoc) => doc._id.toHexString(),
+    actorRole: (doc: ErasureDoc) => doc.actor.role,
+    actorSubject: (doc: ErasureDoc) => doc.actor.subject,
+    caseFields: (doc: ErasureDoc) => doc.erased.caseFields,
+    transitionLogEntries: (doc: ErasureDoc) => doc.erased.transitionLog,
+    feedReportEntries: (doc: ErasureDoc) => doc.erased.feedReports,
+    stagedRecords: (doc: ErasureDoc) => doc.erased.stagedRecords,
+  },
+  PersonalDataAccessGrant: {
+    id: (doc: PersonalDataGrantDoc) => doc._id.toHexString(),
+  },
+  RetentionRun: {
+    id: (doc: RetentionRunDoc) => doc._id.toHexString(),
+  },
+  Person: {
+    pseudonym: (person: PersonDoc & CaseOwned, _: unknown, ctx: CasesContext) => ctx.access.personPseudonym(person[CASE_OF].doc.memberState, person),
+    ageBand: (person: PersonDoc & CaseOwned) => ageBandOf(person.dateOfBirth, person[CASE_OF].doc),
+  },
   PersonalDataRead: {
     id: (doc: PersonalDataReadDoc) => doc._id.toHexString(),
     actorRole: (doc: PersonalDataReadDoc) => doc.actor.role,
@@ -171,11 +205,27 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
   Query: {
     personalDataReads: (_: unknown, args: { caseId?: string | null; actorSubject?: string | null; first?: number | null }, ctx: CasesContext) =>
       personalDataReads(ctx.personalDataReadLog, ctx.principal, args),
+    personalDataAccessGrants: (_: unknown, args: { caseId?: string | null; first?: number | null }, ctx: CasesContext) => listGrants(ctx.dataProtection.grants, ctx.principal, args),
+    personalDataErasures: (_: unknown, args: { caseId?: string | null; first?: number | null }, ctx: CasesContext) => {
+      const principal = requirePrincipal(ctx.principal, 'personalDataErasures');
+      const filter: { caseId?: string; caseMemberState?: string } = args.caseId ? { caseId: String(args.caseId) } : {};
+      if (principal.role === 'MEMBER_STATE') filter.caseMemberState = principal.memberState!;
+      else if (!mayReadDataProtectionRecords(principal)) throw forbidden('Only administrators, the data protection officer and the owning Member State read erasure records');
+      return listErasures(ctx.dataProtection.erasures, filter, checkPageSize(args.first));
+    },
+    retentionRuns: (_: unknown, args: { first?: number | null }, ctx: CasesContext) => {
+      requirePrincipal(ctx.principal, 'retentionRuns');
+      if (!mayReadDataProtectionRecords(ctx.principal)) throw forbidden('Only administrators and the data protection officer read retention reports');
+      return ctx.dataProtection.retention.Run.find({}).sort({ _id: -1 }).limit(checkPageSize(args.first)).lean<RetentionRunDoc[]>().exec();
+    },
     cases: (_: unknown, args: { filter?: CaseFilterInput; first?: number; after?: string }, ctx: CasesContext) => listCases(ctx, args.filter, args.first, args.after),
     case: (_: unknown, args: { id: string }, ctx: CasesContext) => ctx.loaders.caseById.load(args.id),
     // One read-model document by _id: constant time whatever the number of cases.
     statistics: async (_: unknown, args: { filter?: StatisticsFilter | null }, ctx: CasesContext) => {
-      const scope = scopeForFilter(args.filter);
+      const principal = requirePrincipal(ctx.principal, 'statistics');
+      const named = Object.values(args.filter ?? {}).some((v) => v != null && v !== '');
+      const scope = named ? scopeForFilter(args.filter) : defaultStatisticsScope(principal);
+      if (!mayReadStatistics(principal, scope)) throw forbidden(`${principal.role} reads the statistics of its own cases only (scope ${defaultStatisticsScope(principal)}), not ${scope}`);
       const doc = await ctx.models.Statistics.findOne({ _id: scope }).lean<StatisticsDoc>().exec();
       return presentStatistics(scope, doc);
     },
@@ -200,10 +250,35 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
       const doc = await ctx.models.MemberStateRules.findOne({ _id: memberState }).lean().exec();
       return { memberState, requestWindowMonths: doc?.requestWindowMonths ?? DEFAULT_ELIGIBILITY_RULES.requestWindowMonths };
     },
-    caseByReference: (_: unknown, args: { memberState: string; caseReference: string }, ctx: CasesContext) =>
-      ctx.models.Case.findOne({ memberState: String(args.memberState), caseReference: String(args.caseReference) }).lean<CaseDoc>().exec(),
+    caseByReference: (_: unknown, args: { memberState: string; caseReference: string }, ctx: CasesContext) => {
+      // Analysts see pseudonymised references: looking a case up by its real one would undo that.
+      if (ctx.principal?.role === 'EU_ANALYST') throw forbidden('EU analysts do not look cases up by national reference');
+      return ctx.models.Case.findOne(ctx.access.restrict({ memberState: String(args.memberState), caseReference: String(args.caseReference) })).lean<CaseDoc>().exec();
+    },
   },
   Mutation: {
+    erasePersonalData: async (_: unknown, args: { caseId: string; requestReference: string }, ctx: CasesContext) => {
+      const principal = requirePrincipal(ctx.principal, 'erasePersonalData');
+      const caseId = String(args.caseId);
+      const doc = await ctx.loaders.caseById.load(caseId);
+      if (!doc) throw notFound(caseId);
+      if (!mayEraseCase(principal, doc)) throw forbidden('Only the Member State that owns the case erases its personal data');
+      if (!REQUEST_REFERENCE.test(args.requestReference)) {
+        throw new GraphQLError('requestReference must be 1 to 100 letters, digits, spaces or . _ : / # ( ) - (your reference of the request, no personal data)', {
+          extensions: { code: 'BAD_USER_INPUT', argumentName: 'requestReference' },
+        });
+      }
+      const actor = { role: principal.role, subject: principal.subject, memberState: principal.memberState! };
+      return ctx.dataProtection.erase(doc._id, { actor, requestReference: args.requestReference, requestId: ctx.requestId });
+    },
+    openPersonalDataAccess: async (_: unknown, args: { caseId: string; justification: string }, ctx: CasesContext) => {
+      const principal = requirePrincipal(ctx.principal, 'openPersonalDataAccess');
+      if (principal.role !== 'SUPPORT_DESK') throw forbidden('Only the support desk opens justified access to personal data; the owning Member State and the assigned partner read it without');
+      const caseId = String(args.caseId);
+      const doc = await ctx.loaders.caseById.load(caseId);
+      if (!doc) throw notFound(caseId);
+      return openGrant(ctx.dataProtection.grants, principal, { caseId, caseMemberState: doc.memberState }, args.justification, ctx.dataProtection.supportAccessMinutes, ctx.requestId);
+    },
     replayFailedIngestion: async (_: unknown, args: { feedId?: string | null }, ctx: CasesContext) => {
       if (!ctx.principal) throw new GraphQLError('replayFailedIngestion needs an authenticated principal', { extensions: { code: 'UNAUTHENTICATED' } });
       if (!['ADMIN', 'SUPPORT_DESK'].includes(ctx.principal.role)) throw new GraphQLError('Only administrators and the support desk replay ingestion', { extensions: { code: 'FORBIDDEN' } });
@@ -255,21 +330,30 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
     __resolveReference: (ref: { id: string }) => ({ id: String(ref.id) }),
     cases: (partner: { id: string }, args: { filter?: CaseFilterInput; first?: number; after?: string }, ctx: CasesContext) =>
       listCases(ctx, { ...(args.filter ?? {}), partners: [partner.id] }, args.first, args.after),
-    qualityIndicators: async (partner: { id: string }, _: unknown, ctx: CasesContext) =>
-      qualityIndicators(await ctx.loaders.statisticsByScope.load(`partner:${partner.id}`)),
+    qualityIndicators: async (partner: { id: string }, _: unknown, ctx: CasesContext) => {
+      const principal = requirePrincipal(ctx.principal, 'qualityIndicators');
+      const scope = `partner:${partner.id}`;
+      if (!mayReadStatistics(principal, scope)) throw forbidden(`${principal.role} does not read the quality indicators of ${partner.id}`);
+      return qualityIndicators(await ctx.loaders.statisticsByScope.load(scope));
+    },
   },
   Case: {
     eligibility: (doc: CaseDoc) => doc.eligibility ?? { outcome: 'ELIGIBLE', reasons: [], requestDate: null, assessedAt: null, requestWindowMonths: null },
     __resolveReference: (ref: { id: string }, ctx: CasesContext) => ctx.loaders.caseById.load(ref.id),
     history: (doc: CaseDoc) =>
-      (doc.history ?? []).map((entry) => ({ ...entry, actorRole: entry.actor.role, actorSubject: entry.actor.subject })),
+      (doc.history ?? []).map((entry) => owned({ ...entry, actorRole: entry.actor.role, actorSubject: entry.actor.subject }, doc, 'history.')),
+    reintegrationPlan: (doc: CaseDoc) =>
+      doc.reintegrationPlan
+        ? owned({ ...doc.reintegrationPlan, services: doc.reintegrationPlan.services.map((s) => owned(s, doc, 'reintegrationPlan.services.')) }, doc, 'reintegrationPlan.')
+        : null,
+    erasure: (doc: CaseDoc) => (doc.erasure ? { at: doc.erasure.at, kind: doc.erasure.kind } : null),
     milestones: (doc: CaseDoc) => doc.milestones ?? { km1At: null, km2At: null, km3At: null },
     postArrivalServices: (doc: CaseDoc) => doc.postArrivalServices ?? [],
     allowedTransitions: (doc: CaseDoc) =>
       allowedTransitions(doc.status, doc).map((transition) => ({ transition, actors: TRANSITIONS[transition].actors })),
-    // Personal data: the owning Member State and the assigned partner only (issue #5 widens the rules).
-    mainApplicant: (doc: CaseDoc, _: unknown, ctx: CasesContext) => personalField(ctx, doc, 'mainApplicant', doc.mainApplicant),
-    familyMembers: (doc: CaseDoc, _: unknown, ctx: CasesContext) => personalField(ctx, doc, 'familyMembers', doc.familyMembers),
+    // Who gets these (and their fields) is decided by the SDL's directives (access.ts), not here.
+    mainApplicant: (doc: CaseDoc) => (doc.mainApplicant ? owned(doc.mainApplicant, doc, 'mainApplicant.') : null),
+    familyMembers: (doc: CaseDoc) => (doc.familyMembers ?? []).map((person) => owned(person, doc, 'familyMembers.')),
     id: (doc: CaseDoc) => doc._id.toHexString(),
     sendingMemberState: (doc: CaseDoc) => ({ code: doc.memberState }),
     countryOfOrigin: (doc: CaseDoc) => ({ code: doc.countryOfOrigin }),

@@ -7,7 +7,11 @@ import { Queue } from 'bullmq';
 import { INGEST_QUEUE, type ChunkReport, type IngestChunkJob } from './ingestion/processor.js';
 import { replayFailedChunks } from './ingestion/replay.js';
 import { PersonalDataAudit, personalDataReadModel } from './audit.js';
-import { casesResolvers, type CasesContext } from './resolvers.js';
+import { casesPseudonymisers, casesResolvers, type CasesContext } from './resolvers.js';
+import { CaseAccess, protectPersonalFields } from './access.js';
+import { personalDataGrantModel } from './support-access.js';
+import { eraseCase, erasureModel } from './erasure.js';
+import { retentionModels } from './retention.js';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../shared/config.js';
 import { publishCaseEvents, type CaseEvent } from '../../shared/events.js';
@@ -20,10 +24,17 @@ export const casesTypeDefs = loadSchemaFile(new URL('./schema.graphql', import.m
  * The cases subgraph. It publishes a case event for every change to the Redis stream the
  * statistics projector (and subscribers) read; pass `redis` to share a connection.
  */
-export function casesSubgraph(connection: Connection, config: Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX'>, redis?: Redis): SubgraphDefinition<CasesContext> {
+export function casesSubgraph(
+  connection: Connection,
+  config: Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX' | 'PSEUDONYM_KEY' | 'SUPPORT_ACCESS_MINUTES'>,
+  redis?: Redis,
+): SubgraphDefinition<CasesContext> {
   const models = casesModels(connection);
   const feeds = feedModels(connection);
   const personalDataReadLog = personalDataReadModel(connection);
+  const grants = personalDataGrantModel(connection);
+  const erasures = erasureModel(connection);
+  const retention = retentionModels(connection);
   const ownRedis = redis ? undefined : createRedis(config, 'cases-subgraph');
   const client = redis ?? ownRedis!;
   const publish = (events: ReadonlyArray<CaseEvent<StatsFacts>>) => publishCaseEvents(client, config.QUEUE_PREFIX, events);
@@ -32,20 +43,38 @@ export function casesSubgraph(connection: Connection, config: Pick<Config, 'REDI
     queue ??= new Queue<IngestChunkJob, ChunkReport>(INGEST_QUEUE, { connection: client, prefix: config.QUEUE_PREFIX });
     return replayFailedChunks(queue, feeds, feedId);
   };
+  const erasureDeps = { models, feeds, erasures, redis: client, queuePrefix: config.QUEUE_PREFIX, publish };
+  const dataProtection: CasesContext['dataProtection'] = {
+    grants,
+    erasures,
+    retention,
+    supportAccessMinutes: config.SUPPORT_ACCESS_MINUTES,
+    erase: (caseId, who) => eraseCase(erasureDeps, caseId, { ...who, kind: 'REQUEST' }),
+  };
   return {
     name: 'cases',
     typeDefs: casesTypeDefs,
     resolvers: casesResolvers,
-    createContext: (principal, requestId) => ({
-      principal,
-      models,
-      feeds,
-      loaders: createCasesLoaders(models),
-      publish,
-      replayFailed,
-      personalDataReadLog,
-      audit: new PersonalDataAudit(personalDataReadLog, principal, requestId),
-    }),
+    protectSchema: (schema) => {
+      // Serving unprotected personal fields is worse than not starting.
+      if (protectPersonalFields(schema, casesPseudonymisers).length === 0) throw new Error('no personal field of the cases schema could be protected');
+    },
+    createContext: (principal, requestId) => {
+      const access = new CaseAccess(principal, grants, config.PSEUDONYM_KEY);
+      return {
+        principal,
+        models,
+        feeds,
+        loaders: createCasesLoaders(models, access),
+        publish,
+        replayFailed,
+        personalDataReadLog,
+        audit: new PersonalDataAudit(personalDataReadLog, principal, requestId),
+        access,
+        requestId,
+        dataProtection,
+      };
+    },
     // Every read of personal data is recorded once the response is ready, before it is sent.
     plugins: [
       {

@@ -4,6 +4,7 @@ import { Types, type mongo } from 'mongoose';
 type UpdateFilter<T extends mongo.Document> = mongo.UpdateFilter<T>;
 type Document = mongo.Document;
 import type { Principal } from '../../shared/auth.js';
+import { canSeeCase } from '../../shared/access.js';
 import type { CaseEvent } from '../../shared/events.js';
 import { decideTransition, type Actor, type TransitionName } from './lifecycle.js';
 import { factsOf, type StatsFacts } from './statistics/facts.js';
@@ -19,19 +20,6 @@ export interface TransitionInput {
 }
 
 const notFound = (id: string) => new GraphQLError(`Case ${id} was not found`, { extensions: { code: 'NOT_FOUND', caseId: id } });
-
-/** Who may see a case at all: its Member State, its partner, and the central roles. */
-export function canSeeCase(principal: Principal | null, doc: Pick<CaseDoc, 'memberState' | 'partnerId'>): boolean {
-  if (!principal) return false;
-  switch (principal.role) {
-    case 'MEMBER_STATE':
-      return principal.memberState === doc.memberState;
-    case 'PARTNER':
-      return principal.partnerId !== undefined && principal.partnerId === doc.partnerId;
-    default:
-      return true;
-  }
-}
 
 /** The lifecycle role a principal plays on this case, if any. */
 export function actorFor(principal: Principal, doc: Pick<CaseDoc, 'memberState' | 'partnerId'>): Actor | null {

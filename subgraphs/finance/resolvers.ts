@@ -9,6 +9,7 @@ import type { FinanceFacts } from './ledger.js';
 import type { CaseFinanceDoc, DisbursementDoc, LedgerModels, SpendDoc } from './models-ledger.js';
 import type { GraphQLResolverMap } from '../../shared/subgraph.js';
 import type { FinanceLoaders } from './loaders.js';
+import type { FinanceAccess } from './access.js';
 import type { FinanceModels } from './models.js';
 import { computeEntitlement, TariffNotFoundError, type Entitlement, type TariffRow } from './rules.js';
 
@@ -23,6 +24,8 @@ export interface FinanceContext {
     spendByYear: DataLoader<string, SpendDoc | null>;
   };
   loaders: FinanceLoaders;
+  /** The access rules, applied in one place (access.ts). */
+  access: FinanceAccess;
   /** Today, YYYY-MM-DD; injectable so tests are not date-dependent. */
   today: () => string;
 }
@@ -55,14 +58,23 @@ export const financeResolvers: GraphQLResolverMap<FinanceContext> = {
   },
   Partner: {
     __resolveReference: (ref: { id: string }) => ({ id: String(ref.id) }),
-    spend: async (partner: { id: string }, args: { year: number }, ctx: FinanceContext) => spendLine(await ctx.ledger.spendByYear.load(String(args.year)), 'byPartner', partner.id),
+    spend: async (partner: { id: string }, args: { year: number }, ctx: FinanceContext) => {
+      ctx.access.aggregates(`the spend of ${partner.id}`, partner.id);
+      return spendLine(await ctx.ledger.spendByYear.load(String(args.year)), 'byPartner', partner.id);
+    },
   },
   CountryOfOrigin: {
     __resolveReference: (ref: { code: string }) => ({ code: String(ref.code) }),
-    spend: async (country: { code: string }, args: { year: number }, ctx: FinanceContext) => spendLine(await ctx.ledger.spendByYear.load(String(args.year)), 'byCountry', country.code),
+    spend: async (country: { code: string }, args: { year: number }, ctx: FinanceContext) => {
+      ctx.access.aggregates('the spend per country');
+      return spendLine(await ctx.ledger.spendByYear.load(String(args.year)), 'byCountry', country.code);
+    },
   },
   Query: {
-    financeSummary: (_: unknown, args: { year: number }, ctx: FinanceContext) => financeSummary(ctx.models, args.year),
+    financeSummary: (_: unknown, args: { year: number }, ctx: FinanceContext) => {
+      ctx.access.aggregates('the programme finance summary');
+      return financeSummary(ctx.models, args.year);
+    },
     tariffs: async (_: unknown, args: { on?: string | null }, ctx: FinanceContext) => {
       const rows = await ctx.loaders.tariffs.load('all');
       const on = args.on;
@@ -73,12 +85,17 @@ export const financeResolvers: GraphQLResolverMap<FinanceContext> = {
     // No database read here: the entity is the representation plus computed fields.
     __resolveReference: (ref: CaseRepresentation) => ref,
     commitment: async (ref: CaseRepresentation, _: unknown, ctx: FinanceContext) => {
-      const ledger = await ctx.ledger.caseById.load(ref.id);
+      const ledger = await ctx.access.caseLedger(ref.id);
       return ledger?.committedAt ? { amountCents: ledger.committedCents, committedAt: ledger.committedAt } : null;
     },
-    disbursements: (ref: CaseRepresentation, _: unknown, ctx: FinanceContext) => ctx.ledger.disbursementsByCase.load(ref.id),
-    disbursedCents: async (ref: CaseRepresentation, _: unknown, ctx: FinanceContext) => (await ctx.ledger.caseById.load(ref.id))?.disbursedCents ?? 0,
+    disbursements: async (ref: CaseRepresentation, _: unknown, ctx: FinanceContext) => {
+      await ctx.access.caseLedger(ref.id);
+      return ctx.ledger.disbursementsByCase.load(ref.id);
+    },
+    disbursedCents: async (ref: CaseRepresentation, _: unknown, ctx: FinanceContext) => (await ctx.access.caseLedger(ref.id))?.disbursedCents ?? 0,
     entitlement: async (ref: CaseRepresentation, _: unknown, ctx: FinanceContext): Promise<Entitlement | null> => {
+      // Computed from the representation alone (no stored data); still not for those who read no cases.
+      ctx.access.readsCases();
       if (!ref.packages || !ref.returnType || ref.familySize == null) return null;
       const rows: TariffRow[] = await ctx.loaders.tariffs.load('all');
       try {

@@ -1,4 +1,5 @@
 import type { Connection } from 'mongoose';
+import { FinanceAccess } from './access.js';
 import { loadSchemaFile, type SubgraphDefinition } from '../../shared/subgraph.js';
 import { createFinanceLoaders } from './loaders.js';
 import { financeModels } from './models.js';
@@ -40,14 +41,10 @@ export function financeSubgraph(
     typeDefs: financeTypeDefs,
     resolvers: financeResolvers,
     projector,
-    createContext: (principal) => ({
-      principal,
-      models,
-      loaders: createFinanceLoaders(models),
-      ledger: createLedgerLoaders(models),
-      publish,
-      today,
-    }),
+    createContext: (principal) => {
+      const ledger = createLedgerLoaders(models);
+      return { principal, models, loaders: createFinanceLoaders(models), ledger, access: new FinanceAccess(principal, ledger.caseById), publish, today };
+    },
     close: async () => {
       await projector?.stop();
       projectorRedis?.disconnect();

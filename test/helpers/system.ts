@@ -22,7 +22,7 @@ import { StatisticsProjector } from '../../subgraphs/cases/statistics/projector.
 import { resetStatisticsCheckpoint } from '../../subgraphs/cases/statistics/projector.js';
 import { ledgerModels } from '../../subgraphs/finance/models-ledger.js';
 import { resetFinanceCheckpoint } from '../../subgraphs/finance/projector.js';
-import { PRINCIPAL_HEADER, signPrincipal, type Principal } from '../../shared/auth.js';
+import { mintToken, PRINCIPAL_HEADER, signPrincipal, type Principal } from '../../shared/auth.js';
 
 export const silentLogger = pino({ level: 'silent' });
 
@@ -55,7 +55,13 @@ export interface TestSystem {
   subgraphs: Record<SubgraphName, RunningService>;
   gateway: RunningService;
   gatewayUrl: string;
+  /**
+   * A GraphQL request through the gateway, as an administrator (every case's metadata, no
+   * personal data) unless `headers` has an `authorization` of its own ('' is anonymous).
+   */
   graphql: <T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>) => Promise<{ status: number; body: GraphQLBody<T> }>;
+  /** An `authorization` header for `principal` (null: anonymous). */
+  as: (principal: Principal | null) => Promise<Record<string, string>>;
   stop: () => Promise<void>;
 }
 
@@ -117,7 +123,10 @@ export async function startTestSystem(options: { cases?: number; seed?: number; 
   const gatewayUrl = `${gateway.url}/graphql`;
   const assignPartners = coverageClient(`${subgraphs.coverage.url}/graphql`, config.INTERNAL_SIGNING_KEY, 5_000);
   let feeds = 0;
+  const as = async (principal: Principal | null) => ({ authorization: principal ? `Bearer ${await mintToken(principal, config)}` : '' });
+  const admin = await as({ subject: 'test-admin', role: 'ADMIN' });
   return {
+    as,
     assignPartners,
     ingest: (memberState, records) =>
       processIngestChunk({ feedId: `test-feed-${++feeds}`, memberState, firstPosition: 0, records }, caseModels, (events, onceKey) => publishCaseEvents(redis, config.QUEUE_PREFIX, events, onceKey), assignPartners),
@@ -128,7 +137,7 @@ export async function startTestSystem(options: { cases?: number; seed?: number; 
     subgraphs,
     gateway,
     gatewayUrl,
-    graphql: (query, variables, headers) => postGraphQL(gatewayUrl, query, variables, headers),
+    graphql: (query, variables, headers = {}) => postGraphQL(gatewayUrl, query, variables, 'authorization' in headers ? headers : { ...admin, ...headers }),
     stop: async () => {
       await gateway.shutdown('test done');
       await projector.stop();

@@ -28,7 +28,7 @@ describe('entity references are batched (no N+1)', () => {
       `${system.subgraphs[subgraph].url}/graphql`,
       `query($r: [_Any!]!) { _entities(representations: $r) { ${selection} } }`,
       { r: representations },
-      asGateway(system.config),
+      asGateway(system.config, { subject: 'test-admin', role: 'ADMIN' }),
     );
     const commands = counter.stop();
     expect(body.errors).toBeUndefined();

@@ -37,6 +37,9 @@ describe('eligibility at ingestion, per-Member-State rules, and case filters', (
     expect(report.rejected[0]).toMatchObject({ position: 3, path: 'packages', message: expect.stringContaining('support after arrival only') });
     const { body } = await system.graphql<{ cases: { edges: Array<{ node: { caseReference: string; status: string; closingReason: string | null; eligibility: { outcome: string; reasons: string[]; requestWindowMonths: number } } }> } }>(
       `{ cases(first: 10, filter: { memberStates: ["FI"] }) { edges { node { caseReference status closingReason eligibility { outcome reasons requestWindowMonths } } } } }`,
+      undefined,
+      // The owning Member State: the closing reason is free text, personal data.
+      await system.as({ subject: 'fi-officer', role: 'MEMBER_STATE', memberState: 'FI' }),
     );
     const byRef = new Map(body.data!.cases.edges.map((e) => [e.node.caseReference, e.node]));
     expect(byRef.get('FI-E-1')).toMatchObject({ status: 'SUBMITTED', eligibility: { outcome: 'ELIGIBLE', reasons: [], requestWindowMonths: 6 } });
@@ -55,7 +58,7 @@ describe('eligibility at ingestion, per-Member-State rules, and case filters', (
     const other = await mintToken({ subject: 'be', role: 'MEMBER_STATE', memberState: 'BE' }, system.config);
     const set = `mutation($m: Int!) { setEligibilityRules(memberState: "NL", requestWindowMonths: $m) { memberState requestWindowMonths } }`;
     expect((await system.graphql(set, { m: 12 }, { authorization: `Bearer ${other}` })).body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
-    expect((await system.graphql(set, { m: 12 })).body.errors![0]!.extensions!.code).toBe('UNAUTHENTICATED');
+    expect((await system.graphql(set, { m: 12 }, { authorization: '' })).body.errors![0]!.extensions!.code).toBe('UNAUTHENTICATED');
     expect((await system.graphql(set, { m: 99 }, { authorization: `Bearer ${officer}` })).body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
     const ok = await system.graphql(set, { m: 12 }, { authorization: `Bearer ${officer}` });
     expect(ok.body.data).toEqual({ setEligibilityRules: { memberState: 'NL', requestWindowMonths: 12 } });

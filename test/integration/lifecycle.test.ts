@@ -49,7 +49,7 @@ describe('case lifecycle through the gateway', () => {
   }
 
   async function act(who: string | null, mutation: string, variables: Record<string, unknown>): Promise<GraphQLBody<Record<string, CaseView>>> {
-    const headers: Record<string, string> = who ? { authorization: `Bearer ${tokens[who]}` } : {};
+    const headers: Record<string, string> = { authorization: who ? `Bearer ${tokens[who]}` : '' };
     const { body } = await system.graphql<Record<string, CaseView>>(mutation, variables, headers);
     return body;
   }
@@ -216,10 +216,19 @@ describe('case lifecycle through the gateway', () => {
 
   it('serves personal data to the owning Member State and the assigned partner only', async () => {
     const id = await newCase();
-    const query = `query($id: ID!) { case(id: $id) { caseReference mainApplicant { name dateOfBirth } familyMembers { name } } }`;
-    const read = async (who: string) => (await system.graphql<{ case: { mainApplicant: { name: string } | null } }>(query, { id }, { authorization: `Bearer ${tokens[who]}` })).body.data!.case;
-    expect((await read('belgium')).mainApplicant?.name).toBe('Ahmad Rahimi احمد');
-    expect((await read('weldo')).mainApplicant?.name).toBe('Ahmad Rahimi احمد');
-    for (const who of ['analyst', 'desk', 'germany', 'irara']) expect((await read(who)).mainApplicant, who).toBeNull();
+    const query = `query($id: ID!) { case(id: $id) { caseReference mainApplicant { name dateOfBirth pseudonym ageBand } familyMembers { name } } }`;
+    type View = { caseReference: string; mainApplicant: { name: string | null; dateOfBirth: string | null; pseudonym: string; ageBand: string } | null } | null;
+    const read = async (who: string) => (await system.graphql<{ case: View }>(query, { id }, { authorization: `Bearer ${tokens[who]}` })).body.data!.case;
+    const owner = (await read('belgium'))!;
+    expect(owner.mainApplicant?.name).toBe('Ahmad Rahimi احمد');
+    expect((await read('weldo'))!.mainApplicant).toEqual(owner.mainApplicant);
+    // Analysts: the same stable pseudonym and an age band, no name, no birth date, no real reference.
+    const analyst = (await read('analyst'))!;
+    expect(analyst.mainApplicant).toEqual({ name: null, dateOfBirth: null, pseudonym: owner.mainApplicant!.pseudonym, ageBand: owner.mainApplicant!.ageBand });
+    expect(analyst.caseReference).toMatch(/^CR-[A-Z2-9]{16}$/);
+    expect(analyst.caseReference).not.toBe(owner.caseReference);
+    expect((await read('desk'))!.mainApplicant).toBeNull();
+    // Another Member State or partner does not see the case at all.
+    for (const who of ['germany', 'irara']) expect(await read(who), who).toBeNull();
   });
 });

@@ -45,7 +45,7 @@ describe('a subgraph that is down or hangs', () => {
     const started = Date.now();
     const response = await fetch(`${hangingGateway.url}/graphql`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(await system.as({ subject: 'test-admin', role: 'ADMIN' })) },
       body: JSON.stringify({ query: QUERY }),
     });
     const body = (await response.json()) as { data: Data; errors: Array<{ message: string; extensions: { code: string; serviceName: string } }> };

@@ -131,8 +131,17 @@ export async function processIngestChunk(job: IngestChunk, models: CasesModels, 
       unassignable.add(record);
     }
   });
-  const { outcomes, events } = await upsertRecords(models, valid.filter((r) => !unassignable.has(r)), { feedId: job.feedId });
-  for (const outcome of outcomes) counts[outcome]++;
+  const stored = valid.filter((r) => !unassignable.has(r));
+  const { outcomes, events } = await upsertRecords(models, stored, { feedId: job.feedId });
+  outcomes.forEach((outcome, i) => {
+    if (outcome !== 'erased') {
+      counts[outcome]++;
+      return;
+    }
+    const record = stored[i]!;
+    rejected.push({ position: record.position!, caseReference: record.caseReference, path: 'caseReference', message: 'the personal data of this case was erased; feeds no longer change it' });
+    counts.rejected++;
+  });
   await publish(events, `ingest-published:${job.feedId}:${job.chunkIndex ?? job.firstPosition}`);
   const withLines = rejected.map((r) => ({ ...r, line: job.lines?.[r.position - job.firstPosition] ?? null }));
   return { feedId: job.feedId, received: job.records.length, counts, rejected: withLines };

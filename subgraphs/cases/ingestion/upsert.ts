@@ -7,6 +7,8 @@ import type { CaseEvent } from '../../../shared/events.js';
 import { factsOf, type StatsFacts } from '../statistics/facts.js';
 
 export type RecordOutcome = 'created' | 'updated' | 'unchanged' | 'stale';
+/** `erased`: the case's personal data was erased; feeds no longer write to it (reported as rejected). */
+export type UpsertOutcome = RecordOutcome | 'erased';
 
 /** A valid record with its eligibility assessed under its Member State's rules. */
 export type AssessedRecord = CanonicalRecord & {
@@ -70,7 +72,7 @@ export async function upsertRecords(
   records: readonly AssessedRecord[],
   source: ChunkSource,
   now = new Date(),
-): Promise<{ outcomes: RecordOutcome[]; events: Array<CaseEvent<StatsFacts>> }> {
+): Promise<{ outcomes: UpsertOutcome[]; events: Array<CaseEvent<StatsFacts>> }> {
   if (records.length === 0) return { outcomes: [], events: [] };
   const planned = records.map((record, index) => {
     const { assessed, partnerId, position, ...canonical } = record;
@@ -116,7 +118,7 @@ export async function upsertRecords(
     return { record, hash, fields, partnerId, position: position ?? index, created, event };
   });
 
-  const outcomes: RecordOutcome[] = new Array<RecordOutcome>(records.length);
+  const outcomes: UpsertOutcome[] = new Array<UpsertOutcome>(records.length);
   const events: Array<CaseEvent<StatsFacts>> = [];
   // One read for the whole chunk, by _id (the primary index on MongoDB and on FerretDB).
   const found = await models.Case.collection.find({ _id: { $in: planned.map((p) => p.created._id) } }).toArray();
@@ -173,6 +175,11 @@ export async function upsertRecords(
         before: mark.outcome === 'created' ? null : ((mark.before ?? null) as StatsFacts | null),
         after: factsOf(current),
       });
+      continue;
+    }
+    if (current.erasure) {
+      // Erased on request or by retention: a feed (or a replay of an old one) must not bring the data back.
+      outcomes[i] = 'erased';
       continue;
     }
     const outcome = decideOutcome(current, { recordVersion: p.record.recordVersion, hash: p.hash });

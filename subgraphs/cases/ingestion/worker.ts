@@ -12,6 +12,9 @@ import { StatisticsProjector } from '../statistics/projector.js';
 import { coverageClient } from './assignment.js';
 import { createIngestWorker } from './consumer.js';
 import { feedModels } from './feeds.js';
+import { LeasedLoop } from '../../../shared/leased-loop.js';
+import { erasureModel } from '../erasure.js';
+import { retentionModels, retentionStep } from '../retention.js';
 
 const config = loadConfigOrExit();
 const logger = createLogger('ingest-worker', config);
@@ -29,6 +32,18 @@ try {
   const projectorRedis = duplicateRedis(redis, 'statistics-projector', logger);
   const projector = new StatisticsProjector(models, projectorRedis, config.QUEUE_PREFIX, logger);
   projector.start();
+  // Retention: personal data of cases ended RETENTION_DAYS ago is purged, after a dry-run notice.
+  const retentionRedis = duplicateRedis(redis, 'retention', logger);
+  const retentionDeps = { models, feeds, erasures: erasureModel(connection), retention: retentionModels(connection), redis: retentionRedis, queuePrefix: config.QUEUE_PREFIX, publish };
+  const retention = new LeasedLoop(
+    retentionRedis,
+    `${config.QUEUE_PREFIX}:lease:retention`,
+    retentionStep(retentionDeps, { retentionDays: config.RETENTION_DAYS, noticeHours: config.RETENTION_NOTICE_HOURS, intervalMs: config.RETENTION_INTERVAL_MS }, (run) =>
+      logger.info({ due: run.due, purged: run.purged, awaitingNotice: run.awaitingNotice, cutoff: run.cutoff }, 'retention run'),
+    ),
+    logger,
+  );
+  retention.start();
   const service = await startService({
     name: 'ingest-worker',
     host: config.HOST,
@@ -50,7 +65,9 @@ try {
     onShutdown: async () => {
       await worker.close(); // waits for the chunks in progress
       await projector.stop();
+      await retention.stop();
       projectorRedis.disconnect();
+      retentionRedis.disconnect();
       redis.disconnect();
       await connection.close();
     },

@@ -42,11 +42,12 @@ export function ageOn(dateOfBirth: string, on: string): number {
 const days = (from: Date | string | null | undefined, to: Date | string | null | undefined) =>
   from && to ? Math.max(0, Math.round((new Date(to).getTime() - new Date(from).getTime()) / DAY)) : null;
 
-export function factsOf(doc: Pick<CaseDoc, 'memberState' | 'countryOfOrigin' | 'partnerId' | 'status' | 'returnType' | 'packages' | 'departureDate' | 'createdAt' | 'mainApplicant' | 'familyMembers' | 'familySize' | 'milestones' | 'history'>): StatsFacts {
+export function factsOf(doc: Pick<CaseDoc, 'memberState' | 'countryOfOrigin' | 'partnerId' | 'status' | 'returnType' | 'packages' | 'departureDate' | 'createdAt' | 'mainApplicant' | 'familyMembers' | 'familySize' | 'milestones' | 'history'> & Partial<Pick<CaseDoc, 'erasure'>>): StatsFacts {
   const reference = doc.departureDate ?? new Date(doc.createdAt ?? Date.now()).toISOString().slice(0, 10);
   const people: PersonDoc[] = [doc.mainApplicant, ...(doc.familyMembers ?? [])].filter((p): p is PersonDoc => Boolean(p?.dateOfBirth));
-  const minors = people.filter((p) => ageOn(p.dateOfBirth, reference) < 18).length;
-  // After erasure of personal data the counts stay: familySize is kept, ages are not.
+  // After erasure the facts kept with it stand in for the birth dates, so statistics do not move.
+  const retained = doc.erasure?.retained;
+  const minors = retained ? retained.minors : people.filter((p) => ageOn(p.dateOfBirth, reference) < 18).length;
   const returnees = Math.max(doc.familySize, people.length);
   const milestones = doc.milestones ?? { km1At: null, km2At: null, km3At: null };
   const history = doc.history ?? [];
@@ -62,7 +63,7 @@ export function factsOf(doc: Pick<CaseDoc, 'memberState' | 'countryOfOrigin' | '
     returnees,
     adults: returnees - minors,
     minors,
-    mainApplicantAge: doc.mainApplicant?.dateOfBirth ? ageOn(doc.mainApplicant.dateOfBirth, reference) : null,
+    mainApplicantAge: retained ? retained.mainApplicantAge : doc.mainApplicant?.dateOfBirth ? ageOn(doc.mainApplicant.dateOfBirth, reference) : null,
     accepted: PAST_ACCEPTANCE.has(doc.status) || history.some((h) => h.transition === 'acceptCase'),
     daysToKm1: days(doc.departureDate, milestones.km1At),
     daysKm1ToKm2: days(milestones.km1At, milestones.km2At),

@@ -1,0 +1,53 @@
+/**
+ * npm run retention -- [--dry-run] [--json]
+ * Runs the retention job once (the worker runs it every RETENTION_INTERVAL_MS). With
+ * --dry-run nothing changes: it prints what a real run would purge now and what is listed.
+ * A real run purges only cases a report listed RETENTION_NOTICE_HOURS before.
+ */
+import { parseArgs } from 'node:util';
+import { loadConfigOrExit } from '../shared/config.js';
+import { publishCaseEvents, type CaseEvent } from '../shared/events.js';
+import { connectDatabase, ensureIndexes } from '../shared/mongo.js';
+import { createRedis } from '../shared/redis.js';
+import { erasureModel } from '../subgraphs/cases/erasure.js';
+import { feedModels } from '../subgraphs/cases/ingestion/feeds.js';
+import { casesModels } from '../subgraphs/cases/models.js';
+import { retentionModels, runRetention } from '../subgraphs/cases/retention.js';
+import type { StatsFacts } from '../subgraphs/cases/statistics/facts.js';
+
+const USAGE = 'usage: npm run retention -- [--dry-run] [--json]';
+let options: { 'dry-run'?: boolean; json?: boolean; help?: boolean };
+try {
+  options = parseArgs({ options: { 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' } }, strict: true }).values;
+} catch (error) {
+  process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
+  process.exit(64);
+}
+if (options.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+const config = loadConfigOrExit();
+const connection = await connectDatabase(config, 'cases');
+const redis = createRedis(config, 'retention-cli');
+try {
+  await ensureIndexes(connection);
+  const models = casesModels(connection);
+  const publish = (events: ReadonlyArray<CaseEvent<StatsFacts>>) => publishCaseEvents(redis, config.QUEUE_PREFIX, events);
+  const run = await runRetention(
+    { models, feeds: feedModels(connection), erasures: erasureModel(connection), retention: retentionModels(connection), redis, queuePrefix: config.QUEUE_PREFIX, publish },
+    { retentionDays: config.RETENTION_DAYS, noticeHours: config.RETENTION_NOTICE_HOURS },
+    { dryRun: options['dry-run'] === true },
+  );
+  if (options.json) process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
+  else {
+    process.stdout.write(
+      `${run.dryRun ? 'dry run: ' : ''}cases ended before ${run.cutoff.toISOString()} (${run.retentionDays} days) still holding personal data: ${run.due}\n` +
+        `${run.dryRun ? 'a real run now would purge' : 'purged'}: ${run.purged}; listed, inside the ${config.RETENTION_NOTICE_HOURS} h notice: ${run.awaitingNotice}\n`,
+    );
+    for (const c of run.cases) process.stdout.write(`  ${c.action.padEnd(11)} ${c.caseId} ${c.memberState} ${c.status} ended ${c.endedAt.toISOString().slice(0, 10)} listed ${c.firstListedAt.toISOString()}\n`);
+  }
+} finally {
+  redis.disconnect();
+  await connection.close();
+}

@@ -1,0 +1,143 @@
+import { Schema, Types, type Connection, type Model } from 'mongoose';
+import type { CaseStatus } from '../../shared/domain.js';
+import { eraseCase, type ErasureDeps } from './erasure.js';
+import type { CaseDoc } from './models.js';
+
+/** A case has ended in one of these; its retention period runs from the day it got there. */
+export const ENDED_STATUSES: readonly CaseStatus[] = ['COMPLETED', 'WITHDRAWN', 'CLOSED'];
+
+/** When the case reached its ended status: the last history entry into it, else its last change. */
+export function endedAt(doc: Pick<CaseDoc, 'status' | 'history' | 'updatedAt'>): Date | null {
+  if (!ENDED_STATUSES.includes(doc.status)) return null;
+  const entry = [...(doc.history ?? [])].reverse().find((h) => h.to === doc.status);
+  return new Date(entry?.at ?? doc.updatedAt);
+}
+
+export interface RetentionCandidate {
+  caseId: string;
+  memberState: string;
+  status: CaseStatus;
+  endedAt: Date;
+  /** When a dry-run report first listed it. */
+  firstListedAt: Date;
+}
+
+/** One run of the retention job: what was due, what was purged. Append-only. */
+export interface RetentionRunDoc {
+  _id: Types.ObjectId;
+  at: Date;
+  dryRun: boolean;
+  retentionDays: number;
+  /** Cases ended before this instant are due. */
+  cutoff: Date;
+  due: number;
+  /** Due cases purged in this run (listed in a dry-run report at least the notice period before); in a dry run, those a real run would purge. */
+  purged: number;
+  /** Due cases still inside their notice period: purged by a later run. */
+  awaitingNotice: number;
+  cases: Array<Omit<RetentionCandidate, 'firstListedAt'> & { firstListedAt: Date; action: 'PURGED' | 'WOULD_PURGE' | 'LISTED' }>;
+}
+
+/** The first time a dry-run report listed a case (its notice): `_id` is the case id. */
+interface RetentionNoticeDoc {
+  _id: string;
+  firstListedAt: Date;
+}
+
+const runSchema = new Schema<RetentionRunDoc>({}, { collection: 'retentionRuns', versionKey: false, strict: false });
+const noticeSchema = new Schema<RetentionNoticeDoc>({ _id: String }, { collection: 'retentionNotices', versionKey: false, strict: false });
+
+export interface RetentionModels {
+  Run: Model<RetentionRunDoc>;
+  Notice: Model<RetentionNoticeDoc>;
+}
+
+export function retentionModels(connection: Connection): RetentionModels {
+  return {
+    Run: (connection.models.RetentionRun as Model<RetentionRunDoc> | undefined) ?? connection.model<RetentionRunDoc>('RetentionRun', runSchema),
+    Notice: (connection.models.RetentionNotice as Model<RetentionNoticeDoc> | undefined) ?? connection.model<RetentionNoticeDoc>('RetentionNotice', noticeSchema),
+  };
+}
+
+export interface RetentionSettings {
+  retentionDays: number;
+  noticeHours: number;
+}
+
+/**
+ * Runs the retention job once. Every case that ended more than `retentionDays` ago and
+ * still holds personal data is due. A due case is first only listed (its notice starts);
+ * it is purged by a later run once it has been listed for `noticeHours`, so an operator
+ * always sees a dry-run report of a purge before it happens. With `dryRun`, nothing is
+ * purged and no notice starts: the report says what a real run would do now.
+ */
+export async function runRetention(
+  deps: ErasureDeps & { retention: RetentionModels },
+  settings: RetentionSettings,
+  options: { dryRun: boolean; now?: Date },
+): Promise<RetentionRunDoc> {
+  const now = options.now ?? new Date();
+  const cutoff = new Date(now.getTime() - settings.retentionDays * 86_400_000);
+  const noticeBefore = new Date(now.getTime() - settings.noticeHours * 3_600_000);
+  // updatedAt bounds the scan from above: a case changed after the cutoff did not end before it.
+  const ended = await deps.models.Case.find({ status: { $in: [...ENDED_STATUSES] }, erasure: { $exists: false }, updatedAt: { $lt: cutoff } })
+    .select({ _id: 1, memberState: 1, status: 1, history: 1, updatedAt: 1 })
+    .lean<CaseDoc[]>()
+    .exec();
+  const due = ended
+    .map((doc) => ({ doc, endedAt: endedAt(doc) }))
+    .filter((c): c is { doc: CaseDoc; endedAt: Date } => c.endedAt !== null && c.endedAt < cutoff);
+  const notices = new Map(
+    (await deps.retention.Notice.find({ _id: { $in: due.map((c) => c.doc._id.toHexString()) } }).lean<RetentionNoticeDoc[]>().exec()).map((n) => [n._id, n.firstListedAt]),
+  );
+  const cases: RetentionRunDoc['cases'] = [];
+  for (const { doc, endedAt: at } of due) {
+    const caseId = doc._id.toHexString();
+    const firstListedAt = notices.get(caseId) ?? now;
+    const noticeServed = notices.has(caseId) && firstListedAt <= noticeBefore;
+    if (!options.dryRun && noticeServed) {
+      await eraseCase(deps, doc._id, { actor: { role: 'SYSTEM', subject: 'retention-job' }, kind: 'RETENTION', requestReference: null, requestId: null }, now);
+      cases.push({ caseId, memberState: doc.memberState, status: doc.status, endedAt: at, firstListedAt, action: 'PURGED' });
+    } else if (options.dryRun && noticeServed) {
+      cases.push({ caseId, memberState: doc.memberState, status: doc.status, endedAt: at, firstListedAt, action: 'WOULD_PURGE' });
+    } else {
+      if (!options.dryRun && !notices.has(caseId)) await deps.retention.Notice.updateOne({ _id: caseId }, { $setOnInsert: { firstListedAt: now } }, { upsert: true }).exec();
+      cases.push({ caseId, memberState: doc.memberState, status: doc.status, endedAt: at, firstListedAt, action: 'LISTED' });
+    }
+  }
+  const purged = cases.filter((c) => c.action !== 'LISTED').length;
+  const run: RetentionRunDoc = {
+    _id: new Types.ObjectId(),
+    at: now,
+    dryRun: options.dryRun,
+    retentionDays: settings.retentionDays,
+    cutoff,
+    due: due.length,
+    purged,
+    awaitingNotice: due.length - purged,
+    cases,
+  };
+  await deps.retention.Run.collection.insertOne(run);
+  return run;
+}
+
+/**
+ * One step of the scheduled job, for a LeasedLoop: runs retention when the last run (any
+ * instance's, kept in Redis) is older than `intervalMs`, else waits a second.
+ */
+export function retentionStep(
+  deps: ErasureDeps & { retention: RetentionModels },
+  settings: RetentionSettings & { intervalMs: number },
+  onRun: (run: RetentionRunDoc) => void,
+): () => Promise<void> {
+  const lastRunKey = `${deps.queuePrefix}:retention:last-run`;
+  return async () => {
+    const last = Number((await deps.redis.get(lastRunKey)) ?? 0);
+    if (Date.now() - last < settings.intervalMs) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      return;
+    }
+    await deps.redis.set(lastRunKey, String(Date.now()));
+    onRun(await runRetention(deps, settings, { dryRun: false }));
+  };
+}
