@@ -1,5 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawnEntry, waitForReady } from '../scripts/processes.js';
+import { mintToken, type Principal } from '../shared/auth.js';
+import { loadConfig } from '../shared/config.js';
 
 /**
  * The environment every benchmark runs its processes with: production mode, its own
@@ -13,6 +15,7 @@ export function benchEnv(prefix: string, base: number, extra: Record<string, str
     LOG_LEVEL: 'warn',
     AUTH_JWT_SECRET: 'bench-only-jwt-secret-0123456789abcdef',
     INTERNAL_SIGNING_KEY: 'bench-only-internal-signing-key-0123456789',
+    PSEUDONYM_KEY: 'bench-only-pseudonym-key-0123456789abcdef',
     MONGO_DB_PREFIX: prefix,
     QUEUE_PREFIX: prefix,
     GATEWAY_PORT: String(base),
@@ -27,6 +30,14 @@ export function benchEnv(prefix: string, base: number, extra: Record<string, str
     FINANCE_URL: `http://127.0.0.1:${base + 4}/graphql`,
     ...extra,
   };
+}
+
+/** The principal the read benchmarks ask as: every case's metadata, no personal data (so no access-log writes). */
+export const BENCH_PRINCIPAL: Principal = { subject: 'bench', role: 'ADMIN' };
+
+/** An `authorization` header for BENCH_PRINCIPAL, valid for the gateway started with `env`. */
+export async function benchAuthorization(env: Record<string, string>): Promise<Record<string, string>> {
+  return { authorization: `Bearer ${await mintToken(BENCH_PRINCIPAL, loadConfig(env))}` };
 }
 
 /** Starts entry points as child processes, waits for their readiness, stops them all at exit. */

@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { loadConfig } from '../shared/config.js';
-import { benchEnv, processStarter } from './env.js';
+import { benchAuthorization, benchEnv, processStarter } from './env.js';
 import { connectDatabase } from '../shared/mongo.js';
 import { casesModels } from '../subgraphs/cases/models.js';
 import { seedCases, seedReferenceData } from '../scripts/seed-data.js';
@@ -65,12 +65,13 @@ await start('bench/plain-gateway.ts', base + 100, '/?query=%7B__typename%7D', { 
 });
 
 process.stdout.write("processes ready\n");
+const authorization = await benchAuthorization(env);
 const targets = { ours: `http://127.0.0.1:${base}/graphql`, plain: `http://127.0.0.1:${base + 100}/graphql` };
 
 // Both must give the same answer before we time them.
 const answers = await Promise.all(
   Object.values(targets).map(async (url) => {
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: QUERY }) });
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...authorization }, body: JSON.stringify({ query: QUERY }) });
     return response.text();
   }),
 );
@@ -81,7 +82,8 @@ const run = (url: string, amount: number) =>
   autocannon({
     url,
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    // The plain gateway ignores the token: it signs the same principal itself.
+    headers: { 'content-type': 'application/json', ...authorization },
     body: JSON.stringify({ query: QUERY }),
     connections: CONNECTIONS,
     amount,

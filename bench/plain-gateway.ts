@@ -9,6 +9,7 @@ import { startStandaloneServer } from '@apollo/server/standalone';
 import { SUPERGRAPH_FILE, type SubgraphId } from '../gateway/compose.js';
 import { PRINCIPAL_HEADER, signPrincipal } from '../shared/auth.js';
 import { loadConfig } from '../shared/config.js';
+import { BENCH_PRINCIPAL } from './env.js';
 
 const signingKey = loadConfig().INTERNAL_SIGNING_KEY;
 
@@ -16,12 +17,13 @@ const urls: Record<SubgraphId, string> = JSON.parse(process.env.BENCH_SUBGRAPH_U
 const gateway = new ApolloGateway({
   supergraphSdl: readFileSync(SUPERGRAPH_FILE, 'utf8'),
   // Only the URL differs from the defaults (the committed supergraph has placeholder hosts),
-  // plus the signed principal header without which our subgraphs answer nothing.
+  // plus the signed principal header without which our subgraphs answer nothing (the
+  // bench's principal, the one `ours` gets from its bearer token).
   buildService: ({ name }) =>
     new RemoteGraphQLDataSource({
       url: urls[name as SubgraphId],
       willSendRequest: ({ request }) => {
-        request.http?.headers.set(PRINCIPAL_HEADER, signPrincipal(null, signingKey));
+        request.http?.headers.set(PRINCIPAL_HEADER, signPrincipal(BENCH_PRINCIPAL, signingKey));
       },
     }),
 });

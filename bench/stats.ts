@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../shared/config.js';
-import { benchEnv, processStarter } from './env.js';
+import { benchAuthorization, benchEnv, processStarter } from './env.js';
 import { connectDatabase } from '../shared/mongo.js';
 import { createRedis } from '../shared/redis.js';
 import { casesModels } from '../subgraphs/cases/models.js';
@@ -46,9 +46,10 @@ const QUERY = `query($f: StatisticsFilter) { statistics(filter: $f) { totalCases
   casesByMemberState { key count } casesPerMonth { key count } casesByReturnType { key count } casesByPackage { key count }
   casesByCountryOfOrigin { key count } casesByPartner { key count } milestoneDurations { milestone cases averageDays medianDays } } }`;
 const filters = [undefined, { memberState: 'DE' }, { countryOfOrigin: 'IQ' }, { partner: 'weldo' }];
+const authorization = await benchAuthorization(env);
 const call = async (f: unknown) => {
   const started = performance.now();
-  const response = await fetch(`http://127.0.0.1:${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: QUERY, variables: { f } }) });
+  const response = await fetch(`http://127.0.0.1:${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...authorization }, body: JSON.stringify({ query: QUERY, variables: { f } }) });
   const body = (await response.json()) as { errors?: unknown; data?: { statistics: { totalCases: number } } };
   if (body.errors) throw new Error(JSON.stringify(body.errors));
   return { ms: performance.now() - started, total: body.data!.statistics.totalCases };

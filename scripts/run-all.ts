@@ -48,6 +48,7 @@ try {
 }
 process.stderr.write(`
 [start] AVRR graph ready. GraphQL: http://localhost:${config.GATEWAY_PORT}/graphql  (Ctrl-C stops everything)
-[start] try: curl -s http://localhost:${config.GATEWAY_PORT}/graphql -H 'content-type: application/json' \\
+[start] try: TOKEN=$(npm run -s token -- --role MEMBER_STATE --member-state BE)
+[start]      curl -s http://localhost:${config.GATEWAY_PORT}/graphql -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
           -d '{"query":"{ cases(first: 3) { totalCount edges { node { caseReference countryOfOrigin { name } partner { name } entitlement { totalEur } } } } }"}'
 `);

@@ -1,0 +1,62 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGateway } from '../../gateway/server.js';
+import type { RunningService } from '../../shared/http.js';
+import { silentLogger, startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
+
+const LISTED = 'query Partners { partners { id name } }';
+const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** With GRAPHQL_SAFELIST_FILE, the gateway runs only the operations of the manifest. */
+describe('persisted-operation safelist', () => {
+  let system: TestSystem;
+  let gateway: RunningService;
+  let headers: Record<string, string>;
+  const post = async (body: unknown) => {
+    const response = await fetch(`${gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    return { status: response.status, body: (await response.json()) as { data?: { partners: Array<{ id: string }> }; errors?: Array<{ extensions: { code: string } }> } };
+  };
+
+  beforeAll(async () => {
+    system = await startTestSystem();
+    headers = await system.as({ subject: 'analyst', role: 'EU_ANALYST' });
+    const dir = mkdtempSync(join(tmpdir(), 'safelist-'));
+    const file = join(dir, 'manifest.json');
+    writeFileSync(file, JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: [{ id: sha(LISTED), name: 'Partners', type: 'query', body: LISTED }] }));
+    const urls = Object.fromEntries(Object.entries(system.subgraphs).map(([name, s]) => [name, `${s.url}/graphql`])) as Parameters<typeof startGateway>[0]['subgraphUrls'];
+    gateway = await startGateway({ config: testConfig({ MONGO_DB_PREFIX: system.config.MONGO_DB_PREFIX, QUEUE_PREFIX: system.config.QUEUE_PREFIX, GRAPHQL_SAFELIST_FILE: file }), logger: silentLogger, port: 0, subgraphUrls: urls });
+  });
+  afterAll(async () => {
+    await gateway?.shutdown('test done');
+    await system?.stop();
+  });
+
+  it('runs a listed operation sent by its hash alone, or in full', async () => {
+    const byHash = await post({ extensions: { persistedQuery: { version: 1, sha256Hash: sha(LISTED) } } });
+    expect(byHash.body.errors).toBeUndefined();
+    expect(byHash.body.data!.partners).toHaveLength(5);
+    const inFull = await post({ query: LISTED });
+    expect(inFull.body.data).toEqual(byHash.body.data);
+  });
+
+  it('refuses anything else: other text, an unknown hash, a hash that does not match its text', async () => {
+    const other = await post({ query: '{ partners { id name capacity } }' });
+    expect(other.status).toBe(400);
+    expect(other.body.errors![0]!.extensions.code).toBe('OPERATION_NOT_IN_SAFELIST');
+    expect(other.body.data ?? null).toBeNull();
+    // The same operation with other white space is another text: not listed.
+    expect((await post({ query: LISTED.replace(' ', '  ') })).body.errors![0]!.extensions.code).toBe('OPERATION_NOT_IN_SAFELIST');
+    const unknown = await post({ extensions: { persistedQuery: { version: 1, sha256Hash: 'f'.repeat(64) } } });
+    expect(unknown.body.errors![0]!.extensions.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+    const mismatch = await post({ query: '{ cases { totalCount } }', extensions: { persistedQuery: { version: 1, sha256Hash: sha(LISTED) } } });
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.body.data ?? null).toBeNull();
+    // Registering a new operation through APQ does not add it to the list.
+    const text = '{ partners { shortName } }';
+    await post({ query: text, extensions: { persistedQuery: { version: 1, sha256Hash: sha(text) } } });
+    expect((await post({ extensions: { persistedQuery: { version: 1, sha256Hash: sha(text) } } })).body.errors![0]!.extensions.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+  });
+});
