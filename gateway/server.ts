@@ -12,6 +12,7 @@ import { ingestHandler } from './ingest.js';
 import { adminHandler } from './admin.js';
 import { operationLimits, rateLimiter } from './hardening.js';
 import { loadSafelist } from './safelist.js';
+import { CaseEventHub, startSubscriptionServer, type SubscriptionServer } from './subscriptions.js';
 import { maskError } from '../shared/errors.js';
 import { Queue } from 'bullmq';
 import { createMetrics, ingestQueueMetrics } from '../shared/metrics.js';
@@ -21,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { loadProfiles } from '../subgraphs/cases/ingestion/profiles.js';
 
 const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
-import { createRedis } from '../shared/redis.js';
+import { createRedis, duplicateRedis } from '../shared/redis.js';
 import { AuthError, unauthenticated, verifyBearerToken } from '../shared/auth.js';
 
 /**
@@ -115,7 +116,14 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     onFeed: (memberState, format) => ingestMetrics.feeds.inc({ member_state: memberState, format }),
     authenticate: (req) => principalContext(req.headers.authorization, config),
   });
-  return startService({
+  // Subscriptions: graphql-ws on the same port and path, fed by the case event stream.
+  const hub = new CaseEventHub(duplicateRedis(redis, 'gateway-events-reader', logger), redis, config.QUEUE_PREFIX, logger, {
+    windowMs: config.EVENT_REPLAY_HOURS * 3_600_000,
+    maxQueue: config.SUBSCRIPTION_MAX_QUEUE,
+  });
+  await hub.start();
+  let subscriptions: SubscriptionServer | undefined = undefined;
+  const service = await startService({
     name: 'gateway',
     host: config.HOST,
     port: options.port ?? config.GATEWAY_PORT,
@@ -145,6 +153,10 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
         await redis.ping();
       },
     },
+    beforeClose: async () => {
+      await subscriptions?.close();
+      await hub.stop();
+    },
     onShutdown: async () => {
       await server.stop();
       await queue.close();
@@ -152,4 +164,17 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
       await options.onShutdown?.();
     },
   });
+  if (!gateway.schema) throw new Error('the supergraph did not load');
+  subscriptions = startSubscriptionServer({
+    server: service.server,
+    apollo: server,
+    apiSchema: gateway.schema,
+    validationRules: limits.validationRules,
+    maxTokens: limits.parseOptions.maxTokens,
+    config,
+    logger,
+    hub,
+    authenticate: async (authorization) => (await principalContext(authorization, config)).principal,
+  });
+  return service;
 }

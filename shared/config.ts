@@ -83,6 +83,15 @@ export const configShape = {
   RETENTION_NOTICE_HOURS: z.coerce.number().min(0).max(24 * 365).default(24),
   RETENTION_INTERVAL_MS: z.coerce.number().int().min(1_000).max(7 * 86_400_000).default(3_600_000),
   GRAPHQL_SAFELIST_FILE: z.string().min(1).optional(),
+  EVENT_REPLAY_HOURS: z.coerce.number().min(0.01).max(24 * 90).default(168),
+  SUBSCRIPTION_MAX_QUEUE: z.coerce.number().int().min(10).max(1_000_000).default(10_000),
+  WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
+  WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(5_000),
+  WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
+  WEBHOOK_ALLOW_HTTP: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
 };
 
 export const configSchema = z.object(configShape).superRefine((config, ctx) => {

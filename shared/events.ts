@@ -22,6 +22,19 @@ export interface CaseEvent<TFacts = unknown> {
   after: TFacts | null;
   /** For `case.disbursed`: what the partner reported. */
   disbursement?: { amountCents: number; package: string; kind: string; date: string };
+  /**
+   * Who the case belongs to, for events without facts (`case.disbursed`): subscriptions
+   * and webhooks deliver an event only to those who may see its case.
+   */
+  owner?: CaseOwnerFacts;
+}
+
+/** The part of an event's facts that decides who may receive it. */
+export interface CaseOwnerFacts {
+  memberState: string;
+  partnerId: string | null;
+  countryOfOrigin: string;
+  status?: string;
 }
 
 /**

@@ -129,6 +129,8 @@ export interface ServiceOptions {
   readiness: Record<string, ReadinessCheck>;
   /** Called after the HTTP server stopped taking requests: close queues and connections here. */
   onShutdown: () => Promise<void>;
+  /** Runs first on shutdown, before the server stops accepting (closes WebSockets). */
+  beforeClose?: () => Promise<void>;
   shutdownTimeoutMs: number;
 }
 
@@ -197,6 +199,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     shutdownPromise ??= (async () => {
       shuttingDown = true;
       logger.info({ reason }, `${options.name} shutting down`);
+      // Long-lived connections (WebSockets) are not HTTP requests the server waits for: ended first.
+      await options.beforeClose?.();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const forced = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutMs);

@@ -22,6 +22,7 @@ import { listErasures, type ErasureDoc } from './erasure.js';
 import type { RetentionModels, RetentionRunDoc } from './retention.js';
 import { listGrants, openGrant, type PersonalDataGrantDoc } from './support-access.js';
 import type { PersonDoc } from './models.js';
+import type { WebhookApi, WebhookDeliveryDoc, WebhookDoc } from './webhooks.js';
 
 export interface CasesContext {
   principal: Principal | null;
@@ -35,6 +36,7 @@ export interface CasesContext {
   /** Records the personal data this request serves (written when the response is ready). */
   audit: PersonalDataAudit;
   personalDataReadLog: Model<PersonalDataReadDoc>;
+  webhooks: WebhookApi;
   /** This request's view of the cases: the one place the access rules are applied. */
   access: CaseAccess;
   requestId: string | null;
@@ -186,6 +188,14 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
   PersonalDataAccessGrant: {
     id: (doc: PersonalDataGrantDoc) => doc._id.toHexString(),
   },
+  Webhook: {
+    id: (doc: WebhookDoc & { revealSecret?: boolean }) => doc._id.toHexString(),
+    secret: (doc: WebhookDoc & { revealSecret?: boolean }) => (doc.revealSecret ? doc.secret : null),
+  },
+  WebhookDelivery: {
+    id: (doc: WebhookDeliveryDoc) => doc._id,
+    payload: (doc: WebhookDeliveryDoc) => JSON.stringify(doc.payload),
+  },
   RetentionRun: {
     id: (doc: RetentionRunDoc) => doc._id.toHexString(),
   },
@@ -213,6 +223,8 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
       else if (!mayReadDataProtectionRecords(principal)) throw forbidden('Only administrators, the data protection officer and the owning Member State read erasure records');
       return listErasures(ctx.dataProtection.erasures, filter, checkPageSize(args.first));
     },
+    webhooks: (_: unknown, __: unknown, ctx: CasesContext) => ctx.webhooks.list(ctx.principal),
+    webhookDeliveries: (_: unknown, args: { status?: string | null; first?: number | null }, ctx: CasesContext) => ctx.webhooks.deliveries(ctx.principal, args),
     retentionRuns: (_: unknown, args: { first?: number | null }, ctx: CasesContext) => {
       requirePrincipal(ctx.principal, 'retentionRuns');
       if (!mayReadDataProtectionRecords(ctx.principal)) throw forbidden('Only administrators and the data protection officer read retention reports');
@@ -271,6 +283,9 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
       const actor = { role: principal.role, subject: principal.subject, memberState: principal.memberState! };
       return ctx.dataProtection.erase(doc._id, { actor, requestReference: args.requestReference, requestId: ctx.requestId });
     },
+    registerWebhook: async (_: unknown, args: { url: string; eventTypes: string[] }, ctx: CasesContext) => ({ ...(await ctx.webhooks.register(ctx.principal, args)), revealSecret: true }),
+    deleteWebhook: (_: unknown, args: { id: string }, ctx: CasesContext) => ctx.webhooks.delete(ctx.principal, String(args.id)),
+    redeliverWebhook: (_: unknown, args: { deliveryId: string }, ctx: CasesContext) => ctx.webhooks.redeliver(ctx.principal, String(args.deliveryId)),
     openPersonalDataAccess: async (_: unknown, args: { caseId: string; justification: string }, ctx: CasesContext) => {
       const principal = requirePrincipal(ctx.principal, 'openPersonalDataAccess');
       if (principal.role !== 'SUPPORT_DESK') throw forbidden('Only the support desk opens justified access to personal data; the owning Member State and the assigned partner read it without');

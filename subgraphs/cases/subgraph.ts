@@ -12,6 +12,7 @@ import { CaseAccess, protectPersonalFields } from './access.js';
 import { personalDataGrantModel } from './support-access.js';
 import { eraseCase, erasureModel } from './erasure.js';
 import { retentionModels } from './retention.js';
+import { WebhookApi, webhookModels } from './webhooks.js';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../shared/config.js';
 import { publishCaseEvents, type CaseEvent } from '../../shared/events.js';
@@ -26,7 +27,7 @@ export const casesTypeDefs = loadSchemaFile(new URL('./schema.graphql', import.m
  */
 export function casesSubgraph(
   connection: Connection,
-  config: Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX' | 'PSEUDONYM_KEY' | 'SUPPORT_ACCESS_MINUTES'>,
+  config: Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX' | 'PSEUDONYM_KEY' | 'SUPPORT_ACCESS_MINUTES' | 'WEBHOOK_ALLOW_HTTP' | 'WEBHOOK_ATTEMPTS' | 'WEBHOOK_BACKOFF_MS'>,
   redis?: Redis,
 ): SubgraphDefinition<CasesContext> {
   const models = casesModels(connection);
@@ -43,6 +44,7 @@ export function casesSubgraph(
     queue ??= new Queue<IngestChunkJob, ChunkReport>(INGEST_QUEUE, { connection: client, prefix: config.QUEUE_PREFIX });
     return replayFailedChunks(queue, feeds, feedId);
   };
+  const webhooks = new WebhookApi(webhookModels(connection), client, config.QUEUE_PREFIX, { allowHttp: config.WEBHOOK_ALLOW_HTTP, attempts: config.WEBHOOK_ATTEMPTS, backoffMs: config.WEBHOOK_BACKOFF_MS });
   const erasureDeps = { models, feeds, erasures, redis: client, queuePrefix: config.QUEUE_PREFIX, publish };
   const dataProtection: CasesContext['dataProtection'] = {
     grants,
@@ -73,6 +75,7 @@ export function casesSubgraph(
         access,
         requestId,
         dataProtection,
+        webhooks,
       };
     },
     // Every read of personal data is recorded once the response is ready, before it is sent.
@@ -87,6 +90,7 @@ export function casesSubgraph(
     ],
     close: async () => {
       await queue?.close();
+      await webhooks.close();
       ownRedis?.disconnect();
     },
   };

@@ -134,6 +134,7 @@ export async function recordDisbursement(
         before: null,
         after: null,
         disbursement: { amountCents: input.amountCents, package: input.package, kind: input.kind, date: input.date },
+        owner: { memberState: ledger.memberState, partnerId: ledger.partnerId, countryOfOrigin: ledger.countryOfOrigin },
       },
     ]);
     return doc;

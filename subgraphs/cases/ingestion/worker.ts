@@ -15,6 +15,8 @@ import { feedModels } from './feeds.js';
 import { LeasedLoop } from '../../../shared/leased-loop.js';
 import { erasureModel } from '../erasure.js';
 import { retentionModels, retentionStep } from '../retention.js';
+import { Queue } from 'bullmq';
+import { createWebhookWorker, WEBHOOK_QUEUE, WebhookDispatcher, webhookModels } from '../webhooks.js';
 
 const config = loadConfigOrExit();
 const logger = createLogger('ingest-worker', config);
@@ -44,6 +46,15 @@ try {
     logger,
   );
   retention.start();
+  // Webhooks: one dispatcher at a time turns case events into deliveries; every worker delivers.
+  const hooks = webhookModels(connection);
+  const webhookRedis = duplicateRedis(redis, 'webhooks', logger);
+  const webhookReader = duplicateRedis(redis, 'webhooks-reader', logger);
+  const webhookQueue = new Queue(WEBHOOK_QUEUE, { connection: webhookRedis, prefix: config.QUEUE_PREFIX });
+  const dispatcher = new WebhookDispatcher(hooks, webhookReader, webhookQueue, config.QUEUE_PREFIX, { attempts: config.WEBHOOK_ATTEMPTS, backoffMs: config.WEBHOOK_BACKOFF_MS });
+  const dispatching = new LeasedLoop(webhookRedis, `${config.QUEUE_PREFIX}:lease:webhooks`, () => dispatcher.step(), logger);
+  dispatching.start();
+  const deliveries = createWebhookWorker({ models: hooks, redis: webhookRedis, prefix: config.QUEUE_PREFIX, timeoutMs: config.WEBHOOK_TIMEOUT_MS, logger });
   const service = await startService({
     name: 'ingest-worker',
     host: config.HOST,
@@ -66,6 +77,11 @@ try {
       await worker.close(); // waits for the chunks in progress
       await projector.stop();
       await retention.stop();
+      await dispatching.stop();
+      await deliveries.close();
+      await webhookQueue.close();
+      webhookRedis.disconnect();
+      webhookReader.disconnect();
       projectorRedis.disconnect();
       retentionRedis.disconnect();
       redis.disconnect();

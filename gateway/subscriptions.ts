@@ -1,0 +1,514 @@
+import type { IncomingMessage, Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { ApolloServer } from '@apollo/server';
+import {
+  extendSchema,
+  getOperationAST,
+  GraphQLError,
+  Kind,
+  parse,
+  print,
+  specifiedRules,
+  subscribe,
+  validate,
+  visit,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLFieldResolver,
+  type GraphQLResolveInfo,
+  type GraphQLSchema,
+  type ValidationRule,
+} from 'graphql';
+import { decodeJwt } from 'jose';
+import type { Redis } from 'ioredis';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { Principal } from '../shared/auth.js';
+import { matchesFilter, mayReceive, messageOf, parseStreamEntry, type CaseEventFilter, type CaseEventMessage } from '../shared/case-events.js';
+import type { Config } from '../shared/config.js';
+import { caseEventStream, compareStreamIds, streamTail } from '../shared/events.js';
+import type { Logger } from '../shared/logger.js';
+import type { GatewayContext } from './datasource.js';
+
+/**
+ * The subscription part of the graph. `@apollo/gateway` executes no subscriptions, so the
+ * gateway serves them itself over graphql-ws on its own `/graphql`: the event comes from
+ * the Redis stream every writer appends to, and the `case` of each event is fetched
+ * through the federated graph as the subscriber (fields of every subgraph, the same
+ * access rules as a query, recorded in the personal data access log like any read).
+ */
+export const SUBSCRIPTION_SDL = /* GraphQL */ `
+  "What changed on a case."
+  enum CaseEventType {
+    CREATED
+    "The Member State's feed changed the case."
+    UPDATED
+    ACCEPTED
+    "KM1 (arrival reported) or KM3 (completion approved); a filter on it also matches PLAN_APPROVED (KM2)."
+    MILESTONE_REACHED
+    PLAN_SUBMITTED
+    "KM2."
+    PLAN_APPROVED
+    PLAN_REJECTED
+    COMPLETION_REPORTED
+    DISBURSEMENT_RECORDED
+    WITHDRAWN
+    CLOSED
+    PERSONAL_DATA_ERASED
+  }
+
+  enum Milestone {
+    KM1
+    KM2
+    KM3
+  }
+
+  "All given criteria must hold; within one list any value matches."
+  input CaseEventFilter {
+    caseIds: [ID!]
+    countriesOfOrigin: [ID!]
+    "The case's status after the change."
+    statuses: [CaseStatus!]
+    types: [CaseEventType!]
+  }
+
+  type CaseEventDisbursement {
+    amountCents: Int!
+    package: String!
+    kind: String!
+    date: Date!
+  }
+
+  "One change of a case. \`id\` orders events; pass the last one you saw as \`after\` to resume."
+  type CaseEventMessage {
+    id: ID!
+    type: CaseEventType!
+    at: DateTime!
+    caseId: ID!
+    "The lifecycle step, for lifecycle events."
+    transition: String
+    milestone: Milestone
+    "Status after the change; null for a disbursement."
+    status: CaseStatus
+    disbursement: CaseEventDisbursement
+    "The case now, fetched through the whole graph under your rights (null if you may no longer see it)."
+    case: Case
+  }
+
+  extend schema {
+    subscription: Subscription
+  }
+
+  type Subscription {
+    """
+    Case events you may see: a Member State its own cases', a partner its assigned cases',
+    the central roles all. With \`after\`, the events since that id are sent first, in
+    order, then live ones; an id older than the replay window is RESUME_POINT_EXPIRED.
+    """
+    caseEvents(filter: CaseEventFilter, after: ID): CaseEventMessage!
+  }
+`;
+
+/** A subscriber's view of the hub: its rights, its filter, where it is. */
+interface Subscriber {
+  principal: Principal;
+  filter: CaseEventFilter | null;
+  push: (message: CaseEventMessage) => void;
+}
+
+export interface HubOptions {
+  /** How long a blocking read waits before it looks again (ms). */
+  blockMs?: number;
+  /** Events kept for resuming (ms); older ones are trimmed. */
+  windowMs: number;
+  /** Events a subscriber may have waiting before it is cut off as too slow. */
+  maxQueue?: number;
+}
+
+const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
+
+/**
+ * One per gateway instance: reads the case event stream in order and hands each event to
+ * the subscribers whose socket this instance holds. Every instance reads every event, and
+ * each subscriber is on exactly one instance, so each subscriber gets each event once.
+ */
+export class CaseEventHub {
+  private readonly subscribers = new Set<Subscriber>();
+  private lastId = '0-0';
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private trimTimer: NodeJS.Timeout | undefined;
+  private readonly stream: string;
+  private readonly floorKey: string;
+
+  constructor(
+    /** Blocking reads: a connection of its own. */
+    private readonly reader: Redis,
+    /** Replays and trimming. */
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly logger: Logger,
+    private readonly options: HubOptions,
+  ) {
+    this.stream = caseEventStream(prefix);
+    this.floorKey = `${this.stream}:floor`;
+  }
+
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.lastId = await streamTail(this.redis, this.prefix);
+    this.running = true;
+    this.loop = this.read();
+    const trim = () => void this.trim().catch((error: unknown) => this.logger.warn({ err: error }, 'trimming the case event stream failed'));
+    trim();
+    this.trimTimer = setInterval(trim, 60_000);
+    this.trimTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearInterval(this.trimTimer);
+    this.reader.disconnect();
+    await this.loop;
+  }
+
+  /** Drops events older than the window, and remembers up to where, so a resume from before it is refused, not silently gapped. */
+  async trim(now = Date.now()): Promise<void> {
+    const floor = `${Math.max(0, now - this.options.windowMs)}-0`;
+    await this.redis.xtrim(this.stream, 'MINID', '~', floor);
+    await this.redis.set(this.floorKey, floor);
+  }
+
+  private async read(): Promise<void> {
+    while (this.running) {
+      try {
+        const batch = await this.reader.xread('COUNT', 500, 'BLOCK', this.options.blockMs ?? 5_000, 'STREAMS', this.stream, this.lastId);
+        for (const [, entries] of batch ?? []) {
+          for (const [id, fields] of entries) {
+            this.lastId = id;
+            const event = parseStreamEntry(fields);
+            const message = event && messageOf(id, event);
+            if (message) this.dispatch(message);
+          }
+        }
+      } catch (error) {
+        if (!this.running) return;
+        this.logger.warn({ err: error }, 'reading case events failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+
+  private dispatch(message: CaseEventMessage): void {
+    for (const subscriber of this.subscribers) {
+      if (mayReceive(subscriber.principal, message) && matchesFilter(message, subscriber.filter)) subscriber.push(message);
+    }
+  }
+
+  /**
+   * The events `principal` may see and `filter` selects: with `after`, those since it from
+   * the stream first, then live ones, in stream order, none twice.
+   */
+  async subscribe(principal: Principal, filter: CaseEventFilter | null, after: string | null): Promise<AsyncIterableIterator<CaseEventMessage>> {
+    if (after !== null) {
+      if (!STREAM_ID.test(after)) throw new GraphQLError('after must be an event id as received (`<ms>-<seq>`)', { extensions: { code: 'BAD_USER_INPUT', argumentName: 'after' } });
+      const floor = await this.redis.get(this.floorKey);
+      if (floor && compareStreamIds(after, floor) < 0) {
+        throw new GraphQLError(`Events before ${floor} are no longer kept; read the current state with a query and subscribe again without after`, {
+          extensions: { code: 'RESUME_POINT_EXPIRED', oldestKept: floor },
+        });
+      }
+    }
+    const maxQueue = this.options.maxQueue ?? 10_000;
+    const queue: CaseEventMessage[] = [];
+    let wake: (() => void) | undefined;
+    let failure: GraphQLError | undefined;
+    let closed = false;
+    // Registered and its handoff point taken in one tick: every later event is queued.
+    const handoff = this.lastId;
+    let cursor = after ?? handoff;
+    const subscriber: Subscriber = {
+      principal,
+      filter,
+      push: (message) => {
+        if (queue.length >= maxQueue) {
+          failure ??= new GraphQLError(`Too many undelivered events (${maxQueue}); resume with after: "${cursor}"`, { extensions: { code: 'SUBSCRIBER_TOO_SLOW', resumeAfter: cursor } });
+          this.subscribers.delete(subscriber);
+        } else queue.push(message);
+        wake?.();
+      },
+    };
+    this.subscribers.add(subscriber);
+    let replayFrom = after !== null && compareStreamIds(after, handoff) < 0 ? after : null;
+    const replayed: CaseEventMessage[] = [];
+    const fillReplay = async () => {
+      while (replayFrom !== null && replayed.length === 0) {
+        const entries = await this.redis.xrange(this.stream, `(${replayFrom}`, handoff, 'COUNT', 500);
+        if (entries.length === 0) {
+          replayFrom = null;
+          break;
+        }
+        for (const [id, fields] of entries) {
+          const event = parseStreamEntry(fields);
+          const message = event && messageOf(id, event);
+          if (message && mayReceive(principal, message) && matchesFilter(message, filter)) replayed.push(message);
+        }
+        replayFrom = entries.at(-1)![0];
+        if (replayFrom === handoff) replayFrom = null;
+      }
+    };
+    const close = () => {
+      closed = true;
+      this.subscribers.delete(subscriber);
+      wake?.();
+    };
+    const iterator: AsyncIterableIterator<CaseEventMessage> = {
+      next: async () => {
+        for (;;) {
+          if (closed) return { done: true, value: undefined };
+          await fillReplay();
+          const message = replayed.shift() ?? queue.shift();
+          if (message) {
+            // Whatever an earlier connection (or another instance) delivered is not sent again.
+            if (compareStreamIds(message.id, cursor) <= 0) continue;
+            cursor = message.id;
+            return { done: false, value: message };
+          }
+          if (failure) {
+            close();
+            throw failure;
+          }
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+        }
+      },
+      return: async () => {
+        close();
+        return { done: true, value: undefined };
+      },
+      throw: async (error: unknown) => {
+        close();
+        throw error;
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
+  }
+}
+
+/** What each subscription operation runs with. */
+interface SubscriptionContext {
+  principal: Principal;
+  connectionId: string;
+  /** Fetches the event's case through the federated graph, as the subscriber. */
+  fetchCase: (message: CaseEventMessage, info: GraphQLResolveInfo) => Promise<unknown>;
+}
+
+/**
+ * Default field resolver of subscription payloads: the case comes back from the graph
+ * keyed by response names (aliases included), so read by the response name.
+ */
+const byResponseKey: GraphQLFieldResolver<unknown, unknown> = (source, _args, _ctx, info) =>
+  source !== null && typeof source === 'object' ? (source as Record<string, unknown>)[String(info.path.key)] : undefined;
+
+/** The query that fetches `case` for one event with the subscriber's own selection, fragments and variables. */
+export function caseQueryFor(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments' | 'operation'>): { query: string; variableNames: string[] } {
+  const selections = info.fieldNodes.flatMap((node) => node.selectionSet?.selections ?? []);
+  const fragmentNames = new Set<string>();
+  const variableNames = new Set<string>();
+  const collect = (node: unknown) =>
+    visit(node as FieldNode, {
+      FragmentSpread: (spread) => {
+        if (fragmentNames.has(spread.name.value)) return;
+        fragmentNames.add(spread.name.value);
+        const fragment = info.fragments[spread.name.value];
+        if (fragment) collect(fragment);
+      },
+      Variable: (variable) => {
+        variableNames.add(variable.name.value);
+      },
+    });
+  for (const selection of selections) collect(selection);
+  const definitions = (info.operation.variableDefinitions ?? []).filter((d) => variableNames.has(d.variable.name.value));
+  const document: DocumentNode = {
+    kind: Kind.DOCUMENT,
+    definitions: [
+      {
+        kind: Kind.OPERATION_DEFINITION,
+        operation: 'query' as never,
+        name: { kind: Kind.NAME, value: 'CaseEvent' },
+        variableDefinitions: [
+          ...definitions,
+          { kind: Kind.VARIABLE_DEFINITION, variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: '__caseId' } }, type: { kind: Kind.NON_NULL_TYPE, type: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: 'ID' } } } },
+        ],
+        selectionSet: {
+          kind: Kind.SELECTION_SET,
+          selections: [
+            {
+              kind: Kind.FIELD,
+              name: { kind: Kind.NAME, value: 'case' },
+              arguments: [{ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'id' }, value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: '__caseId' } } }],
+              selectionSet: { kind: Kind.SELECTION_SET, selections },
+            },
+          ],
+        },
+      },
+      ...[...fragmentNames].map((name) => info.fragments[name]).filter((f): f is FragmentDefinitionNode => f !== undefined),
+    ],
+  };
+  return { query: print(document), variableNames: [...variableNames] };
+}
+
+const CLOSE_UNAUTHORIZED = 4401;
+
+export interface SubscriptionServerOptions {
+  server: Server;
+  apollo: ApolloServer<GatewayContext>;
+  apiSchema: GraphQLSchema;
+  validationRules: ValidationRule[];
+  maxTokens: number;
+  config: Config;
+  logger: Logger;
+  hub: CaseEventHub;
+  authenticate: (authorization: string | undefined) => Promise<Principal | null>;
+}
+
+export interface SubscriptionServer {
+  schema: GraphQLSchema;
+  /** Closes every socket (1001, going away: clients reconnect elsewhere and resume). */
+  close: () => Promise<void>;
+  connections: () => number;
+}
+
+/** graphql-ws on the gateway's HTTP server, path `/graphql`. */
+export function startSubscriptionServer(options: SubscriptionServerOptions): SubscriptionServer {
+  const { apollo, hub, logger } = options;
+  const schema = extendSchema(options.apiSchema, parse(SUBSCRIPTION_SDL));
+  const wss = new WebSocketServer({ server: options.server, path: '/graphql', maxPayload: 256 * 1024 });
+  const connections = new WeakMap<WebSocket, { principal: Principal; id: string; expiry?: NodeJS.Timeout; subscriptions: number }>();
+  const queryCache = new WeakMap<readonly FieldNode[], { query: string; variableNames: string[] }>();
+  // One federated fetch per event, principal and selection, however many sockets ask.
+  const inFlight = new Map<string, Promise<unknown>>();
+  const MAX_SUBSCRIPTIONS_PER_CONNECTION = 50;
+
+  const fetchCase = (principal: Principal, connectionId: string) => async (message: CaseEventMessage, info: GraphQLResolveInfo) => {
+    let built = queryCache.get(info.fieldNodes);
+    if (!built) {
+      built = caseQueryFor(info);
+      queryCache.set(info.fieldNodes, built);
+    }
+    const variables: Record<string, unknown> = { __caseId: message.caseId };
+    for (const name of built.variableNames) variables[name] = info.variableValues[name];
+    const key = `${message.id}|${principal.role}|${principal.subject}|${principal.memberState ?? ''}|${principal.partnerId ?? ''}|${built.query}|${JSON.stringify(variables)}`;
+    let pending = inFlight.get(key);
+    if (!pending) {
+      pending = apollo
+        .executeOperation({ query: built.query, variables }, { contextValue: { principal, requestId: `ws:${connectionId}:${message.id}` } })
+        .then((response) => {
+          if (response.body.kind !== 'single') throw new Error('unexpected incremental response');
+          const { data, errors } = response.body.singleResult;
+          const value = (data as { case?: unknown } | null | undefined)?.case ?? null;
+          if (value === null && errors?.length) {
+            const first = errors[0]!;
+            throw new GraphQLError(first.message, { extensions: first.extensions ?? {} });
+          }
+          return value;
+        });
+      inFlight.set(key, pending);
+      setTimeout(() => inFlight.delete(key), 30_000).unref();
+    }
+    return pending;
+  };
+
+  // Resolvers of the subscription part (the rest of the schema is read by response key).
+  const subscriptionType = schema.getSubscriptionType()!;
+  const caseEvents = subscriptionType.getFields().caseEvents!;
+  caseEvents.subscribe = async (_source, args: { filter?: CaseEventFilter | null; after?: string | null }, ctx: SubscriptionContext) => hub.subscribe(ctx.principal, args.filter ?? null, args.after ?? null);
+  caseEvents.resolve = (message: CaseEventMessage) => message;
+  const messageType = schema.getType('CaseEventMessage') as ReturnType<typeof subscriptionType.getFields>[string]['type'] & { getFields: () => Record<string, { resolve?: GraphQLFieldResolver<CaseEventMessage, SubscriptionContext> }> };
+  const messageFields = messageType.getFields();
+  for (const name of ['id', 'type', 'at', 'caseId', 'transition', 'milestone', 'status'] as const) messageFields[name]!.resolve = (message) => message[name];
+  messageFields.disbursement!.resolve = (message) => message.disbursement;
+  messageFields.case!.resolve = (message, _args, ctx, info) => ctx.fetchCase(message, info);
+  const disbursementFields = (schema.getType('CaseEventDisbursement') as typeof messageType).getFields();
+  for (const name of ['amountCents', 'package', 'kind', 'date']) disbursementFields[name]!.resolve = (value) => (value as unknown as Record<string, unknown>)[name];
+
+  const closeUnauthorized = (socket: WebSocket, reason: string) => socket.close(CLOSE_UNAUTHORIZED, `Unauthorized: ${reason}`.slice(0, 120));
+
+  const graphqlWs = useServer<Record<string, unknown> | undefined, { socket: WebSocket; request: IncomingMessage }>(
+    {
+      schema,
+      onConnect: async (ctx) => {
+        const socket = ctx.extra.socket;
+        const params = ctx.connectionParams ?? {};
+        const raw = params.authorization ?? params.Authorization;
+        const authorization = typeof raw === 'string' ? raw : typeof params.token === 'string' ? `Bearer ${params.token}` : undefined;
+        let principal: Principal | null;
+        try {
+          principal = await options.authenticate(authorization);
+        } catch (error) {
+          closeUnauthorized(socket, (error as Error).message);
+          return false;
+        }
+        if (!principal) {
+          closeUnauthorized(socket, 'case events need a bearer token in connection_init ({ "authorization": "Bearer <token>" })');
+          return false;
+        }
+        const state: { principal: Principal; id: string; expiry?: NodeJS.Timeout; subscriptions: number } = { principal, id: randomUUID(), subscriptions: 0 };
+        const exp = authorization ? decodeJwt(authorization.replace(/^Bearer /, '')).exp : undefined;
+        if (exp !== undefined) {
+          const ms = Math.min(exp * 1000 - Date.now(), 2_147_000_000);
+          state.expiry = setTimeout(() => closeUnauthorized(socket, 'token expired'), Math.max(ms, 0));
+          state.expiry.unref();
+        }
+        connections.set(socket, state);
+        socket.once('close', () => clearTimeout(state.expiry));
+        return true;
+      },
+      onSubscribe: async (ctx, _id, payload) => {
+        const state = connections.get(ctx.extra.socket);
+        if (!state) return [new GraphQLError('Not connected', { extensions: { code: 'UNAUTHENTICATED' } })];
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query, { maxTokens: options.maxTokens });
+        } catch (error) {
+          return [new GraphQLError((error as Error).message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+        }
+        const operation = getOperationAST(document, payload.operationName);
+        if (!operation) return [new GraphQLError('The document must name one operation (operationName)', { extensions: { code: 'BAD_REQUEST' } })];
+        if (operation.operation !== 'subscription') return [new GraphQLError('Only subscriptions are served over WebSocket; send queries and mutations over HTTP', { extensions: { code: 'BAD_REQUEST' } })];
+        const errors = validate(schema, document, [...specifiedRules, ...options.validationRules]);
+        if (errors.length > 0) return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
+        if (state.subscriptions >= MAX_SUBSCRIPTIONS_PER_CONNECTION) return [new GraphQLError(`At most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection`, { extensions: { code: 'BAD_REQUEST' } })];
+        state.subscriptions++;
+        const contextValue: SubscriptionContext = { principal: state.principal, connectionId: state.id, fetchCase: fetchCase(state.principal, state.id) };
+        return { schema, document, operationName: payload.operationName, variableValues: payload.variables ?? undefined, contextValue };
+      },
+      onComplete: (ctx) => {
+        const state = connections.get(ctx.extra.socket);
+        if (state) state.subscriptions = Math.max(0, state.subscriptions - 1);
+      },
+      subscribe: (args) => subscribe({ ...args, fieldResolver: byResponseKey }),
+      onError: (_ctx, _id, _payload, errors) => {
+        logger.debug({ errors: errors.map((e) => e.message) }, 'subscription operation refused');
+      },
+    },
+    wss,
+    12_000,
+  );
+  return {
+    schema,
+    connections: () => wss.clients.size,
+    close: async () => {
+      await graphqlWs.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}

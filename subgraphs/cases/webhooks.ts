@@ -1,0 +1,324 @@
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
+import { Queue, Worker, type Job } from 'bullmq';
+import { GraphQLError } from 'graphql';
+import type { Redis } from 'ioredis';
+import { Schema, Types, type Connection, type Model } from 'mongoose';
+import type { Principal } from '../../shared/auth.js';
+import { forbidden, requirePrincipal } from '../../shared/access.js';
+import { CASE_EVENT_TYPES, matchesFilter, messageOf, parseStreamEntry, type CaseEventMessage } from '../../shared/case-events.js';
+import { caseEventStream, streamTail } from '../../shared/events.js';
+import type { Logger } from '../../shared/logger.js';
+import { checkPageSize } from '../../shared/pagination.js';
+
+/**
+ * Webhooks for partner systems that cannot hold a socket. A partner registers an HTTPS
+ * endpoint and the event types it wants; the dispatcher (one at a time, in the worker
+ * process) reads the case event stream and queues one delivery per event and matching
+ * endpoint, for the partner's assigned cases only. Deliveries are signed (HMAC-SHA-256
+ * with the endpoint's secret over `<timestamp>.<body>`), retried with exponential backoff
+ * by BullMQ, and every attempt is logged. Payloads carry no personal data.
+ */
+export const WEBHOOK_QUEUE = 'webhook-delivery';
+export const MAX_WEBHOOKS_PER_PARTNER = 10;
+
+export interface WebhookDoc {
+  _id: Types.ObjectId;
+  partnerId: string;
+  url: string;
+  eventTypes: string[];
+  /** The signing secret (shown once at registration). */
+  secret: string;
+  createdAt: Date;
+  createdBy: string;
+  deletedAt?: Date;
+}
+
+export interface DeliveryAttempt {
+  at: Date;
+  statusCode: number | null;
+  error: string | null;
+  durationMs: number;
+}
+
+export interface WebhookDeliveryDoc {
+  /** `<webhook>.<event>`: one delivery per endpoint and event, however often the dispatcher runs. */
+  _id: string;
+  webhookId: string;
+  partnerId: string;
+  eventId: string;
+  eventType: string;
+  caseId: string;
+  status: 'PENDING' | 'DELIVERED' | 'FAILED';
+  payload: WebhookPayload;
+  attempts: DeliveryAttempt[];
+  createdAt: Date;
+  deliveredAt: Date | null;
+  /** Redeliveries asked for by the partner. */
+  redeliveries: number;
+}
+
+/** The body a partner receives. */
+export interface WebhookPayload {
+  id: string;
+  type: string;
+  at: string;
+  caseId: string;
+  transition: string | null;
+  milestone: string | null;
+  status: string | null;
+  countryOfOrigin: string;
+  memberState: string;
+}
+
+const webhookSchema = new Schema<WebhookDoc>({}, { collection: 'webhooks', versionKey: false, strict: false });
+webhookSchema.index({ partnerId: 1 }, { name: 'partnerId' });
+const deliverySchema = new Schema<WebhookDeliveryDoc>({ _id: String }, { collection: 'webhookDeliveries', versionKey: false, strict: false });
+deliverySchema.index({ partnerId: 1, status: 1, createdAt: -1 }, { name: 'partner_status_createdAt' });
+
+export interface WebhookModels {
+  Webhook: Model<WebhookDoc>;
+  Delivery: Model<WebhookDeliveryDoc>;
+}
+
+export function webhookModels(connection: Connection): WebhookModels {
+  return {
+    Webhook: (connection.models.Webhook as Model<WebhookDoc> | undefined) ?? connection.model<WebhookDoc>('Webhook', webhookSchema),
+    Delivery: (connection.models.WebhookDelivery as Model<WebhookDeliveryDoc> | undefined) ?? connection.model<WebhookDeliveryDoc>('WebhookDelivery', deliverySchema),
+  };
+}
+
+/** `v1=<hex>`: HMAC-SHA-256 with the endpoint's secret of `<unix seconds>.<body>`. */
+export function signWebhook(secret: string, timestamp: number, body: string): string {
+  return `v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
+}
+
+/** What a receiver does: the signature matches and the timestamp is recent (replays refused). */
+export function verifyWebhook(secret: string, signature: string, timestamp: number, body: string, toleranceSeconds = 300, now = Date.now()): boolean {
+  if (!Number.isInteger(timestamp) || Math.abs(now / 1000 - timestamp) > toleranceSeconds) return false;
+  const expected = Buffer.from(signWebhook(secret, timestamp, body));
+  const given = Buffer.from(signature);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+const PRIVATE_V4 = [/^10\./, /^127\./, /^169\.254\./, /^192\.168\./, /^172\.(1[6-9]|2\d|3[01])\./, /^0\./];
+
+/** An endpoint must be HTTPS (plain HTTP only where the operator allows it, for local work), with no credentials, and not an internal address. */
+export function checkWebhookUrl(raw: string, allowHttp: boolean): URL {
+  const bad = (why: string) => new GraphQLError(`url ${why}`, { extensions: { code: 'BAD_USER_INPUT', argumentName: 'url' } });
+  if (raw.length > 2_000) throw bad('must be at most 2000 characters');
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw bad('is not a URL');
+  }
+  if (url.protocol !== 'https:' && !(allowHttp && url.protocol === 'http:')) throw bad(`must start with https:// (got ${url.protocol}//)`);
+  if (url.username || url.password) throw bad('must not carry credentials; deliveries are signed instead');
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (!allowHttp && (host === 'localhost' || (isIP(host) === 4 && PRIVATE_V4.some((r) => r.test(host))) || (isIP(host) === 6 && /^(::1|f[cd]|fe80)/i.test(host)))) {
+    throw bad('must not point into a private network');
+  }
+  return url;
+}
+
+export function payloadOf(message: CaseEventMessage): WebhookPayload {
+  return {
+    id: message.id,
+    type: message.type,
+    at: message.at,
+    caseId: message.caseId,
+    transition: message.transition,
+    milestone: message.milestone,
+    status: message.status,
+    countryOfOrigin: message.owner.countryOfOrigin,
+    memberState: message.owner.memberState,
+  };
+}
+
+function requirePartner(principal: Principal | null, what: string): Principal & { partnerId: string } {
+  const who = requirePrincipal(principal, what);
+  if (who.role !== 'PARTNER' || !who.partnerId) throw forbidden('Webhooks belong to reintegration partners');
+  return who as Principal & { partnerId: string };
+}
+
+/** The GraphQL side: register, list, delete, list deliveries, redeliver. */
+export class WebhookApi {
+  private queue: Queue | undefined;
+
+  constructor(
+    private readonly models: WebhookModels,
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly options: { allowHttp: boolean; attempts: number; backoffMs: number },
+  ) {}
+
+  async register(principal: Principal | null, args: { url: string; eventTypes: string[] }): Promise<WebhookDoc> {
+    const who = requirePartner(principal, 'registerWebhook');
+    const url = checkWebhookUrl(args.url, this.options.allowHttp);
+    if (args.eventTypes.length === 0) throw new GraphQLError('eventTypes must name at least one event type', { extensions: { code: 'BAD_USER_INPUT', argumentName: 'eventTypes' } });
+    const count = await this.models.Webhook.countDocuments({ partnerId: who.partnerId, deletedAt: { $exists: false } }).exec();
+    if (count >= MAX_WEBHOOKS_PER_PARTNER) throw new GraphQLError(`A partner registers at most ${MAX_WEBHOOKS_PER_PARTNER} webhooks; delete one first`, { extensions: { code: 'BAD_USER_INPUT' } });
+    const doc: WebhookDoc = {
+      _id: new Types.ObjectId(),
+      partnerId: who.partnerId,
+      url: url.toString(),
+      eventTypes: [...new Set(args.eventTypes)].filter((t) => (CASE_EVENT_TYPES as readonly string[]).includes(t)),
+      secret: randomBytes(32).toString('base64url'),
+      createdAt: new Date(),
+      createdBy: who.subject,
+    };
+    await this.models.Webhook.collection.insertOne(doc);
+    return doc;
+  }
+
+  async list(principal: Principal | null): Promise<WebhookDoc[]> {
+    const who = requirePrincipal(principal, 'webhooks');
+    if (who.role === 'ADMIN') return this.models.Webhook.find({ deletedAt: { $exists: false } }).lean<WebhookDoc[]>().exec();
+    const partner = requirePartner(principal, 'webhooks');
+    return this.models.Webhook.find({ partnerId: partner.partnerId, deletedAt: { $exists: false } }).lean<WebhookDoc[]>().exec();
+  }
+
+  async delete(principal: Principal | null, id: string): Promise<boolean> {
+    const who = requirePartner(principal, 'deleteWebhook');
+    if (!Types.ObjectId.isValid(id)) return false;
+    const result = await this.models.Webhook.updateOne({ _id: new Types.ObjectId(id), partnerId: who.partnerId, deletedAt: { $exists: false } }, { $set: { deletedAt: new Date() } }).exec();
+    return result.matchedCount === 1;
+  }
+
+  async deliveries(principal: Principal | null, args: { status?: string | null; first?: number | null }): Promise<WebhookDeliveryDoc[]> {
+    const who = requirePartner(principal, 'webhookDeliveries');
+    const filter: Record<string, string> = { partnerId: who.partnerId };
+    if (args.status) filter.status = args.status;
+    return this.models.Delivery.find(filter).sort({ createdAt: -1 }).limit(checkPageSize(args.first)).lean<WebhookDeliveryDoc[]>().exec();
+  }
+
+  async redeliver(principal: Principal | null, id: string): Promise<WebhookDeliveryDoc> {
+    const who = requirePartner(principal, 'redeliverWebhook');
+    const delivery = await this.models.Delivery.findOne({ _id: String(id), partnerId: who.partnerId }).lean<WebhookDeliveryDoc>().exec();
+    if (!delivery) throw new GraphQLError(`Delivery ${String(id).slice(0, 80)} was not found`, { extensions: { code: 'NOT_FOUND' } });
+    if (delivery.status === 'PENDING') throw new GraphQLError('The delivery is still being attempted', { extensions: { code: 'CONFLICT' } });
+    await this.models.Delivery.updateOne({ _id: delivery._id }, { $set: { status: 'PENDING' }, $inc: { redeliveries: 1 } }).exec();
+    this.queue ??= new Queue(WEBHOOK_QUEUE, { connection: this.redis, prefix: this.prefix });
+    await this.queue.add('deliver', { deliveryId: delivery._id }, { jobId: `${delivery._id}.r${delivery.redeliveries + 1}`, attempts: this.options.attempts, backoff: { type: 'exponential', delay: this.options.backoffMs } });
+    return { ...delivery, status: 'PENDING', redeliveries: delivery.redeliveries + 1 };
+  }
+
+  async close(): Promise<void> {
+    await this.queue?.close();
+  }
+}
+
+/**
+ * Reads the event stream from its checkpoint and queues the deliveries (run by one
+ * instance at a time, in a LeasedLoop). The checkpoint moves only after the batch's
+ * deliveries and jobs exist; both are keyed by (endpoint, event), so a batch done twice
+ * after a crash queues nothing twice.
+ */
+export class WebhookDispatcher {
+  private readonly checkpointKey: string;
+
+  constructor(
+    private readonly models: WebhookModels,
+    private readonly redis: Redis,
+    private readonly queue: Queue,
+    private readonly prefix: string,
+    private readonly options: { attempts: number; backoffMs: number; blockMs?: number },
+  ) {
+    this.checkpointKey = `${prefix}:webhooks:checkpoint`;
+  }
+
+  /** One batch; returns how many deliveries it queued. */
+  async step(): Promise<number> {
+    let from = await this.redis.get(this.checkpointKey);
+    if (from === null) {
+      // First run: webhooks start with what happens from now on.
+      from = await streamTail(this.redis, this.prefix);
+      await this.redis.set(this.checkpointKey, from);
+    }
+    const batch = await this.redis.xread('COUNT', 200, 'BLOCK', this.options.blockMs ?? 1_000, 'STREAMS', caseEventStream(this.prefix), from);
+    const entries = batch?.[0]?.[1] ?? [];
+    if (entries.length === 0) return 0;
+    const messages = entries.map(([id, fields]) => {
+      const event = parseStreamEntry(fields);
+      return event && messageOf(id, event);
+    }).filter((m): m is CaseEventMessage => m !== null && m.owner.partnerId !== null);
+    const partners = [...new Set(messages.map((m) => m.owner.partnerId!))];
+    const hooks = partners.length > 0 ? await this.models.Webhook.find({ partnerId: { $in: partners }, deletedAt: { $exists: false } }).lean<WebhookDoc[]>().exec() : [];
+    let queued = 0;
+    for (const message of messages) {
+      // A partner hears of its assigned cases only.
+      for (const hook of hooks.filter((h) => h.partnerId === message.owner.partnerId && matchesFilter(message, { types: h.eventTypes }))) {
+        const id = `${hook._id.toHexString()}.${message.id}`;
+        const delivery: WebhookDeliveryDoc = {
+          _id: id,
+          webhookId: hook._id.toHexString(),
+          partnerId: hook.partnerId,
+          eventId: message.id,
+          eventType: message.type,
+          caseId: message.caseId,
+          status: 'PENDING',
+          payload: payloadOf(message),
+          attempts: [],
+          createdAt: new Date(),
+          deliveredAt: null,
+          redeliveries: 0,
+        };
+        await this.models.Delivery.updateOne({ _id: id }, { $setOnInsert: delivery }, { upsert: true }).exec();
+        await this.queue.add('deliver', { deliveryId: id }, { jobId: id, attempts: this.options.attempts, backoff: { type: 'exponential', delay: this.options.backoffMs }, removeOnComplete: 1_000, removeOnFail: 5_000 });
+        queued++;
+      }
+    }
+    await this.redis.set(this.checkpointKey, entries.at(-1)![0]);
+    return queued;
+  }
+}
+
+/** Sends one delivery; a non-2xx answer or a network error throws, so BullMQ retries with backoff. */
+export async function deliver(models: WebhookModels, deliveryId: string, options: { timeoutMs: number; finalAttempt: boolean }, now = () => new Date()): Promise<'DELIVERED' | 'GONE'> {
+  const delivery = await models.Delivery.findOne({ _id: deliveryId }).lean<WebhookDeliveryDoc>().exec();
+  const hook = delivery && Types.ObjectId.isValid(delivery.webhookId) ? await models.Webhook.findOne({ _id: new Types.ObjectId(delivery.webhookId) }).lean<WebhookDoc>().exec() : null;
+  if (!delivery || !hook || hook.deletedAt) return 'GONE';
+  const body = JSON.stringify(delivery.payload);
+  const timestamp = Math.floor(now().getTime() / 1000);
+  const started = Date.now();
+  let statusCode: number | null = null;
+  let error: string | null = null;
+  try {
+    const response = await fetch(hook.url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'user-agent': 'avrr-graph-webhooks/1',
+        'avrr-delivery-id': delivery._id,
+        'avrr-event-id': delivery.eventId,
+        'avrr-timestamp': String(timestamp),
+        'avrr-signature': signWebhook(hook.secret, timestamp, body),
+      },
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(options.timeoutMs),
+    });
+    statusCode = response.status;
+    await response.body?.cancel();
+    if (response.status < 200 || response.status >= 300) error = `HTTP ${response.status}`;
+  } catch (caught) {
+    error = (caught as Error).name === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms` : (caught as Error).message.slice(0, 200);
+  }
+  const attempt: DeliveryAttempt = { at: now(), statusCode, error, durationMs: Date.now() - started };
+  const status = error === null ? 'DELIVERED' : options.finalAttempt ? 'FAILED' : 'PENDING';
+  await models.Delivery.updateOne({ _id: delivery._id }, { $push: { attempts: attempt }, $set: { status, ...(status === 'DELIVERED' ? { deliveredAt: attempt.at } : {}) } }).exec();
+  if (error !== null) throw new Error(`webhook ${delivery._id}: ${error}`);
+  return 'DELIVERED';
+}
+
+export function createWebhookWorker(deps: { models: WebhookModels; redis: Redis; prefix: string; timeoutMs: number; logger: Logger; concurrency?: number }): Worker<{ deliveryId: string }> {
+  const worker = new Worker<{ deliveryId: string }>(
+    WEBHOOK_QUEUE,
+    async (job: Job<{ deliveryId: string }>) => deliver(deps.models, job.data.deliveryId, { timeoutMs: deps.timeoutMs, finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) }),
+    { connection: deps.redis, prefix: deps.prefix, concurrency: deps.concurrency ?? 8 },
+  );
+  worker.on('failed', (job, error) => deps.logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: error.message }, 'webhook delivery failed'));
+  worker.on('error', (error) => deps.logger.error({ err: error }, 'webhook worker error'));
+  return worker;
+}
