@@ -12,7 +12,7 @@ import { ingestHandler } from './ingest.js';
 import { adminHandler } from './admin.js';
 import { operationLimits, rateLimiter } from './hardening.js';
 import { loadSafelist } from './safelist.js';
-import { CaseEventHub, startSubscriptionServer, type SubscriptionServer } from './subscriptions.js';
+import { CaseEventHub, personalFieldsOf, startSubscriptionServer, type SubscriptionServer } from './subscriptions.js';
 import { maskError } from '../shared/errors.js';
 import { Queue } from 'bullmq';
 import { createMetrics, ingestQueueMetrics } from '../shared/metrics.js';
@@ -174,6 +174,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     config,
     logger,
     hub,
+    personalFields: personalFieldsOf(options.supergraphSdl ?? readFileSync(SUPERGRAPH_FILE, 'utf8')),
     authenticate: async (authorization) => (await principalContext(authorization, config)).principal,
   });
   return service;

@@ -19,6 +19,8 @@ import {
   type GraphQLResolveInfo,
   type GraphQLSchema,
   type ValidationRule,
+  TypeInfo,
+  visitWithTypeInfo,
 } from 'graphql';
 import { decodeJwt } from 'jose';
 import type { Redis } from 'ioredis';
@@ -303,6 +305,37 @@ export class CaseEventHub {
   }
 }
 
+/**
+ * `Type.field` of every field the supergraph marks `@personal` or `@pseudonymous` (the
+ * composed marks of the cases SDL): a selection without them reads no personal data.
+ */
+export function personalFieldsOf(supergraphSdl: string): Set<string> {
+  const marked = new Set<string>();
+  for (const definition of parse(supergraphSdl).definitions) {
+    if (definition.kind !== Kind.OBJECT_TYPE_DEFINITION && definition.kind !== Kind.OBJECT_TYPE_EXTENSION) continue;
+    for (const field of definition.fields ?? []) {
+      if ((field.directives ?? []).some((d) => d.name.value === 'personal' || d.name.value === 'pseudonymous')) marked.add(`${definition.name.value}.${field.name.value}`);
+    }
+  }
+  return marked;
+}
+
+/** Whether a query reads any of `personal` (fragments included), by the schema's types. */
+export function readsPersonalData(schema: GraphQLSchema, query: string, personal: ReadonlySet<string>): boolean {
+  const typeInfo = new TypeInfo(schema);
+  let found = false;
+  visit(
+    parse(query),
+    visitWithTypeInfo(typeInfo, {
+      Field: (node) => {
+        const parent = typeInfo.getParentType();
+        if (parent && personal.has(`${parent.name}.${node.name.value}`)) found = true;
+      },
+    }),
+  );
+  return found;
+}
+
 /** What each subscription operation runs with. */
 interface SubscriptionContext {
   principal: Principal;
@@ -377,6 +410,8 @@ export interface SubscriptionServerOptions {
   config: Config;
   logger: Logger;
   hub: CaseEventHub;
+  /** `Type.field` of the personal fields (personalFieldsOf the supergraph). */
+  personalFields: ReadonlySet<string>;
   authenticate: (authorization: string | undefined) => Promise<Principal | null>;
 }
 
@@ -393,7 +428,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
   const schema = extendSchema(options.apiSchema, parse(SUBSCRIPTION_SDL));
   const wss = new WebSocketServer({ server: options.server, path: '/graphql', maxPayload: 256 * 1024 });
   const connections = new WeakMap<WebSocket, { principal: Principal; id: string; expiry?: NodeJS.Timeout; subscriptions: number }>();
-  const queryCache = new WeakMap<readonly FieldNode[], { query: string; variableNames: string[] }>();
+  const queryCache = new WeakMap<readonly FieldNode[], { query: string; variableNames: string[]; personal: boolean }>();
   // One federated fetch per event, principal and selection, however many sockets ask.
   const inFlight = new Map<string, Promise<unknown>>();
   const MAX_SUBSCRIPTIONS_PER_CONNECTION = 50;
@@ -401,12 +436,19 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
   const fetchCase = (principal: Principal, connectionId: string) => async (message: CaseEventMessage, info: GraphQLResolveInfo) => {
     let built = queryCache.get(info.fieldNodes);
     if (!built) {
-      built = caseQueryFor(info);
+      const query = caseQueryFor(info);
+      built = { ...query, personal: readsPersonalData(options.apiSchema, query.query, options.personalFields) };
       queryCache.set(info.fieldNodes, built);
     }
     const variables: Record<string, unknown> = { __caseId: message.caseId };
     for (const name of built.variableNames) variables[name] = info.variableValues[name];
-    const key = `${message.id}|${principal.role}|${principal.subject}|${principal.memberState ?? ''}|${principal.partnerId ?? ''}|${built.query}|${JSON.stringify(variables)}`;
+    // A selection without personal fields gets the same answer for everyone with the same
+    // rights (role, Member State, partner), and nothing goes to the access log: one fetch
+    // serves them all. One with personal fields is fetched per subscriber, so each read is
+    // logged under its reader (and a support desk's justified access is its own).
+    const rights = `${principal.role}|${principal.memberState ?? ''}|${principal.partnerId ?? ''}`;
+    const who = built.personal ? `${rights}|${principal.subject}` : rights;
+    const key = `${message.id}|${who}|${built.query}|${JSON.stringify(variables)}`;
     let pending = inFlight.get(key);
     if (!pending) {
       pending = apollo

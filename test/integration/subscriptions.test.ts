@@ -7,6 +7,7 @@ import { caseEventStream, publishCaseEvents } from '../../shared/events.js';
 import type { RunningService } from '../../shared/http.js';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
 import { factsOf } from '../../subgraphs/cases/statistics/facts.js';
+import { personalDataReadModel } from '../../subgraphs/cases/audit.js';
 import { silentLogger, startTestSystem, type TestSystem } from '../helpers/system.js';
 
 interface Received {
@@ -154,6 +155,10 @@ describe('subscriptions over graphql-ws through the gateway', () => {
     expect(subs.otherPartner!.events).toEqual([]);
     expect(subs.otherMs!.events).toEqual([]);
     expect(Object.values(subs).flatMap((s) => s.errors)).toEqual([]);
+    // Each subscriber's personal reads are logged under its own name, with the socket's request id.
+    const log = await personalDataReadModel(system.connections.cases).find({ caseId: target._id.toHexString() }).lean().exec();
+    expect(new Set(log.map((e) => e.actor.subject))).toEqual(new Set(['partner-tool', 'owner-tool', 'dashboard']));
+    for (const entry of log) expect(entry.requestId).toMatch(new RegExp(`^ws:[0-9a-f-]{36}:${forPartner!.id}$`));
     await Promise.all(Object.values(subs).map((s) => s.stop()));
   });
 

@@ -1,0 +1,157 @@
+/**
+ * npm run bench:subscriptions [-- --subscribers 1000 --events 40 --principals 10]
+ * Starts the four subgraphs and the gateway (production mode), opens `subscribers`
+ * graphql-ws connections (spread over `principals` tokens: operations dashboards, EU analysts, partner tools and
+ * Member State tools; each receives only the events of cases it may see), publishes
+ * `events` case events to the stream, and prints delivery latency (publish to receipt)
+ * p50/p99 for two selections side by side in one run, event fields only, and the case with
+ * fields from every subgraph, plus the gateway's resident memory per connection.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { mintToken, type Principal } from '../shared/auth.js';
+import { canSeeCase } from '../shared/access.js';
+import { loadConfig } from '../shared/config.js';
+import { caseEventStream, publishCaseEvents } from '../shared/events.js';
+import { connectDatabase } from '../shared/mongo.js';
+import { createRedis } from '../shared/redis.js';
+import { seedCases, seedReferenceData } from '../scripts/seed-data.js';
+import { casesModels, type CaseDoc } from '../subgraphs/cases/models.js';
+import { factsOf } from '../subgraphs/cases/statistics/facts.js';
+import { benchEnv, processStarter } from './env.js';
+
+const { values } = parseArgs({
+  options: {
+    subscribers: { type: 'string', default: '1000' },
+    events: { type: 'string', default: '40' },
+    principals: { type: 'string', default: '10' },
+    'interval-ms': { type: 'string', default: '100' },
+  },
+});
+const SUBSCRIBERS = Number(values.subscribers);
+const EVENTS = Number(values.events);
+const PRINCIPALS = Number(values.principals);
+const INTERVAL_MS = Number(values['interval-ms']);
+
+const base = 4900;
+const env = benchEnv('benchsubs', base);
+const config = loadConfig(env);
+const names = ['cases', 'partners', 'coverage', 'finance'] as const;
+const connections = await Promise.all(names.map((n) => connectDatabase(config, n)));
+const db = { cases: connections[0]!, partners: connections[1]!, coverage: connections[2]!, finance: connections[3]! };
+await seedReferenceData(db);
+const models = casesModels(db.cases);
+if ((await models.Case.findOne({}).lean().exec()) === null) await seedCases(db, { count: 500, seed: 20240301 });
+const sample = await models.Case.find({}).limit(50).lean<CaseDoc[]>().exec();
+await Promise.all(connections.map((c) => c.close()));
+
+const start = processStarter(env);
+await Promise.all(names.map((n, i) => start(`subgraphs/${n}/main.ts`, base + 1 + i)));
+const gateway = await start('gateway/main.ts', base);
+const redis = createRedis(config, 'bench-subscriptions');
+const url = `ws://127.0.0.1:${base}/graphql`;
+
+/** Resident memory of a process, from /proc (Linux). */
+const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+const settleMemory = async () => {
+  await new Promise((r) => setTimeout(r, 1_500));
+  return rssOf(gateway.pid!);
+};
+
+const SELECTIONS = {
+  'event fields': 'subscription { caseEvents { id type at caseId status } }',
+  'case from 4 subgraphs': 'subscription { caseEvents { id type at caseId case { caseReference status sendingMemberState { name } countryOfOrigin { name } partner { name } entitlement { totalCents } } } }',
+} as const;
+
+// A realistic mix: operations dashboards, EU analysts, partner tools, Member State tools.
+const partnersOf = [...new Set(sample.map((d) => d.partnerId).filter((p): p is string => p !== null))];
+const memberStatesOf = [...new Set(sample.map((d) => d.memberState))];
+const principals: Principal[] = Array.from({ length: PRINCIPALS }, (_, i): Principal => {
+  switch (i % 4) {
+    case 0:
+      return { subject: `ops-dashboard-${i}`, role: 'ADMIN' };
+    case 1:
+      return { subject: `eu-analyst-${i}`, role: 'EU_ANALYST' };
+    case 2:
+      return { subject: `partner-tool-${i}`, role: 'PARTNER', partnerId: partnersOf[i % partnersOf.length]! };
+    default:
+      return { subject: `ministry-tool-${i}`, role: 'MEMBER_STATE', memberState: memberStatesOf[i % memberStatesOf.length]! };
+  }
+});
+const tokens = await Promise.all(principals.map((p) => mintToken(p, config)));
+/** How many of the published events subscriber `i` may see. */
+const expectedFor = (i: number) => Array.from({ length: EVENTS }, (_, e) => sample[e % sample.length]!).filter((doc) => canSeeCase(principals[i % PRINCIPALS]!, doc)).length;
+
+async function round(name: keyof typeof SELECTIONS) {
+  const latencies: number[] = [];
+  const published = new Map<string, number>();
+  let received = 0;
+  let failures = 0;
+  const clients: Client[] = [];
+  const before = await settleMemory();
+  let connected = 0;
+  await Promise.all(
+    Array.from({ length: SUBSCRIBERS }, async (_, i) => {
+      const client = createClient({ url, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0, connectionParams: { authorization: `Bearer ${tokens[i % PRINCIPALS]}` }, onNonLazyError: () => failures++ });
+      clients.push(client);
+      await new Promise<void>((resolve) => {
+        client.on('connected', () => {
+          connected++;
+          resolve();
+        });
+        client.on('closed', () => resolve());
+      });
+      client.subscribe<{ caseEvents: { at: string; case?: unknown } }>(
+        { query: SELECTIONS[name] },
+        {
+          next: (value) => {
+            if (value.errors || !value.data) {
+              failures++;
+              return;
+            }
+            received++;
+            latencies.push(Date.now() - Date.parse(value.data.caseEvents.at));
+          },
+          error: () => failures++,
+          complete: () => undefined,
+        },
+      );
+    }),
+  );
+  await new Promise((r) => setTimeout(r, 1_000)); // every subscription registered
+  const after = await settleMemory();
+  for (let i = 0; i < EVENTS; i++) {
+    const doc = sample[i % sample.length]!;
+    const facts = factsOf(doc);
+    const at = new Date();
+    await publishCaseEvents(redis, config.QUEUE_PREFIX, [{ type: 'case.updated', caseId: doc._id.toHexString(), version: i, at: at.toISOString(), before: facts, after: facts }]);
+    published.set(String(i), at.getTime());
+    await new Promise((r) => setTimeout(r, INTERVAL_MS));
+  }
+  const deadline = Date.now() + 60_000;
+  const expected = Array.from({ length: SUBSCRIBERS }, (_, i) => expectedFor(i)).reduce((a, b) => a + b, 0);
+  while (received + failures < expected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  await Promise.all(clients.map((c) => c.dispose()));
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
+  return { name, connected, received, expected, failures, p50: pct(50), p99: pct(99), max: latencies.at(-1) ?? NaN, perConnection: (after - before) / Math.max(connected, 1) };
+}
+
+process.stdout.write(`processes ready; ${SUBSCRIBERS} subscribers over ${PRINCIPALS} principals (${principals.map((p) => p.role).join(', ')}), ${EVENTS} events every ${INTERVAL_MS} ms\n`);
+const results = [];
+for (const name of Object.keys(SELECTIONS) as Array<keyof typeof SELECTIONS>) results.push(await round(name));
+await redis.del(caseEventStream(config.QUEUE_PREFIX));
+redis.disconnect();
+
+process.stdout.write(`\nsubscription benchmark (gateway pid ${gateway.pid}, 2 cores): delivery latency from publish to receipt\n`);
+process.stdout.write('selection                 connected  delivered/expected  failures  p50 ms  p99 ms  max ms  gateway memory per connection\n');
+for (const r of results) {
+  process.stdout.write(
+    `${r.name.padEnd(24)}  ${String(r.connected).padStart(9)}  ${`${r.received}/${r.expected}`.padStart(18)}  ${String(r.failures).padStart(8)}  ${String(r.p50).padStart(6)}  ${String(r.p99).padStart(6)}  ${String(r.max).padStart(6)}  ${(r.perConnection / 1024).toFixed(1)} KiB\n`,
+  );
+}
+const [light, federated] = results;
+process.stdout.write(`ratio federated/event-only: p50 ${(federated!.p50 / Math.max(light!.p50, 1)).toFixed(2)}, p99 ${(federated!.p99 / Math.max(light!.p99, 1)).toFixed(2)}\n`);
+process.exit(results.every((r) => r.received === r.expected && r.failures === 0) ? 0 : 1);
