@@ -336,6 +336,53 @@ export function readsPersonalData(schema: GraphQLSchema, query: string, personal
   return found;
 }
 
+/**
+ * Collects case ids while a fetch is in flight and fetches them together next: at most one
+ * fetch in flight per group, at most 64 cases per fetch.
+ */
+class CaseBatcher {
+  private readonly waiting = new Map<string, { event: string; settle: Array<[(value: unknown) => void, (error: unknown) => void]> }>();
+  private running = false;
+
+  constructor(
+    private readonly fetch: (ids: string[], firstEvent: string) => Promise<unknown[]>,
+    private readonly onIdle: () => void,
+  ) {}
+
+  load(caseId: string, eventId: string): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const entry = this.waiting.get(caseId) ?? { event: eventId, settle: [] };
+      entry.settle.push([resolve, reject]);
+      this.waiting.set(caseId, entry);
+      if (!this.running) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    // Let every subscriber of this event ask before the first fetch goes out.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.waiting.size > 0) {
+      const batch = [...this.waiting].slice(0, 64);
+      for (const [id] of batch) this.waiting.delete(id);
+      try {
+        const results = await this.fetch(batch.map(([id]) => id), batch[0]![1].event);
+        batch.forEach(([, entry], i) => {
+          const result = results[i];
+          for (const [resolve, reject] of entry.settle) {
+            if (result instanceof Error) reject(result);
+            else resolve(result);
+          }
+        });
+      } catch (error) {
+        for (const [, entry] of batch) for (const [, reject] of entry.settle) reject(error);
+      }
+    }
+    this.running = false;
+    this.onIdle();
+  }
+}
+
 /** What each subscription operation runs with. */
 interface SubscriptionContext {
   principal: Principal;
@@ -351,8 +398,11 @@ interface SubscriptionContext {
 const byResponseKey: GraphQLFieldResolver<unknown, unknown> = (source, _args, _ctx, info) =>
   source !== null && typeof source === 'object' ? (source as Record<string, unknown>)[String(info.path.key)] : undefined;
 
-/** The query that fetches `case` for one event with the subscriber's own selection, fragments and variables. */
-export function caseQueryFor(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments' | 'operation'>): { query: string; variableNames: string[] } {
+/**
+ * The query that fetches the `case` of `size` events at once (aliases `c0`, `c1`, ..., ids
+ * `$__case0`, ...), with the subscriber's own selection, fragments and variables.
+ */
+export function caseQueryFor(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments' | 'operation'>, size = 1): { query: string; variableNames: string[] } {
   const selections = info.fieldNodes.flatMap((node) => node.selectionSet?.selections ?? []);
   const fragmentNames = new Set<string>();
   const variableNames = new Set<string>();
@@ -376,21 +426,24 @@ export function caseQueryFor(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'frag
       {
         kind: Kind.OPERATION_DEFINITION,
         operation: 'query' as never,
-        name: { kind: Kind.NAME, value: 'CaseEvent' },
+        name: { kind: Kind.NAME, value: 'CaseEvents' },
         variableDefinitions: [
           ...definitions,
-          { kind: Kind.VARIABLE_DEFINITION, variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: '__caseId' } }, type: { kind: Kind.NON_NULL_TYPE, type: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: 'ID' } } } },
-        ],
+          ...Array.from({ length: size }, (_, i) => ({
+            kind: Kind.VARIABLE_DEFINITION,
+            variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: `__case${i}` } },
+            type: { kind: Kind.NON_NULL_TYPE, type: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: 'ID' } } },
+          })),
+        ] as never,
         selectionSet: {
           kind: Kind.SELECTION_SET,
-          selections: [
-            {
-              kind: Kind.FIELD,
-              name: { kind: Kind.NAME, value: 'case' },
-              arguments: [{ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'id' }, value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: '__caseId' } } }],
-              selectionSet: { kind: Kind.SELECTION_SET, selections },
-            },
-          ],
+          selections: Array.from({ length: size }, (_, i) => ({
+            kind: Kind.FIELD,
+            alias: { kind: Kind.NAME, value: `c${i}` },
+            name: { kind: Kind.NAME, value: 'case' },
+            arguments: [{ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'id' }, value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: `__case${i}` } } }],
+            selectionSet: { kind: Kind.SELECTION_SET, selections },
+          })) as never,
         },
       },
       ...[...fragmentNames].map((name) => info.fragments[name]).filter((f): f is FragmentDefinitionNode => f !== undefined),
@@ -428,43 +481,69 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
   const schema = extendSchema(options.apiSchema, parse(SUBSCRIPTION_SDL));
   const wss = new WebSocketServer({ server: options.server, path: '/graphql', maxPayload: 256 * 1024 });
   const connections = new WeakMap<WebSocket, { principal: Principal; id: string; expiry?: NodeJS.Timeout; subscriptions: number }>();
-  const queryCache = new WeakMap<readonly FieldNode[], { query: string; variableNames: string[]; personal: boolean }>();
-  // One federated fetch per event, principal and selection, however many sockets ask.
-  const inFlight = new Map<string, Promise<unknown>>();
+  // Keyed by the subscription document's own AST node: graphql-js makes a new fieldNodes
+  // array for every execution, but the nodes are the subscriber's parsed document.
+  const queryCache = new WeakMap<FieldNode, { query: string; variableNames: string[]; personal: boolean }>();
   const MAX_SUBSCRIPTIONS_PER_CONNECTION = 50;
 
+  /**
+   * Fetches through the graph. Requests for the same rights and selection are coalesced:
+   * while one batch is in flight, the next collects every case asked for meanwhile and
+   * fetches them in one aliased query (sizes rounded up to a power of two, so few query
+   * plans). Under load, batches grow instead of queues.
+   */
+  const batchers = new Map<string, CaseBatcher>();
+  const recent = new Map<string, Promise<unknown>>();
   const fetchCase = (principal: Principal, connectionId: string) => async (message: CaseEventMessage, info: GraphQLResolveInfo) => {
-    let built = queryCache.get(info.fieldNodes);
-    if (!built) {
-      const query = caseQueryFor(info);
-      built = { ...query, personal: readsPersonalData(options.apiSchema, query.query, options.personalFields) };
-      queryCache.set(info.fieldNodes, built);
+    let selection = queryCache.get(info.fieldNodes[0]!);
+    if (!selection) {
+      const single = caseQueryFor(info);
+      selection = { ...single, personal: readsPersonalData(options.apiSchema, single.query, options.personalFields) };
+      queryCache.set(info.fieldNodes[0]!, selection);
     }
-    const variables: Record<string, unknown> = { __caseId: message.caseId };
-    for (const name of built.variableNames) variables[name] = info.variableValues[name];
+    const variables: Record<string, unknown> = {};
+    for (const name of selection.variableNames) variables[name] = info.variableValues[name];
     // A selection without personal fields gets the same answer for everyone with the same
     // rights (role, Member State, partner), and nothing goes to the access log: one fetch
     // serves them all. One with personal fields is fetched per subscriber, so each read is
     // logged under its reader (and a support desk's justified access is its own).
     const rights = `${principal.role}|${principal.memberState ?? ''}|${principal.partnerId ?? ''}`;
-    const who = built.personal ? `${rights}|${principal.subject}` : rights;
-    const key = `${message.id}|${who}|${built.query}|${JSON.stringify(variables)}`;
-    let pending = inFlight.get(key);
+    const group = `${selection.personal ? `${rights}|${principal.subject}` : rights}|${selection.query}|${JSON.stringify(variables)}`;
+    const once = `${group}|${message.id}`;
+    let pending = recent.get(once);
     if (!pending) {
-      pending = apollo
-        .executeOperation({ query: built.query, variables }, { contextValue: { principal, requestId: `ws:${connectionId}:${message.id}` } })
-        .then((response) => {
-          if (response.body.kind !== 'single') throw new Error('unexpected incremental response');
-          const { data, errors } = response.body.singleResult;
-          const value = (data as { case?: unknown } | null | undefined)?.case ?? null;
-          if (value === null && errors?.length) {
-            const first = errors[0]!;
-            throw new GraphQLError(first.message, { extensions: first.extensions ?? {} });
-          }
-          return value;
-        });
-      inFlight.set(key, pending);
-      setTimeout(() => inFlight.delete(key), 30_000).unref();
+      let batcher = batchers.get(group);
+      if (!batcher) {
+        const sizes = new Map<number, string>();
+        const queryOf = (size: number) => {
+          let query = sizes.get(size);
+          if (!query) sizes.set(size, (query = caseQueryFor(info, size).query));
+          return query;
+        };
+        batcher = new CaseBatcher(
+          async (ids, firstEvent) => {
+            const size = 2 ** Math.ceil(Math.log2(ids.length));
+            const padded = Array.from({ length: size }, (_, i) => ids[Math.min(i, ids.length - 1)]!);
+            const response = await apollo.executeOperation(
+              { query: queryOf(size), variables: { ...variables, ...Object.fromEntries(padded.map((id, i) => [`__case${i}`, id])) } },
+              { contextValue: { principal, requestId: `ws:${connectionId}:${firstEvent}` } },
+            );
+            if (response.body.kind !== 'single') throw new Error('unexpected incremental response');
+            const { data, errors } = response.body.singleResult;
+            return ids.map((_, i) => {
+              const value = (data as Record<string, unknown> | null | undefined)?.[`c${i}`] ?? null;
+              const error = errors?.find((e) => e.path?.[0] === `c${i}`) ?? (data ? undefined : errors?.[0]);
+              if (value === null && error) return new GraphQLError(error.message, { extensions: error.extensions ?? {} });
+              return value;
+            });
+          },
+          () => batchers.delete(group),
+        );
+        batchers.set(group, batcher);
+      }
+      pending = batcher.load(message.caseId, message.id);
+      recent.set(once, pending);
+      setTimeout(() => recent.delete(once), 30_000).unref();
     }
     return pending;
   };

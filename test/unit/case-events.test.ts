@@ -83,8 +83,11 @@ describe('the per-event query a subscription runs', () => {
     );
     const built = caseQueryFor(info);
     expect(built.variableNames).toEqual(['lang']);
-    expect(built.query).toContain('query CaseEvent($lang: String, $__caseId: ID!)');
-    expect(built.query).toContain('case(id: $__caseId)');
+    expect(built.query).toContain('query CaseEvents($lang: String, $__case0: ID!)');
+    expect(built.query).toContain('c0: case(id: $__case0)');
+    const three = caseQueryFor(info, 3).query;
+    expect(three).toContain('c2: case(id: $__case2)');
+    expect(three.match(/fragment C on Case/g)).toHaveLength(1);
     expect(built.query).toContain('ref: caseReference');
     expect(built.query).toContain('fragment C on Case');
     expect(built.query).not.toContain('Unused');
