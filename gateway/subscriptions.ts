@@ -229,7 +229,7 @@ export class CaseEventHub {
     const maxQueue = this.options.maxQueue ?? 10_000;
     const queue: CaseEventMessage[] = [];
     let wake: (() => void) | undefined;
-    let failure: GraphQLError | undefined;
+    let tooSlow = false;
     let closed = false;
     // Registered and its handoff point taken in one tick: every later event is queued.
     const handoff = this.lastId;
@@ -239,7 +239,7 @@ export class CaseEventHub {
       filter,
       push: (message) => {
         if (queue.length >= maxQueue) {
-          failure ??= new GraphQLError(`Too many undelivered events (${maxQueue}); resume with after: "${cursor}"`, { extensions: { code: 'SUBSCRIBER_TOO_SLOW', resumeAfter: cursor } });
+          tooSlow = true;
           this.subscribers.delete(subscriber);
         } else queue.push(message);
         wake?.();
@@ -281,9 +281,10 @@ export class CaseEventHub {
             cursor = message.id;
             return { done: false, value: message };
           }
-          if (failure) {
+          if (tooSlow) {
+            // Everything queued was delivered first: resuming from here misses nothing.
             close();
-            throw failure;
+            throw new GraphQLError(`More than ${maxQueue} events were waiting for this subscriber; resume with after: "${cursor}"`, { extensions: { code: 'SUBSCRIBER_TOO_SLOW', resumeAfter: cursor } });
           }
           await new Promise<void>((resolve) => (wake = resolve));
           wake = undefined;

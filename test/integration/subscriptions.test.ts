@@ -270,4 +270,14 @@ describe('subscriptions over graphql-ws through the gateway', () => {
     expect(fine.events).toHaveLength(1);
     await fine.stop();
   });
+
+  it('a gateway that shuts down closes its sockets with 1001 (going away) and stops promptly', async () => {
+    const held = subscriber(urls[1], tokens.admin!, 'subscription { caseEvents { id } }');
+    await held.ready();
+    const started = Date.now();
+    await second.shutdown('test: rolling restart');
+    expect(Date.now() - started).toBeLessThan(system.config.SHUTDOWN_TIMEOUT_MS);
+    await held.until(() => held.closed() !== undefined);
+    expect(held.closed()!.code).toBe(1001);
+  });
 });
