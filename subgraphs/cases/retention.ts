@@ -3,6 +3,9 @@ import type { CaseStatus } from '../../shared/domain.js';
 import { eraseCase, type ErasureDeps } from './erasure.js';
 import type { CaseDoc } from './models.js';
 
+/** Cases listed in one run's report (the counts cover all). */
+export const MAX_REPORTED_CASES = 1_000;
+
 /** A case has ended in one of these; its retention period runs from the day it got there. */
 export const ENDED_STATUSES: readonly CaseStatus[] = ['COMPLETED', 'WITHDRAWN', 'CLOSED'];
 
@@ -115,7 +118,8 @@ export async function runRetention(
     due: due.length,
     purged,
     awaitingNotice: due.length - purged,
-    cases,
+    // The report keeps the first cases (the counts above are whole); a run over more is rare.
+    cases: cases.slice(0, MAX_REPORTED_CASES),
   };
   await deps.retention.Run.collection.insertOne(run);
   return run;
