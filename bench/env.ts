@@ -16,6 +16,7 @@ export function benchEnv(prefix: string, base: number, extra: Record<string, str
     AUTH_JWT_SECRET: 'bench-only-jwt-secret-0123456789abcdef',
     INTERNAL_SIGNING_KEY: 'bench-only-internal-signing-key-0123456789',
     PSEUDONYM_KEY: 'bench-only-pseudonym-key-0123456789abcdef',
+    CASE_ID_KEY: 'bench-only-case-id-key-0123456789abcdef00',
     MONGO_DB_PREFIX: prefix,
     QUEUE_PREFIX: prefix,
     GATEWAY_PORT: String(base),

@@ -45,7 +45,7 @@ const connections = await Promise.all(names.map((n) => connectDatabase(config, n
 const db = { cases: connections[0]!, partners: connections[1]!, coverage: connections[2]!, finance: connections[3]! };
 await seedReferenceData(db);
 if ((await casesModels(db.cases).Case.estimatedDocumentCount()) !== Number(values.cases)) {
-  await seedCases(db, { count: Number(values.cases), seed: 20240301 });
+  await seedCases(db, { count: Number(values.cases), seed: 20240301, caseIdKey: config.CASE_ID_KEY });
 }
 await Promise.all(connections.map((c) => c.close()));
 

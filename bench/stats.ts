@@ -30,7 +30,7 @@ const stored = ((await models.Statistics.findOne({ _id: 'all' }).lean().exec()) 
 if (stored !== CASES) {
   const started = Date.now();
   process.stdout.write(`seeding ${CASES} cases (once; kept in the benchstats databases)...\n`);
-  await seedCases(db, { count: CASES, seed: 20240301, batchSize: 2_000, onProgress: (n) => n % 100_000 === 0 && process.stdout.write(`  ${n}\n`) });
+  await seedCases(db, { count: CASES, seed: 20240301, caseIdKey: config.CASE_ID_KEY, batchSize: 2_000, onProgress: (n) => n % 100_000 === 0 && process.stdout.write(`  ${n}\n`) });
   const redis = createRedis(config, 'bench-stats');
   await resetStatisticsCheckpoint(models, redis, config.QUEUE_PREFIX);
   redis.disconnect();

@@ -43,7 +43,7 @@ const connections = await Promise.all(names.map((n) => connectDatabase(config, n
 const db = { cases: connections[0]!, partners: connections[1]!, coverage: connections[2]!, finance: connections[3]! };
 await seedReferenceData(db);
 const models = casesModels(db.cases);
-if ((await models.Case.findOne({}).lean().exec()) === null) await seedCases(db, { count: 500, seed: 20240301 });
+if ((await models.Case.findOne({}).lean().exec()) === null) await seedCases(db, { count: 500, seed: 20240301, caseIdKey: config.CASE_ID_KEY });
 const sample = await models.Case.find({}).limit(50).lean<CaseDoc[]>().exec();
 await Promise.all(connections.map((c) => c.close()));
 

@@ -99,7 +99,7 @@ export async function seedReferenceData(db: SeedConnections): Promise<void> {
 /** Replaces all cases with `count` generated ones; returns how many were written. */
 export async function seedCases(
   db: Pick<SeedConnections, 'cases'> & Partial<Pick<SeedConnections, 'finance'>>,
-  options: { count: number; seed: number; batchSize?: number; onProgress?: (written: number) => void },
+  options: { count: number; seed: number; caseIdKey: string; batchSize?: number; onProgress?: (written: number) => void },
 ): Promise<number> {
   const { Case, Statistics } = casesModels(db.cases);
   const ledger = db.finance ? ledgerModels(db.finance) : undefined;
@@ -136,7 +136,7 @@ export async function seedCases(
     options.onProgress?.(written);
   };
   for (const demo of generateCases({ count: options.count, seed: options.seed })) {
-    batch.push({ _id: caseIdOf(demo.memberState, demo.caseReference), recordVersion: 1, ...demo });
+    batch.push({ _id: caseIdOf(demo.memberState, demo.caseReference, options.caseIdKey), recordVersion: 1, ...demo });
     if (batch.length >= batchSize) await flush();
   }
   await flush();

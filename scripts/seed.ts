@@ -5,9 +5,10 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../shared/config.js';
+import type { Types } from 'mongoose';
 import { connectDatabase } from '../shared/mongo.js';
 import { createRedis } from '../shared/redis.js';
-import { casesModels } from '../subgraphs/cases/models.js';
+import { caseIdOf, casesModels } from '../subgraphs/cases/models.js';
 import { resetStatisticsCheckpoint } from '../subgraphs/cases/statistics/projector.js';
 import { ledgerModels } from '../subgraphs/finance/models-ledger.js';
 import { resetFinanceCheckpoint } from '../subgraphs/finance/projector.js';
@@ -50,10 +51,18 @@ try {
   await seedReferenceData(db);
   const existing = await casesModels(db.cases).Case.estimatedDocumentCount();
   // Data written before the read models existed is incomplete: reload it rather than keep it.
-  const readModel = await casesModels(db.cases).Statistics.findOne({ _id: 'all' }, { _id: 1 }).lean().exec();
-  if (values['if-empty'] && existing > 0 && !readModel) {
+  const statistics = await casesModels(db.cases).Statistics.findOne({ _id: 'all' }, { _id: 1 }).lean().exec();
+  if (values['if-empty'] && existing > 0 && !statistics) {
     process.stdout.write(`seed: the ${existing} stored cases have no statistics read model (older data): reloading the demo data\n`);
   }
+  // Ids are keyed hashes of (Member State, reference) with CASE_ID_KEY: cases stored under
+  // another key (or the older unkeyed ids) would be duplicated by the next feed, so reload.
+  const sample = await casesModels(db.cases).Case.findOne({}, { memberState: 1, caseReference: 1 }).lean<{ _id: Types.ObjectId; memberState: string; caseReference: string }>().exec();
+  const idsMatch = !sample || caseIdOf(sample.memberState, sample.caseReference, config.CASE_ID_KEY).equals(sample._id);
+  if (values['if-empty'] && existing > 0 && !idsMatch) {
+    process.stdout.write(`seed: the ${existing} stored cases have ids derived without this CASE_ID_KEY (older data): reloading the demo data\n`);
+  }
+  const readModel = statistics && idsMatch;
   if (values['if-empty'] && existing > 0 && readModel) {
     process.stdout.write(`seed: reference data loaded; keeping the ${existing} cases already stored\n`);
   } else {
@@ -61,6 +70,7 @@ try {
     const written = await seedCases(db, {
       count,
       seed,
+      caseIdKey: config.CASE_ID_KEY,
       onProgress: (n) => process.stdout.write(`\rseed: ${n}/${count} cases`),
     });
     process.stdout.write(`\nseed: ${written} cases in ${((Date.now() - started) / 1000).toFixed(1)} s (seed ${seed})\n`);

@@ -21,6 +21,7 @@ const url = (fallback: string, protocols: string[]) =>
 const DEV_JWT_SECRET = 'development-only-jwt-secret-change-me-0000';
 const DEV_SIGNING_KEY = 'development-only-internal-signing-key-0000';
 const DEV_PSEUDONYM_KEY = 'development-only-pseudonym-key-change-me-00';
+const DEV_CASE_ID_KEY = 'development-only-case-id-key-change-me-0000';
 
 export const configShape = {
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
@@ -78,6 +79,7 @@ export const configShape = {
   AUTH_AUDIENCE: z.string().min(1).default('avrr-graph'),
   INTERNAL_SIGNING_KEY: z.string().min(32, 'must be at least 32 characters').default(DEV_SIGNING_KEY),
   PSEUDONYM_KEY: z.string().min(32, 'must be at least 32 characters').default(DEV_PSEUDONYM_KEY),
+  CASE_ID_KEY: z.string().min(32, 'must be at least 32 characters').default(DEV_CASE_ID_KEY),
   SUPPORT_ACCESS_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
   RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(1_825),
   RETENTION_NOTICE_HOURS: z.coerce.number().min(0).max(24 * 365).default(24),
@@ -99,6 +101,7 @@ export const configSchema = z.object(configShape).superRefine((config, ctx) => {
   if (config.NODE_ENV !== 'production') return;
   if (config.AUTH_JWT_SECRET === DEV_JWT_SECRET && !config.AUTH_JWKS_URL) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['AUTH_JWT_SECRET'], message: 'must be set in production, or AUTH_JWKS_URL (the default is for development only)' });
   if (config.INTERNAL_SIGNING_KEY === DEV_SIGNING_KEY) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['INTERNAL_SIGNING_KEY'], message: 'must be set in production (the default is for development only)' });
+  if (config.CASE_ID_KEY === DEV_CASE_ID_KEY) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['CASE_ID_KEY'], message: 'must be set in production (the default is for development only)' });
   if (config.PSEUDONYM_KEY === DEV_PSEUDONYM_KEY) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['PSEUDONYM_KEY'], message: 'must be set in production (the default is for development only)' });
 });
 

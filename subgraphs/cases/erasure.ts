@@ -24,6 +24,8 @@ export interface ErasureMark {
   /** `REQUEST` (the data subject asked, through the owning Member State) or `RETENTION`. */
   kind: 'REQUEST' | 'RETENTION';
   retained: RetainedFacts;
+  /** Set once every copy is scrubbed and the erasure recorded; until then a retry finishes it. */
+  complete?: boolean;
 }
 
 /** The erasure record: append-only proof of what was erased where, without the data. */
@@ -99,45 +101,66 @@ export async function eraseCase(
   who: { actor: ActorRecord; kind: ErasureMark['kind']; requestReference: string | null; requestId: string | null },
   now = new Date(),
 ): Promise<ErasureDoc> {
+  const id = caseId.toHexString();
+  let doc: CaseDoc | null = null;
   for (let attempt = 0; ; attempt++) {
-    const doc = await deps.models.Case.findOne({ _id: caseId }).lean<CaseDoc>().exec();
-    if (!doc) throw new Error(`case ${caseId.toHexString()} does not exist`);
-    if (doc.erasure) {
-      const first = await deps.erasures.findOne({ caseId: caseId.toHexString() }).sort({ _id: 1 }).lean<ErasureDoc>().exec();
+    doc = await deps.models.Case.findOne({ _id: caseId }).lean<CaseDoc>().exec();
+    if (!doc) throw new Error(`case ${id} does not exist`);
+    if (doc.erasure?.complete) {
+      const first = await deps.erasures.findOne({ caseId: id }).sort({ _id: 1 }).lean<ErasureDoc>().exec();
       if (first) return first;
     }
-    const mark: ErasureMark = doc.erasure ?? { at: now, actor: who.actor, kind: who.kind, retained: retainedFactsOf(doc) };
-    const fields = erasedFields(doc, mark);
-    // Conditional on the version read: a transition in between makes us read again.
-    const result = await retryOnContention(() =>
-      deps.models.Case.updateOne({ _id: caseId, version: doc.version }, { $set: { ...fields, updatedAt: now }, $inc: { version: 1 } }).exec(),
-    );
-    if (result.matchedCount === 0) {
+    if (doc.erasure) break; // marked by an earlier attempt that stopped before the end: finish it
+    const mark: ErasureMark = { at: now, actor: who.actor, kind: who.kind, retained: retainedFactsOf(doc), complete: false };
+    const version = doc.version + 1;
+    const entry: HistoryEntry = { version, transition: 'erasePersonalData', from: doc.status, to: doc.status, at: now, actor: who.actor };
+    // The transition log's guard, as a lifecycle step: a step racing this erasure from the
+    // same version fails with CONFLICT instead of writing free text after the scrub.
+    try {
+      await deps.models.CaseEvent.insertMany([{ _id: `${id}:${version}`, caseId: id, ...entry, changes: [] }], { lean: true });
+    } catch (error) {
+      if ((error as { code?: number }).code !== 11000) throw error;
       if (attempt < 5) continue;
-      throw new Error(`case ${caseId.toHexString()} kept changing during its erasure`);
+      throw new Error(`case ${id} kept changing during its erasure`);
     }
-    const erased = {
-      caseFields: [...PERSONAL_CASE_FIELDS],
-      transitionLog: await scrubTransitionLog(deps.models, caseId.toHexString()),
-      feedReports: await scrubFeedReports(deps.feeds, doc.memberState, doc.caseReference),
-      stagedRecords: await scrubStagedChunks(deps, doc.memberState, doc.caseReference),
-    };
-    const record: ErasureDoc = {
-      _id: new Types.ObjectId(),
-      caseId: caseId.toHexString(),
-      caseMemberState: doc.memberState,
-      kind: who.kind,
-      actor: who.actor,
-      requestReference: who.requestReference,
-      at: now,
-      requestId: who.requestId,
-      erased,
-    };
-    await deps.erasures.collection.insertOne(record);
-    const after = { ...doc, ...fields, version: doc.version + 1 };
-    await deps.publish([{ type: 'case.erased', caseId: caseId.toHexString(), version: after.version, at: now.toISOString(), before: factsOf(doc), after: factsOf(after) }]);
-    return record;
+    const fields = erasedFields(doc, mark);
+    const history = [...(fields.history ?? [])];
+    history[version - 1] = entry;
+    // Conditional on the version read: a feed update in between makes us read again.
+    const result = await retryOnContention(() =>
+      deps.models.Case.updateOne({ _id: caseId, version: doc!.version }, { $set: { ...fields, history, version, updatedAt: now } }).exec(),
+    );
+    if (result.matchedCount === 1) {
+      doc = { ...doc, ...fields, history, version } as CaseDoc;
+      break;
+    }
+    await deps.models.CaseEvent.deleteOne({ _id: `${id}:${version}`, transition: 'erasePersonalData' }).exec();
+    if (attempt >= 5) throw new Error(`case ${id} kept changing during its erasure`);
   }
+  // Scrubbing is idempotent: an erasure interrupted here is finished by the next request or
+  // retention run (both pick up a case marked but not complete).
+  const erased = {
+    caseFields: [...PERSONAL_CASE_FIELDS],
+    transitionLog: await scrubTransitionLog(deps.models, id),
+    feedReports: await scrubFeedReports(deps.feeds, doc.memberState, doc.caseReference),
+    stagedRecords: await scrubStagedChunks(deps, doc.memberState, doc.caseReference),
+  };
+  const record: ErasureDoc = {
+    _id: new Types.ObjectId(),
+    caseId: id,
+    caseMemberState: doc.memberState,
+    kind: doc.erasure!.kind,
+    actor: doc.erasure!.actor,
+    requestReference: who.requestReference,
+    at: now,
+    requestId: who.requestId,
+    erased,
+  };
+  await deps.erasures.collection.insertOne(record);
+  await deps.models.Case.updateOne({ _id: caseId }, { $set: { 'erasure.complete': true } }).exec();
+  // Facts before and after are equal (the retained facts stand in): statistics do not move.
+  await deps.publish([{ type: 'case.erased', caseId: id, version: doc.version, at: now.toISOString(), before: factsOf(doc), after: factsOf(doc) }]);
+  return record;
 }
 
 async function scrubTransitionLog(models: CasesModels, caseId: string): Promise<number> {
@@ -186,10 +209,15 @@ async function scrubStagedChunks(deps: ErasureDeps, memberState: string, caseRef
     cursor = next;
     for (const key of keys) {
       const feedId = key.slice(`${deps.queuePrefix}:feed-chunk:`.length).replace(/:\d+$/, '');
-      if (!memberStateOf.has(feedId)) memberStateOf.set(feedId, (await deps.feeds.Feed.findOne({ _id: feedId }).lean<FeedDoc>().exec())?.memberState);
-      // Feeds not yet recorded are being pushed right now; they are the pushing Member State's.
-      const owner = memberStateOf.get(feedId);
-      if (owner !== undefined && owner !== memberState) continue;
+      if (!memberStateOf.has(feedId)) {
+        // The feed's owner: its report once a chunk is recorded, else the push's own record in Redis.
+        const recorded = (await deps.feeds.Feed.findOne({ _id: feedId }).lean<FeedDoc>().exec())?.memberState;
+        const meta = recorded ? null : (JSON.parse((await deps.redis.get(`${deps.queuePrefix}:feed:${feedId}`)) ?? 'null') as { memberState?: string } | null);
+        memberStateOf.set(feedId, recorded ?? meta?.memberState);
+      }
+      // Another Member State's feed, or one whose owner is not known (still being pushed,
+      // and refused by the erased case anyway when it is processed): left alone.
+      if (memberStateOf.get(feedId) !== memberState) continue;
       const raw = await deps.redis.get(key);
       if (!raw || !raw.includes(JSON.stringify(caseReference))) continue;
       const staged = JSON.parse(raw) as StagedChunk;

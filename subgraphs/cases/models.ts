@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import type { ErasureMark } from './erasure.js';
 import { Schema, Types, type Connection, type Model } from 'mongoose';
 import { CASE_STATUSES, PACKAGES, RETURN_TYPES, SEXES, type CaseStatus, type Package, type ReturnType, type Sex } from '../../shared/domain.js';
@@ -118,12 +118,13 @@ export interface IngestMark {
 
 /**
  * A case's id follows from its key (Member State, national case reference): the first 12
- * bytes of a SHA-256 of the key. Ingestion then finds or creates a case by `_id` alone,
- * which every MongoDB-compatible server answers from its primary index, and two writers
- * creating the same case collide on `_id`.
+ * bytes of an HMAC-SHA-256 of the key with CASE_ID_KEY. Ingestion then finds or creates a
+ * case by `_id` alone, which every MongoDB-compatible server answers from its primary
+ * index, and two writers creating the same case collide on `_id`. Keyed, so that nobody
+ * who sees ids (EU analysts get pseudonymised references) can test guesses of references.
  */
-export function caseIdOf(memberState: string, caseReference: string): Types.ObjectId {
-  return new Types.ObjectId(createHash('sha256').update(`avrr-case\u0000${memberState}\u0000${caseReference}`).digest().subarray(0, 12));
+export function caseIdOf(memberState: string, caseReference: string, key: string): Types.ObjectId {
+  return new Types.ObjectId(createHmac('sha256', key).update(`avrr-case\u0000${memberState}\u0000${caseReference}`).digest().subarray(0, 12));
 }
 
 /**

@@ -292,7 +292,7 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
       const caseId = String(args.caseId);
       const doc = await ctx.loaders.caseById.load(caseId);
       if (!doc) throw notFound(caseId);
-      return openGrant(ctx.dataProtection.grants, principal, { caseId, caseMemberState: doc.memberState }, args.justification, ctx.dataProtection.supportAccessMinutes, ctx.requestId);
+      return openGrant(ctx.dataProtection.grants, principal, { caseId: doc._id.toHexString(), caseMemberState: doc.memberState }, args.justification, ctx.dataProtection.supportAccessMinutes, ctx.requestId);
     },
     replayFailedIngestion: async (_: unknown, args: { feedId?: string | null }, ctx: CasesContext) => {
       if (!ctx.principal) throw new GraphQLError('replayFailedIngestion needs an authenticated principal', { extensions: { code: 'UNAUTHENTICATED' } });

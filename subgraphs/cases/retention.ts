@@ -12,7 +12,7 @@ export const ENDED_STATUSES: readonly CaseStatus[] = ['COMPLETED', 'WITHDRAWN', 
 /** When the case reached its ended status: the last history entry into it, else its last change. */
 export function endedAt(doc: Pick<CaseDoc, 'status' | 'history' | 'updatedAt'>): Date | null {
   if (!ENDED_STATUSES.includes(doc.status)) return null;
-  const entry = [...(doc.history ?? [])].reverse().find((h) => h.to === doc.status);
+  const entry = [...(doc.history ?? [])].reverse().find((h) => h && h.to === doc.status && h.transition !== 'erasePersonalData');
   return new Date(entry?.at ?? doc.updatedAt);
 }
 
@@ -83,13 +83,19 @@ export async function runRetention(
   const cutoff = new Date(now.getTime() - settings.retentionDays * 86_400_000);
   const noticeBefore = new Date(now.getTime() - settings.noticeHours * 3_600_000);
   // updatedAt bounds the scan from above: a case changed after the cutoff did not end before it.
-  const ended = await deps.models.Case.find({ status: { $in: [...ENDED_STATUSES] }, erasure: { $exists: false }, updatedAt: { $lt: cutoff } })
-    .select({ _id: 1, memberState: 1, status: 1, history: 1, updatedAt: 1 })
+  // A case whose erasure was interrupted (marked, not complete) is due again, to finish it.
+  const ended = await deps.models.Case.find({
+    status: { $in: [...ENDED_STATUSES] },
+    'erasure.complete': { $ne: true },
+    $or: [{ updatedAt: { $lt: cutoff } }, { erasure: { $exists: true } }],
+  })
+    .select({ _id: 1, memberState: 1, status: 1, history: 1, updatedAt: 1, erasure: 1 })
     .lean<CaseDoc[]>()
     .exec();
   const due = ended
     .map((doc) => ({ doc, endedAt: endedAt(doc) }))
-    .filter((c): c is { doc: CaseDoc; endedAt: Date } => c.endedAt !== null && c.endedAt < cutoff);
+    // An interrupted erasure is finished whatever its age.
+    .filter((c): c is { doc: CaseDoc; endedAt: Date } => c.endedAt !== null && (c.endedAt < cutoff || c.doc.erasure !== undefined));
   const notices = new Map(
     (await deps.retention.Notice.find({ _id: { $in: due.map((c) => c.doc._id.toHexString()) } }).lean<RetentionNoticeDoc[]>().exec()).map((n) => [n._id, n.firstListedAt]),
   );
@@ -97,7 +103,8 @@ export async function runRetention(
   for (const { doc, endedAt: at } of due) {
     const caseId = doc._id.toHexString();
     const firstListedAt = notices.get(caseId) ?? now;
-    const noticeServed = notices.has(caseId) && firstListedAt <= noticeBefore;
+    // An interrupted erasure was decided already (on request or after its notice): finish it now.
+    const noticeServed = doc.erasure !== undefined || (notices.has(caseId) && firstListedAt <= noticeBefore);
     if (!options.dryRun && noticeServed) {
       await eraseCase(deps, doc._id, { actor: { role: 'SYSTEM', subject: 'retention-job' }, kind: 'RETENTION', requestReference: null, requestId: null }, now);
       cases.push({ caseId, memberState: doc.memberState, status: doc.status, endedAt: at, firstListedAt, action: 'PURGED' });

@@ -94,7 +94,7 @@ export async function startTestSystem(options: { cases?: number; seed?: number; 
     await Promise.all(names.map(async (n) => [n, await connectDatabase(config, n)] as const)),
   ) as Record<SubgraphName, Connection>;
   await seedReferenceData(connections);
-  if (options.cases) await seedCases(connections, { count: options.cases, seed: options.seed ?? 7 });
+  if (options.cases) await seedCases(connections, { count: options.cases, seed: options.seed ?? 7, caseIdKey: config.CASE_ID_KEY });
   const caseModels = casesModels(connections.cases);
   await resetStatisticsCheckpoint(caseModels, redis, config.QUEUE_PREFIX);
   await resetFinanceCheckpoint(ledgerModels(connections.finance), redis, config.QUEUE_PREFIX);
@@ -129,7 +129,7 @@ export async function startTestSystem(options: { cases?: number; seed?: number; 
     as,
     assignPartners,
     ingest: (memberState, records) =>
-      processIngestChunk({ feedId: `test-feed-${++feeds}`, memberState, firstPosition: 0, records }, caseModels, (events, onceKey) => publishCaseEvents(redis, config.QUEUE_PREFIX, events, onceKey), assignPartners),
+      processIngestChunk({ feedId: `test-feed-${++feeds}`, memberState, firstPosition: 0, records }, caseModels, (events, onceKey) => publishCaseEvents(redis, config.QUEUE_PREFIX, events, onceKey), assignPartners, config.CASE_ID_KEY),
     config,
     redis,
     projector,

@@ -124,18 +124,18 @@ describe('ingestion crash safety (real worker processes)', () => {
     const models = casesModels(system.connections.cases);
     const publish = (events: Parameters<typeof publishCaseEvents>[2], onceKey?: string) => publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, events, onceKey);
     const existing = { ...record('BE-RETRY-OLD'), recordVersion: 1 };
-    await processIngestChunk({ feedId: 'feed-earlier', memberState: 'BE', firstPosition: 0, records: [existing] }, models, publish, system.assignPartners);
+    await processIngestChunk({ feedId: 'feed-earlier', memberState: 'BE', firstPosition: 0, records: [existing] }, models, publish, system.assignPartners, system.config.CASE_ID_KEY);
     const stream = caseEventStream(system.config.QUEUE_PREFIX);
     const before = await system.redis.xlen(stream);
     const chunk = { feedId: 'feed-retried', memberState: 'BE', chunkIndex: 0, firstPosition: 0, records: [record('BE-RETRY-NEW'), { ...existing, recordVersion: 2, arrivalDate: '2024-04-03' }, existing] };
     // First attempt "dies" after writing only its first record: run it on that record alone.
-    await processIngestChunk({ ...chunk, records: chunk.records.slice(0, 1) }, models, async () => undefined, system.assignPartners);
-    const retried = await processIngestChunk(chunk, models, publish, system.assignPartners);
+    await processIngestChunk({ ...chunk, records: chunk.records.slice(0, 1) }, models, async () => undefined, system.assignPartners, system.config.CASE_ID_KEY);
+    const retried = await processIngestChunk(chunk, models, publish, system.assignPartners, system.config.CASE_ID_KEY);
     expect(retried.counts).toEqual({ created: 1, updated: 1, unchanged: 0, stale: 0, rejected: 1 });
     expect(retried.rejected[0]!.message).toMatch(/duplicate in this feed/);
     expect(await system.redis.xlen(stream)).toBe(before + 2);
     // A third attempt (the second died after publishing) changes nothing and publishes nothing.
-    const again = await processIngestChunk(chunk, models, publish, system.assignPartners);
+    const again = await processIngestChunk(chunk, models, publish, system.assignPartners, system.config.CASE_ID_KEY);
     expect(again.counts).toEqual(retried.counts);
     expect(await system.redis.xlen(stream)).toBe(before + 2);
     expect((await models.Case.findOne({ caseReference: 'BE-RETRY-OLD' }).lean().exec())?.version).toBe(1);

@@ -110,7 +110,12 @@ describe('data subject rights: erasure, justified access, retention', () => {
       reintegrationPlan: { totalCents: 100_000, services: [{ description: '' }] },
       erasure: { kind: 'REQUEST' },
     });
-    expect((view.body.data!.case.history as Array<{ reason: string | null }>).every((h) => h.reason === null)).toBe(true);
+    expect((view.body.data!.case.history as Array<{ reason: string | null }>).every((h) => h === null || h.reason === null)).toBe(true);
+    // The erasure is a step of the transition log: a lifecycle step racing it from the same version gets CONFLICT.
+    const erasedDoc = (await models().Case.findOne({ _id: target._id }).lean<CaseDoc>().exec())!;
+    expect(await models().CaseEvent.findOne({ _id: `${id}:${erasedDoc.version}` }).lean().exec()).toMatchObject({ transition: 'erasePersonalData', to: 'CLOSED' });
+    expect(erasedDoc.history[erasedDoc.version - 1]).toMatchObject({ transition: 'erasePersonalData', actor: { subject: 'fr-officer' } });
+    expect(erasedDoc.erasure).toMatchObject({ kind: 'REQUEST', complete: true });
     // Storage itself holds none of it: case document, transition log, reports, staged chunk.
     const stored = JSON.stringify(await models().Case.findOne({ _id: target._id }).lean().exec());
     const log = JSON.stringify(await models().CaseEvent.find({ caseId: id }).lean().exec());
@@ -239,6 +244,32 @@ describe('data subject rights: erasure, justified access, retention', () => {
     expect(mine(await runRetention(deps, settings, { dryRun: false, now: later }))).toEqual([]);
     const runs = await system.graphql<{ retentionRuns: Array<{ dryRun: boolean; purged: number }> }>('{ retentionRuns(first: 10) { dryRun purged due awaitingNotice cases { caseId action } } }', undefined, headers.dpo);
     expect(runs.body.data!.retentionRuns.map((r) => r.dryRun)).toEqual([false, false, true, false, true]);
+  });
+
+  it('an erasure interrupted after marking the case is finished by the next retention run, whatever the case\'s age', async () => {
+    const doc = await newCase('FR-HALF-1');
+    const id = doc._id.toHexString();
+    const { Case } = models();
+    // As if the process died right after marking: personal data still in the transition log and a report.
+    await Case.collection.updateOne(
+      { _id: doc._id },
+      { $set: { status: 'CLOSED', mainApplicant: null, familyMembers: [], erasure: { at: new Date(), actor: { role: 'MEMBER_STATE', subject: 'fr-officer' }, kind: 'REQUEST', retained: { adults: 1, minors: 1, mainApplicantAge: 43 }, complete: false } } },
+    );
+    await models().CaseEvent.collection.insertOne({ _id: `${id}:9` as never, caseId: id, version: 9, transition: 'closeCase', from: 'SUBMITTED', to: 'CLOSED', at: new Date(), actor: { role: 'MEMBER_STATE', subject: 'x' }, reason: 'Samir went to Basra', changes: [{ path: 'closingReason', value: 'Samir went to Basra' }] });
+    const deps = {
+      models: models(),
+      feeds: feedModels(system.connections.cases),
+      erasures: erasureModel(system.connections.cases),
+      retention: retentionModels(system.connections.cases),
+      redis: system.redis,
+      queuePrefix: system.config.QUEUE_PREFIX,
+      publish: (events: Parameters<typeof publishCaseEvents>[2]) => publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, events),
+    };
+    const run = await runRetention(deps, { retentionDays: 365 * 5, noticeHours: 0 }, { dryRun: false });
+    expect(run.cases.filter((c) => c.caseId === id).map((c) => c.action)).toEqual(['PURGED']);
+    expect(JSON.stringify(await models().CaseEvent.find({ caseId: id }).lean().exec())).not.toContain('Basra');
+    expect((await Case.findOne({ _id: doc._id }).lean<CaseDoc>().exec())!.erasure).toMatchObject({ kind: 'REQUEST', complete: true });
+    expect(await erasureModel(system.connections.cases).countDocuments({ caseId: id })).toBe(1);
   });
 
   it('npm run retention: a dry run prints the report and changes nothing; bad options are refused', () => {

@@ -47,7 +47,7 @@ describe('system processes', () => {
 
   it('a subgraph process answers readiness, logs JSON lines, and exits 0 on SIGTERM', async () => {
     // Production mode: Apollo's own signal handling is on there unless we turn it off.
-    const child = start('subgraphs/cases/main.ts', { NODE_ENV: 'production', AUTH_JWT_SECRET: 'p'.repeat(40), INTERNAL_SIGNING_KEY: config.INTERNAL_SIGNING_KEY + '-production', PSEUDONYM_KEY: 'k'.repeat(40) });
+    const child = start('subgraphs/cases/main.ts', { NODE_ENV: 'production', AUTH_JWT_SECRET: 'p'.repeat(40), INTERNAL_SIGNING_KEY: config.INTERNAL_SIGNING_KEY + '-production', PSEUDONYM_KEY: 'k'.repeat(40), CASE_ID_KEY: 'i'.repeat(40) });
     await waitForReady(`http://127.0.0.1:${config.CASES_PORT}/health/ready`, 60_000, () => child.exitCode === null);
     const ready = (await (await fetch(`http://127.0.0.1:${config.CASES_PORT}/health/ready`)).json()) as unknown;
     // Called directly, without the gateway's signed principal, the subgraph answers nothing.

@@ -10,7 +10,8 @@ import type { Principal } from '../../shared/auth.js';
 import { loadSafelist } from '../../gateway/safelist.js';
 import { ageBand, ageBandOf, CaseAccess, protectPersonalFields } from '../../subgraphs/cases/access.js';
 import { erasedFields, retainedFactsOf } from '../../subgraphs/cases/erasure.js';
-import type { CaseDoc } from '../../subgraphs/cases/models.js';
+import { caseIdOf, type CaseDoc } from '../../subgraphs/cases/models.js';
+import { createHash } from 'node:crypto';
 import { casesPseudonymisers, casesResolvers } from '../../subgraphs/cases/resolvers.js';
 import { endedAt } from '../../subgraphs/cases/retention.js';
 import { factsOf } from '../../subgraphs/cases/statistics/facts.js';
@@ -145,6 +146,17 @@ describe('the cases subgraph enforcement point', () => {
         type Query { x: T } type T { ${field} }`);
     expect(() => protectPersonalFields(buildSubgraphSchema({ typeDefs: sdl('a: String @pseudonymised') }), {})).toThrow(/T.a is @pseudonymised but has no pseudonymiser/);
     expect(() => protectPersonalFields(buildSubgraphSchema({ typeDefs: sdl('a: String @personal @pseudonymised') }), { 'T.a': () => 'x' })).toThrow(/one marking per field/);
+  });
+});
+
+describe('case ids', () => {
+  it('are keyed: the same (Member State, reference) gives the same id under one key, another under another, and not the unkeyed hash', () => {
+    const a = caseIdOf('BE', 'BE-2023-004711', 'k'.repeat(32));
+    expect(caseIdOf('BE', 'BE-2023-004711', 'k'.repeat(32)).equals(a)).toBe(true);
+    expect(caseIdOf('BE', 'BE-2023-004711', 'j'.repeat(32)).equals(a)).toBe(false);
+    expect(caseIdOf('NL', 'BE-2023-004711', 'k'.repeat(32)).equals(a)).toBe(false);
+    const unkeyed = createHash('sha256').update('avrr-case\u0000BE\u0000BE-2023-004711').digest().subarray(0, 12).toString('hex');
+    expect(a.toHexString()).not.toBe(unkeyed);
   });
 });
 

@@ -34,10 +34,10 @@ describe('docker-compose.yml', () => {
     if (hasDocker) expect(validator, 'scripts/test.sh installs docker-compose where the Docker client lacks the compose plugin').not.toBeNull();
     if (validator) {
       const [command, ...args] = validator;
-      const secrets = { AUTH_JWT_SECRET: 'x'.repeat(32), INTERNAL_SIGNING_KEY: 'y'.repeat(32), PSEUDONYM_KEY: 'z'.repeat(32) };
+      const secrets = { AUTH_JWT_SECRET: 'x'.repeat(32), INTERNAL_SIGNING_KEY: 'y'.repeat(32), PSEUDONYM_KEY: 'z'.repeat(32), CASE_ID_KEY: 'c'.repeat(32) };
       expect(() => execFileSync(command!, [...args, '-f', file, 'config', '-q'], { stdio: 'pipe', env: { ...process.env, ...secrets } })).not.toThrow();
       // Without the production secrets the file refuses to resolve, naming what is missing.
-      const { AUTH_JWT_SECRET: _a, INTERNAL_SIGNING_KEY: _b, PSEUDONYM_KEY: _c, ...withoutSecrets } = process.env;
+      const { AUTH_JWT_SECRET: _a, INTERNAL_SIGNING_KEY: _b, PSEUDONYM_KEY: _c, CASE_ID_KEY: _d, ...withoutSecrets } = process.env;
       const refused = spawnSync(command!, [...args, '-f', file, 'config', '-q'], { encoding: 'utf8', env: withoutSecrets });
       expect(refused.status).not.toBe(0);
       expect(refused.stderr).toMatch(/AUTH_JWT_SECRET|INTERNAL_SIGNING_KEY|PSEUDONYM_KEY/);

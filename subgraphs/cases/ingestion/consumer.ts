@@ -22,7 +22,7 @@ export async function loadChunk(redis: Redis, job: IngestChunkJob): Promise<Inge
 
 /** The BullMQ consumer of feed chunks: process, record the chunk's report, log. */
 export function createIngestWorker(deps: {
-  config: Pick<Config, 'QUEUE_PREFIX' | 'INGEST_CONCURRENCY' | 'INGEST_LOCK_MS'>;
+  config: Pick<Config, 'QUEUE_PREFIX' | 'INGEST_CONCURRENCY' | 'INGEST_LOCK_MS' | 'CASE_ID_KEY'>;
   redis: Redis;
   models: CasesModels;
   feeds: FeedModels;
@@ -38,7 +38,7 @@ export function createIngestWorker(deps: {
     async (job) => {
       const timer = deps.metrics?.chunkSeconds.startTimer();
       const chunk = await loadChunk(deps.redis, job.data);
-      const report = await processIngestChunk(chunk, deps.models, deps.publish, deps.assignPartners);
+      const report = await processIngestChunk(chunk, deps.models, deps.publish, deps.assignPartners, deps.config.CASE_ID_KEY);
       await recordChunk(feeds, chunk, report);
       if (job.data.payloadKey) await deps.redis.del(job.data.payloadKey);
       timer?.();

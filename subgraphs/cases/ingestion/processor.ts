@@ -61,7 +61,7 @@ function referenceOf(raw: unknown): string | null {
  * Validates and stores one chunk. A bad record is reported and skipped; it never blocks
  * the good records beside it. Pure apart from `models`, so it is tested without Redis.
  */
-export async function processIngestChunk(job: IngestChunk, models: CasesModels, publish: PublishEvents, assignPartners: AssignPartners): Promise<ChunkReport> {
+export async function processIngestChunk(job: IngestChunk, models: CasesModels, publish: PublishEvents, assignPartners: AssignPartners, caseIdKey: string): Promise<ChunkReport> {
   const counts = { created: 0, updated: 0, unchanged: 0, stale: 0, rejected: 0 };
   const now = new Date();
   const today = now.toISOString().slice(0, 10);
@@ -132,7 +132,7 @@ export async function processIngestChunk(job: IngestChunk, models: CasesModels, 
     }
   });
   const stored = valid.filter((r) => !unassignable.has(r));
-  const { outcomes, events } = await upsertRecords(models, stored, { feedId: job.feedId });
+  const { outcomes, events } = await upsertRecords(models, stored, { feedId: job.feedId, caseIdKey });
   outcomes.forEach((outcome, i) => {
     if (outcome !== 'erased') {
       counts[outcome]++;

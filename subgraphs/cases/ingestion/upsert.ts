@@ -48,9 +48,19 @@ export function decideOutcome(
   return incoming.recordVersion > stored.recordVersion ? 'updated' : 'stale';
 }
 
+/** Cases changed (a lifecycle step, an erasure) between this chunk's read and its write: the chunk is retried. */
+export class CaseChangedError extends Error {
+  constructor(readonly count: number) {
+    super(`${count} case(s) changed while this chunk was being written; the chunk is retried`);
+    this.name = 'CaseChangedError';
+  }
+}
+
 /** Where a chunk's records come from, for the marks left on the cases they write. */
 export interface ChunkSource {
   feedId: string;
+  /** CASE_ID_KEY: case ids are keyed hashes of (Member State, reference). */
+  caseIdKey: string;
 }
 
 /** Indexes of the documents an unordered insertMany refused as duplicates; other errors are rethrown. */
@@ -96,7 +106,7 @@ export async function upsertRecords(
     };
     // An ineligible case is kept, with its reasons, but closed: no partner takes it on.
     const ineligible = eligibility.outcome === 'INELIGIBLE';
-    const _id = caseIdOf(record.memberState, record.caseReference);
+    const _id = caseIdOf(record.memberState, record.caseReference, source.caseIdKey);
     const created = {
       _id,
       memberState: record.memberState,
@@ -197,8 +207,13 @@ export async function upsertRecords(
     };
     events.push(event);
     const lastIngest: IngestMark = { feedId: source.feedId, position: p.position, outcome: 'updated', before: event.before };
-    updates.push({ updateOne: { filter: { _id: current._id }, update: { $set: { ...set, lastIngest }, $inc: { version: 1 } } } });
+    // Only onto the version read, and never onto an erased case: an erasure or a lifecycle step
+    // in between makes the chunk retry (the writes that did land are found by their marks).
+    updates.push({ updateOne: { filter: { _id: current._id, version: current.version, erasure: { $exists: false } }, update: { $set: { ...set, lastIngest }, $inc: { version: 1 } } } });
   }
-  if (updates.length > 0) await retryOnContention(() => models.Case.bulkWrite(updates, { ordered: false }));
+  if (updates.length > 0) {
+    const result = await retryOnContention(() => models.Case.bulkWrite(updates, { ordered: false }));
+    if (result.matchedCount < updates.length) throw new CaseChangedError(updates.length - result.matchedCount);
+  }
   return { outcomes, events };
 }
