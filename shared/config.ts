@@ -94,6 +94,10 @@ export const configShape = {
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
+  WEBHOOK_ALLOW_PRIVATE_NETWORK: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
 };
 
 export const configSchema = z.object(configShape).superRefine((config, ctx) => {

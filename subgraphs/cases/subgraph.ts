@@ -27,7 +27,7 @@ export const casesTypeDefs = loadSchemaFile(new URL('./schema.graphql', import.m
  */
 export function casesSubgraph(
   connection: Connection,
-  config: Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX' | 'PSEUDONYM_KEY' | 'SUPPORT_ACCESS_MINUTES' | 'WEBHOOK_ALLOW_HTTP' | 'WEBHOOK_ATTEMPTS' | 'WEBHOOK_BACKOFF_MS'>,
+  config: Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX' | 'PSEUDONYM_KEY' | 'SUPPORT_ACCESS_MINUTES' | 'WEBHOOK_ALLOW_HTTP' | 'WEBHOOK_ALLOW_PRIVATE_NETWORK' | 'WEBHOOK_ATTEMPTS' | 'WEBHOOK_BACKOFF_MS'>,
   redis?: Redis,
 ): SubgraphDefinition<CasesContext> {
   const models = casesModels(connection);
@@ -44,7 +44,7 @@ export function casesSubgraph(
     queue ??= new Queue<IngestChunkJob, ChunkReport>(INGEST_QUEUE, { connection: client, prefix: config.QUEUE_PREFIX });
     return replayFailedChunks(queue, feeds, feedId);
   };
-  const webhooks = new WebhookApi(webhookModels(connection), client, config.QUEUE_PREFIX, { allowHttp: config.WEBHOOK_ALLOW_HTTP, attempts: config.WEBHOOK_ATTEMPTS, backoffMs: config.WEBHOOK_BACKOFF_MS });
+  const webhooks = new WebhookApi(webhookModels(connection), client, config.QUEUE_PREFIX, { allowHttp: config.WEBHOOK_ALLOW_HTTP, allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_NETWORK, attempts: config.WEBHOOK_ATTEMPTS, backoffMs: config.WEBHOOK_BACKOFF_MS });
   const erasureDeps = { models, feeds, erasures, redis: client, queuePrefix: config.QUEUE_PREFIX, publish };
   const dataProtection: CasesContext['dataProtection'] = {
     grants,

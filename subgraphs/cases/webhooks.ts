@@ -1,5 +1,8 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { isIP } from 'node:net';
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { Queue, Worker, type Job } from 'bullmq';
 import { GraphQLError } from 'graphql';
 import type { Redis } from 'ioredis';
@@ -101,10 +104,36 @@ export function verifyWebhook(secret: string, signature: string, timestamp: numb
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-const PRIVATE_V4 = [/^10\./, /^127\./, /^169\.254\./, /^192\.168\./, /^172\.(1[6-9]|2\d|3[01])\./, /^0\./];
+/** Where a webhook must never go: loopback, private, link-local (cloud metadata), shared, multicast, reserved, and IPv6 forms of them. */
+const BLOCKED = new BlockList();
+for (const [network, prefix] of [
+  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
+  ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
+] as const) BLOCKED.addSubnet(network, prefix, 'ipv4');
+for (const [network, prefix] of [
+  ['::', 128], ['::1', 128], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001:db8::', 32], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
+] as const) BLOCKED.addSubnet(network, prefix, 'ipv6');
 
-/** An endpoint must be HTTPS (plain HTTP only where the operator allows it, for local work), with no credentials, and not an internal address. */
-export function checkWebhookUrl(raw: string, allowHttp: boolean): URL {
+/** An address a webhook may not reach (IPv4-mapped IPv6 included). */
+export function isBlockedAddress(address: string): boolean {
+  const family = isIP(address);
+  if (family === 4) return BLOCKED.check(address, 'ipv4');
+  if (family === 6) {
+    const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+    return BLOCKED.check(address, 'ipv6') || (mapped !== null && BLOCKED.check(mapped[1]!, 'ipv4'));
+  }
+  return true;
+}
+
+export interface EndpointPolicy {
+  /** Plain `http://` accepted (local development). */
+  allowHttp: boolean;
+  /** Private and loopback addresses reachable (local development and tests). */
+  allowPrivate: boolean;
+}
+
+/** An endpoint must be HTTPS, with no credentials, and not a private or internal address (literal or name). */
+export function checkWebhookUrl(raw: string, policy: EndpointPolicy): URL {
   const bad = (why: string) => new GraphQLError(`url ${why}`, { extensions: { code: 'BAD_USER_INPUT', argumentName: 'url' } });
   if (raw.length > 2_000) throw bad('must be at most 2000 characters');
   let url: URL;
@@ -113,13 +142,45 @@ export function checkWebhookUrl(raw: string, allowHttp: boolean): URL {
   } catch {
     throw bad('is not a URL');
   }
-  if (url.protocol !== 'https:' && !(allowHttp && url.protocol === 'http:')) throw bad(`must start with https:// (got ${url.protocol}//)`);
+  if (url.protocol !== 'https:' && !(policy.allowHttp && url.protocol === 'http:')) throw bad(`must start with https:// (got ${url.protocol}//)`);
   if (url.username || url.password) throw bad('must not carry credentials; deliveries are signed instead');
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  if (!allowHttp && (host === 'localhost' || (isIP(host) === 4 && PRIVATE_V4.some((r) => r.test(host))) || (isIP(host) === 6 && /^(::1|f[cd]|fe80)/i.test(host)))) {
-    throw bad('must not point into a private network');
-  }
+  const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '').toLowerCase();
+  const internalName = host === 'localhost' || host.endsWith('.localhost') || host.endsWith('.internal') || host.endsWith('.local') || !host.includes('.') && isIP(host) === 0;
+  if (!policy.allowPrivate && ((isIP(host) !== 0 && isBlockedAddress(host)) || internalName)) throw bad('must not point into a private network');
   return url;
+}
+
+/**
+ * DNS resolution for deliveries: a name that resolves to a blocked address is refused at
+ * connect time (so a name pointing inside, or re-pointed after registration, reaches nothing).
+ */
+function guardedLookup(allowPrivate: boolean): LookupFunction {
+  return (hostname, options, callback) => {
+    dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
+      if (error) return callback(error, '', 0);
+      const list = addresses as LookupAddress[];
+      const blocked = !allowPrivate && list.some((a) => isBlockedAddress(a.address));
+      if (blocked || list.length === 0) return callback(Object.assign(new Error(`${hostname} resolves to a private or internal address`), { code: 'EBLOCKED' }), '', 0);
+      if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);
+      callback(null, list[0]!.address, list[0]!.family);
+    });
+  };
+}
+
+/** One POST with Node's own client (so the address check runs at connect time); resolves with the status code. */
+export function postWebhook(url: URL, headers: Record<string, string>, body: string, timeoutMs: number, allowPrivate: boolean): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    if (!allowPrivate && isIP(host) !== 0 && isBlockedAddress(host)) return reject(new Error(`${host} is a private or internal address`));
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const request = send(url, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, lookup: guardedLookup(allowPrivate), signal: AbortSignal.timeout(timeoutMs) }, (response) => {
+      response.resume(); // the body is not read: only the status counts
+      response.on('end', () => resolve(response.statusCode ?? 0));
+      response.on('error', reject);
+    });
+    request.on('error', (error: Error) => reject(error.name === 'AbortError' || error.name === 'TimeoutError' ? new Error(`no answer within ${timeoutMs} ms`) : error));
+    request.end(body);
+  });
 }
 
 export function payloadOf(message: CaseEventMessage): WebhookPayload {
@@ -150,12 +211,12 @@ export class WebhookApi {
     private readonly models: WebhookModels,
     private readonly redis: Redis,
     private readonly prefix: string,
-    private readonly options: { allowHttp: boolean; attempts: number; backoffMs: number },
+    private readonly options: EndpointPolicy & { attempts: number; backoffMs: number },
   ) {}
 
   async register(principal: Principal | null, args: { url: string; eventTypes: string[] }): Promise<WebhookDoc> {
     const who = requirePartner(principal, 'registerWebhook');
-    const url = checkWebhookUrl(args.url, this.options.allowHttp);
+    const url = checkWebhookUrl(args.url, this.options);
     if (args.eventTypes.length === 0) throw new GraphQLError('eventTypes must name at least one event type', { extensions: { code: 'BAD_USER_INPUT', argumentName: 'eventTypes' } });
     const count = await this.models.Webhook.countDocuments({ partnerId: who.partnerId, deletedAt: { $exists: false } }).exec();
     if (count >= MAX_WEBHOOKS_PER_PARTNER) throw new GraphQLError(`A partner registers at most ${MAX_WEBHOOKS_PER_PARTNER} webhooks; delete one first`, { extensions: { code: 'BAD_USER_INPUT' } });
@@ -275,7 +336,7 @@ export class WebhookDispatcher {
 }
 
 /** Sends one delivery; a non-2xx answer or a network error throws, so BullMQ retries with backoff. */
-export async function deliver(models: WebhookModels, deliveryId: string, options: { timeoutMs: number; finalAttempt: boolean }, now = () => new Date()): Promise<'DELIVERED' | 'GONE'> {
+export async function deliver(models: WebhookModels, deliveryId: string, options: { timeoutMs: number; finalAttempt: boolean; allowPrivate: boolean }, now = () => new Date()): Promise<'DELIVERED' | 'GONE'> {
   const delivery = await models.Delivery.findOne({ _id: deliveryId }).lean<WebhookDeliveryDoc>().exec();
   const hook = delivery && Types.ObjectId.isValid(delivery.webhookId) ? await models.Webhook.findOne({ _id: new Types.ObjectId(delivery.webhookId) }).lean<WebhookDoc>().exec() : null;
   if (!delivery || !hook || hook.deletedAt) return 'GONE';
@@ -285,9 +346,9 @@ export async function deliver(models: WebhookModels, deliveryId: string, options
   let statusCode: number | null = null;
   let error: string | null = null;
   try {
-    const response = await fetch(hook.url, {
-      method: 'POST',
-      headers: {
+    statusCode = await postWebhook(
+      new URL(hook.url),
+      {
         'content-type': 'application/json',
         'user-agent': 'avrr-graph-webhooks/1',
         'avrr-delivery-id': delivery._id,
@@ -296,14 +357,12 @@ export async function deliver(models: WebhookModels, deliveryId: string, options
         'avrr-signature': signWebhook(hook.secret, timestamp, body),
       },
       body,
-      redirect: 'manual',
-      signal: AbortSignal.timeout(options.timeoutMs),
-    });
-    statusCode = response.status;
-    await response.body?.cancel();
-    if (response.status < 200 || response.status >= 300) error = `HTTP ${response.status}`;
+      options.timeoutMs,
+      options.allowPrivate,
+    );
+    if (statusCode < 200 || statusCode >= 300) error = `HTTP ${statusCode}`;
   } catch (caught) {
-    error = (caught as Error).name === 'TimeoutError' ? `no answer within ${options.timeoutMs} ms` : (caught as Error).message.slice(0, 200);
+    error = (caught as Error).message.slice(0, 200);
   }
   const attempt: DeliveryAttempt = { at: now(), statusCode, error, durationMs: Date.now() - started };
   const status = error === null ? 'DELIVERED' : options.finalAttempt ? 'FAILED' : 'PENDING';
@@ -312,10 +371,10 @@ export async function deliver(models: WebhookModels, deliveryId: string, options
   return 'DELIVERED';
 }
 
-export function createWebhookWorker(deps: { models: WebhookModels; redis: Redis; prefix: string; timeoutMs: number; logger: Logger; concurrency?: number }): Worker<{ deliveryId: string }> {
+export function createWebhookWorker(deps: { models: WebhookModels; redis: Redis; prefix: string; timeoutMs: number; allowPrivate: boolean; logger: Logger; concurrency?: number }): Worker<{ deliveryId: string }> {
   const worker = new Worker<{ deliveryId: string }>(
     WEBHOOK_QUEUE,
-    async (job: Job<{ deliveryId: string }>) => deliver(deps.models, job.data.deliveryId, { timeoutMs: deps.timeoutMs, finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) }),
+    async (job: Job<{ deliveryId: string }>) => deliver(deps.models, job.data.deliveryId, { timeoutMs: deps.timeoutMs, allowPrivate: deps.allowPrivate, finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1) }),
     { connection: deps.redis, prefix: deps.prefix, concurrency: deps.concurrency ?? 8 },
   );
   worker.on('failed', (job, error) => deps.logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, err: error.message }, 'webhook delivery failed'));

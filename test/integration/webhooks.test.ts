@@ -41,7 +41,7 @@ describe('webhooks', () => {
     graphql<{ registerWebhook: { id: string; secret: string; url: string } }>('mutation($u: String!, $t: [WebhookEventType!]!) { registerWebhook(url: $u, eventTypes: $t) { id secret url eventTypes } }', { u: `${base}${path}`, t: eventTypes });
 
   beforeAll(async () => {
-    system = await startTestSystem({ cases: 30, seed: 8, config: testConfig({ WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ATTEMPTS: '3', WEBHOOK_BACKOFF_MS: '50' }) });
+    system = await startTestSystem({ cases: 30, seed: 8, config: testConfig({ WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_PRIVATE_NETWORK: 'true', WEBHOOK_ATTEMPTS: '3', WEBHOOK_BACKOFF_MS: '50' }) });
     receiver = createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString('utf8')));
@@ -79,7 +79,7 @@ describe('webhooks', () => {
     loop = (async () => {
       while (dispatching) await dispatcher.step();
     })();
-    worker = createWebhookWorker({ models, redis: duplicateRedis(system.redis, 'test-webhook-worker'), prefix: system.config.QUEUE_PREFIX, timeoutMs: 2_000, logger: silentLogger });
+    worker = createWebhookWorker({ models, redis: duplicateRedis(system.redis, 'test-webhook-worker'), prefix: system.config.QUEUE_PREFIX, timeoutMs: 2_000, allowPrivate: true, logger: silentLogger });
   });
   afterAll(async () => {
     dispatching = false;

@@ -5,7 +5,9 @@ import type { CaseEvent } from '../../shared/events.js';
 import { readFileSync } from 'node:fs';
 import { buildASTSchema } from 'graphql';
 import { caseQueryFor, personalFieldsOf, readsPersonalData } from '../../gateway/subscriptions.js';
-import { checkWebhookUrl, payloadOf, signWebhook, verifyWebhook } from '../../subgraphs/cases/webhooks.js';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { checkWebhookUrl, isBlockedAddress, payloadOf, postWebhook, signWebhook, verifyWebhook } from '../../subgraphs/cases/webhooks.js';
 
 const facts = { memberState: 'BE', partnerId: 'weldo', countryOfOrigin: 'AF', status: 'ACCEPTED' };
 const event = (over: Partial<CaseEvent>): CaseEvent => ({ type: 'case.transitioned', caseId: 'c1', version: 1, at: '2024-03-01T00:00:00.000Z', before: facts, after: facts, ...over });
@@ -111,22 +113,59 @@ describe('webhook signatures and endpoints', () => {
     expect(verifyWebhook(secret, 'v1=00', ts, body, 300, now)).toBe(false);
   });
 
+  const strict = { allowHttp: false, allowPrivate: false };
   it.each([
-    ['https://partner.example/hooks/avrr', true, false],
-    ['http://partner.example/hooks', false, false],
-    ['http://127.0.0.1:9000/hooks', true, true],
-    ['https://127.0.0.1/hooks', false, false],
-    ['https://10.1.2.3/hooks', false, false],
-    ['https://192.168.0.10/hooks', false, false],
-    ['https://172.20.0.1/hooks', false, false],
-    ['https://169.254.169.254/latest/meta-data', false, false],
-    ['https://[::1]/hooks', false, false],
-    ['https://localhost/hooks', false, false],
-    ['https://user:pw@partner.example/', false, false],
-    ['javascript:alert(1)', false, false],
-  ])('%s is %s (plain HTTP allowed: %s)', (url, accepted, allowHttp) => {
-    if (accepted) expect(checkWebhookUrl(url, allowHttp).toString()).toBe(new URL(url).toString());
-    else expect(() => checkWebhookUrl(url, allowHttp)).toThrow(/^url /);
+    ['https://partner.example/hooks/avrr', strict, true],
+    ['http://partner.example/hooks', strict, false],
+    ['http://partner.example/hooks', { allowHttp: true, allowPrivate: false }, true],
+    ['http://127.0.0.1:9000/hooks', { allowHttp: true, allowPrivate: false }, false],
+    ['http://127.0.0.1:9000/hooks', { allowHttp: true, allowPrivate: true }, true],
+    ['https://127.0.0.1/hooks', strict, false],
+    ['https://10.1.2.3/hooks', strict, false],
+    ['https://100.64.0.1/hooks', strict, false],
+    ['https://192.168.0.10/hooks', strict, false],
+    ['https://172.20.0.1/hooks', strict, false],
+    ['https://169.254.169.254/latest/meta-data', strict, false],
+    ['https://[::1]/hooks', strict, false],
+    ['https://[::]/hooks', strict, false],
+    ['https://[::ffff:127.0.0.1]/hooks', strict, false],
+    ['https://[::ffff:a9fe:a9fe]/hooks', strict, false],
+    ['https://[64:ff9b::a9fe:a9fe]/hooks', strict, false],
+    ['https://[fec0::1]/hooks', strict, false],
+    ['https://localhost/hooks', strict, false],
+    ['https://localhost./hooks', strict, false],
+    ['https://metadata.google.internal/', strict, false],
+    ['https://intranet/hooks', strict, false],
+    ['https://user:pw@partner.example/', strict, false],
+    ['javascript:alert(1)', strict, false],
+  ])('%s under %j: accepted %s', (url, policy, accepted) => {
+    if (accepted) expect(checkWebhookUrl(url, policy).toString()).toBe(new URL(url).toString());
+    else expect(() => checkWebhookUrl(url, policy)).toThrow(/^url /);
+  });
+
+  it.each([
+    ['8.8.8.8', false], ['2001:4860:4860::8888', false], ['127.0.0.1', true], ['::ffff:127.0.0.1', true], ['::ffff:7f00:1', true], ['0.0.0.0', true], ['224.0.0.1', true], ['fd00::1', true], ['not-an-ip', true],
+  ])('address %s blocked: %s', (address, blocked) => {
+    expect(isBlockedAddress(address)).toBe(blocked);
+  });
+
+  it('at delivery, a name that resolves inside is refused before connecting', async () => {
+    const received: string[] = [];
+    const server = createServer((req, res) => {
+      received.push(req.url ?? '');
+      res.end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    try {
+      await expect(postWebhook(new URL(`http://localhost:${port}/x`), {}, '{}', 2_000, false)).rejects.toThrow(/private or internal address/);
+      await expect(postWebhook(new URL(`http://127.0.0.1:${port}/x`), {}, '{}', 2_000, false)).rejects.toThrow(/private or internal address/);
+      expect(received).toEqual([]);
+      expect(await postWebhook(new URL(`http://localhost:${port}/ok`), {}, '{}', 2_000, true)).toBe(200);
+      expect(received).toEqual(['/ok']);
+    } finally {
+      server.close();
+    }
   });
 
   it('the payload carries no personal data', () => {

@@ -54,7 +54,7 @@ try {
   const dispatcher = new WebhookDispatcher(hooks, webhookReader, webhookQueue, config.QUEUE_PREFIX, { attempts: config.WEBHOOK_ATTEMPTS, backoffMs: config.WEBHOOK_BACKOFF_MS });
   const dispatching = new LeasedLoop(webhookRedis, `${config.QUEUE_PREFIX}:lease:webhooks`, () => dispatcher.step(), logger);
   dispatching.start();
-  const deliveries = createWebhookWorker({ models: hooks, redis: webhookRedis, prefix: config.QUEUE_PREFIX, timeoutMs: config.WEBHOOK_TIMEOUT_MS, logger });
+  const deliveries = createWebhookWorker({ models: hooks, redis: webhookRedis, prefix: config.QUEUE_PREFIX, timeoutMs: config.WEBHOOK_TIMEOUT_MS, allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_NETWORK, logger });
   const service = await startService({
     name: 'ingest-worker',
     host: config.HOST,
