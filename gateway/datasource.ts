@@ -8,6 +8,8 @@ export interface GatewayContext {
   principal: Principal | null;
   /** Names the request in every subgraph's logs and in the personal data access log. */
   requestId?: string;
+  /** A query the gateway runs for itself (a subscription's per-event fetch), not a client's. */
+  internal?: boolean;
 }
 
 /** The header that carries the request id to subgraphs (and that a client may send). */

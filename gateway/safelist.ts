@@ -27,6 +27,8 @@ export interface Safelist {
   /** Apollo's APQ cache, read-only: a client may send only the hash of a listed operation. */
   cache: KeyValueCache<string>;
   plugin: ApolloServerPlugin;
+  /** Whether a document (a subscription sent over WebSocket) is listed. */
+  allows: (query: string) => boolean;
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -53,7 +55,9 @@ export function loadSafelist(file: string): Safelist {
   };
   const plugin: ApolloServerPlugin = {
     requestDidStart: async () => ({
-      didResolveOperation: async ({ source }) => {
+      didResolveOperation: async ({ source, contextValue }) => {
+        // The gateway's own per-event fetches for subscriptions: their documents were listed as subscriptions.
+        if ((contextValue as { internal?: boolean }).internal) return;
         if (!operations.has(sha256(source))) {
           throw new GraphQLError('This gateway runs only the operations of its safelist (persisted operations); this one is not listed', {
             extensions: { code: 'OPERATION_NOT_IN_SAFELIST', http: { status: 400 } },
@@ -62,5 +66,5 @@ export function loadSafelist(file: string): Safelist {
       },
     }),
   };
-  return { operations, cache, plugin };
+  return { operations, cache, plugin, allows: (query) => operations.has(sha256(query)) };
 }

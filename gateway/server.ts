@@ -175,6 +175,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     logger,
     hub,
     personalFields: personalFieldsOf(options.supergraphSdl ?? readFileSync(SUPERGRAPH_FILE, 'utf8')),
+    maxAliases: config.GRAPHQL_MAX_ALIASES,
+    ...(safelist ? { allowOperation: safelist.allows } : {}),
     authenticate: async (authorization) => (await principalContext(authorization, config)).principal,
   });
   return service;

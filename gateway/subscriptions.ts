@@ -339,7 +339,7 @@ export function readsPersonalData(schema: GraphQLSchema, query: string, personal
 
 /**
  * Collects case ids while a fetch is in flight and fetches them together next: at most one
- * fetch in flight per group, at most 64 cases per fetch.
+ * fetch in flight per group, at most `maxBatch()` cases per fetch.
  */
 class CaseBatcher {
   private readonly waiting = new Map<string, { event: string; settle: Array<[(value: unknown) => void, (error: unknown) => void]> }>();
@@ -348,6 +348,8 @@ class CaseBatcher {
   constructor(
     private readonly fetch: (ids: string[], firstEvent: string) => Promise<unknown[]>,
     private readonly onIdle: () => void,
+    /** Cases per fetch: what the gateway's own limits (aliases, cost, tokens) let one query hold. */
+    private readonly maxBatch: () => number,
   ) {}
 
   load(caseId: string, eventId: string): Promise<unknown> {
@@ -364,7 +366,7 @@ class CaseBatcher {
     // Let every subscriber of this event ask before the first fetch goes out.
     await new Promise((resolve) => setImmediate(resolve));
     while (this.waiting.size > 0) {
-      const batch = [...this.waiting].slice(0, 64);
+      const batch = [...this.waiting].slice(0, this.maxBatch());
       for (const [id] of batch) this.waiting.delete(id);
       try {
         const results = await this.fetch(batch.map(([id]) => id), batch[0]![1].event);
@@ -398,6 +400,26 @@ interface SubscriptionContext {
  */
 const byResponseKey: GraphQLFieldResolver<unknown, unknown> = (source, _args, _ctx, info) =>
   source !== null && typeof source === 'object' ? (source as Record<string, unknown>)[String(info.path.key)] : undefined;
+
+/** Aliases in the `case` selection (fragments included): each case of a batch repeats them. */
+function countAliases(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>): number {
+  let count = 0;
+  const seen = new Set<string>();
+  const walk = (node: unknown) =>
+    visit(node as FieldNode, {
+      Field: (field) => {
+        if (field.alias) count++;
+      },
+      FragmentSpread: (spread) => {
+        if (seen.has(spread.name.value)) return;
+        seen.add(spread.name.value);
+        const fragment = info.fragments[spread.name.value];
+        if (fragment) walk(fragment);
+      },
+    });
+  for (const node of info.fieldNodes) for (const selection of node.selectionSet?.selections ?? []) walk(selection);
+  return count;
+}
 
 /**
  * The query that fetches the `case` of `size` events at once (aliases `c0`, `c1`, ..., ids
@@ -466,6 +488,10 @@ export interface SubscriptionServerOptions {
   hub: CaseEventHub;
   /** `Type.field` of the personal fields (personalFieldsOf the supergraph). */
   personalFields: ReadonlySet<string>;
+  /** GRAPHQL_MAX_ALIASES: the per-event batch query stays under it. */
+  maxAliases: number;
+  /** With a persisted-operation safelist: whether a subscription document is listed. */
+  allowOperation?: (query: string) => boolean;
   authenticate: (authorization: string | undefined) => Promise<Principal | null>;
 }
 
@@ -521,25 +547,31 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           if (!query) sizes.set(size, (query = caseQueryFor(info, size).query));
           return query;
         };
-        batcher = new CaseBatcher(
-          async (ids, firstEvent) => {
-            const size = 2 ** Math.ceil(Math.log2(ids.length));
-            const padded = Array.from({ length: size }, (_, i) => ids[Math.min(i, ids.length - 1)]!);
-            const response = await apollo.executeOperation(
-              { query: queryOf(size), variables: { ...variables, ...Object.fromEntries(padded.map((id, i) => [`__case${i}`, id])) } },
-              { contextValue: { principal, requestId: `ws:${connectionId}:${firstEvent}` } },
-            );
-            if (response.body.kind !== 'single') throw new Error('unexpected incremental response');
-            const { data, errors } = response.body.singleResult;
-            return ids.map((_, i) => {
-              const value = (data as Record<string, unknown> | null | undefined)?.[`c${i}`] ?? null;
-              const error = errors?.find((e) => e.path?.[0] === `c${i}`) ?? (data ? undefined : errors?.[0]);
-              if (value === null && error) return new GraphQLError(error.message, { extensions: error.extensions ?? {} });
-              return value;
-            });
-          },
-          () => batchers.delete(group),
-        );
+        // The generated query passes the same limits as any client's: start with as many
+        // cases as the alias limit allows, and halve when a batch is refused as a whole.
+        let maxBatch = 2 ** Math.floor(Math.log2(Math.max(1, Math.min(64, Math.floor(options.maxAliases / (countAliases(info) + 1))))));
+        const fetchIds = async (ids: string[], firstEvent: string): Promise<unknown[]> => {
+          const size = 2 ** Math.ceil(Math.log2(ids.length));
+          const padded = Array.from({ length: size }, (_, i) => ids[Math.min(i, ids.length - 1)]!);
+          const response = await apollo.executeOperation(
+            { query: queryOf(size), variables: { ...variables, ...Object.fromEntries(padded.map((id, i) => [`__case${i}`, id])) } },
+            { contextValue: { principal, requestId: `ws:${connectionId}:${firstEvent}`, internal: true } },
+          );
+          if (response.body.kind !== 'single') throw new Error('unexpected incremental response');
+          const { data, errors } = response.body.singleResult;
+          if (!data && ids.length > 1) {
+            maxBatch = Math.max(1, maxBatch / 2);
+            const half = Math.ceil(ids.length / 2);
+            return [...(await fetchIds(ids.slice(0, half), firstEvent)), ...(await fetchIds(ids.slice(half), firstEvent))];
+          }
+          return ids.map((_, i) => {
+            const value = (data as Record<string, unknown> | null | undefined)?.[`c${i}`] ?? null;
+            const error = errors?.find((e) => e.path?.[0] === `c${i}`) ?? (data ? undefined : errors?.[0]);
+            if (value === null && error) return new GraphQLError(error.message, { extensions: error.extensions ?? {} });
+            return value;
+          });
+        };
+        batcher = new CaseBatcher(fetchIds, () => batchers.delete(group), () => maxBatch);
         batchers.set(group, batcher);
       }
       pending = batcher.load(message.caseId, message.id);
@@ -606,6 +638,9 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
         const operation = getOperationAST(document, payload.operationName);
         if (!operation) return [new GraphQLError('The document must name one operation (operationName)', { extensions: { code: 'BAD_REQUEST' } })];
         if (operation.operation !== 'subscription') return [new GraphQLError('Only subscriptions are served over WebSocket; send queries and mutations over HTTP', { extensions: { code: 'BAD_REQUEST' } })];
+        if (options.allowOperation && !options.allowOperation(payload.query)) {
+          return [new GraphQLError('This gateway runs only the operations of its safelist (persisted operations); this one is not listed', { extensions: { code: 'OPERATION_NOT_IN_SAFELIST' } })];
+        }
         const errors = validate(schema, document, [...specifiedRules, ...options.validationRules]);
         if (errors.length > 0) return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
         if (state.subscriptions >= MAX_SUBSCRIPTIONS_PER_CONNECTION) return [new GraphQLError(`At most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection`, { extensions: { code: 'BAD_REQUEST' } })];
@@ -629,6 +664,11 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
     schema,
     connections: () => wss.clients.size,
     close: async () => {
+      for (const socket of wss.clients) socket.close(1001, 'Going away');
+      // A client that does not answer the close within a moment is cut off: shutdown never waits on one socket.
+      const deadline = Date.now() + 2_000;
+      while (wss.clients.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
+      for (const socket of wss.clients) socket.terminate();
       await graphqlWs.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },

@@ -6,8 +6,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway } from '../../gateway/server.js';
 import type { RunningService } from '../../shared/http.js';
 import { silentLogger, startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { publishCaseEvents } from '../../shared/events.js';
+import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
+import { factsOf } from '../../subgraphs/cases/statistics/facts.js';
 
 const LISTED = 'query Partners { partners { id name } }';
+const LISTED_SUBSCRIPTION = 'subscription Events { caseEvents { id case { caseReference countryOfOrigin { name } } } }';
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
 /** With GRAPHQL_SAFELIST_FILE, the gateway runs only the operations of the manifest. */
@@ -21,17 +27,35 @@ describe('persisted-operation safelist', () => {
   };
 
   beforeAll(async () => {
-    system = await startTestSystem();
+    system = await startTestSystem({ cases: 5, seed: 2 });
     headers = await system.as({ subject: 'analyst', role: 'EU_ANALYST' });
     const dir = mkdtempSync(join(tmpdir(), 'safelist-'));
     const file = join(dir, 'manifest.json');
-    writeFileSync(file, JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: [{ id: sha(LISTED), name: 'Partners', type: 'query', body: LISTED }] }));
+    writeFileSync(file, JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: [{ id: sha(LISTED), name: 'Partners', type: 'query', body: LISTED }, { id: sha(LISTED_SUBSCRIPTION), name: 'Events', type: 'subscription', body: LISTED_SUBSCRIPTION }] }));
     const urls = Object.fromEntries(Object.entries(system.subgraphs).map(([name, s]) => [name, `${s.url}/graphql`])) as Parameters<typeof startGateway>[0]['subgraphUrls'];
     gateway = await startGateway({ config: testConfig({ MONGO_DB_PREFIX: system.config.MONGO_DB_PREFIX, QUEUE_PREFIX: system.config.QUEUE_PREFIX, GRAPHQL_SAFELIST_FILE: file }), logger: silentLogger, port: 0, subgraphUrls: urls });
   });
   afterAll(async () => {
     await gateway?.shutdown('test done');
     await system?.stop();
+  });
+
+  it('over WebSocket too: a listed subscription runs (its per-event fetches are the gateway\'s own), another is refused', async () => {
+    const ws = `${gateway.url.replace(/^http/, 'ws')}/graphql`;
+    const received: unknown[] = [];
+    const errors: unknown[] = [];
+    const client = createClient({ url: ws, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0, connectionParams: headers });
+    client.subscribe({ query: LISTED_SUBSCRIPTION }, { next: (v) => received.push(v), error: (e) => errors.push(e), complete: () => undefined });
+    client.subscribe({ query: 'subscription { caseEvents { id } }' }, { next: (v) => received.push(v), error: (e) => errors.push(e), complete: () => undefined });
+    await new Promise((r) => setTimeout(r, 400));
+    const doc = (await casesModels(system.connections.cases).Case.findOne({}).lean<CaseDoc>().exec())!;
+    await publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, [{ type: 'case.updated', caseId: doc._id.toHexString(), version: 1, at: new Date().toISOString(), before: factsOf(doc), after: factsOf(doc) }]);
+    const deadline = Date.now() + 10_000;
+    while (received.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 200));
+    expect(received).toEqual([{ data: { caseEvents: { id: expect.any(String), case: { caseReference: expect.stringMatching(/^CR-/), countryOfOrigin: { name: expect.any(String) } } } } }]); // an analyst: pseudonymised
+    expect(JSON.stringify(errors)).toContain('OPERATION_NOT_IN_SAFELIST');
+    await client.dispose();
   });
 
   it('runs a listed operation sent by its hash alone, or in full', async () => {
