@@ -61,7 +61,11 @@ export function erasedFields(doc: CaseDoc, mark: ErasureMark): Partial<CaseDoc> 
   const plan: ReintegrationPlanDoc | null = doc.reintegrationPlan
     ? { ...doc.reintegrationPlan, services: doc.reintegrationPlan.services.map((s) => ({ ...s, description: '' })), rejectionReason: null }
     : null;
-  const history: HistoryEntry[] = (doc.history ?? []).map(({ reason: _reason, ...entry }) => entry);
+  const history: HistoryEntry[] = (doc.history ?? []).map((entry) => {
+    if (entry == null) return entry;
+    const { reason: _reason, ...rest } = entry;
+    return rest;
+  });
   return {
     mainApplicant: null as unknown as CaseDoc['mainApplicant'],
     familyMembers: [],

@@ -356,7 +356,7 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
     eligibility: (doc: CaseDoc) => doc.eligibility ?? { outcome: 'ELIGIBLE', reasons: [], requestDate: null, assessedAt: null, requestWindowMonths: null },
     __resolveReference: (ref: { id: string }, ctx: CasesContext) => ctx.loaders.caseById.load(ref.id),
     history: (doc: CaseDoc) =>
-      (doc.history ?? []).map((entry) => owned({ ...entry, actorRole: entry.actor.role, actorSubject: entry.actor.subject }, doc, 'history.')),
+      (doc.history ?? []).filter((entry) => entry != null).map((entry) => owned({ ...entry, actorRole: entry.actor.role, actorSubject: entry.actor.subject }, doc, 'history.')),
     reintegrationPlan: (doc: CaseDoc) =>
       doc.reintegrationPlan
         ? owned({ ...doc.reintegrationPlan, services: doc.reintegrationPlan.services.map((s) => owned(s, doc, 'reintegrationPlan.services.')) }, doc, 'reintegrationPlan.')

@@ -214,6 +214,20 @@ describe('case lifecycle through the gateway', () => {
     expect(stored!.history.map((h) => h.actor.subject)).toEqual(['gone']);
   });
 
+  it('a case changed by its Member State\'s feed keeps one history entry per version, and its lifecycle goes on', async () => {
+    const record = (v: number, departureDate: string) => ({ memberState: 'BE', caseReference: 'BE-FEED-HIST-1', recordVersion: v, returnType: 'VOLUNTARY', packages: ['POST_ARRIVAL'], countryOfOrigin: 'AF', departureDate, mainApplicant: { name: 'Omar Sadiq', dateOfBirth: '1991-01-01', sex: 'MALE' }, eligibility: { requestDate: '2024-03-10' } });
+    expect((await system.ingest('BE', [record(1, '2024-03-01')])).counts.created).toBe(1);
+    expect((await system.ingest('BE', [record(2, '2024-03-02')])).counts.updated).toBe(1);
+    const { Case } = casesModels(system.connections.cases);
+    const id = (await Case.findOne({ caseReference: 'BE-FEED-HIST-1' }).lean().exec())!._id.toHexString();
+    const closed = await act('belgium', close, { id, reason: 'Returnee unreachable' });
+    expect(closed.errors).toBeUndefined();
+    expect(closed.data!.closeCase!.history.map((h) => [h.version, h.transition, h.actorRole, h.actorSubject])).toEqual([
+      [1, 'ingested', 'MEMBER_STATE', expect.stringMatching(/^feed:/)],
+      [2, 'closeCase', 'MEMBER_STATE', 'be-officer'],
+    ]);
+  });
+
   it('serves personal data to the owning Member State and the assigned partner only', async () => {
     const id = await newCase();
     const query = `query($id: ID!) { case(id: $id) { caseReference mainApplicant { name dateOfBirth pseudonym ageBand } familyMembers { name } } }`;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { retryOnContention } from '../../../shared/mongo.js';
 import type { AnyBulkWriteOperation } from 'mongoose';
-import { caseIdOf, type CaseDoc, type CasesModels, type EligibilityDoc, type IngestMark } from '../models.js';
+import { caseIdOf, type CaseDoc, type CasesModels, type EligibilityDoc, type HistoryEntry, type IngestMark } from '../models.js';
 import type { CanonicalRecord } from './record.js';
 import type { CaseEvent } from '../../../shared/events.js';
 import { factsOf, type StatsFacts } from '../statistics/facts.js';
@@ -209,7 +209,14 @@ export async function upsertRecords(
     const lastIngest: IngestMark = { feedId: source.feedId, position: p.position, outcome: 'updated', before: event.before };
     // Only onto the version read, and never onto an erased case: an erasure or a lifecycle step
     // in between makes the chunk retry (the writes that did land are found by their marks).
-    updates.push({ updateOne: { filter: { _id: current._id, version: current.version, erasure: { $exists: false } }, update: { $set: { ...set, lastIngest }, $inc: { version: 1 } } } });
+    // Every version has its history entry (entry n at index n-1), the feed's changes included.
+    const step: HistoryEntry = { version: current.version + 1, transition: 'ingested', from: current.status, to: current.status, at: now, actor: { role: 'MEMBER_STATE', subject: `feed:${source.feedId}`, memberState: current.memberState } };
+    updates.push({
+      updateOne: {
+        filter: { _id: current._id, version: current.version, erasure: { $exists: false } },
+        update: { $set: { ...set, lastIngest, [`history.${current.version}`]: step }, $inc: { version: 1 } },
+      },
+    });
   }
   if (updates.length > 0) {
     const result = await retryOnContention(() => models.Case.bulkWrite(updates, { ordered: false }));

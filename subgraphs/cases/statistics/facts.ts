@@ -50,7 +50,8 @@ export function factsOf(doc: Pick<CaseDoc, 'memberState' | 'countryOfOrigin' | '
   const minors = retained ? retained.minors : people.filter((p) => ageOn(p.dateOfBirth, reference) < 18).length;
   const returnees = Math.max(doc.familySize, people.length);
   const milestones = doc.milestones ?? { km1At: null, km2At: null, km3At: null };
-  const history = doc.history ?? [];
+  // Entries can be missing (null) in cases stored before feed updates were recorded in the history.
+  const history = (doc.history ?? []).filter((h): h is NonNullable<typeof h> => h != null);
   return {
     memberState: doc.memberState,
     countryOfOrigin: doc.countryOfOrigin,
