@@ -422,8 +422,8 @@ function countAliases(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>
 }
 
 /**
- * The query that fetches the `case` of `size` events at once (aliases `c0`, `c1`, ..., ids
- * `$__case0`, ...), with the subscriber's own selection, fragments and variables.
+ * The query that fetches the `case` of `size` events at once (aliases `c0`, `c1`, ... when
+ * more than one; ids `$__case0`, ...), with the subscriber's own selection, fragments and variables.
  */
 export function caseQueryFor(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments' | 'operation'>, size = 1): { query: string; variableNames: string[] } {
   const selections = info.fieldNodes.flatMap((node) => node.selectionSet?.selections ?? []);
@@ -460,9 +460,10 @@ export function caseQueryFor(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'frag
         ] as never,
         selectionSet: {
           kind: Kind.SELECTION_SET,
+          // One case: no alias, so the query is the subscriber's own selection, already within the limits.
           selections: Array.from({ length: size }, (_, i) => ({
             kind: Kind.FIELD,
-            alias: { kind: Kind.NAME, value: `c${i}` },
+            ...(size > 1 ? { alias: { kind: Kind.NAME, value: `c${i}` } } : {}),
             name: { kind: Kind.NAME, value: 'case' },
             arguments: [{ kind: Kind.ARGUMENT, name: { kind: Kind.NAME, value: 'id' }, value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: `__case${i}` } } }],
             selectionSet: { kind: Kind.SELECTION_SET, selections },
@@ -565,8 +566,9 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
             return [...(await fetchIds(ids.slice(0, half), firstEvent)), ...(await fetchIds(ids.slice(half), firstEvent))];
           }
           return ids.map((_, i) => {
-            const value = (data as Record<string, unknown> | null | undefined)?.[`c${i}`] ?? null;
-            const error = errors?.find((e) => e.path?.[0] === `c${i}`) ?? (data ? undefined : errors?.[0]);
+            const key = size > 1 ? `c${i}` : 'case';
+            const value = (data as Record<string, unknown> | null | undefined)?.[key] ?? null;
+            const error = errors?.find((e) => e.path?.[0] === key) ?? (data ? undefined : errors?.[0]);
             if (value === null && error) return new GraphQLError(error.message, { extensions: error.extensions ?? {} });
             return value;
           });

@@ -56,14 +56,17 @@ try {
     process.stdout.write(`seed: the ${existing} stored cases have no statistics read model (older data): reloading the demo data\n`);
   }
   // Ids are keyed hashes of (Member State, reference) with CASE_ID_KEY: cases stored under
-  // another key (or the older unkeyed ids) would be duplicated by the next feed, so reload.
+  // another key (or the older unkeyed ids) would be duplicated by the next feed.
   const sample = await casesModels(db.cases).Case.findOne({}, { memberState: 1, caseReference: 1 }).lean<{ _id: Types.ObjectId; memberState: string; caseReference: string }>().exec();
   const idsMatch = !sample || caseIdOf(sample.memberState, sample.caseReference, config.CASE_ID_KEY).equals(sample._id);
   if (values['if-empty'] && existing > 0 && !idsMatch) {
-    process.stdout.write(`seed: the ${existing} stored cases have ids derived without this CASE_ID_KEY (older data): reloading the demo data\n`);
-  }
-  const readModel = statistics && idsMatch;
-  if (values['if-empty'] && existing > 0 && readModel) {
+    // Never delete stored cases unasked: they may be real. The operator decides (a wrong key, or demo data to reload).
+    process.stderr.write(
+      `seed: the ${existing} stored cases have ids derived without this CASE_ID_KEY (a different key, or data from before ids were keyed).\n` +
+        'seed: nothing was changed. Set the CASE_ID_KEY the data was written with, or, for demo data, reload it with `npm run seed`.\n',
+    );
+    process.exitCode = 65;
+  } else if (values['if-empty'] && existing > 0 && statistics) {
     process.stdout.write(`seed: reference data loaded; keeping the ${existing} cases already stored\n`);
   } else {
     const started = Date.now();

@@ -110,11 +110,15 @@ export async function eraseCase(
   for (let attempt = 0; ; attempt++) {
     doc = await deps.models.Case.findOne({ _id: caseId }).lean<CaseDoc>().exec();
     if (!doc) throw new Error(`case ${id} does not exist`);
-    if (doc.erasure?.complete) {
+    if (doc.erasure) {
       const first = await deps.erasures.findOne({ caseId: id }).sort({ _id: 1 }).lean<ErasureDoc>().exec();
-      if (first) return first;
+      if (first) {
+        // Recorded already (marks written before the completion flag existed have none).
+        if (!doc.erasure.complete) await deps.models.Case.updateOne({ _id: caseId }, { $set: { 'erasure.complete': true } }).exec();
+        return first;
+      }
+      break; // marked by an earlier attempt that stopped before the end: finish it
     }
-    if (doc.erasure) break; // marked by an earlier attempt that stopped before the end: finish it
     const mark: ErasureMark = { at: now, actor: who.actor, kind: who.kind, retained: retainedFactsOf(doc), complete: false };
     const version = doc.version + 1;
     const entry: HistoryEntry = { version, transition: 'erasePersonalData', from: doc.status, to: doc.status, at: now, actor: who.actor };
@@ -124,8 +128,12 @@ export async function eraseCase(
       await deps.models.CaseEvent.insertMany([{ _id: `${id}:${version}`, caseId: id, ...entry, changes: [] }], { lean: true });
     } catch (error) {
       if ((error as { code?: number }).code !== 11000) throw error;
-      if (attempt < 5) continue;
-      throw new Error(`case ${id} kept changing during its erasure`);
+      // The guard of an earlier erasure attempt that died before marking the case: ours to remove.
+      const removed = await deps.models.CaseEvent.deleteOne({ _id: `${id}:${version}`, transition: 'erasePersonalData' }).exec();
+      if (attempt >= 5) throw new Error(`case ${id} kept changing during its erasure`);
+      // Else a lifecycle step is being written right now: give it a moment.
+      if (removed.deletedCount === 0) await new Promise((resolve) => setTimeout(resolve, 50 * (attempt + 1)));
+      continue;
     }
     const fields = erasedFields(doc, mark);
     const history = [...(fields.history ?? [])];

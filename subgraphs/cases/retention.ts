@@ -38,7 +38,9 @@ export interface RetentionRunDoc {
   purged: number;
   /** Due cases still inside their notice period: purged by a later run. */
   awaitingNotice: number;
-  cases: Array<Omit<RetentionCandidate, 'firstListedAt'> & { firstListedAt: Date; action: 'PURGED' | 'WOULD_PURGE' | 'LISTED' }>;
+  /** Due cases whose purge failed in this run (retried by the next). */
+  failed: number;
+  cases: Array<Omit<RetentionCandidate, 'firstListedAt'> & { firstListedAt: Date; action: 'PURGED' | 'WOULD_PURGE' | 'LISTED' | 'FAILED'; error?: string }>;
 }
 
 /** The first time a dry-run report listed a case (its notice): `_id` is the case id. */
@@ -85,9 +87,9 @@ export async function runRetention(
   // updatedAt bounds the scan from above: a case changed after the cutoff did not end before it.
   // A case whose erasure was interrupted (marked, not complete) is due again, to finish it.
   const ended = await deps.models.Case.find({
-    status: { $in: [...ENDED_STATUSES] },
     'erasure.complete': { $ne: true },
-    $or: [{ updatedAt: { $lt: cutoff } }, { erasure: { $exists: true } }],
+    // Ended long enough ago, or an erasure (on request or by retention) interrupted midway, whatever the status.
+    $or: [{ status: { $in: [...ENDED_STATUSES] }, updatedAt: { $lt: cutoff } }, { erasure: { $exists: true } }],
   })
     .select({ _id: 1, memberState: 1, status: 1, history: 1, updatedAt: 1, erasure: 1 })
     .lean<CaseDoc[]>()
@@ -95,7 +97,8 @@ export async function runRetention(
   const due = ended
     .map((doc) => ({ doc, endedAt: endedAt(doc) }))
     // An interrupted erasure is finished whatever its age.
-    .filter((c): c is { doc: CaseDoc; endedAt: Date } => c.endedAt !== null && (c.endedAt < cutoff || c.doc.erasure !== undefined));
+    .filter((c): c is { doc: CaseDoc; endedAt: Date } => c.doc.erasure !== undefined || (c.endedAt !== null && c.endedAt < cutoff))
+    .map((c) => ({ doc: c.doc, endedAt: c.endedAt ?? new Date(c.doc.updatedAt) }));
   const notices = new Map(
     (await deps.retention.Notice.find({ _id: { $in: due.map((c) => c.doc._id.toHexString()) } }).lean<RetentionNoticeDoc[]>().exec()).map((n) => [n._id, n.firstListedAt]),
   );
@@ -106,8 +109,13 @@ export async function runRetention(
     // An interrupted erasure was decided already (on request or after its notice): finish it now.
     const noticeServed = doc.erasure !== undefined || (notices.has(caseId) && firstListedAt <= noticeBefore);
     if (!options.dryRun && noticeServed) {
-      await eraseCase(deps, doc._id, { actor: { role: 'SYSTEM', subject: 'retention-job' }, kind: 'RETENTION', requestReference: null, requestId: null }, now);
-      cases.push({ caseId, memberState: doc.memberState, status: doc.status, endedAt: at, firstListedAt, action: 'PURGED' });
+      try {
+        await eraseCase(deps, doc._id, { actor: { role: 'SYSTEM', subject: 'retention-job' }, kind: 'RETENTION', requestReference: null, requestId: null }, now);
+        cases.push({ caseId, memberState: doc.memberState, status: doc.status, endedAt: at, firstListedAt, action: 'PURGED' });
+      } catch (error) {
+        // One case that cannot be erased now does not hold up the others; the next run tries again.
+        cases.push({ caseId, memberState: doc.memberState, status: doc.status, endedAt: at, firstListedAt, action: 'FAILED', error: (error as Error).message.slice(0, 200) });
+      }
     } else if (options.dryRun && noticeServed) {
       cases.push({ caseId, memberState: doc.memberState, status: doc.status, endedAt: at, firstListedAt, action: 'WOULD_PURGE' });
     } else {
@@ -115,7 +123,8 @@ export async function runRetention(
       cases.push({ caseId, memberState: doc.memberState, status: doc.status, endedAt: at, firstListedAt, action: 'LISTED' });
     }
   }
-  const purged = cases.filter((c) => c.action !== 'LISTED').length;
+  const purged = cases.filter((c) => c.action === 'PURGED' || c.action === 'WOULD_PURGE').length;
+  const failed = cases.filter((c) => c.action === 'FAILED').length;
   const run: RetentionRunDoc = {
     _id: new Types.ObjectId(),
     at: now,
@@ -124,7 +133,8 @@ export async function runRetention(
     cutoff,
     due: due.length,
     purged,
-    awaitingNotice: due.length - purged,
+    failed,
+    awaitingNotice: due.length - purged - failed,
     // The report keeps the first cases (the counts above are whole); a run over more is rare.
     cases: cases.slice(0, MAX_REPORTED_CASES),
   };

@@ -129,6 +129,8 @@ export async function applyTransition(
     throw new GraphQLError(message, { extensions: { code, ...details } });
   }
   validateInput(name, input, doc);
+  // An erased case keeps going through its lifecycle, but no new free text is stored on it.
+  if (doc.erasure) input = { ...input, reason: null, summary: null, ...(input.plan ? { plan: { services: input.plan.services.map((s) => ({ ...s, description: '' })) } } : {}) };
 
   const version = doc.version + 1;
   const changes = changesFor(name, input, now);
@@ -152,7 +154,13 @@ export async function applyTransition(
     }
     throw error;
   }
-  await writeEvent(models, event);
+  if (!(await writeEvent(models, event))) {
+    // Something else (a feed update, an erasure) moved the case between the guard and the
+    // write: this step did not happen. Its log entry goes, and the caller reads again.
+    await models.CaseEvent.deleteOne({ _id: event._id, at: event.at }).exec();
+    const current = await models.Case.findOne({ _id: doc._id }, { version: 1 }).lean<Pick<CaseDoc, 'version'>>().exec();
+    throw conflict(caseId, current?.version ?? version, doc.version);
+  }
   const updated = (await models.Case.findOne({ _id: doc._id }).lean<CaseDoc>().exec())!;
   await publish([
     { type: 'case.transitioned', caseId, version, at: now.toISOString(), transition: name, before: factsOf(doc), after: factsOf(updated) },
@@ -166,8 +174,8 @@ function conflict(caseId: string, currentVersion: number, yourVersion: number): 
   });
 }
 
-/** Writes an event's effect on the case; only moves a case forward by exactly one version. */
-async function writeEvent(models: CasesModels, event: CaseEventDoc): Promise<void> {
+/** Writes an event's effect on the case, only onto the version before it; false if the case was elsewhere. */
+async function writeEvent(models: CasesModels, event: CaseEventDoc): Promise<boolean> {
   const set: Record<string, unknown> = { status: event.to, version: event.version, updatedAt: event.at };
   for (const change of event.changes) set[change.path] = change.value;
   const { changes: _changes, _id: _eventId, caseId: _caseId, ...entry } = event;
@@ -175,7 +183,8 @@ async function writeEvent(models: CasesModels, event: CaseEventDoc): Promise<voi
   // History entry n sits at index n-1: setting it by position (not $push) makes writing the
   // same event twice (a roll-forward racing the original writer) harmless.
   set[`history.${event.version - 1}`] = entry;
-  await models.Case.collection.updateOne({ _id: new Types.ObjectId(event.caseId) }, { $set: set } as unknown as UpdateFilter<Document>);
+  const result = await models.Case.collection.updateOne({ _id: new Types.ObjectId(event.caseId), version: event.version - 1 }, { $set: set } as unknown as UpdateFilter<Document>);
+  return result.matchedCount === 1;
 }
 
 const ROLL_FORWARD_AFTER_MS = 10_000;
@@ -186,5 +195,8 @@ async function rollForward(models: CasesModels, caseId: string, fromVersion: num
   const current = await models.Case.findOne({ _id: new Types.ObjectId(caseId) }, { version: 1 }).lean<Pick<CaseDoc, 'version'>>().exec();
   // Only an event its writer evidently abandoned: a fresh one is still being applied by it.
   const abandoned = pending && Date.now() - new Date(pending.at).getTime() > ROLL_FORWARD_AFTER_MS;
-  if (pending && abandoned && current && current.version === fromVersion) await writeEvent(models, pending);
+  if (!pending || !abandoned || !current || current.version !== fromVersion) return;
+  // An erasure's guard is not a step to replay: the erasure applies itself, or a retry redoes it.
+  if (pending.transition === 'erasePersonalData') await models.CaseEvent.deleteOne({ _id: pending._id, transition: 'erasePersonalData' }).exec();
+  else await writeEvent(models, pending);
 }

@@ -37,15 +37,17 @@ describe('command-line entry points', () => {
     expect(new Set(refs).size).toBe(40);
   });
 
-  it('seed --if-empty reloads cases whose ids were derived with another CASE_ID_KEY', () => {
+  it('seed --if-empty changes nothing, and says so, when stored ids were derived with another CASE_ID_KEY', () => {
     const config = testConfig();
     const env = { MONGO_DB_PREFIX: config.MONGO_DB_PREFIX, CASE_ID_KEY: 'a'.repeat(40) };
     expect(run(process.execPath, ['--import', 'tsx', 'scripts/seed.ts', '--count', '20', '--seed', '5'], env).status).toBe(0);
     const same = run(process.execPath, ['--import', 'tsx', 'scripts/seed.ts', '--count', '20', '--if-empty'], env);
     expect(same.stdout).toMatch(/keeping the 20 cases already stored/);
-    const rekeyed = run(process.execPath, ['--import', 'tsx', 'scripts/seed.ts', '--count', '20', '--if-empty'], { ...env, CASE_ID_KEY: 'b'.repeat(40) });
-    expect(rekeyed.status).toBe(0);
-    expect(rekeyed.stdout).toMatch(/ids derived without this CASE_ID_KEY[\s\S]*seed: 20 cases/);
+    const rekeyed = run(process.execPath, ['--import', 'tsx', 'scripts/seed.ts', '--count', '30', '--if-empty'], { ...env, CASE_ID_KEY: 'b'.repeat(40) });
+    expect(rekeyed.status).toBe(65);
+    expect(rekeyed.stderr).toMatch(/ids derived without this CASE_ID_KEY[\s\S]*nothing was changed/);
+    // The 20 cases are still there, under their first key.
+    expect(run(process.execPath, ['--import', 'tsx', 'scripts/seed.ts', '--count', '30', '--if-empty'], env).stdout).toMatch(/keeping the 20 cases already stored/);
   });
 
   it('ingest:replay refuses a malformed feed id', () => {

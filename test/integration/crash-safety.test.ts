@@ -9,7 +9,7 @@ import { caseEventStream, publishCaseEvents } from '../../shared/events.js';
 import { spawnEntry, waitForReady } from '../../scripts/processes.js';
 import { feedModels } from '../../subgraphs/cases/ingestion/feeds.js';
 import { processIngestChunk } from '../../subgraphs/cases/ingestion/processor.js';
-import { casesModels } from '../../subgraphs/cases/models.js';
+import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
 import { startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
 
 /**
@@ -139,6 +139,44 @@ describe('ingestion crash safety (real worker processes)', () => {
     expect(again.counts).toEqual(retried.counts);
     expect(await system.redis.xlen(stream)).toBe(before + 2);
     expect((await models.Case.findOne({ caseReference: 'BE-RETRY-OLD' }).lean().exec())?.version).toBe(1);
+  });
+
+  it('a case that moves between the chunk\'s read and its write is decided again; every write keeps its event and its history entry', async () => {
+    const models = casesModels(system.connections.cases);
+    const publish = (events: Parameters<typeof publishCaseEvents>[2], onceKey?: string) => publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, events, onceKey);
+    const a = { ...record('BE-RACE-A'), recordVersion: 1 };
+    const b = { ...record('BE-RACE-B'), recordVersion: 1 };
+    await processIngestChunk({ feedId: 'feed-race-1', memberState: 'BE', firstPosition: 0, records: [a, b] }, models, publish, system.assignPartners, system.config.CASE_ID_KEY);
+    const idA = (await models.Case.findOne({ caseReference: 'BE-RACE-A' }).lean<CaseDoc>().exec())!._id;
+    // A lifecycle step lands on case A right before the feed's write (as another process would).
+    let interfered = false;
+    const racing = {
+      ...models,
+      Case: new Proxy(models.Case, {
+        get(target, property, receiver) {
+          if (property !== 'bulkWrite') return Reflect.get(target, property, receiver) as unknown;
+          return async (...args: Parameters<typeof target.bulkWrite>) => {
+            if (!interfered) {
+              interfered = true;
+              await target.collection.updateOne({ _id: idA }, { $set: { status: 'ACCEPTED', 'history.0': { version: 1, transition: 'acceptCase', from: 'SUBMITTED', to: 'ACCEPTED', at: new Date(), actor: { role: 'PARTNER', subject: 'p' } } }, $inc: { version: 1 } });
+            }
+            return target.bulkWrite(...args);
+          };
+        },
+      }),
+    };
+    const stream = caseEventStream(system.config.QUEUE_PREFIX);
+    const before = await system.redis.xlen(stream);
+    const report = await processIngestChunk({ feedId: 'feed-race-2', memberState: 'BE', firstPosition: 0, records: [{ ...a, recordVersion: 2, familyMembers: [...a.familyMembers, { name: 'X Y', dateOfBirth: '2015-01-01', sex: 'FEMALE', relationship: 'CHILD' }] }, { ...b, recordVersion: 2, departureDate: '2024-04-05' }] }, racing, publish, system.assignPartners, system.config.CASE_ID_KEY);
+    expect(interfered).toBe(true);
+    expect(report.counts).toMatchObject({ updated: 2, rejected: 0 });
+    const storedA = (await models.Case.findOne({ _id: idA }).lean<CaseDoc>().exec())!;
+    expect(storedA).toMatchObject({ version: 2, status: 'ACCEPTED', familySize: 3 });
+    expect(storedA.history.map((h) => h.transition)).toEqual(['acceptCase', 'ingested']);
+    const events = (await system.redis.xrange(stream, '-', '+')).slice(before).map(([, fields]) => JSON.parse(fields[1]!) as { caseId: string; version: number; before: { returnees: number; status: string }; after: { returnees: number } });
+    expect(events).toHaveLength(2);
+    // A's event starts from what was stored when it landed (accepted), not from the first read (submitted).
+    expect(events.find((e) => e.caseId === idA.toHexString())).toMatchObject({ version: 2, before: { returnees: 2, status: 'ACCEPTED' }, after: { returnees: 3 } });
   });
 
   it('SIGKILL of a worker in the middle of a feed: another worker completes it, every record stored exactly once', async () => {

@@ -155,6 +155,16 @@ describe('data subject rights: erasure, justified access, retention', () => {
     expect(JSON.stringify(await models().Case.findOne({ _id: target._id }).lean().exec())).not.toContain('Samir');
   });
 
+  it('an erased case goes on through its lifecycle, but no new free text is stored on it', async () => {
+    const doc = await newCase('FR-AFTER-1');
+    const id = doc._id.toHexString();
+    expect((await erase(id, 'REQ-AFTER-1')).body.errors).toBeUndefined();
+    const withdrawn = await system.graphql<{ withdrawCase: { status: string } }>('mutation($id: ID!) { withdrawCase(caseId: $id, reason: "Samir moved to his cousin in Mosul") { status } }', { id }, headers.owner);
+    expect(withdrawn.body.data?.withdrawCase.status).toBe('WITHDRAWN');
+    expect(JSON.stringify(await models().Case.findOne({ _id: doc._id }).lean().exec())).not.toContain('Mosul');
+    expect(JSON.stringify(await models().CaseEvent.find({ caseId: id }).lean().exec())).not.toContain('Mosul');
+  });
+
   it('refuses hostile or malformed erasure requests and erasure by anyone but the owner, erasing nothing', async () => {
     const target = await newCase('FR-ERASE-2');
     const id = target._id.toHexString();

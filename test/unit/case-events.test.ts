@@ -86,7 +86,8 @@ describe('the per-event query a subscription runs', () => {
     const built = caseQueryFor(info);
     expect(built.variableNames).toEqual(['lang']);
     expect(built.query).toContain('query CaseEvents($lang: String, $__case0: ID!)');
-    expect(built.query).toContain('c0: case(id: $__case0)');
+    expect(built.query).toContain('case(id: $__case0)');
+    expect(built.query).not.toContain('c0:');
     const three = caseQueryFor(info, 3).query;
     expect(three).toContain('c2: case(id: $__case2)');
     expect(three.match(/fragment C on Case/g)).toHaveLength(1);
@@ -144,7 +145,8 @@ describe('webhook signatures and endpoints', () => {
   });
 
   it.each([
-    ['8.8.8.8', false], ['2001:4860:4860::8888', false], ['127.0.0.1', true], ['::ffff:127.0.0.1', true], ['::ffff:7f00:1', true], ['0.0.0.0', true], ['224.0.0.1', true], ['fd00::1', true], ['not-an-ip', true],
+    ['8.8.8.8', false], ['2001:4860:4860::8888', false], ['127.0.0.1', true], ['::ffff:127.0.0.1', true], ['::ffff:7f00:1', true], ['::127.0.0.1', true], ['::1', true], ['::', true],
+    ['::ffff:0:7f00:1', true], ['2002:7f00:1::', true], ['0.0.0.0', true], ['224.0.0.1', true], ['fd00::1', true], ['not-an-ip', true],
   ])('address %s blocked: %s', (address, blocked) => {
     expect(isBlockedAddress(address)).toBe(blocked);
   });

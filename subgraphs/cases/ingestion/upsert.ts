@@ -169,58 +169,77 @@ export async function upsertRecords(
   }
   if (existing.size === 0) return { outcomes, events };
 
-  const updates: AnyBulkWriteOperation<CaseDoc>[] = [];
-  for (const [i, current] of existing) {
-    const p = planned[i]!;
-    const mark = current.lastIngest;
-    if (mark && mark.feedId === source.feedId && mark.position === p.position) {
-      // This very record was written by an earlier attempt of this chunk: the same outcome,
-      // and the same event (published only if that attempt did not get to it).
-      outcomes[i] = mark.outcome;
-      events.push({
-        type: mark.outcome === 'created' ? 'case.created' : 'case.updated',
+  // Existing cases: written only onto the version read, never onto an erased case. A case
+  // that moved meanwhile (a lifecycle step, an erasure) is read again and decided again,
+  // here, so every write that lands keeps its event (the chunk is not redone around it).
+  let pending = existing;
+  for (let round = 0; pending.size > 0; round++) {
+    if (round === 5) throw new CaseChangedError(pending.size);
+    const updates: AnyBulkWriteOperation<CaseDoc>[] = [];
+    const plannedEvents = new Map<number, CaseEvent<StatsFacts>>();
+    for (const [i, current] of pending) {
+      const p = planned[i]!;
+      const mark = current.lastIngest;
+      if (mark && mark.feedId === source.feedId && mark.position === p.position) {
+        // This very record was written by an earlier attempt of this chunk: the same outcome,
+        // and the same event (published only if that attempt did not get to it).
+        outcomes[i] = mark.outcome;
+        events.push({
+          type: mark.outcome === 'created' ? 'case.created' : 'case.updated',
+          caseId: current._id.toHexString(),
+          version: current.version,
+          at: new Date(current.updatedAt ?? now).toISOString(),
+          before: mark.outcome === 'created' ? null : ((mark.before ?? null) as StatsFacts | null),
+          after: factsOf(current),
+        });
+        continue;
+      }
+      if (current.erasure) {
+        // Erased on request or by retention: a feed (or a replay of an old one) must not bring the data back.
+        outcomes[i] = 'erased';
+        continue;
+      }
+      const outcome = decideOutcome(current, { recordVersion: p.record.recordVersion, hash: p.hash });
+      outcomes[i] = outcome;
+      if (outcome !== 'updated') continue;
+      // Reassigned only while no partner has accepted the case.
+      const set = { ...p.fields, ...(p.partnerId && current.status === 'SUBMITTED' ? { partnerId: p.partnerId } : {}) };
+      const event: CaseEvent<StatsFacts> = {
+        type: 'case.updated',
         caseId: current._id.toHexString(),
-        version: current.version,
-        at: new Date(current.updatedAt ?? now).toISOString(),
-        before: mark.outcome === 'created' ? null : ((mark.before ?? null) as StatsFacts | null),
-        after: factsOf(current),
+        version: current.version + 1,
+        at: now.toISOString(),
+        before: factsOf(current),
+        after: factsOf({ ...current, ...set }),
+      };
+      plannedEvents.set(i, event);
+      const lastIngest: IngestMark = { feedId: source.feedId, position: p.position, outcome: 'updated', before: event.before };
+      // Every version has its history entry (entry n at index n-1), the feed's changes included.
+      const step: HistoryEntry = { version: current.version + 1, transition: 'ingested', from: current.status, to: current.status, at: now, actor: { role: 'MEMBER_STATE', subject: `feed:${source.feedId}`, memberState: current.memberState } };
+      updates.push({
+        updateOne: {
+          filter: { _id: current._id, version: current.version, erasure: { $exists: false } },
+          update: { $set: { ...set, lastIngest, [`history.${current.version}`]: step }, $inc: { version: 1 } },
+        },
       });
-      continue;
     }
-    if (current.erasure) {
-      // Erased on request or by retention: a feed (or a replay of an old one) must not bring the data back.
-      outcomes[i] = 'erased';
-      continue;
-    }
-    const outcome = decideOutcome(current, { recordVersion: p.record.recordVersion, hash: p.hash });
-    outcomes[i] = outcome;
-    if (outcome !== 'updated') continue;
-    // Reassigned only while no partner has accepted the case.
-    const set = { ...p.fields, ...(p.partnerId && current.status === 'SUBMITTED' ? { partnerId: p.partnerId } : {}) };
-    const event: CaseEvent<StatsFacts> = {
-      type: 'case.updated',
-      caseId: current._id.toHexString(),
-      version: current.version + 1,
-      at: now.toISOString(),
-      before: factsOf(current),
-      after: factsOf({ ...current, ...set }),
-    };
-    events.push(event);
-    const lastIngest: IngestMark = { feedId: source.feedId, position: p.position, outcome: 'updated', before: event.before };
-    // Only onto the version read, and never onto an erased case: an erasure or a lifecycle step
-    // in between makes the chunk retry (the writes that did land are found by their marks).
-    // Every version has its history entry (entry n at index n-1), the feed's changes included.
-    const step: HistoryEntry = { version: current.version + 1, transition: 'ingested', from: current.status, to: current.status, at: now, actor: { role: 'MEMBER_STATE', subject: `feed:${source.feedId}`, memberState: current.memberState } };
-    updates.push({
-      updateOne: {
-        filter: { _id: current._id, version: current.version, erasure: { $exists: false } },
-        update: { $set: { ...set, lastIngest, [`history.${current.version}`]: step }, $inc: { version: 1 } },
-      },
-    });
-  }
-  if (updates.length > 0) {
+    if (updates.length === 0) break;
     const result = await retryOnContention(() => models.Case.bulkWrite(updates, { ordered: false }));
-    if (result.matchedCount < updates.length) throw new CaseChangedError(updates.length - result.matchedCount);
+    if (result.matchedCount === updates.length) {
+      events.push(...plannedEvents.values());
+      break;
+    }
+    // Which did not land: those without this write's mark. They are decided again from what is stored now.
+    const ids = [...plannedEvents.keys()].map((i) => pending.get(i)!._id);
+    const storedNow = new Map((await models.Case.find({ _id: { $in: ids } }).lean<CaseDoc[]>().exec()).map((d) => [d._id.toHexString(), d]));
+    const again = new Map<number, CaseDoc>();
+    for (const [i, event] of plannedEvents) {
+      const stored = storedNow.get(event.caseId);
+      const mark = stored?.lastIngest;
+      if (stored && mark?.feedId === source.feedId && mark.position === planned[i]!.position && mark.outcome === 'updated') events.push(event);
+      else if (stored) again.set(i, stored);
+    }
+    pending = again;
   }
   return { outcomes, events };
 }
