@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken, type Principal } from '../../shared/auth.js';
 import type { Package } from '../../shared/domain.js';
+import { Types } from 'mongoose';
 import { casesModels } from '../../subgraphs/cases/models.js';
+import { applyTransition } from '../../subgraphs/cases/transitions.js';
 import { startTestSystem, type GraphQLBody, type TestSystem } from '../helpers/system.js';
 
 const CASE_FIELDS = `id status version milestones { km1At km2At km3At } history { version transition from to actorRole actorSubject reason }
@@ -226,6 +228,44 @@ describe('case lifecycle through the gateway', () => {
       [1, 'ingested', 'MEMBER_STATE', expect.stringMatching(/^feed:/)],
       [2, 'closeCase', 'MEMBER_STATE', 'be-officer'],
     ]);
+  });
+
+  it('a step whose case moves between its guard and its write (a feed update) does not happen: CONFLICT, no log entry left', async () => {
+    const id = await newCase();
+    const models = casesModels(system.connections.cases);
+    const collection = models.Case.collection;
+    let interfered = false;
+    // Right before the step's write, another writer moves the case on by one version (as a feed update does).
+    const racing = {
+      ...models,
+      Case: new Proxy(models.Case, {
+        get(target, property, receiver) {
+          if (property !== 'collection') return Reflect.get(target, property, receiver) as unknown;
+          return new Proxy(collection, {
+            get(c, p, r) {
+              if (p !== 'updateOne') return Reflect.get(c, p, r) as unknown;
+              return async (...args: Parameters<typeof c.updateOne>) => {
+                if (!interfered) {
+                  interfered = true;
+                  await c.updateOne({ _id: new Types.ObjectId(id) }, { $inc: { version: 1 } });
+                }
+                return c.updateOne(...args);
+              };
+            },
+          });
+        },
+      }),
+    };
+    const published: unknown[] = [];
+    const attempt = applyTransition(racing, async (events) => published.push(...events), principals.weldo!, id, 'acceptCase', {});
+    await expect(attempt).rejects.toMatchObject({ extensions: { code: 'CONFLICT' } });
+    expect(interfered).toBe(true);
+    expect(published).toEqual([]);
+    expect(await models.CaseEvent.findOne({ _id: `${id}:1` }).lean().exec()).toBeNull();
+    const stored = (await models.Case.findOne({ _id: new Types.ObjectId(id) }).lean().exec())!;
+    expect(stored).toMatchObject({ status: 'SUBMITTED', version: 1 });
+    // Read again and retried, the step goes through from the new version.
+    expect((await act('weldo', accept, { id, v: 1 })).data!.acceptCase!).toMatchObject({ status: 'ACCEPTED', version: 2 });
   });
 
   it('serves personal data to the owning Member State and the assigned partner only', async () => {
