@@ -1,7 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { spawnEntry, waitForReady } from '../scripts/processes.js';
 import { mintToken, type Principal } from '../shared/auth.js';
-import { loadConfig } from '../shared/config.js';
+import { loadConfig, type Config } from '../shared/config.js';
+import { connectDatabase } from '../shared/mongo.js';
+import { seedReferenceData } from '../scripts/seed-data.js';
 
 /**
  * The environment every benchmark runs its processes with: production mode, its own
@@ -31,6 +33,17 @@ export function benchEnv(prefix: string, base: number, extra: Record<string, str
     FINANCE_URL: `http://127.0.0.1:${base + 4}/graphql`,
     ...extra,
   };
+}
+
+/** The four subgraphs, in port order (base+1..4). */
+export const BENCH_SUBGRAPHS = ['cases', 'partners', 'coverage', 'finance'] as const;
+
+/** The bench's four databases, with the reference data loaded. */
+export async function benchDatabases(config: Config) {
+  const [cases, partners, coverage, finance] = await Promise.all(BENCH_SUBGRAPHS.map((n) => connectDatabase(config, n)));
+  const db = { cases: cases!, partners: partners!, coverage: coverage!, finance: finance! };
+  await seedReferenceData(db);
+  return { db, close: async () => void (await Promise.all(Object.values(db).map((c) => c.close()))) };
 }
 
 /** The principal the read benchmarks ask as: every case's metadata, no personal data (so no access-log writes). */

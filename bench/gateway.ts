@@ -7,10 +7,9 @@
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { loadConfig } from '../shared/config.js';
-import { benchAuthorization, benchEnv, processStarter } from './env.js';
-import { connectDatabase } from '../shared/mongo.js';
+import { BENCH_SUBGRAPHS, benchAuthorization, benchDatabases, benchEnv, processStarter } from './env.js';
 import { casesModels } from '../subgraphs/cases/models.js';
-import { seedCases, seedReferenceData } from '../scripts/seed-data.js';
+import { seedCases } from '../scripts/seed-data.js';
 
 const { values } = parseArgs({
   options: {
@@ -40,23 +39,15 @@ const urls = {
 const config = loadConfig(env);
 
 // Demo data, loaded once and kept between bench runs.
-const names = ['cases', 'partners', 'coverage', 'finance'] as const;
-const connections = await Promise.all(names.map((n) => connectDatabase(config, n)));
-const db = { cases: connections[0]!, partners: connections[1]!, coverage: connections[2]!, finance: connections[3]! };
-await seedReferenceData(db);
+const { db, close } = await benchDatabases(config);
 if ((await casesModels(db.cases).Case.estimatedDocumentCount()) !== Number(values.cases)) {
   await seedCases(db, { count: Number(values.cases), seed: 20240301, caseIdKey: config.CASE_ID_KEY });
 }
-await Promise.all(connections.map((c) => c.close()));
+await close();
 
 const start = processStarter(env);
 
-await Promise.all([
-  start('subgraphs/cases/main.ts', base + 1),
-  start('subgraphs/partners/main.ts', base + 2),
-  start('subgraphs/coverage/main.ts', base + 3),
-  start('subgraphs/finance/main.ts', base + 4),
-]);
+await Promise.all(BENCH_SUBGRAPHS.map((n, i) => start(`subgraphs/${n}/main.ts`, base + 1 + i)));
 await start('gateway/main.ts', base);
 // Apollo's standalone server has no health route: a GET query with the CSRF header stands in.
 await start('bench/plain-gateway.ts', base + 100, '/?query=%7B__typename%7D', { 'apollo-require-preflight': '1' }, {

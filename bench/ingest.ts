@@ -8,10 +8,9 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { mintToken } from '../shared/auth.js';
 import { loadConfig } from '../shared/config.js';
-import { benchEnv, processStarter } from './env.js';
+import { benchDatabases, benchEnv, processStarter } from './env.js';
 import { connectDatabase } from '../shared/mongo.js';
 import { generateCases } from '../scripts/demo/generate.js';
-import { seedReferenceData } from '../scripts/seed-data.js';
 import { casesModels } from '../subgraphs/cases/models.js';
 import type { mongo } from 'mongoose';
 
@@ -24,9 +23,7 @@ const env = benchEnv(`benchingest${Date.now().toString(36)}`, base);
 const config = loadConfig(env);
 
 // A clean store with reference data.
-const names = ['cases', 'partners', 'coverage', 'finance'] as const;
-const connections = await Promise.all(names.map((n) => connectDatabase(config, n)));
-await seedReferenceData({ cases: connections[0]!, partners: connections[1]!, coverage: connections[2]!, finance: connections[3]! });
+const { db, close } = await benchDatabases(config);
 
 const records = [...generateCases({ count: RECORDS, seed: 99 })].map((c, i) => ({
   memberState: 'BE',
@@ -43,12 +40,12 @@ const records = [...generateCases({ count: RECORDS, seed: 99 })].map((c, i) => (
 }));
 
 // Raw: the same documents straight into the same store.
-const raw = connections[0]!.db!.collection('rawInsertBench');
+const raw = db.cases.db!.collection('rawInsertBench');
 const rawStarted = performance.now();
 for (let i = 0; i < records.length; i += 1_000) await raw.insertMany(records.slice(i, i + 1_000).map((r) => ({ ...r })));
 const rawSeconds = (performance.now() - rawStarted) / 1000;
 await raw.drop();
-await Promise.all(connections.map((c) => c.close()));
+await close();
 
 const start = processStarter(env);
 await start('subgraphs/cases/main.ts', base + 1);

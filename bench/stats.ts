@@ -6,12 +6,11 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../shared/config.js';
-import { benchAuthorization, benchEnv, processStarter } from './env.js';
-import { connectDatabase } from '../shared/mongo.js';
+import { BENCH_SUBGRAPHS, benchAuthorization, benchDatabases, benchEnv, processStarter } from './env.js';
 import { createRedis } from '../shared/redis.js';
 import { casesModels } from '../subgraphs/cases/models.js';
 import { resetStatisticsCheckpoint } from '../subgraphs/cases/statistics/projector.js';
-import { seedCases, seedReferenceData } from '../scripts/seed-data.js';
+import { seedCases } from '../scripts/seed-data.js';
 
 const { values } = parseArgs({ options: { cases: { type: 'string', default: '1000000' }, calls: { type: 'string', default: '500' } } });
 const CASES = Number(values.cases);
@@ -20,10 +19,7 @@ const base = 4800;
 const env = benchEnv('benchstats', base);
 const config = loadConfig(env);
 
-const names = ['cases', 'partners', 'coverage', 'finance'] as const;
-const connections = await Promise.all(names.map((n) => connectDatabase(config, n)));
-const db = { cases: connections[0]!, partners: connections[1]!, coverage: connections[2]!, finance: connections[3]! };
-await seedReferenceData(db);
+const { db, close } = await benchDatabases(config);
 const models = casesModels(db.cases);
 // The read model says how many cases were seeded (a count over a million documents would scan them all).
 const stored = ((await models.Statistics.findOne({ _id: 'all' }).lean().exec()) as { cases?: number } | null)?.cases ?? 0;
@@ -36,10 +32,10 @@ if (stored !== CASES) {
   redis.disconnect();
   process.stdout.write(`seeded with its read model in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
 }
-await Promise.all(connections.map((c) => c.close()));
+await close();
 
 const start = processStarter(env);
-await Promise.all(names.map((n, i) => start(`subgraphs/${n}/main.ts`, base + 1 + i)));
+await Promise.all(BENCH_SUBGRAPHS.map((n, i) => start(`subgraphs/${n}/main.ts`, base + 1 + i)));
 await start('gateway/main.ts', base);
 
 const QUERY = `query($f: StatisticsFilter) { statistics(filter: $f) { totalCases totalReturnees adults minors averageMainApplicantAge averageFamilyComposition

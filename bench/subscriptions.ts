@@ -15,12 +15,11 @@ import { mintToken, type Principal } from '../shared/auth.js';
 import { canSeeCase } from '../shared/access.js';
 import { loadConfig } from '../shared/config.js';
 import { caseEventStream, publishCaseEvents } from '../shared/events.js';
-import { connectDatabase } from '../shared/mongo.js';
 import { createRedis } from '../shared/redis.js';
-import { seedCases, seedReferenceData } from '../scripts/seed-data.js';
+import { seedCases } from '../scripts/seed-data.js';
 import { casesModels, type CaseDoc } from '../subgraphs/cases/models.js';
 import { factsOf } from '../subgraphs/cases/statistics/facts.js';
-import { benchEnv, processStarter } from './env.js';
+import { BENCH_SUBGRAPHS, benchDatabases, benchEnv, processStarter } from './env.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,17 +37,14 @@ const INTERVAL_MS = Number(values['interval-ms']);
 const base = 4900;
 const env = benchEnv('benchsubs', base);
 const config = loadConfig(env);
-const names = ['cases', 'partners', 'coverage', 'finance'] as const;
-const connections = await Promise.all(names.map((n) => connectDatabase(config, n)));
-const db = { cases: connections[0]!, partners: connections[1]!, coverage: connections[2]!, finance: connections[3]! };
-await seedReferenceData(db);
+const { db, close } = await benchDatabases(config);
 const models = casesModels(db.cases);
 if ((await models.Case.findOne({}).lean().exec()) === null) await seedCases(db, { count: 500, seed: 20240301, caseIdKey: config.CASE_ID_KEY });
 const sample = await models.Case.find({}).limit(50).lean<CaseDoc[]>().exec();
-await Promise.all(connections.map((c) => c.close()));
+await close();
 
 const start = processStarter(env);
-await Promise.all(names.map((n, i) => start(`subgraphs/${n}/main.ts`, base + 1 + i)));
+await Promise.all(BENCH_SUBGRAPHS.map((n, i) => start(`subgraphs/${n}/main.ts`, base + 1 + i)));
 const gateway = await start('gateway/main.ts', base);
 const redis = createRedis(config, 'bench-subscriptions');
 const url = `ws://127.0.0.1:${base}/graphql`;

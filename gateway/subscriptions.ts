@@ -41,25 +41,7 @@ import type { GatewayContext } from './datasource.js';
  * access rules as a query, recorded in the personal data access log like any read).
  */
 export const SUBSCRIPTION_SDL = /* GraphQL */ `
-  "What changed on a case."
-  enum CaseEventType {
-    CREATED
-    "The Member State's feed changed the case."
-    UPDATED
-    ACCEPTED
-    "KM1 (arrival reported) or KM3 (completion approved); a filter on it also matches PLAN_APPROVED (KM2)."
-    MILESTONE_REACHED
-    PLAN_SUBMITTED
-    "KM2."
-    PLAN_APPROVED
-    PLAN_REJECTED
-    COMPLETION_REPORTED
-    DISBURSEMENT_RECORDED
-    WITHDRAWN
-    CLOSED
-    PERSONAL_DATA_ERASED
-  }
-
+  # CaseEventType comes from the graph (the cases subgraph defines it for webhooks too).
   enum Milestone {
     KM1
     KM2

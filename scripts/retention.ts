@@ -6,14 +6,9 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../shared/config.js';
-import { publishCaseEvents, type CaseEvent } from '../shared/events.js';
 import { connectDatabase, ensureIndexes } from '../shared/mongo.js';
 import { createRedis } from '../shared/redis.js';
-import { erasureModel } from '../subgraphs/cases/erasure.js';
-import { feedModels } from '../subgraphs/cases/ingestion/feeds.js';
-import { casesModels } from '../subgraphs/cases/models.js';
-import { retentionModels, runRetention } from '../subgraphs/cases/retention.js';
-import type { StatsFacts } from '../subgraphs/cases/statistics/facts.js';
+import { dataProtectionDeps, runRetention } from '../subgraphs/cases/retention.js';
 
 const USAGE = 'usage: npm run retention -- [--dry-run] [--json]';
 let options: { 'dry-run'?: boolean; json?: boolean; help?: boolean };
@@ -32,10 +27,8 @@ const connection = await connectDatabase(config, 'cases');
 const redis = createRedis(config, 'retention-cli');
 try {
   await ensureIndexes(connection);
-  const models = casesModels(connection);
-  const publish = (events: ReadonlyArray<CaseEvent<StatsFacts>>) => publishCaseEvents(redis, config.QUEUE_PREFIX, events);
   const run = await runRetention(
-    { models, feeds: feedModels(connection), erasures: erasureModel(connection), retention: retentionModels(connection), redis, queuePrefix: config.QUEUE_PREFIX, publish },
+    dataProtectionDeps(connection, redis, config.QUEUE_PREFIX),
     { retentionDays: config.RETENTION_DAYS, noticeHours: config.RETENTION_NOTICE_HOURS },
     { dryRun: options['dry-run'] === true },
   );

@@ -1,7 +1,10 @@
+import type { Redis } from 'ioredis';
 import { Schema, Types, type Connection, type Model } from 'mongoose';
 import type { CaseStatus } from '../../shared/domain.js';
-import { eraseCase, type ErasureDeps } from './erasure.js';
-import type { CaseDoc } from './models.js';
+import { publishCaseEvents } from '../../shared/events.js';
+import { eraseCase, erasureModel, type ErasureDeps } from './erasure.js';
+import { feedModels } from './ingestion/feeds.js';
+import { casesModels, type CaseDoc } from './models.js';
 
 /** Cases listed in one run's report (the counts cover all). */
 export const MAX_REPORTED_CASES = 1_000;
@@ -61,6 +64,19 @@ export function retentionModels(connection: Connection): RetentionModels {
   return {
     Run: (connection.models.RetentionRun as Model<RetentionRunDoc> | undefined) ?? connection.model<RetentionRunDoc>('RetentionRun', runSchema),
     Notice: (connection.models.RetentionNotice as Model<RetentionNoticeDoc> | undefined) ?? connection.model<RetentionNoticeDoc>('RetentionNotice', noticeSchema),
+  };
+}
+
+/** What erasure and retention work with: the cases database, Redis, and the event stream. */
+export function dataProtectionDeps(connection: Connection, redis: Redis, queuePrefix: string): ErasureDeps & { retention: RetentionModels } {
+  return {
+    models: casesModels(connection),
+    feeds: feedModels(connection),
+    erasures: erasureModel(connection),
+    retention: retentionModels(connection),
+    redis,
+    queuePrefix,
+    publish: (events) => publishCaseEvents(redis, queuePrefix, events),
   };
 }
 

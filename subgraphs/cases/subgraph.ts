@@ -10,8 +10,8 @@ import { PersonalDataAudit, personalDataReadModel } from './audit.js';
 import { casesPseudonymisers, casesResolvers, type CasesContext } from './resolvers.js';
 import { CaseAccess, protectPersonalFields } from './access.js';
 import { personalDataGrantModel } from './support-access.js';
-import { eraseCase, erasureModel } from './erasure.js';
-import { retentionModels } from './retention.js';
+import { eraseCase } from './erasure.js';
+import { dataProtectionDeps } from './retention.js';
 import { WebhookApi, webhookModels } from './webhooks.js';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../shared/config.js';
@@ -34,8 +34,6 @@ export function casesSubgraph(
   const feeds = feedModels(connection);
   const personalDataReadLog = personalDataReadModel(connection);
   const grants = personalDataGrantModel(connection);
-  const erasures = erasureModel(connection);
-  const retention = retentionModels(connection);
   const ownRedis = redis ? undefined : createRedis(config, 'cases-subgraph');
   const client = redis ?? ownRedis!;
   const publish = (events: ReadonlyArray<CaseEvent<StatsFacts>>) => publishCaseEvents(client, config.QUEUE_PREFIX, events);
@@ -45,11 +43,11 @@ export function casesSubgraph(
     return replayFailedChunks(queue, feeds, feedId);
   };
   const webhooks = new WebhookApi(webhookModels(connection), client, config.QUEUE_PREFIX, { allowHttp: config.WEBHOOK_ALLOW_HTTP, allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_NETWORK, attempts: config.WEBHOOK_ATTEMPTS, backoffMs: config.WEBHOOK_BACKOFF_MS });
-  const erasureDeps = { models, feeds, erasures, redis: client, queuePrefix: config.QUEUE_PREFIX, publish };
+  const erasureDeps = dataProtectionDeps(connection, client, config.QUEUE_PREFIX);
   const dataProtection: CasesContext['dataProtection'] = {
     grants,
-    erasures,
-    retention,
+    erasures: erasureDeps.erasures,
+    retention: erasureDeps.retention,
     supportAccessMinutes: config.SUPPORT_ACCESS_MINUTES,
     erase: (caseId, who) => eraseCase(erasureDeps, caseId, { ...who, kind: 'REQUEST' }),
   };

@@ -4,10 +4,9 @@ import { ROOT } from '../../scripts/processes.js';
 import { erasureModel } from '../../subgraphs/cases/erasure.js';
 import { feedModels } from '../../subgraphs/cases/ingestion/feeds.js';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
-import { retentionModels, runRetention } from '../../subgraphs/cases/retention.js';
+import { dataProtectionDeps, runRetention } from '../../subgraphs/cases/retention.js';
 import { rebuildStatistics } from '../../subgraphs/cases/statistics/rebuild.js';
 import { personalDataGrantModel } from '../../subgraphs/cases/support-access.js';
-import { publishCaseEvents } from '../../shared/events.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';
 
 const STATS = `query($f: StatisticsFilter) { statistics(filter: $f) { scope totalCases totalReturnees adults minors averageMainApplicantAge averageFamilyComposition casesByStatus { key count } } }`;
@@ -223,15 +222,7 @@ describe('data subject rights: erasure, justified access, retention', () => {
       const at = doc === ended ? longAgo : new Date();
       await Case.collection.updateOne({ _id: doc._id }, { $set: { status: 'CLOSED', updatedAt: at, history: [...doc.history, { version: 1, transition: 'closeCase', from: 'SUBMITTED', to: 'CLOSED', at, actor: { role: 'MEMBER_STATE', subject: 'x' }, reason: 'Samir left' }] } });
     }
-    const deps = {
-      models: models(),
-      feeds: feedModels(system.connections.cases),
-      erasures: erasureModel(system.connections.cases),
-      retention: retentionModels(system.connections.cases),
-      redis: system.redis,
-      queuePrefix: system.config.QUEUE_PREFIX,
-      publish: (events: Parameters<typeof publishCaseEvents>[2]) => publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, events),
-    };
+    const deps = dataProtectionDeps(system.connections.cases, system.redis, system.config.QUEUE_PREFIX);
     const settings = { retentionDays: 365 * 5, noticeHours: 24 };
     const now = new Date();
     const dry = await runRetention(deps, settings, { dryRun: true, now });
@@ -266,15 +257,7 @@ describe('data subject rights: erasure, justified access, retention', () => {
       { $set: { status: 'CLOSED', mainApplicant: null, familyMembers: [], erasure: { at: new Date(), actor: { role: 'MEMBER_STATE', subject: 'fr-officer' }, kind: 'REQUEST', retained: { adults: 1, minors: 1, mainApplicantAge: 43 }, complete: false } } },
     );
     await models().CaseEvent.collection.insertOne({ _id: `${id}:9` as never, caseId: id, version: 9, transition: 'closeCase', from: 'SUBMITTED', to: 'CLOSED', at: new Date(), actor: { role: 'MEMBER_STATE', subject: 'x' }, reason: 'Samir went to Basra', changes: [{ path: 'closingReason', value: 'Samir went to Basra' }] });
-    const deps = {
-      models: models(),
-      feeds: feedModels(system.connections.cases),
-      erasures: erasureModel(system.connections.cases),
-      retention: retentionModels(system.connections.cases),
-      redis: system.redis,
-      queuePrefix: system.config.QUEUE_PREFIX,
-      publish: (events: Parameters<typeof publishCaseEvents>[2]) => publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, events),
-    };
+    const deps = dataProtectionDeps(system.connections.cases, system.redis, system.config.QUEUE_PREFIX);
     const run = await runRetention(deps, { retentionDays: 365 * 5, noticeHours: 0 }, { dryRun: false });
     expect(run.cases.filter((c) => c.caseId === id).map((c) => c.action)).toEqual(['PURGED']);
     expect(JSON.stringify(await models().CaseEvent.find({ caseId: id }).lean().exec())).not.toContain('Basra');

@@ -38,7 +38,7 @@ describe('webhooks', () => {
     while (!(await check()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   };
   const register = (path: string, eventTypes: string[]) =>
-    graphql<{ registerWebhook: { id: string; secret: string; url: string } }>('mutation($u: String!, $t: [WebhookEventType!]!) { registerWebhook(url: $u, eventTypes: $t) { id secret url eventTypes } }', { u: `${base}${path}`, t: eventTypes });
+    graphql<{ registerWebhook: { id: string; secret: string; url: string } }>('mutation($u: String!, $t: [CaseEventType!]!) { registerWebhook(url: $u, eventTypes: $t) { id secret url eventTypes } }', { u: `${base}${path}`, t: eventTypes });
 
   beforeAll(async () => {
     system = await startTestSystem({ cases: 30, seed: 8, config: testConfig({ WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_PRIVATE_NETWORK: 'true', WEBHOOK_ATTEMPTS: '3', WEBHOOK_BACKOFF_MS: '50' }) });
@@ -102,7 +102,7 @@ describe('webhooks', () => {
       ['https://example.org/hook', ['CREATED'], officer, 'FORBIDDEN'],
     ];
     for (const [url, types, token, code] of attempts) {
-      const result = await graphql('mutation($u: String!, $t: [WebhookEventType!]!) { registerWebhook(url: $u, eventTypes: $t) { id } }', { u: url, t: types }, token);
+      const result = await graphql('mutation($u: String!, $t: [CaseEventType!]!) { registerWebhook(url: $u, eventTypes: $t) { id } }', { u: url, t: types }, token);
       expect(result.body.errors?.[0]?.extensions?.code, url.slice(0, 40)).toBe(code);
     }
     const unknownType = await graphql('mutation { registerWebhook(url: "https://example.org/h", eventTypes: [EVERYTHING]) { id } }');

@@ -1,6 +1,6 @@
 import { Kind, parse, type FieldNode, type FragmentDefinitionNode, type GraphQLResolveInfo, type OperationDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { matchesFilter, mayReceive, messageOf, parseStreamEntry, type CaseEventMessage } from '../../shared/case-events.js';
+import { CASE_EVENT_TYPES, matchesFilter, mayReceive, messageOf, parseStreamEntry, type CaseEventMessage } from '../../shared/case-events.js';
 import type { CaseEvent } from '../../shared/events.js';
 import { readFileSync } from 'node:fs';
 import { buildASTSchema } from 'graphql';
@@ -186,6 +186,11 @@ describe('which subscription selections read personal data', () => {
     type Entry { reason: String to: String }
     type Country { name: String }
   `));
+
+  it('the graph\'s CaseEventType (subscriptions and webhooks) has exactly the kinds the event mapping produces', () => {
+    const definition = parse(supergraph).definitions.find((d) => d.kind === Kind.ENUM_TYPE_DEFINITION && d.name.value === 'CaseEventType');
+    expect(definition && 'values' in definition ? definition.values?.map((v) => v.name.value) : undefined).toEqual([...CASE_EVENT_TYPES]);
+  });
 
   it('the composed supergraph names the same personal and pseudonymous fields as the cases SDL', () => {
     expect([...personal].sort()).toEqual([

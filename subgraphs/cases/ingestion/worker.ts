@@ -13,8 +13,7 @@ import { coverageClient } from './assignment.js';
 import { createIngestWorker } from './consumer.js';
 import { feedModels } from './feeds.js';
 import { LeasedLoop } from '../../../shared/leased-loop.js';
-import { erasureModel } from '../erasure.js';
-import { retentionModels, retentionStep } from '../retention.js';
+import { dataProtectionDeps, retentionStep } from '../retention.js';
 import { Queue } from 'bullmq';
 import { createWebhookWorker, WEBHOOK_QUEUE, WebhookDispatcher, webhookModels } from '../webhooks.js';
 
@@ -36,11 +35,10 @@ try {
   projector.start();
   // Retention: personal data of cases ended RETENTION_DAYS ago is purged, after a dry-run notice.
   const retentionRedis = duplicateRedis(redis, 'retention', logger);
-  const retentionDeps = { models, feeds, erasures: erasureModel(connection), retention: retentionModels(connection), redis: retentionRedis, queuePrefix: config.QUEUE_PREFIX, publish };
   const retention = new LeasedLoop(
     retentionRedis,
     `${config.QUEUE_PREFIX}:lease:retention`,
-    retentionStep(retentionDeps, { retentionDays: config.RETENTION_DAYS, noticeHours: config.RETENTION_NOTICE_HOURS, intervalMs: config.RETENTION_INTERVAL_MS }, (run) =>
+    retentionStep(dataProtectionDeps(connection, retentionRedis, config.QUEUE_PREFIX), { retentionDays: config.RETENTION_DAYS, noticeHours: config.RETENTION_NOTICE_HOURS, intervalMs: config.RETENTION_INTERVAL_MS }, (run) =>
       logger.info({ due: run.due, purged: run.purged, awaitingNotice: run.awaitingNotice, cutoff: run.cutoff }, 'retention run'),
     ),
     logger,
