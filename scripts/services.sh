@@ -11,8 +11,8 @@ STATE="${AVRR_SERVICES_DIR:-$ROOT/.services}"
 FERRETDB_VERSION="v1.24.2"
 FERRETDB_BIN="$STATE/bin/ferretdb"
 # Names the version and the patches applied, so a binary built with other patches is rebuilt
-# (and a running one restarted) without anyone bumping a number.
-FERRETDB_BUILD="$FERRETDB_VERSION+$(cat "$ROOT"/tools/ferretdb/patches/*.patch | sha256sum | cut -c1-12)"
+# (and a running one restarted) without anyone bumping a number; so does a change of the build recipe.
+FERRETDB_BUILD="$FERRETDB_VERSION+$({ cat "$ROOT"/tools/ferretdb/patches/*.patch; sed -n '/^install_ferretdb()/,/^}/p' "${BASH_SOURCE[0]}"; } | sha256sum | cut -c1-12)"
 FERRETDB_PORT="${AVRR_FERRETDB_PORT:-27027}"
 REDIS_PORT="${AVRR_REDIS_PORT:-6389}"
 
@@ -50,6 +50,9 @@ install_ferretdb() {
   # the _id index instead of scanning the table, `sort: {_id: ±1}` is read in index order
   # (a limit then stops early), and an update command with many statements no longer
   # exhausts the database's connections and hangs.
+  # The copy is made its own git repository: inside this checkout's, `git apply` would take
+  # the patches' paths as relative to the checkout and skip them without failing.
+  (cd "$src" && git init -q)
   local patch
   for patch in "$ROOT"/tools/ferretdb/patches/*.patch; do
     (cd "$src" && git apply -p1 "$patch") || { log "could not apply $(basename "$patch") to FerretDB $FERRETDB_VERSION"; exit 1; }
@@ -101,10 +104,18 @@ start_ferretdb() {
   nohup "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$STATE/ferretdb-data/" \
     --listen-addr="127.0.0.1:$FERRETDB_PORT" --debug-addr=- --state-dir="$STATE" \
     --telemetry=disable --log-level=warn --log-format=json \
+    --test-enable-nested-pushdown \
     >"$STATE/ferretdb.log" 2>&1 &
   echo $! > "$STATE/ferretdb.pid"
   echo "$FERRETDB_BUILD" > "$STATE/ferretdb.running-build"
-  if ! wait_for ferretdb "$FERRETDB_PORT" 60; then
+  # A data directory of an older build is upgraded before FerretDB listens (indexes rebuilt,
+  # the types of indexed paths recorded: seconds at 10,000 cases, minutes at a million).
+  local waited=0
+  until port_open "$FERRETDB_PORT" || ! kill -0 "$(cat "$STATE/ferretdb.pid")" 2>/dev/null || [ "$waited" -ge 36000 ]; do
+    sleep 0.1; waited=$((waited + 1))
+    [ $((waited % 100)) -eq 0 ] && [ "$waited" -ge 300 ] && log "ferretdb is upgrading its data ($((waited / 10)) s; $STATE/ferretdb.log)"
+  done
+  if ! port_open "$FERRETDB_PORT"; then
     log "ferretdb's last words ($STATE/ferretdb.log):"; tail -n 3 "$STATE/ferretdb.log" | cut -c1-600 >&2
     log "a database file it cannot read (e.g. left by a crash) stops it: remove that file from $STATE/ferretdb-data, or the folder to start afresh"
     exit 1
