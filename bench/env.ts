@@ -27,6 +27,9 @@ export function benchEnv(prefix: string, base: number, extra: Record<string, str
     COVERAGE_PORT: String(base + 3),
     FINANCE_PORT: String(base + 4),
     WORKER_PORT: String(base + 10),
+    // Metrics servers on free ports: a benchmark runs beside a development system.
+    GATEWAY_METRICS_PORT: '0',
+    WORKER_METRICS_PORT: '0',
     CASES_URL: `http://127.0.0.1:${base + 1}/graphql`,
     PARTNERS_URL: `http://127.0.0.1:${base + 2}/graphql`,
     COVERAGE_URL: `http://127.0.0.1:${base + 3}/graphql`,

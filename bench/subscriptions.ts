@@ -35,7 +35,10 @@ const PRINCIPALS = Number(values.principals);
 const INTERVAL_MS = Number(values['interval-ms']);
 
 const base = 4900;
-const env = benchEnv('benchsubs', base);
+// Each principal here stands for a whole class of clients (every ops dashboard, every partner
+// tool): its sockets and subscriptions are allowed past the per-principal defaults.
+const perPrincipal = String(Math.max(1, Math.ceil(SUBSCRIBERS / PRINCIPALS)));
+const env = benchEnv('benchsubs', base, { WS_MAX_CONNECTIONS_PER_PRINCIPAL: perPrincipal, WS_MAX_SUBSCRIPTIONS_PER_PRINCIPAL: perPrincipal });
 const config = loadConfig(env);
 const { db, close } = await benchDatabases(config);
 const models = casesModels(db.cases);

@@ -3,17 +3,24 @@ import type { Fetcher } from '@apollo/utils.fetcher';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { GraphQLError } from 'graphql';
 import { PRINCIPAL_HEADER, signPrincipal, type Principal } from '../shared/auth.js';
+import { subgraphError, subgraphUnavailable } from '../shared/errors.js';
+import type { RequestIdSource } from '../shared/http.js';
+import type { Logger } from '../shared/logger.js';
 
 export interface GatewayContext {
   principal: Principal | null;
   /** Names the request in every subgraph's logs and in the personal data access log. */
   requestId?: string;
+  /** Who made the request id: the client (a well-formed `x-request-id`) or the gateway (default). */
+  requestIdSource?: RequestIdSource;
   /** A query the gateway runs for itself (a subscription's per-event fetch), not a client's. */
   internal?: boolean;
 }
 
 /** The header that carries the request id to subgraphs (and that a client may send). */
 export const REQUEST_ID_HEADER = 'x-request-id';
+/** The header that tells subgraphs who made the request id (gateway → subgraph only). */
+export const REQUEST_ID_SOURCE_HEADER = 'x-avrr-request-id-source';
 
 /**
  * Node's built-in fetch (undici, keep-alive) with a deadline. The gateway's default,
@@ -44,7 +51,8 @@ export function describeFetchFailure(error: unknown, timeoutMs: number): string 
 /**
  * A subgraph call that fails (down, refused, timed out, 5xx) becomes one GraphQL error
  * naming the subgraph, with code SUBGRAPH_UNAVAILABLE; the gateway still returns the data
- * the other subgraphs gave.
+ * the other subgraphs gave. In production the error says which subgraph, never why in
+ * network terms (its address, port, errno): that goes to the gateway's log.
  */
 export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   constructor(
@@ -52,6 +60,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     url: string,
     private readonly timeoutMs: number,
     private readonly signingKey: string,
+    private readonly options: { production?: boolean; logger?: Pick<Logger, 'warn'> } = {},
   ) {
     super({ url, fetcher: fetcherWithTimeout(timeoutMs) });
   }
@@ -59,7 +68,10 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
   /** Every hop carries the verified principal, signed and short-lived (see shared/auth.ts). */
   override willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): void {
     options.request.http?.headers.set(PRINCIPAL_HEADER, signPrincipal(options.context.principal ?? null, this.signingKey));
-    if (options.context.requestId) options.request.http?.headers.set(REQUEST_ID_HEADER, options.context.requestId);
+    if (options.context.requestId) {
+      options.request.http?.headers.set(REQUEST_ID_HEADER, options.context.requestId);
+      options.request.http?.headers.set(REQUEST_ID_SOURCE_HEADER, options.context.requestIdSource === 'CLIENT' ? 'client' : 'gateway');
+    }
   }
 
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
@@ -77,13 +89,11 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       }
       if (response?.status !== undefined) {
         // The subgraph answered with an HTTP error: say so without its URL or body.
-        throw new GraphQLError(`Subgraph "${this.serviceName}" failed: HTTP ${response.status}`, {
-          extensions: { code: 'SUBGRAPH_ERROR', serviceName: this.serviceName, status: response.status },
-        });
+        throw subgraphError(this.serviceName, response.status);
       }
-      throw new GraphQLError(`Subgraph "${this.serviceName}" is unavailable: ${describeFetchFailure(error, this.timeoutMs)}`, {
-        extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: this.serviceName },
-      });
+      const detail = describeFetchFailure(error, this.timeoutMs);
+      this.options.logger?.warn({ subgraph: this.serviceName, detail, requestId: options.context.requestId }, 'subgraph unavailable');
+      throw subgraphUnavailable(this.serviceName, this.options.production ? undefined : detail);
     }
   }
 }

@@ -1,11 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import { GraphQLError, type ValidationRule } from 'graphql';
+import type { ValidationRule } from 'graphql';
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Principal } from '../shared/auth.js';
 import type { Config } from '../shared/config.js';
+import { rateLimited } from '../shared/errors.js';
 
 /**
  * Limits on what one GraphQL operation may ask (graphql-armor's validation rules, run by
@@ -44,9 +45,7 @@ export function rateLimiter(config: Config, redis: Redis): ((req: IncomingMessag
     } catch (rejection) {
       if (!(rejection instanceof RateLimiterRes)) throw rejection;
       const seconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-      throw new GraphQLError(`Rate limit of ${config.RATE_LIMIT_PER_MINUTE} requests per minute exceeded; retry in ${seconds} s`, {
-        extensions: { code: 'RATE_LIMITED', retryAfterSeconds: seconds, http: { status: 429, headers: new Map([['retry-after', String(seconds)]]) } },
-      });
+      throw rateLimited(config.RATE_LIMIT_PER_MINUTE, seconds);
     }
   };
 }

@@ -14,6 +14,7 @@ import { profileDialect, type FeedProfile } from '../subgraphs/cases/ingestion/p
 import { FeedStager } from '../subgraphs/cases/ingestion/staging.js';
 import { canonicalRecordSchema } from '../subgraphs/cases/ingestion/record.js';
 import type { GatewayContext } from './datasource.js';
+import { pushLimits, type PushRefusal } from './limits.js';
 
 /** The canonical record as JSON Schema, generated from the validation the workers run. */
 export const CANONICAL_RECORD_JSON_SCHEMA = {
@@ -23,7 +24,7 @@ export const CANONICAL_RECORD_JSON_SCHEMA = {
 };
 
 const REPORT_QUERY = `query($id: ID!) { ingestionFeed(id: $id) { id memberState status counts { received created updated unchanged stale rejected }
-  rejected { position line caseReference path message } errors createdAt } }`;
+  rejected { position line caseReference path message } rejectedOmitted errors createdAt } }`;
 
 interface FeedMeta {
   feedId: string;
@@ -54,6 +55,14 @@ export function ingestHandler(options: {
 }): RequestHandler {
   const { config, redis, queue } = options;
   const metaKey = (feedId: string) => `${config.QUEUE_PREFIX}:feed:${feedId}`;
+  const limits = pushLimits(config, redis, options.logger);
+
+  /** 429 (or 503) naming the limit, with Retry-After; the body is not read, and the connection closes after the answer. */
+  function refuse(req: IncomingMessage, res: ServerResponse, refusal: PushRefusal): void {
+    res.setHeader('connection', 'close');
+    req.resume();
+    sendJson(res, refusal.status, { error: { code: refusal.code, message: refusal.message, limit: refusal.limit, retryAfterSeconds: refusal.retryAfterSeconds } }, { 'retry-after': String(refusal.retryAfterSeconds) });
+  }
 
   async function principalOf(req: IncomingMessage, res: ServerResponse): Promise<Principal | null | undefined> {
     try {
@@ -70,6 +79,17 @@ export function ingestHandler(options: {
     const principal = await principalOf(req, res);
     if (!principal) return void req.resume();
     if (principal.role !== 'MEMBER_STATE') return void (req.resume(), problem(res, 403, 'FORBIDDEN', 'Feeds are pushed by Member State authorities'));
+    // Pushes per minute and in flight per Member State (README, Pushing a feed): checked before the body is read.
+    const admitted = await limits.admit(principal.memberState!, randomUUID());
+    if ('status' in admitted) return refuse(req, res, admitted);
+    try {
+      await receive(req, res, url, principal);
+    } finally {
+      await admitted.release();
+    }
+  }
+
+  async function receive(req: IncomingMessage, res: ServerResponse, url: URL, principal: Principal): Promise<void> {
     const format = formatOf(req.headers['content-type']);
     if (!format) {
       req.resume();
@@ -108,7 +128,7 @@ export function ingestHandler(options: {
 
     // Read, check and stage the feed as it streams in; nothing is queued until all of it is read.
     const feedId = `feed_${randomUUID()}`;
-    const stager = new FeedStager(redis, config.QUEUE_PREFIX, feedId, config.INGEST_CHUNK_SIZE);
+    const stager = new FeedStager(redis, config.QUEUE_PREFIX, feedId, config.INGEST_CHUNK_SIZE, Math.round(config.INGEST_STAGED_DAYS * 86_400), config.INGEST_CHUNK_MAX_BYTES);
     try {
       // Stopping early (a syntax error) must not destroy the socket the answer goes out on.
       const body = limitBytes(req.iterator({ destroyOnReturn: false }), config.INGEST_MAX_BODY_BYTES);
@@ -141,7 +161,7 @@ export function ingestHandler(options: {
       await redis.set(metaKey(feedId), JSON.stringify(meta), 'EX', 30 * 86_400);
       const jobs = stager.keys.map((payloadKey, chunkIndex) => ({
         name: 'chunk',
-        data: { feedId, memberState: principal.memberState!, firstPosition: chunkIndex * config.INGEST_CHUNK_SIZE, payloadKey, totalChunks, chunkIndex, received },
+        data: { feedId, memberState: principal.memberState!, firstPosition: stager.firstPositions[chunkIndex]!, payloadKey, totalChunks, chunkIndex, received },
         opts: {
           jobId: `${feedId}-${chunkIndex}`,
           // Fairness: chunk n of every feed goes before chunk n+1 of any feed, so a Member
@@ -170,6 +190,19 @@ export function ingestHandler(options: {
     const single = result.body.kind === 'single' ? result.body.singleResult : undefined;
     const feed = (single?.data as { ingestionFeed?: unknown } | undefined)?.ingestionFeed;
     if (feed) return sendJson(res, 200, feed);
+    const failure = single ? single.errors?.[0] : { message: 'unexpected incremental response', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+    if (failure) {
+      // The store could not be asked (the cases subgraph slow or down): the state is not known
+      // now, and what the gateway queued may be long past. Never answered as QUEUED.
+      const code = failure.extensions?.code === 'SUBGRAPH_UNAVAILABLE' || failure.extensions?.code === 'SUBGRAPH_ERROR' ? failure.extensions.code : 'INTERNAL_SERVER_ERROR';
+      const serviceName = typeof failure.extensions?.serviceName === 'string' ? { serviceName: failure.extensions.serviceName } : {};
+      return sendJson(
+        res,
+        503,
+        { error: { code, message: `The report of feed ${feedId} could not be read now (${failure.message}); retry: a report answers the feed's state or nothing`, ...serviceName } },
+        { 'retry-after': '5' },
+      );
+    }
     // Not processed yet: what the gateway queued.
     const meta = JSON.parse((await redis.get(metaKey(feedId))) ?? 'null') as FeedMeta | null;
     const visible = meta && (principal.role === 'ADMIN' || principal.role === 'SUPPORT_DESK' || principal.memberState === meta.memberState);
@@ -180,6 +213,7 @@ export function ingestHandler(options: {
       status: 'QUEUED',
       counts: { received: meta.received, created: 0, updated: 0, unchanged: 0, stale: 0, rejected: 0 },
       rejected: [],
+      rejectedOmitted: 0,
       errors: [],
       createdAt: meta.createdAt,
     });

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
-import { GraphQLError } from 'graphql';
+import { operationNotInSafelist } from '../shared/errors.js';
 import { z } from 'zod';
 
 /** Apollo's persisted-query manifest (what `generate-persisted-query-manifest` writes). */
@@ -59,9 +59,7 @@ export function loadSafelist(file: string): Safelist {
         // The gateway's own per-event fetches for subscriptions: their documents were listed as subscriptions.
         if ((contextValue as { internal?: boolean }).internal) return;
         if (!operations.has(sha256(source))) {
-          throw new GraphQLError('This gateway runs only the operations of its safelist (persisted operations); this one is not listed', {
-            extensions: { code: 'OPERATION_NOT_IN_SAFELIST', http: { status: 400 } },
-          });
+          throw operationNotInSafelist();
         }
       },
     }),

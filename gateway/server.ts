@@ -3,7 +3,7 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { Config } from '../shared/config.js';
-import { graphqlHandler, startService, validRequestId, type RequestHandler, type RunningService } from '../shared/http.js';
+import { graphqlHandler, startService, validRequestId, type RequestHandler, type RequestIdSource, type RunningService } from '../shared/http.js';
 import type { Logger } from '../shared/logger.js';
 import { SUBGRAPHS, SUPERGRAPH_FILE, type SubgraphId } from './compose.js';
 import { REQUEST_ID_HEADER, SubgraphDataSource, type GatewayContext } from './datasource.js';
@@ -15,7 +15,7 @@ import { loadSafelist } from './safelist.js';
 import { CaseEventHub, personalFieldsOf, startSubscriptionServer, type SubscriptionServer } from './subscriptions.js';
 import { maskError } from '../shared/errors.js';
 import { Queue } from 'bullmq';
-import { createMetrics, ingestQueueMetrics } from '../shared/metrics.js';
+import { createMetrics, ingestQueueMetrics, startMetricsServer, type MetricsServer } from '../shared/metrics.js';
 import { INGEST_QUEUE, type ChunkReport, type IngestChunkJob } from '../subgraphs/cases/ingestion/processor.js';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,9 +41,15 @@ export async function principalContext(authorization: string | undefined, config
   }
 }
 
-/** The client's request id when it is a plausible one, else a new one. */
-export function requestIdOf(header: string | string[] | undefined): string {
-  return validRequestId(header) ?? randomUUID();
+/**
+ * The request id: the client's `x-request-id` when well-formed (letters, digits, `.`, `_`,
+ * `-`; 1 to 128), else a new one the gateway makes. Which side made it goes with it to the
+ * personal data access log, so a client cannot pass its reads off as the gateway's own
+ * (`ws:<connection>:<event>` ids of subscription fetches hold a `:` no client id may have).
+ */
+export function requestIdOf(header: string | string[] | undefined): { requestId: string; requestIdSource: RequestIdSource } {
+  const client = validRequestId(header);
+  return client ? { requestId: client, requestIdSource: 'CLIENT' } : { requestId: randomUUID(), requestIdSource: 'GATEWAY' };
 }
 
 export type SubgraphUrls = Record<SubgraphId, string>;
@@ -57,6 +63,8 @@ export interface GatewayOptions {
   logger: Logger;
   subgraphUrls: SubgraphUrls;
   port?: number;
+  /** Port of the metrics server (GATEWAY_METRICS_PORT unless given; 0 picks a free one). */
+  metricsPort?: number;
   /** Defaults to the committed gateway/supergraph.graphql. */
   supergraphSdl?: string;
   /** More HTTP routes on the gateway's port (ingestion, admin), tried before 404. */
@@ -72,12 +80,18 @@ export function createGateway(options: Pick<GatewayOptions, 'config' | 'logger' 
     logger: options.logger,
     buildService: ({ name }) => {
       if (!(SUBGRAPHS as readonly string[]).includes(name)) throw new Error(`Unknown subgraph "${name}" in supergraph`);
-      return new SubgraphDataSource(name, options.subgraphUrls[name as SubgraphId], options.config.SUBGRAPH_TIMEOUT_MS, options.config.INTERNAL_SIGNING_KEY);
+      return new SubgraphDataSource(name, options.subgraphUrls[name as SubgraphId], options.config.SUBGRAPH_TIMEOUT_MS, options.config.INTERNAL_SIGNING_KEY, {
+        production: options.config.NODE_ENV === 'production',
+        logger: options.logger,
+      });
     },
   });
 }
 
-export async function startGateway(options: GatewayOptions): Promise<RunningService> {
+/** The gateway's service, and where its Prometheus metrics are served (not on the public port). */
+export type GatewayService = RunningService & { metrics: MetricsServer };
+
+export async function startGateway(options: GatewayOptions): Promise<GatewayService> {
   const { config, logger } = options;
   const production = config.NODE_ENV === 'production';
   const gateway = createGateway(options);
@@ -88,6 +102,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     gateway,
     includeStacktraceInErrorResponses: !production,
     introspection: !production,
+    // No "Did you mean ...?" in validation errors in production (maskError strips the rest).
+    hideSchemaDetailsFromClientErrors: production,
     // One operation per request: a JSON array of operations is refused (400).
     allowBatchedHttpRequests: false,
     validationRules: limits.validationRules,
@@ -122,6 +138,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     maxQueue: config.SUBSCRIPTION_MAX_QUEUE,
   });
   await hub.start();
+  // Metrics name Member States and feed counts: served on an internal port, never the public one.
+  const metricsServer = await startMetricsServer({ host: config.METRICS_HOST, port: options.metricsPort ?? config.GATEWAY_METRICS_PORT, registry: metrics.registry, logger });
   let subscriptions: SubscriptionServer | undefined = undefined;
   const service = await startService({
     name: 'gateway',
@@ -136,13 +154,12 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
         context: async (req) => {
           const context = await principalContext(req.headers.authorization, config);
           await limitRate?.(req, context.principal);
-          return { ...context, requestId: requestIdOf(req.headers[REQUEST_ID_HEADER]) };
+          return { ...context, ...requestIdOf(req.headers[REQUEST_ID_HEADER]) };
         },
         logger,
       }),
       ingest,
       adminHandler({ config, queues: [queue] }),
-      metrics.handler,
       ...(options.handlers ?? []),
     ],
     readiness: {
@@ -159,6 +176,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     },
     onShutdown: async () => {
       await server.stop();
+      await metricsServer.close();
       await queue.close();
       redis.disconnect();
       await options.onShutdown?.();
@@ -174,10 +192,11 @@ export async function startGateway(options: GatewayOptions): Promise<RunningServ
     config,
     logger,
     hub,
+    redis,
     personalFields: personalFieldsOf(options.supergraphSdl ?? readFileSync(SUPERGRAPH_FILE, 'utf8')),
     maxAliases: config.GRAPHQL_MAX_ALIASES,
     ...(safelist ? { allowOperation: safelist.allows } : {}),
     authenticate: async (authorization) => (await principalContext(authorization, config)).principal,
   });
-  return service;
+  return Object.assign(service, { metrics: metricsServer });
 }

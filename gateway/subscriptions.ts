@@ -8,11 +8,13 @@ import {
   Kind,
   parse,
   print,
+  responsePathAsArray,
   specifiedRules,
   subscribe,
   validate,
   visit,
   type DocumentNode,
+  type ExecutionResult,
   type FieldNode,
   type FragmentDefinitionNode,
   type GraphQLFieldResolver,
@@ -26,12 +28,14 @@ import { decodeJwt } from 'jose';
 import type { Redis } from 'ioredis';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
+import { withoutSuggestions } from '../shared/errors.js';
 import type { Principal } from '../shared/auth.js';
 import { matchesFilter, mayReceive, messageOf, parseStreamEntry, type CaseEventFilter, type CaseEventMessage } from '../shared/case-events.js';
 import type { Config } from '../shared/config.js';
 import { caseEventStream, compareStreamIds, streamTail } from '../shared/events.js';
 import type { Logger } from '../shared/logger.js';
 import type { GatewayContext } from './datasource.js';
+import { FetchSlots, FetchSlotTimeout, LimitCheckUnavailable, SharedSlots } from './limits.js';
 
 /**
  * The subscription part of the graph. `@apollo/gateway` executes no subscriptions, so the
@@ -321,7 +325,9 @@ export function readsPersonalData(schema: GraphQLSchema, query: string, personal
 
 /**
  * Collects case ids while a fetch is in flight and fetches them together next: at most one
- * fetch in flight per group, at most `maxBatch()` cases per fetch.
+ * fetch in flight per group, at most `maxBatch()` cases per fetch, and each fetch only once
+ * `slot()` grants one (the principal's fetches in flight are bounded); a batch that gets no
+ * slot in time fails, every waiter with the reason.
  */
 class CaseBatcher {
   private readonly waiting = new Map<string, { event: string; settle: Array<[(value: unknown) => void, (error: unknown) => void]> }>();
@@ -332,6 +338,8 @@ class CaseBatcher {
     private readonly onIdle: () => void,
     /** Cases per fetch: what the gateway's own limits (aliases, cost, tokens) let one query hold. */
     private readonly maxBatch: () => number,
+    /** A fetch slot: resolves with its release, or rejects with the error every waiter gets. */
+    private readonly slot: () => Promise<() => void>,
   ) {}
 
   load(caseId: string, eventId: string): Promise<unknown> {
@@ -348,6 +356,16 @@ class CaseBatcher {
     // Let every subscriber of this event ask before the first fetch goes out.
     await new Promise((resolve) => setImmediate(resolve));
     while (this.waiting.size > 0) {
+      let release: () => void;
+      try {
+        release = await this.slot();
+      } catch (error) {
+        // Everyone waiting waited for this slot: each gets the reason, none a silent null.
+        const all = [...this.waiting.values()];
+        this.waiting.clear();
+        for (const entry of all) for (const [, reject] of entry.settle) reject(error);
+        continue;
+      }
       const batch = [...this.waiting].slice(0, this.maxBatch());
       for (const [id] of batch) this.waiting.delete(id);
       try {
@@ -361,6 +379,8 @@ class CaseBatcher {
         });
       } catch (error) {
         for (const [, entry] of batch) for (const [, reject] of entry.settle) reject(error);
+      } finally {
+        release();
       }
     }
     this.running = false;
@@ -368,12 +388,90 @@ class CaseBatcher {
   }
 }
 
+/** A case as fetched for an event: the value (its failed fields hold their errors), and errors no field of it can carry. */
+interface FetchedCase {
+  value: unknown;
+  /** Errors of the fetch that name no field (a subgraph of a nested part that failed as a whole). */
+  unplaced: GraphQLError[];
+  /** Whether any part failed: such a result is not kept for later subscribers (they fetch again). */
+  failed: boolean;
+}
+
 /** What each subscription operation runs with. */
 interface SubscriptionContext {
   principal: Principal;
   connectionId: string;
   /** Fetches the event's case through the federated graph, as the subscriber. */
-  fetchCase: (message: CaseEventMessage, info: GraphQLResolveInfo) => Promise<unknown>;
+  fetchCase: (message: CaseEventMessage, info: GraphQLResolveInfo) => Promise<FetchedCase>;
+  /** Errors of the event being executed that belong in its payload's `errors` (one event at a time per subscription). */
+  payloadErrors: GraphQLError[];
+}
+
+/** A formatted error of the per-event query, as it came back from the graph. */
+type FetchError = { message: string; path?: ReadonlyArray<string | number>; extensions?: Record<string, unknown> };
+
+/** Codes of a fetch that did not happen, as opposed to an answer about the case (FORBIDDEN, NOT_FOUND). */
+const FAILURE_CODES = new Set(['SUBGRAPH_UNAVAILABLE', 'SUBGRAPH_ERROR', 'INTERNAL_SERVER_ERROR', 'GRAPHQL_VALIDATION_FAILED', 'GRAPHQL_PARSE_FAILED']);
+
+/** The error a subscriber gets in place of a case that could not be fetched: CASE_FETCH_FAILED, with the reason and the subgraph. */
+export function caseFetchFailed(cause: FetchError, reason = typeof cause.extensions?.code === 'string' ? cause.extensions.code : 'INTERNAL_SERVER_ERROR'): GraphQLError {
+  const serviceName = cause.extensions?.serviceName;
+  return new GraphQLError(`The case could not be fetched: ${cause.message}`, {
+    extensions: { code: 'CASE_FETCH_FAILED', reason, ...(typeof serviceName === 'string' ? { serviceName } : {}) },
+  });
+}
+
+/**
+ * Puts each error of a case's fetch where the subscriber's payload will carry it: a field
+ * error at its path (as an Error value, which the executor reports at the subscriber's own
+ * path); the case itself, when its value is null because of a failure, becomes the error.
+ */
+export function placeErrors(value: unknown, own: FetchError[], unplaced: FetchError[], rootFailed: boolean): FetchedCase | GraphQLError {
+  if (value === null || value === undefined) {
+    const cause = own.find((e) => (e.path?.length ?? 0) <= 1) ?? own[0] ?? (rootFailed ? unplaced[0] : undefined);
+    if (!cause) return { value: null, unplaced: [], failed: false }; // not visible to this subscriber: null, as the schema says
+    const code = cause.extensions?.code;
+    // An answer about the case (FORBIDDEN, NOT_FOUND) passes on as it is; a failure is named as one.
+    if (own.includes(cause) && typeof code === 'string' && !FAILURE_CODES.has(code)) return new GraphQLError(cause.message, { extensions: cause.extensions ?? {} });
+    return caseFetchFailed(cause);
+  }
+  const left: GraphQLError[] = unplaced.map((e) => new GraphQLError(e.message, { extensions: e.extensions ?? {} }));
+  for (const error of own) {
+    const path = (error.path ?? []).slice(1);
+    let parent = value as Record<string | number, unknown>;
+    let placed = false;
+    for (let i = 0; i < path.length; i++) {
+      const key = path[i]!;
+      const next = parent[key];
+      if (next === null || next === undefined || i === path.length - 1) {
+        if (next === null || next === undefined) {
+          parent[key] = new GraphQLError(error.message, { extensions: error.extensions ?? {} });
+          placed = true;
+        }
+        break;
+      }
+      if (typeof next !== 'object' || next instanceof Error) break;
+      parent = next as Record<string | number, unknown>;
+    }
+    if (!placed) left.push(new GraphQLError(error.message, { extensions: error.extensions ?? {} }));
+  }
+  return { value, unplaced: left, failed: own.length > 0 || left.length > 0 };
+}
+
+/** The subscription's results, each with the payload errors its execution collected (see SubscriptionContext). */
+function withPayloadErrors(source: AsyncGenerator<ExecutionResult, void, void>, ctx: SubscriptionContext): AsyncGenerator<ExecutionResult, void, void> {
+  const attach = (step: IteratorResult<ExecutionResult, void>): IteratorResult<ExecutionResult, void> => {
+    if (step.done || ctx.payloadErrors.length === 0) return step;
+    const extra = ctx.payloadErrors.splice(0);
+    return { done: false, value: { ...step.value, errors: [...(step.value.errors ?? []), ...extra] } };
+  };
+  const generator = {
+    next: async () => attach(await source.next()),
+    return: async () => source.return(undefined),
+    throw: async (error: unknown) => source.throw(error),
+    [Symbol.asyncIterator]: () => generator,
+  };
+  return generator as unknown as AsyncGenerator<ExecutionResult, void, void>;
 }
 
 /**
@@ -459,6 +557,12 @@ export function caseQueryFor(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'frag
 }
 
 const CLOSE_UNAUTHORIZED = 4401;
+/** A principal over WS_MAX_CONNECTIONS_PER_PRINCIPAL (graphql-ws's "too many" code: its clients do not retry it at once). */
+const CLOSE_TOO_MANY_CONNECTIONS = 4429;
+/** Limits could not be checked (Redis away): try again later. */
+const CLOSE_TRY_AGAIN_LATER = 1013;
+/** Fetch results kept for the other subscribers of an event. */
+const MAX_RECENT = 10_000;
 
 export interface SubscriptionServerOptions {
   server: Server;
@@ -469,6 +573,8 @@ export interface SubscriptionServerOptions {
   config: Config;
   logger: Logger;
   hub: CaseEventHub;
+  /** Where connections and subscriptions per principal are counted for every gateway instance. */
+  redis: Redis;
   /** `Type.field` of the personal fields (personalFieldsOf the supergraph). */
   personalFields: ReadonlySet<string>;
   /** GRAPHQL_MAX_ALIASES: the per-event batch query stays under it. */
@@ -485,12 +591,36 @@ export interface SubscriptionServer {
   connections: () => number;
 }
 
+/** One socket's principal and what it holds. */
+interface ConnectionState {
+  principal: Principal;
+  id: string;
+  expiry?: NodeJS.Timeout;
+  /** Subscriptions counted against the per-connection limit (including those being admitted). */
+  subscriptions: number;
+  /** Subscriptions holding a slot of the principal's count. */
+  subscriptionIds: Set<string>;
+}
+
 /** graphql-ws on the gateway's HTTP server, path `/graphql`. */
 export function startSubscriptionServer(options: SubscriptionServerOptions): SubscriptionServer {
   const { apollo, hub, logger } = options;
   const schema = extendSchema(options.apiSchema, parse(SUBSCRIPTION_SDL));
   const wss = new WebSocketServer({ server: options.server, path: '/graphql', maxPayload: 256 * 1024 });
-  const connections = new WeakMap<WebSocket, { principal: Principal; id: string; expiry?: NodeJS.Timeout; subscriptions: number }>();
+  const connections = new WeakMap<WebSocket, ConnectionState>();
+  // Connections and subscriptions per principal, counted in Redis for every instance (README, Subscribe to case events).
+  const slots = new SharedSlots(options.redis, logger);
+  const principalKey = (principal: Principal) => `${principal.role}:${principal.subject}`;
+  const connectionsKey = (principal: Principal) => `${options.config.QUEUE_PREFIX}:ws:connections:${principalKey(principal)}`;
+  const subscriptionsKey = (principal: Principal) => `${options.config.QUEUE_PREFIX}:ws:subscriptions:${principalKey(principal)}`;
+  const maxConnections = options.config.WS_MAX_CONNECTIONS_PER_PRINCIPAL;
+  const maxSubscriptions = options.config.WS_MAX_SUBSCRIPTIONS_PER_PRINCIPAL;
+  const releaseConnection = (state: ConnectionState) => {
+    clearTimeout(state.expiry);
+    for (const id of state.subscriptionIds) void slots.release(subscriptionsKey(state.principal), `${state.id}:${id}`);
+    state.subscriptionIds.clear();
+    void slots.release(connectionsKey(state.principal), state.id);
+  };
   // Keyed by the subscription document's own AST node: graphql-js makes a new fieldNodes
   // array for every execution, but the nodes are the subscriber's parsed document.
   const queryCache = new WeakMap<FieldNode, { query: string; variableNames: string[]; personal: boolean }>();
@@ -503,8 +633,10 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
    * plans). Under load, batches grow instead of queues.
    */
   const batchers = new Map<string, CaseBatcher>();
-  const recent = new Map<string, Promise<unknown>>();
-  const fetchCase = (principal: Principal, connectionId: string) => async (message: CaseEventMessage, info: GraphQLResolveInfo) => {
+  const recent = new Map<string, Promise<FetchedCase>>();
+  // Per-event fetches in flight per principal at this instance; a batch waits for a slot at most as long as a subgraph call may take.
+  const fetchSlots = new FetchSlots(options.config.SUBSCRIPTION_FETCHES_IN_FLIGHT, options.config.SUBGRAPH_TIMEOUT_MS);
+  const fetchCase = (principal: Principal, connectionId: string) => async (message: CaseEventMessage, info: GraphQLResolveInfo): Promise<FetchedCase> => {
     let selection = queryCache.get(info.fieldNodes[0]!);
     if (!selection) {
       const single = caseQueryFor(info);
@@ -520,6 +652,8 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
     const rights = `${principal.role}|${principal.memberState ?? ''}|${principal.partnerId ?? ''}`;
     const group = `${selection.personal ? `${rights}|${principal.subject}` : rights}|${selection.query}|${JSON.stringify(variables)}`;
     const once = `${group}|${message.id}`;
+    // Fetches of one selection are shared by principals with the same rights: so is their bound.
+    const slotKey = selection.personal ? `${rights}|${principal.subject}` : rights;
     let pending = recent.get(once);
     if (!pending) {
       let batcher = batchers.get(group);
@@ -536,31 +670,54 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
         const fetchIds = async (ids: string[], firstEvent: string): Promise<unknown[]> => {
           const size = 2 ** Math.ceil(Math.log2(ids.length));
           const padded = Array.from({ length: size }, (_, i) => ids[Math.min(i, ids.length - 1)]!);
-          const response = await apollo.executeOperation(
-            { query: queryOf(size), variables: { ...variables, ...Object.fromEntries(padded.map((id, i) => [`__case${i}`, id])) } },
-            { contextValue: { principal, requestId: `ws:${connectionId}:${firstEvent}`, internal: true } },
-          );
-          if (response.body.kind !== 'single') throw new Error('unexpected incremental response');
-          const { data, errors } = response.body.singleResult;
+          let response: Awaited<ReturnType<typeof apollo.executeOperation>>;
+          try {
+            response = await apollo.executeOperation(
+              { query: queryOf(size), variables: { ...variables, ...Object.fromEntries(padded.map((id, i) => [`__case${i}`, id])) } },
+              { contextValue: { principal, requestId: `ws:${connectionId}:${firstEvent}`, internal: true } },
+            );
+          } catch (error) {
+            logger.error({ err: error, event: firstEvent }, 'a per-event case fetch failed');
+            return ids.map(() => caseFetchFailed({ message: 'internal error (logged by the gateway)', extensions: { code: 'INTERNAL_SERVER_ERROR' } }));
+          }
+          if (response.body.kind !== 'single') return ids.map(() => caseFetchFailed({ message: 'unexpected incremental response', extensions: { code: 'INTERNAL_SERVER_ERROR' } }));
+          const { data, errors = [] } = response.body.singleResult;
           if (!data && ids.length > 1) {
             maxBatch = Math.max(1, maxBatch / 2);
             const half = Math.ceil(ids.length / 2);
             return [...(await fetchIds(ids.slice(0, half), firstEvent)), ...(await fetchIds(ids.slice(half), firstEvent))];
           }
-          return ids.map((_, i) => {
-            const key = size > 1 ? `c${i}` : 'case';
-            const value = (data as Record<string, unknown> | null | undefined)?.[key] ?? null;
-            const error = errors?.find((e) => e.path?.[0] === key) ?? (data ? undefined : errors?.[0]);
-            if (value === null && error) return new GraphQLError(error.message, { extensions: error.extensions ?? {} });
-            return value;
-          });
+          // Every case comes back with its value or an error naming why, never a silent null:
+          // field errors go to their fields; errors that name no field (a subgraph call that
+          // failed as a whole) either are why the case is missing (the root fetch failed: no
+          // case came back) or go with each case into its payload's errors.
+          const keys = padded.map((_, i) => (size > 1 ? `c${i}` : 'case'));
+          const values = ids.map((_, i) => (data as Record<string, unknown> | null | undefined)?.[keys[i]!] ?? null);
+          const unplaced: FetchError[] = errors.filter((e) => !keys.includes(String(e.path?.[0])));
+          if (!data && unplaced.length === 0) unplaced.push({ message: 'the graph answered without data', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+          const rootFailed = values.every((value) => value === null) && unplaced.length > 0;
+          return ids.map((_, i) => placeErrors(values[i], errors.filter((e) => e.path?.[0] === keys[i]), unplaced, rootFailed));
         };
-        batcher = new CaseBatcher(fetchIds, () => batchers.delete(group), () => maxBatch);
+        const slot = () =>
+          fetchSlots.acquire(slotKey).catch((error: unknown) => {
+            if (!(error instanceof FetchSlotTimeout)) throw error;
+            throw caseFetchFailed({ message: error.message }, 'SUBSCRIPTION_FETCHES_IN_FLIGHT');
+          });
+        batcher = new CaseBatcher(fetchIds, () => batchers.delete(group), () => maxBatch, slot);
         batchers.set(group, batcher);
       }
-      pending = batcher.load(message.caseId, message.id);
-      recent.set(once, pending);
-      setTimeout(() => recent.delete(once), 30_000).unref();
+      pending = batcher.load(message.caseId, message.id) as Promise<FetchedCase>;
+      // Kept for the other subscribers of this event with the same rights and selection; at
+      // most MAX_RECENT at once (a lagging subscriber past them fetches again).
+      // A failure is shared only by those who asked while it was in flight; later ones fetch again.
+      const kept = pending;
+      const forget = () => {
+        if (recent.get(once) === kept) recent.delete(once);
+      };
+      recent.set(once, kept);
+      if (recent.size > MAX_RECENT) recent.delete(recent.keys().next().value!);
+      kept.then((fetched) => fetched.failed && forget(), forget);
+      setTimeout(forget, 30_000).unref();
     }
     return pending;
   };
@@ -574,7 +731,12 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
   const messageFields = messageType.getFields();
   for (const name of ['id', 'type', 'at', 'caseId', 'transition', 'milestone', 'status'] as const) messageFields[name]!.resolve = (message) => message[name];
   messageFields.disbursement!.resolve = (message) => message.disbursement;
-  messageFields.case!.resolve = (message, _args, ctx, info) => ctx.fetchCase(message, info);
+  messageFields.case!.resolve = async (message, _args, ctx, info) => {
+    const fetched = await ctx.fetchCase(message, info);
+    // Errors that name no field of the case go into this event's payload, at the case.
+    for (const error of fetched.unplaced) ctx.payloadErrors.push(new GraphQLError(error.message, { nodes: info.fieldNodes, path: responsePathAsArray(info.path), extensions: error.extensions }));
+    return fetched.value;
+  };
   const disbursementFields = (schema.getType('CaseEventDisbursement') as typeof messageType).getFields();
   for (const name of ['amountCents', 'package', 'kind', 'date']) disbursementFields[name]!.resolve = (value) => (value as unknown as Record<string, unknown>)[name];
 
@@ -599,7 +761,25 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           closeUnauthorized(socket, 'case events need a bearer token in connection_init ({ "authorization": "Bearer <token>" })');
           return false;
         }
-        const state: { principal: Principal; id: string; expiry?: NodeJS.Timeout; subscriptions: number } = { principal, id: randomUUID(), subscriptions: 0 };
+        const state: ConnectionState = { principal, id: randomUUID(), subscriptions: 0, subscriptionIds: new Set() };
+        // Checked before the connection is acknowledged: the one past the limit is closed with why.
+        let taken: { taken: boolean; held: number };
+        try {
+          taken = await slots.acquire(connectionsKey(principal), state.id, maxConnections);
+        } catch (error) {
+          if (!(error instanceof LimitCheckUnavailable)) throw error;
+          socket.close(CLOSE_TRY_AGAIN_LATER, 'Connection limits could not be checked; try again shortly');
+          return false;
+        }
+        if (!taken.taken) {
+          socket.close(CLOSE_TOO_MANY_CONNECTIONS, `Too many connections: this principal has ${taken.held} of ${maxConnections} (WS_MAX_CONNECTIONS_PER_PRINCIPAL); reuse one`);
+          return false;
+        }
+        if (socket.readyState !== socket.OPEN) {
+          // Gone while it was counted.
+          void slots.release(connectionsKey(principal), state.id);
+          return false;
+        }
         const exp = authorization ? decodeJwt(authorization.replace(/^Bearer /, '')).exp : undefined;
         if (exp !== undefined) {
           const ms = Math.min(exp * 1000 - Date.now(), 2_147_000_000);
@@ -607,10 +787,10 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           state.expiry.unref();
         }
         connections.set(socket, state);
-        socket.once('close', () => clearTimeout(state.expiry));
+        socket.once('close', () => releaseConnection(state));
         return true;
       },
-      onSubscribe: async (ctx, _id, payload) => {
+      onSubscribe: async (ctx, id, payload) => {
         const state = connections.get(ctx.extra.socket);
         if (!state) return [new GraphQLError('Not connected', { extensions: { code: 'UNAUTHENTICATED' } })];
         let document: DocumentNode;
@@ -626,17 +806,49 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           return [new GraphQLError('This gateway runs only the operations of its safelist (persisted operations); this one is not listed', { extensions: { code: 'OPERATION_NOT_IN_SAFELIST' } })];
         }
         const errors = validate(schema, document, [...specifiedRules, ...options.validationRules]);
-        if (errors.length > 0) return errors.map((e) => new GraphQLError(e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
-        if (state.subscriptions >= MAX_SUBSCRIPTIONS_PER_CONNECTION) return [new GraphQLError(`At most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection`, { extensions: { code: 'BAD_REQUEST' } })];
+        // In production without "Did you mean ...?" suggestions, as over HTTP (README, Limits).
+        if (errors.length > 0) return errors.map((e) => new GraphQLError(options.config.NODE_ENV === 'production' ? withoutSuggestions(e.message) : e.message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }));
+        if (state.subscriptions >= MAX_SUBSCRIPTIONS_PER_CONNECTION) {
+          return [new GraphQLError(`At most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection; complete one or open another connection`, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', limit: MAX_SUBSCRIPTIONS_PER_CONNECTION } })];
+        }
+        // Counted here, before the await: concurrent subscribes on one socket cannot pass the per-connection limit together.
         state.subscriptions++;
-        const contextValue: SubscriptionContext = { principal: state.principal, connectionId: state.id, fetchCase: fetchCase(state.principal, state.id) };
+        let taken: { taken: boolean; held: number };
+        try {
+          taken = await slots.acquire(subscriptionsKey(state.principal), `${state.id}:${id}`, maxSubscriptions);
+        } catch (error) {
+          state.subscriptions--;
+          if (!(error instanceof LimitCheckUnavailable)) throw error;
+          return [new GraphQLError(`Subscription limits could not be checked: ${error.message}`, { extensions: { code: 'SERVICE_UNAVAILABLE' } })];
+        }
+        if (!taken.taken) {
+          state.subscriptions--;
+          return [
+            new GraphQLError(`Too many subscriptions: this principal has ${taken.held} of ${maxSubscriptions} across its connections (WS_MAX_SUBSCRIPTIONS_PER_PRINCIPAL); complete one first`, {
+              extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', limit: maxSubscriptions },
+            }),
+          ];
+        }
+        state.subscriptionIds.add(id);
+        if (!connections.has(ctx.extra.socket) || ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) {
+          // The socket closed while the subscription was counted.
+          state.subscriptionIds.delete(id);
+          void slots.release(subscriptionsKey(state.principal), `${state.id}:${id}`);
+          return [new GraphQLError('The connection closed', { extensions: { code: 'BAD_REQUEST' } })];
+        }
+        const contextValue: SubscriptionContext = { principal: state.principal, connectionId: state.id, fetchCase: fetchCase(state.principal, state.id), payloadErrors: [] };
         return { schema, document, operationName: payload.operationName, variableValues: payload.variables ?? undefined, contextValue };
       },
-      onComplete: (ctx) => {
+      onComplete: (ctx, id) => {
         const state = connections.get(ctx.extra.socket);
-        if (state) state.subscriptions = Math.max(0, state.subscriptions - 1);
+        if (!state) return;
+        state.subscriptions = Math.max(0, state.subscriptions - 1);
+        if (state.subscriptionIds.delete(id)) void slots.release(subscriptionsKey(state.principal), `${state.id}:${id}`);
       },
-      subscribe: (args) => subscribe({ ...args, fieldResolver: byResponseKey }),
+      subscribe: async (args) => {
+        const result = await subscribe({ ...args, fieldResolver: byResponseKey });
+        return Symbol.asyncIterator in result ? withPayloadErrors(result, args.contextValue as SubscriptionContext) : result;
+      },
       onError: (_ctx, _id, _payload, errors) => {
         logger.debug({ errors: errors.map((e) => e.message) }, 'subscription operation refused');
       },
@@ -653,6 +865,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       const deadline = Date.now() + 2_000;
       while (wss.clients.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25));
       for (const socket of wss.clients) socket.terminate();
+      await slots.releaseAll();
       await graphqlWs.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },

@@ -87,6 +87,12 @@ let report: Report | undefined;
 let lastShown = -1;
 for (;;) {
   const r = await fetch(`${base}/ingest/v1/feeds/${accepted.feedId}`, { headers: { authorization: `Bearer ${token}` } });
+  if (r.status === 503 || r.status === 429) {
+    // The report cannot be read just now (the store is slow, or too many requests): ask again.
+    await r.body?.cancel();
+    await new Promise((resolve) => setTimeout(resolve, Math.min(Number(r.headers.get('retry-after')) || 1, 30) * 1_000));
+    continue;
+  }
   report = (await r.json()) as Report;
   const c = report.counts;
   const done = c.created + c.updated + c.unchanged + c.stale + c.rejected;

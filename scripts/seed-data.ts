@@ -1,6 +1,6 @@
 import type { Connection } from 'mongoose';
 import { COUNTRIES_OF_ORIGIN, MEMBER_STATES, PACKAGES, PARTNERS, type Package } from '../shared/domain.js';
-import { ensureIndexes } from '../shared/mongo.js';
+import { clearCollection, ensureIndexes } from '../shared/mongo.js';
 import { caseIdOf, casesModels } from '../subgraphs/cases/models.js';
 import { feedModels } from '../subgraphs/cases/ingestion/feeds.js';
 import { personalDataReadModel } from '../subgraphs/cases/audit.js';
@@ -103,11 +103,11 @@ export async function seedCases(
 ): Promise<number> {
   const { Case, Statistics } = casesModels(db.cases);
   const ledger = db.finance ? ledgerModels(db.finance) : undefined;
-  await Case.deleteMany({});
-  await Statistics.deleteMany({});
+  await clearCollection(Case);
+  await clearCollection(Statistics);
   // The statistics read model, summed while writing (as the projector would have).
   const statistics = new Map<string, Record<string, unknown>>();
-  if (ledger) await Promise.all([ledger.CaseFinance.deleteMany({}), ledger.Disbursement.deleteMany({}), ledger.Spend.deleteMany({})]);
+  if (ledger) for (const model of [ledger.CaseFinance, ledger.Disbursement, ledger.Spend]) await clearCollection(model);
   const spend = new Map<string, Record<string, unknown>>();
   const addSpend = ([year, inc]: [string, Record<string, number>]) => {
     const target = spend.get(year) ?? {};

@@ -1,5 +1,6 @@
 /**
  * npm run token -- --role MEMBER_STATE --member-state BE [--subject alice] [--ttl 3600]
+ * (--ttl at most AUTH_MAX_TOKEN_LIFETIME_SECONDS: the gateway refuses longer-lived tokens)
  * npm run token -- --role PARTNER --partner weldo
  * npm run token -- --role EU_ANALYST | SUPPORT_DESK | ADMIN
  * Mints a local development token signed with AUTH_JWT_SECRET.
@@ -24,9 +25,10 @@ try {
   process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
   process.exit(2);
 }
+const config = loadConfigOrExit();
 const ttl = Number(values.ttl);
-if (!Number.isInteger(ttl) || ttl < 1 || ttl > 7 * 86_400) {
-  process.stderr.write(`--ttl must be 1 to 604800 seconds, got ${JSON.stringify(values.ttl)}\n${USAGE}\n`);
+if (!Number.isInteger(ttl) || ttl < 1 || ttl > config.AUTH_MAX_TOKEN_LIFETIME_SECONDS) {
+  process.stderr.write(`--ttl must be 1 to ${config.AUTH_MAX_TOKEN_LIFETIME_SECONDS} seconds (AUTH_MAX_TOKEN_LIFETIME_SECONDS), got ${JSON.stringify(values.ttl)}\n${USAGE}\n`);
   process.exit(2);
 }
 try {
@@ -36,7 +38,7 @@ try {
     memberState: values['member-state'],
     partnerId: values.partner,
   });
-  process.stdout.write(`${await mintToken(principal, loadConfigOrExit(), ttl)}\n`);
+  process.stdout.write(`${await mintToken(principal, config, ttl)}\n`);
 } catch (error) {
   if (error instanceof AuthError) {
     process.stderr.write(`${error.message}\n${USAGE}\n`);

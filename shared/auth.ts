@@ -1,7 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify, SignJWT, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
-import { GraphQLError } from 'graphql';
 import { MEMBER_STATE_CODES, PARTNERS } from './domain.js';
+export { unauthenticated } from './errors.js';
 
 /**
  * Who is asking. Member State authorities act for their Member State, partners for their
@@ -48,7 +48,12 @@ export interface TokenSettings {
   AUTH_JWKS_URL?: string | undefined;
   /** Least time between two fetches of the key set (an unknown `kid` triggers one). */
   AUTH_JWKS_COOLDOWN_MS?: number;
+  /** Longest lifetime (`exp` minus `iat`, or minus now) of a locally signed (shared-secret) token. */
+  AUTH_MAX_TOKEN_LIFETIME_SECONDS?: number;
 }
+
+/** The default of AUTH_MAX_TOKEN_LIFETIME_SECONDS (README, Configuration). */
+export const DEFAULT_MAX_TOKEN_LIFETIME_SECONDS = 86_400;
 
 /** Asymmetric algorithms an identity provider signs with. */
 const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'];
@@ -75,16 +80,26 @@ function remoteKeySet(url: string, cooldownMs: number): JWTVerifyGetKey {
  * (production), else HS256 with the shared secret (local development); issuer, audience
  * and expiry are checked either way.
  */
-export async function verifyBearerToken(token: string, settings: TokenSettings): Promise<Principal> {
+export async function verifyBearerToken(token: string, settings: TokenSettings, now = Date.now()): Promise<Principal> {
   try {
-    const options = { issuer: settings.AUTH_ISSUER, audience: settings.AUTH_AUDIENCE };
-    const { payload } = settings.AUTH_JWKS_URL
-      ? await jwtVerify(token, remoteKeySet(settings.AUTH_JWKS_URL, settings.AUTH_JWKS_COOLDOWN_MS ?? 30_000), { ...options, algorithms: JWKS_ALGORITHMS })
-      : await jwtVerify(token, new TextEncoder().encode(settings.AUTH_JWT_SECRET), { ...options, algorithms: ['HS256'] });
+    // A token without an expiry would never expire: `exp` is required, whoever signed it.
+    const options = { issuer: settings.AUTH_ISSUER, audience: settings.AUTH_AUDIENCE, requiredClaims: ['exp'], currentDate: new Date(now) };
+    if (settings.AUTH_JWKS_URL) {
+      const { payload } = await jwtVerify(token, remoteKeySet(settings.AUTH_JWKS_URL, settings.AUTH_JWKS_COOLDOWN_MS ?? 30_000), { ...options, algorithms: JWKS_ALGORITHMS });
+      return principalFromClaims(payload as Record<string, unknown>);
+    }
+    const { payload } = await jwtVerify(token, new TextEncoder().encode(settings.AUTH_JWT_SECRET), { ...options, algorithms: ['HS256'] });
+    // Locally signed tokens are minted by us (npm run token): their lifetime is bounded, counted
+    // from their issue time or from now, whichever is earlier (a future `iat` gains nothing).
+    const maxLifetime = settings.AUTH_MAX_TOKEN_LIFETIME_SECONDS ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
+    const nowSeconds = Math.floor(now / 1000);
+    const issuedAt = typeof payload.iat === 'number' ? Math.min(payload.iat, nowSeconds) : nowSeconds;
+    if (payload.exp! - issuedAt > maxLifetime) throw new AuthError(`token lifetime exceeds ${maxLifetime} seconds (AUTH_MAX_TOKEN_LIFETIME_SECONDS)`);
     return principalFromClaims(payload as Record<string, unknown>);
   } catch (error) {
     if (error instanceof AuthError) throw error;
     if (error instanceof joseErrors.JWTExpired) throw new AuthError('token expired');
+    if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'exp' && error.reason === 'missing') throw new AuthError('token has no expiry (exp)');
     if (error instanceof joseErrors.JWTClaimValidationFailed) throw new AuthError(`token claim "${error.claim}" is not accepted`);
     if (error instanceof joseErrors.JWKSNoMatchingKey) throw new AuthError('token is signed with a key the identity provider does not publish');
     if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) throw new AuthError('the identity provider\'s keys could not be read');
@@ -92,6 +107,7 @@ export async function verifyBearerToken(token: string, settings: TokenSettings):
   }
 }
 
+/** A locally signed token valid `ttlSeconds` (at most AUTH_MAX_TOKEN_LIFETIME_SECONDS to be accepted). */
 export async function mintToken(principal: Principal, settings: TokenSettings, ttlSeconds = 3600): Promise<string> {
   const claims: Record<string, string> = { role: principal.role };
   if (principal.memberState) claims.memberState = principal.memberState;
@@ -136,8 +152,4 @@ export function verifyPrincipalHeader(header: string, key: string, now = Date.no
   if (typeof decoded.exp !== 'number' || decoded.exp < now) throw new AuthError('principal header expired');
   if (decoded.p === null) return null;
   return principalFromClaims({ sub: decoded.p.subject, role: decoded.p.role, memberState: decoded.p.memberState, partnerId: decoded.p.partnerId });
-}
-
-export function unauthenticated(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
 }

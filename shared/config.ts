@@ -43,11 +43,15 @@ export const configShape = {
   COVERAGE_PORT: port(4003),
   FINANCE_PORT: port(4004),
   WORKER_PORT: port(4010),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  GATEWAY_METRICS_PORT: port(9400),
+  WORKER_METRICS_PORT: port(9410),
   CASES_URL: url('http://127.0.0.1:4001/graphql', ['http:', 'https:']),
   PARTNERS_URL: url('http://127.0.0.1:4002/graphql', ['http:', 'https:']),
   COVERAGE_URL: url('http://127.0.0.1:4003/graphql', ['http:', 'https:']),
   FINANCE_URL: url('http://127.0.0.1:4004/graphql', ['http:', 'https:']),
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(50).max(120_000).default(5_000),
+  DB_TIMEOUT_MS: z.coerce.number().int().min(10).max(120_000).optional(),
   MAX_BODY_BYTES: z.coerce.number().int().min(1_024).max(100 * 1024 * 1024).default(1_048_576),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
   INGEST_MAX_BODY_BYTES: z.coerce.number().int().min(1_024).max(1024 * 1024 * 1024).default(256 * 1024 * 1024),
@@ -57,6 +61,13 @@ export const configShape = {
   INGEST_BACKOFF_MS: z.coerce.number().int().min(10).max(600_000).default(1_000),
   INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   INGEST_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  INGEST_CHUNK_MAX_BYTES: z.coerce.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  INGEST_MAX_STALLS: z.coerce.number().int().min(1).max(10).default(2),
+  INGEST_MAX_PROBLEMS_PER_RECORD: z.coerce.number().int().min(1).max(1_000).default(20),
+  INGEST_MAX_PROBLEMS_PER_REPORT: z.coerce.number().int().min(1).max(100_000).default(1_000),
+  INGEST_PUSHES_PER_MINUTE: z.coerce.number().int().min(0).max(100_000).default(60),
+  INGEST_PUSHES_IN_FLIGHT: z.coerce.number().int().min(1).max(1_000).default(2),
+  INGEST_STAGED_DAYS: z.coerce.number().min(0.01).max(30).default(7),
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().min(2).max(100).default(12),
   GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).max(1_000).default(15),
   GRAPHQL_MAX_COST: z.coerce.number().int().min(10).max(10_000_000).default(50_000),
@@ -77,6 +88,7 @@ export const configShape = {
     }, 'must be the https:// URL of the identity provider\'s JSON Web Key Set'),
   AUTH_JWKS_COOLDOWN_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   AUTH_AUDIENCE: z.string().min(1).default('avrr-graph'),
+  AUTH_MAX_TOKEN_LIFETIME_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(86_400),
   INTERNAL_SIGNING_KEY: z.string().min(32, 'must be at least 32 characters').default(DEV_SIGNING_KEY),
   PSEUDONYM_KEY: z.string().min(32, 'must be at least 32 characters').default(DEV_PSEUDONYM_KEY),
   CASE_ID_KEY: z.string().min(32, 'must be at least 32 characters').default(DEV_CASE_ID_KEY),
@@ -87,6 +99,9 @@ export const configShape = {
   GRAPHQL_SAFELIST_FILE: z.string().min(1).optional(),
   EVENT_REPLAY_HOURS: z.coerce.number().min(0.01).max(24 * 90).default(168),
   SUBSCRIPTION_MAX_QUEUE: z.coerce.number().int().min(10).max(1_000_000).default(10_000),
+  WS_MAX_CONNECTIONS_PER_PRINCIPAL: z.coerce.number().int().min(1).max(10_000).default(10),
+  WS_MAX_SUBSCRIPTIONS_PER_PRINCIPAL: z.coerce.number().int().min(1).max(100_000).default(100),
+  SUBSCRIPTION_FETCHES_IN_FLIGHT: z.coerce.number().int().min(1).max(1_000).default(8),
   WEBHOOK_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
   WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).max(3_600_000).default(5_000),
   WEBHOOK_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
@@ -118,7 +133,30 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses the environment; throws ConfigError naming each bad variable and what it got. */
+/** Variables whose values are secrets: a problem with one names it, never its value. */
+export const SECRET_VARIABLES: ReadonlySet<string> = new Set(['AUTH_JWT_SECRET', 'INTERNAL_SIGNING_KEY', 'PSEUDONYM_KEY', 'CASE_ID_KEY']);
+
+/**
+ * What a configuration problem may show of the value it got: nothing of a secret (its
+ * length), and a URL without its credentials and query (where passwords and key-file
+ * passphrases go), also when it does not parse.
+ */
+function shown(name: string, value: string): string {
+  if (SECRET_VARIABLES.has(name)) return `${value.length} characters, not shown`;
+  if (name.endsWith('_URL')) {
+    const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(value)?.[0] ?? '';
+    let rest = value.slice(scheme.length);
+    // Everything up to the last "@" goes: a password may itself hold "@", "/", ":", "?" or "#".
+    const at = rest.lastIndexOf('@');
+    if (at >= 0) rest = `***@${rest.slice(at + 1)}`;
+    const query = rest.search(/[?#]/);
+    if (query >= 0) rest = `${rest.slice(0, query)}?…`;
+    return JSON.stringify(`${scheme}${rest}`);
+  }
+  return JSON.stringify(value);
+}
+
+/** Parses the environment; throws ConfigError naming each bad variable and what it got (secrets never shown). */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // Empty strings count as unset, as in most shells' `VAR= cmd`.
   const cleaned = Object.fromEntries(
@@ -130,7 +168,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     result.error.issues.map((issue) => {
       const name = String(issue.path[0]);
       const got = cleaned[name];
-      return `${name}: ${issue.message}${got === undefined ? '' : ` (got ${JSON.stringify(got)})`}`;
+      return `${name}: ${issue.message}${got === undefined ? '' : ` (got ${shown(name, got)})`}`;
     }),
   );
 }

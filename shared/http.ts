@@ -16,9 +16,25 @@ export function sendJson(res: ServerResponse, status: number, value: unknown, he
   res.end(body);
 }
 
-/** A request id a client or the gateway may pass along (`x-request-id`): short, no odd characters. */
+/**
+ * A request id a client may send (`x-request-id`): 1 to 128 letters, digits, `.`, `_` or `-`.
+ * No `:`, so no client id can take the form of the gateway's own (`ws:<connection>:<event>`).
+ */
 export function validRequestId(header: string | string[] | undefined): string | null {
-  return typeof header === 'string' && /^[A-Za-z0-9._:-]{8,100}$/.test(header) ? header : null;
+  return typeof header === 'string' && /^[A-Za-z0-9._-]{1,128}$/.test(header) ? header : null;
+}
+
+/** Who made a request id: the client, or the gateway (its own, or the client's refused and replaced). */
+export type RequestIdSource = 'CLIENT' | 'GATEWAY';
+
+/**
+ * The request id and its maker as the gateway passes them to a subgraph (`x-request-id`,
+ * `x-avrr-request-id-source`); subgraphs answer only the gateway (signed principal).
+ */
+export function forwardedRequestId(id: string | string[] | undefined, source: string | string[] | undefined): { requestId: string | null; requestIdSource: RequestIdSource | null } {
+  const requestId = typeof id === 'string' && /^[A-Za-z0-9._:-]{1,200}$/.test(id) ? id : null;
+  const requestIdSource = requestId === null ? null : source === 'client' ? 'CLIENT' : source === 'gateway' ? 'GATEWAY' : null;
+  return { requestId, requestIdSource };
 }
 
 export class BodyTooLargeError extends Error {

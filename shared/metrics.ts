@@ -1,19 +1,64 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { RequestHandler } from './http.js';
+import type { Logger } from './logger.js';
 
-/** One Prometheus registry per process, with Node's default metrics, served at /metrics. */
+/** One Prometheus registry per process, with Node's default metrics. */
 export function createMetrics(service: string) {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
   collectDefaultMetrics({ register: registry });
-  const handler: RequestHandler = async (req, res, url) => {
-    if (url.pathname !== '/metrics' || req.method !== 'GET') return false;
-    const body = await registry.metrics();
-    res.writeHead(200, { 'content-type': registry.contentType });
-    res.end(body);
-    return true;
+  return { registry };
+}
+
+export interface MetricsServer {
+  url: string;
+  port: number;
+  close: () => Promise<void>;
+}
+
+/**
+ * Serves `GET /metrics` on its own port and interface (METRICS_HOST, GATEWAY_METRICS_PORT,
+ * WORKER_METRICS_PORT), never on a process's public port: the counters name Member States
+ * and feed outcomes. Nothing else is served there.
+ */
+export async function startMetricsServer(options: { host: string; port: number; registry: Registry; logger: Pick<Logger, 'info' | 'error'> }): Promise<MetricsServer> {
+  const { registry, logger } = options;
+  const server = createServer((req, res) => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
+      res.end('not found\n');
+      return;
+    }
+    registry.metrics().then(
+      (body) => {
+        res.writeHead(200, { 'content-type': registry.contentType });
+        res.end(body);
+      },
+      (error: unknown) => {
+        logger.error({ err: error }, 'metrics collection failed');
+        res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end('metrics collection failed\n');
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}/metrics`;
+  logger.info({ url }, 'metrics listening');
+  return {
+    url,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
-  return { registry, handler };
 }
 
 /** What the ingestion worker counts: records by outcome, chunks, and how long a chunk takes. */

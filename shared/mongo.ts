@@ -1,4 +1,5 @@
-import mongoose, { type Connection } from 'mongoose';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import mongoose, { type Aggregate, type Connection, type Model, type Query, type Schema } from 'mongoose';
 import type { Config } from './config.js';
 
 export type SubgraphName = 'cases' | 'partners' | 'coverage' | 'finance';
@@ -13,7 +14,7 @@ export function databaseName(config: Pick<Config, 'MONGO_DB_PREFIX'>, subgraph: 
  * tests and metrics can count round trips (see test/integration/batching.test.ts).
  */
 export async function connectDatabase(
-  config: Pick<Config, 'MONGO_URL' | 'MONGO_DB_PREFIX'>,
+  config: Pick<Config, 'MONGO_URL' | 'MONGO_DB_PREFIX' | 'SUBGRAPH_TIMEOUT_MS' | 'DB_TIMEOUT_MS'>,
   subgraph: SubgraphName,
 ): Promise<Connection> {
   const connection = mongoose.createConnection(config.MONGO_URL, {
@@ -25,8 +26,72 @@ export async function connectDatabase(
     autoIndex: false,
     autoCreate: false,
   });
+  // Every read carries a server-side deadline (maxTimeMS), shortened to what is left of
+  // the request it serves, so no query goes on after the gateway gave up on it.
+  connection.set('maxTimeMS', dbTimeoutMs(config));
+  connection.plugin(deadlinePlugin);
   await connection.asPromise();
   return connection;
+}
+
+/**
+ * The longest a database read may run: a little under the gateway's subgraph deadline
+ * (SUBGRAPH_TIMEOUT_MS), so the store has stopped before the gateway answers the client.
+ */
+export function dbTimeoutMs(config: Pick<Config, 'SUBGRAPH_TIMEOUT_MS' | 'DB_TIMEOUT_MS'>): number {
+  return config.DB_TIMEOUT_MS ?? Math.max(Math.floor(config.SUBGRAPH_TIMEOUT_MS * 0.8), config.SUBGRAPH_TIMEOUT_MS - 500);
+}
+
+/** The request a piece of database work serves: when it must be done by, and whether its caller left. */
+export interface DbDeadline {
+  /** Epoch milliseconds. */
+  deadline: number;
+  signal: AbortSignal;
+}
+
+const deadlines = new AsyncLocalStorage<DbDeadline>();
+
+/** Runs `work` with its database reads bounded by `deadline` and stopped once `signal` aborts. */
+export function withDbDeadline<T>(deadline: DbDeadline, work: () => T): T {
+  return deadlines.run(deadline, work);
+}
+
+/** Thrown instead of starting a read whose request is over (its caller gone, or its time up). */
+export class RequestOverError extends Error {
+  constructor(reason: string) {
+    super(`database read not started: ${reason}`);
+    this.name = 'RequestOverError';
+  }
+}
+
+/**
+ * The maxTimeMS a read started now gets: the connection's (or the query's own) limit,
+ * shortened to what is left of the current request. Throws when the request is over.
+ */
+export function readBudgetMs(limit: number | undefined, now = Date.now()): number | undefined {
+  const current = deadlines.getStore();
+  if (!current) return limit;
+  if (current.signal.aborted) throw new RequestOverError('the caller cancelled the request');
+  const left = current.deadline - now;
+  if (left <= 0) throw new RequestOverError('the request ran out of time');
+  return limit === undefined ? left : Math.min(limit, left);
+}
+
+const QUERY_OPS = /^(find|findOne|countDocuments|count|distinct|estimatedDocumentCount|findOneAndUpdate|findOneAndDelete|findOneAndReplace)$/;
+
+function deadlinePlugin(schema: Schema): void {
+  schema.pre(QUERY_OPS, { query: true, document: false }, function (this: Query<unknown, unknown>) {
+    const own = this.getOptions().maxTimeMS;
+    const connectionLimit = this.model.db.get('maxTimeMS') as number | undefined;
+    const budget = readBudgetMs(typeof own === 'number' ? own : connectionLimit);
+    if (budget !== undefined) this.maxTimeMS(budget);
+  });
+  schema.pre('aggregate', function (this: Aggregate<unknown>) {
+    const own = this.options.maxTimeMS;
+    const connectionLimit = (this.model() as Model<unknown>).db.get('maxTimeMS') as number | undefined;
+    const budget = readBudgetMs(typeof own === 'number' ? own : connectionLimit);
+    if (budget !== undefined) this.option({ maxTimeMS: budget });
+  });
 }
 
 /** Mongo's "already exists" style errors are harmless when creating indexes twice. */
@@ -36,6 +101,19 @@ export async function ensureIndexes(connection: Connection): Promise<void> {
       if (!(error instanceof Error) || !/already exists/i.test(error.message)) throw error;
     });
     await model.createIndexes();
+  }
+}
+
+/**
+ * Empties a collection in batches of `_id`s. One `deleteMany({})` over hundreds of thousands
+ * of documents fails on FerretDB's SQLite backend ("too many SQL variables": it deletes by
+ * a list of every id), and a half-filled bench database must still be clearable.
+ */
+export async function clearCollection(model: Pick<Model<never>, 'collection'>, batch = 5_000): Promise<void> {
+  for (;;) {
+    const ids = (await model.collection.find({}, { projection: { _id: 1 }, limit: batch }).toArray()).map((d) => d._id);
+    if (ids.length === 0) return;
+    await model.collection.deleteMany({ _id: { $in: ids } });
   }
 }
 

@@ -7,10 +7,10 @@ import { parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Connection } from 'mongoose';
 import { AuthError, PRINCIPAL_HEADER, unauthenticated, verifyPrincipalHeader, type Principal } from './auth.js';
 import type { Config } from './config.js';
-import { graphqlHandler, startService, validRequestId, type RunningService } from './http.js';
+import { graphqlHandler, startService, type RequestHandler, forwardedRequestId, type RequestIdSource, type RunningService } from './http.js';
 import { maskError } from './errors.js';
 import type { Logger } from './logger.js';
-import type { SubgraphName } from './mongo.js';
+import { dbTimeoutMs, withDbDeadline, type SubgraphName } from './mongo.js';
 
 export type { GraphQLResolverMap };
 
@@ -19,8 +19,8 @@ export interface SubgraphDefinition<TContext extends BaseContext> {
   name: SubgraphName;
   typeDefs: DocumentNode;
   resolvers: GraphQLResolverMap<TContext>;
-  /** Fresh per request, so DataLoader caches never outlive one operation. */
-  createContext: (principal: Principal | null, requestId: string | null) => TContext;
+  /** Fresh per request, so DataLoader caches never outlive one operation. `requestIdSource`: who made the request id. */
+  createContext: (principal: Principal | null, requestId: string | null, requestIdSource: RequestIdSource | null) => TContext;
   /** Apollo Server plugins of this subgraph (the cases subgraph writes its access log in one). */
   plugins?: Array<ApolloServerPlugin<TContext>>;
   /** Changes the built schema in place before it serves (the cases subgraph wraps its personal fields). */
@@ -68,6 +68,22 @@ export function principalOf(header: string | string[] | undefined, key: string):
   }
 }
 
+/**
+ * Every database read a request causes is bounded by the request's own deadline (a little
+ * under the gateway's subgraph deadline) and is not started once the caller has gone (the
+ * gateway timed out or its client hung up, closing the connection): nothing runs after its
+ * caller gave up (shared/mongo.ts).
+ */
+export function withRequestDeadline(budgetMs: number, handler: RequestHandler): RequestHandler {
+  return (req, res, url) => {
+    const controller = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) controller.abort();
+    });
+    return withDbDeadline({ deadline: Date.now() + budgetMs, signal: controller.signal }, () => handler(req, res, url));
+  };
+}
+
 /** Starts a subgraph's HTTP server with its GraphQL endpoint and health checks. */
 export async function startSubgraph<TContext extends BaseContext>(
   definition: SubgraphDefinition<TContext>,
@@ -88,14 +104,16 @@ export async function startSubgraph<TContext extends BaseContext>(
     port: options.port,
     logger,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-    handlers: [
-      graphqlHandler({
-        server,
-        maxBodyBytes: config.MAX_BODY_BYTES,
-        context: async (req) => definition.createContext(principalOf(req.headers[PRINCIPAL_HEADER], config.INTERNAL_SIGNING_KEY), validRequestId(req.headers['x-request-id'])),
-        logger,
-      }),
-    ],
+    handlers: [withRequestDeadline(dbTimeoutMs(config), graphqlHandler({
+      server,
+      maxBodyBytes: config.MAX_BODY_BYTES,
+      context: async (req) => {
+        const principal = principalOf(req.headers[PRINCIPAL_HEADER], config.INTERNAL_SIGNING_KEY);
+        const { requestId, requestIdSource } = forwardedRequestId(req.headers['x-request-id'], req.headers['x-avrr-request-id-source']);
+        return definition.createContext(principal, requestId, requestIdSource);
+      },
+      logger,
+    }))],
     readiness: {
       mongo: async () => {
         if (!connection.db) throw new Error('mongo not connected');

@@ -1,6 +1,7 @@
 import { Schema, Types, type Connection, type Model } from 'mongoose';
 import { forbidden, mayReadDataProtectionRecords, requirePrincipal } from '../../shared/access.js';
 import type { Principal } from '../../shared/auth.js';
+import type { RequestIdSource } from '../../shared/http.js';
 import { checkPageSize } from '../../shared/pagination.js';
 import type { CaseDoc } from './models.js';
 
@@ -9,6 +10,8 @@ export interface PersonalDataReadDoc {
   _id: Types.ObjectId;
   at: Date;
   requestId: string | null;
+  /** Who made the request id: the client (its well-formed `x-request-id`) or the gateway. */
+  requestIdSource?: RequestIdSource | null;
   actor: { role: string; subject: string; memberState?: string; partnerId?: string };
   caseId: string;
   caseMemberState: string;
@@ -37,6 +40,7 @@ export class PersonalDataAudit {
     private readonly model: Model<PersonalDataReadDoc>,
     private readonly principal: Principal | null,
     private readonly requestId: string | null,
+    private readonly requestIdSource: RequestIdSource | null = null,
   ) {}
 
   /** Notes that `field` of `doc` is served in this response. */
@@ -56,6 +60,7 @@ export class PersonalDataAudit {
       _id: new Types.ObjectId(),
       at: now,
       requestId: this.requestId,
+      requestIdSource: this.requestIdSource,
       actor,
       caseId,
       caseMemberState: entry.caseMemberState,

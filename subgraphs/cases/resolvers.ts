@@ -3,7 +3,7 @@ import type { CaseEvent } from '../../shared/events.js';
 import type { StatsFacts } from './statistics/facts.js';
 import { medianFromHistogram, presentStatistics, scopeForFilter, type StatisticsFilter } from './statistics/read.js';
 import type { StatisticsDoc } from './models.js';
-import { feedReport, type FeedChunkDoc, type FeedDoc, type FeedModels } from './ingestion/feeds.js';
+import { loadFeedReports, type FeedDoc, type FeedModels } from './ingestion/feeds.js';
 import { GraphQLError } from 'graphql';
 import { Types, type FilterQuery, type Model } from 'mongoose';
 import { personalDataReads, type PersonalDataAudit, type PersonalDataReadDoc } from './audit.js';
@@ -40,6 +40,8 @@ export interface CasesContext {
   /** This request's view of the cases: the one place the access rules are applied. */
   access: CaseAccess;
   requestId: string | null;
+  /** Rejection entries an ingestion report lists (INGEST_MAX_PROBLEMS_PER_REPORT); the rest are counted. */
+  problemsPerReport?: number;
   dataProtection: {
     grants: Model<PersonalDataGrantDoc>;
     erasures: Model<ErasureDoc>;
@@ -244,8 +246,7 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
     ingestionFeed: async (_: unknown, args: { id: string }, ctx: CasesContext) => {
       const feed = await ctx.feeds.Feed.findOne({ _id: String(args.id) }).lean<FeedDoc>().exec();
       if (!feed || !mayReadFeed(ctx.principal, feed.memberState)) return null;
-      const chunks = await ctx.feeds.FeedChunk.find({ feedId: feed._id }).lean<FeedChunkDoc[]>().exec();
-      return feedReport(feed, chunks);
+      return (await loadFeedReports(ctx.feeds, [feed], ctx.problemsPerReport))[0];
     },
     ingestionFeeds: async (_: unknown, args: { memberState?: string | null; first?: number | null }, ctx: CasesContext) => {
       const principal = ctx.principal;
@@ -253,9 +254,7 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
       const memberState = principal.role === 'MEMBER_STATE' ? principal.memberState! : args.memberState ? checkMemberState(args.memberState) : undefined;
       const first = Math.min(Math.max(args.first ?? 20, 1), 100);
       const feeds = await ctx.feeds.Feed.find(memberState ? { memberState } : {}).sort({ createdAt: -1 }).limit(first).lean<FeedDoc[]>().exec();
-      if (feeds.length === 0) return [];
-      const chunks = await ctx.feeds.FeedChunk.find({ feedId: { $in: feeds.map((f) => f._id) } }).lean<FeedChunkDoc[]>().exec();
-      return feeds.map((feed) => feedReport(feed, chunks.filter((c) => c.feedId === feed._id)));
+      return loadFeedReports(ctx.feeds, feeds, ctx.problemsPerReport);
     },
     eligibilityRules: async (_: unknown, args: { memberState: string }, ctx: CasesContext) => {
       const memberState = checkMemberState(args.memberState);

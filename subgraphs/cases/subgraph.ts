@@ -27,7 +27,7 @@ export const casesTypeDefs = loadSchemaFile(new URL('./schema.graphql', import.m
  */
 export function casesSubgraph(
   connection: Connection,
-  config: Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX' | 'PSEUDONYM_KEY' | 'SUPPORT_ACCESS_MINUTES' | 'WEBHOOK_ALLOW_HTTP' | 'WEBHOOK_ALLOW_PRIVATE_NETWORK' | 'WEBHOOK_ATTEMPTS' | 'WEBHOOK_BACKOFF_MS'>,
+  config: Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX' | 'PSEUDONYM_KEY' | 'SUPPORT_ACCESS_MINUTES' | 'WEBHOOK_ALLOW_HTTP' | 'WEBHOOK_ALLOW_PRIVATE_NETWORK' | 'WEBHOOK_ATTEMPTS' | 'WEBHOOK_BACKOFF_MS'> & Partial<Pick<Config, 'INGEST_MAX_PROBLEMS_PER_REPORT'>>,
   redis?: Redis,
 ): SubgraphDefinition<CasesContext> {
   const models = casesModels(connection);
@@ -59,7 +59,7 @@ export function casesSubgraph(
       // Serving unprotected personal fields is worse than not starting.
       if (protectPersonalFields(schema, casesPseudonymisers).length === 0) throw new Error('no personal field of the cases schema could be protected');
     },
-    createContext: (principal, requestId) => {
+    createContext: (principal, requestId, requestIdSource) => {
       const access = new CaseAccess(principal, grants, config.PSEUDONYM_KEY);
       return {
         principal,
@@ -69,11 +69,12 @@ export function casesSubgraph(
         publish,
         replayFailed,
         personalDataReadLog,
-        audit: new PersonalDataAudit(personalDataReadLog, principal, requestId),
+        audit: new PersonalDataAudit(personalDataReadLog, principal, requestId, requestIdSource),
         access,
         requestId,
         dataProtection,
         webhooks,
+        problemsPerReport: config.INGEST_MAX_PROBLEMS_PER_REPORT,
       };
     },
     // Every read of personal data is recorded once the response is ready, before it is sent.

@@ -3,6 +3,7 @@ import type { Principal } from '../../shared/auth.js';
 import type { Package } from '../../shared/domain.js';
 import type { CaseEvent } from '../../shared/events.js';
 import { isCalendarDate } from '../../shared/scalars.js';
+import { codedError, forbidden } from '../../shared/errors.js';
 import type { FinanceFacts } from './ledger.js';
 import type { CaseFinanceDoc, DisbursementDoc, LedgerModels, SpendDoc } from './models-ledger.js';
 
@@ -85,13 +86,14 @@ export async function recordDisbursement(
   publish: (events: ReadonlyArray<CaseEvent<FinanceFacts>>) => Promise<unknown>,
 ): Promise<DisbursementDoc> {
   if (!principal) throw new GraphQLError('recordDisbursement needs an authenticated principal', { extensions: { code: 'UNAUTHENTICATED' } });
-  if (!/^[0-9a-f]{24}$/.test(input.caseId)) throw new GraphQLError(`Case ${input.caseId.slice(0, 30)} was not found`, { extensions: { code: 'NOT_FOUND' } });
+  // The role first, before the case is looked up: whether the case exists changes nothing for
+  // a role that never reports disbursements.
+  if (principal.role !== 'PARTNER') throw forbidden('Disbursements are reported by the assigned partner');
+  const notFound = () => codedError('NOT_FOUND', `Case ${input.caseId.slice(0, 30)} was not found`, { caseId: input.caseId.slice(0, 30) });
+  if (!/^[0-9a-f]{24}$/.test(input.caseId)) throw notFound();
   const ledger = await models.CaseFinance.findOne({ _id: input.caseId }).lean<CaseFinanceDoc>().exec();
-  if (!ledger || principal.role !== 'PARTNER' || principal.partnerId !== ledger.partnerId) {
-    // Not the assigned partner (or unknown): the case is "not found", so nothing leaks.
-    if (ledger && principal.role !== 'PARTNER') throw new GraphQLError('Disbursements are reported by the assigned partner', { extensions: { code: 'FORBIDDEN' } });
-    throw new GraphQLError(`Case ${input.caseId} was not found`, { extensions: { code: 'NOT_FOUND' } });
-  }
+  // Another partner's case is "not found", exactly as an unknown one: its existence does not leak.
+  if (!ledger || principal.partnerId !== ledger.partnerId) throw notFound();
   if (!isCalendarDate(input.date)) throw bad('date must be a calendar date YYYY-MM-DD', 'date');
   if (input.date > new Date().toISOString().slice(0, 10)) throw bad(`date ${input.date} is in the future`, 'date');
   if (input.amountCents <= 0) throw bad('amountCents must be positive', 'amountCents');

@@ -5,7 +5,7 @@ import { loadConfig, type Config } from '../../shared/config.js';
 import type { RunningService } from '../../shared/http.js';
 import { connectDatabase, type SubgraphName } from '../../shared/mongo.js';
 import { startSubgraph, type SubgraphDefinition } from '../../shared/subgraph.js';
-import { startGateway } from '../../gateway/server.js';
+import { startGateway, type GatewayService } from '../../gateway/server.js';
 import { casesSubgraph } from '../../subgraphs/cases/subgraph.js';
 import { coverageSubgraph } from '../../subgraphs/coverage/subgraph.js';
 import { financeSubgraph } from '../../subgraphs/finance/subgraph.js';
@@ -38,6 +38,9 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     SUBGRAPH_TIMEOUT_MS: '10000',
     // Off unless a test is about it: test files send hundreds of requests with one token.
     RATE_LIMIT_PER_MINUTE: '0',
+    // Test files run side by side: every metrics server on a free port.
+    GATEWAY_METRICS_PORT: '0',
+    WORKER_METRICS_PORT: '0',
     ...overrides,
   });
 }
@@ -53,7 +56,7 @@ export interface TestSystem {
   projector: StatisticsProjector;
   connections: Record<SubgraphName, Connection>;
   subgraphs: Record<SubgraphName, RunningService>;
-  gateway: RunningService;
+  gateway: GatewayService;
   gatewayUrl: string;
   /**
    * A GraphQL request through the gateway, as an administrator (every case's metadata, no

@@ -1,4 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { parse, type ObjectTypeDefinitionNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SUPERGRAPH_FILE } from '../../gateway/compose.js';
+import { webhookModels } from '../../subgraphs/cases/webhooks.js';
 import type { Principal } from '../../shared/auth.js';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
 import { ledgerModels } from '../../subgraphs/finance/models-ledger.js';
@@ -42,6 +46,35 @@ const CASE_SELECTION = `
   history { transition reason }
   reintegrationPlan { totalCents rejectionReason services { category description } }
   entitlement { totalCents } disbursedCents disbursements { amountCents }`;
+
+/**
+ * Every mutation of every subgraph, with what it acts on. For a principal to whom that
+ * thing is out of scope, acting on it must answer exactly as acting on one that does not
+ * exist (same status, codes and messages, the id aside): nothing tells that it exists.
+ * Mutations that act on nothing a principal could be out of scope for say why.
+ */
+type Target = 'case' | 'webhook' | 'delivery';
+const MUTATIONS: Record<string, { subgraph: 'cases' | 'finance' | 'coverage'; target: Target; document: string } | { subgraph: 'cases' | 'finance' | 'coverage'; target: null; why: string }> = {
+  acceptCase: { subgraph: 'cases', target: 'case', document: 'mutation($id: ID!) { acceptCase(caseId: $id) { id } }' },
+  reportArrival: { subgraph: 'cases', target: 'case', document: 'mutation($id: ID!) { reportArrival(caseId: $id, report: { arrivalDate: "2024-03-02", postArrivalServices: [CASH] }) { id } }' },
+  submitReintegrationPlan: { subgraph: 'cases', target: 'case', document: 'mutation($id: ID!) { submitReintegrationPlan(caseId: $id, plan: { services: [{ category: BUSINESS_START_UP, description: "Stock", amountCents: 1000 }] }) { id } }' },
+  approveReintegrationPlan: { subgraph: 'cases', target: 'case', document: 'mutation($id: ID!) { approveReintegrationPlan(caseId: $id) { id } }' },
+  rejectReintegrationPlan: { subgraph: 'cases', target: 'case', document: 'mutation($id: ID!) { rejectReintegrationPlan(caseId: $id, reason: "Costs not itemised") { id } }' },
+  reportCompletion: { subgraph: 'cases', target: 'case', document: 'mutation($id: ID!) { reportCompletion(caseId: $id, summary: "Done") { id } }' },
+  approveCompletion: { subgraph: 'cases', target: 'case', document: 'mutation($id: ID!) { approveCompletion(caseId: $id) { id } }' },
+  withdrawCase: { subgraph: 'cases', target: 'case', document: 'mutation($id: ID!) { withdrawCase(caseId: $id, reason: "Returned on their own") { id } }' },
+  closeCase: { subgraph: 'cases', target: 'case', document: 'mutation($id: ID!) { closeCase(caseId: $id, reason: "Duplicate record") { id } }' },
+  erasePersonalData: { subgraph: 'cases', target: 'case', document: 'mutation($id: ID!) { erasePersonalData(caseId: $id, requestReference: "REQ-1") { id } }' },
+  openPersonalDataAccess: { subgraph: 'cases', target: 'case', document: 'mutation($id: ID!) { openPersonalDataAccess(caseId: $id, justification: "Checking the record for the ministry helpdesk") { id } }' },
+  recordDisbursement: { subgraph: 'finance', target: 'case', document: 'mutation($id: ID!) { recordDisbursement(caseId: $id, kind: CASH, package: POST_ARRIVAL, date: "2024-03-03", amountCents: 100) { seq } }' },
+  deleteWebhook: { subgraph: 'cases', target: 'webhook', document: 'mutation($id: ID!) { deleteWebhook(id: $id) }' },
+  redeliverWebhook: { subgraph: 'cases', target: 'delivery', document: 'mutation($id: ID!) { redeliverWebhook(deliveryId: $id) { id } }' },
+  replayFailedIngestion: { subgraph: 'cases', target: null, why: 'refused by role before any feed is read; those who may replay (administrators, support desk) see every feed' },
+  registerWebhook: { subgraph: 'cases', target: null, why: 'creates; acts on no existing thing' },
+  setEligibilityRules: { subgraph: 'cases', target: null, why: 'Member States are public reference data' },
+  assignCoverage: { subgraph: 'coverage', target: null, why: 'countries and partners are public reference data' },
+  setAnnualBudget: { subgraph: 'finance', target: null, why: 'the programme budget of a year; no per-principal scope' },
+};
 
 interface CaseView {
   id: string;
@@ -342,6 +375,74 @@ describe('access matrix: every principal, every operation, every personal field'
     for (const entry of granted) expect(entry.grantId).toMatch(/^[0-9a-f]{24}$/);
     const analyst = entries.filter((e) => e.actor.role === 'EU_ANALYST').flatMap((e) => e.fields);
     expect(new Set(analyst)).toEqual(new Set(['mainApplicant.pseudonym', 'mainApplicant.ageBand', 'familyMembers.pseudonym', 'familyMembers.ageBand']));
+  });
+
+  it('the mutation matrix below covers every mutation of the supergraph', () => {
+    const supergraph = parse(readFileSync(SUPERGRAPH_FILE, 'utf8'));
+    const mutation = supergraph.definitions.find((d): d is ObjectTypeDefinitionNode => d.kind === 'ObjectTypeDefinition' && d.name.value === 'Mutation');
+    expect(Object.keys(MUTATIONS).sort()).toEqual(mutation!.fields!.map((f) => f.name.value).sort());
+  });
+
+  describe('mutations: out of scope answers exactly as missing', () => {
+    const targets = {} as Record<Target, { existing: string; missing: string; outOfScopeFor: Who[] }>;
+    beforeAll(async () => {
+      // The partner's own webhook and one of its deliveries: out of scope for everyone else.
+      const hook = await gql<{ registerWebhook: { id: string } }>('partner', 'mutation { registerWebhook(url: "https://partner.example/avrr-hooks", eventTypes: [ACCEPTED]) { id } }');
+      expect(hook.body.errors).toBeUndefined();
+      const deliveryId = `${hook.body.data!.registerWebhook.id}.1700000000000-0`;
+      await webhookModels(system.connections.cases).Delivery.collection.insertOne({
+        _id: deliveryId,
+        webhookId: hook.body.data!.registerWebhook.id,
+        partnerId: PARTNER,
+        eventId: '1700000000000-0',
+        eventType: 'ACCEPTED',
+        caseId,
+        status: 'FAILED',
+        payload: { id: '1700000000000-0', type: 'ACCEPTED', at: '2024-03-01T00:00:00.000Z', caseId },
+        attempts: [],
+        createdAt: new Date(),
+        deliveredAt: null,
+        redeliveries: 0,
+      } as never);
+      const notThePartner = EVERYONE.filter((w) => w !== 'partner');
+      targets.case = { existing: caseId, missing: '0123456789abcdef01234567', outOfScopeFor: EVERYONE.filter((w) => ['INVISIBLE', 'FORBIDDEN', 'UNAUTHENTICATED'].includes(CASE_ACCESS[w])) };
+      targets.webhook = { existing: hook.body.data!.registerWebhook.id, missing: '0123456789abcdef01234567', outOfScopeFor: notThePartner };
+      targets.delivery = { existing: deliveryId, missing: '0123456789abcdef01234567.1700000000000-0', outOfScopeFor: notThePartner };
+    });
+
+    /** A response with the id it was about replaced, stack traces left out. */
+    const shape = (result: { status: number; body: GraphQLBody<unknown> }, id: string) => {
+      const errors = (result.body.errors ?? []).map(({ message, path, extensions }) => {
+        const { stacktrace: _stacktrace, ...rest } = extensions ?? {};
+        return { message, path, extensions: rest };
+      });
+      return JSON.parse(JSON.stringify({ status: result.status, data: result.body.data ?? null, errors }).split(id).join('<id>')) as unknown;
+    };
+
+    const cases = Object.entries(MUTATIONS).flatMap(([name, m]) => (m.target ? [[name, m.target] as const] : []));
+    it.each(cases)('%s on a %s out of scope answers as on a missing one, through the gateway and straight to the subgraph', async (name, target) => {
+      const m = MUTATIONS[name]!;
+      if (!('document' in m)) throw new Error(name);
+      const { existing, missing, outOfScopeFor } = targets[target];
+      expect(outOfScopeFor.length).toBeGreaterThan(0);
+      for (const who of outOfScopeFor) {
+        const viaGateway = [await gql(who, m.document, { id: existing }), await gql(who, m.document, { id: missing })] as const;
+        // Refused: an error, or (deleteWebhook) `false`, "nothing of yours was deleted".
+        const refused = (viaGateway[0].body.errors?.length ?? 0) > 0 || (viaGateway[0].body.data as Record<string, unknown> | null)?.[name] === false;
+        expect(refused, `${name} by ${who}: refused`).toBe(true);
+        expect(shape(viaGateway[0], existing), `${name} by ${who} through the gateway`).toEqual(shape(viaGateway[1], missing));
+        const straight = [await direct(m.subgraph, who, m.document, { id: existing }), await direct(m.subgraph, who, m.document, { id: missing })] as const;
+        expect(shape(straight[0], existing), `${name} by ${who} straight to ${m.subgraph}`).toEqual(shape(straight[1], missing));
+      }
+    });
+
+    it('after all of that, the case, the webhook and the delivery are as they were', async () => {
+      const view = (await gql<{ case: { status: string; disbursements: unknown[] } }>('owner', 'query($id: ID!) { case(id: $id) { status disbursements { amountCents } } }', { id: caseId })).body.data!.case;
+      expect(view).toEqual({ status: 'PLAN_APPROVED', disbursements: [{ amountCents: 10_000 }] });
+      const hooks = webhookModels(system.connections.cases);
+      expect(await hooks.Webhook.findOne({ _id: targets.webhook.existing, deletedAt: { $exists: false } }).lean().exec()).not.toBeNull();
+      expect((await hooks.Delivery.findOne({ _id: targets.delivery.existing }).lean().exec())?.status).toBe('FAILED');
+    });
   });
 
   it('a batch of operations is refused whoever sends it; subgraphs refuse calls that bypass the gateway', async () => {

@@ -322,7 +322,9 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
     expect(cookie).toMatch(/HttpOnly; SameSite=Strict/);
     expect((await fetch(`${base}/admin/queues`, { headers: { cookie: cookie.split(';')[0]! } })).status).toBe(200);
 
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    // Metrics are served on the gateway's internal metrics port only, never on its public one.
+    expect((await fetch(`${base}/metrics`)).status).toBe(404);
+    const metrics = await (await fetch(system.gateway.metrics.url)).text();
     expect(metrics).toMatch(/avrr_ingest_queue_jobs\{state="completed",service="gateway"\} \d+/);
     expect(metrics).toMatch(/avrr_ingest_feeds_total\{member_state="BE",format="json",service="gateway"\} \d+/);
   });

@@ -11,7 +11,7 @@ import { testConfig } from '../helpers/system.js';
 
 /** The real entry points as separate processes: readiness, structured logs, SIGTERM, bad config. */
 describe('system processes', () => {
-  const config = testConfig({ CASES_PORT: '4901', COVERAGE_PORT: '4903', COVERAGE_URL: 'http://127.0.0.1:4903/graphql', WORKER_PORT: '4910', LOG_LEVEL: 'info' });
+  const config = testConfig({ CASES_PORT: '4901', COVERAGE_PORT: '4903', COVERAGE_URL: 'http://127.0.0.1:4903/graphql', WORKER_PORT: '4910', WORKER_METRICS_PORT: '4911', LOG_LEVEL: 'info' });
   const env = { ...process.env, ...Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])) };
   const output = new Map<ChildProcess, string>();
   const start = (entry: string, extraEnv: Record<string, string> = {}) => {
@@ -115,7 +115,9 @@ describe('system processes', () => {
       // Pushed again as another feed, the record is unchanged.
       const again = await (await queue.add('chunk', { ...data, feedId: `${data.feedId}-again` })).waitUntilFinished(events, 30_000);
       expect(again.counts).toEqual({ created: 0, updated: 0, unchanged: 1, stale: 0, rejected: 2 });
-      const metrics = await (await fetch(`http://127.0.0.1:${config.WORKER_PORT}/metrics`)).text();
+      // Metrics are on the worker's internal metrics port, not its health port.
+      expect((await fetch(`http://127.0.0.1:${config.WORKER_PORT}/metrics`)).status).toBe(404);
+      const metrics = await (await fetch(`http://127.0.0.1:${config.WORKER_METRICS_PORT}/metrics`)).text();
       expect(metrics).toMatch(/avrr_ingest_records_total\{member_state="NL",outcome="created",service="ingest-worker"\} 2/);
       expect(metrics).toMatch(/avrr_ingest_records_total\{member_state="NL",outcome="unchanged",service="ingest-worker"\} 1/);
       expect(metrics).toMatch(/avrr_ingest_records_total\{member_state="NL",outcome="rejected",service="ingest-worker"\} 6/);

@@ -272,11 +272,13 @@ describe('subscriptions over graphql-ws through the gateway', () => {
   });
 
   it('many cases at once for subscribers with the same rights: batched fetches stay within the gateway\'s own alias limit', async () => {
-    // Twenty subscribers with the same rights and selection, each following another case:
+    // Twenty subscribers with the same rights and selection (twenty dashboards: one principal
+    // may hold only WS_MAX_CONNECTIONS_PER_PRINCIPAL sockets), each following another case:
     // their fetches for one burst of events coalesce into batches of distinct cases.
     const many = await models().Case.find({}).limit(20).lean<CaseDoc[]>().exec();
     const query = 'subscription($filter: CaseEventFilter) { caseEvents(filter: $filter) { id caseId case { ref: caseReference s: status n: familySize } } }';
-    const subs = many.map((doc, i) => subscriber(urls[i % 2]!, tokens.admin!, query, { filter: { caseIds: [doc._id.toHexString()] } }));
+    const dashboards = await Promise.all(many.map((_, i) => mintToken({ subject: `dashboard-${i}`, role: 'ADMIN' }, system.config)));
+    const subs = many.map((doc, i) => subscriber(urls[i % 2]!, dashboards[i]!, query, { filter: { caseIds: [doc._id.toHexString()] } }));
     await Promise.all(subs.map((s) => s.ready()));
     await publishCaseEvents(
       system.redis,

@@ -17,7 +17,10 @@ export interface FeedChunkDoc {
   feedId: string;
   chunkIndex: number;
   counts: ChunkReport['counts'];
+  /** The chunk's first rejection entries (at most the report's cap). */
   rejected: RejectedRecord[];
+  /** How many entries the chunk had before the cap (absent in chunks stored before the cap). */
+  rejectedTotal?: number;
   failed: boolean;
   error: string | null;
   completedAt: Date;
@@ -57,6 +60,7 @@ export async function recordChunk(models: FeedModels, job: IngestChunkJob, repor
       chunkIndex: job.chunkIndex ?? 0,
       counts: failed ? { created: 0, updated: 0, unchanged: 0, stale: 0, rejected: 0 } : report.counts,
       rejected: failed ? [] : report.rejected,
+      rejectedTotal: failed ? 0 : (report.rejectedTotal ?? report.rejected.length),
       failed,
       error: failed ? report.failed : null,
       completedAt: new Date(),
@@ -66,13 +70,42 @@ export async function recordChunk(models: FeedModels, job: IngestChunkJob, repor
 
 export type FeedStatus = 'QUEUED' | 'PROCESSING' | 'DONE' | 'DONE_WITH_ERRORS' | 'FAILED';
 
-/** A feed's report from its chunks: status, summed counts, every rejection in feed order. */
-export function feedReport(feed: Pick<FeedDoc, '_id' | 'memberState' | 'received' | 'totalChunks' | 'createdAt'>, chunks: FeedChunkDoc[]) {
+/** Rejection entries a report lists by default (README, "Limits on feeds"); the rest are counted. */
+export const MAX_PROBLEMS_PER_REPORT = 1_000;
+
+/** A chunk as the report reads it first: everything but its rejection entries. */
+export type ChunkSummary = Omit<FeedChunkDoc, 'rejected'> & { rejected?: RejectedRecord[] };
+
+/**
+ * The chunks whose entries a report lists: in feed order, until `cap` entries are reached.
+ * Chunks stored before the cap (no `rejectedTotal`) are read to know.
+ */
+export function reportEntries(chunks: ReadonlyArray<ChunkSummary>, cap: number): string[] {
+  const needed: string[] = [];
+  let listed = 0;
+  for (const chunk of [...chunks].sort((a, b) => a.chunkIndex - b.chunkIndex)) {
+    if (listed >= cap) break;
+    const total = chunk.rejectedTotal;
+    if (total === 0) continue;
+    needed.push(chunk._id);
+    listed += total ?? 0;
+  }
+  return needed;
+}
+
+/**
+ * A feed's report from its chunks: status, summed counts, its first `cap` rejection
+ * entries in feed order and how many more there are (`rejectedOmitted`).
+ */
+export function feedReport(feed: Pick<FeedDoc, '_id' | 'memberState' | 'received' | 'totalChunks' | 'createdAt'>, chunks: ChunkSummary[], cap = MAX_PROBLEMS_PER_REPORT) {
   const counts = { received: feed.received, created: 0, updated: 0, unchanged: 0, stale: 0, rejected: 0 };
   for (const chunk of chunks) for (const key of ['created', 'updated', 'unchanged', 'stale', 'rejected'] as const) counts[key] += chunk.counts[key];
   const failed = chunks.filter((c) => c.failed);
   const status: FeedStatus =
     chunks.length === 0 ? 'QUEUED' : chunks.length < feed.totalChunks ? 'PROCESSING' : failed.length > 0 ? 'FAILED' : counts.rejected > 0 ? 'DONE_WITH_ERRORS' : 'DONE';
+  const entries = chunks.flatMap((c) => c.rejected ?? []).sort((a, b) => a.position - b.position);
+  const total = chunks.reduce((sum, c) => sum + (c.rejectedTotal ?? c.rejected?.length ?? 0), 0);
+  const rejected = entries.slice(0, cap);
   return {
     id: feed._id,
     memberState: feed.memberState,
@@ -80,7 +113,26 @@ export function feedReport(feed: Pick<FeedDoc, '_id' | 'memberState' | 'received
     counts,
     chunks: { total: feed.totalChunks, done: chunks.length, failed: failed.length },
     errors: failed.map((c) => `chunk ${c.chunkIndex}: ${c.error}`),
-    rejected: chunks.flatMap((c) => c.rejected).sort((a, b) => a.position - b.position),
+    rejected,
+    rejectedOmitted: Math.max(0, total - rejected.length),
     createdAt: feed.createdAt,
   };
+}
+
+/**
+ * Reports of feeds as the graph answers them: the chunks are read without their entries,
+ * then only the entries the reports list (at most `cap` per feed, whatever the feed's size).
+ */
+export async function loadFeedReports(models: FeedModels, feeds: FeedDoc[], cap = MAX_PROBLEMS_PER_REPORT) {
+  if (feeds.length === 0) return [];
+  const summaries = await models.FeedChunk.find({ feedId: { $in: feeds.map((f) => f._id) } }, { rejected: 0 }).lean<ChunkSummary[]>().exec();
+  const byFeed = new Map<string, ChunkSummary[]>(feeds.map((f) => [f._id, []]));
+  for (const chunk of summaries) byFeed.get(chunk.feedId)?.push(chunk);
+  const needed = [...byFeed.values()].flatMap((chunks) => reportEntries(chunks, cap));
+  const entries = new Map<string, RejectedRecord[]>();
+  for (let i = 0; i < needed.length; i += 200) {
+    const docs = await models.FeedChunk.find({ _id: { $in: needed.slice(i, i + 200) } }, { rejected: 1 }).lean<Array<Pick<FeedChunkDoc, '_id' | 'rejected'>>>().exec();
+    for (const doc of docs) entries.set(doc._id, doc.rejected ?? []);
+  }
+  return feeds.map((feed) => feedReport(feed, byFeed.get(feed._id)!.map((c) => ({ ...c, rejected: entries.get(c._id) ?? [] })), cap));
 }

@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { parse as parseCsvStream } from 'csv-parse';
+import { MAX_FAMILY_MEMBERS } from './record.js';
 
 /** Feed body formats the push API takes, by content type. */
 export type FeedFormat = 'json' | 'ndjson' | 'csv';
@@ -62,6 +63,33 @@ export interface PositionedRecord {
 
 const BOOLEAN_PATHS = /^(charterFlight|eligibility\.(legalStay|temporaryProtection|applicationSigned))$/;
 const LIST_PATHS = /^(packages|mainApplicant\.vulnerabilities|familyMembers\.\d+\.vulnerabilities)$/;
+
+/**
+ * Checks a canonical CSV header before any row is read (README, "Limits on feeds"). A number
+ * in a column path is a family member's index, below MAX_FAMILY_MEMBERS: a column
+ * `familyMembers.4000000.name` would make every row an array of four million places.
+ * Other lists are one cell joined with `|`; prototype keys are refused. Throws naming the column.
+ */
+export function checkCanonicalHeader(header: string[]): string[] {
+  for (const column of header) {
+    const parts = column.split('.');
+    parts.forEach((part, i) => {
+      if (part === '__proto__' || part === 'constructor' || part === 'prototype') throw new FeedSyntaxError(`column "${column.slice(0, 80)}" is not a canonical field`, 1, column.slice(0, 80));
+      if (!/^\d+$/.test(part)) return;
+      if (i !== 1 || parts[0] !== 'familyMembers') {
+        throw new FeedSyntaxError(`column "${column.slice(0, 80)}": only family members are numbered (familyMembers.0.name); other lists are one cell, values joined with |`, 1, column.slice(0, 80));
+      }
+      if (part.length > 6 || Number(part) >= MAX_FAMILY_MEMBERS) {
+        throw new FeedSyntaxError(
+          `column "${column.slice(0, 80)}": a case has at most ${MAX_FAMILY_MEMBERS} family members besides the main applicant, numbered familyMembers.0 to familyMembers.${MAX_FAMILY_MEMBERS - 1}`,
+          1,
+          column.slice(0, 80),
+        );
+      }
+    });
+  }
+  return header;
+}
 
 /**
  * Canonical CSV: one column per canonical path (`mainApplicant.name`, `familyMembers.0.name`),
@@ -353,7 +381,8 @@ export async function* feedRecords(
     return;
   }
   const parser = parseCsvStream({
-    columns: true,
+    // The canonical layout's header is checked before any row; a profile checks its own.
+    columns: dialect.mapRow ? true : checkCanonicalHeader,
     bom: true,
     info: true,
     skip_empty_lines: true,

@@ -3,7 +3,8 @@ import type { CasesModels } from '../models.js';
 import type { StatsFacts } from '../statistics/facts.js';
 import { assessEligibility, DEFAULT_ELIGIBILITY_RULES } from '../eligibility.js';
 import type { AssignPartners } from './assignment.js';
-import { validateRecord } from './record.js';
+import { MAX_PROBLEMS_PER_RECORD, validateRecord } from './record.js';
+import { MAX_PROBLEMS_PER_REPORT } from './feeds.js';
 import { upsertRecords, type AssessedRecord, type RecordOutcome } from './upsert.js';
 
 export const INGEST_QUEUE = 'avrr-ingest';
@@ -47,7 +48,16 @@ export interface ChunkReport {
   feedId: string;
   received: number;
   counts: Record<RecordOutcome | 'rejected', number>;
+  /** The chunk's first rejection entries in feed order, at most the report's cap. */
   rejected: RejectedRecord[];
+  /** How many entries there were before the cap. */
+  rejectedTotal?: number;
+}
+
+/** Problems kept per record and rejection entries kept per chunk (README, "Limits on feeds"). */
+export interface ProblemLimits {
+  problemsPerRecord?: number;
+  problemsPerReport?: number;
 }
 
 function referenceOf(raw: unknown): string | null {
@@ -61,7 +71,14 @@ function referenceOf(raw: unknown): string | null {
  * Validates and stores one chunk. A bad record is reported and skipped; it never blocks
  * the good records beside it. Pure apart from `models`, so it is tested without Redis.
  */
-export async function processIngestChunk(job: IngestChunk, models: CasesModels, publish: PublishEvents, assignPartners: AssignPartners, caseIdKey: string): Promise<ChunkReport> {
+export async function processIngestChunk(
+  job: IngestChunk,
+  models: CasesModels,
+  publish: PublishEvents,
+  assignPartners: AssignPartners,
+  caseIdKey: string,
+  limits: ProblemLimits = {},
+): Promise<ChunkReport> {
   const counts = { created: 0, updated: 0, unchanged: 0, stale: 0, rejected: 0 };
   const now = new Date();
   const today = now.toISOString().slice(0, 10);
@@ -87,7 +104,7 @@ export async function processIngestChunk(job: IngestChunk, models: CasesModels, 
       return;
     }
     if (reference !== null) seen.set(reference, position);
-    const result = validateRecord(raw);
+    const result = validateRecord(raw, limits.problemsPerRecord ?? MAX_PROBLEMS_PER_RECORD);
     if (!result.ok) {
       for (const problem of result.problems) rejected.push({ position, caseReference: referenceOf(raw), ...problem });
       counts.rejected++;
@@ -143,6 +160,9 @@ export async function processIngestChunk(job: IngestChunk, models: CasesModels, 
     counts.rejected++;
   });
   await publish(events, `ingest-published:${job.feedId}:${job.chunkIndex ?? job.firstPosition}`);
-  const withLines = rejected.map((r) => ({ ...r, line: job.lines?.[r.position - job.firstPosition] ?? null }));
-  return { feedId: job.feedId, received: job.records.length, counts, rejected: withLines };
+  // A report lists its first entries only (a feed of a million bad records must not make a
+  // report of millions): the chunk keeps at most that many, and counts the rest.
+  const kept = rejected.sort((a, b) => a.position - b.position).slice(0, limits.problemsPerReport ?? MAX_PROBLEMS_PER_REPORT);
+  const withLines = kept.map((r) => ({ ...r, line: job.lines?.[r.position - job.firstPosition] ?? null }));
+  return { feedId: job.feedId, received: job.records.length, counts, rejected: withLines, rejectedTotal: rejected.length };
 }

@@ -5,6 +5,21 @@ import { isCalendarDate } from '../../../shared/scalars.js';
 /** The largest family the programme's forms take (main applicant + 14). */
 export const MAX_FAMILY_MEMBERS = 14;
 
+/**
+ * An array whose length is checked before its elements: zod's own `.max()` adds its issue and
+ * then still validates every element, so 500,000 of them cost seconds and one issue each.
+ * Too long here is one problem and no element is looked at. The JSON Schema is the array's.
+ */
+export function boundedArray<T extends z.ZodTypeAny>(element: T, max: number, min = 0) {
+  return z.preprocess((value, ctx) => {
+    if (Array.isArray(value) && value.length > max) {
+      ctx.addIssue({ code: z.ZodIssueCode.too_big, type: 'array', maximum: max, inclusive: true, exact: false, message: `must have at most ${max} elements (got ${value.length})`, fatal: true });
+      return [];
+    }
+    return value;
+  }, (min > 0 ? z.array(element).min(min) : z.array(element)).max(max));
+}
+
 const text = (max: number) =>
   z
     .string()
@@ -27,7 +42,7 @@ const person = z
     dateOfBirth: pastDate,
     sex: z.enum(SEXES),
     relationship: text(40).optional(),
-    vulnerabilities: z.array(text(60)).max(20).default([]),
+    vulnerabilities: boundedArray(text(60), 20).default([]),
   })
   .strict();
 
@@ -42,12 +57,12 @@ export const canonicalRecordSchema = z
     recordVersion: z.number().int().min(1).max(2_147_483_647),
     returnType: z.enum(RETURN_TYPES),
     charterFlight: z.boolean().default(false),
-    packages: z.array(z.enum(PACKAGES)).min(1).max(PACKAGES.length),
+    packages: boundedArray(z.enum(PACKAGES), PACKAGES.length, 1),
     countryOfOrigin: z.string().refine((code) => COUNTRY_OF_ORIGIN_CODES.has(code), 'must be a country of origin the programme covers, ISO 3166-1 alpha-2 in capitals'),
     departureDate: calendarDate.nullable().default(null),
     arrivalDate: calendarDate.nullable().default(null),
     mainApplicant: person,
-    familyMembers: z.array(person).max(MAX_FAMILY_MEMBERS).default([]),
+    familyMembers: boundedArray(person, MAX_FAMILY_MEMBERS).default([]),
     /** Facts the eligibility rules need (DOMAIN.md); defaults: no protection status, application signed, requested today. */
     eligibility: z
       .object({
@@ -79,15 +94,26 @@ export interface RecordProblem {
   message: string;
 }
 
-/** Validates one record; problems name the field path (`mainApplicant.dateOfBirth`). */
-export function validateRecord(input: unknown): { ok: true; record: CanonicalRecord } | { ok: false; problems: RecordProblem[] } {
+/** Problems kept per record by default (README, "Limits on feeds"); the rest are counted. */
+export const MAX_PROBLEMS_PER_RECORD = 20;
+/** Unknown fields named in one problem; the rest are counted. */
+const UNKNOWN_KEYS_NAMED = 10;
+
+/**
+ * Validates one record; problems name the field path (`mainApplicant.dateOfBirth`). At most
+ * `maxProblems` are kept, then one more saying how many were left out.
+ */
+export function validateRecord(input: unknown, maxProblems = MAX_PROBLEMS_PER_RECORD): { ok: true; record: CanonicalRecord } | { ok: false; problems: RecordProblem[] } {
   const result = canonicalRecordSchema.safeParse(input);
   if (result.success) return { ok: true, record: result.data };
-  return {
-    ok: false,
-    problems: result.error.issues.map((issue) => ({
-      path: issue.path.join('.') || (issue.code === 'unrecognized_keys' ? issue.keys.join(',') : '(record)'),
-      message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
-    })),
-  };
+  const issues = result.error.issues;
+  const problems = issues.slice(0, maxProblems).map((issue): RecordProblem => {
+    if (issue.code !== 'unrecognized_keys') return { path: issue.path.join('.') || '(record)', message: issue.message };
+    const named = issue.keys.slice(0, UNKNOWN_KEYS_NAMED).map((k) => k.slice(0, 64));
+    const more = issue.keys.length > named.length ? ` and ${issue.keys.length - named.length} more` : '';
+    const prefix = issue.path.join('.');
+    return { path: prefix || named.join(','), message: `unknown field(s): ${named.join(', ')}${more}` };
+  });
+  if (issues.length > maxProblems) problems.push({ path: '(record)', message: `and ${issues.length - maxProblems} more problems in this record (the first ${maxProblems} are listed)` });
+  return { ok: false, problems };
 }

@@ -11,20 +11,32 @@ export interface StagedChunk {
 
 /** Kept while the feed is still being read (a push cut off midway leaves nothing for long). */
 const STAGING_TTL_SECONDS = 3_600;
-/** Kept once queued: completed chunks are removed at once; failed ones wait this long for a replay. */
-export const STAGED_CHUNK_TTL_SECONDS = 30 * 86_400;
+/**
+ * Kept once queued (INGEST_STAGED_DAYS, this by default): completed chunks are removed at
+ * once; failed ones wait this long for a replay. They hold names and birth dates: no longer.
+ */
+export const STAGED_CHUNK_TTL_SECONDS = 7 * 86_400;
+
+/** Case references longer than this are invalid anyway (README); they are not remembered for duplicates. */
+const MAX_REFERENCE_LENGTH = 64;
 
 /**
  * Writes a feed to Redis chunk by chunk as it is read, so neither the gateway nor any job
- * holds a large feed whole. Records are only staged: no job exists until `commit`, so a
- * feed that turns out malformed halfway queues nothing and is discarded.
+ * holds a large feed whole. A chunk ends at `chunkSize` records or once it reaches
+ * `maxChunkBytes` (README, "Limits on feeds"), so no job reads more than that. Records are
+ * only staged: no job exists until `commit`, so a feed that turns out malformed halfway
+ * queues nothing and is discarded.
  */
 export class FeedStager {
-  private records: unknown[] = [];
+  private records: string[] = [];
+  private bytes = 0;
   private lines: Array<number | null> = [];
   private duplicates: NonNullable<StagedChunk['duplicates']> = {};
   private firstSeen = new Map<string, { position: number; line: number | null }>();
+  private nextFirstPosition = 0;
   readonly keys: string[] = [];
+  /** Position in the feed of each staged chunk's first record. */
+  readonly firstPositions: number[] = [];
   received = 0;
 
   constructor(
@@ -32,6 +44,10 @@ export class FeedStager {
     private readonly prefix: string,
     readonly feedId: string,
     private readonly chunkSize: number,
+    /** How long staged chunks are kept once queued (INGEST_STAGED_DAYS). */
+    private readonly stagedTtlSeconds = STAGED_CHUNK_TTL_SECONDS,
+    /** A chunk ends once its records reach this many bytes (INGEST_CHUNK_MAX_BYTES). */
+    private readonly maxChunkBytes = 1024 * 1024,
   ) {}
 
   keyOf(chunkIndex: number): string {
@@ -40,12 +56,17 @@ export class FeedStager {
 
   async add(entry: PositionedRecord): Promise<void> {
     const reference = (entry.record as { caseReference?: unknown } | null)?.caseReference;
-    if (typeof reference === 'string') {
+    if (typeof reference === 'string' && reference.length <= MAX_REFERENCE_LENGTH) {
       const first = this.firstSeen.get(reference);
       if (first) this.duplicates[entry.position] = first;
       else this.firstSeen.set(reference, { position: entry.position, line: entry.line });
     }
-    this.records.push(entry.record);
+    const json = JSON.stringify(entry.record) ?? 'null';
+    const size = Buffer.byteLength(json);
+    if (this.records.length > 0 && this.bytes + size > this.maxChunkBytes) await this.flush();
+    if (this.records.length === 0) this.nextFirstPosition = entry.position;
+    this.records.push(json);
+    this.bytes += size + 1;
     this.lines.push(entry.line);
     this.received++;
     if (this.records.length >= this.chunkSize) await this.flush();
@@ -54,20 +75,24 @@ export class FeedStager {
   /** Writes the chunk being filled. */
   async flush(): Promise<void> {
     if (this.records.length === 0) return;
-    const staged: StagedChunk = { records: this.records, lines: this.lines, ...(Object.keys(this.duplicates).length > 0 ? { duplicates: this.duplicates } : {}) };
+    const duplicates = Object.keys(this.duplicates).length > 0 ? `,"duplicates":${JSON.stringify(this.duplicates)}` : '';
+    // The same JSON as a StagedChunk, built from the records' own JSON.
+    const staged = `{"records":[${this.records.join(',')}],"lines":${JSON.stringify(this.lines)}${duplicates}}`;
     const key = this.keyOf(this.keys.length);
     this.keys.push(key);
+    this.firstPositions.push(this.nextFirstPosition);
     this.records = [];
+    this.bytes = 0;
     this.lines = [];
     this.duplicates = {};
-    await this.redis.set(key, JSON.stringify(staged), 'EX', STAGING_TTL_SECONDS);
+    await this.redis.set(key, staged, 'EX', STAGING_TTL_SECONDS);
   }
 
   /** Keeps the staged chunks for as long as their jobs may need them. */
   async commit(): Promise<void> {
     await this.flush();
     const pipeline = this.redis.pipeline();
-    for (const key of this.keys) pipeline.expire(key, STAGED_CHUNK_TTL_SECONDS);
+    for (const key of this.keys) pipeline.expire(key, this.stagedTtlSeconds);
     await pipeline.exec();
   }
 

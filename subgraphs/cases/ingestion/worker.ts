@@ -2,7 +2,7 @@
 import { loadConfigOrExit } from '../../../shared/config.js';
 import { exitOnSignals, startService } from '../../../shared/http.js';
 import { createLogger } from '../../../shared/logger.js';
-import { createMetrics, ingestWorkerMetrics } from '../../../shared/metrics.js';
+import { createMetrics, ingestWorkerMetrics, startMetricsServer } from '../../../shared/metrics.js';
 import { connectDatabase, ensureIndexes } from '../../../shared/mongo.js';
 import { createRedis, duplicateRedis } from '../../../shared/redis.js';
 import { publishCaseEvents, type CaseEvent } from '../../../shared/events.js';
@@ -53,13 +53,15 @@ try {
   const dispatching = new LeasedLoop(webhookRedis, `${config.QUEUE_PREFIX}:lease:webhooks`, () => dispatcher.step(), logger);
   dispatching.start();
   const deliveries = createWebhookWorker({ models: hooks, redis: webhookRedis, prefix: config.QUEUE_PREFIX, timeoutMs: config.WEBHOOK_TIMEOUT_MS, allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_NETWORK, logger });
+  // Metrics name Member States and outcomes: served on their own internal port (README, Configuration).
+  const metricsServer = await startMetricsServer({ host: config.METRICS_HOST, port: config.WORKER_METRICS_PORT, registry: metrics.registry, logger });
   const service = await startService({
     name: 'ingest-worker',
     host: config.HOST,
     port: config.WORKER_PORT,
     logger,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-    handlers: [metrics.handler],
+    handlers: [],
     readiness: {
       mongo: async () => {
         await connection.db?.command({ ping: 1 });
@@ -73,6 +75,7 @@ try {
     },
     onShutdown: async () => {
       await worker.close(); // waits for the chunks in progress
+      await metricsServer.close();
       await projector.stop();
       await retention.stop();
       await dispatching.stop();

@@ -1,0 +1,71 @@
+import { Schema, type Connection } from 'mongoose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectDatabase, RequestOverError, withDbDeadline } from '../../shared/mongo.js';
+import { testConfig } from '../helpers/system.js';
+
+/**
+ * Every read carries a server-side deadline (maxTimeMS) on the real store: the
+ * connection's limit, shortened to what is left of the request it serves; a read whose
+ * request is over (its caller gone or out of time) is never sent.
+ */
+describe('database reads carry the deadline of the request they serve', () => {
+  const config = testConfig({ DB_TIMEOUT_MS: '60000' });
+  let connection: Connection;
+  const sent: string[] = [];
+  const schema = new Schema({ _id: Number, text: String }, { collection: 'slow', versionKey: false });
+  const Slow = () => (connection.models.Slow as ReturnType<typeof compile> | undefined) ?? compile();
+  const compile = () => connection.model<{ _id: number; text: string }>('Slow', schema);
+
+  beforeAll(async () => {
+    connection = await connectDatabase(config, 'cases');
+    const model = Slow();
+    // Enough documents that an unindexed, unanchored $regex reads for a long while.
+    for (let i = 0; i < 40_000; i += 5_000) {
+      await model.collection.insertMany(Array.from({ length: 5_000 }, (_, k) => ({ _id: i + k, text: `case ${i + k} with some words to scan through` })) as never[]);
+    }
+    connection.getClient().on('commandStarted', (event: { commandName: string }) => sent.push(event.commandName));
+  });
+
+  afterAll(async () => {
+    await connection.dropCollection('slow').catch(() => undefined);
+    await connection.close();
+  });
+
+  it('the connection gives every find and aggregate its limit as maxTimeMS', async () => {
+    const find = Slow().find({ text: /never-there/ });
+    const aggregate = Slow().aggregate([{ $match: { _id: 1 } }]);
+    await find.exec();
+    await aggregate.exec();
+    expect(find.getOptions().maxTimeMS).toBe(60_000);
+    expect(aggregate.options.maxTimeMS).toBe(60_000);
+  });
+
+  it('a read inside a request gets only what is left of the request, and the store stops it there', async () => {
+    const started = Date.now();
+    const full = await Slow().countDocuments({ text: /never-there/ }).exec();
+    const fullMs = Date.now() - started;
+    expect(full).toBe(0);
+    const controller = new AbortController();
+    const error = await withDbDeadline({ deadline: Date.now() + 20, signal: controller.signal }, () => Slow().find({ text: /never-there/ }).exec()).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    // MongoDB's and FerretDB's MaxTimeMSExpired
+    expect((error as { code?: number }).code).toBe(50);
+    console.log(`unbounded scan ${fullMs} ms; the same read with 20 ms left stopped by the store (MaxTimeMSExpired)`);
+  });
+
+  it('a read whose caller has gone, or whose time is up, is never sent', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    sent.length = 0;
+    const cancelled = await withDbDeadline({ deadline: Date.now() + 10_000, signal: controller.signal }, () => Slow().findOne({ _id: 1 }).exec()).catch((e: unknown) => e);
+    expect(cancelled).toBeInstanceOf(RequestOverError);
+    expect((cancelled as Error).message).toMatch(/cancelled/);
+    const late = await withDbDeadline({ deadline: Date.now() - 1, signal: new AbortController().signal }, () => Slow().aggregate([{ $count: 'n' }]).exec()).catch((e: unknown) => e);
+    expect(late).toBeInstanceOf(RequestOverError);
+    expect((late as Error).message).toMatch(/out of time/);
+    expect(sent).toEqual([]);
+    // Outside a request, and inside one with time left, reads go through.
+    expect(await withDbDeadline({ deadline: Date.now() + 10_000, signal: new AbortController().signal }, () => Slow().findOne({ _id: 1 }).lean().exec())).toMatchObject({ _id: 1 });
+    expect(sent).toEqual(['find']);
+  });
+});
