@@ -108,7 +108,11 @@ process.stdout.write(`\ningestion benchmark: ${RECORDS} canonical records in fee
 line('raw insertMany, canonical records', `${rawRate.toFixed(0).padStart(8)} records/s  (${rawSeconds.toFixed(1)} s)`);
 line('raw insertMany, stored case documents+indexes', `${rate(stored.length, ceilingSeconds).toFixed(0).padStart(8)} records/s  (${ceilingSeconds.toFixed(1)} s, ${stored.length} documents)`);
 line('end to end (API → worker → store), new cases', `${e2eRate.toFixed(0).padStart(8)} records/s  (${created.seconds.toFixed(1)} s, ${created.counts.created ?? 0} created)`);
-if (updated) line('end to end, same cases at a new version', `${rate(updated.counts.updated ?? 0, updated.seconds).toFixed(0).padStart(8)} records/s  (${updated.seconds.toFixed(1)} s, ${updated.counts.updated ?? 0} updated)`);
+if (updated) {
+  const updateRate = rate(updated.counts.updated ?? 0, updated.seconds);
+  line('end to end, same cases at a new version', `${updateRate.toFixed(0).padStart(8)} records/s  (${updated.seconds.toFixed(1)} s, ${updated.counts.updated ?? 0} updated)`);
+  line('ratio updates / new cases', `${(updateRate / e2eRate).toFixed(2)}  (goal >= 0.5)`);
+}
 line('ratio end-to-end / raw canonical', `${(e2eRate / rawRate).toFixed(2)}  (goal >= 0.5)`);
 line('ratio end-to-end / raw stored documents', `${(e2eRate / rate(stored.length, ceilingSeconds)).toFixed(2)}`);
 line('worker peak memory (VmHWM)', `${(peakKb / 1024).toFixed(0)} MB  (goal < 300 MB)`);

@@ -1,7 +1,7 @@
 import type { Connection } from 'mongoose';
 import { COUNTRIES_OF_ORIGIN, MEMBER_STATES, PACKAGES, PARTNERS, type Package } from '../shared/domain.js';
 import { clearCollection, ensureIndexes } from '../shared/mongo.js';
-import { caseIdOf, casesModels } from '../subgraphs/cases/models.js';
+import { caseIdOf, casesModels, packageSetOf } from '../subgraphs/cases/models.js';
 import { feedModels } from '../subgraphs/cases/ingestion/feeds.js';
 import { personalDataReadModel } from '../subgraphs/cases/audit.js';
 import { coverageModels } from '../subgraphs/coverage/models.js';
@@ -136,7 +136,7 @@ export async function seedCases(
     options.onProgress?.(written);
   };
   for (const demo of generateCases({ count: options.count, seed: options.seed })) {
-    batch.push({ _id: caseIdOf(demo.memberState, demo.caseReference, options.caseIdKey), recordVersion: 1, ...demo });
+    batch.push({ _id: caseIdOf(demo.memberState, demo.caseReference, options.caseIdKey), recordVersion: 1, ...demo, packageSet: packageSetOf(demo.packages) });
     if (batch.length >= batchSize) await flush();
   }
   await flush();

@@ -101,7 +101,9 @@ start_ferretdb() {
     fi
   fi
   mkdir -p "$STATE/ferretdb-data"
-  nohup "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$STATE/ferretdb-data/" \
+  # GOGC=400: FerretDB decodes every document it reads into short-lived objects; collecting
+  # less often cut a page read by about a third here, for some more memory.
+  GOGC="${AVRR_FERRETDB_GOGC:-400}" nohup "$FERRETDB_BIN" --handler=sqlite --sqlite-url="file:$STATE/ferretdb-data/" \
     --listen-addr="127.0.0.1:$FERRETDB_PORT" --debug-addr=- --state-dir="$STATE" \
     --telemetry=disable --log-level=warn --log-format=json \
     --test-enable-nested-pushdown \

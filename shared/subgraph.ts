@@ -25,6 +25,8 @@ export interface SubgraphDefinition<TContext extends BaseContext> {
   plugins?: Array<ApolloServerPlugin<TContext>>;
   /** Changes the built schema in place before it serves (the cases subgraph wraps its personal fields). */
   protectSchema?: (schema: GraphQLSchema) => void;
+  /** Brings the subgraph's stored data up to what this version reads (run before it serves). */
+  prepare?: () => Promise<void>;
   /** Releases what the subgraph opened besides its database connection (Redis, ...). */
   close?: () => Promise<void>;
 }
@@ -96,6 +98,7 @@ export async function startSubgraph<TContext extends BaseContext>(
   },
 ): Promise<RunningService> {
   const { config, logger, connection } = options;
+  await definition.prepare?.();
   const server = createSubgraphServer(definition, config, logger);
   await server.start();
   return startService({

@@ -69,6 +69,47 @@ export interface MemberStateRulesDoc {
   updatedBy?: string;
 }
 
+/**
+ * A case's packages as one value, the same whatever their order ("POST_ARRIVAL+POST_RETURN").
+ * A filter on packages becomes an equality on this value (packageSetsWithAny), which every
+ * store answers from an index; an array field cannot be indexed that way on the local store.
+ */
+export function packageSetOf(packages: readonly Package[]): string {
+  return [...new Set(packages)].sort().join('+');
+}
+
+/** Every packageSet value that holds at least one of `wanted`. */
+export function packageSetsWithAny(wanted: readonly Package[]): string[] {
+  const sets: string[] = [];
+  const all = [...PACKAGES].sort();
+  for (let mask = 1; mask < 1 << all.length; mask++) {
+    const set = all.filter((_, i) => mask & (1 << i));
+    if (set.some((p) => wanted.includes(p))) sets.push(set.join('+'));
+  }
+  return sets;
+}
+
+/**
+ * Brings cases stored by an earlier version up to this one: drops the list indexes this
+ * version replaced, and gives every case stored before `packageSet` existed its value, in
+ * batches, so a filter on packages finds it (a store written by this version has none to
+ * do: one indexed query).
+ */
+export async function backfillPackageSets(Case: Model<CaseDoc>, batch = 1_000): Promise<number> {
+  // The list indexes of earlier versions that this one replaced.
+  const obsolete = ['partnerId_id', 'memberState_id', 'packages_id', 'eligibilityOutcome_id', 'memberStateScope', 'partnerScope'];
+  for (const field of CASE_FILTER_FIELDS) if (!(CASE_SCOPE_FIELDS as readonly string[]).includes(field)) obsolete.push(`${field.replace('.', '_')}_id_filters`);
+  const existing = new Set((await Case.collection.listIndexes().toArray().catch(() => [])).map((i) => String(i.name)));
+  for (const name of obsolete) if (existing.has(name)) await Case.collection.dropIndex(name);
+  let done = 0;
+  for (;;) {
+    const docs = await Case.find({ packageSet: { $exists: false } }, { packages: 1 }).limit(batch).lean<Array<Pick<CaseDoc, '_id' | 'packages'>>>().exec();
+    if (docs.length === 0) return done;
+    await Case.bulkWrite(docs.map((d) => ({ updateOne: { filter: { _id: d._id, packageSet: { $exists: false } }, update: { $set: { packageSet: packageSetOf(d.packages ?? []) } } } })), { ordered: false });
+    done += docs.length;
+  }
+}
+
 export interface CaseDoc {
   _id: Types.ObjectId;
   memberState: string;
@@ -76,6 +117,8 @@ export interface CaseDoc {
   returnType: ReturnType;
   charterFlight: boolean;
   packages: Package[];
+  /** `packages` as one value (packageSetOf), kept with it: what filters and indexes use. */
+  packageSet: string;
   countryOfOrigin: string;
   partnerId: string | null;
   status: CaseStatus;
@@ -157,6 +200,7 @@ const caseSchema = new Schema<CaseDoc>(
     returnType: { type: String, enum: RETURN_TYPES, required: true },
     charterFlight: { type: Boolean, default: false },
     packages: { type: [String], enum: PACKAGES, default: [] },
+    packageSet: { type: String },
     countryOfOrigin: { type: String, required: true },
     partnerId: { type: String, default: null },
     status: { type: String, enum: CASE_STATUSES, required: true },
@@ -200,16 +244,24 @@ caseEventSchema.index({ caseId: 1, version: 1 }, { name: 'caseId_version' });
 
 // One case per (Member State, national reference): ingestion upserts on this key.
 caseSchema.index({ memberState: 1, caseReference: 1 }, { unique: true, name: 'memberState_caseReference' });
-// List filters; _id keeps the pagination order stable.
-caseSchema.index({ countryOfOrigin: 1, _id: 1 }, { name: 'countryOfOrigin_id' });
-caseSchema.index({ partnerId: 1, _id: 1 }, { name: 'partnerId_id' });
-caseSchema.index({ status: 1, _id: 1 }, { name: 'status_id' });
-caseSchema.index({ memberState: 1, _id: 1 }, { name: 'memberState_id' });
-caseSchema.index({ returnType: 1, _id: 1 }, { name: 'returnType_id' });
-caseSchema.index({ packages: 1, _id: 1 }, { name: 'packages_id' });
-caseSchema.index({ departureDate: 1, _id: 1 }, { name: 'departureDate_id' });
-caseSchema.index({ createdAt: 1, _id: 1 }, { name: 'createdAt_id' });
-caseSchema.index({ 'eligibility.outcome': 1, _id: 1 }, { name: 'eligibilityOutcome_id' });
+/**
+ * The fields a case list filters on (CaseFilter). Each has an index: the field, then _id (the
+ * pagination order), so a filtered page walks the field's entries in _id order and stops
+ * once it is full. Member States and partners read their own cases, so the two scopes
+ * (memberState, partnerId) have wider indexes: the scope, _id, then every other filterable
+ * field. A scoped list or count, filtered or not, is answered from the scope's own index
+ * entries (the other conditions are checked on them), never from other scopes' cases or
+ * the documents. On MongoDB this is the equality-sort-range order. Every index is written
+ * on every change of a case, so the other fields' indexes stay narrow.
+ */
+export const CASE_FILTER_FIELDS = ['memberState', 'partnerId', 'countryOfOrigin', 'status', 'returnType', 'packageSet', 'eligibility.outcome', 'departureDate', 'createdAt'] as const;
+export const CASE_SCOPE_FIELDS = ['memberState', 'partnerId'] as const;
+for (const field of CASE_FILTER_FIELDS) {
+  const keys: Record<string, 1> = { [field]: 1, _id: 1 };
+  const scope = (CASE_SCOPE_FIELDS as readonly string[]).includes(field);
+  if (scope) for (const other of CASE_FILTER_FIELDS) if (other !== field) keys[other] = 1;
+  caseSchema.index(keys, { name: `${field.replace('.', '_')}_id${scope ? '_filters' : ''}` });
+}
 
 /** A statistics read-model document: counters for one scope (`all`, `memberState:BE`, ...). */
 export interface StatisticsDoc {

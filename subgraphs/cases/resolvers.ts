@@ -14,7 +14,7 @@ import { DateScalar, DateTimeScalar } from '../../shared/scalars.js';
 import type { GraphQLResolverMap } from '../../shared/subgraph.js';
 import type { CasesLoaders } from './loaders.js';
 import { allowedTransitions, TRANSITION_NAMES, TRANSITIONS } from './lifecycle.js';
-import type { CaseDoc, CasesModels, PlannedService } from './models.js';
+import { packageSetsWithAny, type CaseDoc, type CasesModels, type PlannedService } from './models.js';
 import { applyTransition } from './transitions.js';
 import { defaultStatisticsScope, forbidden, mayEraseCase, mayReadDataProtectionRecords, mayReadStatistics, requirePrincipal } from '../../shared/access.js';
 import { ageBandOf, CASE_OF, owned, type CaseAccess, type CaseOwned, type Pseudonymisers } from './access.js';
@@ -80,8 +80,7 @@ export function caseFilterToQuery(filter: CaseFilterInput | null | undefined): F
   if (partner) query.partnerId = partner;
   if (status) query.status = status;
   if (returnType) query.returnType = returnType;
-  const packages = inList(filter?.packages);
-  if (packages) query.packages = packages;
+  if (filter?.packages && filter.packages.length > 0) query.packageSet = { $in: packageSetsWithAny(filter.packages) };
   const outcomes = inList(filter?.eligibilityOutcomes);
   if (outcomes) query['eligibility.outcome'] = outcomes;
   const range = <T>(from: T | null | undefined, to: T | null | undefined, fromName: string, toName: string, upperOp: '$lte' | '$lt') => {

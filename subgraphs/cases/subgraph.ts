@@ -1,7 +1,7 @@
 import type { Connection } from 'mongoose';
 import { loadSchemaFile, type SubgraphDefinition } from '../../shared/subgraph.js';
 import { createCasesLoaders } from './loaders.js';
-import { casesModels } from './models.js';
+import { backfillPackageSets, casesModels } from './models.js';
 import { feedModels } from './ingestion/feeds.js';
 import { Queue } from 'bullmq';
 import { INGEST_QUEUE, type ChunkReport, type IngestChunkJob } from './ingestion/processor.js';
@@ -55,6 +55,7 @@ export function casesSubgraph(
     name: 'cases',
     typeDefs: casesTypeDefs,
     resolvers: casesResolvers,
+    prepare: async () => void (await backfillPackageSets(models.Case)),
     protectSchema: (schema) => {
       // Serving unprotected personal fields is worse than not starting.
       if (protectPersonalFields(schema, casesPseudonymisers).length === 0) throw new Error('no personal field of the cases schema could be protected');

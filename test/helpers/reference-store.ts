@@ -9,7 +9,8 @@ import { fileURLToPath } from 'node:url';
  * A second FerretDB, the same build as the local store, started with
  * `--test-disable-pushdown`: it reads every document and applies every filter with
  * FerretDB's own evaluation of MongoDB's query language, so it answers what the store
- * must answer whatever the patches push down to SQLite. Null when there is no local build
+ * must answer whatever the patches push down to SQLite, decoding documents with FerretDB's
+ * original decoder. Null when there is no local build
  * (MONGO_URL points at another server).
  */
 export async function startReferenceStore(): Promise<{ url: string; stop: () => Promise<void> } | null> {
@@ -29,7 +30,9 @@ export async function startReferenceStore(): Promise<{ url: string; stop: () => 
       '--log-level=error',
       '--test-disable-pushdown',
     ],
-    { stdio: 'ignore' },
+    // Its documents are decoded by FerretDB's original sjson decoder (patch 05 keeps it), so
+    // comparing whole documents also checks the single-pass decoder the store uses.
+    { stdio: 'ignore', env: { ...process.env, FERRETDB_SJSON_DECODER: 'legacy' } },
   );
   await waitForPort(port, 30_000, () => child.exitCode === null);
   return {

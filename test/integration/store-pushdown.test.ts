@@ -254,7 +254,12 @@ describe('the store answers every filter as MongoDB does (differential test of t
     if (limit) cursor.limit(limit);
     const docs = (await cursor.toArray()) as Doc[];
     const ids = docs.map(idKey);
-    return { ids: sort === 0 ? [...ids].sort() : ids, count: await c.countDocuments(f), countCommand: ((await client.db(dbName).command({ count: collection, query: f })) as { n: number }).n };
+    return {
+      ids: sort === 0 ? [...ids].sort() : ids,
+      count: await c.countDocuments(f),
+      countCommand: ((await client.db(dbName).command({ count: collection, query: f })) as { n: number }).n,
+      docs: wholeDocuments(docs),
+    };
   }
 
   function inMemory(collection: string, f: Doc, sort: 1 | -1 | 0, limit: number, skip: number) {
@@ -290,10 +295,17 @@ describe('the store answers every filter as MongoDB does (differential test of t
 
   /** The reference's answer: every matching document in _id order, paged and counted here. */
   async function referenceAnswers(client: InstanceType<typeof MongoClient>, collection: string, f: Doc, sort: 1 | -1 | 0, limit: number, skip: number) {
-    const all = ((await client.db(dbName).collection(collection).find(f).sort({ _id: 1 }).toArray()) as Doc[]).map(idKey);
-    const ordered = sort === -1 ? [...all].reverse() : all;
-    const ids = sort === 0 ? [...all].sort() : ordered.slice(skip, limit ? skip + limit : undefined);
-    return { ids, count: all.length, countCommand: all.length };
+    const allDocs = (await client.db(dbName).collection(collection).find(f).sort({ _id: 1 }).toArray()) as Doc[];
+    const all = allDocs.map(idKey);
+    const ordered = sort === -1 ? [...allDocs].reverse() : allDocs;
+    const page = sort === 0 ? allDocs : ordered.slice(skip, limit ? skip + limit : undefined);
+    const ids = sort === 0 ? [...all].sort() : page.map(idKey);
+    return { ids, count: all.length, countCommand: all.length, docs: wholeDocuments(page) };
+  }
+
+  /** Whole documents, byte for byte as BSON, in _id order: what both servers decoded must be the same. */
+  function wholeDocuments(docs: Doc[]): string[] {
+    return docs.map((d) => [idKey(d), Buffer.from(mongoose.mongo.BSON.serialize(d)).toString('base64')]).sort((a, b) => (a[0]! < b[0]! ? -1 : 1)).map(([, b]) => b!);
   }
 
   it('gives the same pages, orders and counts as the reference and as mingo, filter by filter', { timeout: 240_000 }, async () => {

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { retryOnContention } from '../../../shared/mongo.js';
 import type { AnyBulkWriteOperation } from 'mongoose';
-import { caseIdOf, type CaseDoc, type CasesModels, type EligibilityDoc, type HistoryEntry, type IngestMark } from '../models.js';
+import { caseIdOf, packageSetOf, type CaseDoc, type CasesModels, type EligibilityDoc, type HistoryEntry, type IngestMark } from '../models.js';
 import type { CanonicalRecord } from './record.js';
 import type { CaseEvent } from '../../../shared/events.js';
 import { factsOf, type StatsFacts } from '../statistics/facts.js';
@@ -93,6 +93,7 @@ export async function upsertRecords(
       returnType: record.returnType,
       charterFlight: record.charterFlight,
       packages: record.packages,
+      packageSet: packageSetOf(record.packages),
       countryOfOrigin: record.countryOfOrigin,
       mainApplicant: record.mainApplicant,
       familyMembers: record.familyMembers,
