@@ -168,6 +168,20 @@ shapes.push({
   store: () => feeds.Feed.find({ memberState: 'NL' }).sort({ createdAt: -1 }).limit(20).lean().exec(),
 });
 shapes.push({ name: 'ingestionFeeds | member state DE', principal: MS, query: `query { ingestionFeeds(first: 20) { id status } }` });
+// The README's own examples, as its readers send them.
+const BE: Principal = { subject: 'bench-ms-be', role: 'MEMBER_STATE', memberState: 'BE' };
+shapes.push({
+  name: 'README first query | member state BE',
+  principal: BE,
+  query: `{ cases(first: 3) { totalCount edges { node { caseReference sendingMemberState { name } countryOfOrigin { name } partner { name } entitlement { totalEur } } } } }`,
+});
+shapes.push({
+  name: 'README federated page of 50 | admin',
+  principal: ADMIN,
+  query: `{ cases(first: 50, filter: { countriesOfOrigin: ["IQ"], returnTypes: [VOLUNTARY] }) { totalCount pageInfo { hasNextPage endCursor }
+    edges { node { caseReference status familySize packages departureDate sendingMemberState { code name } countryOfOrigin { name coverage { partner { name } validFrom } }
+    partner { name } entitlement { totalCents totalEur lines { package component persons unitCents amountCents } } } } } }`,
+});
 shapes.push({ name: 'tariffs(on) | analyst', principal: ANALYST, query: `query { tariffs(on: "2024-06-01") { package component amountCents } }` });
 shapes.push({ name: 'financeSummary(year) | admin', principal: ADMIN, query: `query { financeSummary(year: 2024) { peopleSupported committedCents disbursedCents } }` });
 shapes.push({ name: 'partners spend(year) | admin', principal: ADMIN, query: `query { partners { id spend(year: 2024) { committedCents } } }` });

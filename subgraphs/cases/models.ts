@@ -97,15 +97,15 @@ export function packageSetsWithAny(wanted: readonly Package[]): string[] {
  */
 export async function backfillPackageSets(Case: Model<CaseDoc>, batch = 1_000): Promise<number> {
   // The list indexes of earlier versions that this one replaced.
-  const obsolete = ['partnerId_id', 'memberState_id', 'packages_id', 'eligibilityOutcome_id', 'memberStateScope', 'partnerScope'];
-  for (const field of CASE_FILTER_FIELDS) if (!(CASE_SCOPE_FIELDS as readonly string[]).includes(field)) obsolete.push(`${field.replace('.', '_')}_id_filters`);
+  const obsolete = ['countryOfOrigin_id', 'partnerId_id', 'status_id', 'memberState_id', 'returnType_id', 'packages_id', 'packageSet_id', 'departureDate_id', 'createdAt_id', 'eligibilityOutcome_id'];
   const existing = new Set((await Case.collection.listIndexes().toArray().catch(() => [])).map((i) => String(i.name)));
   for (const name of obsolete) if (existing.has(name)) await Case.collection.dropIndex(name);
   let done = 0;
   for (;;) {
-    const docs = await Case.find({ packageSet: { $exists: false } }, { packages: 1 }).limit(batch).lean<Array<Pick<CaseDoc, '_id' | 'packages'>>>().exec();
+    // `null` matches a missing value too, and is answered from the packageSet index.
+    const docs = await Case.find({ packageSet: null }, { packages: 1 }).limit(batch).lean<Array<Pick<CaseDoc, '_id' | 'packages'>>>().exec();
     if (docs.length === 0) return done;
-    await Case.bulkWrite(docs.map((d) => ({ updateOne: { filter: { _id: d._id, packageSet: { $exists: false } }, update: { $set: { packageSet: packageSetOf(d.packages ?? []) } } } })), { ordered: false });
+    await Case.bulkWrite(docs.map((d) => ({ updateOne: { filter: { _id: d._id, packageSet: null }, update: { $set: { packageSet: packageSetOf(d.packages ?? []) } } } })), { ordered: false });
     done += docs.length;
   }
 }
@@ -245,22 +245,19 @@ caseEventSchema.index({ caseId: 1, version: 1 }, { name: 'caseId_version' });
 // One case per (Member State, national reference): ingestion upserts on this key.
 caseSchema.index({ memberState: 1, caseReference: 1 }, { unique: true, name: 'memberState_caseReference' });
 /**
- * The fields a case list filters on (CaseFilter). Each has an index: the field, then _id (the
- * pagination order), so a filtered page walks the field's entries in _id order and stops
- * once it is full. Member States and partners read their own cases, so the two scopes
- * (memberState, partnerId) have wider indexes: the scope, _id, then every other filterable
- * field. A scoped list or count, filtered or not, is answered from the scope's own index
- * entries (the other conditions are checked on them), never from other scopes' cases or
- * the documents. On MongoDB this is the equality-sort-range order. Every index is written
- * on every change of a case, so the other fields' indexes stay narrow.
+ * The fields a case list filters on (CaseFilter), the two scopes (memberState, partnerId)
+ * among them. Each has one index: the field, then _id (the pagination order), then every
+ * other filterable field. A list filtered on a field, and read in a scope (a condition on
+ * memberState or partnerId like any other), walks one field's entries in _id order and
+ * checks the other conditions on the same entries: a page stops once it is full, and a
+ * count of any combination reads index entries only, never the documents or another
+ * Member State's cases. On MongoDB this is the equality-sort-range order.
  */
 export const CASE_FILTER_FIELDS = ['memberState', 'partnerId', 'countryOfOrigin', 'status', 'returnType', 'packageSet', 'eligibility.outcome', 'departureDate', 'createdAt'] as const;
-export const CASE_SCOPE_FIELDS = ['memberState', 'partnerId'] as const;
 for (const field of CASE_FILTER_FIELDS) {
   const keys: Record<string, 1> = { [field]: 1, _id: 1 };
-  const scope = (CASE_SCOPE_FIELDS as readonly string[]).includes(field);
-  if (scope) for (const other of CASE_FILTER_FIELDS) if (other !== field) keys[other] = 1;
-  caseSchema.index(keys, { name: `${field.replace('.', '_')}_id${scope ? '_filters' : ''}` });
+  for (const other of CASE_FILTER_FIELDS) if (other !== field) keys[other] = 1;
+  caseSchema.index(keys, { name: `${field.replace('.', '_')}_id_filters` });
 }
 
 /** A statistics read-model document: counters for one scope (`all`, `memberState:BE`, ...). */
