@@ -474,6 +474,34 @@ function withPayloadErrors(source: AsyncGenerator<ExecutionResult, void, void>, 
   return generator as unknown as AsyncGenerator<ExecutionResult, void, void>;
 }
 
+/** `stream`, calling `onEnd` once when it ends: run out, returned or thrown. */
+function untilEnded(stream: AsyncGenerator<ExecutionResult, void, void>, onEnd: () => void): AsyncGenerator<ExecutionResult, void, void> {
+  let ended = false;
+  const end = () => {
+    if (!ended) {
+      ended = true;
+      onEnd();
+    }
+  };
+  const wrapper = {
+    next: async () => {
+      const step = await stream.next();
+      if (step.done) end();
+      return step;
+    },
+    return: async () => {
+      end();
+      return stream.return(undefined);
+    },
+    throw: async (error: unknown) => {
+      end();
+      return stream.throw(error);
+    },
+    [Symbol.asyncIterator]: () => wrapper,
+  };
+  return wrapper as unknown as AsyncGenerator<ExecutionResult, void, void>;
+}
+
 /**
  * Default field resolver of subscription payloads: the case comes back from the graph
  * keyed by response names (aliases included), so read by the response name.
@@ -598,8 +626,10 @@ interface ConnectionState {
   expiry?: NodeJS.Timeout;
   /** Subscriptions counted against the per-connection limit (including those being admitted). */
   subscriptions: number;
-  /** Subscriptions holding a slot of the principal's count. */
+  /** Subscription ids in use on this socket, from admission on (holding a slot of the principal's count once admitted). */
   subscriptionIds: Set<string>;
+  /** The running subscriptions' event streams: ended when the socket closes, whatever graphql-ws still tracks. */
+  streams: Set<AsyncGenerator<ExecutionResult, void, void>>;
 }
 
 /** graphql-ws on the gateway's HTTP server, path `/graphql`. */
@@ -608,6 +638,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
   const schema = extendSchema(options.apiSchema, parse(SUBSCRIPTION_SDL));
   const wss = new WebSocketServer({ server: options.server, path: '/graphql', maxPayload: 256 * 1024 });
   const connections = new WeakMap<WebSocket, ConnectionState>();
+  const statesById = new Map<string, ConnectionState>();
   // Connections and subscriptions per principal, counted in Redis for every instance (README, Subscribe to case events).
   const slots = new SharedSlots(options.redis, logger);
   const principalKey = (principal: Principal) => `${principal.role}:${principal.subject}`;
@@ -616,9 +647,13 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
   const maxConnections = options.config.WS_MAX_CONNECTIONS_PER_PRINCIPAL;
   const maxSubscriptions = options.config.WS_MAX_SUBSCRIPTIONS_PER_PRINCIPAL;
   const releaseConnection = (state: ConnectionState) => {
+    statesById.delete(state.id);
     clearTimeout(state.expiry);
     for (const id of state.subscriptionIds) void slots.release(subscriptionsKey(state.principal), `${state.id}:${id}`);
     state.subscriptionIds.clear();
+    // No subscription outlives its socket (its fetches run as the principal).
+    for (const stream of state.streams) void stream.return(undefined);
+    state.streams.clear();
     void slots.release(connectionsKey(state.principal), state.id);
   };
   // Keyed by the subscription document's own AST node: graphql-js makes a new fieldNodes
@@ -652,8 +687,9 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
     const rights = `${principal.role}|${principal.memberState ?? ''}|${principal.partnerId ?? ''}`;
     const group = `${selection.personal ? `${rights}|${principal.subject}` : rights}|${selection.query}|${JSON.stringify(variables)}`;
     const once = `${group}|${message.id}`;
-    // Fetches of one selection are shared by principals with the same rights: so is their bound.
-    const slotKey = selection.personal ? `${rights}|${principal.subject}` : rights;
+    // The bound is each principal's own: one subscriber with many selections must not use
+    // up the slots of colleagues with the same rights (a shared fetch needs one slot).
+    const slotKey = `${rights}|${principal.subject}`;
     let pending = recent.get(once);
     if (!pending) {
       let batcher = batchers.get(group);
@@ -761,7 +797,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           closeUnauthorized(socket, 'case events need a bearer token in connection_init ({ "authorization": "Bearer <token>" })');
           return false;
         }
-        const state: ConnectionState = { principal, id: randomUUID(), subscriptions: 0, subscriptionIds: new Set() };
+        const state: ConnectionState = { principal, id: randomUUID(), subscriptions: 0, subscriptionIds: new Set(), streams: new Set() };
         // Checked before the connection is acknowledged: the one past the limit is closed with why.
         let taken: { taken: boolean; held: number };
         try {
@@ -787,6 +823,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           state.expiry.unref();
         }
         connections.set(socket, state);
+        statesById.set(state.id, state);
         socket.once('close', () => releaseConnection(state));
         return true;
       },
@@ -811,25 +848,33 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
         if (state.subscriptions >= MAX_SUBSCRIPTIONS_PER_CONNECTION) {
           return [new GraphQLError(`At most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection; complete one or open another connection`, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', limit: MAX_SUBSCRIPTIONS_PER_CONNECTION } })];
         }
+        // An id is in use from its admission until its subscription completes: a client that
+        // completes an id while it is being admitted and subscribes it again must not get two
+        // running subscriptions counted as one (graphql-ws forgets the id on `complete`).
+        if (state.subscriptionIds.has(id)) {
+          return [new GraphQLError(`Subscription id ${id} is in use on this connection; use a new id`, { extensions: { code: 'BAD_REQUEST' } })];
+        }
         // Counted here, before the await: concurrent subscribes on one socket cannot pass the per-connection limit together.
         state.subscriptions++;
+        state.subscriptionIds.add(id);
         let taken: { taken: boolean; held: number };
         try {
           taken = await slots.acquire(subscriptionsKey(state.principal), `${state.id}:${id}`, maxSubscriptions);
         } catch (error) {
           state.subscriptions--;
+          state.subscriptionIds.delete(id);
           if (!(error instanceof LimitCheckUnavailable)) throw error;
           return [new GraphQLError(`Subscription limits could not be checked: ${error.message}`, { extensions: { code: 'SERVICE_UNAVAILABLE' } })];
         }
         if (!taken.taken) {
           state.subscriptions--;
+          state.subscriptionIds.delete(id);
           return [
             new GraphQLError(`Too many subscriptions: this principal has ${taken.held} of ${maxSubscriptions} across its connections (WS_MAX_SUBSCRIPTIONS_PER_PRINCIPAL); complete one first`, {
               extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', limit: maxSubscriptions },
             }),
           ];
         }
-        state.subscriptionIds.add(id);
         if (!connections.has(ctx.extra.socket) || ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) {
           // The socket closed while the subscription was counted.
           state.subscriptionIds.delete(id);
@@ -847,7 +892,17 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       },
       subscribe: async (args) => {
         const result = await subscribe({ ...args, fieldResolver: byResponseKey });
-        return Symbol.asyncIterator in result ? withPayloadErrors(result, args.contextValue as SubscriptionContext) : result;
+        if (!(Symbol.asyncIterator in result)) return result;
+        const context = args.contextValue as SubscriptionContext;
+        const stream = withPayloadErrors(result, context);
+        const state = statesById.get(context.connectionId);
+        if (!state) {
+          // The socket closed while the subscription started.
+          void stream.return(undefined);
+          return stream;
+        }
+        state.streams.add(stream);
+        return untilEnded(stream, () => state.streams.delete(stream));
       },
       onError: (_ctx, _id, _payload, errors) => {
         logger.debug({ errors: errors.map((e) => e.message) }, 'subscription operation refused');

@@ -14,7 +14,7 @@ export function databaseName(config: Pick<Config, 'MONGO_DB_PREFIX'>, subgraph: 
  * tests and metrics can count round trips (see test/integration/batching.test.ts).
  */
 export async function connectDatabase(
-  config: Pick<Config, 'MONGO_URL' | 'MONGO_DB_PREFIX' | 'SUBGRAPH_TIMEOUT_MS' | 'DB_TIMEOUT_MS'>,
+  config: Pick<Config, 'MONGO_URL' | 'MONGO_DB_PREFIX'>,
   subgraph: SubgraphName,
 ): Promise<Connection> {
   const connection = mongoose.createConnection(config.MONGO_URL, {
@@ -26,9 +26,10 @@ export async function connectDatabase(
     autoIndex: false,
     autoCreate: false,
   });
-  // Every read carries a server-side deadline (maxTimeMS), shortened to what is left of
-  // the request it serves, so no query goes on after the gateway gave up on it.
-  connection.set('maxTimeMS', dbTimeoutMs(config));
+  // Every read made while serving a request carries a server-side deadline (maxTimeMS):
+  // what is left of the request (withDbDeadline), so no query goes on after the gateway
+  // gave up on it. Background work (a rebuild, a retention run) reads without one, or
+  // sets its own.
   connection.plugin(deadlinePlugin);
   await connection.asPromise();
   return connection;
@@ -82,14 +83,12 @@ const QUERY_OPS = /^(find|findOne|countDocuments|count|distinct|estimatedDocumen
 function deadlinePlugin(schema: Schema): void {
   schema.pre(QUERY_OPS, { query: true, document: false }, function (this: Query<unknown, unknown>) {
     const own = this.getOptions().maxTimeMS;
-    const connectionLimit = this.model.db.get('maxTimeMS') as number | undefined;
-    const budget = readBudgetMs(typeof own === 'number' ? own : connectionLimit);
+    const budget = readBudgetMs(typeof own === 'number' ? own : undefined);
     if (budget !== undefined) this.maxTimeMS(budget);
   });
   schema.pre('aggregate', function (this: Aggregate<unknown>) {
     const own = this.options.maxTimeMS;
-    const connectionLimit = (this.model() as Model<unknown>).db.get('maxTimeMS') as number | undefined;
-    const budget = readBudgetMs(typeof own === 'number' ? own : connectionLimit);
+    const budget = readBudgetMs(typeof own === 'number' ? own : undefined);
     if (budget !== undefined) this.option({ maxTimeMS: budget });
   });
 }

@@ -9,7 +9,7 @@ import { testConfig } from '../helpers/system.js';
  * request is over (its caller gone or out of time) is never sent.
  */
 describe('database reads carry the deadline of the request they serve', () => {
-  const config = testConfig({ DB_TIMEOUT_MS: '60000' });
+  const config = testConfig();
   let connection: Connection;
   const sent: string[] = [];
   const schema = new Schema({ _id: Number, text: String }, { collection: 'slow', versionKey: false });
@@ -31,13 +31,24 @@ describe('database reads carry the deadline of the request they serve', () => {
     await connection.close();
   });
 
-  it('the connection gives every find and aggregate its limit as maxTimeMS', async () => {
-    const find = Slow().find({ text: /never-there/ });
+  it('inside a request every find and aggregate gets the time left as maxTimeMS; background work sets its own or none', async () => {
+    const signal = new AbortController().signal;
+    const find = Slow().find({ text: /never-there/ }).limit(1);
     const aggregate = Slow().aggregate([{ $match: { _id: 1 } }]);
-    await find.exec();
-    await aggregate.exec();
-    expect(find.getOptions().maxTimeMS).toBe(60_000);
-    expect(aggregate.options.maxTimeMS).toBe(60_000);
+    await withDbDeadline({ deadline: Date.now() + 60_000, signal }, async () => {
+      await find.exec();
+      await aggregate.exec();
+    });
+    expect(find.getOptions().maxTimeMS).toBeGreaterThan(50_000);
+    expect(find.getOptions().maxTimeMS).toBeLessThanOrEqual(60_000);
+    expect(aggregate.options.maxTimeMS).toBeGreaterThan(50_000);
+    // A query's own, shorter limit stays; outside a request nothing is added.
+    const own = Slow().findOne({ _id: 1 }).maxTimeMS(1_000);
+    await withDbDeadline({ deadline: Date.now() + 60_000, signal }, () => own.exec());
+    expect(own.getOptions().maxTimeMS).toBe(1_000);
+    const background = Slow().findOne({ _id: 1 });
+    await background.exec();
+    expect(background.getOptions().maxTimeMS).toBeUndefined();
   });
 
   it('a read inside a request gets only what is left of the request, and the store stops it there', async () => {

@@ -1,6 +1,7 @@
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { startGateway } from '../../gateway/server.js';
 import { mintToken } from '../../shared/auth.js';
 import { publishCaseEvents } from '../../shared/events.js';
@@ -175,6 +176,35 @@ describe('limits per principal and per Member State: sockets, subscriptions, per
     await Promise.all([...sockets, third, otherSocket].map((s) => s.dispose()));
     await until(() => false, 300);
     expect(await system.redis.zcard(`${system.config.QUEUE_PREFIX}:ws:subscriptions:ADMIN:subscribing-tool`)).toBe(0);
+  });
+
+  it('a subscription id completed and subscribed again while it is being admitted (frames sent in one write) runs once, counted once, and ends with its socket', async () => {
+    const token = await mintToken({ subject: 'id-reusing-tool', role: 'ADMIN' }, system.config);
+    const raw = new WebSocket(wsUrls[0], 'graphql-transport-ws');
+    const frames: Array<{ type: string; id?: string; payload?: unknown }> = [];
+    raw.on('message', (data) => frames.push(JSON.parse(String(data)) as (typeof frames)[number]));
+    await new Promise((resolve) => raw.once('open', resolve));
+    raw.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
+    await until(() => frames.some((f) => f.type === 'connection_ack'));
+    const subscribe = JSON.stringify({ id: 'X', type: 'subscribe', payload: { query: 'subscription { caseEvents { id caseId } }' } });
+    const complete = JSON.stringify({ id: 'X', type: 'complete' });
+    // 30 × (subscribe, complete) then a last subscribe, all in one frame burst: every
+    // admission is still awaiting its count when the next arrives.
+    const burst: string[] = [];
+    for (let i = 0; i < 30; i++) burst.push(subscribe, complete);
+    burst.push(subscribe);
+    raw.send(burst[0]!);
+    for (const frame of burst.slice(1)) raw.send(frame);
+    await until(() => false, 800);
+    await publish(target);
+    await until(() => frames.some((f) => f.type === 'next'), 10_000);
+    await until(() => false, 500);
+    // One running subscription at most: one delivery of the event, and one slot in Redis.
+    expect(frames.filter((f) => f.type === 'next' && f.id === 'X').length).toBeLessThanOrEqual(1);
+    expect(await system.redis.zcard(`${system.config.QUEUE_PREFIX}:ws:subscriptions:ADMIN:id-reusing-tool`)).toBeLessThanOrEqual(1);
+    raw.close();
+    await until(() => false, 300);
+    expect(await system.redis.zcard(`${system.config.QUEUE_PREFIX}:ws:subscriptions:ADMIN:id-reusing-tool`)).toBe(0);
   });
 
   it('per-event fetches: at most SUBSCRIPTION_FETCHES_IN_FLIGHT per principal at one instance; a fetch that cannot get a slot in time is an error naming the limit; other principals get their case', async () => {
