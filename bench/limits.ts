@@ -19,6 +19,7 @@ import { createRedis } from '../shared/redis.js';
 import { NODE_ARGS, ROOT, waitForReady } from '../scripts/processes.js';
 import { INGEST_QUEUE } from '../subgraphs/cases/ingestion/processor.js';
 import { benchDatabases, benchEnv } from './env.js';
+import { canonicalRecord } from '../test/helpers/records.js';
 
 const { values } = parseArgs({ options: { only: { type: 'string' }, timeout: { type: 'string', default: '60' } } });
 const TIMEOUT_MS = Number(values.timeout) * 1000;
@@ -28,21 +29,9 @@ const config = loadConfig(env);
 const { close } = await benchDatabases(config);
 await close();
 
-const record = (memberState: string, ref: string, extra: Record<string, unknown> = {}) => ({
-  memberState,
-  caseReference: ref,
-  recordVersion: 1,
-  returnType: 'VOLUNTARY',
-  packages: ['POST_ARRIVAL'],
-  countryOfOrigin: 'MA',
-  departureDate: '2024-04-02',
-  mainApplicant: { name: 'Youssef El Amrani', dateOfBirth: '1990-02-02', sex: 'MALE' },
-  eligibility: { requestDate: '2024-04-10' },
-  ...extra,
-});
 const sparseCsv = (index: number) => `memberState,caseReference,familyMembers.${index}.name\nBE,BE-2024-1,A\n`;
 // Elements as small as JSON allows (`0`, two bytes each): 500,000 of them fit in one record of about 1 MB.
-const bigFamily = (n: number) => JSON.stringify(record('BE', `BE-FAM-${n}`)).replace(/}$/, `,"familyMembers":[${Array(n).fill('0').join(',')}]}`);
+const bigFamily = (n: number) => JSON.stringify(canonicalRecord('BE', `BE-FAM-${n}`)).replace(/}$/, `,"familyMembers":[${Array(n).fill('0').join(',')}]}`);
 
 const INPUTS: Array<{ name: string; contentType: string; body: () => string }> = [
   { name: 'csv-4m', contentType: 'text/csv', body: () => sparseCsv(4_000_000) },
@@ -158,7 +147,7 @@ for (const input of chosen) {
       const response = await fetch(`${url}/ingest/v1/feeds`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.DE}` },
-        body: JSON.stringify([record('DE', `DE-OTHER-${++other}`), record('DE', `DE-OTHER-${++other}`)]),
+        body: JSON.stringify([canonicalRecord('DE', `DE-OTHER-${++other}`), canonicalRecord('DE', `DE-OTHER-${++other}`)]),
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
       otherFeed = ((await response.json()) as { feedId?: string }).feedId;

@@ -15,12 +15,13 @@
 import { parseArgs } from 'node:util';
 import type { FilterQuery } from 'mongoose';
 import { loadConfig } from '../shared/config.js';
-import { caseScope, type CaseScope } from '../shared/access.js';
 import { mintToken, type Principal } from '../shared/auth.js';
 import { BENCH_SUBGRAPHS, benchDatabases, benchEnv, processStarter } from './env.js';
 import { casesModels, type CaseDoc } from '../subgraphs/cases/models.js';
 import { feedModels } from '../subgraphs/cases/ingestion/feeds.js';
 import { caseFilterToQuery, type CaseFilterInput } from '../subgraphs/cases/resolvers.js';
+import { CaseAccess } from '../subgraphs/cases/access.js';
+import { personalDataGrantModel } from '../subgraphs/cases/support-access.js';
 import { seedCases } from '../scripts/seed-data.js';
 import { clearCollection } from '../shared/mongo.js';
 
@@ -98,13 +99,10 @@ interface Shape {
 const PAGE = `query($f: CaseFilter, $after: String, $first: Int) { cases(filter: $f, first: $first, after: $after) { edges { node { id status countryOfOrigin { code } } } pageInfo { hasNextPage endCursor } } }`;
 const COUNT = `query($f: CaseFilter) { cases(filter: $f, first: 1) { totalCount } }`;
 
-function restrictFor(scope: CaseScope, filter: FilterQuery<CaseDoc>): FilterQuery<CaseDoc> {
-  if (scope.kind === 'all' || scope.kind === 'none') return filter;
-  const condition = scope.kind === 'memberState' ? { memberState: scope.memberState } : { partnerId: scope.partnerId };
-  const [key] = Object.keys(condition) as [string];
-  return key in filter ? { $and: [filter, condition] } : { ...filter, ...condition };
-}
-const storeQuery = (principal: Principal, f: CaseFilterInput) => restrictFor(caseScope(principal), caseFilterToQuery(f));
+// The scope applied exactly as the cases subgraph applies it.
+const grants = personalDataGrantModel(db.cases);
+const restrictFor = (principal: Principal, filter: FilterQuery<CaseDoc>) => new CaseAccess(principal, grants, config.PSEUDONYM_KEY).restrict(filter);
+const storeQuery = (principal: Principal, f: CaseFilterInput) => restrictFor(principal, caseFilterToQuery(f));
 const storePage = (principal: Principal, f: CaseFilterInput, first = 50) => () =>
   models.Case.find(storeQuery(principal, f)).sort({ _id: 1 }).limit(first + 1).batchSize(first + 1).lean().exec();
 const storeCount = (principal: Principal, f: CaseFilterInput) => () => models.Case.countDocuments(storeQuery(principal, f)).exec();
@@ -149,7 +147,7 @@ shapes.push({
   principal: MS,
   query: `query($r: String!) { caseByReference(memberState: "DE", caseReference: $r) { id status } }`,
   variables: { r: REFERENCE_CASE.caseReference },
-  store: () => models.Case.findOne(restrictFor(caseScope(MS), { memberState: 'DE', caseReference: REFERENCE_CASE.caseReference })).lean().exec(),
+  store: () => models.Case.findOne(restrictFor(MS, { memberState: 'DE', caseReference: REFERENCE_CASE.caseReference })).lean().exec(),
 });
 shapes.push({
   name: 'Partner.cases with filter | admin',

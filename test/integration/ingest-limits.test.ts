@@ -8,6 +8,7 @@ import { mintToken } from '../../shared/auth.js';
 import { spawnEntry, waitForReady } from '../../scripts/processes.js';
 import { MAX_FAMILY_MEMBERS } from '../../subgraphs/cases/ingestion/record.js';
 import { startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
+import { canonicalRecord } from '../helpers/records.js';
 
 /**
  * Bounded work for every input (README, "Limits on feeds"): each hostile input at full
@@ -22,18 +23,6 @@ interface Report {
   errors: string[];
 }
 
-const record = (memberState: string, ref: string, extra: Record<string, unknown> = {}) => ({
-  memberState,
-  caseReference: ref,
-  recordVersion: 1,
-  returnType: 'VOLUNTARY',
-  packages: ['POST_ARRIVAL'],
-  countryOfOrigin: 'MA',
-  departureDate: '2024-04-02',
-  mainApplicant: { name: 'Youssef El Amrani', dateOfBirth: '1990-02-02', sex: 'MALE' },
-  eligibility: { requestDate: '2024-04-10' },
-  ...extra,
-});
 
 const exited = (child: ChildProcess) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -85,7 +74,7 @@ describe('bounded work for every input (push API, real worker process)', () => {
   };
   /** Another Member State's small feed, pushed at the same time as a hostile one: it must complete. */
   const otherFeed = async () => {
-    const response = await push(JSON.stringify([record('DE', `DE-LIM-${++otherRefs}`), record('DE', `DE-LIM-${++otherRefs}`)]), 'application/json', tokens.DE);
+    const response = await push(JSON.stringify([canonicalRecord('DE', `DE-LIM-${++otherRefs}`), canonicalRecord('DE', `DE-LIM-${++otherRefs}`)]), 'application/json', tokens.DE);
     expect(response.status).toBe(202);
     return ((await response.json()) as { feedId: string }).feedId;
   };
@@ -148,9 +137,9 @@ describe('bounded work for every input (push API, real worker process)', () => {
   });
 
   const families: Array<[string, string, () => string]> = [
-    ['JSON, 200,000 family members', 'application/json', () => `[${JSON.stringify(record('BE', 'BE-FAM-200K')).replace(/}$/, `,"familyMembers":[${Array(200_000).fill('0').join(',')}]}`)}]`],
-    ['NDJSON, 500,000 family members (about 1 MB)', 'application/x-ndjson', () => `${JSON.stringify(record('BE', 'BE-FAM-500K')).replace(/}$/, `,"familyMembers":[${Array(500_000).fill('0').join(',')}]}`)}\n`],
-    ['JSON, 340,000 empty objects as family members (the most objects 1 MB can hold)', 'application/json', () => `[${JSON.stringify(record('BE', 'BE-FAM-OBJ')).replace(/}$/, `,"familyMembers":[${Array(340_000).fill('{}').join(',')}]}`)}]`],
+    ['JSON, 200,000 family members', 'application/json', () => `[${JSON.stringify(canonicalRecord('BE', 'BE-FAM-200K')).replace(/}$/, `,"familyMembers":[${Array(200_000).fill('0').join(',')}]}`)}]`],
+    ['NDJSON, 500,000 family members (about 1 MB)', 'application/x-ndjson', () => `${JSON.stringify(canonicalRecord('BE', 'BE-FAM-500K')).replace(/}$/, `,"familyMembers":[${Array(500_000).fill('0').join(',')}]}`)}\n`],
+    ['JSON, 340,000 empty objects as family members (the most objects 1 MB can hold)', 'application/json', () => `[${JSON.stringify(canonicalRecord('BE', 'BE-FAM-OBJ')).replace(/}$/, `,"familyMembers":[${Array(340_000).fill('{}').join(',')}]}`)}]`],
   ];
   for (const [name, contentType, body] of families) {
     it(`a record with a family array of ${name}: rejected with one problem, the worker's memory bounded, the worker stays up`, async () => {
@@ -182,7 +171,7 @@ describe('bounded work for every input (push API, real worker process)', () => {
   it('problems are capped per record and per report, with the count of the rest', async () => {
     const bad = { name: '', dateOfBirth: 'soon', sex: 'X', relationship: '', vulnerabilities: [''] };
     // 2,500 records, each with far more problems than a record keeps.
-    const records = Array.from({ length: 2_500 }, (_, i) => record('BE', `BE-CAP-${i}`, { countryOfOrigin: 'ZZ', familyMembers: Array(MAX_FAMILY_MEMBERS).fill(bad) }));
+    const records = Array.from({ length: 2_500 }, (_, i) => canonicalRecord('BE', `BE-CAP-${i}`, { countryOfOrigin: 'ZZ', familyMembers: Array(MAX_FAMILY_MEMBERS).fill(bad) }));
     const other = otherFeed();
     const response = await push(JSON.stringify(records), 'application/json');
     expect(response.status).toBe(202);
@@ -262,8 +251,8 @@ describe('a poison job (one that takes its worker down) ends FAILED with its rea
     };
 
     workers.push(await startWorker(env));
-    const poison = await pushFeed(be, [record('BE', 'BE-POISON-1', { countryOfOrigin: 'AF' })]);
-    const other = await pushFeed(de, [record('DE', 'DE-POISON-OTHER-1'), record('DE', 'DE-POISON-OTHER-2')]);
+    const poison = await pushFeed(be, [canonicalRecord('BE', 'BE-POISON-1', { countryOfOrigin: 'AF' })]);
+    const other = await pushFeed(de, [canonicalRecord('DE', 'DE-POISON-OTHER-1'), canonicalRecord('DE', 'DE-POISON-OTHER-2')]);
     // Each time a worker reaches the poison chunk's work, it is killed (as an out-of-memory abort would).
     for (let kill = 1; kill <= 2; kill++) {
       await new Promise<void>((resolve) => {
@@ -284,7 +273,7 @@ describe('a poison job (one that takes its worker down) ends FAILED with its rea
     expect(failed.errors[0]).toMatch(/^chunk 0: this chunk stopped the worker storing it 2 times \(killed or out of memory\); it is not tried again/);
     // The third worker never started the chunk's work, and is still up, taking other feeds.
     expect(held).toHaveLength(2);
-    const later = await pushFeed(de, [record('DE', 'DE-POISON-OTHER-3'), record('DE', 'DE-POISON-OTHER-4')]);
+    const later = await pushFeed(de, [canonicalRecord('DE', 'DE-POISON-OTHER-3'), canonicalRecord('DE', 'DE-POISON-OTHER-4')]);
     expect((await until(later, de, 30_000)).status).toBe('DONE');
     expect(held).toHaveLength(2);
     expect(third.exitCode).toBeNull();

@@ -12,6 +12,7 @@ import { feedModels } from '../../subgraphs/cases/ingestion/feeds.js';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
 import { factsOf } from '../../subgraphs/cases/statistics/facts.js';
 import { faultyProxy, socket, until, type FaultyProxy } from '../helpers/faults.js';
+import { canonicalRecord } from '../helpers/records.js';
 import { silentLogger, startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
 
 /**
@@ -27,17 +28,7 @@ describe('limits per principal and per Member State: sockets, subscriptions, per
   let worker: Worker;
   let target: CaseDoc;
   let wsUrls: [string, string];
-  const record = (memberState: string, ref: string) => ({
-    memberState,
-    caseReference: ref,
-    recordVersion: 1,
-    returnType: 'VOLUNTARY',
-    packages: ['POST_ARRIVAL', 'POST_RETURN'],
-    countryOfOrigin: 'MA',
-    departureDate: '2024-04-02',
-    mainApplicant: { name: 'Youssef El Amrani', dateOfBirth: '1990-02-02', sex: 'MALE' },
-    eligibility: { requestDate: '2024-04-10' },
-  });
+  const record = (memberState: string, ref: string) => canonicalRecord(memberState, ref, { packages: ['POST_ARRIVAL', 'POST_RETURN'] });
   const msToken = (memberState: string) => mintToken({ subject: `${memberState.toLowerCase()}-system`, role: 'MEMBER_STATE', memberState }, system.config);
   const publish = (doc: CaseDoc) =>
     publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, [{ type: 'case.updated' as const, caseId: doc._id.toHexString(), version: 1, at: new Date().toISOString(), before: factsOf(doc), after: factsOf(doc) }]);
