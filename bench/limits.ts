@@ -17,7 +17,7 @@ import { mintToken } from '../shared/auth.js';
 import { loadConfig } from '../shared/config.js';
 import { createRedis } from '../shared/redis.js';
 import { NODE_ARGS, ROOT, waitForReady } from '../scripts/processes.js';
-import { INGEST_QUEUE } from '../subgraphs/cases/ingestion/processor.js';
+import { INGEST_QUEUE } from '../subgraphs/cases/ingestion/index.js';
 import { benchDatabases, benchEnv } from './env.js';
 import { canonicalRecord } from '../test/helpers/records.js';
 

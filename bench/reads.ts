@@ -18,7 +18,7 @@ import { loadConfig } from '../shared/config.js';
 import { mintToken, type Principal } from '../shared/auth.js';
 import { BENCH_SUBGRAPHS, benchDatabases, benchEnv, processStarter } from './env.js';
 import { casesModels, type CaseDoc } from '../subgraphs/cases/models.js';
-import { feedModels } from '../subgraphs/cases/ingestion/feeds.js';
+import { feedModels } from '../subgraphs/cases/ingestion/index.js';
 import { caseFilterToQuery, type CaseFilterInput } from '../subgraphs/cases/resolvers.js';
 import { CaseAccess } from '../subgraphs/cases/access.js';
 import { personalDataGrantModel } from '../subgraphs/cases/support-access.js';

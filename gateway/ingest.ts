@@ -8,11 +8,24 @@ import type { Principal } from '../shared/auth.js';
 import type { Config } from '../shared/config.js';
 import { sendJson, type RequestHandler } from '../shared/http.js';
 import type { Logger } from '../shared/logger.js';
-import { FeedSyntaxError, FeedTooLargeError, feedRecords, formatOf, limitBytes } from '../subgraphs/cases/ingestion/formats.js';
-import type { ChunkReport, IngestChunkJob } from '../subgraphs/cases/ingestion/processor.js';
-import { profileDialect, type FeedProfile } from '../subgraphs/cases/ingestion/profiles.js';
-import { FeedStager } from '../subgraphs/cases/ingestion/staging.js';
-import { canonicalRecordSchema } from '../subgraphs/cases/ingestion/record.js';
+import {
+  canonicalRecordSchema,
+  chunkJobId,
+  FeedStager,
+  FeedSyntaxError,
+  FeedTooLargeError,
+  feedRecords,
+  formatOf,
+  limitBytes,
+  profileDialect,
+  queuedReport,
+  readFeedReceipt,
+  writeFeedReceipt,
+  type ChunkReport,
+  type FeedProfile,
+  type FeedReceipt,
+  type IngestChunkJob,
+} from '../subgraphs/cases/ingestion/index.js';
 import type { GatewayContext } from './datasource.js';
 import { pushLimits, type PushRefusal } from './limits.js';
 
@@ -25,14 +38,6 @@ export const CANONICAL_RECORD_JSON_SCHEMA = {
 
 const REPORT_QUERY = `query($id: ID!) { ingestionFeed(id: $id) { id memberState status counts { received created updated unchanged stale rejected }
   rejected { position line caseReference path message } rejectedOmitted errors createdAt } }`;
-
-interface FeedMeta {
-  feedId: string;
-  memberState: string;
-  received: number;
-  totalChunks: number;
-  createdAt: string;
-}
 
 const problem = (res: ServerResponse, status: number, code: string, message: string, extra: Record<string, unknown> = {}) =>
   sendJson(res, status, { error: { code, message, ...extra } });
@@ -54,7 +59,6 @@ export function ingestHandler(options: {
   onFeed?: (memberState: string, format: string) => void;
 }): RequestHandler {
   const { config, redis, queue } = options;
-  const metaKey = (feedId: string) => `${config.QUEUE_PREFIX}:feed:${feedId}`;
   const limits = pushLimits(config, redis, options.logger);
 
   /** 429 (or 503) naming the limit, with Retry-After; the body is not read, and the connection closes after the answer. */
@@ -113,8 +117,9 @@ export function ingestHandler(options: {
     }
     const idemKey = idempotencyKey ? `${config.QUEUE_PREFIX}:feed-idempotency:${principal.memberState}:${idempotencyKey}` : undefined;
     const repeated = async (existing: string) => {
-      const meta = JSON.parse((await redis.get(metaKey(existing))) ?? 'null') as FeedMeta | null;
-      return sendJson(res, 202, { feedId: existing, received: meta?.received ?? null, status: 'QUEUED', replayed: true, report: `/ingest/v1/feeds/${existing}` });
+      const receipt = await readFeedReceipt(redis, config.QUEUE_PREFIX, existing);
+      const answer = { feedId: existing, received: receipt?.received ?? null, status: 'QUEUED', replayed: true };
+      return sendJson(res, 202, { ...answer, report: `/ingest/v1/feeds/${existing}` });
     };
     // A retry of a push already taken: answered without reading (or processing) it again.
     const known = idemKey ? await redis.get(idemKey) : null;
@@ -155,15 +160,25 @@ export function ingestHandler(options: {
     }
     const totalChunks = stager.keys.length;
     const received = stager.received;
-    const meta: FeedMeta = { feedId, memberState: principal.memberState!, received, totalChunks, createdAt: new Date().toISOString() };
+    const memberState = principal.memberState!;
+    const receipt: FeedReceipt = { feedId, memberState, received, totalChunks, createdAt: new Date().toISOString() };
     try {
       await stager.commit();
-      await redis.set(metaKey(feedId), JSON.stringify(meta), 'EX', 30 * 86_400);
+      await writeFeedReceipt(redis, config.QUEUE_PREFIX, receipt);
       const jobs = stager.keys.map((payloadKey, chunkIndex) => ({
         name: 'chunk',
-        data: { feedId, memberState: principal.memberState!, firstPosition: stager.firstPositions[chunkIndex]!, payloadKey, totalChunks, chunkIndex, received },
+        data: {
+          feedId,
+          memberState,
+          firstPosition: stager.firstPositions[chunkIndex]!,
+          payloadKey,
+          totalChunks,
+          chunkIndex,
+          received,
+          queuedAt: receipt.createdAt,
+        } satisfies IngestChunkJob,
         opts: {
-          jobId: `${feedId}-${chunkIndex}`,
+          jobId: chunkJobId(feedId, chunkIndex),
           // Fairness: chunk n of every feed goes before chunk n+1 of any feed, so a Member
           // State pushing a huge feed does not starve another's small one.
           priority: Math.min(chunkIndex + 1, 2_097_151),
@@ -203,20 +218,16 @@ export function ingestHandler(options: {
         { 'retry-after': '5' },
       );
     }
-    // Not processed yet: what the gateway queued.
-    const meta = JSON.parse((await redis.get(metaKey(feedId))) ?? 'null') as FeedMeta | null;
-    const visible = meta && (principal.role === 'ADMIN' || principal.role === 'SUPPORT_DESK' || principal.memberState === meta.memberState);
-    if (!visible) return problem(res, 404, 'NOT_FOUND', `Feed ${feedId} was not found`);
-    sendJson(res, 200, {
-      id: meta.feedId,
-      memberState: meta.memberState,
-      status: 'QUEUED',
-      counts: { received: meta.received, created: 0, updated: 0, unchanged: 0, stale: 0, rejected: 0 },
-      rejected: [],
-      rejectedOmitted: 0,
-      errors: [],
-      createdAt: meta.createdAt,
-    });
+    // The store has no chunk of the feed yet: its report by the store's rule from no chunks
+    // (QUEUED), with what the push API's receipt says was received.
+    const receipt = await readFeedReceipt(redis, config.QUEUE_PREFIX, feedId);
+    const staff = principal.role === 'ADMIN' || principal.role === 'SUPPORT_DESK';
+    if (!receipt || !(staff || principal.memberState === receipt.memberState)) {
+      return problem(res, 404, 'NOT_FOUND', `Feed ${feedId} was not found`);
+    }
+    // The fields REPORT_QUERY asks the graph for, so both answers have one shape.
+    const { chunks: _chunks, ...answer } = queuedReport(receipt);
+    sendJson(res, 200, answer);
   }
 
   const handler = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {

@@ -7,9 +7,13 @@ import { Queue } from 'bullmq';
 import { loadConfigOrExit } from '../shared/config.js';
 import { connectDatabase } from '../shared/mongo.js';
 import { createRedis } from '../shared/redis.js';
-import { feedModels } from '../subgraphs/cases/ingestion/feeds.js';
-import { INGEST_QUEUE, type ChunkReport, type IngestChunkJob } from '../subgraphs/cases/ingestion/processor.js';
-import { replayFailedChunks } from '../subgraphs/cases/ingestion/replay.js';
+import {
+  feedModels,
+  INGEST_QUEUE,
+  replayFailedChunks,
+  type ChunkReport,
+  type IngestChunkJob,
+} from '../subgraphs/cases/ingestion/index.js';
 
 let feed: string | undefined;
 try {

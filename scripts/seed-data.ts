@@ -2,7 +2,7 @@ import type { Connection } from 'mongoose';
 import { COUNTRIES_OF_ORIGIN, MEMBER_STATES, PACKAGES, PARTNERS, type Package } from '../shared/domain.js';
 import { clearCollection, ensureIndexes } from '../shared/mongo.js';
 import { caseIdOf, casesModels, packageSetOf } from '../subgraphs/cases/models.js';
-import { feedModels } from '../subgraphs/cases/ingestion/feeds.js';
+import { feedModels } from '../subgraphs/cases/ingestion/index.js';
 import { personalDataReadModel } from '../subgraphs/cases/audit.js';
 import { coverageModels } from '../subgraphs/coverage/models.js';
 import { financeModels } from '../subgraphs/finance/models.js';

@@ -2,31 +2,18 @@ import { Schema, Types, type AnyBulkWriteOperation, type Connection, type Model 
 import type { Redis } from 'ioredis';
 import type { CaseEvent } from '../../shared/events.js';
 import { retryOnContention } from '../../shared/mongo.js';
-import type { FeedChunkDoc, FeedDoc, FeedModels } from './ingestion/feeds.js';
-import type { StagedChunk } from './ingestion/staging.js';
-import type { ActorRecord, CaseDoc, CaseEventDoc, CasesModels, HistoryEntry, ReintegrationPlanDoc } from './models.js';
+import type { FeedChunkDoc, FeedDoc, FeedModels, StagedChunk } from './ingestion/index.js';
+import type {
+  ActorRecord,
+  CaseDoc,
+  CaseEventDoc,
+  CasesModels,
+  ErasureMark,
+  HistoryEntry,
+  ReintegrationPlanDoc,
+  RetainedFacts,
+} from './models.js';
 import { factsOf, type StatsFacts } from './statistics/facts.js';
-
-/**
- * What an erasure keeps so the programme statistics do not move: counts and the main
- * applicant's age in whole years, nothing that names or dates a person.
- */
-export interface RetainedFacts {
-  adults: number;
-  minors: number;
-  mainApplicantAge: number | null;
-}
-
-/** Left on an erased case (and in the erasure record): when, by whom, why. */
-export interface ErasureMark {
-  at: Date;
-  actor: ActorRecord;
-  /** `REQUEST` (the data subject asked, through the owning Member State) or `RETENTION`. */
-  kind: 'REQUEST' | 'RETENTION';
-  retained: RetainedFacts;
-  /** Set once every copy is scrubbed and the erasure recorded; until then a retry finishes it. */
-  complete?: boolean;
-}
 
 /** The erasure record: append-only proof of what was erased where, without the data. */
 export interface ErasureDoc {

@@ -1,5 +1,4 @@
 import { createHmac } from 'node:crypto';
-import type { ErasureMark } from './erasure.js';
 import { Schema, Types, type Connection, type Model } from 'mongoose';
 import { CASE_STATUSES, PACKAGES, RETURN_TYPES, SEXES, type CaseStatus, type Package, type ReturnType, type Sex } from '../../shared/domain.js';
 
@@ -144,6 +143,29 @@ export interface CaseDoc {
   lastIngest?: IngestMark;
   /** Set once the case's personal data is erased (on request or by retention); never unset. */
   erasure?: ErasureMark;
+}
+
+// The erasure mark is part of the case document, so it lives with it: erasure.ts writes it,
+// and the case model (which erasure.ts itself imports) must not import erasure.ts back.
+/**
+ * What an erasure keeps so the programme statistics do not move: counts and the main
+ * applicant's age in whole years, nothing that names or dates a person.
+ */
+export interface RetainedFacts {
+  adults: number;
+  minors: number;
+  mainApplicantAge: number | null;
+}
+
+/** Left on an erased case (and in the erasure record): when, by whom, why. */
+export interface ErasureMark {
+  at: Date;
+  actor: ActorRecord;
+  /** `REQUEST` (the data subject asked, through the owning Member State) or `RETENTION`. */
+  kind: 'REQUEST' | 'RETENTION';
+  retained: RetainedFacts;
+  /** Set once every copy is scrubbed and the erasure recorded; until then a retry finishes it. */
+  complete?: boolean;
 }
 
 /**

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase } from '../../shared/mongo.js';
 import { createRedis } from '../../shared/redis.js';
 import { casesModels } from '../../subgraphs/cases/models.js';
-import { INGEST_QUEUE, type ChunkReport, type IngestChunkJob } from '../../subgraphs/cases/ingestion/processor.js';
+import { INGEST_QUEUE, type ChunkReport, type IngestChunkJob } from '../../subgraphs/cases/ingestion/index.js';
 import { spawnEntry, waitForReady } from '../../scripts/processes.js';
 import { seedReferenceData } from '../../scripts/seed-data.js';
 import { testConfig } from '../helpers/system.js';

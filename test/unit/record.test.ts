@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { validateRecord } from '../../subgraphs/cases/ingestion/record.js';
-import { contentHash, decideOutcome } from '../../subgraphs/cases/ingestion/upsert.js';
+import { contentHash, decideOutcome } from '../../subgraphs/cases/ingestion/decisions.js';
 
 const good = () => ({
   memberState: 'BE',

@@ -6,9 +6,16 @@ import type { ingestWorkerMetrics } from '../../../shared/metrics.js';
 import type { CasesModels } from '../models.js';
 import type { AssignPartners } from './assignment.js';
 import { recordChunk, type FeedModels } from './feeds.js';
-import { STAGED_CHUNK_TTL_SECONDS, type StagedChunk } from './staging.js';
+import {
+  INGEST_QUEUE,
+  STAGED_CHUNK_TTL_SECONDS,
+  type ChunkReport,
+  type IngestChunk,
+  type IngestChunkJob,
+  type StagedChunk,
+} from './contract.js';
 import { MAX_RECORD_BYTES } from './formats.js';
-import { INGEST_QUEUE, processIngestChunk, type ChunkReport, type IngestChunk, type IngestChunkJob, type PublishEvents } from './processor.js';
+import { processIngestChunk, type PublishEvents } from './processor.js';
 
 
 /**

@@ -1,6 +1,13 @@
 import { Schema, type Connection, type Model } from 'mongoose';
 import { retryOnContention } from '../../../shared/mongo.js';
-import type { ChunkReport, IngestChunkJob, RejectedRecord } from './processor.js';
+import {
+  MAX_PROBLEMS_PER_REPORT,
+  type ChunkReport,
+  type FeedReport,
+  type FeedStatus,
+  type IngestChunkJob,
+  type RejectedRecord,
+} from './contract.js';
 
 /** A pushed feed as the worker first saw it. */
 export interface FeedDoc {
@@ -48,10 +55,21 @@ const ignoreDuplicate = (error: unknown) => {
 };
 
 /** Records a chunk's report (and its feed on first sight); repeating it changes nothing. */
-export async function recordChunk(models: FeedModels, job: IngestChunkJob, report: ChunkReport | { failed: string }): Promise<void> {
-  await retryOnContention(() => models.Feed.collection
-    .insertOne({ _id: job.feedId as never, memberState: job.memberState, received: job.received ?? job.records?.length ?? 0, totalChunks: job.totalChunks ?? 1, createdAt: new Date() })
-    .catch(ignoreDuplicate));
+export async function recordChunk(
+  models: FeedModels,
+  job: IngestChunkJob,
+  report: ChunkReport | { failed: string },
+): Promise<void> {
+  // The feed as the push API queued it, its own time included (jobs queued before they
+  // carried it are dated when first recorded).
+  const feed = {
+    _id: job.feedId as never,
+    memberState: job.memberState,
+    received: job.received ?? job.records?.length ?? 0,
+    totalChunks: job.totalChunks ?? 1,
+    createdAt: job.queuedAt ? new Date(job.queuedAt) : new Date(),
+  };
+  await retryOnContention(() => models.Feed.collection.insertOne(feed).catch(ignoreDuplicate));
   const failed = 'failed' in report;
   await retryOnContention(() => models.FeedChunk.collection
     .insertOne({
@@ -67,11 +85,6 @@ export async function recordChunk(models: FeedModels, job: IngestChunkJob, repor
     })
     .catch(ignoreDuplicate));
 }
-
-export type FeedStatus = 'QUEUED' | 'PROCESSING' | 'DONE' | 'DONE_WITH_ERRORS' | 'FAILED';
-
-/** Rejection entries a report lists by default (README, "Limits on feeds"); the rest are counted. */
-export const MAX_PROBLEMS_PER_REPORT = 1_000;
 
 /** A chunk as the report reads it first: everything but its rejection entries. */
 export type ChunkSummary = Omit<FeedChunkDoc, 'rejected'> & { rejected?: RejectedRecord[] };
@@ -97,7 +110,11 @@ export function reportEntries(chunks: ReadonlyArray<ChunkSummary>, cap: number):
  * A feed's report from its chunks: status, summed counts, its first `cap` rejection
  * entries in feed order and how many more there are (`rejectedOmitted`).
  */
-export function feedReport(feed: Pick<FeedDoc, '_id' | 'memberState' | 'received' | 'totalChunks' | 'createdAt'>, chunks: ChunkSummary[], cap = MAX_PROBLEMS_PER_REPORT) {
+export function feedReport(
+  feed: Pick<FeedDoc, '_id' | 'memberState' | 'received' | 'totalChunks' | 'createdAt'>,
+  chunks: ChunkSummary[],
+  cap = MAX_PROBLEMS_PER_REPORT,
+): FeedReport {
   const counts = { received: feed.received, created: 0, updated: 0, unchanged: 0, stale: 0, rejected: 0 };
   for (const chunk of chunks) for (const key of ['created', 'updated', 'unchanged', 'stale', 'rejected'] as const) counts[key] += chunk.counts[key];
   const failed = chunks.filter((c) => c.failed);
@@ -123,7 +140,11 @@ export function feedReport(feed: Pick<FeedDoc, '_id' | 'memberState' | 'received
  * Reports of feeds as the graph answers them: the chunks are read without their entries,
  * then only the entries the reports list (at most `cap` per feed, whatever the feed's size).
  */
-export async function loadFeedReports(models: FeedModels, feeds: FeedDoc[], cap = MAX_PROBLEMS_PER_REPORT) {
+export async function loadFeedReports(
+  models: FeedModels,
+  feeds: FeedDoc[],
+  cap = MAX_PROBLEMS_PER_REPORT,
+): Promise<FeedReport[]> {
   if (feeds.length === 0) return [];
   const summaries = await models.FeedChunk.find({ feedId: { $in: feeds.map((f) => f._id) } }, { rejected: 0 }).lean<ChunkSummary[]>().exec();
   const byFeed = new Map<string, ChunkSummary[]>(feeds.map((f) => [f._id, []]));

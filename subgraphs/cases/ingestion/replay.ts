@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { FeedModels } from './feeds.js';
-import type { ChunkReport, IngestChunkJob } from './processor.js';
+import type { ChunkReport, IngestChunkJob } from './contract.js';
 
 /**
  * Retries the chunk jobs that exhausted their attempts (all, or one feed's), once the

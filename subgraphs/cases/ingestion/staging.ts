@@ -1,24 +1,10 @@
 import type { Redis } from 'ioredis';
-import type { IngestChunk } from './processor.js';
+import { STAGED_CHUNK_TTL_SECONDS, stagedChunkKey, type FeedDuplicates } from './contract.js';
+import { DuplicateFinder } from './duplicates.js';
 import type { PositionedRecord } from './formats.js';
-
-/** A staged chunk's records, their lines and in-feed duplicates, as the push API wrote them. */
-export interface StagedChunk {
-  records: unknown[];
-  lines: Array<number | null>;
-  duplicates?: IngestChunk['duplicates'];
-}
 
 /** Kept while the feed is still being read (a push cut off midway leaves nothing for long). */
 const STAGING_TTL_SECONDS = 3_600;
-/**
- * Kept once queued (INGEST_STAGED_DAYS, this by default): completed chunks are removed at
- * once; failed ones wait this long for a replay. They hold names and birth dates: no longer.
- */
-export const STAGED_CHUNK_TTL_SECONDS = 7 * 86_400;
-
-/** Case references longer than this are invalid anyway (README); they are not remembered for duplicates. */
-const MAX_REFERENCE_LENGTH = 64;
 
 /**
  * Writes a feed to Redis chunk by chunk as it is read, so neither the gateway nor any job
@@ -31,8 +17,8 @@ export class FeedStager {
   private records: string[] = [];
   private bytes = 0;
   private lines: Array<number | null> = [];
-  private duplicates: NonNullable<StagedChunk['duplicates']> = {};
-  private firstSeen = new Map<string, { position: number; line: number | null }>();
+  private duplicates: FeedDuplicates = {};
+  private readonly finder = new DuplicateFinder();
   private nextFirstPosition = 0;
   readonly keys: string[] = [];
   /** Position in the feed of each staged chunk's first record. */
@@ -51,16 +37,13 @@ export class FeedStager {
   ) {}
 
   keyOf(chunkIndex: number): string {
-    return `${this.prefix}:feed-chunk:${this.feedId}:${chunkIndex}`;
+    return stagedChunkKey(this.prefix, this.feedId, chunkIndex);
   }
 
   async add(entry: PositionedRecord): Promise<void> {
-    const reference = (entry.record as { caseReference?: unknown } | null)?.caseReference;
-    if (typeof reference === 'string' && reference.length <= MAX_REFERENCE_LENGTH) {
-      const first = this.firstSeen.get(reference);
-      if (first) this.duplicates[entry.position] = first;
-      else this.firstSeen.set(reference, { position: entry.position, line: entry.line });
-    }
+    // Across the whole feed, so a case sent twice in different chunks is found too.
+    const earlier = this.finder.see(entry.record, entry.position, entry.line);
+    if (earlier) this.duplicates[entry.position] = earlier;
     const json = JSON.stringify(entry.record) ?? 'null';
     const size = Buffer.byteLength(json);
     if (this.records.length > 0 && this.bytes + size > this.maxChunkBytes) await this.flush();
@@ -75,7 +58,8 @@ export class FeedStager {
   /** Writes the chunk being filled. */
   async flush(): Promise<void> {
     if (this.records.length === 0) return;
-    const duplicates = Object.keys(this.duplicates).length > 0 ? `,"duplicates":${JSON.stringify(this.duplicates)}` : '';
+    const found = Object.keys(this.duplicates).length > 0;
+    const duplicates = found ? `,"duplicates":${JSON.stringify(this.duplicates)}` : '';
     // The same JSON as a StagedChunk, built from the records' own JSON.
     const staged = `{"records":[${this.records.join(',')}],"lines":${JSON.stringify(this.lines)}${duplicates}}`;
     const key = this.keyOf(this.keys.length);
