@@ -13,6 +13,8 @@ export interface GatewayContext {
   requestId?: string;
   /** Who made the request id: the client (a well-formed `x-request-id`) or the gateway (default). */
   requestIdSource?: RequestIdSource;
+  /** The client's address (HTTP): anonymous callers are rate-limited by it. */
+  clientAddress?: string;
   /** A query the gateway runs for itself (a subscription's per-event fetch), not a client's. */
   internal?: boolean;
 }

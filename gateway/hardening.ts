@@ -1,20 +1,44 @@
-import type { IncomingMessage } from 'node:http';
-import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
-import type { ValidationRule } from 'graphql';
+import type { ApolloServerPlugin } from '@apollo/server';
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { Principal } from '../shared/auth.js';
+import { AuthError, unauthenticated, verifyBearerToken } from '../shared/auth.js';
 import type { Config } from '../shared/config.js';
 import { rateLimited } from '../shared/errors.js';
+import type { GatewayContext } from './datasource.js';
+import type { Guard } from './guards.js';
+
+/**
+ * The principal of a request: from `Authorization: Bearer <JWT>`, or anonymous without one.
+ * A token that is present but invalid or expired is refused (401), never downgraded.
+ */
+export async function principalContext(authorization: string | undefined, config: Config): Promise<GatewayContext> {
+  if (authorization === undefined || authorization === '') return { principal: null };
+  const match = /^Bearer ([A-Za-z0-9_.-]{10,4096})$/.exec(authorization);
+  if (!match) throw unauthenticated('Authorization must be "Bearer <token>"');
+  try {
+    return { principal: await verifyBearerToken(match[1]!, config) };
+  } catch (error) {
+    if (error instanceof AuthError) throw unauthenticated(error.message);
+    throw error;
+  }
+}
+
+/** Who is asking: the bearer token's principal (see principalContext). */
+export function authentication(config: Config): Guard {
+  return {
+    name: 'authentication',
+    authenticate: async (authorization) => (await principalContext(authorization, config)).principal,
+  };
+}
 
 /**
  * Limits on what one GraphQL operation may ask (graphql-armor's validation rules, run by
  * the gateway before any subgraph is called): depth, aliases, structural cost and
- * directives, and tokens (graphql-js's parser). Batched HTTP requests (a JSON array of operations) are refused. Field
- * suggestions ("did you mean ...") are left out of errors in production.
+ * directives, and tokens (graphql-js's parser). Field suggestions ("did you mean ...") are
+ * left out of errors in production.
  */
-export function operationLimits(config: Config): { plugins: ApolloServerPlugin[]; validationRules: ValidationRule[]; parseOptions: { maxTokens: number } } {
+export function operationLimits(config: Config): Guard {
   const armor = new ApolloArmor({
     maxDepth: { n: config.GRAPHQL_MAX_DEPTH, ignoreIntrospection: true, flattenFragments: true },
     maxAliases: { n: config.GRAPHQL_MAX_ALIASES },
@@ -26,26 +50,39 @@ export function operationLimits(config: Config): { plugins: ApolloServerPlugin[]
     blockFieldSuggestion: { enabled: config.NODE_ENV === 'production' },
   });
   const { plugins, validationRules } = armor.protect();
-  // graphql-armor's typings name Apollo Server's CommonJS build; the plugin objects are the same.
-  return { plugins: plugins as unknown as ApolloServerPlugin[], validationRules, parseOptions: { maxTokens: config.GRAPHQL_MAX_TOKENS } };
+  return {
+    name: 'operation limits',
+    parseOptions: { maxTokens: config.GRAPHQL_MAX_TOKENS },
+    validationRules,
+    // graphql-armor's typings name Apollo Server's CommonJS build; the plugin objects are the same.
+    apolloPlugins: plugins as unknown as ApolloServerPlugin[],
+  };
 }
 
 /**
- * Requests per minute per principal (per client address when anonymous), counted in Redis
- * so that every gateway instance shares the count. Over the limit: 429 RATE_LIMITED with
- * Retry-After.
+ * Operations per minute per principal (per client address when anonymous), counted in
+ * Redis so that every gateway instance shares the count. Over the limit: RATE_LIMITED
+ * (over HTTP a 429 with Retry-After). RATE_LIMIT_PER_MINUTE=0 turns it off.
  */
-export function rateLimiter(config: Config, redis: Redis): ((req: IncomingMessage, principal: Principal | null) => Promise<void>) | undefined {
-  if (config.RATE_LIMIT_PER_MINUTE === 0) return undefined;
-  const limiter = new RateLimiterRedis({ storeClient: redis, keyPrefix: `${config.QUEUE_PREFIX}:rate`, points: config.RATE_LIMIT_PER_MINUTE, duration: 60 });
-  return async (req, principal) => {
-    const key = principal ? `${principal.role}:${principal.subject}` : `anonymous:${req.socket.remoteAddress ?? 'unknown'}`;
-    try {
-      await limiter.consume(key);
-    } catch (rejection) {
-      if (!(rejection instanceof RateLimiterRes)) throw rejection;
-      const seconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-      throw rateLimited(config.RATE_LIMIT_PER_MINUTE, seconds);
-    }
+export function rateLimit(config: Config, redis: Redis): Guard {
+  if (config.RATE_LIMIT_PER_MINUTE === 0) return { name: 'rate limit' };
+  const limiter = new RateLimiterRedis({
+    storeClient: redis,
+    keyPrefix: `${config.QUEUE_PREFIX}:rate`,
+    points: config.RATE_LIMIT_PER_MINUTE,
+    duration: 60,
+  });
+  return {
+    name: 'rate limit',
+    admit: async ({ principal, clientAddress }) => {
+      const key = principal ? `${principal.role}:${principal.subject}` : `anonymous:${clientAddress ?? 'unknown'}`;
+      try {
+        await limiter.consume(key);
+      } catch (rejection) {
+        if (!(rejection instanceof RateLimiterRes)) throw rejection;
+        const seconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+        throw rateLimited(config.RATE_LIMIT_PER_MINUTE, seconds);
+      }
+    },
   };
 }

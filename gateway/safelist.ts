@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { ApolloServerPlugin } from '@apollo/server';
 import type { KeyValueCache } from '@apollo/utils.keyvaluecache';
 import { operationNotInSafelist } from '../shared/errors.js';
 import { z } from 'zod';
+import type { Guard } from './guards.js';
 
 /** Apollo's persisted-query manifest (what `generate-persisted-query-manifest` writes). */
 const manifestSchema = z.object({
@@ -26,9 +26,8 @@ export interface Safelist {
   operations: ReadonlyMap<string, string>;
   /** Apollo's APQ cache, read-only: a client may send only the hash of a listed operation. */
   cache: KeyValueCache<string>;
-  plugin: ApolloServerPlugin;
-  /** Whether a document (a subscription sent over WebSocket) is listed. */
-  allows: (query: string) => boolean;
+  /** Refuses every operation whose text is not listed, over HTTP and WebSocket alike. */
+  guard: Guard;
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -53,16 +52,11 @@ export function loadSafelist(file: string): Safelist {
     set: async () => undefined,
     delete: async () => undefined,
   };
-  const plugin: ApolloServerPlugin = {
-    requestDidStart: async () => ({
-      didResolveOperation: async ({ source, contextValue }) => {
-        // The gateway's own per-event fetches for subscriptions: their documents were listed as subscriptions.
-        if ((contextValue as { internal?: boolean }).internal) return;
-        if (!operations.has(sha256(source))) {
-          throw operationNotInSafelist();
-        }
-      },
-    }),
+  const guard: Guard = {
+    name: 'safelist',
+    allow: ({ source }) => {
+      if (!operations.has(sha256(source))) throw operationNotInSafelist();
+    },
   };
-  return { operations, cache, plugin, allows: (query) => operations.has(sha256(query)) };
+  return { operations, cache, guard };
 }

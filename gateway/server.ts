@@ -10,9 +10,15 @@ import { REQUEST_ID_HEADER, SubgraphDataSource, type GatewayContext } from './da
 import { randomUUID } from 'node:crypto';
 import { ingestHandler } from './ingest.js';
 import { adminHandler } from './admin.js';
-import { operationLimits, rateLimiter } from './hardening.js';
+import { authentication, operationLimits, principalContext, rateLimit } from './hardening.js';
+import { Guards } from './guards.js';
 import { loadSafelist } from './safelist.js';
-import { CaseEventHub, personalFieldsOf, startSubscriptionServer, type SubscriptionServer } from './subscriptions.js';
+import {
+  CaseEventHub,
+  personalFieldsOf,
+  startSubscriptionServer,
+  type SubscriptionServer,
+} from './subscriptions/index.js';
 import { maskError } from '../shared/errors.js';
 import { Queue } from 'bullmq';
 import { createMetrics, ingestQueueMetrics, startMetricsServer, type MetricsServer } from '../shared/metrics.js';
@@ -23,23 +29,6 @@ import { loadProfiles } from '../subgraphs/cases/ingestion/profiles.js';
 
 const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
 import { createRedis, duplicateRedis } from '../shared/redis.js';
-import { AuthError, unauthenticated, verifyBearerToken } from '../shared/auth.js';
-
-/**
- * The principal of a request: from `Authorization: Bearer <JWT>`, or anonymous without one.
- * A token that is present but invalid or expired is refused (401), never downgraded.
- */
-export async function principalContext(authorization: string | undefined, config: Config): Promise<GatewayContext> {
-  if (authorization === undefined || authorization === '') return { principal: null };
-  const match = /^Bearer ([A-Za-z0-9_.-]{10,4096})$/.exec(authorization);
-  if (!match) throw unauthenticated('Authorization must be "Bearer <token>"');
-  try {
-    return { principal: await verifyBearerToken(match[1]!, config) };
-  } catch (error) {
-    if (error instanceof AuthError) throw unauthenticated(error.message);
-    throw error;
-  }
-}
 
 /**
  * The request id: the client's `x-request-id` when well-formed (letters, digits, `.`, `_`,
@@ -96,8 +85,15 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
   const production = config.NODE_ENV === 'production';
   const gateway = createGateway(options);
   const redis = createRedis(config, 'gateway', logger);
-  const limits = operationLimits(config);
   const safelist = config.GRAPHQL_SAFELIST_FILE ? loadSafelist(resolve(ROOT_DIR, config.GRAPHQL_SAFELIST_FILE)) : undefined;
+  // Every GraphQL operation, over HTTP and over WebSocket, passes these, in this order (gateway/guards.ts).
+  const guards = new Guards([
+    authentication(config),
+    rateLimit(config, redis),
+    operationLimits(config),
+    ...(safelist ? [safelist.guard] : []),
+  ]);
+  const guarded = guards.apolloOptions();
   const server = new ApolloServer<GatewayContext>({
     gateway,
     includeStacktraceInErrorResponses: !production,
@@ -106,9 +102,9 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
     hideSchemaDetailsFromClientErrors: production,
     // One operation per request: a JSON array of operations is refused (400).
     allowBatchedHttpRequests: false,
-    validationRules: limits.validationRules,
-    parseOptions: limits.parseOptions,
-    plugins: [...limits.plugins, ...(safelist ? [safelist.plugin] : []), ...(production ? [ApolloServerPluginLandingPageDisabled()] : [])],
+    validationRules: guarded.validationRules,
+    parseOptions: guarded.parseOptions,
+    plugins: [...guarded.plugins, ...(production ? [ApolloServerPluginLandingPageDisabled()] : [])],
     // With a safelist, a client may send just the hash of a listed operation; nothing new is registered.
     ...(safelist ? { persistedQueries: { cache: safelist.cache } } : {}),
     formatError: maskError(production, (error) => logger.error({ error }, 'internal error masked in the response')),
@@ -117,7 +113,6 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
     stopOnTerminationSignals: false,
   });
   await server.start();
-  const limitRate = rateLimiter(config, redis);
   const profiles = loadProfiles(resolve(ROOT_DIR, config.PROFILES_DIR));
   const queue = new Queue<IngestChunkJob, ChunkReport>(INGEST_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
   const metrics = createMetrics('gateway');
@@ -151,11 +146,11 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
       graphqlHandler({
         server,
         maxBodyBytes: config.MAX_BODY_BYTES,
-        context: async (req) => {
-          const context = await principalContext(req.headers.authorization, config);
-          await limitRate?.(req, context.principal);
-          return { ...context, ...requestIdOf(req.headers[REQUEST_ID_HEADER]) };
-        },
+        context: async (req) => ({
+          principal: await guards.authenticate(req.headers.authorization),
+          clientAddress: req.socket.remoteAddress,
+          ...requestIdOf(req.headers[REQUEST_ID_HEADER]),
+        }),
         logger,
       }),
       ingest,
@@ -187,16 +182,13 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
     server: service.server,
     apollo: server,
     apiSchema: gateway.schema,
-    validationRules: limits.validationRules,
-    maxTokens: limits.parseOptions.maxTokens,
+    guards,
     config,
     logger,
     hub,
     redis,
     personalFields: personalFieldsOf(options.supergraphSdl ?? readFileSync(SUPERGRAPH_FILE, 'utf8')),
     maxAliases: config.GRAPHQL_MAX_ALIASES,
-    ...(safelist ? { allowOperation: safelist.allows } : {}),
-    authenticate: async (authorization) => (await principalContext(authorization, config)).principal,
   });
   return Object.assign(service, { metrics: metricsServer });
 }

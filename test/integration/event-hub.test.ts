@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GraphQLError } from 'graphql';
 import type { Redis } from 'ioredis';
-import { CaseEventHub } from '../../gateway/subscriptions.js';
+import { CaseEventHub } from '../../gateway/subscriptions/index.js';
 import type { Principal } from '../../shared/auth.js';
 import { caseEventStream, publishCaseEvents, type CaseEvent } from '../../shared/events.js';
 import { createRedis, duplicateRedis } from '../../shared/redis.js';

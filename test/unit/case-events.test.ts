@@ -4,7 +4,7 @@ import { CASE_EVENT_TYPES, matchesFilter, mayReceive, messageOf, parseStreamEntr
 import type { CaseEvent } from '../../shared/events.js';
 import { readFileSync } from 'node:fs';
 import { buildASTSchema } from 'graphql';
-import { caseQueryFor, personalFieldsOf, readsPersonalData } from '../../gateway/subscriptions.js';
+import { caseQueryFor, personalFieldsOf, readsPersonalData } from '../../gateway/subscriptions/index.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { checkWebhookUrl, isBlockedAddress, payloadOf, postWebhook, signWebhook, verifyWebhook } from '../../subgraphs/cases/webhooks.js';

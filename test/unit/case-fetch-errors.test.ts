@@ -1,7 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { FetchSlots, FetchSlotTimeout } from '../../gateway/limits.js';
-import { placeErrors } from '../../gateway/subscriptions.js';
+import { placeErrors } from '../../gateway/subscriptions/index.js';
 
 /** Issue #12, item 9: where each error of a per-event case fetch goes (never dropped). */
 describe('errors of a per-event case fetch', () => {

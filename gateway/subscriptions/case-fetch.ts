@@ -1,0 +1,450 @@
+import type { ApolloServer } from '@apollo/server';
+import {
+  GraphQLError,
+  Kind,
+  parse,
+  print,
+  visit,
+  type DocumentNode,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLResolveInfo,
+  type GraphQLSchema,
+  type NameNode,
+  TypeInfo,
+  type VariableNode,
+  visitWithTypeInfo,
+} from 'graphql';
+import type { Principal } from '../../shared/auth.js';
+import type { CaseEventMessage } from '../../shared/case-events.js';
+import type { Logger } from '../../shared/logger.js';
+import type { GatewayContext } from '../datasource.js';
+import { FetchSlots, FetchSlotTimeout } from '../limits.js';
+
+/**
+ * How the `case` of each event reaches its subscribers: fetched through the federated graph
+ * as the subscriber, coalesced into batches for subscribers with the same rights and
+ * selection, bounded per principal, every failure named (README, Subscribe to case events).
+ */
+
+/**
+ * `Type.field` of every field the supergraph marks `@personal` or `@pseudonymous` (the
+ * composed marks of the cases SDL): a selection without them reads no personal data.
+ */
+export function personalFieldsOf(supergraphSdl: string): Set<string> {
+  const marked = new Set<string>();
+  for (const definition of parse(supergraphSdl).definitions) {
+    if (definition.kind !== Kind.OBJECT_TYPE_DEFINITION && definition.kind !== Kind.OBJECT_TYPE_EXTENSION) continue;
+    for (const field of definition.fields ?? []) {
+      const marks = field.directives ?? [];
+      if (marks.some((d) => d.name.value === 'personal' || d.name.value === 'pseudonymous')) {
+        marked.add(`${definition.name.value}.${field.name.value}`);
+      }
+    }
+  }
+  return marked;
+}
+
+/** Whether a query reads any of `personal` (fragments included), by the schema's types. */
+export function readsPersonalData(schema: GraphQLSchema, query: string, personal: ReadonlySet<string>): boolean {
+  const typeInfo = new TypeInfo(schema);
+  let found = false;
+  visit(
+    parse(query),
+    visitWithTypeInfo(typeInfo, {
+      Field: (node) => {
+        const parent = typeInfo.getParentType();
+        if (parent && personal.has(`${parent.name}.${node.name.value}`)) found = true;
+      },
+    }),
+  );
+  return found;
+}
+
+type Settle = [(value: unknown) => void, (error: unknown) => void];
+
+/**
+ * Collects case ids while a fetch is in flight and fetches them together next: at most one
+ * fetch in flight per group, at most `maxBatch()` cases per fetch, and each fetch only once
+ * `slot()` grants one (the principal's fetches in flight are bounded); a batch that gets no
+ * slot in time fails, every waiter with the reason.
+ */
+class CaseBatcher {
+  private readonly waiting = new Map<string, { event: string; settle: Settle[] }>();
+  private running = false;
+
+  constructor(
+    private readonly fetch: (ids: string[], firstEvent: string) => Promise<unknown[]>,
+    private readonly onIdle: () => void,
+    /** Cases per fetch: what the gateway's own limits (aliases, cost, tokens) let one query hold. */
+    private readonly maxBatch: () => number,
+    /** A fetch slot: resolves with its release, or rejects with the error every waiter gets. */
+    private readonly slot: () => Promise<() => void>,
+  ) {}
+
+  load(caseId: string, eventId: string): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const entry = this.waiting.get(caseId) ?? { event: eventId, settle: [] };
+      entry.settle.push([resolve, reject]);
+      this.waiting.set(caseId, entry);
+      if (!this.running) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.running = true;
+    // Let every subscriber of this event ask before the first fetch goes out.
+    await new Promise((resolve) => setImmediate(resolve));
+    while (this.waiting.size > 0) {
+      let release: () => void;
+      try {
+        release = await this.slot();
+      } catch (error) {
+        // Everyone waiting waited for this slot: each gets the reason, none a silent null.
+        const all = [...this.waiting.values()];
+        this.waiting.clear();
+        for (const entry of all) for (const [, reject] of entry.settle) reject(error);
+        continue;
+      }
+      const batch = [...this.waiting].slice(0, this.maxBatch());
+      for (const [id] of batch) this.waiting.delete(id);
+      try {
+        const results = await this.fetch(
+          batch.map(([id]) => id),
+          batch[0]![1].event,
+        );
+        batch.forEach(([, entry], i) => {
+          const result = results[i];
+          for (const [resolve, reject] of entry.settle) {
+            if (result instanceof Error) reject(result);
+            else resolve(result);
+          }
+        });
+      } catch (error) {
+        for (const [, entry] of batch) for (const [, reject] of entry.settle) reject(error);
+      } finally {
+        release();
+      }
+    }
+    this.running = false;
+    this.onIdle();
+  }
+}
+
+/**
+ * A case as fetched for an event: the value (its failed fields hold their errors), and
+ * errors no field of it can carry.
+ */
+export interface FetchedCase {
+  value: unknown;
+  /** Errors of the fetch that name no field (a subgraph of a nested part that failed as a whole). */
+  unplaced: GraphQLError[];
+  /** Whether any part failed: such a result is not kept for later subscribers (they fetch again). */
+  failed: boolean;
+}
+
+/** Fetches the event's case through the federated graph, as one subscriber. */
+export type CaseFetch = (message: CaseEventMessage, info: GraphQLResolveInfo) => Promise<FetchedCase>;
+
+/** A formatted error of the per-event query, as it came back from the graph. */
+type FetchError = { message: string; path?: ReadonlyArray<string | number>; extensions?: Record<string, unknown> };
+
+/** Codes of a fetch that did not happen, as opposed to an answer about the case (FORBIDDEN, NOT_FOUND). */
+const FAILURE_CODES = new Set([
+  'SUBGRAPH_UNAVAILABLE',
+  'SUBGRAPH_ERROR',
+  'INTERNAL_SERVER_ERROR',
+  'GRAPHQL_VALIDATION_FAILED',
+  'GRAPHQL_PARSE_FAILED',
+]);
+
+/**
+ * The error a subscriber gets in place of a case that could not be fetched:
+ * CASE_FETCH_FAILED, with the reason and the subgraph.
+ */
+export function caseFetchFailed(
+  cause: FetchError,
+  reason = typeof cause.extensions?.code === 'string' ? cause.extensions.code : 'INTERNAL_SERVER_ERROR',
+): GraphQLError {
+  const serviceName = cause.extensions?.serviceName;
+  return new GraphQLError(`The case could not be fetched: ${cause.message}`, {
+    extensions: { code: 'CASE_FETCH_FAILED', reason, ...(typeof serviceName === 'string' ? { serviceName } : {}) },
+  });
+}
+
+/**
+ * Puts each error of a case's fetch where the subscriber's payload will carry it: a field
+ * error at its path (as an Error value, which the executor reports at the subscriber's own
+ * path); the case itself, when its value is null because of a failure, becomes the error.
+ */
+export function placeErrors(
+  value: unknown,
+  own: FetchError[],
+  unplaced: FetchError[],
+  rootFailed: boolean,
+): FetchedCase | GraphQLError {
+  if (value === null || value === undefined) {
+    const cause = own.find((e) => (e.path?.length ?? 0) <= 1) ?? own[0] ?? (rootFailed ? unplaced[0] : undefined);
+    // Not visible to this subscriber: null, as the schema says.
+    if (!cause) return { value: null, unplaced: [], failed: false };
+    const code = cause.extensions?.code;
+    // An answer about the case (FORBIDDEN, NOT_FOUND) passes on as it is; a failure is named as one.
+    if (own.includes(cause) && typeof code === 'string' && !FAILURE_CODES.has(code)) {
+      return new GraphQLError(cause.message, { extensions: cause.extensions ?? {} });
+    }
+    return caseFetchFailed(cause);
+  }
+  const left: GraphQLError[] = unplaced.map((e) => new GraphQLError(e.message, { extensions: e.extensions ?? {} }));
+  for (const error of own) {
+    const path = (error.path ?? []).slice(1);
+    let parent = value as Record<string | number, unknown>;
+    let placed = false;
+    for (let i = 0; i < path.length; i++) {
+      const key = path[i]!;
+      const next = parent[key];
+      if (next === null || next === undefined || i === path.length - 1) {
+        if (next === null || next === undefined) {
+          parent[key] = new GraphQLError(error.message, { extensions: error.extensions ?? {} });
+          placed = true;
+        }
+        break;
+      }
+      if (typeof next !== 'object' || next instanceof Error) break;
+      parent = next as Record<string | number, unknown>;
+    }
+    if (!placed) left.push(new GraphQLError(error.message, { extensions: error.extensions ?? {} }));
+  }
+  return { value, unplaced: left, failed: own.length > 0 || left.length > 0 };
+}
+
+/** Aliases in the `case` selection (fragments included): each case of a batch repeats them. */
+function countAliases(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>): number {
+  let count = 0;
+  const seen = new Set<string>();
+  const walk = (node: unknown) =>
+    visit(node as FieldNode, {
+      Field: (field) => {
+        if (field.alias) count++;
+      },
+      FragmentSpread: (spread) => {
+        if (seen.has(spread.name.value)) return;
+        seen.add(spread.name.value);
+        const fragment = info.fragments[spread.name.value];
+        if (fragment) walk(fragment);
+      },
+    });
+  for (const node of info.fieldNodes) for (const selection of node.selectionSet?.selections ?? []) walk(selection);
+  return count;
+}
+
+/**
+ * The query that fetches the `case` of `size` events at once (aliases `c0`, `c1`, ... when
+ * more than one; ids `$__case0`, ...), with the subscriber's own selection, fragments and variables.
+ */
+export function caseQueryFor(
+  info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments' | 'operation'>,
+  size = 1,
+): { query: string; variableNames: string[] } {
+  const selections = info.fieldNodes.flatMap((node) => node.selectionSet?.selections ?? []);
+  const fragmentNames = new Set<string>();
+  const variableNames = new Set<string>();
+  const collect = (node: unknown) =>
+    visit(node as FieldNode, {
+      FragmentSpread: (spread) => {
+        if (fragmentNames.has(spread.name.value)) return;
+        fragmentNames.add(spread.name.value);
+        const fragment = info.fragments[spread.name.value];
+        if (fragment) collect(fragment);
+      },
+      Variable: (variable) => {
+        variableNames.add(variable.name.value);
+      },
+    });
+  for (const selection of selections) collect(selection);
+  const definitions = (info.operation.variableDefinitions ?? []).filter((d) =>
+    variableNames.has(d.variable.name.value),
+  );
+  const name = (value: string): NameNode => ({ kind: Kind.NAME, value });
+  const caseVariable = (i: number): VariableNode => ({ kind: Kind.VARIABLE, name: name(`__case${i}`) });
+  const document: DocumentNode = {
+    kind: Kind.DOCUMENT,
+    definitions: [
+      {
+        kind: Kind.OPERATION_DEFINITION,
+        operation: 'query' as never,
+        name: name('CaseEvents'),
+        variableDefinitions: [
+          ...definitions,
+          ...Array.from({ length: size }, (_, i) => ({
+            kind: Kind.VARIABLE_DEFINITION,
+            variable: caseVariable(i),
+            type: { kind: Kind.NON_NULL_TYPE, type: { kind: Kind.NAMED_TYPE, name: name('ID') } },
+          })),
+        ] as never,
+        selectionSet: {
+          kind: Kind.SELECTION_SET,
+          // One case: no alias, so the query is the subscriber's own selection, already within the limits.
+          selections: Array.from({ length: size }, (_, i) => ({
+            kind: Kind.FIELD,
+            ...(size > 1 ? { alias: name(`c${i}`) } : {}),
+            name: name('case'),
+            arguments: [{ kind: Kind.ARGUMENT, name: name('id'), value: caseVariable(i) }],
+            selectionSet: { kind: Kind.SELECTION_SET, selections },
+          })) as never,
+        },
+      },
+      ...[...fragmentNames]
+        .map((fragment) => info.fragments[fragment])
+        .filter((f): f is FragmentDefinitionNode => f !== undefined),
+    ],
+  };
+  return { query: print(document), variableNames: [...variableNames] };
+}
+
+/** Fetch results kept for the other subscribers of an event. */
+const MAX_RECENT = 10_000;
+
+export interface CaseFetcherOptions {
+  /** Runs the per-event queries, as the gateway's own requests (`internal`). */
+  apollo: ApolloServer<GatewayContext>;
+  /** The graph the queries are read against (to find personal fields). */
+  apiSchema: GraphQLSchema;
+  /** `Type.field` of the personal fields (personalFieldsOf the supergraph). */
+  personalFields: ReadonlySet<string>;
+  /** GRAPHQL_MAX_ALIASES: the per-event batch query stays under it. */
+  maxAliases: number;
+  /** SUBSCRIPTION_FETCHES_IN_FLIGHT: per principal, per gateway instance. */
+  fetchesInFlight: number;
+  /** How long a batch waits for a fetch slot: as long as a subgraph call may take (SUBGRAPH_TIMEOUT_MS). */
+  maxWaitMs: number;
+  logger: Logger;
+}
+
+/**
+ * The per-event case fetch of each subscriber (`fetcher(principal, connectionId)`).
+ * Requests for the same rights and selection are coalesced: while one batch is in flight,
+ * the next collects every case asked for meanwhile and fetches them in one aliased query
+ * (sizes rounded up to a power of two, so few query plans). Under load, batches grow
+ * instead of queues.
+ */
+export function caseFetcher(options: CaseFetcherOptions): (principal: Principal, connectionId: string) => CaseFetch {
+  const { apollo, logger } = options;
+  // Keyed by the subscription document's own AST node: graphql-js makes a new fieldNodes
+  // array for every execution, but the nodes are the subscriber's parsed document.
+  const queryCache = new WeakMap<FieldNode, { query: string; variableNames: string[]; personal: boolean }>();
+  const batchers = new Map<string, CaseBatcher>();
+  const recent = new Map<string, Promise<FetchedCase>>();
+  // Per-event fetches in flight per principal at this instance.
+  const fetchSlots = new FetchSlots(options.fetchesInFlight, options.maxWaitMs);
+  return (principal, connectionId) => async (message, info) => {
+    let selection = queryCache.get(info.fieldNodes[0]!);
+    if (!selection) {
+      const single = caseQueryFor(info);
+      selection = { ...single, personal: readsPersonalData(options.apiSchema, single.query, options.personalFields) };
+      queryCache.set(info.fieldNodes[0]!, selection);
+    }
+    const variables: Record<string, unknown> = {};
+    for (const name of selection.variableNames) variables[name] = info.variableValues[name];
+    // A selection without personal fields gets the same answer for everyone with the same
+    // rights (role, Member State, partner), and nothing goes to the access log: one fetch
+    // serves them all. One with personal fields is fetched per subscriber, so each read is
+    // logged under its reader (and a support desk's justified access is its own).
+    const rights = `${principal.role}|${principal.memberState ?? ''}|${principal.partnerId ?? ''}`;
+    const reader = selection.personal ? `${rights}|${principal.subject}` : rights;
+    const group = `${reader}|${selection.query}|${JSON.stringify(variables)}`;
+    const once = `${group}|${message.id}`;
+    // The bound is each principal's own: one subscriber with many selections must not use
+    // up the slots of colleagues with the same rights (a shared fetch needs one slot).
+    const slotKey = `${rights}|${principal.subject}`;
+    let pending = recent.get(once);
+    if (!pending) {
+      let batcher = batchers.get(group);
+      if (!batcher) {
+        const sizes = new Map<number, string>();
+        const queryOf = (size: number) => {
+          let query = sizes.get(size);
+          if (!query) sizes.set(size, (query = caseQueryFor(info, size).query));
+          return query;
+        };
+        // The generated query passes the same limits as any client's: start with as many
+        // cases as the alias limit allows, and halve when a batch is refused as a whole.
+        const fitting = Math.min(64, Math.floor(options.maxAliases / (countAliases(info) + 1)));
+        let maxBatch = 2 ** Math.floor(Math.log2(Math.max(1, fitting)));
+        const failedAll = (ids: string[], message: string) =>
+          ids.map(() => caseFetchFailed({ message, extensions: { code: 'INTERNAL_SERVER_ERROR' } }));
+        const fetchIds = async (ids: string[], firstEvent: string): Promise<unknown[]> => {
+          const size = 2 ** Math.ceil(Math.log2(ids.length));
+          const padded = Array.from({ length: size }, (_, i) => ids[Math.min(i, ids.length - 1)]!);
+          const caseIds = Object.fromEntries(padded.map((id, i) => [`__case${i}`, id]));
+          let response: Awaited<ReturnType<typeof apollo.executeOperation>>;
+          try {
+            response = await apollo.executeOperation(
+              { query: queryOf(size), variables: { ...variables, ...caseIds } },
+              { contextValue: { principal, requestId: `ws:${connectionId}:${firstEvent}`, internal: true } },
+            );
+          } catch (error) {
+            logger.error({ err: error, event: firstEvent }, 'a per-event case fetch failed');
+            return failedAll(ids, 'internal error (logged by the gateway)');
+          }
+          if (response.body.kind !== 'single') return failedAll(ids, 'unexpected incremental response');
+          const { data, errors = [] } = response.body.singleResult;
+          if (!data && ids.length > 1) {
+            maxBatch = Math.max(1, maxBatch / 2);
+            const half = Math.ceil(ids.length / 2);
+            return [
+              ...(await fetchIds(ids.slice(0, half), firstEvent)),
+              ...(await fetchIds(ids.slice(half), firstEvent)),
+            ];
+          }
+          // Every case comes back with its value or an error naming why, never a silent null:
+          // field errors go to their fields; errors that name no field (a subgraph call that
+          // failed as a whole) either are why the case is missing (the root fetch failed: no
+          // case came back) or go with each case into its payload's errors.
+          const keys = padded.map((_, i) => (size > 1 ? `c${i}` : 'case'));
+          const values = ids.map((_, i) => (data as Record<string, unknown> | null | undefined)?.[keys[i]!] ?? null);
+          const unplaced: FetchError[] = errors.filter((e) => !keys.includes(String(e.path?.[0])));
+          if (!data && unplaced.length === 0) {
+            unplaced.push({
+              message: 'the graph answered without data',
+              extensions: { code: 'INTERNAL_SERVER_ERROR' },
+            });
+          }
+          const rootFailed = values.every((value) => value === null) && unplaced.length > 0;
+          return ids.map((_, i) =>
+            placeErrors(
+              values[i],
+              errors.filter((e) => e.path?.[0] === keys[i]),
+              unplaced,
+              rootFailed,
+            ),
+          );
+        };
+        const slot = () =>
+          fetchSlots.acquire(slotKey).catch((error: unknown) => {
+            if (!(error instanceof FetchSlotTimeout)) throw error;
+            throw caseFetchFailed({ message: error.message }, 'SUBSCRIPTION_FETCHES_IN_FLIGHT');
+          });
+        batcher = new CaseBatcher(
+          fetchIds,
+          () => batchers.delete(group),
+          () => maxBatch,
+          slot,
+        );
+        batchers.set(group, batcher);
+      }
+      pending = batcher.load(message.caseId, message.id) as Promise<FetchedCase>;
+      // Kept for the other subscribers of this event with the same rights and selection; at
+      // most MAX_RECENT at once (a lagging subscriber past them fetches again).
+      // A failure is shared only by those who asked while it was in flight; later ones fetch again.
+      const kept = pending;
+      const forget = () => {
+        if (recent.get(once) === kept) recent.delete(once);
+      };
+      recent.set(once, kept);
+      if (recent.size > MAX_RECENT) recent.delete(recent.keys().next().value!);
+      kept.then((fetched) => fetched.failed && forget(), forget);
+      setTimeout(forget, 30_000).unref();
+    }
+    return pending;
+  };
+}

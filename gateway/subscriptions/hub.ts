@@ -1,0 +1,207 @@
+import { GraphQLError } from 'graphql';
+import type { Redis } from 'ioredis';
+import type { Principal } from '../../shared/auth.js';
+import {
+  matchesFilter,
+  mayReceive,
+  messageOf,
+  parseStreamEntry,
+  type CaseEventFilter,
+  type CaseEventMessage,
+} from '../../shared/case-events.js';
+import { caseEventStream, compareStreamIds, streamTail } from '../../shared/events.js';
+import type { Logger } from '../../shared/logger.js';
+
+/** A subscriber's view of the hub: its rights, its filter, where it is. */
+interface Subscriber {
+  principal: Principal;
+  filter: CaseEventFilter | null;
+  push: (message: CaseEventMessage) => void;
+}
+
+export interface HubOptions {
+  /** How long a blocking read waits before it looks again (ms). */
+  blockMs?: number;
+  /** Events kept for resuming (ms); older ones are trimmed. */
+  windowMs: number;
+  /** Events a subscriber may have waiting before it is cut off as too slow. */
+  maxQueue?: number;
+}
+
+const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
+
+/**
+ * One per gateway instance: reads the case event stream in order and hands each event to
+ * the subscribers whose socket this instance holds. Every instance reads every event, and
+ * each subscriber is on exactly one instance, so each subscriber gets each event once.
+ */
+export class CaseEventHub {
+  private readonly subscribers = new Set<Subscriber>();
+  private lastId = '0-0';
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private trimTimer: NodeJS.Timeout | undefined;
+  private readonly stream: string;
+  private readonly floorKey: string;
+
+  constructor(
+    /** Blocking reads: a connection of its own. */
+    private readonly reader: Redis,
+    /** Replays and trimming. */
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly logger: Logger,
+    private readonly options: HubOptions,
+  ) {
+    this.stream = caseEventStream(prefix);
+    this.floorKey = `${this.stream}:floor`;
+  }
+
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.lastId = await streamTail(this.redis, this.prefix);
+    this.running = true;
+    this.loop = this.read();
+    const trim = () => void this.trim().catch((error: unknown) => this.logger.warn({ err: error }, 'trimming the case event stream failed'));
+    trim();
+    this.trimTimer = setInterval(trim, 60_000);
+    this.trimTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    clearInterval(this.trimTimer);
+    this.reader.disconnect();
+    await this.loop;
+  }
+
+  /** Drops events older than the window, and remembers up to where, so a resume from before it is refused, not silently gapped. */
+  async trim(now = Date.now()): Promise<void> {
+    const floor = `${Math.max(0, now - this.options.windowMs)}-0`;
+    await this.redis.xtrim(this.stream, 'MINID', '~', floor);
+    await this.redis.set(this.floorKey, floor);
+  }
+
+  private async read(): Promise<void> {
+    while (this.running) {
+      try {
+        const batch = await this.reader.xread('COUNT', 500, 'BLOCK', this.options.blockMs ?? 5_000, 'STREAMS', this.stream, this.lastId);
+        for (const [, entries] of batch ?? []) {
+          for (const [id, fields] of entries) {
+            this.lastId = id;
+            const event = parseStreamEntry(fields);
+            const message = event && messageOf(id, event);
+            if (message) this.dispatch(message);
+          }
+        }
+      } catch (error) {
+        if (!this.running) return;
+        this.logger.warn({ err: error }, 'reading case events failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+    }
+  }
+
+  private dispatch(message: CaseEventMessage): void {
+    for (const subscriber of this.subscribers) {
+      if (mayReceive(subscriber.principal, message) && matchesFilter(message, subscriber.filter)) subscriber.push(message);
+    }
+  }
+
+  /**
+   * The events `principal` may see and `filter` selects: with `after`, those since it from
+   * the stream first, then live ones, in stream order, none twice.
+   */
+  async subscribe(principal: Principal, filter: CaseEventFilter | null, after: string | null): Promise<AsyncIterableIterator<CaseEventMessage>> {
+    if (after !== null) {
+      if (!STREAM_ID.test(after)) throw new GraphQLError('after must be an event id as received (`<ms>-<seq>`)', { extensions: { code: 'BAD_USER_INPUT', argumentName: 'after' } });
+      const floor = await this.redis.get(this.floorKey);
+      if (floor && compareStreamIds(after, floor) < 0) {
+        throw new GraphQLError(`Events before ${floor} are no longer kept; read the current state with a query and subscribe again without after`, {
+          extensions: { code: 'RESUME_POINT_EXPIRED', oldestKept: floor },
+        });
+      }
+    }
+    const maxQueue = this.options.maxQueue ?? 10_000;
+    const queue: CaseEventMessage[] = [];
+    let wake: (() => void) | undefined;
+    let tooSlow = false;
+    let closed = false;
+    // Registered and its handoff point taken in one tick: every later event is queued.
+    const handoff = this.lastId;
+    let cursor = after ?? handoff;
+    const subscriber: Subscriber = {
+      principal,
+      filter,
+      push: (message) => {
+        if (queue.length >= maxQueue) {
+          tooSlow = true;
+          this.subscribers.delete(subscriber);
+        } else queue.push(message);
+        wake?.();
+      },
+    };
+    this.subscribers.add(subscriber);
+    let replayFrom = after !== null && compareStreamIds(after, handoff) < 0 ? after : null;
+    const replayed: CaseEventMessage[] = [];
+    const fillReplay = async () => {
+      while (replayFrom !== null && replayed.length === 0) {
+        const entries = await this.redis.xrange(this.stream, `(${replayFrom}`, handoff, 'COUNT', 500);
+        if (entries.length === 0) {
+          replayFrom = null;
+          break;
+        }
+        for (const [id, fields] of entries) {
+          const event = parseStreamEntry(fields);
+          const message = event && messageOf(id, event);
+          if (message && mayReceive(principal, message) && matchesFilter(message, filter)) replayed.push(message);
+        }
+        replayFrom = entries.at(-1)![0];
+        if (replayFrom === handoff) replayFrom = null;
+      }
+    };
+    const close = () => {
+      closed = true;
+      this.subscribers.delete(subscriber);
+      wake?.();
+    };
+    const iterator: AsyncIterableIterator<CaseEventMessage> = {
+      next: async () => {
+        for (;;) {
+          if (closed) return { done: true, value: undefined };
+          await fillReplay();
+          const message = replayed.shift() ?? queue.shift();
+          if (message) {
+            // Whatever an earlier connection (or another instance) delivered is not sent again.
+            if (compareStreamIds(message.id, cursor) <= 0) continue;
+            cursor = message.id;
+            return { done: false, value: message };
+          }
+          if (tooSlow) {
+            // Everything queued was delivered first: resuming from here misses nothing.
+            close();
+            throw new GraphQLError(`More than ${maxQueue} events were waiting for this subscriber; resume with after: "${cursor}"`, { extensions: { code: 'SUBSCRIBER_TOO_SLOW', resumeAfter: cursor } });
+          }
+          await new Promise<void>((resolve) => (wake = resolve));
+          wake = undefined;
+        }
+      },
+      return: async () => {
+        close();
+        return { done: true, value: undefined };
+      },
+      throw: async (error: unknown) => {
+        close();
+        throw error;
+      },
+      [Symbol.asyncIterator]() {
+        return iterator;
+      },
+    };
+    return iterator;
+  }
+}

@@ -1,0 +1,143 @@
+import {
+  extendSchema,
+  GraphQLError,
+  GraphQLObjectType,
+  parse,
+  responsePathAsArray,
+  type GraphQLFieldResolver,
+  type GraphQLSchema,
+} from 'graphql';
+import type { Principal } from '../../shared/auth.js';
+import type { CaseEventFilter, CaseEventMessage } from '../../shared/case-events.js';
+import type { CaseFetch } from './case-fetch.js';
+import type { CaseEventHub } from './hub.js';
+
+/**
+ * The subscription part of the graph. `@apollo/gateway` executes no subscriptions, so the
+ * gateway serves them itself over graphql-ws on its own `/graphql`: the event comes from
+ * the Redis stream every writer appends to, and the `case` of each event is fetched
+ * through the federated graph as the subscriber (fields of every subgraph, the same
+ * access rules as a query, recorded in the personal data access log like any read).
+ */
+export const SUBSCRIPTION_SDL = /* GraphQL */ `
+  # CaseEventType comes from the graph (the cases subgraph defines it for webhooks too).
+  enum Milestone {
+    KM1
+    KM2
+    KM3
+  }
+
+  "All given criteria must hold; within one list any value matches."
+  input CaseEventFilter {
+    caseIds: [ID!]
+    countriesOfOrigin: [ID!]
+    "The case's status after the change."
+    statuses: [CaseStatus!]
+    types: [CaseEventType!]
+  }
+
+  type CaseEventDisbursement {
+    amountCents: Int!
+    package: String!
+    kind: String!
+    date: Date!
+  }
+
+  "One change of a case. \`id\` orders events; pass the last one you saw as \`after\` to resume."
+  type CaseEventMessage {
+    id: ID!
+    type: CaseEventType!
+    at: DateTime!
+    caseId: ID!
+    "The lifecycle step, for lifecycle events."
+    transition: String
+    milestone: Milestone
+    "Status after the change; null for a disbursement."
+    status: CaseStatus
+    disbursement: CaseEventDisbursement
+    "The case now, fetched through the whole graph under your rights (null if you may no longer see it)."
+    case: Case
+  }
+
+  extend schema {
+    subscription: Subscription
+  }
+
+  type Subscription {
+    """
+    Case events you may see: a Member State its own cases', a partner its assigned cases',
+    the central roles all. With \`after\`, the events since that id are sent first, in
+    order, then live ones; an id older than the replay window is RESUME_POINT_EXPIRED.
+    """
+    caseEvents(filter: CaseEventFilter, after: ID): CaseEventMessage!
+  }
+`;
+
+/** What each subscription operation runs with. */
+export interface SubscriptionContext {
+  principal: Principal;
+  connectionId: string;
+  /** Fetches the event's case through the federated graph, as the subscriber. */
+  fetchCase: CaseFetch;
+  /**
+   * Errors of the event being executed that belong in its payload's `errors` (one event at
+   * a time per subscription).
+   */
+  payloadErrors: GraphQLError[];
+}
+
+/**
+ * Default field resolver of subscription payloads: the case comes back from the graph
+ * keyed by response names (aliases included), so read by the response name.
+ */
+export const byResponseKey: GraphQLFieldResolver<unknown, unknown> = (source, _args, _ctx, info) =>
+  source !== null && typeof source === 'object'
+    ? (source as Record<string, unknown>)[String(info.path.key)]
+    : undefined;
+
+type MessageResolver = GraphQLFieldResolver<CaseEventMessage, SubscriptionContext>;
+
+/** The fields of an object type of `schema`, to attach resolvers to. */
+function fieldsOf(schema: GraphQLSchema, name: string) {
+  const type = schema.getType(name);
+  if (!(type instanceof GraphQLObjectType)) throw new Error(`the subscription schema has no object type ${name}`);
+  return type.getFields();
+}
+
+/**
+ * The graph's API schema with the subscription part, its resolvers attached: events from
+ * `hub`, each `case` fetched by the subscription's own `fetchCase` (the rest of the schema
+ * is read by response key, see byResponseKey).
+ */
+export function subscriptionSchema(apiSchema: GraphQLSchema, hub: Pick<CaseEventHub, 'subscribe'>): GraphQLSchema {
+  const schema = extendSchema(apiSchema, parse(SUBSCRIPTION_SDL));
+  const caseEvents = fieldsOf(schema, 'Subscription').caseEvents!;
+  type Args = { filter?: CaseEventFilter | null; after?: string | null };
+  caseEvents.subscribe = async (_source, args: Args, ctx: SubscriptionContext) =>
+    hub.subscribe(ctx.principal, args.filter ?? null, args.after ?? null);
+  caseEvents.resolve = (message: CaseEventMessage) => message;
+  const messageFields = fieldsOf(schema, 'CaseEventMessage');
+  for (const name of ['id', 'type', 'at', 'caseId', 'transition', 'milestone', 'status'] as const) {
+    const resolve: MessageResolver = (message) => message[name];
+    messageFields[name]!.resolve = resolve;
+  }
+  const disbursement: MessageResolver = (message) => message.disbursement;
+  messageFields.disbursement!.resolve = disbursement;
+  const fetchedCase: MessageResolver = async (message, _args, ctx, info) => {
+    const fetched = await ctx.fetchCase(message, info);
+    // Errors that name no field of the case go into this event's payload, at the case.
+    for (const error of fetched.unplaced) {
+      const path = responsePathAsArray(info.path);
+      ctx.payloadErrors.push(
+        new GraphQLError(error.message, { nodes: info.fieldNodes, path, extensions: error.extensions }),
+      );
+    }
+    return fetched.value;
+  };
+  messageFields.case!.resolve = fetchedCase;
+  const disbursementFields = fieldsOf(schema, 'CaseEventDisbursement');
+  for (const name of ['amountCents', 'package', 'kind', 'date']) {
+    disbursementFields[name]!.resolve = (value) => (value as Record<string, unknown>)[name];
+  }
+  return schema;
+}
