@@ -22,10 +22,9 @@ import {
 import { maskError } from '../shared/errors.js';
 import { Queue } from 'bullmq';
 import { createMetrics, ingestQueueMetrics, startMetricsServer, type MetricsServer } from '../shared/metrics.js';
-import { INGEST_QUEUE, type ChunkReport, type IngestChunkJob } from '../subgraphs/cases/ingestion/processor.js';
+import { INGEST_QUEUE, loadProfiles, type ChunkReport, type IngestChunkJob } from '../subgraphs/cases/ingestion/index.js';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadProfiles } from '../subgraphs/cases/ingestion/profiles.js';
 
 const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
 import { createRedis, duplicateRedis } from '../shared/redis.js';

@@ -4,7 +4,7 @@ import { createCasesLoaders } from './loaders.js';
 import { backfillPackageSets, casesModels } from './models.js';
 import { feedModels } from './ingestion/feeds.js';
 import { Queue } from 'bullmq';
-import { INGEST_QUEUE, type ChunkReport, type IngestChunkJob } from './ingestion/processor.js';
+import { INGEST_QUEUE, type ChunkReport, type IngestChunkJob } from './ingestion/contract.js';
 import { replayFailedChunks } from './ingestion/replay.js';
 import { PersonalDataAudit, personalDataReadModel } from './audit.js';
 import { casesPseudonymisers, casesResolvers, type CasesContext } from './resolvers.js';

@@ -8,9 +8,6 @@ import { applyAssignments, assessChunk, chunkReport, servedRecords } from './dec
 import { MAX_PROBLEMS_PER_RECORD } from './record.js';
 import { upsertRecords } from './upsert.js';
 
-// Kept for gateway/server.ts and subgraph.ts, which other parts of #13 own: they import
-// these from ./index.js once merged, and this line goes.
-export { INGEST_QUEUE, type ChunkReport, type IngestChunkJob } from './contract.js';
 
 /** Publishes a chunk's case events; `onceKey` makes a retried chunk publish them at most once. */
 export type PublishEvents = (events: ReadonlyArray<CaseEvent<StatsFacts>>, onceKey?: string) => Promise<unknown>;
