@@ -5,7 +5,9 @@ import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import express from 'express';
 import type { Config } from '../shared/config.js';
+import { mayOpenQueueDashboard } from '../shared/access.js';
 import { AuthError, verifyBearerToken } from '../shared/auth.js';
+import type { ErrorCode } from '../shared/errors.js';
 import type { RequestHandler } from '../shared/http.js';
 
 const BASE = '/admin/queues';
@@ -30,9 +32,11 @@ export function adminHandler(options: { config: Config; queues: Queue[] }): Requ
   app.disable('x-powered-by');
   app.use(BASE, serverAdapter.getRouter());
 
-  const deny = (res: ServerResponse, status: number, message: string) => {
+  // A plain HTTP answer in the push API's shape (README, Errors): `{ error: { code, message } }`.
+  const deny = (res: ServerResponse, status: 401 | 403, message: string) => {
+    const code: ErrorCode = status === 401 ? 'UNAUTHENTICATED' : 'FORBIDDEN';
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8' });
-    res.end(JSON.stringify({ error: { code: status === 401 ? 'UNAUTHENTICATED' : 'FORBIDDEN', message } }));
+    res.end(JSON.stringify({ error: { code, message } }));
   };
 
   return async (req, res, url) => {
@@ -46,7 +50,7 @@ export function adminHandler(options: { config: Config; queues: Queue[] }): Requ
     }
     try {
       const principal = await verifyBearerToken(token, options.config);
-      if (principal.role !== 'ADMIN') {
+      if (!mayOpenQueueDashboard(principal)) {
         deny(res, 403, 'The queues dashboard is for administrators');
         return true;
       }

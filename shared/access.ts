@@ -1,11 +1,12 @@
-import { GraphQLError } from 'graphql';
 import type { Principal, Role } from './auth.js';
+import { principalRequired } from './errors.js';
 
 /**
  * The access model, as pure functions: which cases a principal sees, which of their
- * personal data, and which aggregates. Every subgraph asks these functions, from one
- * place per subgraph (the cases subgraph's CaseAccess, finance's ledger checks), so the
- * rules read the same everywhere and are unit-tested in one table
+ * personal data, which aggregates, and which role may do what. Every subgraph and the
+ * gateway ask these functions (the cases subgraph through its CaseAccess, finance through
+ * its FinanceAccess, resolvers for the steps only some roles take), never a role by name,
+ * so the rules read the same everywhere and are unit-tested in one table
  * (test/unit/access.test.ts). The README's "Access model" section says the same in words.
  */
 
@@ -27,7 +28,9 @@ export type CaseScope =
 /** The cases a principal may see at all. Anonymous callers and the DPO see none. */
 export function caseScope(principal: Principal | null): CaseScope {
   if (!principal) return { kind: 'none' };
-  if (principal.role === 'MEMBER_STATE' && principal.memberState) return { kind: 'memberState', memberState: principal.memberState };
+  if (principal.role === 'MEMBER_STATE' && principal.memberState) {
+    return { kind: 'memberState', memberState: principal.memberState };
+  }
   if (principal.role === 'PARTNER' && principal.partnerId) return { kind: 'partner', partnerId: principal.partnerId };
   if (CENTRAL_ROLES.has(principal.role)) return { kind: 'all' };
   return { kind: 'none' };
@@ -59,7 +62,11 @@ export function canSeeCase(principal: Principal | null, c: CaseOwnership): boole
  */
 export type PersonalAccess = 'FULL' | 'PSEUDONYMISED' | 'NONE';
 
-export function personalAccess(principal: Principal | null, c: CaseOwnership, hasSupportGrant = false): PersonalAccess {
+export function personalAccess(
+  principal: Principal | null,
+  c: CaseOwnership,
+  hasSupportGrant = false,
+): PersonalAccess {
   if (!principal) return 'NONE';
   switch (principal.role) {
     case 'MEMBER_STATE':
@@ -85,7 +92,9 @@ export function mayEraseCase(principal: Principal | null, c: CaseOwnership): boo
  * partner, else the whole programme.
  */
 export function defaultStatisticsScope(principal: Principal | null): string {
-  if (principal?.role === 'MEMBER_STATE' && principal.memberState) return `memberState:${principal.memberState}`;
+  if (principal?.role === 'MEMBER_STATE' && principal.memberState) {
+    return `memberState:${principal.memberState}`;
+  }
   if (principal?.role === 'PARTNER' && principal.partnerId) return `partner:${principal.partnerId}`;
   return 'all';
 }
@@ -112,11 +121,81 @@ export function mayReadDataProtectionRecords(principal: Principal | null): boole
   return principal?.role === 'ADMIN' || principal?.role === 'DATA_PROTECTION_OFFICER';
 }
 
+/** A case scope by Member State alone: how feeds and erasure records are read. */
+export type MemberStateScope = Extract<CaseScope, { kind: 'all' | 'memberState' | 'none' }>;
+
+/**
+ * The erasure records a principal reads: the owning Member State those of its own cases,
+ * administrators and the DPO all of them, everyone else none.
+ */
+export function erasureRecordsScope(principal: Principal): MemberStateScope {
+  if (principal.role === 'MEMBER_STATE') return { kind: 'memberState', memberState: principal.memberState! };
+  return mayReadDataProtectionRecords(principal) ? { kind: 'all' } : { kind: 'none' };
+}
+
+/**
+ * Only the support desk opens a justified, recorded access to a case's personal data (the
+ * owning Member State and the assigned partner read it without), so only it holds one.
+ */
+export function mayOpenPersonalDataAccess(principal: Principal | null): boolean {
+  return principal?.role === 'SUPPORT_DESK';
+}
+
+/** Analysts see pseudonymised references: looking a case up by its real one would undo that. */
+export function mayLookUpByNationalReference(principal: Principal | null): boolean {
+  return principal?.role !== 'EU_ANALYST';
+}
+
+/** The roles that run the programme's operations: budgets, coverage, replaying ingestion. */
+const OPERATOR_ROLES: ReadonlySet<Role> = new Set<Role>(['SUPPORT_DESK', 'ADMIN']);
+const isOperator = (principal: Principal | null) => principal !== null && OPERATOR_ROLES.has(principal.role);
+
+export const maySetBudgets = isOperator;
+export const mayChangeCoverage = isOperator;
+export const mayReplayIngestion = isOperator;
+
+/** A Member State's eligibility rules: its own authority, or an administrator. */
+export function maySetEligibilityRules(principal: Principal | null, memberState: string): boolean {
+  if (!principal) return false;
+  return principal.role === 'ADMIN' || (principal.role === 'MEMBER_STATE' && principal.memberState === memberState);
+}
+
+/** Feeds are pushed by Member State authorities (the push API, gateway/ingest.ts). */
+export function mayPushFeeds(principal: Principal | null): boolean {
+  return principal?.role === 'MEMBER_STATE';
+}
+
+/**
+ * The ingestion feeds a principal lists: a Member State authority its own, the support desk
+ * and administrators every Member State's, everyone else none.
+ */
+export function feedScope(principal: Principal | null): MemberStateScope {
+  if (!principal) return { kind: 'none' };
+  if (principal.role === 'MEMBER_STATE') return { kind: 'memberState', memberState: principal.memberState! };
+  return OPERATOR_ROLES.has(principal.role) ? { kind: 'all' } : { kind: 'none' };
+}
+
+/** One feed and its report: its Member State's authority, the support desk and administrators. */
+export function mayReadFeed(principal: Principal | null, memberState: string): boolean {
+  const scope = feedScope(principal);
+  return scope.kind === 'all' || (scope.kind === 'memberState' && scope.memberState === memberState);
+}
+
+/** Disbursements are reported by partners (the assigned one: finance checks the case). */
+export function mayReportDisbursements(principal: Principal | null): boolean {
+  return principal?.role === 'PARTNER';
+}
+
+/** The queues' dashboard (bull-board, gateway/admin.ts) is for administrators. */
+export function mayOpenQueueDashboard(principal: Principal | null): boolean {
+  return principal?.role === 'ADMIN';
+}
+
+/** The principal, or UNAUTHENTICATED naming what needed one and how to authenticate. */
 export function requirePrincipal(principal: Principal | null, what: string): Principal {
-  if (!principal) throw new GraphQLError(`${what} needs an authenticated principal (Authorization: Bearer <token>)`, { extensions: { code: 'UNAUTHENTICATED' } });
+  if (!principal) throw principalRequired(what, true);
   return principal;
 }
 
-export function forbidden(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'FORBIDDEN' } });
-}
+/** shared/errors.ts's constructor, still imported from here by modules not yet moved to it. */
+export { forbidden } from './errors.js';

@@ -5,93 +5,248 @@ import { GraphQLError, type GraphQLFormattedError } from 'graphql';
  * is written for clients. Client-facing codes keep their message in production; every other
  * error (an internal failure, a subgraph's HTTP error, a database message) is masked. The
  * list of codes that may reach clients is derived from these definitions, never kept by
- * hand elsewhere; a test holds every code emitted in the code base to this registry.
+ * hand elsewhere. The errors themselves are built by the named constructors below, so each
+ * is bound to a registered code. test/unit/errors.test.ts holds every code emitted in the
+ * code base to this registry, and the README's error table to these descriptions, row by row.
  */
 export interface ErrorDefinition {
   /** The message is written for clients and is kept in production. */
   readonly client: boolean;
   /** The HTTP status when the error ends a request on its own (README, Errors). */
   readonly status?: number;
+  /** When a client gets it: the row of the README's error table, word for word. */
   readonly description: string;
 }
 
 export const ERROR_DEFINITIONS = {
-  // Apollo Server's own request errors.
-  GRAPHQL_PARSE_FAILED: { client: true, status: 400, description: 'the query is not valid GraphQL' },
-  GRAPHQL_VALIDATION_FAILED: { client: true, status: 400, description: 'unknown field or type, or over a limit on what one request may ask' },
+  GRAPHQL_PARSE_FAILED: {
+    client: true,
+    status: 400,
+    description: 'the query is not valid GraphQL, or has more than `GRAPHQL_MAX_TOKENS` tokens (400)',
+  },
+  GRAPHQL_VALIDATION_FAILED: {
+    client: true,
+    status: 400,
+    description: 'unknown field or type, or over a limit on depth, aliases, cost or directives (400)',
+  },
   BAD_USER_INPUT: { client: true, description: 'an argument is out of range or a cursor was not issued by this API' },
-  BAD_REQUEST: { client: true, status: 400, description: 'the body is not JSON, or not a GraphQL request' },
-  PERSISTED_QUERY_NOT_FOUND: { client: true, description: 'a persisted query hash the gateway does not know' },
-  PERSISTED_QUERY_NOT_SUPPORTED: { client: true, description: 'persisted queries are not supported here' },
-  OPERATION_RESOLUTION_FAILURE: { client: true, status: 400, description: 'the operation to run cannot be determined' },
-  // The gateway's.
-  PAYLOAD_TOO_LARGE: { client: true, status: 413, description: 'the body exceeds MAX_BODY_BYTES (or INGEST_MAX_BODY_BYTES)' },
-  OPERATION_NOT_IN_SAFELIST: { client: true, status: 400, description: 'the operation is not in the safelist (GRAPHQL_SAFELIST_FILE)' },
-  RATE_LIMITED: { client: true, status: 429, description: 'more than RATE_LIMIT_PER_MINUTE requests in a minute' },
-  SUBGRAPH_UNAVAILABLE: { client: true, description: 'a subgraph is down or did not answer in time (named, never its address)' },
-  SUBGRAPH_ERROR: { client: false, description: 'a subgraph answered with an HTTP error (masked in production)' },
-  UNAUTHENTICATED: { client: true, status: 401, description: 'no, an invalid or an expired token, or a subgraph called without the signed principal' },
-  FORBIDDEN: { client: true, status: 403, description: 'the principal\'s role may not do this' },
-  // The domain's.
-  NOT_FOUND: { client: true, status: 404, description: 'the case (or webhook, delivery, feed) does not exist or is not the principal\'s to see' },
+  BAD_REQUEST: { client: true, status: 400, description: 'the body is not JSON, or not a GraphQL request (400)' },
+  PERSISTED_QUERY_NOT_FOUND: {
+    client: true,
+    description: 'a request sent only the hash of a query (`extensions.persistedQuery`) that the gateway does not know',
+  },
+  PERSISTED_QUERY_NOT_SUPPORTED: {
+    client: true,
+    description: 'a request sent a persisted-query hash where persisted queries are turned off',
+  },
+  OPERATION_RESOLUTION_FAILURE: {
+    client: true,
+    status: 400,
+    description:
+      'the operation to run cannot be determined: the document holds several and `operationName` names none ' +
+      'of them (400)',
+  },
+  PAYLOAD_TOO_LARGE: {
+    client: true,
+    status: 413,
+    description:
+      'the body exceeds `MAX_BODY_BYTES`, or a feed exceeds `INGEST_MAX_BODY_BYTES` or 1,000,000 records ' +
+      '(413)',
+  },
+  SUBGRAPH_UNAVAILABLE: {
+    client: true,
+    description:
+      'a subgraph is down or did not answer within `SUBGRAPH_TIMEOUT_MS`; `extensions.serviceName` names ' +
+      'it; the rest of the data is still returned. In production the message names the subgraph only ' +
+      '(`Subgraph "partners" is unavailable`), never its address or the network error (those are logged)',
+  },
+  SUBGRAPH_ERROR: {
+    client: false,
+    description: 'a subgraph answered with an HTTP error (masked as `INTERNAL_SERVER_ERROR` in production)',
+  },
   TARIFF_NOT_FOUND: { client: true, description: 'no tariff version covers the case\'s date' },
-  FORBIDDEN_ACTOR: { client: true, description: 'the lifecycle step is done by another actor' },
-  ILLEGAL_TRANSITION: { client: true, description: 'the step is not allowed from the current status' },
+  UNAUTHENTICATED: {
+    client: true,
+    status: 401,
+    description:
+      'a bearer token is invalid, expired, has no expiry or lives longer than ' +
+      '`AUTH_MAX_TOKEN_LIFETIME_SECONDS`, a subgraph was called without the gateway\'s signed principal ' +
+      '(401), or a mutation was sent anonymously',
+  },
+  FORBIDDEN: {
+    client: true,
+    status: 403,
+    description: 'the principal\'s role may not do this (an analyst changing a case, a partner setting a budget)',
+  },
+  NOT_FOUND: { client: true, status: 404, description: 'the case does not exist or is not the principal\'s to see' },
+  FORBIDDEN_ACTOR: {
+    client: true,
+    description: 'the lifecycle step is done by another actor (`extensions.allowedActors`)',
+  },
+  ILLEGAL_TRANSITION: {
+    client: true,
+    description: 'the step is not allowed from the current status (`extensions.currentStatus`, `extensions.allowed`)',
+  },
   REASON_REQUIRED: { client: true, description: 'rejecting a plan, withdrawing or closing needs a reason' },
-  CONFLICT: { client: true, status: 409, description: 'the case changed since the version acted on' },
-  NO_COVERAGE: { client: true, description: 'no partner covers the country and packages on that day' },
+  CONFLICT: {
+    client: true,
+    status: 409,
+    description: 'the case changed since the version you acted on (`extensions.currentVersion`)',
+  },
+  NO_COVERAGE: {
+    client: true,
+    description: 'no partner covers the country and packages on that day (the message says what coverage there is)',
+  },
   ENTITLEMENT_EXCEEDED: { client: true, description: 'a disbursement would take the case above its entitlement' },
-  // Subscriptions.
-  RESUME_POINT_EXPIRED: { client: true, description: 'a subscription resumes from a point older than EVENT_REPLAY_HOURS' },
-  SUBSCRIBER_TOO_SLOW: { client: true, description: 'more than SUBSCRIPTION_MAX_QUEUE events were waiting for a subscriber' },
-  TOO_MANY_SUBSCRIPTIONS: { client: true, description: 'over the subscriptions allowed per connection or per principal' },
-  CASE_FETCH_FAILED: { client: true, description: 'an event\'s case could not be fetched (extensions.reason, serviceName); its message is built from an already formatted error' },
-  // The push API (REST bodies `{ error: { code, message } }`).
-  MALFORMED_FEED: { client: true, status: 400, description: 'a feed body with a syntax error (line, column)' },
-  EMPTY_FEED: { client: true, status: 400, description: 'a feed without records' },
-  UNKNOWN_PROFILE: { client: true, status: 400, description: 'a feed names a CSV profile that does not exist' },
-  UNSUPPORTED_MEDIA_TYPE: { client: true, status: 415, description: 'a feed body of another content type' },
-  TOO_MANY_PUSHES_IN_FLIGHT: { client: true, status: 429, description: 'a Member State has INGEST_PUSHES_IN_FLIGHT pushes being received already' },
-  SERVICE_UNAVAILABLE: { client: true, status: 503, description: 'a request could not be admitted because a dependency (Redis) is unavailable; retry' },
-  INTERNAL_SERVER_ERROR: { client: false, status: 500, description: 'something failed inside; masked in production' },
+  RATE_LIMITED: {
+    client: true,
+    status: 429,
+    description:
+      'the principal sent more than `RATE_LIMIT_PER_MINUTE` requests in a minute, or a Member State pushed ' +
+      'more than `INGEST_PUSHES_PER_MINUTE` feeds (429, `Retry-After`)',
+  },
+  OPERATION_NOT_IN_SAFELIST: {
+    client: true,
+    status: 400,
+    description: 'with `GRAPHQL_SAFELIST_FILE`, the operation is not listed (400)',
+  },
+  RESUME_POINT_EXPIRED: { client: true, description: 'a subscription\'s `after:` is older than `EVENT_REPLAY_HOURS`' },
+  SUBSCRIBER_TOO_SLOW: {
+    client: true,
+    description: 'more than `SUBSCRIPTION_MAX_QUEUE` events were waiting for a subscriber',
+  },
+  TOO_MANY_SUBSCRIPTIONS: {
+    client: true,
+    description:
+      'a 51st subscription on one connection, or one past `WS_MAX_SUBSCRIPTIONS_PER_PRINCIPAL` for the ' +
+      'principal (`extensions.limit`)',
+  },
+  CASE_FETCH_FAILED: {
+    client: true,
+    description:
+      'a subscription event\'s `case` could not be fetched: `case` is null and `extensions.reason` says why ' +
+      '(`SUBGRAPH_UNAVAILABLE` with `serviceName`, `SUBSCRIPTION_FETCHES_IN_FLIGHT`, ' +
+      '`INTERNAL_SERVER_ERROR`)',
+  },
+  MALFORMED_FEED: {
+    client: true,
+    status: 400,
+    description:
+      'a feed with a syntax error, a record over 1 MiB or a CSV column that is not allowed (400, `line`, ' +
+      '`column`); nothing queued',
+  },
+  EMPTY_FEED: { client: true, status: 400, description: 'a feed without records (400)' },
+  UNKNOWN_PROFILE: { client: true, status: 400, description: 'a feed names a CSV profile that does not exist (400)' },
+  UNSUPPORTED_MEDIA_TYPE: { client: true, status: 415, description: 'a feed body of another content type (415)' },
+  TOO_MANY_PUSHES_IN_FLIGHT: {
+    client: true,
+    status: 429,
+    description: 'the Member State already has `INGEST_PUSHES_IN_FLIGHT` feeds being received (429, `Retry-After`)',
+  },
+  SERVICE_UNAVAILABLE: {
+    client: true,
+    status: 503,
+    description:
+      'a limit could not be checked because Redis did not answer within 3 s (push: 503 with `Retry-After`; ' +
+      'a subscription: this error; a new WebSocket: closed with `1013`)',
+  },
+  INTERNAL_SERVER_ERROR: {
+    client: false,
+    status: 500,
+    description: 'something failed inside; in production the message is masked (the gateway logs it)',
+  },
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof ERROR_DEFINITIONS;
 
 /** Codes whose messages are written for clients: derived from the definitions above. */
 export const CLIENT_ERROR_CODES: ReadonlySet<string> = new Set(
-  (Object.entries(ERROR_DEFINITIONS) as Array<[ErrorCode, ErrorDefinition]>).filter(([, definition]) => definition.client).map(([code]) => code),
+  (Object.entries(ERROR_DEFINITIONS) as Array<[ErrorCode, ErrorDefinition]>)
+    .filter(([, definition]) => definition.client)
+    .map(([code]) => code),
 );
 
 export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && Object.prototype.hasOwnProperty.call(ERROR_DEFINITIONS, code);
 }
 
-/** A GraphQL error with a registered code. */
-export function codedError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
-  return new GraphQLError(message, { extensions: { ...extensions, code } });
+/** What an error carries besides its code; the code itself is always the constructor's. */
+export type ErrorExtensions = Readonly<Record<string, unknown>> & { readonly code?: never };
+
+/**
+ * A GraphQL error with a registered code. The code comes first in `extensions`, as clients
+ * have always read it, and no extension can replace it.
+ */
+export function codedError(code: ErrorCode, message: string, extensions: ErrorExtensions = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: Object.assign({ code }, extensions, { code }) });
 }
 
-export const notFound = (message: string, extensions?: Record<string, unknown>) => codedError('NOT_FOUND', message, extensions);
-export const forbidden = (message: string, extensions?: Record<string, unknown>) => codedError('FORBIDDEN', message, extensions);
-export const badUserInput = (message: string, argumentName?: string, extensions?: Record<string, unknown>) =>
-  codedError('BAD_USER_INPUT', message, { ...extensions, ...(argumentName ? { argumentName } : {}) });
-export const badRequest = (message: string, extensions?: Record<string, unknown>) => codedError('BAD_REQUEST', message, extensions);
-export const conflict = (message: string, extensions?: Record<string, unknown>) => codedError('CONFLICT', message, extensions);
-/** 401: no, an invalid or an expired token. */
+// The named constructors, one family per code. Every error the subgraphs and the gateway
+// throw is built here, so each is bound to a registered code and reads the same everywhere.
+
+/** `<what> <id> was not found`; also the answer for what exists but is not the principal's to see. */
+export const notFound = (what: string, id: string, extensions?: ErrorExtensions) =>
+  codedError('NOT_FOUND', `${what} ${id} was not found`, extensions);
+/** A case that does not exist or that the principal may not see (its existence does not leak). */
+export const caseNotFound = (caseId: string) => notFound('Case', caseId, { caseId });
+
+export const forbidden = (message: string, extensions?: ErrorExtensions) =>
+  codedError('FORBIDDEN', message, extensions);
+
+/**
+ * An operation asked without a principal, inside a subgraph: no HTTP status of its own, the
+ * gateway's answer stays a GraphQL one. `howTo` adds how to authenticate.
+ */
+export const principalRequired = (what: string, howTo = false) =>
+  codedError(
+    'UNAUTHENTICATED',
+    `${what} needs an authenticated principal${howTo ? ' (Authorization: Bearer <token>)' : ''}`,
+  );
+/** 401: no, an invalid or an expired token, at the gateway or a subgraph's door. */
 export const unauthenticated = (message: string) => codedError('UNAUTHENTICATED', message, { http: { status: 401 } });
+
+/** An argument out of range; `argumentName` names the argument when there is one. */
+export const badUserInput = (message: string, argumentName?: string, extensions?: ErrorExtensions) =>
+  codedError('BAD_USER_INPUT', message, { ...extensions, ...(argumentName ? { argumentName } : {}) });
+/** A field inside an input object out of range; `field` is its path (`plan.services.0.amountCents`). */
+export const badInputField = (message: string, field: string) => codedError('BAD_USER_INPUT', message, { field });
+export const badRequest = (message: string, extensions?: ErrorExtensions) =>
+  codedError('BAD_REQUEST', message, extensions);
+export const conflict = (message: string, extensions?: ErrorExtensions) => codedError('CONFLICT', message, extensions);
+
+/** The lifecycle's refusals (README, Case lifecycle): the code and message come with what explains them. */
+export type TransitionRefusalCode = 'FORBIDDEN_ACTOR' | 'ILLEGAL_TRANSITION' | 'REASON_REQUIRED';
+export const transitionRefused = ({ code, message, ...details }: { code: TransitionRefusalCode; message: string }) =>
+  codedError(code, message, details);
+
+export const tariffNotFound = (message: string, pkg: string, date: string) =>
+  codedError('TARIFF_NOT_FOUND', message, { package: pkg, date });
+export const entitlementExceeded = (message: string, entitlementCents: number, disbursedCents: number) =>
+  codedError('ENTITLEMENT_EXCEEDED', message, { entitlementCents, disbursedCents });
+export const noCoverage = (message: string) => codedError('NO_COVERAGE', message);
+
+/** Something that cannot happen with correct data (a value a scalar cannot represent); masked in production. */
+export const internalError = (message: string) => codedError('INTERNAL_SERVER_ERROR', message);
+
 /** 400: the gateway runs only the operations of its safelist. */
 export const operationNotInSafelist = () =>
-  codedError('OPERATION_NOT_IN_SAFELIST', 'This gateway runs only the operations of its safelist (persisted operations); this one is not listed', { http: { status: 400 } });
+  codedError(
+    'OPERATION_NOT_IN_SAFELIST',
+    'This gateway runs only the operations of its safelist (persisted operations); this one is not listed',
+    { http: { status: 400 } },
+  );
 /** 429 with Retry-After. */
 export const rateLimited = (perMinute: number, retryAfterSeconds: number) =>
-  codedError('RATE_LIMITED', `Rate limit of ${perMinute} requests per minute exceeded; retry in ${retryAfterSeconds} s`, {
-    retryAfterSeconds,
-    http: { status: 429, headers: new Map([['retry-after', String(retryAfterSeconds)]]) },
-  });
+  codedError(
+    'RATE_LIMITED',
+    `Rate limit of ${perMinute} requests per minute exceeded; retry in ${retryAfterSeconds} s`,
+    { retryAfterSeconds, http: { status: 429, headers: new Map([['retry-after', String(retryAfterSeconds)]]) } },
+  );
 /** A subgraph that did not answer; `detail` (why: refused, timed out) only outside production, never its address. */
 export const subgraphUnavailable = (serviceName: string, detail?: string) =>
-  codedError('SUBGRAPH_UNAVAILABLE', `Subgraph "${serviceName}" is unavailable${detail ? `: ${detail}` : ''}`, { serviceName });
+  codedError('SUBGRAPH_UNAVAILABLE', `Subgraph "${serviceName}" is unavailable${detail ? `: ${detail}` : ''}`, {
+    serviceName,
+  });
 export const subgraphError = (serviceName: string, status: number) =>
   codedError('SUBGRAPH_ERROR', `Subgraph "${serviceName}" failed: HTTP ${status}`, { serviceName, status });
 
@@ -119,6 +274,10 @@ export function maskError(production: boolean, onMasked?: (error: GraphQLFormatt
       return message === formatted.message ? formatted : { ...formatted, message };
     }
     onMasked?.(formatted);
-    return { message: 'Internal server error', ...(formatted.path ? { path: formatted.path } : {}), extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+    return {
+      message: 'Internal server error',
+      ...(formatted.path ? { path: formatted.path } : {}),
+      extensions: { code: 'INTERNAL_SERVER_ERROR' },
+    };
   };
 }

@@ -1,4 +1,4 @@
-import { GraphQLError } from 'graphql';
+import { badUserInput } from './errors.js';
 
 export const MAX_PAGE_SIZE = 200;
 
@@ -10,9 +10,7 @@ export function encodeCursor(key: string): string {
 export function decodeCursor(cursor: string, argument = 'after'): string {
   const decoded = /^[A-Za-z0-9_-]{1,200}$/.test(cursor) ? Buffer.from(cursor, 'base64url').toString('utf8') : '';
   if (!decoded.startsWith('c1:') || decoded.length < 4) {
-    throw new GraphQLError(`Argument "${argument}" is not a cursor returned by this API`, {
-      extensions: { code: 'BAD_USER_INPUT', argumentName: argument },
-    });
+    throw badUserInput(`Argument "${argument}" is not a cursor returned by this API`, argument);
   }
   return decoded.slice(3);
 }
@@ -20,9 +18,7 @@ export function decodeCursor(cursor: string, argument = 'after'): string {
 export function checkPageSize(first: number | null | undefined, argument = 'first'): number {
   const size = first ?? 50;
   if (!Number.isInteger(size) || size < 1 || size > MAX_PAGE_SIZE) {
-    throw new GraphQLError(`Argument "${argument}" must be between 1 and ${MAX_PAGE_SIZE}, got ${size}`, {
-      extensions: { code: 'BAD_USER_INPUT', argumentName: argument },
-    });
+    throw badUserInput(`Argument "${argument}" must be between 1 and ${MAX_PAGE_SIZE}, got ${size}`, argument);
   }
   return size;
 }

@@ -1,4 +1,5 @@
-import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import { GraphQLScalarType, Kind } from 'graphql';
+import { badUserInput, internalError } from './errors.js';
 
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
@@ -13,9 +14,7 @@ export function isCalendarDate(value: string): boolean {
 
 function parseDate(value: unknown): string {
   if (typeof value !== 'string' || !isCalendarDate(value)) {
-    throw new GraphQLError(`Date must be a calendar date YYYY-MM-DD, got ${JSON.stringify(value)}`, {
-      extensions: { code: 'BAD_USER_INPUT' },
-    });
+    throw badUserInput(`Date must be a calendar date YYYY-MM-DD, got ${JSON.stringify(value)}`);
   }
   return value;
 }
@@ -33,19 +32,17 @@ export const DateTimeScalar = new GraphQLScalarType({
   serialize: (value) => {
     if (value instanceof Date) return value.toISOString();
     if (typeof value === 'string' && !Number.isNaN(Date.parse(value))) return new Date(value).toISOString();
-    throw new GraphQLError(`DateTime cannot represent ${JSON.stringify(value)}`);
+    throw internalError(`DateTime cannot represent ${JSON.stringify(value)}`);
   },
   parseValue: (value) => {
     if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) {
-      throw new GraphQLError(`DateTime must be ISO 8601, got ${JSON.stringify(value)}`, {
-        extensions: { code: 'BAD_USER_INPUT' },
-      });
+      throw badUserInput(`DateTime must be ISO 8601, got ${JSON.stringify(value)}`);
     }
     return new Date(value);
   },
   parseLiteral: (ast) => {
     if (ast.kind !== Kind.STRING || Number.isNaN(Date.parse(ast.value))) {
-      throw new GraphQLError('DateTime must be an ISO 8601 string', { extensions: { code: 'BAD_USER_INPUT' } });
+      throw badUserInput('DateTime must be an ISO 8601 string');
     }
     return new Date(ast.value);
   },

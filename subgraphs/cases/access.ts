@@ -1,8 +1,16 @@
 import { createHmac } from 'node:crypto';
-import { defaultFieldResolver, GraphQLError, type GraphQLFieldResolver, type GraphQLObjectType, type GraphQLSchema } from 'graphql';
+import { defaultFieldResolver, type GraphQLFieldResolver, type GraphQLObjectType, type GraphQLSchema } from 'graphql';
 import type { FilterQuery, Model } from 'mongoose';
 import type { Principal } from '../../shared/auth.js';
-import { caseScope, forbidden, inScope, personalAccess, type CaseScope, type PersonalAccess } from '../../shared/access.js';
+import {
+  caseScope,
+  inScope,
+  mayOpenPersonalDataAccess,
+  personalAccess,
+  type CaseScope,
+  type PersonalAccess,
+} from '../../shared/access.js';
+import { forbidden, principalRequired } from '../../shared/errors.js';
 import type { PersonalDataAudit } from './audit.js';
 import type { PersonalDataGrantDoc } from './support-access.js';
 import type { CaseDoc, PersonDoc } from './models.js';
@@ -39,7 +47,7 @@ export class CaseAccess {
   restrict(filter: FilterQuery<CaseDoc>): FilterQuery<CaseDoc> {
     const scope = this.scope;
     if (scope.kind === 'none') {
-      if (!this.principal) throw new GraphQLError('Case data needs an authenticated principal (Authorization: Bearer <token>)', { extensions: { code: 'UNAUTHENTICATED' } });
+      if (!this.principal) throw principalRequired('Case data', true);
       throw forbidden(`${this.principal.role} does not read case data`);
     }
     if (scope.kind === 'all') return filter;
@@ -56,13 +64,13 @@ export class CaseAccess {
   /** How much of this case's personal data this request gets. */
   async personal(doc: Pick<CaseDoc, '_id' | 'memberState' | 'partnerId'>): Promise<PersonalAccess> {
     if (!this.visible(doc)) return 'NONE';
-    const grant = this.principal?.role === 'SUPPORT_DESK' ? await this.grantFor(doc._id.toHexString()) : undefined;
+    const grant = mayOpenPersonalDataAccess(this.principal) ? await this.grantFor(doc._id.toHexString()) : undefined;
     return personalAccess(this.principal, doc, grant !== undefined);
   }
 
   /** The support-desk user's open, justified access to this case, if any (its id). */
   async grantFor(caseId: string): Promise<string | undefined> {
-    if (this.principal?.role !== 'SUPPORT_DESK') return undefined;
+    if (!this.principal || !mayOpenPersonalDataAccess(this.principal)) return undefined;
     this.grants ??= this.grantModel
       .find({ subject: this.principal.subject, expiresAt: { $gt: this.now() } })
       .lean<PersonalDataGrantDoc[]>()

@@ -4,7 +4,6 @@ import type { StatsFacts } from './statistics/facts.js';
 import { medianFromHistogram, presentStatistics, scopeForFilter, type StatisticsFilter } from './statistics/read.js';
 import type { StatisticsDoc } from './models.js';
 import { loadFeedReports, type FeedDoc, type FeedModels } from './ingestion/feeds.js';
-import { GraphQLError } from 'graphql';
 import { Types, type FilterQuery, type Model } from 'mongoose';
 import { personalDataReads, type PersonalDataAudit, type PersonalDataReadDoc } from './audit.js';
 import { MEMBER_STATE_CODES, type CaseStatus, type Package, type ReturnType } from '../../shared/domain.js';
@@ -16,7 +15,21 @@ import type { CasesLoaders } from './loaders.js';
 import { allowedTransitions, TRANSITION_NAMES, TRANSITIONS } from './lifecycle.js';
 import { packageSetsWithAny, type CaseDoc, type CasesModels, type PlannedService } from './models.js';
 import { applyTransition } from './transitions.js';
-import { defaultStatisticsScope, forbidden, mayEraseCase, mayReadDataProtectionRecords, mayReadStatistics, requirePrincipal } from '../../shared/access.js';
+import {
+  defaultStatisticsScope,
+  erasureRecordsScope,
+  feedScope,
+  mayEraseCase,
+  mayLookUpByNationalReference,
+  mayOpenPersonalDataAccess,
+  mayReadDataProtectionRecords,
+  mayReadFeed,
+  mayReadStatistics,
+  mayReplayIngestion,
+  maySetEligibilityRules,
+  requirePrincipal,
+} from '../../shared/access.js';
+import { badUserInput, caseNotFound, forbidden, principalRequired } from '../../shared/errors.js';
 import { ageBandOf, CASE_OF, owned, type CaseAccess, type CaseOwned, type Pseudonymisers } from './access.js';
 import { listErasures, type ErasureDoc } from './erasure.js';
 import type { RetentionModels, RetentionRunDoc } from './retention.js';
@@ -85,7 +98,7 @@ export function caseFilterToQuery(filter: CaseFilterInput | null | undefined): F
   if (outcomes) query['eligibility.outcome'] = outcomes;
   const range = <T>(from: T | null | undefined, to: T | null | undefined, fromName: string, toName: string, upperOp: '$lte' | '$lt') => {
     if (from != null && to != null && from > to) {
-      throw new GraphQLError(`filter.${fromName} is after filter.${toName}`, { extensions: { code: 'BAD_USER_INPUT', argumentName: 'filter' } });
+      throw badUserInput(`filter.${fromName} is after filter.${toName}`, 'filter');
     }
     if (from == null && to == null) return undefined;
     return { ...(from != null ? { $gte: from } : {}), ...(to != null ? { [upperOp]: to } : {}) };
@@ -120,9 +133,7 @@ function parseAfter(after: string | null | undefined): Types.ObjectId | undefine
   if (after == null) return undefined;
   const key = decodeCursor(after);
   if (!/^[0-9a-f]{24}$/.test(key)) {
-    throw new GraphQLError('Argument "after" is not a cursor returned by this API', {
-      extensions: { code: 'BAD_USER_INPUT', argumentName: 'after' },
-    });
+    throw badUserInput('Argument "after" is not a cursor returned by this API', 'after');
   }
   return new Types.ObjectId(key);
 }
@@ -144,16 +155,12 @@ export function qualityIndicators(doc: StatisticsDoc | null) {
   };
 }
 
-function mayReadFeed(principal: Principal | null, memberState: string): boolean {
-  if (!principal) return false;
-  return principal.role === 'ADMIN' || principal.role === 'SUPPORT_DESK' || (principal.role === 'MEMBER_STATE' && principal.memberState === memberState);
-}
-
 function checkMemberState(code: string): string {
   if (!MEMBER_STATE_CODES.has(code)) {
-    throw new GraphQLError(`${JSON.stringify(code).slice(0, 20)} is not a participating Member State (ISO 3166-1 alpha-2, capitals)`, {
-      extensions: { code: 'BAD_USER_INPUT', argumentName: 'memberState' },
-    });
+    throw badUserInput(
+      `${JSON.stringify(code).slice(0, 20)} is not a participating Member State (ISO 3166-1 alpha-2, capitals)`,
+      'memberState',
+    );
   }
   return code;
 }
@@ -166,8 +173,6 @@ interface MutationArgs {
   report?: { arrivalDate: string; postArrivalServices: string[] };
   plan?: { services: PlannedService[] };
 }
-
-const notFound = (id: string) => new GraphQLError(`Case ${id} was not found`, { extensions: { code: 'NOT_FOUND', caseId: id } });
 
 /** How EU analysts read `@pseudonymised` fields. */
 export const casesPseudonymisers: Pseudonymisers = {
@@ -220,8 +225,13 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
     personalDataErasures: (_: unknown, args: { caseId?: string | null; first?: number | null }, ctx: CasesContext) => {
       const principal = requirePrincipal(ctx.principal, 'personalDataErasures');
       const filter: { caseId?: string; caseMemberState?: string } = args.caseId ? { caseId: String(args.caseId) } : {};
-      if (principal.role === 'MEMBER_STATE') filter.caseMemberState = principal.memberState!;
-      else if (!mayReadDataProtectionRecords(principal)) throw forbidden('Only administrators, the data protection officer and the owning Member State read erasure records');
+      const scope = erasureRecordsScope(principal);
+      if (scope.kind === 'memberState') filter.caseMemberState = scope.memberState;
+      else if (scope.kind === 'none') {
+        throw forbidden(
+          'Only administrators, the data protection officer and the owning Member State read erasure records',
+        );
+      }
       return listErasures(ctx.dataProtection.erasures, filter, checkPageSize(args.first));
     },
     webhooks: (_: unknown, __: unknown, ctx: CasesContext) => ctx.webhooks.list(ctx.principal),
@@ -248,9 +258,11 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
       return (await loadFeedReports(ctx.feeds, [feed], ctx.problemsPerReport))[0];
     },
     ingestionFeeds: async (_: unknown, args: { memberState?: string | null; first?: number | null }, ctx: CasesContext) => {
-      const principal = ctx.principal;
-      if (!principal || !['MEMBER_STATE', 'SUPPORT_DESK', 'ADMIN'].includes(principal.role)) return [];
-      const memberState = principal.role === 'MEMBER_STATE' ? principal.memberState! : args.memberState ? checkMemberState(args.memberState) : undefined;
+      const scope = feedScope(ctx.principal);
+      if (scope.kind === 'none') return [];
+      // A Member State authority lists its own feeds, whatever it asks; the others name one or none.
+      const named = () => (args.memberState ? checkMemberState(args.memberState) : undefined);
+      const memberState = scope.kind === 'memberState' ? scope.memberState : named();
       const first = Math.min(Math.max(args.first ?? 20, 1), 100);
       const feeds = await ctx.feeds.Feed.find(memberState ? { memberState } : {}).sort({ createdAt: -1 }).limit(first).lean<FeedDoc[]>().exec();
       return loadFeedReports(ctx.feeds, feeds, ctx.problemsPerReport);
@@ -262,7 +274,9 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
     },
     caseByReference: (_: unknown, args: { memberState: string; caseReference: string }, ctx: CasesContext) => {
       // Analysts see pseudonymised references: looking a case up by its real one would undo that.
-      if (ctx.principal?.role === 'EU_ANALYST') throw forbidden('EU analysts do not look cases up by national reference');
+      if (!mayLookUpByNationalReference(ctx.principal)) {
+        throw forbidden('EU analysts do not look cases up by national reference');
+      }
       return ctx.models.Case.findOne(ctx.access.restrict({ memberState: String(args.memberState), caseReference: String(args.caseReference) })).lean<CaseDoc>().exec();
     },
   },
@@ -271,12 +285,14 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
       const principal = requirePrincipal(ctx.principal, 'erasePersonalData');
       const caseId = String(args.caseId);
       const doc = await ctx.loaders.caseById.load(caseId);
-      if (!doc) throw notFound(caseId);
+      if (!doc) throw caseNotFound(caseId);
       if (!mayEraseCase(principal, doc)) throw forbidden('Only the Member State that owns the case erases its personal data');
       if (!REQUEST_REFERENCE.test(args.requestReference)) {
-        throw new GraphQLError('requestReference must be 1 to 100 letters, digits, spaces or . _ : / # ( ) - (your reference of the request, no personal data)', {
-          extensions: { code: 'BAD_USER_INPUT', argumentName: 'requestReference' },
-        });
+        throw badUserInput(
+          'requestReference must be 1 to 100 letters, digits, spaces or . _ : / # ( ) - ' +
+            '(your reference of the request, no personal data)',
+          'requestReference',
+        );
       }
       const actor = { role: principal.role, subject: principal.subject, memberState: principal.memberState! };
       return ctx.dataProtection.erase(doc._id, { actor, requestReference: args.requestReference, requestId: ctx.requestId });
@@ -286,29 +302,37 @@ export const casesResolvers: GraphQLResolverMap<CasesContext> = {
     redeliverWebhook: (_: unknown, args: { deliveryId: string }, ctx: CasesContext) => ctx.webhooks.redeliver(ctx.principal, String(args.deliveryId)),
     openPersonalDataAccess: async (_: unknown, args: { caseId: string; justification: string }, ctx: CasesContext) => {
       const principal = requirePrincipal(ctx.principal, 'openPersonalDataAccess');
-      if (principal.role !== 'SUPPORT_DESK') throw forbidden('Only the support desk opens justified access to personal data; the owning Member State and the assigned partner read it without');
+      if (!mayOpenPersonalDataAccess(principal)) {
+        throw forbidden(
+          'Only the support desk opens justified access to personal data; ' +
+            'the owning Member State and the assigned partner read it without',
+        );
+      }
       const caseId = String(args.caseId);
       const doc = await ctx.loaders.caseById.load(caseId);
-      if (!doc) throw notFound(caseId);
+      if (!doc) throw caseNotFound(caseId);
       return openGrant(ctx.dataProtection.grants, principal, { caseId: doc._id.toHexString(), caseMemberState: doc.memberState }, args.justification, ctx.dataProtection.supportAccessMinutes, ctx.requestId);
     },
     replayFailedIngestion: async (_: unknown, args: { feedId?: string | null }, ctx: CasesContext) => {
-      if (!ctx.principal) throw new GraphQLError('replayFailedIngestion needs an authenticated principal', { extensions: { code: 'UNAUTHENTICATED' } });
-      if (!['ADMIN', 'SUPPORT_DESK'].includes(ctx.principal.role)) throw new GraphQLError('Only administrators and the support desk replay ingestion', { extensions: { code: 'FORBIDDEN' } });
+      if (!ctx.principal) throw principalRequired('replayFailedIngestion');
+      if (!mayReplayIngestion(ctx.principal)) {
+        throw forbidden('Only administrators and the support desk replay ingestion');
+      }
       if (args.feedId != null && !/^feed_[0-9a-f-]{36}$/.test(args.feedId)) {
-        throw new GraphQLError('feedId is not a feed id (feed_<uuid>)', { extensions: { code: 'BAD_USER_INPUT', argumentName: 'feedId' } });
+        throw badUserInput('feedId is not a feed id (feed_<uuid>)', 'feedId');
       }
       return ctx.replayFailed(args.feedId ?? undefined);
     },
     setEligibilityRules: async (_: unknown, args: { memberState: string; requestWindowMonths: number }, ctx: CasesContext) => {
       const memberState = checkMemberState(args.memberState);
       const principal = ctx.principal;
-      if (!principal) throw new GraphQLError('setEligibilityRules needs an authenticated principal', { extensions: { code: 'UNAUTHENTICATED' } });
-      if (!(principal.role === 'ADMIN' || (principal.role === 'MEMBER_STATE' && principal.memberState === memberState))) {
-        throw new GraphQLError(`Only ${memberState}'s own authority or an administrator sets its eligibility rules`, { extensions: { code: 'FORBIDDEN' } });
+      if (!principal) throw principalRequired('setEligibilityRules');
+      if (!maySetEligibilityRules(principal, memberState)) {
+        throw forbidden(`Only ${memberState}'s own authority or an administrator sets its eligibility rules`);
       }
       if (!Number.isInteger(args.requestWindowMonths) || args.requestWindowMonths < 0 || args.requestWindowMonths > 60) {
-        throw new GraphQLError(`requestWindowMonths must be 0 to 60, got ${args.requestWindowMonths}`, { extensions: { code: 'BAD_USER_INPUT', argumentName: 'requestWindowMonths' } });
+        const message = `requestWindowMonths must be 0 to 60, got ${args.requestWindowMonths}`;
+        throw badUserInput(message, 'requestWindowMonths');
       }
       await ctx.models.MemberStateRules.updateOne(
         { _id: memberState },

@@ -1,7 +1,7 @@
-import { GraphQLError } from 'graphql';
 import { Schema, Types, type Connection, type Model } from 'mongoose';
 import type { Principal } from '../../shared/auth.js';
-import { forbidden, mayReadDataProtectionRecords, requirePrincipal } from '../../shared/access.js';
+import { mayOpenPersonalDataAccess, mayReadDataProtectionRecords, requirePrincipal } from '../../shared/access.js';
+import { badUserInput, forbidden } from '../../shared/errors.js';
 import { checkPageSize } from '../../shared/pagination.js';
 
 /**
@@ -42,12 +42,19 @@ export async function openGrant(
   now = new Date(),
 ): Promise<PersonalDataGrantDoc> {
   const who = requirePrincipal(principal, 'openPersonalDataAccess');
-  if (who.role !== 'SUPPORT_DESK') throw forbidden('Only the support desk opens justified access to personal data; the owning Member State and the assigned partner read it without');
+  if (!mayOpenPersonalDataAccess(who)) {
+    throw forbidden(
+      'Only the support desk opens justified access to personal data; ' +
+        'the owning Member State and the assigned partner read it without',
+    );
+  }
   const text = justification.trim();
   if (text.length < JUSTIFICATION_MIN || text.length > JUSTIFICATION_MAX) {
-    throw new GraphQLError(`justification must be ${JUSTIFICATION_MIN} to ${JUSTIFICATION_MAX} characters saying why this case's personal data is needed (got ${text.length})`, {
-      extensions: { code: 'BAD_USER_INPUT', argumentName: 'justification' },
-    });
+    throw badUserInput(
+      `justification must be ${JUSTIFICATION_MIN} to ${JUSTIFICATION_MAX} characters ` +
+        `saying why this case's personal data is needed (got ${text.length})`,
+      'justification',
+    );
   }
   const grant: PersonalDataGrantDoc = {
     _id: new Types.ObjectId(),

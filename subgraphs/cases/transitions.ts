@@ -1,10 +1,18 @@
-import { GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
 import { Types, type mongo } from 'mongoose';
 
 type UpdateFilter<T extends mongo.Document> = mongo.UpdateFilter<T>;
 type Document = mongo.Document;
 import type { Principal } from '../../shared/auth.js';
 import { canSeeCase } from '../../shared/access.js';
+import {
+  badInputField,
+  caseNotFound,
+  conflict,
+  forbidden,
+  principalRequired,
+  transitionRefused,
+} from '../../shared/errors.js';
 import type { CaseEvent } from '../../shared/events.js';
 import { decideTransition, type Actor, type TransitionName } from './lifecycle.js';
 import { factsOf, type StatsFacts } from './statistics/facts.js';
@@ -18,8 +26,6 @@ export interface TransitionInput {
   plan?: { services: PlannedService[] };
   summary?: string | null;
 }
-
-const notFound = (id: string) => new GraphQLError(`Case ${id} was not found`, { extensions: { code: 'NOT_FOUND', caseId: id } });
 
 /** The lifecycle role a principal plays on this case, if any. */
 export function actorFor(principal: Principal, doc: Pick<CaseDoc, 'memberState' | 'partnerId'>): Actor | null {
@@ -79,19 +85,35 @@ function changesFor(name: TransitionName, input: TransitionInput, now: Date): Ar
 }
 
 function validateInput(name: TransitionName, input: TransitionInput, doc: CaseDoc): void {
-  const bad = (message: string, field: string) => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', field } });
-  if (input.reason != null && input.reason.length > 2_000) throw bad('reason must be at most 2000 characters', 'reason');
-  if (input.summary != null && input.summary.length > 5_000) throw bad('summary must be at most 5000 characters', 'summary');
+  if (input.reason != null && input.reason.length > 2_000) {
+    throw badInputField('reason must be at most 2000 characters', 'reason');
+  }
+  if (input.summary != null && input.summary.length > 5_000) {
+    throw badInputField('summary must be at most 5000 characters', 'summary');
+  }
   if (name === 'reportArrival' && input.arrivalDate) {
-    if (doc.departureDate && input.arrivalDate < doc.departureDate) throw bad(`arrivalDate ${input.arrivalDate} is before the departure on ${doc.departureDate}`, 'arrivalDate');
-    if (input.arrivalDate > new Date().toISOString().slice(0, 10)) throw bad(`arrivalDate ${input.arrivalDate} is in the future`, 'arrivalDate');
+    if (doc.departureDate && input.arrivalDate < doc.departureDate) {
+      const message = `arrivalDate ${input.arrivalDate} is before the departure on ${doc.departureDate}`;
+      throw badInputField(message, 'arrivalDate');
+    }
+    if (input.arrivalDate > new Date().toISOString().slice(0, 10)) {
+      throw badInputField(`arrivalDate ${input.arrivalDate} is in the future`, 'arrivalDate');
+    }
   }
   if (name === 'submitReintegrationPlan') {
     const services = input.plan?.services ?? [];
-    if (services.length === 0 || services.length > 30) throw bad('a reintegration plan has 1 to 30 services', 'plan.services');
+    if (services.length === 0 || services.length > 30) {
+      throw badInputField('a reintegration plan has 1 to 30 services', 'plan.services');
+    }
     services.forEach((s, i) => {
-      if (!Number.isInteger(s.amountCents) || s.amountCents < 0 || s.amountCents > 2_000_000) throw bad(`plan.services[${i}].amountCents must be 0 to 2000000 cents`, `plan.services.${i}.amountCents`);
-      if (s.description.trim().length === 0 || s.description.length > 1_000) throw bad(`plan.services[${i}].description must be 1 to 1000 characters`, `plan.services.${i}.description`);
+      if (!Number.isInteger(s.amountCents) || s.amountCents < 0 || s.amountCents > 2_000_000) {
+        const field = `plan.services.${i}.amountCents`;
+        throw badInputField(`plan.services[${i}].amountCents must be 0 to 2000000 cents`, field);
+      }
+      if (s.description.trim().length === 0 || s.description.length > 1_000) {
+        const field = `plan.services.${i}.description`;
+        throw badInputField(`plan.services[${i}].description must be 1 to 1000 characters`, field);
+      }
     });
   }
 }
@@ -111,23 +133,20 @@ export async function applyTransition(
   expectedVersion?: number | null,
   now = new Date(),
 ): Promise<CaseDoc> {
-  if (!principal) throw new GraphQLError(`${name} needs an authenticated principal`, { extensions: { code: 'UNAUTHENTICATED' } });
-  if (!/^[0-9a-f]{24}$/.test(caseId)) throw notFound(caseId);
+  if (!principal) throw principalRequired(name);
+  if (!/^[0-9a-f]{24}$/.test(caseId)) throw caseNotFound(caseId);
   const doc = await models.Case.findOne({ _id: new Types.ObjectId(caseId) }).lean<CaseDoc>().exec();
   // A case the principal may not see is "not found", so its existence does not leak.
-  if (!doc || !canSeeCase(principal, doc)) throw notFound(caseId);
+  if (!doc || !canSeeCase(principal, doc)) throw caseNotFound(caseId);
   const actor = actorFor(principal, doc);
   if (!actor) {
-    throw new GraphQLError(`${principal.role} cannot change cases`, { extensions: { code: 'FORBIDDEN' } });
+    throw forbidden(`${principal.role} cannot change cases`);
   }
   if (expectedVersion != null && expectedVersion !== doc.version) {
-    throw conflict(caseId, doc.version, expectedVersion);
+    throw caseChanged(caseId, doc.version, expectedVersion);
   }
   const decision = decideTransition(name, { status: doc.status, packages: doc.packages }, actor, input.reason);
-  if (!decision.ok) {
-    const { code, message, ...details } = decision.refusal;
-    throw new GraphQLError(message, { extensions: { code, ...details } });
-  }
+  if (!decision.ok) throw transitionRefused(decision.refusal);
   validateInput(name, input, doc);
   // An erased case keeps going through its lifecycle, but no new free text is stored on it.
   if (doc.erasure) input = { ...input, reason: null, summary: null, ...(input.plan ? { plan: { services: input.plan.services.map((s) => ({ ...s, description: '' })) } } : {}) };
@@ -150,7 +169,7 @@ export async function applyTransition(
     if ((error as { code?: number }).code === 11000) {
       await rollForward(models, caseId, doc.version);
       const current = await models.Case.findOne({ _id: doc._id }, { version: 1 }).lean<Pick<CaseDoc, 'version'>>().exec();
-      throw conflict(caseId, current?.version ?? version, doc.version);
+      throw caseChanged(caseId, current?.version ?? version, doc.version);
     }
     throw error;
   }
@@ -159,7 +178,7 @@ export async function applyTransition(
     // write: this step did not happen. Its log entry goes, and the caller reads again.
     await models.CaseEvent.deleteOne({ _id: event._id, at: event.at }).exec();
     const current = await models.Case.findOne({ _id: doc._id }, { version: 1 }).lean<Pick<CaseDoc, 'version'>>().exec();
-    throw conflict(caseId, current?.version ?? version, doc.version);
+    throw caseChanged(caseId, current?.version ?? version, doc.version);
   }
   const updated = (await models.Case.findOne({ _id: doc._id }).lean<CaseDoc>().exec())!;
   await publish([
@@ -168,10 +187,12 @@ export async function applyTransition(
   return updated;
 }
 
-function conflict(caseId: string, currentVersion: number, yourVersion: number): GraphQLError {
-  return new GraphQLError(`Case ${caseId} changed meanwhile: it is at version ${currentVersion}, you acted on version ${yourVersion}; read it again and retry`, {
-    extensions: { code: 'CONFLICT', currentVersion, yourVersion },
-  });
+function caseChanged(caseId: string, currentVersion: number, yourVersion: number): GraphQLError {
+  return conflict(
+    `Case ${caseId} changed meanwhile: it is at version ${currentVersion}, you acted on version ${yourVersion}; ` +
+      'read it again and retry',
+    { currentVersion, yourVersion },
+  );
 }
 
 /** Writes an event's effect on the case, only onto the version before it; false if the case was elsewhere. */

@@ -1,5 +1,6 @@
 import type { Principal } from '../../shared/auth.js';
-import { GraphQLError } from 'graphql';
+import { mayChangeCoverage } from '../../shared/access.js';
+import { badUserInput, forbidden, noCoverage, principalRequired } from '../../shared/errors.js';
 import { PARTNERS, type Package } from '../../shared/domain.js';
 import { isCalendarDate } from '../../shared/scalars.js';
 import type { GraphQLResolverMap } from '../../shared/subgraph.js';
@@ -20,20 +21,27 @@ export const coverageResolvers: GraphQLResolverMap<CoverageContext> = {
       args: { countryOfOrigin: string; partnerId: string; packages: Package[]; validFrom: string },
       ctx: CoverageContext,
     ) => {
-      if (!ctx.principal) throw new GraphQLError('assignCoverage needs an authenticated principal', { extensions: { code: 'UNAUTHENTICATED' } });
-      if (!['SUPPORT_DESK', 'ADMIN'].includes(ctx.principal.role)) {
-        throw new GraphQLError('Only the support desk or an administrator changes coverage', { extensions: { code: 'FORBIDDEN' } });
+      if (!ctx.principal) throw principalRequired('assignCoverage');
+      if (!mayChangeCoverage(ctx.principal)) {
+        throw forbidden('Only the support desk or an administrator changes coverage');
       }
-      const bad = (message: string, argumentName: string) => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', argumentName } });
       const country = await ctx.loaders.countryByCode.load(String(args.countryOfOrigin));
-      if (!country) throw bad(`${JSON.stringify(args.countryOfOrigin).slice(0, 12)} is not a country of origin of the programme`, 'countryOfOrigin');
-      if (!PARTNERS.some((p) => p.id === args.partnerId)) throw bad(`${JSON.stringify(args.partnerId).slice(0, 40)} is not a contracted partner`, 'partnerId');
-      if (!isCalendarDate(args.validFrom)) throw bad('validFrom must be a calendar date YYYY-MM-DD', 'validFrom');
-      if (args.packages.length === 0) throw bad('packages must name at least one package', 'packages');
+      if (!country) {
+        const given = JSON.stringify(args.countryOfOrigin).slice(0, 12);
+        throw badUserInput(`${given} is not a country of origin of the programme`, 'countryOfOrigin');
+      }
+      if (!PARTNERS.some((p) => p.id === args.partnerId)) {
+        throw badUserInput(`${JSON.stringify(args.partnerId).slice(0, 40)} is not a contracted partner`, 'partnerId');
+      }
+      if (!isCalendarDate(args.validFrom)) {
+        throw badUserInput('validFrom must be a calendar date YYYY-MM-DD', 'validFrom');
+      }
+      if (args.packages.length === 0) throw badUserInput('packages must name at least one package', 'packages');
       const periods = await ctx.loaders.coverageByCountry.load(country._id);
       const current = periods.find((p) => p.validTo === null);
       if (current && current.validFrom >= args.validFrom) {
-        throw bad(`validFrom must be after the current period's start (${current.validFrom}); history is not rewritten`, 'validFrom');
+        const message = `validFrom must be after the current period's start (${current.validFrom})`;
+        throw badUserInput(`${message}; history is not rewritten`, 'validFrom');
       }
       if (current) await ctx.models.Coverage.updateOne({ countryCode: country._id, validFrom: current.validFrom }, { $set: { validTo: dayBefore(args.validFrom) } }).exec();
       await ctx.models.Coverage.create({ countryCode: country._id, partnerId: args.partnerId, packages: [...new Set(args.packages)], validFrom: args.validFrom, validTo: null });
@@ -43,10 +51,10 @@ export const coverageResolvers: GraphQLResolverMap<CoverageContext> = {
   },
   Query: {
     partnerAssignment: async (_: unknown, args: { countryOfOrigin: string; packages: Package[]; on: string }, ctx: CoverageContext) => {
-      if (!isCalendarDate(args.on)) throw new GraphQLError('on must be a calendar date YYYY-MM-DD', { extensions: { code: 'BAD_USER_INPUT', argumentName: 'on' } });
+      if (!isCalendarDate(args.on)) throw badUserInput('on must be a calendar date YYYY-MM-DD', 'on');
       const periods = await ctx.loaders.coverageByCountry.load(String(args.countryOfOrigin));
       const result = assignPartner(periods, String(args.countryOfOrigin), args.packages, args.on);
-      if (!result.ok) throw new GraphQLError(result.message, { extensions: { code: 'NO_COVERAGE' } });
+      if (!result.ok) throw noCoverage(result.message);
       return result.period;
     },
     countriesOfOrigin: (_: unknown, __: unknown, ctx: CoverageContext) =>

@@ -1,7 +1,7 @@
-import { GraphQLError } from 'graphql';
 import type DataLoader from 'dataloader';
 import type { Principal } from '../../shared/auth.js';
-import { caseScope, forbidden, inScope, mayReadFinanceAggregates, requirePrincipal } from '../../shared/access.js';
+import { caseScope, inScope, mayReadFinanceAggregates, requirePrincipal } from '../../shared/access.js';
+import { caseNotFound, forbidden } from '../../shared/errors.js';
 import type { CaseFinanceDoc } from './models-ledger.js';
 
 /**
@@ -31,7 +31,7 @@ export class FinanceAccess {
     const scope = caseScope(this.principal);
     const ledger = await this.ledgerById.load(caseId);
     if (scope.kind === 'all' || !ledger || inScope(scope, ledger)) return ledger;
-    throw new GraphQLError(`Case ${caseId} was not found`, { extensions: { code: 'NOT_FOUND', caseId } });
+    throw caseNotFound(caseId);
   }
 
   aggregates(what: string, partnerId?: string): void {

@@ -1,9 +1,17 @@
-import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
+import { GraphQLScalarType, Kind } from 'graphql';
 import type { Principal } from '../../shared/auth.js';
 import type { Package } from '../../shared/domain.js';
 import type { CaseEvent } from '../../shared/events.js';
 import { isCalendarDate } from '../../shared/scalars.js';
-import { codedError, forbidden } from '../../shared/errors.js';
+import { mayReportDisbursements } from '../../shared/access.js';
+import {
+  badUserInput,
+  caseNotFound,
+  conflict,
+  entitlementExceeded,
+  forbidden,
+  principalRequired,
+} from '../../shared/errors.js';
 import type { FinanceFacts } from './ledger.js';
 import type { CaseFinanceDoc, DisbursementDoc, LedgerModels, SpendDoc } from './models-ledger.js';
 
@@ -11,7 +19,7 @@ export const DEFAULT_OBJECTIVE_PEOPLE = 7_000;
 
 function parseCents(value: unknown): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value)) {
-    throw new GraphQLError(`Cents must be an integer number of euro cents, got ${JSON.stringify(value)}`, { extensions: { code: 'BAD_USER_INPUT' } });
+    throw badUserInput(`Cents must be an integer number of euro cents, got ${JSON.stringify(value)}`);
   }
   return value;
 }
@@ -22,8 +30,6 @@ export const CentsScalar = new GraphQLScalarType({
   parseValue: parseCents,
   parseLiteral: (ast) => parseCents(ast.kind === Kind.INT ? Number(ast.value) : undefined),
 });
-
-const bad = (message: string, argumentName: string) => new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', argumentName } });
 
 type Counters = Record<string, Record<string, number> | number | undefined>;
 const num = (v: unknown) => (typeof v === 'number' ? v : 0);
@@ -43,7 +49,9 @@ function lines(doc: SpendDoc | null, dimension: 'byMemberState' | 'byCountry' | 
 }
 
 export async function financeSummary(models: LedgerModels, year: number) {
-  if (!Number.isInteger(year) || year < 2000 || year > 2100) throw bad(`year must be 2000 to 2100, got ${year}`, 'year');
+  if (!Number.isInteger(year) || year < 2000 || year > 2100) {
+    throw badUserInput(`year must be 2000 to 2100, got ${year}`, 'year');
+  }
   const [doc, budget] = await Promise.all([
     models.Spend.findOne({ _id: String(year) }).lean<SpendDoc>().exec(),
     models.Budget.findOne({ _id: String(year) }).lean().exec(),
@@ -85,26 +93,33 @@ export async function recordDisbursement(
   input: DisbursementInput,
   publish: (events: ReadonlyArray<CaseEvent<FinanceFacts>>) => Promise<unknown>,
 ): Promise<DisbursementDoc> {
-  if (!principal) throw new GraphQLError('recordDisbursement needs an authenticated principal', { extensions: { code: 'UNAUTHENTICATED' } });
+  if (!principal) throw principalRequired('recordDisbursement');
   // The role first, before the case is looked up: whether the case exists changes nothing for
   // a role that never reports disbursements.
-  if (principal.role !== 'PARTNER') throw forbidden('Disbursements are reported by the assigned partner');
-  const notFound = () => codedError('NOT_FOUND', `Case ${input.caseId.slice(0, 30)} was not found`, { caseId: input.caseId.slice(0, 30) });
+  if (!mayReportDisbursements(principal)) throw forbidden('Disbursements are reported by the assigned partner');
+  const notFound = () => caseNotFound(input.caseId.slice(0, 30));
   if (!/^[0-9a-f]{24}$/.test(input.caseId)) throw notFound();
   const ledger = await models.CaseFinance.findOne({ _id: input.caseId }).lean<CaseFinanceDoc>().exec();
   // Another partner's case is "not found", exactly as an unknown one: its existence does not leak.
   if (!ledger || principal.partnerId !== ledger.partnerId) throw notFound();
-  if (!isCalendarDate(input.date)) throw bad('date must be a calendar date YYYY-MM-DD', 'date');
-  if (input.date > new Date().toISOString().slice(0, 10)) throw bad(`date ${input.date} is in the future`, 'date');
-  if (input.amountCents <= 0) throw bad('amountCents must be positive', 'amountCents');
-  if (!ledger.packages.includes(input.package)) throw bad(`the case did not request ${input.package}`, 'package');
+  if (!isCalendarDate(input.date)) throw badUserInput('date must be a calendar date YYYY-MM-DD', 'date');
+  if (input.date > new Date().toISOString().slice(0, 10)) {
+    throw badUserInput(`date ${input.date} is in the future`, 'date');
+  }
+  if (input.amountCents <= 0) throw badUserInput('amountCents must be positive', 'amountCents');
+  if (!ledger.packages.includes(input.package)) {
+    throw badUserInput(`the case did not request ${input.package}`, 'package');
+  }
   for (let attempt = 0; attempt < 5; attempt++) {
     const last = await models.Disbursement.findOne({ caseId: input.caseId }).sort({ seq: -1 }).lean<DisbursementDoc>().exec();
     const cumulative = (last?.cumulativeCents ?? 0) + input.amountCents;
     if (cumulative > ledger.entitlementCents) {
-      throw new GraphQLError(
-        `Disbursing ${input.amountCents} cents would bring the case to ${cumulative}, above its entitlement of ${ledger.entitlementCents} (already disbursed ${last?.cumulativeCents ?? 0})`,
-        { extensions: { code: 'ENTITLEMENT_EXCEEDED', entitlementCents: ledger.entitlementCents, disbursedCents: last?.cumulativeCents ?? 0 } },
+      const disbursed = last?.cumulativeCents ?? 0;
+      throw entitlementExceeded(
+        `Disbursing ${input.amountCents} cents would bring the case to ${cumulative}, ` +
+          `above its entitlement of ${ledger.entitlementCents} (already disbursed ${disbursed})`,
+        ledger.entitlementCents,
+        disbursed,
       );
     }
     const seq = (last?.seq ?? 0) + 1;
@@ -141,5 +156,5 @@ export async function recordDisbursement(
     ]);
     return doc;
   }
-  throw new GraphQLError('Too many concurrent disbursements for this case; retry', { extensions: { code: 'CONFLICT' } });
+  throw conflict('Too many concurrent disbursements for this case; retry');
 }

@@ -1,5 +1,6 @@
 import type { Principal } from '../../shared/auth.js';
-import { GraphQLError } from 'graphql';
+import { maySetBudgets } from '../../shared/access.js';
+import { badUserInput, forbidden, principalRequired, tariffNotFound } from '../../shared/errors.js';
 import type { Package, ReturnType } from '../../shared/domain.js';
 import type DataLoader from 'dataloader';
 import type { CaseEvent } from '../../shared/events.js';
@@ -47,10 +48,12 @@ export const financeResolvers: GraphQLResolverMap<FinanceContext> = {
     recordDisbursement: (_: unknown, args: DisbursementInput, ctx: FinanceContext) =>
       recordDisbursement(ctx.models, ctx.principal, { ...args, caseId: String(args.caseId) }, ctx.publish),
     setAnnualBudget: async (_: unknown, args: { year: number; amountCents: number; objectivePeople?: number | null }, ctx: FinanceContext) => {
-      if (!ctx.principal) throw new GraphQLError('setAnnualBudget needs an authenticated principal', { extensions: { code: 'UNAUTHENTICATED' } });
-      if (!['SUPPORT_DESK', 'ADMIN'].includes(ctx.principal.role)) throw new GraphQLError('Only the support desk or an administrator sets budgets', { extensions: { code: 'FORBIDDEN' } });
+      if (!ctx.principal) throw principalRequired('setAnnualBudget');
+      if (!maySetBudgets(ctx.principal)) throw forbidden('Only the support desk or an administrator sets budgets');
       const objectivePeople = args.objectivePeople ?? DEFAULT_OBJECTIVE_PEOPLE;
-      if (args.amountCents < 0 || objectivePeople < 0) throw new GraphQLError('amountCents and objectivePeople must not be negative', { extensions: { code: 'BAD_USER_INPUT' } });
+      if (args.amountCents < 0 || objectivePeople < 0) {
+        throw badUserInput('amountCents and objectivePeople must not be negative');
+      }
       await financeSummary(ctx.models, args.year); // validates the year
       await ctx.models.Budget.updateOne({ _id: String(args.year) }, { $set: { amountCents: args.amountCents, objectivePeople } }, { upsert: true }).exec();
       return financeSummary(ctx.models, args.year);
@@ -110,7 +113,7 @@ export const financeResolvers: GraphQLResolverMap<FinanceContext> = {
         );
       } catch (error) {
         if (error instanceof TariffNotFoundError) {
-          throw new GraphQLError(error.message, { extensions: { code: 'TARIFF_NOT_FOUND', package: error.pkg, date: error.date } });
+          throw tariffNotFound(error.message, error.pkg, error.date);
         }
         throw error;
       }

@@ -5,7 +5,27 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import { Types, type Model } from 'mongoose';
 import { describe, expect, it } from 'vitest';
-import { caseScope, canSeeCase, mayReadDataProtectionRecords, mayReadFinanceAggregates, mayReadStatistics, personalAccess } from '../../shared/access.js';
+import {
+  caseScope,
+  canSeeCase,
+  erasureRecordsScope,
+  feedScope,
+  mayChangeCoverage,
+  mayLookUpByNationalReference,
+  mayOpenPersonalDataAccess,
+  mayOpenQueueDashboard,
+  mayPushFeeds,
+  mayReadDataProtectionRecords,
+  mayReadFeed,
+  mayReadFinanceAggregates,
+  mayReadStatistics,
+  mayReplayIngestion,
+  mayReportDisbursements,
+  maySetBudgets,
+  maySetEligibilityRules,
+  personalAccess,
+  requirePrincipal,
+} from '../../shared/access.js';
 import type { Principal } from '../../shared/auth.js';
 import { loadSafelist } from '../../gateway/safelist.js';
 import { ageBand, ageBandOf, CaseAccess, protectPersonalFields } from '../../subgraphs/cases/access.js';
@@ -80,6 +100,62 @@ describe('access rules (shared/access.ts)', () => {
     expect(mayReadFinanceAggregates(P.weldo!, 'weldo')).toBe(true);
     expect(mayReadFinanceAggregates(P.weldo!, 'irara')).toBe(false);
     expect(Object.keys(P).filter((w) => mayReadDataProtectionRecords(P[w]!))).toEqual(['admin', 'dpo']);
+  });
+});
+
+describe('who may take the steps only some roles take (shared/access.ts)', () => {
+  // One row per principal: each column a rule, as the resolvers and the gateway ask it.
+  it.each([
+    // who, opens personal data access, looks up by national reference, operator steps (budgets, coverage,
+    // replaying ingestion), sets BE's eligibility rules, pushes feeds, reads a BE feed, reports disbursements,
+    // opens the queues dashboard
+    ['anonymous', false, true, false, false, false, false, false, false],
+    ['beOfficer', false, true, false, true, true, true, false, false],
+    ['nlOfficer', false, true, false, false, true, false, false, false],
+    ['weldo', false, true, false, false, false, false, true, false],
+    ['analyst', false, false, false, false, false, false, false, false],
+    ['desk', true, true, true, false, false, true, false, false],
+    ['admin', false, true, true, true, false, true, false, true],
+    ['dpo', false, true, false, false, false, false, false, false],
+  ] as const)(
+    '%s: opens access %s, looks up by reference %s, operates %s, sets BE rules %s, pushes %s, reads BE feed %s, ' +
+      'disburses %s, dashboard %s',
+    (who, opensAccess, looksUp, operates, setsRules, pushes, readsFeed, disburses, dashboard) => {
+      const principal = P[who]!;
+      expect(mayOpenPersonalDataAccess(principal)).toBe(opensAccess);
+      expect(mayLookUpByNationalReference(principal)).toBe(looksUp);
+      expect([maySetBudgets(principal), mayChangeCoverage(principal), mayReplayIngestion(principal)]).toEqual([
+        operates,
+        operates,
+        operates,
+      ]);
+      expect(maySetEligibilityRules(principal, 'BE')).toBe(setsRules);
+      expect(mayPushFeeds(principal)).toBe(pushes);
+      expect(mayReadFeed(principal, 'BE')).toBe(readsFeed);
+      expect(mayReportDisbursements(principal)).toBe(disburses);
+      expect(mayOpenQueueDashboard(principal)).toBe(dashboard);
+    },
+  );
+
+  it.each([
+    // who, the feeds listed, the erasure records read
+    ['anonymous', { kind: 'none' }, undefined],
+    ['beOfficer', { kind: 'memberState', memberState: 'BE' }, { kind: 'memberState', memberState: 'BE' }],
+    ['weldo', { kind: 'none' }, { kind: 'none' }],
+    ['analyst', { kind: 'none' }, { kind: 'none' }],
+    ['desk', { kind: 'all' }, { kind: 'none' }],
+    ['admin', { kind: 'all' }, { kind: 'all' }],
+    ['dpo', { kind: 'none' }, { kind: 'all' }],
+  ] as const)('%s lists feeds %j and reads erasure records %j', (who, feeds, erasures) => {
+    expect(feedScope(P[who]!)).toEqual(feeds);
+    if (erasures) expect(erasureRecordsScope(P[who]!)).toEqual(erasures);
+  });
+
+  it('asks for a principal where one is needed, saying how to send one', () => {
+    expect(() => requirePrincipal(null, 'statistics')).toThrow(
+      'statistics needs an authenticated principal (Authorization: Bearer <token>)',
+    );
+    expect(requirePrincipal(P.admin!, 'statistics')).toBe(P.admin);
   });
 });
 

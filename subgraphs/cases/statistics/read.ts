@@ -1,4 +1,4 @@
-import { GraphQLError } from 'graphql';
+import { badUserInput } from '../../../shared/errors.js';
 import type { StatisticsDoc } from '../models.js';
 
 export interface StatisticsFilter {
@@ -11,17 +11,18 @@ export interface StatisticsFilter {
 export function scopeForFilter(filter: StatisticsFilter | null | undefined): string {
   const given = Object.entries(filter ?? {}).filter(([, value]) => value != null && value !== '');
   if (given.length > 1) {
-    throw new GraphQLError(`statistics takes at most one of memberState, countryOfOrigin, partner; got ${given.map(([k]) => k).join(', ')}`, {
-      extensions: { code: 'BAD_USER_INPUT', argumentName: 'filter' },
-    });
+    throw badUserInput(
+      `statistics takes at most one of memberState, countryOfOrigin, partner; got ${given.map(([k]) => k).join(', ')}`,
+      'filter',
+    );
   }
   if (given.length === 0) return 'all';
   const [key, value] = given[0]!;
   if (typeof value !== 'string' || !/^[A-Za-z0-9-]{1,40}$/.test(value)) {
-    throw new GraphQLError(`filter.${key} is not a valid code`, { extensions: { code: 'BAD_USER_INPUT', argumentName: 'filter' } });
+    throw badUserInput(`filter.${key} is not a valid code`, 'filter');
   }
   const dimension = { memberState: 'memberState', countryOfOrigin: 'country', partner: 'partner' }[key];
-  if (!dimension) throw new GraphQLError(`filter.${key} is not a statistics dimension`, { extensions: { code: 'BAD_USER_INPUT', argumentName: 'filter' } });
+  if (!dimension) throw badUserInput(`filter.${key} is not a statistics dimension`, 'filter');
   return `${dimension}:${value}`;
 }
 
