@@ -1,11 +1,11 @@
 import { Schema, Types, type AnyBulkWriteOperation, type Connection, type Model } from 'mongoose';
 import type { Redis } from 'ioredis';
-import type { CaseEvent } from '../../shared/events.js';
+import type { CaseEvent } from '../../shared/case-events/index.js';
 import { retryOnContention } from '../../shared/mongo.js';
 import type { FeedChunkDoc, FeedDoc, FeedModels } from './ingestion/feeds.js';
 import type { StagedChunk } from './ingestion/staging.js';
 import type { ActorRecord, CaseDoc, CaseEventDoc, CasesModels, HistoryEntry, ReintegrationPlanDoc } from './models.js';
-import { factsOf, type StatsFacts } from './statistics/facts.js';
+import { factsOf } from './statistics/facts.js';
 
 /**
  * What an erasure keeps so the programme statistics do not move: counts and the main
@@ -89,7 +89,7 @@ export interface ErasureDeps {
   erasures: Model<ErasureDoc>;
   redis: Redis;
   queuePrefix: string;
-  publish: (events: ReadonlyArray<CaseEvent<StatsFacts>>) => Promise<unknown>;
+  publish: (events: ReadonlyArray<CaseEvent>) => Promise<unknown>;
 }
 
 /**

@@ -9,8 +9,8 @@ import type { Redis } from 'ioredis';
 import { Schema, Types, type Connection, type Model } from 'mongoose';
 import type { Principal } from '../../shared/auth.js';
 import { forbidden, requirePrincipal } from '../../shared/access.js';
-import { CASE_EVENT_TYPES, matchesFilter, messageOf, parseStreamEntry, type CaseEventMessage } from '../../shared/case-events.js';
-import { caseEventStream, streamTail } from '../../shared/events.js';
+import { CASE_EVENT_TYPES, matchesFilter, messageOf, parseStreamEntry, type CaseEventMessage } from '../../shared/case-events/index.js';
+import { caseEventStream, streamTail } from '../../shared/case-events/index.js';
 import type { Logger } from '../../shared/logger.js';
 import { checkPageSize } from '../../shared/pagination.js';
 

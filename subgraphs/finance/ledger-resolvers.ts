@@ -1,10 +1,9 @@
 import { GraphQLError, GraphQLScalarType, Kind } from 'graphql';
 import type { Principal } from '../../shared/auth.js';
 import type { Package } from '../../shared/domain.js';
-import type { CaseEvent } from '../../shared/events.js';
+import type { CaseEvent } from '../../shared/case-events/index.js';
 import { isCalendarDate } from '../../shared/scalars.js';
 import { codedError, forbidden } from '../../shared/errors.js';
-import type { FinanceFacts } from './ledger.js';
 import type { CaseFinanceDoc, DisbursementDoc, LedgerModels, SpendDoc } from './models-ledger.js';
 
 export const DEFAULT_OBJECTIVE_PEOPLE = 7_000;
@@ -83,7 +82,7 @@ export async function recordDisbursement(
   models: LedgerModels,
   principal: Principal | null,
   input: DisbursementInput,
-  publish: (events: ReadonlyArray<CaseEvent<FinanceFacts>>) => Promise<unknown>,
+  publish: (events: ReadonlyArray<CaseEvent>) => Promise<unknown>,
 ): Promise<DisbursementDoc> {
   if (!principal) throw new GraphQLError('recordDisbursement needs an authenticated principal', { extensions: { code: 'UNAUTHENTICATED' } });
   // The role first, before the case is looked up: whether the case exists changes nothing for

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { caseEventStream, compareStreamIds, streamTail, type CaseEvent } from '../../shared/events.js';
+import { caseEventStream, compareStreamIds, streamTail, type CaseEvent } from '../../shared/case-events/index.js';
 import { LeasedLoop } from '../../shared/leased-loop.js';
 import type { Logger } from '../../shared/logger.js';
 import type { Package } from '../../shared/domain.js';
@@ -47,7 +47,7 @@ export class FinanceProjector {
     if (entries.length === 0) return 0;
     const tariffs = await this.models.Tariff.find({}, { _id: 0 }).lean<TariffRow[]>().exec();
     for (const [id, fields] of entries) {
-      const event = JSON.parse(fields[fields.indexOf('event') + 1] ?? 'null') as CaseEvent<FinanceFacts>;
+      const event = JSON.parse(fields[fields.indexOf('event') + 1] ?? 'null') as CaseEvent;
       await this.apply(id, event, tariffs);
     }
     await this.models.Projection.updateOne({ _id: PROJECTION_ID }, { $set: { lastEventId: entries.at(-1)![0] } }, { upsert: true }).exec();
@@ -60,7 +60,7 @@ export class FinanceProjector {
     await this.models.Spend.collection.updateOne({ _id: year as never }, { $inc: inc, $set: { lastEventId: id } }, { upsert: true });
   }
 
-  private async apply(id: string, event: CaseEvent<FinanceFacts>, tariffs: readonly TariffRow[]): Promise<void> {
+  private async apply(id: string, event: CaseEvent, tariffs: readonly TariffRow[]): Promise<void> {
     if (!event.caseId) return;
     // Increments per yearly spend document, merged so each document is written once per event.
     const perYear = new Map<string, SpendInc>();

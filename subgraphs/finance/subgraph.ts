@@ -7,10 +7,9 @@ import { financeResolvers, type FinanceContext } from './resolvers.js';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { Config } from '../../shared/config.js';
-import { publishCaseEvents, type CaseEvent } from '../../shared/events.js';
+import { publishCaseEvents, type CaseEvent } from '../../shared/case-events/index.js';
 import type { Logger } from '../../shared/logger.js';
 import { createRedis, duplicateRedis } from '../../shared/redis.js';
-import type { FinanceFacts } from './ledger.js';
 import { createLedgerLoaders } from './loaders.js';
 import { ledgerModels } from './models-ledger.js';
 import { FinanceProjector } from './projector.js';
@@ -29,7 +28,7 @@ export function financeSubgraph(
   const models = { ...financeModels(connection), ...ledgerModels(connection) };
   const redis = options.redis ?? createRedis(config, 'finance-subgraph', options.logger);
   const today = options.today ?? (() => new Date().toISOString().slice(0, 10));
-  const publish = (events: ReadonlyArray<CaseEvent<FinanceFacts>>) => publishCaseEvents(redis, config.QUEUE_PREFIX, events);
+  const publish = (events: ReadonlyArray<CaseEvent>) => publishCaseEvents(redis, config.QUEUE_PREFIX, events);
   const projectorRedis = options.runProjector ? duplicateRedis(redis, 'finance-projector', options.logger) : undefined;
   const projectorModels = options.projectorConnection ? { ...financeModels(options.projectorConnection), ...ledgerModels(options.projectorConnection) } : models;
   const projector = projectorRedis

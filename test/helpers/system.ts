@@ -13,7 +13,7 @@ import { partnersSubgraph } from '../../subgraphs/partners/subgraph.js';
 import { seedCases, seedReferenceData } from '../../scripts/seed-data.js';
 import type { BaseContext } from '@apollo/server';
 import type { Redis } from 'ioredis';
-import { caseEventStream, publishCaseEvents } from '../../shared/events.js';
+import { caseEventStream, publishCaseEvents } from '../../shared/case-events/index.js';
 import { processIngestChunk, type ChunkReport } from '../../subgraphs/cases/ingestion/processor.js';
 import { createRedis, duplicateRedis } from '../../shared/redis.js';
 import { casesModels } from '../../subgraphs/cases/models.js';

@@ -1,6 +1,5 @@
-import type { CaseEvent } from '../../../shared/events.js';
+import type { CaseEvent } from '../../../shared/case-events/index.js';
 import type { CasesModels } from '../models.js';
-import type { StatsFacts } from '../statistics/facts.js';
 import { assessEligibility, DEFAULT_ELIGIBILITY_RULES } from '../eligibility.js';
 import type { AssignPartners } from './assignment.js';
 import { MAX_PROBLEMS_PER_RECORD, validateRecord } from './record.js';
@@ -34,7 +33,7 @@ export interface IngestChunk {
 export type IngestChunkJob = Omit<IngestChunk, 'records' | 'lines'> & { payloadKey?: string; records?: unknown[]; lines?: Array<number | null> };
 
 /** Publishes a chunk's case events; `onceKey` makes a retried chunk publish them at most once. */
-export type PublishEvents = (events: ReadonlyArray<CaseEvent<StatsFacts>>, onceKey?: string) => Promise<unknown>;
+export type PublishEvents = (events: ReadonlyArray<CaseEvent>, onceKey?: string) => Promise<unknown>;
 
 export interface RejectedRecord {
   position: number;

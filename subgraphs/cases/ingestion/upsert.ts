@@ -3,7 +3,7 @@ import { retryOnContention } from '../../../shared/mongo.js';
 import type { AnyBulkWriteOperation } from 'mongoose';
 import { caseIdOf, packageSetOf, type CaseDoc, type CasesModels, type EligibilityDoc, type HistoryEntry, type IngestMark } from '../models.js';
 import type { CanonicalRecord } from './record.js';
-import type { CaseEvent } from '../../../shared/events.js';
+import type { CaseEvent } from '../../../shared/case-events/index.js';
 import { factsOf, type StatsFacts } from '../statistics/facts.js';
 
 export type RecordOutcome = 'created' | 'updated' | 'unchanged' | 'stale';
@@ -82,7 +82,7 @@ export async function upsertRecords(
   records: readonly AssessedRecord[],
   source: ChunkSource,
   now = new Date(),
-): Promise<{ outcomes: UpsertOutcome[]; events: Array<CaseEvent<StatsFacts>> }> {
+): Promise<{ outcomes: UpsertOutcome[]; events: Array<CaseEvent> }> {
   if (records.length === 0) return { outcomes: [], events: [] };
   const planned = records.map((record, index) => {
     const { assessed, partnerId, position, ...canonical } = record;
@@ -124,13 +124,13 @@ export async function upsertRecords(
       createdAt: now,
       ...fields,
     } as unknown as CaseDoc;
-    const event: CaseEvent<StatsFacts> = { type: 'case.created', caseId: _id.toHexString(), version: 0, at: now.toISOString(), before: null, after: factsOf(created) };
+    const event: CaseEvent = { type: 'case.created', caseId: _id.toHexString(), version: 0, at: now.toISOString(), before: null, after: factsOf(created) };
     created.lastIngest = { feedId: source.feedId, position: position ?? index, outcome: 'created' };
     return { record, hash, fields, partnerId, position: position ?? index, created, event };
   });
 
   const outcomes: UpsertOutcome[] = new Array<UpsertOutcome>(records.length);
-  const events: Array<CaseEvent<StatsFacts>> = [];
+  const events: Array<CaseEvent> = [];
   // One read for the whole chunk, by _id (the primary index on MongoDB and on FerretDB).
   const found = await models.Case.collection.find({ _id: { $in: planned.map((p) => p.created._id) } }).toArray();
   const stored = new Map<string, CaseDoc>(found.map((doc) => [String(doc._id), doc as unknown as CaseDoc]));
@@ -177,7 +177,7 @@ export async function upsertRecords(
   for (let round = 0; pending.size > 0; round++) {
     if (round === 5) throw new CaseChangedError(pending.size);
     const updates: AnyBulkWriteOperation<CaseDoc>[] = [];
-    const plannedEvents = new Map<number, CaseEvent<StatsFacts>>();
+    const plannedEvents = new Map<number, CaseEvent>();
     for (const [i, current] of pending) {
       const p = planned[i]!;
       const mark = current.lastIngest;
@@ -205,7 +205,7 @@ export async function upsertRecords(
       if (outcome !== 'updated') continue;
       // Reassigned only while no partner has accepted the case.
       const set = { ...p.fields, ...(p.partnerId && current.status === 'SUBMITTED' ? { partnerId: p.partnerId } : {}) };
-      const event: CaseEvent<StatsFacts> = {
+      const event: CaseEvent = {
         type: 'case.updated',
         caseId: current._id.toHexString(),
         version: current.version + 1,

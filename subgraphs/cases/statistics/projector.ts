@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
-import { caseEventStream, compareStreamIds, streamTail, type CaseEvent } from '../../../shared/events.js';
+import { caseEventStream, compareStreamIds, streamTail, type CaseEvent } from '../../../shared/case-events/index.js';
 import { LeasedLoop } from '../../../shared/leased-loop.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { CasesModels } from '../models.js';
-import { statisticsDelta, type StatsFacts } from './facts.js';
+import { statisticsDelta } from './facts.js';
 
 export const PROJECTION_ID = 'statistics';
 
@@ -56,7 +56,7 @@ export class StatisticsProjector {
     const perScope = new Map<string, { inc: Record<string, number>; lastId: string }>();
     const events = entries.map(([id, fields]) => {
       const json = fields[fields.indexOf('event') + 1] ?? 'null';
-      return { id, event: JSON.parse(json) as CaseEvent<StatsFacts> };
+      return { id, event: JSON.parse(json) as CaseEvent };
     });
     const scopes = new Set<string>();
     for (const { event } of events) for (const scope of statisticsDelta(event.before, event.after).keys()) scopes.add(scope);
