@@ -30,7 +30,17 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { withoutSuggestions } from '../shared/errors.js';
 import type { Principal } from '../shared/auth.js';
-import { matchesFilter, mayReceive, messageOf, parseStreamEntry, type CaseEventFilter, type CaseEventMessage } from '../shared/case-events/index.js';
+import {
+  CaseEventReader,
+  matchesFilter,
+  mayReceive,
+  MemoryCheckpoint,
+  messageOf,
+  parseStreamEntry,
+  redisEventSource,
+  type CaseEventFilter,
+  type CaseEventMessage,
+} from '../shared/case-events/index.js';
 import type { Config } from '../shared/config.js';
 import { caseEventStream, compareStreamIds, streamTail } from '../shared/case-events/index.js';
 import type { Logger } from '../shared/logger.js';
@@ -123,9 +133,10 @@ const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
  */
 export class CaseEventHub {
   private readonly subscribers = new Set<Subscriber>();
-  private lastId = '0-0';
+  /** Where this instance has read up to: every later event is dispatched to the subscribers registered by then. */
+  private readonly checkpoint = new MemoryCheckpoint();
+  private readonly events: CaseEventReader;
   private running = false;
-  private loop: Promise<void> | undefined;
   private trimTimer: NodeJS.Timeout | undefined;
   private readonly stream: string;
   private readonly floorKey: string;
@@ -141,6 +152,21 @@ export class CaseEventHub {
   ) {
     this.stream = caseEventStream(prefix);
     this.floorKey = `${this.stream}:floor`;
+    this.events = new CaseEventReader(
+      redisEventSource(reader, prefix),
+      (batch) => {
+        for (const { id, event } of batch.entries) {
+          const message = messageOf(id, event);
+          if (message) this.dispatch(message);
+        }
+      },
+      { name: 'subscriptions', checkpoint: this.checkpoint, startAt: 'tail', batchSize: 500, blockMs: options.blockMs ?? 5_000 },
+      logger,
+    );
+  }
+
+  private get lastId(): string {
+    return this.checkpoint.position ?? '0-0';
   }
 
   get subscriberCount(): number {
@@ -149,9 +175,9 @@ export class CaseEventHub {
 
   async start(): Promise<void> {
     if (this.running) return;
-    this.lastId = await streamTail(this.redis, this.prefix);
+    await this.checkpoint.save(await streamTail(this.redis, this.prefix));
     this.running = true;
-    this.loop = this.read();
+    this.events.start();
     const trim = () => void this.trim().catch((error: unknown) => this.logger.warn({ err: error }, 'trimming the case event stream failed'));
     trim();
     this.trimTimer = setInterval(trim, 60_000);
@@ -161,8 +187,9 @@ export class CaseEventHub {
   async stop(): Promise<void> {
     this.running = false;
     clearInterval(this.trimTimer);
+    const stopped = this.events.stop();
     this.reader.disconnect();
-    await this.loop;
+    await stopped;
   }
 
   /** Drops events older than the window, and remembers up to where, so a resume from before it is refused, not silently gapped. */
@@ -170,26 +197,6 @@ export class CaseEventHub {
     const floor = `${Math.max(0, now - this.options.windowMs)}-0`;
     await this.redis.xtrim(this.stream, 'MINID', '~', floor);
     await this.redis.set(this.floorKey, floor);
-  }
-
-  private async read(): Promise<void> {
-    while (this.running) {
-      try {
-        const batch = await this.reader.xread('COUNT', 500, 'BLOCK', this.options.blockMs ?? 5_000, 'STREAMS', this.stream, this.lastId);
-        for (const [, entries] of batch ?? []) {
-          for (const [id, fields] of entries) {
-            this.lastId = id;
-            const event = parseStreamEntry(fields);
-            const message = event && messageOf(id, event);
-            if (message) this.dispatch(message);
-          }
-        }
-      } catch (error) {
-        if (!this.running) return;
-        this.logger.warn({ err: error }, 'reading case events failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-    }
   }
 
   private dispatch(message: CaseEventMessage): void {
