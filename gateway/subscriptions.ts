@@ -160,7 +160,13 @@ export class CaseEventHub {
           if (message) this.dispatch(message);
         }
       },
-      { name: 'subscriptions', checkpoint: this.checkpoint, startAt: 'tail', batchSize: 500, blockMs: options.blockMs ?? 5_000 },
+      {
+        name: 'subscriptions',
+        checkpoint: this.checkpoint,
+        startAt: 'tail',
+        batchSize: 500,
+        blockMs: options.blockMs ?? 5_000,
+      },
       logger,
     );
   }

@@ -45,9 +45,11 @@ export function messageOf(id: string, event: CaseEvent): CaseEventMessage | null
  */
 export function matchesFilter(message: CaseEventMessage, filter: CaseEventFilter | null | undefined): boolean {
   if (!filter) return true;
-  const given = <T>(list: readonly T[] | null | undefined): list is readonly T[] => Array.isArray(list) && list.length > 0;
+  const given = <T>(list: readonly T[] | null | undefined): list is readonly T[] =>
+    Array.isArray(list) && list.length > 0;
   if (given(filter.caseIds) && !filter.caseIds.includes(message.caseId)) return false;
-  if (given(filter.countriesOfOrigin) && !filter.countriesOfOrigin.includes(message.owner.countryOfOrigin)) return false;
+  if (given(filter.countriesOfOrigin) && !filter.countriesOfOrigin.includes(message.owner.countryOfOrigin))
+    return false;
   if (given(filter.statuses) && (message.status === null || !filter.statuses.includes(message.status))) return false;
   if (given(filter.types) && !filter.types.includes(message.type)) {
     if (!(message.milestone && filter.types.includes('MILESTONE_REACHED'))) return false;

@@ -1,5 +1,11 @@
 import type { Redis } from 'ioredis';
-import { CASE_EVENT_RETENTION, caseEventStream, type CaseEvent, type CaseEventKind, type CaseEventType } from './contract.js';
+import {
+  CASE_EVENT_RETENTION,
+  caseEventStream,
+  type CaseEvent,
+  type CaseEventKind,
+  type CaseEventType,
+} from './contract.js';
 
 /** The public type of every kind of event that means one thing whatever caused it. */
 const TYPE_OF_KIND: Readonly<Record<Exclude<CaseEventKind, 'case.transitioned'>, CaseEventType>> = {
@@ -42,7 +48,15 @@ export async function publishCaseEvents(
   const retention = String(CASE_EVENT_RETENTION);
   if (onceKey) {
     const once = `${prefix}:${onceKey}`;
-    const appended = await redis.eval(PUBLISH_ONCE, 2, stream, once, String(ONCE_KEY_TTL_SECONDS), retention, ...events.map(entryJsonOf));
+    const appended = await redis.eval(
+      PUBLISH_ONCE,
+      2,
+      stream,
+      once,
+      String(ONCE_KEY_TTL_SECONDS),
+      retention,
+      ...events.map(entryJsonOf),
+    );
     return appended === 1;
   }
   const pipeline = redis.pipeline();

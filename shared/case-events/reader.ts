@@ -77,7 +77,10 @@ export interface CheckpointStore {
  * A checkpoint kept in the consumer's own database, next to the read model it writes, so
  * the read model and the point it was built up to are read from one place.
  */
-export function projectionCheckpoint(Projection: Model<{ _id: string; lastEventId: string }>, id: string): CheckpointStore {
+export function projectionCheckpoint(
+  Projection: Model<{ _id: string; lastEventId: string }>,
+  id: string,
+): CheckpointStore {
   return {
     load: async () => (await Projection.findOne({ _id: id }).lean().exec())?.lastEventId ?? null,
     save: async (lastEventId) => {
@@ -167,7 +170,7 @@ export class CaseEventReader {
     return tail;
   }
 
-  /** Reads one batch after the checkpoint (waiting up to `blockMs`) and handles it; returns how many entries were read. */
+  /** Reads one batch after the checkpoint (waiting up to `blockMs`) and handles it; returns how many were read. */
   async readOnce(blockMs = this.options.blockMs): Promise<number> {
     const from = await this.resume();
     const raw = await this.source.read(from, this.options.batchSize, blockMs);

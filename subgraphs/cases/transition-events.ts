@@ -6,7 +6,9 @@ import type { TransitionName } from './lifecycle.js';
  * it reaches (README, "Subscribe to case events"). Its writer puts this on the event, and
  * the publisher writes it into the stream, so no reader needs this table.
  */
-export const TRANSITION_EVENT_TYPES: Readonly<Record<TransitionName, { publicType: CaseEventType; milestone?: EventMilestone }>> = {
+export const TRANSITION_EVENT_TYPES: Readonly<
+  Record<TransitionName, { publicType: CaseEventType; milestone?: EventMilestone }>
+> = {
   acceptCase: { publicType: 'ACCEPTED' },
   reportArrival: { publicType: 'MILESTONE_REACHED', milestone: 'KM1' },
   submitReintegrationPlan: { publicType: 'PLAN_SUBMITTED' },
@@ -20,5 +22,7 @@ export const TRANSITION_EVENT_TYPES: Readonly<Record<TransitionName, { publicTyp
 
 /** The public type (and milestone) of a transition's event; nothing for a name the lifecycle does not know. */
 export function transitionEventType(transition: string): Pick<CaseEvent, 'publicType' | 'milestone'> {
-  return Object.hasOwn(TRANSITION_EVENT_TYPES, transition) ? { ...TRANSITION_EVENT_TYPES[transition as TransitionName] } : {};
+  return Object.hasOwn(TRANSITION_EVENT_TYPES, transition)
+    ? { ...TRANSITION_EVENT_TYPES[transition as TransitionName] }
+    : {};
 }

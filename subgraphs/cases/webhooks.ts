@@ -291,10 +291,16 @@ export function partnerMessages(batch: CaseEventBatch): CaseEventMessage[] {
  * assigned cases only. The id is `<endpoint>.<event>`, so planning a batch twice plans the
  * same deliveries.
  */
-export function plannedDeliveries(messages: readonly CaseEventMessage[], hooks: readonly WebhookDoc[], now: Date): WebhookDeliveryDoc[] {
+export function plannedDeliveries(
+  messages: readonly CaseEventMessage[],
+  hooks: readonly WebhookDoc[],
+  now: Date,
+): WebhookDeliveryDoc[] {
   const planned: WebhookDeliveryDoc[] = [];
   for (const message of messages) {
-    for (const hook of hooks.filter((h) => h.partnerId === message.owner.partnerId && matchesFilter(message, { types: h.eventTypes }))) {
+    const wanted = (h: WebhookDoc) =>
+      h.partnerId === message.owner.partnerId && matchesFilter(message, { types: h.eventTypes });
+    for (const hook of hooks.filter(wanted)) {
       planned.push({
         _id: `${hook._id.toHexString()}.${message.id}`,
         webhookId: hook._id.toHexString(),
@@ -351,15 +357,13 @@ export class WebhookDispatcher {
   private async dispatch(batch: CaseEventBatch): Promise<void> {
     const messages = partnerMessages(batch);
     const partners = [...new Set(messages.map((m) => m.owner.partnerId!))];
-    const hooks =
-      partners.length > 0
-        ? await this.models.Webhook.find({ partnerId: { $in: partners }, deletedAt: { $exists: false } }).lean<WebhookDoc[]>().exec()
-        : [];
-    const jobOptions = { attempts: this.options.attempts, backoff: { type: 'exponential', delay: this.options.backoffMs } };
+    const live = { partnerId: { $in: partners }, deletedAt: { $exists: false } };
+    const hooks = partners.length > 0 ? await this.models.Webhook.find(live).lean<WebhookDoc[]>().exec() : [];
+    const backoff = { type: 'exponential', delay: this.options.backoffMs };
+    const jobOptions = { attempts: this.options.attempts, backoff, removeOnComplete: 1_000, removeOnFail: 5_000 };
     for (const delivery of plannedDeliveries(messages, hooks, new Date())) {
       await this.models.Delivery.updateOne({ _id: delivery._id }, { $setOnInsert: delivery }, { upsert: true }).exec();
-      const retention = { removeOnComplete: 1_000, removeOnFail: 5_000 };
-      await this.queue.add('deliver', { deliveryId: delivery._id }, { jobId: delivery._id, ...jobOptions, ...retention });
+      await this.queue.add('deliver', { deliveryId: delivery._id }, { jobId: delivery._id, ...jobOptions });
       this.queued++;
     }
   }

@@ -14,7 +14,14 @@ import type { Package } from '../../shared/domain.js';
 import type { Logger } from '../../shared/logger.js';
 import { connectDatabase } from '../../shared/mongo.js';
 import { createRedis } from '../../shared/redis.js';
-import { commitmentInc, disbursementInc, entitlementOf, peopleDelta, type FinanceFacts, type SpendInc } from './ledger.js';
+import {
+  commitmentInc,
+  disbursementInc,
+  entitlementOf,
+  peopleDelta,
+  type FinanceFacts,
+  type SpendInc,
+} from './ledger.js';
 import { ledgerModels, type CaseFinanceDoc, type LedgerModels } from './models-ledger.js';
 import { financeModels, type FinanceModels } from './models.js';
 import type { TariffRow } from './rules.js';
@@ -85,20 +92,36 @@ export function financeEffects(
 
 type ProjectorModels = FinanceModels & LedgerModels;
 
-async function writeEffects(models: ProjectorModels, id: string, caseId: string, effects: FinanceEffects): Promise<void> {
+async function writeEffects(
+  models: ProjectorModels,
+  id: string,
+  caseId: string,
+  effects: FinanceEffects,
+): Promise<void> {
   const cases = models.CaseFinance.collection;
   if (effects.entry) {
     const setOnInsert = { committedCents: 0, committedAt: null, disbursedCents: 0 };
-    await cases.updateOne({ _id: caseId as never }, { $set: effects.entry, $setOnInsert: setOnInsert }, { upsert: true });
+    await cases.updateOne(
+      { _id: caseId as never },
+      { $set: effects.entry, $setOnInsert: setOnInsert },
+      { upsert: true },
+    );
   }
   if (effects.commitment) await cases.updateOne({ _id: caseId as never }, { $set: effects.commitment });
   if (effects.disbursedCents !== null) {
-    await cases.updateOne({ _id: caseId as never }, { $inc: { disbursedCents: effects.disbursedCents }, $set: { lastEventId: id } });
+    await cases.updateOne(
+      { _id: caseId as never },
+      { $inc: { disbursedCents: effects.disbursedCents }, $set: { lastEventId: id } },
+    );
   }
   for (const [year, inc] of effects.spend) {
     const doc = await models.Spend.findOne({ _id: year }, { lastEventId: 1 }).lean().exec();
     if (doc && compareStreamIds(doc.lastEventId, id) >= 0) continue;
-    await models.Spend.collection.updateOne({ _id: year as never }, { $inc: inc, $set: { lastEventId: id } }, { upsert: true });
+    await models.Spend.collection.updateOne(
+      { _id: year as never },
+      { $inc: inc, $set: { lastEventId: id } },
+      { upsert: true },
+    );
   }
 }
 

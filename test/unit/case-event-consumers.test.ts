@@ -16,22 +16,40 @@ const entry = (id: string, event: Partial<CaseEvent>): CaseEventEntry => ({
 
 describe('statistics consumer', () => {
   const created = entry('2-0', { type: 'case.created', after: eventFacts({ partnerId: 'weldo' }) });
-  const moved = entry('3-0', { before: eventFacts({ partnerId: 'weldo' }), after: eventFacts({ partnerId: 'weldo', countryOfOrigin: 'IQ' }) });
+  const moved = entry('3-0', {
+    before: eventFacts({ partnerId: 'weldo' }),
+    after: eventFacts({ partnerId: 'weldo', countryOfOrigin: 'IQ' }),
+  });
 
   it('touches the programme and each dimension of the facts before and after', () => {
-    expect([...scopesTouched([created, moved])].sort()).toEqual(['all', 'country:AF', 'country:IQ', 'memberState:BE', 'partner:weldo']);
+    expect([...scopesTouched([created, moved])].sort()).toEqual([
+      'all',
+      'country:AF',
+      'country:IQ',
+      'memberState:BE',
+      'partner:weldo',
+    ]);
   });
 
   it('sums a batch per scope and remembers the last event counted there', () => {
     const increments = statisticsIncrements([created, moved], new Map());
-    expect(increments.get('all')).toEqual({ inc: expect.objectContaining({ cases: 1, 'byCountry.IQ': 1 }), lastId: '3-0' });
+    expect(increments.get('all')).toEqual({
+      inc: expect.objectContaining({ cases: 1, 'byCountry.IQ': 1 }),
+      lastId: '3-0',
+    });
     expect(increments.get('all')!.inc['byCountry.AF']).toBe(0); // +1 then -1 within the batch
     expect(increments.get('country:AF')).toMatchObject({ inc: { cases: 0 }, lastId: '3-0' });
     expect(increments.get('country:IQ')!.inc.cases).toBe(1);
   });
 
   it('skips, per scope, the events a stored document already counted', () => {
-    const increments = statisticsIncrements([created, moved], new Map([['all', '2-0'], ['partner:weldo', '3-0']]));
+    const increments = statisticsIncrements(
+      [created, moved],
+      new Map([
+        ['all', '2-0'],
+        ['partner:weldo', '3-0'],
+      ]),
+    );
     expect(increments.get('all')!.inc).toMatchObject({ 'byCountry.IQ': 1, 'byCountry.AF': -1 });
     expect(increments.get('all')!.inc.cases).toBeUndefined();
     expect(increments.has('partner:weldo')).toBe(false);
@@ -40,7 +58,13 @@ describe('statistics consumer', () => {
 });
 
 describe('finance consumer', () => {
-  const after = eventFacts({ partnerId: 'weldo', packages: ['POST_ARRIVAL'], returnees: 2, departureDate: '2024-03-01', month: '2024-03' });
+  const after = eventFacts({
+    partnerId: 'weldo',
+    packages: ['POST_ARRIVAL'],
+    returnees: 2,
+    departureDate: '2024-03-01',
+    month: '2024-03',
+  });
   const ledger = (lastEventId: string): CaseFinanceDoc => ({
     _id: 'c1',
     memberState: 'BE',
@@ -66,10 +90,19 @@ describe('finance consumer', () => {
   });
 
   it('a plan approval commits the entitlement in the year of the approval', () => {
-    const approved = entry('6-0', { type: 'case.transitioned', transition: 'approveReintegrationPlan', before: after, after, at: '2025-01-02T00:00:00.000Z' });
+    const approved = entry('6-0', {
+      type: 'case.transitioned',
+      transition: 'approveReintegrationPlan',
+      before: after,
+      after,
+      at: '2025-01-02T00:00:00.000Z',
+    });
     const effects = financeEffects('6-0', approved.event, ledger('5-0'), PROGRAMME_TARIFFS);
     expect(effects.commitment).toEqual({ committedCents: 123_000, committedAt: new Date('2025-01-02T00:00:00.000Z') });
-    expect(effects.spend.get('2025')).toMatchObject({ 'committed.total': 123_000, 'committed.byPackage.POST_ARRIVAL': 123_000 });
+    expect(effects.spend.get('2025')).toMatchObject({
+      'committed.total': 123_000,
+      'committed.byPackage.POST_ARRIVAL': 123_000,
+    });
     expect(effects.spend.has('2024')).toBe(false); // the same people before and after: no change
   });
 
@@ -100,7 +133,12 @@ describe('webhook consumer', () => {
       entry('1-0', { after: eventFacts({ partnerId: 'weldo' }) }),
       entry('2-0', { after: eventFacts({ partnerId: null }) }),
       entry('3-0', { type: 'case.transitioned', transition: 'acceptCase', after: eventFacts({ partnerId: 'weldo' }) }),
-      entry('4-0', { caseId: 'c2', type: 'case.transitioned', publicType: 'ACCEPTED', after: eventFacts({ partnerId: 'irara' }) }),
+      entry('4-0', {
+        caseId: 'c2',
+        type: 'case.transitioned',
+        publicType: 'ACCEPTED',
+        after: eventFacts({ partnerId: 'irara' }),
+      }),
     ],
     lastId: '4-0',
   };
@@ -112,14 +150,31 @@ describe('webhook consumer', () => {
     ]);
   });
 
-  it('plans one delivery per event and endpoint of the case\'s partner that asked for its type', () => {
+  it("plans one delivery per event and endpoint of the case's partner that asked for its type", () => {
     const weldo = hook('weldo', ['UPDATED']);
     const weldoOther = hook('weldo', ['CLOSED']);
     const irara = hook('irara', ['ACCEPTED', 'UPDATED']);
     const now = new Date('2024-06-01T00:00:00Z');
     const planned = plannedDeliveries(partnerMessages(batch), [weldo, weldoOther, irara], now);
     expect(planned.map((d) => d._id)).toEqual([`${weldo._id.toHexString()}.1-0`, `${irara._id.toHexString()}.4-0`]);
-    expect(planned[1]).toMatchObject({ partnerId: 'irara', eventType: 'ACCEPTED', caseId: 'c2', status: 'PENDING', createdAt: now, attempts: [] });
-    expect(Object.keys(planned[1]!.payload).sort()).toEqual(['at', 'caseId', 'countryOfOrigin', 'id', 'memberState', 'milestone', 'status', 'transition', 'type']);
+    expect(planned[1]).toMatchObject({
+      partnerId: 'irara',
+      eventType: 'ACCEPTED',
+      caseId: 'c2',
+      status: 'PENDING',
+      createdAt: now,
+      attempts: [],
+    });
+    expect(Object.keys(planned[1]!.payload).sort()).toEqual([
+      'at',
+      'caseId',
+      'countryOfOrigin',
+      'id',
+      'memberState',
+      'milestone',
+      'status',
+      'transition',
+      'type',
+    ]);
   });
 });

@@ -20,7 +20,14 @@ import { TRANSITION_NAMES } from '../../subgraphs/cases/lifecycle.js';
 import { eventFacts } from '../helpers/event-facts.js';
 
 const facts = eventFacts({ partnerId: 'weldo' });
-const updated = (caseId: string): CaseEvent => ({ type: 'case.updated', caseId, version: 1, at: '2024-03-01T00:00:00.000Z', before: facts, after: facts });
+const updated = (caseId: string): CaseEvent => ({
+  type: 'case.updated',
+  caseId,
+  version: 1,
+  at: '2024-03-01T00:00:00.000Z',
+  before: facts,
+  after: facts,
+});
 const raw = (id: string, event: CaseEvent): RawStreamEntry => [id, ['event', entryJsonOf(event)]];
 
 /** A stream in memory: reads what follows `after`, as XREAD does. */
@@ -53,23 +60,44 @@ describe('the publisher writes the public event type', () => {
     expect(publicTypeOf({ type: 'case.disbursed' })).toBe('DISBURSEMENT_RECORDED');
     expect(publicTypeOf({ type: 'case.transitioned' })).toBeUndefined();
     expect(publicTypeOf({ type: 'case.transitioned', publicType: 'CLOSED' })).toBe('CLOSED');
-    expect(JSON.parse(entryJsonOf(updated('c1')))).toMatchObject({ type: 'case.updated', publicType: 'UPDATED', caseId: 'c1' });
+    expect(JSON.parse(entryJsonOf(updated('c1')))).toMatchObject({
+      type: 'case.updated',
+      publicType: 'UPDATED',
+      caseId: 'c1',
+    });
   });
 
   it('the cases lifecycle names every transition; an unknown name gets nothing', () => {
     expect(Object.keys(TRANSITION_EVENT_TYPES).sort()).toEqual([...TRANSITION_NAMES].sort());
     expect(transitionEventType('approveReintegrationPlan')).toEqual({ publicType: 'PLAN_APPROVED', milestone: 'KM2' });
     expect(transitionEventType('toString')).toEqual({});
-    const event: CaseEvent = { ...updated('c1'), type: 'case.transitioned', transition: 'reportArrival', ...transitionEventType('reportArrival') };
+    const event: CaseEvent = {
+      ...updated('c1'),
+      type: 'case.transitioned',
+      transition: 'reportArrival',
+      ...transitionEventType('reportArrival'),
+    };
     const read = parseStreamEntry(['event', entryJsonOf(event)])!;
-    expect(messageOf('1-0', read)).toMatchObject({ type: 'MILESTONE_REACHED', milestone: 'KM1', transition: 'reportArrival' });
+    expect(messageOf('1-0', read)).toMatchObject({
+      type: 'MILESTONE_REACHED',
+      milestone: 'KM1',
+      transition: 'reportArrival',
+    });
   });
 });
 
 describe('the case event reader', () => {
   it('parses each entry once; an entry that does not parse is skipped but still read past', () => {
-    const batch = batchOf([raw('1-0', updated('a')), ['2-0', ['event', '{broken']], ['3-0', ['other', '{}']], raw('4-0', updated('b'))]);
-    expect(batch!.entries.map((e) => [e.id, e.event.caseId])).toEqual([['1-0', 'a'], ['4-0', 'b']]);
+    const batch = batchOf([
+      raw('1-0', updated('a')),
+      ['2-0', ['event', '{broken']],
+      ['3-0', ['other', '{}']],
+      raw('4-0', updated('b')),
+    ]);
+    expect(batch!.entries.map((e) => [e.id, e.event.caseId])).toEqual([
+      ['1-0', 'a'],
+      ['4-0', 'b'],
+    ]);
     expect(batch!.lastId).toBe('4-0');
     expect(batchOf([])).toBeNull();
   });
@@ -122,7 +150,12 @@ describe('the case event reader', () => {
     const source = memorySource(entries);
     const checkpoint = new MemoryCheckpoint();
     const handled: string[] = [];
-    const reader = new CaseEventReader(source, (b) => void handled.push(...b.entries.map((e) => e.event.caseId)), options({ checkpoint, startAt: 'tail' }), silent);
+    const reader = new CaseEventReader(
+      source,
+      (b) => void handled.push(...b.entries.map((e) => e.event.caseId)),
+      options({ checkpoint, startAt: 'tail' }),
+      silent,
+    );
     expect(await reader.readOnce()).toBe(0);
     expect(checkpoint.position).toBe('1-0');
     entries.push(raw('2-0', updated('new')));

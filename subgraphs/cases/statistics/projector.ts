@@ -28,7 +28,8 @@ export interface ScopeIncrement {
 /** The statistics documents a batch touches. */
 export function scopesTouched(entries: readonly CaseEventEntry[]): Set<string> {
   const scopes = new Set<string>();
-  for (const { event } of entries) for (const scope of statisticsDelta(event.before, event.after).keys()) scopes.add(scope);
+  for (const { event } of entries)
+    for (const scope of statisticsDelta(event.before, event.after).keys()) scopes.add(scope);
   return scopes;
 }
 
@@ -59,7 +60,9 @@ export async function applyStatistics(models: CasesModels, batch: CaseEventBatch
   const scopes = scopesTouched(batch.entries);
   const seen = new Map<string, string>();
   if (scopes.size > 0) {
-    const stored = await models.Statistics.find({ _id: { $in: [...scopes] } }, { lastEventId: 1 }).lean().exec();
+    const stored = await models.Statistics.find({ _id: { $in: [...scopes] } }, { lastEventId: 1 })
+      .lean()
+      .exec();
     for (const doc of stored) seen.set(doc._id, doc.lastEventId);
   }
   for (const [scope, { inc, lastId }] of statisticsIncrements(batch.entries, seen)) {
