@@ -14,7 +14,7 @@ import WebSocket from 'ws';
 import { mintToken, type Principal } from '../shared/auth.js';
 import { canSeeCase } from '../shared/access.js';
 import { loadConfig } from '../shared/config.js';
-import { caseEventStream, publishCaseEvents } from '../shared/events.js';
+import { caseEventStream, publishCaseEvents } from '../shared/case-events/index.js';
 import { createRedis } from '../shared/redis.js';
 import { seedCases } from '../scripts/seed-data.js';
 import { casesModels, type CaseDoc } from '../subgraphs/cases/models.js';

@@ -140,6 +140,8 @@ export async function runSubgraphProcess<TContext extends BaseContext>(
   name: SubgraphName,
   portOf: (config: Config) => number,
   build: (connection: Connection, config: Config) => SubgraphDefinition<TContext>,
+  /** Work the process runs beside the server (the projectors), on connections of its own; closed after the server. */
+  background?: (config: Config, logger: Logger) => Promise<{ close: () => Promise<void> }>,
 ): Promise<void> {
   const { loadConfigOrExit } = await import('./config.js');
   const { createLogger } = await import('./logger.js');
@@ -152,7 +154,8 @@ export async function runSubgraphProcess<TContext extends BaseContext>(
     const definition = build(connection, config);
     // After build(): the subgraph's models are registered on the connection by then.
     await ensureIndexes(connection);
-    const service = await startSubgraph(definition, { config, logger, port: portOf(config), connection });
+    const running = await background?.(config, logger);
+    const service = await startSubgraph(definition, { config, logger, port: portOf(config), connection, onShutdown: running?.close });
     exitOnSignals(service, logger, config.SHUTDOWN_TIMEOUT_MS);
   } catch (error) {
     logger.fatal({ err: error }, `${name} subgraph failed to start`);

@@ -16,7 +16,7 @@ import {
   visitWithTypeInfo,
 } from 'graphql';
 import type { Principal } from '../../shared/auth.js';
-import type { CaseEventMessage } from '../../shared/case-events.js';
+import type { CaseEventMessage } from '../../shared/case-events/index.js';
 import type { Logger } from '../../shared/logger.js';
 import type { GatewayContext } from '../datasource.js';
 import { FetchSlots, FetchSlotTimeout } from '../limits.js';

@@ -2,14 +2,19 @@ import { GraphQLError } from 'graphql';
 import type { Redis } from 'ioredis';
 import type { Principal } from '../../shared/auth.js';
 import {
+  caseEventStream,
+  CaseEventReader,
+  compareStreamIds,
   matchesFilter,
   mayReceive,
+  MemoryCheckpoint,
   messageOf,
   parseStreamEntry,
+  redisEventSource,
+  streamTail,
   type CaseEventFilter,
   type CaseEventMessage,
-} from '../../shared/case-events.js';
-import { caseEventStream, compareStreamIds, streamTail } from '../../shared/events.js';
+} from '../../shared/case-events/index.js';
 import type { Logger } from '../../shared/logger.js';
 
 /** A subscriber's view of the hub: its rights, its filter, where it is. */
@@ -37,9 +42,10 @@ const STREAM_ID = /^\d{1,20}-\d{1,20}$/;
  */
 export class CaseEventHub {
   private readonly subscribers = new Set<Subscriber>();
-  private lastId = '0-0';
+  /** Where this instance has read up to: every later event is dispatched to the subscribers registered by then. */
+  private readonly checkpoint = new MemoryCheckpoint();
+  private readonly events: CaseEventReader;
   private running = false;
-  private loop: Promise<void> | undefined;
   private trimTimer: NodeJS.Timeout | undefined;
   private readonly stream: string;
   private readonly floorKey: string;
@@ -55,6 +61,27 @@ export class CaseEventHub {
   ) {
     this.stream = caseEventStream(prefix);
     this.floorKey = `${this.stream}:floor`;
+    this.events = new CaseEventReader(
+      redisEventSource(reader, prefix),
+      (batch) => {
+        for (const { id, event } of batch.entries) {
+          const message = messageOf(id, event);
+          if (message) this.dispatch(message);
+        }
+      },
+      {
+        name: 'subscriptions',
+        checkpoint: this.checkpoint,
+        startAt: 'tail',
+        batchSize: 500,
+        blockMs: options.blockMs ?? 5_000,
+      },
+      logger,
+    );
+  }
+
+  private get lastId(): string {
+    return this.checkpoint.position ?? '0-0';
   }
 
   get subscriberCount(): number {
@@ -63,9 +90,9 @@ export class CaseEventHub {
 
   async start(): Promise<void> {
     if (this.running) return;
-    this.lastId = await streamTail(this.redis, this.prefix);
+    await this.checkpoint.save(await streamTail(this.redis, this.prefix));
     this.running = true;
-    this.loop = this.read();
+    this.events.start();
     const trim = () => void this.trim().catch((error: unknown) => this.logger.warn({ err: error }, 'trimming the case event stream failed'));
     trim();
     this.trimTimer = setInterval(trim, 60_000);
@@ -75,8 +102,9 @@ export class CaseEventHub {
   async stop(): Promise<void> {
     this.running = false;
     clearInterval(this.trimTimer);
+    const stopped = this.events.stop();
     this.reader.disconnect();
-    await this.loop;
+    await stopped;
   }
 
   /** Drops events older than the window, and remembers up to where, so a resume from before it is refused, not silently gapped. */
@@ -84,26 +112,6 @@ export class CaseEventHub {
     const floor = `${Math.max(0, now - this.options.windowMs)}-0`;
     await this.redis.xtrim(this.stream, 'MINID', '~', floor);
     await this.redis.set(this.floorKey, floor);
-  }
-
-  private async read(): Promise<void> {
-    while (this.running) {
-      try {
-        const batch = await this.reader.xread('COUNT', 500, 'BLOCK', this.options.blockMs ?? 5_000, 'STREAMS', this.stream, this.lastId);
-        for (const [, entries] of batch ?? []) {
-          for (const [id, fields] of entries) {
-            this.lastId = id;
-            const event = parseStreamEntry(fields);
-            const message = event && messageOf(id, event);
-            if (message) this.dispatch(message);
-          }
-        }
-      } catch (error) {
-        if (!this.running) return;
-        this.logger.warn({ err: error }, 'reading case events failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, 500));
-      }
-    }
   }
 
   private dispatch(message: CaseEventMessage): void {

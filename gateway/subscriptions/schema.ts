@@ -8,7 +8,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import type { Principal } from '../../shared/auth.js';
-import type { CaseEventFilter, CaseEventMessage } from '../../shared/case-events.js';
+import type { CaseEventFilter, CaseEventMessage } from '../../shared/case-events/index.js';
 import type { CaseFetch } from './case-fetch.js';
 import type { CaseEventHub } from './hub.js';
 

@@ -1,6 +1,6 @@
 import { Schema, Types, type AnyBulkWriteOperation, type Connection, type Model } from 'mongoose';
 import type { Redis } from 'ioredis';
-import type { CaseEvent } from '../../shared/events.js';
+import type { CaseEvent } from '../../shared/case-events/index.js';
 import { retryOnContention } from '../../shared/mongo.js';
 import type { FeedChunkDoc, FeedDoc, FeedModels, StagedChunk } from './ingestion/index.js';
 import type {
@@ -13,7 +13,7 @@ import type {
   ReintegrationPlanDoc,
   RetainedFacts,
 } from './models.js';
-import { factsOf, type StatsFacts } from './statistics/facts.js';
+import { factsOf } from './statistics/facts.js';
 
 /** The erasure record: append-only proof of what was erased where, without the data. */
 export interface ErasureDoc {
@@ -76,7 +76,7 @@ export interface ErasureDeps {
   erasures: Model<ErasureDoc>;
   redis: Redis;
   queuePrefix: string;
-  publish: (events: ReadonlyArray<CaseEvent<StatsFacts>>) => Promise<unknown>;
+  publish: (events: ReadonlyArray<CaseEvent>) => Promise<unknown>;
 }
 
 /**

@@ -1,6 +1,5 @@
 import type { Principal } from '../../shared/auth.js';
-import type { CaseEvent } from '../../shared/events.js';
-import type { StatsFacts } from './statistics/facts.js';
+import type { CaseEvent } from '../../shared/case-events/index.js';
 import { medianFromHistogram, presentStatistics, scopeForFilter, type StatisticsFilter } from './statistics/read.js';
 import type { StatisticsDoc } from './models.js';
 import { loadFeedReports, type FeedDoc, type FeedModels } from './ingestion/feeds.js';
@@ -45,7 +44,7 @@ export interface CasesContext {
   /** Retries exhausted ingestion chunk jobs (all, or one feed's); returns how many. */
   replayFailed: (feedId?: string) => Promise<number>;
   /** Appends case events to the stream (after the change is stored). */
-  publish: (events: ReadonlyArray<CaseEvent<StatsFacts>>) => Promise<unknown>;
+  publish: (events: ReadonlyArray<CaseEvent>) => Promise<unknown>;
   /** Records the personal data this request serves (written when the response is ready). */
   audit: PersonalDataAudit;
   personalDataReadLog: Model<PersonalDataReadDoc>;

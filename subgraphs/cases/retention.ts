@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { Schema, Types, type Connection, type Model } from 'mongoose';
 import type { CaseStatus } from '../../shared/domain.js';
-import { publishCaseEvents } from '../../shared/events.js';
+import { publishCaseEvents } from '../../shared/case-events/index.js';
 import { eraseCase, erasureModel, type ErasureDeps } from './erasure.js';
 import { feedModels } from './ingestion/feeds.js';
 import { casesModels, type CaseDoc } from './models.js';

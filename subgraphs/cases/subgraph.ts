@@ -15,9 +15,8 @@ import { dataProtectionDeps } from './retention.js';
 import { WebhookApi, webhookModels } from './webhooks.js';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../shared/config.js';
-import { publishCaseEvents, type CaseEvent } from '../../shared/events.js';
+import { publishCaseEvents, type CaseEvent } from '../../shared/case-events/index.js';
 import { createRedis } from '../../shared/redis.js';
-import type { StatsFacts } from './statistics/facts.js';
 
 export const casesTypeDefs = loadSchemaFile(new URL('./schema.graphql', import.meta.url));
 
@@ -36,7 +35,7 @@ export function casesSubgraph(
   const grants = personalDataGrantModel(connection);
   const ownRedis = redis ? undefined : createRedis(config, 'cases-subgraph');
   const client = redis ?? ownRedis!;
-  const publish = (events: ReadonlyArray<CaseEvent<StatsFacts>>) => publishCaseEvents(client, config.QUEUE_PREFIX, events);
+  const publish = (events: ReadonlyArray<CaseEvent>) => publishCaseEvents(client, config.QUEUE_PREFIX, events);
   let queue: Queue<IngestChunkJob, ChunkReport> | undefined;
   const replayFailed = (feedId?: string) => {
     queue ??= new Queue<IngestChunkJob, ChunkReport>(INGEST_QUEUE, { connection: client, prefix: config.QUEUE_PREFIX });

@@ -13,9 +13,10 @@ import {
   principalRequired,
   transitionRefused,
 } from '../../shared/errors.js';
-import type { CaseEvent } from '../../shared/events.js';
+import type { CaseEvent } from '../../shared/case-events/index.js';
 import { decideTransition, type Actor, type TransitionName } from './lifecycle.js';
-import { factsOf, type StatsFacts } from './statistics/facts.js';
+import { transitionEventType } from './transition-events.js';
+import { factsOf } from './statistics/facts.js';
 import type { ActorRecord, CaseDoc, CaseEventDoc, CasesModels, HistoryEntry, PlannedService } from './models.js';
 
 /** Parameters some transitions carry. */
@@ -125,7 +126,7 @@ function validateInput(name: TransitionName, input: TransitionInput, doc: CaseDo
  */
 export async function applyTransition(
   models: CasesModels,
-  publish: (events: ReadonlyArray<CaseEvent<StatsFacts>>) => Promise<unknown>,
+  publish: (events: ReadonlyArray<CaseEvent>) => Promise<unknown>,
   principal: Principal | null,
   caseId: string,
   name: TransitionName,
@@ -182,7 +183,16 @@ export async function applyTransition(
   }
   const updated = (await models.Case.findOne({ _id: doc._id }).lean<CaseDoc>().exec())!;
   await publish([
-    { type: 'case.transitioned', caseId, version, at: now.toISOString(), transition: name, before: factsOf(doc), after: factsOf(updated) },
+    {
+      type: 'case.transitioned',
+      caseId,
+      version,
+      at: now.toISOString(),
+      transition: name,
+      ...transitionEventType(name),
+      before: factsOf(doc),
+      after: factsOf(updated),
+    },
   ]);
   return updated;
 }

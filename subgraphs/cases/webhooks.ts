@@ -7,10 +7,19 @@ import { Queue, Worker, type Job } from 'bullmq';
 import { GraphQLError } from 'graphql';
 import type { Redis } from 'ioredis';
 import { Schema, Types, type Connection, type Model } from 'mongoose';
+import { pino } from 'pino';
 import type { Principal } from '../../shared/auth.js';
 import { forbidden, requirePrincipal } from '../../shared/access.js';
-import { CASE_EVENT_TYPES, matchesFilter, messageOf, parseStreamEntry, type CaseEventMessage } from '../../shared/case-events.js';
-import { caseEventStream, streamTail } from '../../shared/events.js';
+import {
+  CASE_EVENT_TYPES,
+  CaseEventReader,
+  matchesFilter,
+  messageOf,
+  redisCheckpoint,
+  redisEventSource,
+  type CaseEventBatch,
+  type CaseEventMessage,
+} from '../../shared/case-events/index.js';
 import type { Logger } from '../../shared/logger.js';
 import { checkPageSize } from '../../shared/pagination.js';
 
@@ -270,68 +279,109 @@ export class WebhookApi {
   }
 }
 
+/** The batch's events a partner may hear of: those told to subscribers, of cases with a partner. */
+export function partnerMessages(batch: CaseEventBatch): CaseEventMessage[] {
+  return batch.entries
+    .map(({ id, event }) => messageOf(id, event))
+    .filter((m): m is CaseEventMessage => m !== null && m.owner.partnerId !== null);
+}
+
 /**
- * Reads the event stream from its checkpoint and queues the deliveries (run by one
- * instance at a time, in a LeasedLoop). The checkpoint moves only after the batch's
- * deliveries and jobs exist; both are keyed by (endpoint, event), so a batch done twice
- * after a crash queues nothing twice.
+ * One delivery per event and endpoint that asked for its type. A partner hears of its
+ * assigned cases only. The id is `<endpoint>.<event>`, so planning a batch twice plans the
+ * same deliveries.
+ */
+export function plannedDeliveries(
+  messages: readonly CaseEventMessage[],
+  hooks: readonly WebhookDoc[],
+  now: Date,
+): WebhookDeliveryDoc[] {
+  const planned: WebhookDeliveryDoc[] = [];
+  for (const message of messages) {
+    const wanted = (h: WebhookDoc) =>
+      h.partnerId === message.owner.partnerId && matchesFilter(message, { types: h.eventTypes });
+    for (const hook of hooks.filter(wanted)) {
+      planned.push({
+        _id: `${hook._id.toHexString()}.${message.id}`,
+        webhookId: hook._id.toHexString(),
+        partnerId: hook.partnerId,
+        eventId: message.id,
+        eventType: message.type,
+        caseId: message.caseId,
+        status: 'PENDING',
+        payload: payloadOf(message),
+        attempts: [],
+        createdAt: now,
+        deliveredAt: null,
+        redeliveries: 0,
+      });
+    }
+  }
+  return planned;
+}
+
+/**
+ * Reads the event stream from its checkpoint (a Redis key; on the first run, the stream's
+ * tail: webhooks start with what happens from now on) and queues the deliveries, one
+ * instance at a time (a Redis lease, when `lease` is given). The checkpoint moves only
+ * after the batch's deliveries and jobs exist; both are keyed by (endpoint, event), so a
+ * batch done twice after a crash queues nothing twice.
  */
 export class WebhookDispatcher {
-  private readonly checkpointKey: string;
+  private readonly reader: CaseEventReader;
+  private queued = 0;
 
   constructor(
     private readonly models: WebhookModels,
-    private readonly redis: Redis,
+    /** Blocking reads and the checkpoint: a connection of its own. */
+    redis: Redis,
     private readonly queue: Queue,
-    private readonly prefix: string,
-    private readonly options: { attempts: number; backoffMs: number; blockMs?: number },
+    prefix: string,
+    private readonly options: { attempts: number; backoffMs: number; blockMs?: number; lease?: Redis; logger?: Logger },
   ) {
-    this.checkpointKey = `${prefix}:webhooks:checkpoint`;
+    this.reader = new CaseEventReader(
+      redisEventSource(redis, prefix),
+      (batch) => this.dispatch(batch),
+      {
+        name: 'webhook-dispatcher',
+        checkpoint: redisCheckpoint(redis, `${prefix}:webhooks:checkpoint`),
+        startAt: 'tail',
+        batchSize: 200,
+        blockMs: options.blockMs ?? 1_000,
+        ...(options.lease ? { lease: { redis: options.lease, key: `${prefix}:lease:webhooks` } } : {}),
+      },
+      options.logger ?? pino({ level: 'silent' }),
+    );
+  }
+
+  private async dispatch(batch: CaseEventBatch): Promise<void> {
+    const messages = partnerMessages(batch);
+    const partners = [...new Set(messages.map((m) => m.owner.partnerId!))];
+    const live = { partnerId: { $in: partners }, deletedAt: { $exists: false } };
+    const hooks = partners.length > 0 ? await this.models.Webhook.find(live).lean<WebhookDoc[]>().exec() : [];
+    const backoff = { type: 'exponential', delay: this.options.backoffMs };
+    const jobOptions = { attempts: this.options.attempts, backoff, removeOnComplete: 1_000, removeOnFail: 5_000 };
+    for (const delivery of plannedDeliveries(messages, hooks, new Date())) {
+      await this.models.Delivery.updateOne({ _id: delivery._id }, { $setOnInsert: delivery }, { upsert: true }).exec();
+      await this.queue.add('deliver', { deliveryId: delivery._id }, { jobId: delivery._id, ...jobOptions });
+      this.queued++;
+    }
   }
 
   /** One batch; returns how many deliveries it queued. */
   async step(): Promise<number> {
-    let from = await this.redis.get(this.checkpointKey);
-    if (from === null) {
-      // First run: webhooks start with what happens from now on.
-      from = await streamTail(this.redis, this.prefix);
-      await this.redis.set(this.checkpointKey, from);
-    }
-    const batch = await this.redis.xread('COUNT', 200, 'BLOCK', this.options.blockMs ?? 1_000, 'STREAMS', caseEventStream(this.prefix), from);
-    const entries = batch?.[0]?.[1] ?? [];
-    if (entries.length === 0) return 0;
-    const messages = entries.map(([id, fields]) => {
-      const event = parseStreamEntry(fields);
-      return event && messageOf(id, event);
-    }).filter((m): m is CaseEventMessage => m !== null && m.owner.partnerId !== null);
-    const partners = [...new Set(messages.map((m) => m.owner.partnerId!))];
-    const hooks = partners.length > 0 ? await this.models.Webhook.find({ partnerId: { $in: partners }, deletedAt: { $exists: false } }).lean<WebhookDoc[]>().exec() : [];
-    let queued = 0;
-    for (const message of messages) {
-      // A partner hears of its assigned cases only.
-      for (const hook of hooks.filter((h) => h.partnerId === message.owner.partnerId && matchesFilter(message, { types: h.eventTypes }))) {
-        const id = `${hook._id.toHexString()}.${message.id}`;
-        const delivery: WebhookDeliveryDoc = {
-          _id: id,
-          webhookId: hook._id.toHexString(),
-          partnerId: hook.partnerId,
-          eventId: message.id,
-          eventType: message.type,
-          caseId: message.caseId,
-          status: 'PENDING',
-          payload: payloadOf(message),
-          attempts: [],
-          createdAt: new Date(),
-          deliveredAt: null,
-          redeliveries: 0,
-        };
-        await this.models.Delivery.updateOne({ _id: id }, { $setOnInsert: delivery }, { upsert: true }).exec();
-        await this.queue.add('deliver', { deliveryId: id }, { jobId: id, attempts: this.options.attempts, backoff: { type: 'exponential', delay: this.options.backoffMs }, removeOnComplete: 1_000, removeOnFail: 5_000 });
-        queued++;
-      }
-    }
-    await this.redis.set(this.checkpointKey, entries.at(-1)![0]);
-    return queued;
+    const before = this.queued;
+    await this.reader.readOnce();
+    return this.queued - before;
+  }
+
+  /** Dispatches until stopped, under the lease. */
+  start(): void {
+    this.reader.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.reader.stop();
   }
 }
 

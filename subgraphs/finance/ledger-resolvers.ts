@@ -1,7 +1,7 @@
 import { GraphQLScalarType, Kind } from 'graphql';
 import type { Principal } from '../../shared/auth.js';
 import type { Package } from '../../shared/domain.js';
-import type { CaseEvent } from '../../shared/events.js';
+import type { CaseEvent } from '../../shared/case-events/index.js';
 import { isCalendarDate } from '../../shared/scalars.js';
 import { mayReportDisbursements } from '../../shared/access.js';
 import {
@@ -12,7 +12,6 @@ import {
   forbidden,
   principalRequired,
 } from '../../shared/errors.js';
-import type { FinanceFacts } from './ledger.js';
 import type { CaseFinanceDoc, DisbursementDoc, LedgerModels, SpendDoc } from './models-ledger.js';
 
 export const DEFAULT_OBJECTIVE_PEOPLE = 7_000;
@@ -91,7 +90,7 @@ export async function recordDisbursement(
   models: LedgerModels,
   principal: Principal | null,
   input: DisbursementInput,
-  publish: (events: ReadonlyArray<CaseEvent<FinanceFacts>>) => Promise<unknown>,
+  publish: (events: ReadonlyArray<CaseEvent>) => Promise<unknown>,
 ): Promise<DisbursementDoc> {
   if (!principal) throw principalRequired('recordDisbursement');
   // The role first, before the case is looked up: whether the case exists changes nothing for

@@ -1,17 +1,12 @@
-import type { Package, ReturnType } from '../../shared/domain.js';
+import type { CaseEventFacts } from '../../shared/case-events/index.js';
+import type { Package } from '../../shared/domain.js';
 import { computeEntitlement, type EntitlementLine, type TariffRow } from './rules.js';
 
 /** The case facts finance needs, as case events carry them (no personal data). */
-export interface FinanceFacts {
-  memberState: string;
-  countryOfOrigin: string;
-  partnerId: string | null;
-  packages: Package[];
-  returnType: ReturnType;
-  returnees: number;
-  departureDate: string | null;
-  month: string;
-}
+export type FinanceFacts = Pick<
+  CaseEventFacts,
+  'memberState' | 'countryOfOrigin' | 'partnerId' | 'packages' | 'returnType' | 'returnees' | 'departureDate' | 'month'
+>;
 
 /** A path → increment map for one spend document (one year). */
 export type SpendInc = Record<string, number>;

@@ -1,118 +1,216 @@
 import type { Redis } from 'ioredis';
-import { caseEventStream, compareStreamIds, streamTail, type CaseEvent } from '../../shared/events.js';
-import { LeasedLoop } from '../../shared/leased-loop.js';
-import type { Logger } from '../../shared/logger.js';
+import type { Connection } from 'mongoose';
+import {
+  CaseEventReader,
+  compareStreamIds,
+  projectionCheckpoint,
+  redisEventSource,
+  streamTail,
+  type CaseEvent,
+  type CaseEventBatch,
+} from '../../shared/case-events/index.js';
+import type { Config } from '../../shared/config.js';
 import type { Package } from '../../shared/domain.js';
-import { commitmentInc, disbursementInc, entitlementOf, peopleDelta, type FinanceFacts, type SpendInc } from './ledger.js';
-import type { LedgerModels } from './models-ledger.js';
-import type { FinanceModels } from './models.js';
+import type { Logger } from '../../shared/logger.js';
+import { connectDatabase } from '../../shared/mongo.js';
+import { createRedis } from '../../shared/redis.js';
+import {
+  commitmentInc,
+  disbursementInc,
+  entitlementOf,
+  peopleDelta,
+  type FinanceFacts,
+  type SpendInc,
+} from './ledger.js';
+import { ledgerModels, type CaseFinanceDoc, type LedgerModels } from './models-ledger.js';
+import { financeModels, type FinanceModels } from './models.js';
 import type { TariffRow } from './rules.js';
 
 const PROJECTION_ID = 'finance';
 
+/** What one event changes in finance's read models. */
+export interface FinanceEffects {
+  /** The case's ledger entry, written when the event carries facts finance has not applied yet. */
+  entry: Record<string, unknown> | null;
+  /** A plan approval commits the entitlement. */
+  commitment: { committedCents: number; committedAt: Date } | null;
+  /** A disbursement adds to what was paid out on the case. */
+  disbursedCents: number | null;
+  /** Increments per yearly spend document, merged so each document is written once per event. */
+  spend: Map<string, SpendInc>;
+}
+
 /**
- * Keeps finance's case ledger and the yearly spend read model from the case event stream:
- * entitlements when cases appear or change, commitments when a plan is approved,
- * disbursements when partners report them. Single writer (Redis lease); every document
- * remembers the last event it applied, so a replay never counts twice.
+ * Finance's decisions for one event, given the case's ledger entry before it: entitlements
+ * when cases appear or change, commitments when a plan is approved, disbursements when
+ * partners report them, people supported per year. An event the ledger entry already
+ * applied changes nothing there (the spend documents check their own last event).
+ */
+export function financeEffects(
+  id: string,
+  event: CaseEvent,
+  ledger: CaseFinanceDoc | null,
+  tariffs: readonly TariffRow[],
+): FinanceEffects {
+  const effects: FinanceEffects = { entry: null, commitment: null, disbursedCents: null, spend: new Map() };
+  if (!event.caseId) return effects;
+  const add = ([year, inc]: [string, SpendInc]) => {
+    const target = effects.spend.get(year) ?? {};
+    for (const [path, value] of Object.entries(inc)) target[path] = (target[path] ?? 0) + value;
+    effects.spend.set(year, target);
+  };
+  const seen = ledger !== null && compareStreamIds(ledger.lastEventId, id) >= 0;
+  if (event.after && !seen) {
+    const entitlement = entitlementOf(event.after, tariffs);
+    effects.entry = {
+      memberState: event.after.memberState,
+      countryOfOrigin: event.after.countryOfOrigin,
+      partnerId: event.after.partnerId,
+      packages: event.after.packages,
+      returnType: event.after.returnType,
+      familySize: event.after.returnees,
+      departureDate: event.after.departureDate,
+      entitlementCents: entitlement.totalCents,
+      entitlementLines: entitlement.lines,
+      lastEventId: id,
+    };
+    if (event.transition === 'approveReintegrationPlan') {
+      effects.commitment = { committedCents: entitlement.totalCents, committedAt: new Date(event.at) };
+      add(commitmentInc(event.after, entitlement.lines, event.at));
+    }
+  }
+  if (event.type === 'case.disbursed' && event.disbursement && ledger && !seen) {
+    const month = (ledger.departureDate ?? '').slice(0, 7);
+    const facts: FinanceFacts = { ...(ledger as unknown as FinanceFacts), returnees: ledger.familySize, month };
+    effects.disbursedCents = event.disbursement.amountCents;
+    const { package: pkg, amountCents, date } = event.disbursement;
+    add(disbursementInc(facts, pkg as Package, amountCents, date));
+  }
+  for (const entry of peopleDelta(event.before, event.after)) add(entry);
+  return effects;
+}
+
+type ProjectorModels = FinanceModels & LedgerModels;
+
+async function writeEffects(
+  models: ProjectorModels,
+  id: string,
+  caseId: string,
+  effects: FinanceEffects,
+): Promise<void> {
+  const cases = models.CaseFinance.collection;
+  if (effects.entry) {
+    const setOnInsert = { committedCents: 0, committedAt: null, disbursedCents: 0 };
+    await cases.updateOne(
+      { _id: caseId as never },
+      { $set: effects.entry, $setOnInsert: setOnInsert },
+      { upsert: true },
+    );
+  }
+  if (effects.commitment) await cases.updateOne({ _id: caseId as never }, { $set: effects.commitment });
+  if (effects.disbursedCents !== null) {
+    await cases.updateOne(
+      { _id: caseId as never },
+      { $inc: { disbursedCents: effects.disbursedCents }, $set: { lastEventId: id } },
+    );
+  }
+  for (const [year, inc] of effects.spend) {
+    const doc = await models.Spend.findOne({ _id: year }, { lastEventId: 1 }).lean().exec();
+    if (doc && compareStreamIds(doc.lastEventId, id) >= 0) continue;
+    await models.Spend.collection.updateOne(
+      { _id: year as never },
+      { $inc: inc, $set: { lastEventId: id } },
+      { upsert: true },
+    );
+  }
+}
+
+/** Applies one batch to finance's case ledger and yearly spend, event by event. */
+export async function applyFinance(models: ProjectorModels, batch: CaseEventBatch): Promise<void> {
+  const tariffs = await models.Tariff.find({}, { _id: 0 }).lean<TariffRow[]>().exec();
+  for (const { id, event } of batch.entries) {
+    if (!event.caseId) continue;
+    const ledger = await models.CaseFinance.findOne({ _id: event.caseId }).lean<CaseFinanceDoc>().exec();
+    await writeEffects(models, id, event.caseId, financeEffects(id, event, ledger, tariffs));
+  }
+}
+
+/**
+ * Keeps finance's case ledger and the yearly spend read model from the case event stream.
+ * Single writer (Redis lease); every document remembers the last event it applied, and the
+ * checkpoint is stored with the ledger, so a replay never counts twice.
  */
 export class FinanceProjector {
-  private readonly loop: LeasedLoop;
+  private readonly reader: CaseEventReader;
 
   constructor(
-    private readonly models: FinanceModels & LedgerModels,
-    private readonly redis: Redis,
-    private readonly prefix: string,
+    private readonly models: ProjectorModels,
+    redis: Redis,
+    prefix: string,
     logger: Logger,
-    private readonly options: { blockMs?: number; batchSize?: number } = {},
+    options: { blockMs?: number; batchSize?: number } = {},
   ) {
-    this.loop = new LeasedLoop(redis, `${prefix}:lease:finance-projector`, () => this.applyBatch(), logger);
+    this.reader = new CaseEventReader(
+      redisEventSource(redis, prefix),
+      (batch) => applyFinance(models, batch),
+      {
+        name: 'finance-projector',
+        checkpoint: projectionCheckpoint(models.Projection, PROJECTION_ID),
+        startAt: 'beginning',
+        batchSize: options.batchSize ?? 500,
+        blockMs: options.blockMs ?? 1_000,
+        lease: { redis, key: `${prefix}:lease:finance-projector` },
+      },
+      logger,
+    );
   }
 
   async checkpoint(): Promise<string> {
     return (await this.models.Projection.findOne({ _id: PROJECTION_ID }).lean().exec())?.lastEventId ?? '0-0';
   }
 
-  async catchUp(): Promise<number> {
-    let total = 0;
-    for (let n = await this.applyBatch(0); n > 0; n = await this.applyBatch(0)) total += n;
-    return total;
+  catchUp(): Promise<number> {
+    return this.reader.catchUp();
   }
 
-  async applyBatch(blockMs = this.options.blockMs ?? 1_000): Promise<number> {
-    const from = await this.checkpoint();
-    const args = ['COUNT', String(this.options.batchSize ?? 500), ...(blockMs > 0 ? ['BLOCK', String(blockMs)] : []), 'STREAMS', caseEventStream(this.prefix), from];
-    const reply = (await this.redis.call('XREAD', ...args)) as Array<[string, Array<[string, string[]]>]> | null;
-    const entries = reply?.[0]?.[1] ?? [];
-    if (entries.length === 0) return 0;
-    const tariffs = await this.models.Tariff.find({}, { _id: 0 }).lean<TariffRow[]>().exec();
-    for (const [id, fields] of entries) {
-      const event = JSON.parse(fields[fields.indexOf('event') + 1] ?? 'null') as CaseEvent<FinanceFacts>;
-      await this.apply(id, event, tariffs);
-    }
-    await this.models.Projection.updateOne({ _id: PROJECTION_ID }, { $set: { lastEventId: entries.at(-1)![0] } }, { upsert: true }).exec();
-    return entries.length;
-  }
-
-  private async spend(year: string, inc: SpendInc, id: string): Promise<void> {
-    const doc = await this.models.Spend.findOne({ _id: year }, { lastEventId: 1 }).lean().exec();
-    if (doc && compareStreamIds(doc.lastEventId, id) >= 0) return;
-    await this.models.Spend.collection.updateOne({ _id: year as never }, { $inc: inc, $set: { lastEventId: id } }, { upsert: true });
-  }
-
-  private async apply(id: string, event: CaseEvent<FinanceFacts>, tariffs: readonly TariffRow[]): Promise<void> {
-    if (!event.caseId) return;
-    // Increments per yearly spend document, merged so each document is written once per event.
-    const perYear = new Map<string, SpendInc>();
-    const add = ([year, inc]: [string, SpendInc]) => {
-      const target = perYear.get(year) ?? {};
-      for (const [path, value] of Object.entries(inc)) target[path] = (target[path] ?? 0) + value;
-      perYear.set(year, target);
-    };
-    const ledger = await this.models.CaseFinance.findOne({ _id: event.caseId }).lean().exec();
-    const seen = ledger && compareStreamIds(ledger.lastEventId, id) >= 0;
-    if (event.after && !seen) {
-      const entitlement = entitlementOf(event.after, tariffs);
-      await this.models.CaseFinance.collection.updateOne(
-        { _id: event.caseId as never },
-        {
-          $set: {
-            memberState: event.after.memberState,
-            countryOfOrigin: event.after.countryOfOrigin,
-            partnerId: event.after.partnerId,
-            packages: event.after.packages,
-            returnType: event.after.returnType,
-            familySize: event.after.returnees,
-            departureDate: event.after.departureDate,
-            entitlementCents: entitlement.totalCents,
-            entitlementLines: entitlement.lines,
-            lastEventId: id,
-          },
-          $setOnInsert: { committedCents: 0, committedAt: null, disbursedCents: 0 },
-        },
-        { upsert: true },
-      );
-      if (event.transition === 'approveReintegrationPlan') {
-        await this.models.CaseFinance.collection.updateOne({ _id: event.caseId as never }, { $set: { committedCents: entitlement.totalCents, committedAt: new Date(event.at) } });
-        add(commitmentInc(event.after, entitlement.lines, event.at));
-      }
-    }
-    if (event.type === 'case.disbursed' && event.disbursement && ledger && !seen) {
-      const facts: FinanceFacts = { ...(ledger as unknown as FinanceFacts), returnees: ledger.familySize, month: (ledger.departureDate ?? '').slice(0, 7) };
-      await this.models.CaseFinance.collection.updateOne({ _id: event.caseId as never }, { $inc: { disbursedCents: event.disbursement.amountCents }, $set: { lastEventId: id } });
-      add(disbursementInc(facts, event.disbursement.package as Package, event.disbursement.amountCents, event.disbursement.date));
-    }
-    for (const entry of peopleDelta(event.before, event.after)) add(entry);
-    for (const [year, inc] of perYear) await this.spend(year, inc, id);
+  applyBatch(blockMs?: number): Promise<number> {
+    return this.reader.readOnce(blockMs);
   }
 
   start(): void {
-    this.loop.start();
+    this.reader.start();
   }
 
   async stop(): Promise<void> {
-    await this.loop.stop();
+    await this.reader.stop();
   }
+}
+
+/** A running finance projector on connections of its own. */
+export interface RunningFinanceProjector {
+  projector: FinanceProjector;
+  close: () => Promise<void>;
+}
+
+/** Starts the finance projector as the finance subgraph's process runs it, on its own connections. */
+export async function startFinanceProjector(
+  config: Config,
+  logger: Logger,
+  options: { blockMs?: number } = {},
+): Promise<RunningFinanceProjector> {
+  const connection: Connection = await connectDatabase(config, 'finance');
+  const redis = createRedis(config, 'finance-projector', logger);
+  const models = { ...financeModels(connection), ...ledgerModels(connection) };
+  const projector = new FinanceProjector(models, redis, config.QUEUE_PREFIX, logger, options);
+  projector.start();
+  return {
+    projector,
+    close: async () => {
+      await projector.stop();
+      redis.disconnect();
+      await connection.close();
+    },
+  };
 }
 
 /** Moves finance's checkpoint to the end of the stream (after seeding its ledger directly). */

@@ -3,10 +3,9 @@ import { maySetBudgets } from '../../shared/access.js';
 import { badUserInput, forbidden, principalRequired, tariffNotFound } from '../../shared/errors.js';
 import type { Package, ReturnType } from '../../shared/domain.js';
 import type DataLoader from 'dataloader';
-import type { CaseEvent } from '../../shared/events.js';
+import type { CaseEvent } from '../../shared/case-events/index.js';
 import { DateScalar, DateTimeScalar } from '../../shared/scalars.js';
 import { CentsScalar, DEFAULT_OBJECTIVE_PEOPLE, financeSummary, recordDisbursement, spendLine, type DisbursementInput } from './ledger-resolvers.js';
-import type { FinanceFacts } from './ledger.js';
 import type { CaseFinanceDoc, DisbursementDoc, LedgerModels, SpendDoc } from './models-ledger.js';
 import type { GraphQLResolverMap } from '../../shared/subgraph.js';
 import type { FinanceLoaders } from './loaders.js';
@@ -18,7 +17,7 @@ export interface FinanceContext {
   principal: Principal | null;
   models: FinanceModels & LedgerModels;
   /** Appends events (disbursements) to the case event stream. */
-  publish: (events: ReadonlyArray<CaseEvent<FinanceFacts>>) => Promise<unknown>;
+  publish: (events: ReadonlyArray<CaseEvent>) => Promise<unknown>;
   ledger: {
     caseById: DataLoader<string, CaseFinanceDoc | null>;
     disbursementsByCase: DataLoader<string, DisbursementDoc[]>;

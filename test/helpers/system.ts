@@ -13,15 +13,13 @@ import { partnersSubgraph } from '../../subgraphs/partners/subgraph.js';
 import { seedCases, seedReferenceData } from '../../scripts/seed-data.js';
 import type { BaseContext } from '@apollo/server';
 import type { Redis } from 'ioredis';
-import { caseEventStream, publishCaseEvents } from '../../shared/events.js';
-import { processIngestChunk, type ChunkReport } from '../../subgraphs/cases/ingestion/index.js';
-import { createRedis, duplicateRedis } from '../../shared/redis.js';
+import { caseEventStream, publishCaseEvents } from '../../shared/case-events/index.js';
+import { coverageClient, processIngestChunk, type AssignPartners, type ChunkReport } from '../../subgraphs/cases/ingestion/index.js';
+import { createRedis } from '../../shared/redis.js';
 import { casesModels } from '../../subgraphs/cases/models.js';
-import { coverageClient, type AssignPartners } from '../../subgraphs/cases/ingestion/index.js';
-import { StatisticsProjector } from '../../subgraphs/cases/statistics/projector.js';
-import { resetStatisticsCheckpoint } from '../../subgraphs/cases/statistics/projector.js';
+import { resetStatisticsCheckpoint, startStatisticsProjector, type StatisticsProjector } from '../../subgraphs/cases/statistics/projector.js';
 import { ledgerModels } from '../../subgraphs/finance/models-ledger.js';
-import { resetFinanceCheckpoint } from '../../subgraphs/finance/projector.js';
+import { resetFinanceCheckpoint, startFinanceProjector } from '../../subgraphs/finance/projector.js';
 import { mintToken, PRINCIPAL_HEADER, signPrincipal, type Principal } from '../../shared/auth.js';
 
 export const silentLogger = pino({ level: 'silent' });
@@ -75,13 +73,12 @@ export interface GraphQLBody<T> {
 
 let sharedConfig: Config | undefined;
 let sharedRedis: Redis | undefined;
-let sharedFinanceProjectorConnection: Connection | undefined;
 const builders: Record<SubgraphName, (c: Connection) => SubgraphDefinition<BaseContext>> = {
   cases: (c) => casesSubgraph(c, sharedConfig!, sharedRedis!) as unknown as SubgraphDefinition<BaseContext>,
   partners: (c) => partnersSubgraph(c) as unknown as SubgraphDefinition<BaseContext>,
   coverage: (c) => coverageSubgraph(c) as unknown as SubgraphDefinition<BaseContext>,
   finance: (c) =>
-    financeSubgraph(c, sharedConfig!, { redis: sharedRedis!, today: () => '2024-06-01', runProjector: true, projectorConnection: sharedFinanceProjectorConnection! }) as unknown as SubgraphDefinition<BaseContext>,
+    financeSubgraph(c, sharedConfig!, { redis: sharedRedis!, today: () => '2024-06-01' }) as unknown as SubgraphDefinition<BaseContext>,
 };
 
 /** The whole graph in this process, on ephemeral ports, over real FerretDB. */
@@ -91,8 +88,6 @@ export async function startTestSystem(options: { cases?: number; seed?: number; 
   sharedConfig = config;
   sharedRedis = redis;
   const names: SubgraphName[] = ['cases', 'partners', 'coverage', 'finance'];
-  sharedFinanceProjectorConnection = await connectDatabase(config, 'finance');
-  const financeProjectorConnection = sharedFinanceProjectorConnection;
   const connections = Object.fromEntries(
     await Promise.all(names.map(async (n) => [n, await connectDatabase(config, n)] as const)),
   ) as Record<SubgraphName, Connection>;
@@ -101,12 +96,11 @@ export async function startTestSystem(options: { cases?: number; seed?: number; 
   const caseModels = casesModels(connections.cases);
   await resetStatisticsCheckpoint(caseModels, redis, config.QUEUE_PREFIX);
   await resetFinanceCheckpoint(ledgerModels(connections.finance), redis, config.QUEUE_PREFIX);
-  // The projector runs in the worker process in production: its own connections here too,
-  // so command counts on the subgraph's connection see only the subgraph's work.
-  const projectorRedis = duplicateRedis(redis, 'test-projector');
-  const projectorConnection = await connectDatabase(config, 'cases');
-  const projector = new StatisticsProjector(casesModels(projectorConnection), projectorRedis, config.QUEUE_PREFIX, silentLogger, { blockMs: 200 });
-  projector.start();
+  // The projectors run beside their subgraphs as in production (each subgraph's main.ts), on
+  // connections of their own, so command counts on a subgraph's connection see only its work.
+  const statistics = await startStatisticsProjector(config, silentLogger, { blockMs: 200 });
+  const finance = await startFinanceProjector(config, silentLogger, { blockMs: 200 });
+  const projector = statistics.projector;
   const subgraphs = Object.fromEntries(
     await Promise.all(
       names.map(async (n) => [n, await startSubgraph(builders[n](connections[n]), { config, logger: silentLogger, port: 0, connection: connections[n] })] as const),
@@ -143,12 +137,10 @@ export async function startTestSystem(options: { cases?: number; seed?: number; 
     graphql: (query, variables, headers = {}) => postGraphQL(gatewayUrl, query, variables, 'authorization' in headers ? headers : { ...admin, ...headers }),
     stop: async () => {
       await gateway.shutdown('test done');
-      await projector.stop();
+      await statistics.close();
+      await finance.close();
       await redis.del(caseEventStream(config.QUEUE_PREFIX));
       redis.disconnect();
-      projectorRedis.disconnect();
-      await projectorConnection.close();
-      await financeProjectorConnection.close();
       // Test databases are left in place (each run's prefix is new): FerretDB 1.24 can die
       // with SIGBUS when a database file is dropped while its pool still maps it.
       await Promise.all(names.map((n) => subgraphs[n].shutdown('test done')));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../shared/auth.js';
-import { caseEventStream, publishCaseEvents } from '../../shared/events.js';
+import { caseEventStream, publishCaseEvents } from '../../shared/case-events/index.js';
 import { spawnEntry, waitForReady } from '../../scripts/processes.js';
 import { feedModels } from '../../subgraphs/cases/ingestion/feeds.js';
 import { processIngestChunk } from '../../subgraphs/cases/ingestion/processor.js';

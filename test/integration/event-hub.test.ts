@@ -3,9 +3,10 @@ import { GraphQLError } from 'graphql';
 import type { Redis } from 'ioredis';
 import { CaseEventHub } from '../../gateway/subscriptions/index.js';
 import type { Principal } from '../../shared/auth.js';
-import { caseEventStream, publishCaseEvents, type CaseEvent } from '../../shared/events.js';
+import { caseEventStream, publishCaseEvents, type CaseEvent } from '../../shared/case-events/index.js';
 import { createRedis, duplicateRedis } from '../../shared/redis.js';
-import type { CaseEventMessage } from '../../shared/case-events.js';
+import type { CaseEventMessage } from '../../shared/case-events/index.js';
+import { eventFacts } from '../helpers/event-facts.js';
 import { silentLogger, testConfig } from '../helpers/system.js';
 
 /** The gateway's event hub on a real Redis: order, handoff from replay to live, slow subscribers, the window. */
@@ -13,7 +14,7 @@ describe('case event hub', () => {
   const config = testConfig();
   let redis: Redis;
   const admin: Principal = { subject: 'ops', role: 'ADMIN' };
-  const facts = (partnerId: string) => ({ memberState: 'BE', partnerId, countryOfOrigin: 'AF', status: 'ACCEPTED' });
+  const facts = (partnerId: string) => eventFacts({ memberState: 'BE', partnerId, countryOfOrigin: 'AF', status: 'ACCEPTED' });
   const events = (n: number, partnerId = 'weldo'): CaseEvent[] =>
     Array.from({ length: n }, (_, i) => ({ type: 'case.updated', caseId: `c${i}`, version: i, at: new Date().toISOString(), before: facts(partnerId), after: facts(partnerId) }));
   const hubs: CaseEventHub[] = [];

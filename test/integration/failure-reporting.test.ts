@@ -2,7 +2,7 @@ import type { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway } from '../../gateway/server.js';
 import { mintToken } from '../../shared/auth.js';
-import { caseEventStream, publishCaseEvents } from '../../shared/events.js';
+import { caseEventStream, publishCaseEvents } from '../../shared/case-events/index.js';
 import type { RunningService } from '../../shared/http.js';
 import { createRedis } from '../../shared/redis.js';
 import { createIngestWorker } from '../../subgraphs/cases/ingestion/consumer.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { ROOT } from '../../scripts/processes.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../shared/auth.js';
-import { publishCaseEvents } from '../../shared/events.js';
+import { publishCaseEvents } from '../../shared/case-events/index.js';
 import { createRedis } from '../../shared/redis.js';
 import { createIngestWorker } from '../../subgraphs/cases/ingestion/consumer.js';
 import { feedModels } from '../../subgraphs/cases/ingestion/feeds.js';

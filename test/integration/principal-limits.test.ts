@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { startGateway } from '../../gateway/server.js';
 import { mintToken } from '../../shared/auth.js';
-import { publishCaseEvents } from '../../shared/events.js';
+import { publishCaseEvents } from '../../shared/case-events/index.js';
 import type { RunningService } from '../../shared/http.js';
 import { createRedis } from '../../shared/redis.js';
 import { createIngestWorker } from '../../subgraphs/cases/ingestion/consumer.js';

@@ -8,7 +8,7 @@ import type { RunningService } from '../../shared/http.js';
 import { silentLogger, startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { publishCaseEvents } from '../../shared/events.js';
+import { publishCaseEvents } from '../../shared/case-events/index.js';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
 import { factsOf } from '../../subgraphs/cases/statistics/facts.js';
 

@@ -3,7 +3,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { startGateway } from '../../gateway/server.js';
 import { mintToken, type Principal } from '../../shared/auth.js';
-import { caseEventStream, publishCaseEvents } from '../../shared/events.js';
+import { caseEventStream, publishCaseEvents } from '../../shared/case-events/index.js';
 import type { RunningService } from '../../shared/http.js';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
 import { factsOf } from '../../subgraphs/cases/statistics/facts.js';

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Queue, type Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../shared/auth.js';
-import { publishCaseEvents } from '../../shared/events.js';
+import { publishCaseEvents } from '../../shared/case-events/index.js';
 import { duplicateRedis } from '../../shared/redis.js';
 import type { Redis } from 'ioredis';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';

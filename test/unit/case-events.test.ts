@@ -1,7 +1,16 @@
 import { Kind, parse, type FieldNode, type FragmentDefinitionNode, type GraphQLResolveInfo, type OperationDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { CASE_EVENT_TYPES, matchesFilter, mayReceive, messageOf, parseStreamEntry, type CaseEventMessage } from '../../shared/case-events.js';
-import type { CaseEvent } from '../../shared/events.js';
+import {
+  CASE_EVENT_TYPES,
+  matchesFilter,
+  mayReceive,
+  messageOf,
+  parseStreamEntry,
+  type CaseEvent,
+  type CaseEventMessage,
+} from '../../shared/case-events/index.js';
+import { transitionEventType } from '../../subgraphs/cases/transition-events.js';
+import { eventFacts } from '../helpers/event-facts.js';
 import { readFileSync } from 'node:fs';
 import { buildASTSchema } from 'graphql';
 import { caseQueryFor, personalFieldsOf, readsPersonalData } from '../../gateway/subscriptions/index.js';
@@ -9,8 +18,18 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { checkWebhookUrl, isBlockedAddress, payloadOf, postWebhook, signWebhook, verifyWebhook } from '../../subgraphs/cases/webhooks.js';
 
-const facts = { memberState: 'BE', partnerId: 'weldo', countryOfOrigin: 'AF', status: 'ACCEPTED' };
-const event = (over: Partial<CaseEvent>): CaseEvent => ({ type: 'case.transitioned', caseId: 'c1', version: 1, at: '2024-03-01T00:00:00.000Z', before: facts, after: facts, ...over });
+const facts = eventFacts({ memberState: 'BE', partnerId: 'weldo', countryOfOrigin: 'AF', status: 'ACCEPTED' });
+// A transition's event carries its public type as the cases lifecycle writes it.
+const event = (over: Partial<CaseEvent>): CaseEvent => ({
+  type: 'case.transitioned',
+  caseId: 'c1',
+  version: 1,
+  at: '2024-03-01T00:00:00.000Z',
+  before: facts,
+  after: facts,
+  ...over,
+  ...(over.transition ? transitionEventType(over.transition) : {}),
+});
 
 describe('case event messages', () => {
   it.each([

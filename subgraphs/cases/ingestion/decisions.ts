@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CaseEvent } from '../../../shared/events.js';
+import type { CaseEvent } from '../../../shared/case-events/index.js';
 import { assessEligibility } from '../eligibility.js';
 import {
   caseIdOf,
@@ -193,7 +193,7 @@ export interface PlannedRecord {
   /** The case as created from this record, marked with the write that created it. */
   created: CaseDoc;
   /** The event its creation publishes. */
-  event: CaseEvent<StatsFacts>;
+  event: CaseEvent;
 }
 
 /** Plans one record's write; `index` is its place in the chunk when it carries no position. */
@@ -243,7 +243,7 @@ export function planRecord(record: AssessedRecord, index: number, source: ChunkS
     ...fields,
   } as unknown as CaseDoc;
   const at = now.toISOString();
-  const event: CaseEvent<StatsFacts> = {
+  const event: CaseEvent = {
     type: 'case.created',
     caseId: _id.toHexString(),
     version: 0,
@@ -265,9 +265,9 @@ export interface CaseUpdate {
 /** What to do with a planned record against the case stored under its id. */
 export type StoredDecision =
   /** This very record was written by an earlier attempt of its chunk: that outcome, that event again. */
-  | { outcome: 'created' | 'updated'; replayed: true; event: CaseEvent<StatsFacts> }
+  | { outcome: 'created' | 'updated'; replayed: true; event: CaseEvent }
   | { outcome: 'erased' | 'unchanged' | 'stale'; replayed?: undefined }
-  | { outcome: 'updated'; replayed?: undefined; event: CaseEvent<StatsFacts>; write: CaseUpdate };
+  | { outcome: 'updated'; replayed?: undefined; event: CaseEvent; write: CaseUpdate };
 
 /** Decides a planned record against the stored case; `now` dates the write and its event. */
 export function decideAgainstStored(
@@ -279,7 +279,7 @@ export function decideAgainstStored(
   const mark = current.lastIngest;
   if (isReplayedWrite(mark, source.feedId, planned.position)) {
     // Published again only if that attempt did not get to it (the publisher is idempotent per chunk).
-    const event: CaseEvent<StatsFacts> = {
+    const event: CaseEvent = {
       type: mark.outcome === 'created' ? 'case.created' : 'case.updated',
       caseId: current._id.toHexString(),
       version: current.version,
@@ -297,7 +297,7 @@ export function decideAgainstStored(
   // Reassigned only while no partner has accepted the case.
   const reassigned = planned.partnerId && current.status === 'SUBMITTED' ? { partnerId: planned.partnerId } : {};
   const set = { ...planned.fields, ...reassigned };
-  const event: CaseEvent<StatsFacts> = {
+  const event: CaseEvent = {
     type: 'case.updated',
     caseId: current._id.toHexString(),
     version: current.version + 1,

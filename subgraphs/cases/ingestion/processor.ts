@@ -1,7 +1,6 @@
-import type { CaseEvent } from '../../../shared/events.js';
+import type { CaseEvent } from '../../../shared/case-events/index.js';
 import { DEFAULT_ELIGIBILITY_RULES } from '../eligibility.js';
 import type { CasesModels } from '../models.js';
-import type { StatsFacts } from '../statistics/facts.js';
 import type { AssignPartners } from './assignment.js';
 import { MAX_PROBLEMS_PER_REPORT, type ChunkReport, type IngestChunk } from './contract.js';
 import { applyAssignments, assessChunk, chunkReport, servedRecords } from './decisions.js';
@@ -10,7 +9,7 @@ import { upsertRecords } from './upsert.js';
 
 
 /** Publishes a chunk's case events; `onceKey` makes a retried chunk publish them at most once. */
-export type PublishEvents = (events: ReadonlyArray<CaseEvent<StatsFacts>>, onceKey?: string) => Promise<unknown>;
+export type PublishEvents = (events: ReadonlyArray<CaseEvent>, onceKey?: string) => Promise<unknown>;
 
 /** Problems kept per record and rejection entries kept per chunk (README, "Limits on feeds"). */
 export interface ProblemLimits {

@@ -1,8 +1,7 @@
 import type { AnyBulkWriteOperation } from 'mongoose';
-import type { CaseEvent } from '../../../shared/events.js';
+import type { CaseEvent } from '../../../shared/case-events/index.js';
 import { retryOnContention } from '../../../shared/mongo.js';
 import type { CaseDoc, CasesModels } from '../models.js';
-import type { StatsFacts } from '../statistics/facts.js';
 import {
   decideAgainstStored,
   planRecord,
@@ -45,12 +44,12 @@ export async function upsertRecords(
   records: readonly AssessedRecord[],
   source: ChunkSource,
   now = new Date(),
-): Promise<{ outcomes: UpsertOutcome[]; events: Array<CaseEvent<StatsFacts>> }> {
+): Promise<{ outcomes: UpsertOutcome[]; events: Array<CaseEvent> }> {
   if (records.length === 0) return { outcomes: [], events: [] };
   const planned = records.map((record, index) => planRecord(record, index, source, now));
 
   const outcomes: UpsertOutcome[] = new Array<UpsertOutcome>(records.length);
-  const events: Array<CaseEvent<StatsFacts>> = [];
+  const events: Array<CaseEvent> = [];
   // One read for the whole chunk, by _id (the primary index on MongoDB and on FerretDB).
   const found = await models.Case.collection.find({ _id: { $in: planned.map((p) => p.created._id) } }).toArray();
   const stored = new Map<string, CaseDoc>(found.map((doc) => [String(doc._id), doc as unknown as CaseDoc]));
@@ -100,7 +99,7 @@ export async function upsertRecords(
   for (let round = 0; pending.size > 0; round++) {
     if (round === 5) throw new CaseChangedError(pending.size);
     const updates: AnyBulkWriteOperation<CaseDoc>[] = [];
-    const plannedEvents = new Map<number, CaseEvent<StatsFacts>>();
+    const plannedEvents = new Map<number, CaseEvent>();
     for (const [i, current] of pending) {
       const decision = decideAgainstStored(planned[i]!, current, source, now);
       outcomes[i] = decision.outcome;

@@ -1,14 +1,16 @@
-/** The ingestion worker process: consumes feed chunks from BullMQ and stores them in the cases database. */
+/**
+ * The ingestion worker process: consumes feed chunks from BullMQ and stores them in the
+ * cases database; also runs retention and the webhook dispatcher and deliveries. (The
+ * statistics projector runs in the cases subgraph's process, as finance's runs in finance's.)
+ */
 import { loadConfigOrExit } from '../../../shared/config.js';
 import { exitOnSignals, startService } from '../../../shared/http.js';
 import { createLogger } from '../../../shared/logger.js';
 import { createMetrics, ingestWorkerMetrics, startMetricsServer } from '../../../shared/metrics.js';
 import { connectDatabase, ensureIndexes } from '../../../shared/mongo.js';
 import { createRedis, duplicateRedis } from '../../../shared/redis.js';
-import { publishCaseEvents, type CaseEvent } from '../../../shared/events.js';
+import { publishCaseEvents, type CaseEvent } from '../../../shared/case-events/index.js';
 import { casesModels } from '../models.js';
-import type { StatsFacts } from '../statistics/facts.js';
-import { StatisticsProjector } from '../statistics/projector.js';
 import { coverageClient } from './assignment.js';
 import { createIngestWorker } from './consumer.js';
 import { feedModels } from './feeds.js';
@@ -25,14 +27,10 @@ try {
   const feeds = feedModels(connection);
   await ensureIndexes(connection);
   const redis = createRedis(config, 'ingest-worker', logger);
-  const publish = (events: ReadonlyArray<CaseEvent<StatsFacts>>, onceKey?: string) => publishCaseEvents(redis, config.QUEUE_PREFIX, events, onceKey);
+  const publish = (events: ReadonlyArray<CaseEvent>, onceKey?: string) => publishCaseEvents(redis, config.QUEUE_PREFIX, events, onceKey);
   const assignPartners = coverageClient(config.COVERAGE_URL, config.INTERNAL_SIGNING_KEY, config.SUBGRAPH_TIMEOUT_MS);
   const metrics = createMetrics('ingest-worker');
   const worker = createIngestWorker({ config, redis, models, feeds, publish, assignPartners, logger, metrics: ingestWorkerMetrics(metrics.registry) });
-  // The statistics read model follows the case events; one projector writes at a time.
-  const projectorRedis = duplicateRedis(redis, 'statistics-projector', logger);
-  const projector = new StatisticsProjector(models, projectorRedis, config.QUEUE_PREFIX, logger);
-  projector.start();
   // Retention: personal data of cases ended RETENTION_DAYS ago is purged, after a dry-run notice.
   const retentionRedis = duplicateRedis(redis, 'retention', logger);
   const retention = new LeasedLoop(
@@ -49,8 +47,12 @@ try {
   const webhookRedis = duplicateRedis(redis, 'webhooks', logger);
   const webhookReader = duplicateRedis(redis, 'webhooks-reader', logger);
   const webhookQueue = new Queue(WEBHOOK_QUEUE, { connection: webhookRedis, prefix: config.QUEUE_PREFIX });
-  const dispatcher = new WebhookDispatcher(hooks, webhookReader, webhookQueue, config.QUEUE_PREFIX, { attempts: config.WEBHOOK_ATTEMPTS, backoffMs: config.WEBHOOK_BACKOFF_MS });
-  const dispatching = new LeasedLoop(webhookRedis, `${config.QUEUE_PREFIX}:lease:webhooks`, () => dispatcher.step(), logger);
+  const dispatching = new WebhookDispatcher(hooks, webhookReader, webhookQueue, config.QUEUE_PREFIX, {
+    attempts: config.WEBHOOK_ATTEMPTS,
+    backoffMs: config.WEBHOOK_BACKOFF_MS,
+    lease: webhookRedis,
+    logger,
+  });
   dispatching.start();
   const deliveries = createWebhookWorker({ models: hooks, redis: webhookRedis, prefix: config.QUEUE_PREFIX, timeoutMs: config.WEBHOOK_TIMEOUT_MS, allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_NETWORK, logger });
   // Metrics name Member States and outcomes: served on their own internal port (README, Configuration).
@@ -76,14 +78,12 @@ try {
     onShutdown: async () => {
       await worker.close(); // waits for the chunks in progress
       await metricsServer.close();
-      await projector.stop();
       await retention.stop();
       await dispatching.stop();
       await deliveries.close();
       await webhookQueue.close();
       webhookRedis.disconnect();
       webhookReader.disconnect();
-      projectorRedis.disconnect();
       retentionRedis.disconnect();
       redis.disconnect();
       await connection.close();

@@ -1,33 +1,12 @@
-import type { CaseStatus, Package, ReturnType } from '../../../shared/domain.js';
+import type { CaseEventFacts } from '../../../shared/case-events/index.js';
+import type { CaseStatus } from '../../../shared/domain.js';
 import type { CaseDoc, PersonDoc } from '../models.js';
 
 /**
- * What a case contributes to the programme statistics, without personal data: ages, not
- * birth dates; no names. Events carry these facts (before and after a change), and the
- * statistics read model is the sum of every case's contribution.
+ * What a case contributes to the programme statistics: the facts every case event carries
+ * (shared/case-events/contract.ts). The statistics read model is the sum of every case's contribution.
  */
-export interface StatsFacts {
-  memberState: string;
-  countryOfOrigin: string;
-  partnerId: string | null;
-  status: CaseStatus;
-  returnType: ReturnType;
-  packages: Package[];
-  /** YYYY-MM of departure (or of insertion before departure). */
-  month: string;
-  departureDate: string | null;
-  returnees: number;
-  adults: number;
-  minors: number;
-  mainApplicantAge: number | null;
-  accepted: boolean;
-  /** Days from departure to KM1, from KM1 to KM2, from KM2 to KM3 (null until reached). */
-  daysToKm1: number | null;
-  daysKm1ToKm2: number | null;
-  daysKm2ToKm3: number | null;
-  planRejections: number;
-  planApprovals: number;
-}
+export type StatsFacts = CaseEventFacts;
 
 const DAY = 86_400_000;
 const PAST_ACCEPTANCE: ReadonlySet<CaseStatus> = new Set(['ACCEPTED', 'ARRIVED', 'PLAN_SUBMITTED', 'PLAN_REJECTED', 'PLAN_APPROVED', 'COMPLETION_REPORTED', 'COMPLETED']);

@@ -1,98 +1,160 @@
 import type { Redis } from 'ioredis';
-import { caseEventStream, compareStreamIds, streamTail, type CaseEvent } from '../../../shared/events.js';
-import { LeasedLoop } from '../../../shared/leased-loop.js';
+import type { Connection } from 'mongoose';
+import {
+  CaseEventReader,
+  compareStreamIds,
+  projectionCheckpoint,
+  redisEventSource,
+  streamTail,
+  type CaseEventBatch,
+  type CaseEventEntry,
+  type CheckpointStore,
+} from '../../../shared/case-events/index.js';
+import type { Config } from '../../../shared/config.js';
 import type { Logger } from '../../../shared/logger.js';
-import type { CasesModels } from '../models.js';
-import { statisticsDelta, type StatsFacts } from './facts.js';
+import { connectDatabase } from '../../../shared/mongo.js';
+import { createRedis } from '../../../shared/redis.js';
+import { casesModels, type CasesModels } from '../models.js';
+import { statisticsDelta } from './facts.js';
 
 export const PROJECTION_ID = 'statistics';
+
+/** What one batch adds to one statistics document, and the last event it counts there. */
+export interface ScopeIncrement {
+  inc: Record<string, number>;
+  lastId: string;
+}
+
+/** The statistics documents a batch touches. */
+export function scopesTouched(entries: readonly CaseEventEntry[]): Set<string> {
+  const scopes = new Set<string>();
+  for (const { event } of entries)
+    for (const scope of statisticsDelta(event.before, event.after).keys()) scopes.add(scope);
+  return scopes;
+}
+
+/**
+ * The batch summed per scope. `seen` is the last event each stored scope document counted:
+ * an entry at or before it is skipped there, so a replay never counts an event twice.
+ */
+export function statisticsIncrements(
+  entries: readonly CaseEventEntry[],
+  seen: ReadonlyMap<string, string>,
+): Map<string, ScopeIncrement> {
+  const perScope = new Map<string, ScopeIncrement>();
+  for (const { id, event } of entries) {
+    for (const [scope, inc] of statisticsDelta(event.before, event.after)) {
+      const last = seen.get(scope);
+      if (last && compareStreamIds(last, id) >= 0) continue;
+      const slot = perScope.get(scope) ?? { inc: {}, lastId: id };
+      for (const [path, value] of Object.entries(inc)) slot.inc[path] = (slot.inc[path] ?? 0) + value;
+      slot.lastId = id;
+      perScope.set(scope, slot);
+    }
+  }
+  return perScope;
+}
+
+/** Applies one batch to the statistics read model. */
+export async function applyStatistics(models: CasesModels, batch: CaseEventBatch): Promise<void> {
+  const scopes = scopesTouched(batch.entries);
+  const seen = new Map<string, string>();
+  if (scopes.size > 0) {
+    const stored = await models.Statistics.find({ _id: { $in: [...scopes] } }, { lastEventId: 1 })
+      .lean()
+      .exec();
+    for (const doc of stored) seen.set(doc._id, doc.lastEventId);
+  }
+  for (const [scope, { inc, lastId }] of statisticsIncrements(batch.entries, seen)) {
+    await models.Statistics.collection.updateOne(
+      { _id: scope as never },
+      { $inc: inc, $set: { lastEventId: lastId, updatedAt: new Date() } },
+      { upsert: true },
+    );
+  }
+}
 
 /**
  * Keeps the statistics read model up to date from the case event stream. One projector
  * writes at a time (a Redis lease), because FerretDB's `$inc` is not atomic under
- * concurrent writers; each statistics document remembers the last event it applied, so
- * replaying after a crash never counts an event twice.
+ * concurrent writers; each statistics document remembers the last event it applied, and
+ * the checkpoint is stored with the read model, so replaying after a crash never counts
+ * an event twice.
  */
 export class StatisticsProjector {
-  private readonly loop: LeasedLoop;
+  private readonly reader: CaseEventReader;
+  private readonly checkpointStore: CheckpointStore;
 
   constructor(
-    private readonly models: CasesModels,
-    private readonly redis: Redis,
-    private readonly prefix: string,
+    models: CasesModels,
+    redis: Redis,
+    prefix: string,
     logger: Logger,
-    private readonly options: { batchSize?: number; blockMs?: number; leaseMs?: number } = {},
+    options: { batchSize?: number; blockMs?: number; leaseMs?: number } = {},
   ) {
-    this.loop = new LeasedLoop(redis, `${prefix}:lease:statistics-projector`, () => this.applyBatch(), logger, options.leaseMs);
+    this.checkpointStore = projectionCheckpoint(models.Projection, PROJECTION_ID);
+    this.reader = new CaseEventReader(
+      redisEventSource(redis, prefix),
+      (batch) => applyStatistics(models, batch),
+      {
+        name: 'statistics-projector',
+        checkpoint: this.checkpointStore,
+        startAt: 'beginning',
+        batchSize: options.batchSize ?? 1_000,
+        blockMs: options.blockMs ?? 1_000,
+        lease: { redis, key: `${prefix}:lease:statistics-projector`, ms: options.leaseMs },
+      },
+      logger,
+    );
   }
 
   async checkpoint(): Promise<string> {
-    const doc = await this.models.Projection.findOne({ _id: PROJECTION_ID }).lean().exec();
-    return doc?.lastEventId ?? '0-0';
+    return (await this.checkpointStore.load()) ?? '0-0';
   }
 
   /** Applies every event after the checkpoint, in batches; returns how many were read. */
-  async catchUp(): Promise<number> {
-    let total = 0;
-    for (;;) {
-      const applied = await this.applyBatch(0);
-      total += applied;
-      if (applied === 0) return total;
-    }
+  catchUp(): Promise<number> {
+    return this.reader.catchUp();
   }
 
   /** Reads up to one batch (waiting up to blockMs for new entries) and applies it. */
-  async applyBatch(blockMs = this.options.blockMs ?? 1_000): Promise<number> {
-    const from = await this.checkpoint();
-    const count = this.options.batchSize ?? 1_000;
-    const reply = (blockMs > 0
-      ? await this.redis.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', caseEventStream(this.prefix), from)
-      : await this.redis.xread('COUNT', count, 'STREAMS', caseEventStream(this.prefix), from)) as Array<[string, Array<[string, string[]]>]> | null;
-    const entries = reply?.[0]?.[1] ?? [];
-    if (entries.length === 0) return 0;
-
-    // Sum the batch per scope, remembering each entry id so scopes that already saw it skip it.
-    const scopeDocs = new Map<string, string>();
-    const perScope = new Map<string, { inc: Record<string, number>; lastId: string }>();
-    const events = entries.map(([id, fields]) => {
-      const json = fields[fields.indexOf('event') + 1] ?? 'null';
-      return { id, event: JSON.parse(json) as CaseEvent<StatsFacts> };
-    });
-    const scopes = new Set<string>();
-    for (const { event } of events) for (const scope of statisticsDelta(event.before, event.after).keys()) scopes.add(scope);
-    if (scopes.size > 0) {
-      const stored = await this.models.Statistics.find({ _id: { $in: [...scopes] } }, { lastEventId: 1 }).lean().exec();
-      for (const doc of stored) scopeDocs.set(doc._id, doc.lastEventId);
-    }
-    for (const { id, event } of events) {
-      for (const [scope, inc] of statisticsDelta(event.before, event.after)) {
-        const seen = scopeDocs.get(scope);
-        if (seen && compareStreamIds(seen, id) >= 0) continue;
-        const slot = perScope.get(scope) ?? { inc: {}, lastId: id };
-        for (const [path, value] of Object.entries(inc)) slot.inc[path] = (slot.inc[path] ?? 0) + value;
-        slot.lastId = id;
-        perScope.set(scope, slot);
-      }
-    }
-    for (const [scope, { inc, lastId }] of perScope) {
-      await this.models.Statistics.collection.updateOne(
-        { _id: scope as never },
-        { $inc: inc, $set: { lastEventId: lastId, updatedAt: new Date() } },
-        { upsert: true },
-      );
-    }
-    const lastId = entries.at(-1)![0];
-    await this.models.Projection.updateOne({ _id: PROJECTION_ID }, { $set: { lastEventId: lastId } }, { upsert: true }).exec();
-    return entries.length;
+  applyBatch(blockMs?: number): Promise<number> {
+    return this.reader.readOnce(blockMs);
   }
 
   start(): void {
-    this.loop.start();
+    this.reader.start();
   }
 
   async stop(): Promise<void> {
-    await this.loop.stop();
+    await this.reader.stop();
   }
+}
+
+/** A running statistics projector on connections of its own (a blocking read holds its Redis connection). */
+export interface RunningStatisticsProjector {
+  projector: StatisticsProjector;
+  close: () => Promise<void>;
+}
+
+/** Starts the statistics projector as the cases subgraph's process runs it, on its own connections. */
+export async function startStatisticsProjector(
+  config: Config,
+  logger: Logger,
+  options: { blockMs?: number } = {},
+): Promise<RunningStatisticsProjector> {
+  const connection: Connection = await connectDatabase(config, 'cases');
+  const redis = createRedis(config, 'statistics-projector', logger);
+  const projector = new StatisticsProjector(casesModels(connection), redis, config.QUEUE_PREFIX, logger, options);
+  projector.start();
+  return {
+    projector,
+    close: async () => {
+      await projector.stop();
+      redis.disconnect();
+      await connection.close();
+    },
+  };
 }
 
 /** Moves the statistics checkpoint to the end of the stream (after seeding the read model directly). */

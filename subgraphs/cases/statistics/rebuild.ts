@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { streamTail } from '../../../shared/events.js';
+import { streamTail } from '../../../shared/case-events/index.js';
 import type { CaseDoc, CasesModels } from '../models.js';
 import { addInto, contribution, factsOf, scopesOf } from './facts.js';
 import { PROJECTION_ID } from './projector.js';

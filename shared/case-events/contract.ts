@@ -1,0 +1,146 @@
+import type { CaseStatus, Package, ReturnType } from '../domain.js';
+
+/**
+ * The case event contract: one Redis Stream, ordered by its entry ids, that ties ingestion,
+ * lifecycle, data protection and finance (the writers) to statistics, finance, webhooks and
+ * subscriptions (the readers). Writers append after the change is stored. Events carry no
+ * personal data (README, "Statistics" and "Subscribe to case events").
+ */
+export function caseEventStream(prefix: string): string {
+  return `${prefix}:case-events`;
+}
+
+/** Entries kept; older ones are trimmed (approximately). Read models must have caught up by then. */
+export const CASE_EVENT_RETENTION = 1_000_000;
+
+/** What changed, as the writers see it. */
+export type CaseEventKind = 'case.created' | 'case.updated' | 'case.transitioned' | 'case.erased' | 'case.disbursed';
+
+/**
+ * What subscribers and webhooks are told about a case event. The kind of change, in the
+ * graph's own words (the `CaseEventType` enum of the cases SDL).
+ */
+export const CASE_EVENT_TYPES = [
+  'CREATED',
+  'UPDATED',
+  'ACCEPTED',
+  'MILESTONE_REACHED',
+  'PLAN_SUBMITTED',
+  'PLAN_APPROVED',
+  'PLAN_REJECTED',
+  'COMPLETION_REPORTED',
+  'DISBURSEMENT_RECORDED',
+  'WITHDRAWN',
+  'CLOSED',
+  'PERSONAL_DATA_ERASED',
+] as const;
+export type CaseEventType = (typeof CASE_EVENT_TYPES)[number];
+
+export type EventMilestone = 'KM1' | 'KM2' | 'KM3';
+
+/**
+ * What a case contributes to the read models, without personal data: ages, not birth
+ * dates; no names. Events carry these facts before and after a change; the statistics
+ * read model is the sum of every case's facts, finance reads a part of them.
+ */
+export interface CaseEventFacts {
+  memberState: string;
+  countryOfOrigin: string;
+  partnerId: string | null;
+  status: CaseStatus;
+  returnType: ReturnType;
+  packages: Package[];
+  /** YYYY-MM of departure (or of insertion before departure). */
+  month: string;
+  departureDate: string | null;
+  returnees: number;
+  adults: number;
+  minors: number;
+  mainApplicantAge: number | null;
+  accepted: boolean;
+  /** Days from departure to KM1, from KM1 to KM2, from KM2 to KM3 (null until reached). */
+  daysToKm1: number | null;
+  daysKm1ToKm2: number | null;
+  daysKm2ToKm3: number | null;
+  planRejections: number;
+  planApprovals: number;
+}
+
+/** The part of an event's facts that decides who may receive it. */
+export interface CaseOwnerFacts {
+  memberState: string;
+  partnerId: string | null;
+  countryOfOrigin: string;
+  status?: string;
+}
+
+/** What a partner reported paying out. */
+export interface CaseDisbursement {
+  amountCents: number;
+  package: string;
+  kind: string;
+  date: string;
+}
+
+/** The one payload of a case event: the JSON of a stream entry's `event` field. */
+export interface CaseEvent {
+  type: CaseEventKind;
+  caseId: string;
+  version: number;
+  at: string;
+  transition?: string;
+  before: CaseEventFacts | null;
+  after: CaseEventFacts | null;
+  /** For `case.disbursed`: what the partner reported. */
+  disbursement?: CaseDisbursement;
+  /**
+   * Who the case belongs to, for events without facts (`case.disbursed`): subscriptions
+   * and webhooks deliver an event only to those who may see its case.
+   */
+  owner?: CaseOwnerFacts;
+  /**
+   * What subscribers and webhooks are told. The publisher writes it for every kind but a
+   * transition, whose meaning the cases subgraph's lifecycle gives (an event without it is
+   * told to no one).
+   */
+  publicType?: CaseEventType;
+  /** The milestone a transition reached, given with its `publicType`. */
+  milestone?: EventMilestone;
+}
+
+/** A stream entry read back: its id (ordered, the resume point) and its parsed event. */
+export interface CaseEventEntry {
+  id: string;
+  event: CaseEvent;
+}
+
+/** What subscribers and webhooks see of one event; the case's own fields are fetched through the graph. */
+export interface CaseEventMessage {
+  /** The stream entry id: ordered, the resume point. */
+  id: string;
+  type: CaseEventType;
+  at: string;
+  caseId: string;
+  transition: string | null;
+  milestone: EventMilestone | null;
+  /** Status after the change (null for a disbursement, which changes none). */
+  status: string | null;
+  owner: CaseOwnerFacts;
+  disbursement: CaseDisbursement | null;
+}
+
+export interface CaseEventFilter {
+  caseIds?: readonly string[] | null;
+  countriesOfOrigin?: readonly string[] | null;
+  statuses?: readonly string[] | null;
+  types?: readonly string[] | null;
+}
+
+/** Compares Redis stream ids ("ms-seq"). */
+export function compareStreamIds(a: string, b: string): number {
+  const [am, as] = a.split('-').map(BigInt) as [bigint, bigint];
+  const [bm, bs] = b.split('-').map(BigInt) as [bigint, bigint];
+  if (am !== bm) return am < bm ? -1 : 1;
+  if (as !== bs) return as < bs ? -1 : 1;
+  return 0;
+}

@@ -1,0 +1,39 @@
+/**
+ * The case event backbone: the contract every writer and reader shares, the publisher, and
+ * the one checkpointed reader every consumer uses. A consumer is a handler of parsed
+ * batches plus its checkpoint; see README, "Statistics" and "Subscribe to case events".
+ */
+export {
+  CASE_EVENT_RETENTION,
+  CASE_EVENT_TYPES,
+  caseEventStream,
+  compareStreamIds,
+  type CaseDisbursement,
+  type CaseEvent,
+  type CaseEventEntry,
+  type CaseEventFacts,
+  type CaseEventFilter,
+  type CaseEventKind,
+  type CaseEventMessage,
+  type CaseEventType,
+  type CaseOwnerFacts,
+  type EventMilestone,
+} from './contract.js';
+export { entryJsonOf, publicTypeOf, publishCaseEvents } from './publisher.js';
+export { matchesFilter, mayReceive, messageOf } from './messages.js';
+export {
+  batchOf,
+  CaseEventReader,
+  MemoryCheckpoint,
+  parseStreamEntry,
+  projectionCheckpoint,
+  redisCheckpoint,
+  redisEventSource,
+  streamTail,
+  type CaseEventBatch,
+  type CaseEventHandler,
+  type CaseEventReaderOptions,
+  type CaseEventSource,
+  type CheckpointStore,
+  type RawStreamEntry,
+} from './reader.js';

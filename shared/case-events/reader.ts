@@ -1,0 +1,220 @@
+import type { Redis } from 'ioredis';
+import type { Model } from 'mongoose';
+import { LeasedLoop } from '../leased-loop.js';
+import type { Logger } from '../logger.js';
+import { caseEventStream, type CaseEvent, type CaseEventEntry } from './contract.js';
+
+/** Parses a stream entry's fields (`event <json>`); null for anything else. */
+export function parseStreamEntry(fields: readonly string[]): CaseEvent | null {
+  const index = fields.indexOf('event');
+  if (index < 0 || index % 2 !== 0 || fields[index + 1] === undefined) return null;
+  try {
+    return JSON.parse(fields[index + 1]!) as CaseEvent;
+  } catch {
+    return null;
+  }
+}
+
+/** A stream entry as Redis answers it: its id and its flat field list. */
+export type RawStreamEntry = [id: string, fields: string[]];
+
+/**
+ * One read's worth of events: the entries that parse, in stream order, and the id of the
+ * last entry read (parsed or not), which is where the next read starts.
+ */
+export interface CaseEventBatch {
+  entries: CaseEventEntry[];
+  lastId: string;
+}
+
+/** Parses raw entries once for every consumer; null when there were none. */
+export function batchOf(raw: readonly RawStreamEntry[]): CaseEventBatch | null {
+  if (raw.length === 0) return null;
+  const entries: CaseEventEntry[] = [];
+  for (const [id, fields] of raw) {
+    const event = parseStreamEntry(fields);
+    if (event) entries.push({ id, event });
+  }
+  return { entries, lastId: raw.at(-1)![0] };
+}
+
+/** Where the stream is read from: Redis in production, a list in unit tests. */
+export interface CaseEventSource {
+  /** Up to `count` entries after `after`, waiting up to `blockMs` for one (0: not at all). */
+  read(after: string, count: number, blockMs: number): Promise<RawStreamEntry[]>;
+  /** The id of the newest entry ('0-0' when the stream is empty). */
+  tail(): Promise<string>;
+}
+
+/** The id of the newest entry in the case event stream ('0-0' when empty). */
+export async function streamTail(redis: Redis, prefix: string): Promise<string> {
+  return (await redis.xrevrange(caseEventStream(prefix), '+', '-', 'COUNT', 1))[0]?.[0] ?? '0-0';
+}
+
+/** The case event stream on `redis`; a blocking read holds its connection, so give it one of its own. */
+export function redisEventSource(redis: Redis, prefix: string): CaseEventSource {
+  const stream = caseEventStream(prefix);
+  return {
+    async read(after, count, blockMs) {
+      const reply =
+        blockMs > 0
+          ? await redis.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', stream, after)
+          : await redis.xread('COUNT', count, 'STREAMS', stream, after);
+      return (reply?.[0]?.[1] ?? []) as RawStreamEntry[];
+    },
+    tail: () => streamTail(redis, prefix),
+  };
+}
+
+/** Where a consumer has read up to. */
+export interface CheckpointStore {
+  /** The id of the last entry handled; null when nothing was stored yet. */
+  load(): Promise<string | null>;
+  save(id: string): Promise<void>;
+}
+
+/**
+ * A checkpoint kept in the consumer's own database, next to the read model it writes, so
+ * the read model and the point it was built up to are read from one place.
+ */
+export function projectionCheckpoint(
+  Projection: Model<{ _id: string; lastEventId: string }>,
+  id: string,
+): CheckpointStore {
+  return {
+    load: async () => (await Projection.findOne({ _id: id }).lean().exec())?.lastEventId ?? null,
+    save: async (lastEventId) => {
+      await Projection.updateOne({ _id: id }, { $set: { lastEventId } }, { upsert: true }).exec();
+    },
+  };
+}
+
+/** A checkpoint kept in a Redis key. */
+export function redisCheckpoint(redis: Redis, key: string): CheckpointStore {
+  return {
+    load: () => redis.get(key),
+    save: async (id) => {
+      await redis.set(key, id);
+    },
+  };
+}
+
+/**
+ * A checkpoint in this process's memory, for per-instance consumers that start from the
+ * tail every time. `position` is updated the moment `save` is called, so a reader of it in
+ * the same tick as a batch was handled sees that batch as read.
+ */
+export class MemoryCheckpoint implements CheckpointStore {
+  position: string | null = null;
+
+  async load(): Promise<string | null> {
+    return this.position;
+  }
+
+  async save(id: string): Promise<void> {
+    this.position = id;
+  }
+}
+
+/** A consumer: what it does with one batch. Its checkpoint moves only once this has finished. */
+export type CaseEventHandler = (batch: CaseEventBatch) => void | Promise<unknown>;
+
+export interface CaseEventReaderOptions {
+  /** Names the consumer in logs. */
+  name: string;
+  checkpoint: CheckpointStore;
+  /**
+   * Where a consumer without a stored checkpoint begins: the stream's first entry, or its
+   * tail (only what happens from now on; the tail is stored at once).
+   */
+  startAt: 'beginning' | 'tail';
+  batchSize: number;
+  /** How long a read waits for new entries before it looks again (ms). */
+  blockMs: number;
+  /**
+   * Single writers: read only while holding this Redis lease, so that of several replicas
+   * exactly one consumes. Without it every instance reads (and must stop by closing the
+   * source's connection, which ends a blocking read).
+   */
+  lease?: { redis: Redis; key: string; ms?: number };
+}
+
+/**
+ * The one way the case event stream is consumed: from a checkpoint, in batches (XREAD with
+ * COUNT and BLOCK), each entry parsed once, the batch handed to the consumer, and the
+ * checkpoint moved after the consumer has finished with it (a crash in between replays
+ * the batch; consumers are idempotent per entry id).
+ */
+export class CaseEventReader {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private readonly leased: LeasedLoop | undefined;
+
+  constructor(
+    private readonly source: CaseEventSource,
+    private readonly handle: CaseEventHandler,
+    private readonly options: CaseEventReaderOptions,
+    private readonly logger: Logger,
+  ) {
+    const lease = options.lease;
+    this.leased = lease ? new LeasedLoop(lease.redis, lease.key, () => this.readOnce(), logger, lease.ms) : undefined;
+  }
+
+  /** The stored checkpoint, or the starting point when there is none (a tail start stores it). */
+  async resume(): Promise<string> {
+    const stored = await this.options.checkpoint.load();
+    if (stored !== null) return stored;
+    if (this.options.startAt === 'beginning') return '0-0';
+    const tail = await this.source.tail();
+    await this.options.checkpoint.save(tail);
+    return tail;
+  }
+
+  /** Reads one batch after the checkpoint (waiting up to `blockMs`) and handles it; returns how many were read. */
+  async readOnce(blockMs = this.options.blockMs): Promise<number> {
+    const from = await this.resume();
+    const raw = await this.source.read(from, this.options.batchSize, blockMs);
+    const batch = batchOf(raw);
+    if (!batch) return 0;
+    // A consumer that answers at once keeps the checkpoint's move in the same tick (the hub's handoff relies on it).
+    const handled = this.handle(batch);
+    if (handled !== undefined) await handled;
+    await this.options.checkpoint.save(batch.lastId);
+    return raw.length;
+  }
+
+  /** Reads every entry after the checkpoint, without waiting for new ones; returns how many were read. */
+  async catchUp(): Promise<number> {
+    let total = 0;
+    for (let read = await this.readOnce(0); read > 0; read = await this.readOnce(0)) total += read;
+    return total;
+  }
+
+  /** Reads until stopped: under the lease when there is one, else on every instance. */
+  start(): void {
+    if (this.leased) return this.leased.start();
+    if (this.running) return;
+    this.running = true;
+    this.loop = (async () => {
+      while (this.running) {
+        try {
+          await this.readOnce();
+        } catch (error) {
+          if (!this.running) return;
+          this.logger.warn({ err: error, consumer: this.options.name }, 'reading case events failed; retrying');
+          await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+      }
+    })();
+  }
+
+  /**
+   * Stops after the batch in hand. A lease-less reader may be waiting in a blocking read:
+   * close the source's connection after calling this, and await the returned promise.
+   */
+  async stop(): Promise<void> {
+    if (this.leased) return this.leased.stop();
+    this.running = false;
+    await this.loop;
+  }
+}
