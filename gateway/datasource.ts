@@ -1,9 +1,8 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { Fetcher } from '@apollo/utils.fetcher';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
-import { GraphQLError } from 'graphql';
 import { PRINCIPAL_HEADER, signPrincipal, type Principal } from '../shared/auth.js';
-import { subgraphError, subgraphUnavailable } from '../shared/errors.js';
+import { rebuiltError, subgraphError, subgraphUnavailable } from '../shared/errors.js';
 import type { RequestIdSource } from '../shared/http.js';
 import type { Logger } from '../shared/logger.js';
 
@@ -87,7 +86,8 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       if (response?.status !== undefined && response.status < 500 && typeof first?.message === 'string') {
         // The subgraph refused the request (bad input, 401): pass its coded error on, without internals.
         const { stacktrace: _stacktrace, ...extensions } = first.extensions ?? {};
-        throw new GraphQLError(first.message, { extensions: { ...extensions, serviceName: this.serviceName } });
+        const passedOn = { ...extensions, serviceName: this.serviceName };
+        throw rebuiltError({ message: first.message }, { extensions: passedOn });
       }
       if (response?.status !== undefined) {
         // The subgraph answered with an HTTP error: say so without its URL or body.

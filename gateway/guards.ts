@@ -11,7 +11,7 @@ import {
   type ValidationRule,
 } from 'graphql';
 import type { Principal } from '../shared/auth.js';
-import { withoutSuggestions } from '../shared/errors.js';
+import { badRequest, parseFailed, rebuiltError, validationFailed, withoutSuggestions } from '../shared/errors.js';
 import type { GatewayContext } from './datasource.js';
 
 /**
@@ -86,7 +86,7 @@ export interface CheckOptions {
 function withoutHttp(error: GraphQLError): GraphQLError {
   if (!('http' in error.extensions)) return error;
   const { http: _http, ...extensions } = error.extensions;
-  return new GraphQLError(error.message, { nodes: error.nodes, extensions });
+  return rebuiltError(error, { nodes: error.nodes, extensions });
 }
 
 export class Guards {
@@ -187,12 +187,12 @@ export class Guards {
     try {
       document = parse(request.query, this.parseOptions);
     } catch (error) {
-      return [new GraphQLError((error as Error).message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
+      return [parseFailed((error as Error).message)];
     }
     const operation = getOperationAST(document, request.operationName);
     if (!operation) {
       const message = 'The document must name one operation (operationName)';
-      return [new GraphQLError(message, { extensions: { code: 'BAD_REQUEST' } })];
+      return [badRequest(message)];
     }
     const unaccepted = options.accept?.(operation);
     if (unaccepted) return [unaccepted];
@@ -200,7 +200,7 @@ export class Guards {
     if (errors.length > 0) {
       return errors.map((e) => {
         const message = options.production ? withoutSuggestions(e.message) : e.message;
-        return new GraphQLError(message, { nodes: e.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+        return validationFailed(message, e.nodes);
       });
     }
     if (refusal) return refused(refusal);

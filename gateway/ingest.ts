@@ -4,6 +4,7 @@ import type { ApolloServer } from '@apollo/server';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { zodToJsonSchema } from 'zod-to-json-schema';
+import { mayPushFeeds, mayReadFeed } from '../shared/access.js';
 import type { Principal } from '../shared/auth.js';
 import type { Config } from '../shared/config.js';
 import { sendJson, type RequestHandler } from '../shared/http.js';
@@ -82,7 +83,7 @@ export function ingestHandler(options: {
   async function push(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const principal = await principalOf(req, res);
     if (!principal) return void req.resume();
-    if (principal.role !== 'MEMBER_STATE') return void (req.resume(), problem(res, 403, 'FORBIDDEN', 'Feeds are pushed by Member State authorities'));
+    if (!mayPushFeeds(principal)) return void (req.resume(), problem(res, 403, 'FORBIDDEN', 'Feeds are pushed by Member State authorities'));
     // Pushes per minute and in flight per Member State (README, Pushing a feed): checked before the body is read.
     const admitted = await limits.admit(principal.memberState!, randomUUID());
     if ('status' in admitted) return refuse(req, res, admitted);
@@ -221,8 +222,7 @@ export function ingestHandler(options: {
     // The store has no chunk of the feed yet: its report by the store's rule from no chunks
     // (QUEUED), with what the push API's receipt says was received.
     const receipt = await readFeedReceipt(redis, config.QUEUE_PREFIX, feedId);
-    const staff = principal.role === 'ADMIN' || principal.role === 'SUPPORT_DESK';
-    if (!receipt || !(staff || principal.memberState === receipt.memberState)) {
+    if (!receipt || !mayReadFeed(principal, receipt.memberState)) {
       return problem(res, 404, 'NOT_FOUND', `Feed ${feedId} was not found`);
     }
     // The fields REPORT_QUERY asks the graph for, so both answers have one shape.

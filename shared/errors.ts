@@ -1,4 +1,4 @@
-import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type ASTNode, type GraphQLFormattedError } from 'graphql';
 
 /**
  * The error vocabulary: every `extensions.code` the system emits, with whether its message
@@ -249,6 +249,81 @@ export const subgraphUnavailable = (serviceName: string, detail?: string) =>
   });
 export const subgraphError = (serviceName: string, status: number) =>
   codedError('SUBGRAPH_ERROR', `Subgraph "${serviceName}" failed: HTTP ${status}`, { serviceName, status });
+
+/** A limit could not be checked (Redis did not answer in time): the caller may try again shortly. */
+export const serviceUnavailable = (message: string) => codedError('SERVICE_UNAVAILABLE', message);
+
+// The operation's document, as the gateway checks it itself for WebSocket operations (gateway/guards.ts),
+// with the codes Apollo Server gives the same failures over HTTP.
+
+/** The document is not GraphQL, or has more tokens than the parser allows; `message` is graphql-js's. */
+export const parseFailed = (message: string) => codedError('GRAPHQL_PARSE_FAILED', message);
+/** A validation rule refused the document; `nodes` are where (graphql-js reports them, clients read locations). */
+export const validationFailed = (message: string, nodes?: ReadonlyArray<ASTNode>) =>
+  rebuiltError(codedError('GRAPHQL_VALIDATION_FAILED', message), { nodes });
+
+// Subscriptions (README, Subscriptions): a subscriber is told how to go on, never just cut off.
+
+/** A WebSocket subscribe before the connection was acknowledged: a socket has no HTTP status. */
+export const notConnected = () => codedError('UNAUTHENTICATED', 'Not connected');
+/** `after:` names an event older than the stream keeps; `oldestKept` is the oldest it still has. */
+export const resumePointExpired = (oldestKept: string) =>
+  codedError(
+    'RESUME_POINT_EXPIRED',
+    `Events before ${oldestKept} are no longer kept; read the current state with a query and subscribe again ` +
+      'without after',
+    { oldestKept },
+  );
+/** The subscriber's queue overflowed; all before `resumeAfter` was delivered, so resuming there loses nothing. */
+export const subscriberTooSlow = (maxQueue: number, resumeAfter: string) =>
+  codedError(
+    'SUBSCRIBER_TOO_SLOW',
+    `More than ${maxQueue} events were waiting for this subscriber; resume with after: "${resumeAfter}"`,
+    { resumeAfter },
+  );
+/** One subscription past a limit (per connection or per principal); `limit` is the limit. */
+export const tooManySubscriptions = (message: string, limit: number) =>
+  codedError('TOO_MANY_SUBSCRIPTIONS', message, { limit });
+
+/** What a failed fetch said: a subgraph's error as it came, or one of the gateway's own. */
+export interface ErrorCause {
+  readonly message: string;
+  readonly extensions?: Readonly<Record<string, unknown>> | undefined;
+}
+
+/**
+ * What a subscriber gets in place of an event's case that could not be fetched: the cause's
+ * message, `reason` (by default the cause's code) and the subgraph the cause names.
+ */
+export function caseFetchFailed(
+  cause: ErrorCause,
+  reason = typeof cause.extensions?.code === 'string' ? cause.extensions.code : 'INTERNAL_SERVER_ERROR',
+): GraphQLError {
+  const serviceName = cause.extensions?.serviceName;
+  return codedError('CASE_FETCH_FAILED', `The case could not be fetched: ${cause.message}`, {
+    reason,
+    ...(typeof serviceName === 'string' ? { serviceName } : {}),
+  });
+}
+
+/** Where a rebuilt error stands and what it carries: nodes and path only as given, extensions by default kept. */
+export interface RebuiltErrorOptions {
+  readonly nodes?: ReadonlyArray<ASTNode> | undefined;
+  readonly path?: ReadonlyArray<string | number> | undefined;
+  readonly extensions?: Readonly<Record<string, unknown>> | undefined;
+}
+
+/**
+ * An error passed on with the message and code it came with (a subgraph's, a fetch's, a guard's
+ * refusal), placed anew: at other nodes or another path, or with extensions changed. Its code was
+ * registered where the error was first built, or it is a subgraph's, passed on as it is.
+ */
+export function rebuiltError(
+  error: ErrorCause,
+  { nodes, path, extensions = error.extensions ?? {} }: RebuiltErrorOptions = {},
+): GraphQLError {
+  return new GraphQLError(error.message, { nodes, path, extensions });
+}
 
 /** graphql-js's "Did you mean ...?" hints: they name schema members a client did not ask about. */
 const SUGGESTION = /\s*Did you mean [^?]*\?/g;

@@ -1,6 +1,6 @@
 import type { ApolloServer } from '@apollo/server';
 import {
-  GraphQLError,
+  type GraphQLError,
   Kind,
   parse,
   print,
@@ -17,6 +17,7 @@ import {
 } from 'graphql';
 import type { Principal } from '../../shared/auth.js';
 import type { CaseEventMessage } from '../../shared/case-events/index.js';
+import { caseFetchFailed, rebuiltError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { GatewayContext } from '../datasource.js';
 import { FetchSlots, FetchSlotTimeout } from '../limits.js';
@@ -159,20 +160,6 @@ const FAILURE_CODES = new Set([
 ]);
 
 /**
- * The error a subscriber gets in place of a case that could not be fetched:
- * CASE_FETCH_FAILED, with the reason and the subgraph.
- */
-export function caseFetchFailed(
-  cause: FetchError,
-  reason = typeof cause.extensions?.code === 'string' ? cause.extensions.code : 'INTERNAL_SERVER_ERROR',
-): GraphQLError {
-  const serviceName = cause.extensions?.serviceName;
-  return new GraphQLError(`The case could not be fetched: ${cause.message}`, {
-    extensions: { code: 'CASE_FETCH_FAILED', reason, ...(typeof serviceName === 'string' ? { serviceName } : {}) },
-  });
-}
-
-/**
  * Puts each error of a case's fetch where the subscriber's payload will carry it: a field
  * error at its path (as an Error value, which the executor reports at the subscriber's own
  * path); the case itself, when its value is null because of a failure, becomes the error.
@@ -190,11 +177,11 @@ export function placeErrors(
     const code = cause.extensions?.code;
     // An answer about the case (FORBIDDEN, NOT_FOUND) passes on as it is; a failure is named as one.
     if (own.includes(cause) && typeof code === 'string' && !FAILURE_CODES.has(code)) {
-      return new GraphQLError(cause.message, { extensions: cause.extensions ?? {} });
+      return rebuiltError(cause);
     }
     return caseFetchFailed(cause);
   }
-  const left: GraphQLError[] = unplaced.map((e) => new GraphQLError(e.message, { extensions: e.extensions ?? {} }));
+  const left: GraphQLError[] = unplaced.map((e) => rebuiltError(e));
   for (const error of own) {
     const path = (error.path ?? []).slice(1);
     let parent = value as Record<string | number, unknown>;
@@ -204,7 +191,7 @@ export function placeErrors(
       const next = parent[key];
       if (next === null || next === undefined || i === path.length - 1) {
         if (next === null || next === undefined) {
-          parent[key] = new GraphQLError(error.message, { extensions: error.extensions ?? {} });
+          parent[key] = rebuiltError(error);
           placed = true;
         }
         break;
@@ -212,7 +199,7 @@ export function placeErrors(
       if (typeof next !== 'object' || next instanceof Error) break;
       parent = next as Record<string | number, unknown>;
     }
-    if (!placed) left.push(new GraphQLError(error.message, { extensions: error.extensions ?? {} }));
+    if (!placed) left.push(rebuiltError(error));
   }
   return { value, unplaced: left, failed: own.length > 0 || left.length > 0 };
 }

@@ -1,4 +1,3 @@
-import { GraphQLError } from 'graphql';
 import type { Redis } from 'ioredis';
 import type { Principal } from '../../shared/auth.js';
 import {
@@ -15,6 +14,7 @@ import {
   type CaseEventFilter,
   type CaseEventMessage,
 } from '../../shared/case-events/index.js';
+import { badUserInput, resumePointExpired, subscriberTooSlow } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 
 /** A subscriber's view of the hub: its rights, its filter, where it is. */
@@ -126,12 +126,10 @@ export class CaseEventHub {
    */
   async subscribe(principal: Principal, filter: CaseEventFilter | null, after: string | null): Promise<AsyncIterableIterator<CaseEventMessage>> {
     if (after !== null) {
-      if (!STREAM_ID.test(after)) throw new GraphQLError('after must be an event id as received (`<ms>-<seq>`)', { extensions: { code: 'BAD_USER_INPUT', argumentName: 'after' } });
+      if (!STREAM_ID.test(after)) throw badUserInput('after must be an event id as received (`<ms>-<seq>`)', 'after');
       const floor = await this.redis.get(this.floorKey);
       if (floor && compareStreamIds(after, floor) < 0) {
-        throw new GraphQLError(`Events before ${floor} are no longer kept; read the current state with a query and subscribe again without after`, {
-          extensions: { code: 'RESUME_POINT_EXPIRED', oldestKept: floor },
-        });
+        throw resumePointExpired(floor);
       }
     }
     const maxQueue = this.options.maxQueue ?? 10_000;
@@ -192,7 +190,7 @@ export class CaseEventHub {
           if (tooSlow) {
             // Everything queued was delivered first: resuming from here misses nothing.
             close();
-            throw new GraphQLError(`More than ${maxQueue} events were waiting for this subscriber; resume with after: "${cursor}"`, { extensions: { code: 'SUBSCRIBER_TOO_SLOW', resumeAfter: cursor } });
+            throw subscriberTooSlow(maxQueue, cursor);
           }
           await new Promise<void>((resolve) => (wake = resolve));
           wake = undefined;

@@ -5,6 +5,6 @@
  * (case-fetch.ts) and the WebSocket server (server.ts).
  */
 export { CaseEventHub, type HubOptions } from './hub.js';
-export { caseFetchFailed, caseQueryFor, personalFieldsOf, placeErrors, readsPersonalData } from './case-fetch.js';
+export { caseQueryFor, personalFieldsOf, placeErrors, readsPersonalData } from './case-fetch.js';
 export { SUBSCRIPTION_SDL } from './schema.js';
 export { startSubscriptionServer, type SubscriptionServer, type SubscriptionServerOptions } from './server.js';

@@ -1,6 +1,6 @@
 import {
   extendSchema,
-  GraphQLError,
+  type GraphQLError,
   GraphQLObjectType,
   parse,
   responsePathAsArray,
@@ -9,6 +9,7 @@ import {
 } from 'graphql';
 import type { Principal } from '../../shared/auth.js';
 import type { CaseEventFilter, CaseEventMessage } from '../../shared/case-events/index.js';
+import { rebuiltError } from '../../shared/errors.js';
 import type { CaseFetch } from './case-fetch.js';
 import type { CaseEventHub } from './hub.js';
 
@@ -128,9 +129,7 @@ export function subscriptionSchema(apiSchema: GraphQLSchema, hub: Pick<CaseEvent
     // Errors that name no field of the case go into this event's payload, at the case.
     for (const error of fetched.unplaced) {
       const path = responsePathAsArray(info.path);
-      ctx.payloadErrors.push(
-        new GraphQLError(error.message, { nodes: info.fieldNodes, path, extensions: error.extensions }),
-      );
+      ctx.payloadErrors.push(rebuiltError(error, { nodes: info.fieldNodes, path }));
     }
     return fetched.value;
   };

@@ -1,13 +1,14 @@
 import type { IncomingMessage, Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { ApolloServer } from '@apollo/server';
-import { GraphQLError, subscribe, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import { subscribe, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { decodeJwt } from 'jose';
 import type { Redis } from 'ioredis';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { Principal } from '../../shared/auth.js';
 import type { Config } from '../../shared/config.js';
+import { badRequest, notConnected, serviceUnavailable, tooManySubscriptions } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { GatewayContext } from '../datasource.js';
 import type { Guards } from '../guards.js';
@@ -159,9 +160,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
   const onlySubscriptions = (operation: { operation: string }) =>
     operation.operation === 'subscription'
       ? undefined
-      : new GraphQLError('Only subscriptions are served over WebSocket; send queries and mutations over HTTP', {
-          extensions: { code: 'BAD_REQUEST' },
-        });
+      : badRequest('Only subscriptions are served over WebSocket; send queries and mutations over HTTP');
 
   const closeUnauthorized = (socket: WebSocket, reason: string) =>
     socket.close(CLOSE_UNAUTHORIZED, `Unauthorized: ${reason}`.slice(0, 120));
@@ -228,7 +227,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       },
       onSubscribe: async (ctx, id, payload) => {
         const state = connections.get(ctx.extra.socket);
-        if (!state) return [new GraphQLError('Not connected', { extensions: { code: 'UNAUTHENTICATED' } })];
+        if (!state) return [notConnected()];
         // The guards every HTTP operation passes too, in the same order.
         const caller = { transport: 'ws' as const, principal: state.principal };
         const checked = await guards.check(schema, caller, payload, { production, accept: onlySubscriptions });
@@ -237,18 +236,14 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           const message =
             `At most ${MAX_SUBSCRIPTIONS_PER_CONNECTION} subscriptions per connection; ` +
             'complete one or open another connection';
-          return [
-            new GraphQLError(message, {
-              extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', limit: MAX_SUBSCRIPTIONS_PER_CONNECTION },
-            }),
-          ];
+          return [tooManySubscriptions(message, MAX_SUBSCRIPTIONS_PER_CONNECTION)];
         }
         // An id is in use from its admission until its subscription completes: a client that
         // completes an id while it is being admitted and subscribes it again must not get two
         // running subscriptions counted as one (graphql-ws forgets the id on `complete`).
         if (state.subscriptionIds.has(id)) {
           const message = `Subscription id ${id} is in use on this connection; use a new id`;
-          return [new GraphQLError(message, { extensions: { code: 'BAD_REQUEST' } })];
+          return [badRequest(message)];
         }
         // Counted here, before the await: concurrent subscribes on one socket cannot pass the
         // per-connection limit together.
@@ -262,7 +257,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           state.subscriptionIds.delete(id);
           if (!(error instanceof LimitCheckUnavailable)) throw error;
           const message = `Subscription limits could not be checked: ${error.message}`;
-          return [new GraphQLError(message, { extensions: { code: 'SERVICE_UNAVAILABLE' } })];
+          return [serviceUnavailable(message)];
         }
         if (!taken.taken) {
           state.subscriptions--;
@@ -270,15 +265,13 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           const message =
             `Too many subscriptions: this principal has ${taken.held} of ${maxSubscriptions} across its connections ` +
             '(WS_MAX_SUBSCRIPTIONS_PER_PRINCIPAL); complete one first';
-          return [
-            new GraphQLError(message, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', limit: maxSubscriptions } }),
-          ];
+          return [tooManySubscriptions(message, maxSubscriptions)];
         }
         if (!connections.has(ctx.extra.socket) || ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) {
           // The socket closed while the subscription was counted.
           state.subscriptionIds.delete(id);
           void slots.release(subscriptionsKey(state.principal), `${state.id}:${id}`);
-          return [new GraphQLError('The connection closed', { extensions: { code: 'BAD_REQUEST' } })];
+          return [badRequest('The connection closed')];
         }
         const contextValue: SubscriptionContext = {
           principal: state.principal,

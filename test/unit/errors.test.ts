@@ -1,10 +1,13 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse, type OperationDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import {
   badInputField,
+  badRequest,
   badUserInput,
+  caseFetchFailed,
   caseNotFound,
   CLIENT_ERROR_CODES,
   codedError,
@@ -13,14 +16,22 @@ import {
   internalError,
   isErrorCode,
   maskError,
+  notConnected,
   notFound,
   operationNotInSafelist,
+  parseFailed,
   principalRequired,
   rateLimited,
+  rebuiltError,
+  resumePointExpired,
+  serviceUnavailable,
   subgraphUnavailable,
+  subscriberTooSlow,
   tariffNotFound,
+  tooManySubscriptions,
   transitionRefused,
   unauthenticated,
+  validationFailed,
   type ErrorExtensions,
 } from '../../shared/errors.js';
 
@@ -60,7 +71,7 @@ function emittedCodes(): Map<string, string[]> {
  * Files that still build their errors by hand, to be moved onto shared/errors.ts's constructors
  * (each a path prefix, so a file that becomes a folder stays listed). Nothing else may.
  */
-const NOT_YET_CONVERTED = ['gateway/subscriptions', 'gateway/datasource.ts', 'subgraphs/cases/webhooks'];
+const NOT_YET_CONVERTED = ['subgraphs/cases/webhooks'];
 
 /** The README's error table as (code, when) rows, in the order it lists them. */
 function readmeErrorTable(): Array<[string, string]> {
@@ -185,5 +196,93 @@ describe('the error vocabulary (shared/errors.ts)', () => {
   it('names an unavailable subgraph without where it is', () => {
     expect(subgraphUnavailable('partners').message).toBe('Subgraph "partners" is unavailable');
     expect(subgraphUnavailable('partners').extensions).toEqual({ code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'partners' });
+  });
+
+  it("builds the gateway's own refusals (documents, subscriptions) with the codes and extensions clients read", () => {
+    const parts = (error: ReturnType<typeof codedError>) => ({ message: error.message, extensions: error.extensions });
+    expect(parts(parseFailed('Syntax Error: Unexpected <EOF>.'))).toEqual({
+      message: 'Syntax Error: Unexpected <EOF>.',
+      extensions: { code: 'GRAPHQL_PARSE_FAILED' },
+    });
+    expect(parts(badRequest('The connection closed'))).toEqual({
+      message: 'The connection closed',
+      extensions: { code: 'BAD_REQUEST' },
+    });
+    // No HTTP status: these answer a WebSocket subscribe, which has none.
+    expect(parts(notConnected())).toEqual({ message: 'Not connected', extensions: { code: 'UNAUTHENTICATED' } });
+    expect(parts(serviceUnavailable('limits could not be checked'))).toEqual({
+      message: 'limits could not be checked',
+      extensions: { code: 'SERVICE_UNAVAILABLE' },
+    });
+    expect(parts(tooManySubscriptions('too many', 50))).toEqual({
+      message: 'too many',
+      extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', limit: 50 },
+    });
+    expect(parts(resumePointExpired('1700000000000-0'))).toEqual({
+      message:
+        'Events before 1700000000000-0 are no longer kept; read the current state with a query and subscribe ' +
+        'again without after',
+      extensions: { code: 'RESUME_POINT_EXPIRED', oldestKept: '1700000000000-0' },
+    });
+    expect(parts(subscriberTooSlow(10, '5-1'))).toEqual({
+      message: 'More than 10 events were waiting for this subscriber; resume with after: "5-1"',
+      extensions: { code: 'SUBSCRIBER_TOO_SLOW', resumeAfter: '5-1' },
+    });
+  });
+
+  it('points a validation error at the nodes graphql-js names, so clients get its locations', () => {
+    const document = parse('query Q {\n  casez\n}');
+    const field = (document.definitions[0] as OperationDefinitionNode).selectionSet.selections[0]!;
+    const error = validationFailed('Cannot query field "casez" on type "Query".', [field]);
+    expect(error.toJSON()).toEqual({
+      message: 'Cannot query field "casez" on type "Query".',
+      locations: [{ line: 2, column: 3 }],
+      extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+    });
+    expect(validationFailed('x').locations).toBeUndefined();
+  });
+
+  it("names why an event's case was not fetched: the cause's code or the reason given, and its subgraph", () => {
+    const unavailable = {
+      message: 'Subgraph "cases" is unavailable',
+      extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'cases' },
+    };
+    expect(caseFetchFailed(unavailable).toJSON()).toEqual({
+      message: 'The case could not be fetched: Subgraph "cases" is unavailable',
+      extensions: { code: 'CASE_FETCH_FAILED', reason: 'SUBGRAPH_UNAVAILABLE', serviceName: 'cases' },
+    });
+    expect(caseFetchFailed({ message: 'busy' }, 'SUBSCRIPTION_FETCHES_IN_FLIGHT').extensions).toEqual({
+      code: 'CASE_FETCH_FAILED',
+      reason: 'SUBSCRIPTION_FETCHES_IN_FLIGHT',
+    });
+    // A cause without a code, or with a serviceName that is not a name, is an internal failure of no subgraph.
+    expect(caseFetchFailed({ message: 'x', extensions: { serviceName: 7 } }).extensions).toEqual({
+      code: 'CASE_FETCH_FAILED',
+      reason: 'INTERNAL_SERVER_ERROR',
+    });
+  });
+
+  it('rebuilds an error with its message and extensions, placed only where it is told', () => {
+    const field = (parse('{ case }').definitions[0] as OperationDefinitionNode).selectionSet.selections[0]!;
+    // A subgraph's error as it came (a formatted error: its path is the subgraph's, not ours).
+    const fromSubgraph = { message: 'Case 1 was not found', path: ['case'], extensions: { code: 'NOT_FOUND' } };
+    const passedOn = rebuiltError(fromSubgraph);
+    expect(passedOn.toJSON()).toEqual({ message: 'Case 1 was not found', extensions: { code: 'NOT_FOUND' } });
+    expect(passedOn.path).toBeUndefined();
+    const placed = rebuiltError(fromSubgraph, { nodes: [field], path: ['caseEvents', 'case'] });
+    expect(placed.toJSON()).toEqual({
+      message: 'Case 1 was not found',
+      locations: [{ line: 1, column: 3 }],
+      path: ['caseEvents', 'case'],
+      extensions: { code: 'NOT_FOUND' },
+    });
+    // Extensions given replace the error's own (a refusal without its HTTP status, a subgraph's error named).
+    const limited = rateLimited(60, 7);
+    const { http: _http, ...overWebSocket } = limited.extensions;
+    expect(rebuiltError(limited, { extensions: overWebSocket }).extensions).toEqual({
+      code: 'RATE_LIMITED',
+      retryAfterSeconds: 7,
+    });
+    expect(rebuiltError({ message: 'no extensions' }).extensions).toEqual({});
   });
 });
