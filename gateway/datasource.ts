@@ -1,8 +1,10 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { ServerResponse } from 'node:http';
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { Fetcher } from '@apollo/utils.fetcher';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { PRINCIPAL_HEADER, signPrincipal, type Principal } from '../shared/auth.js';
-import { rebuiltError, subgraphError, subgraphUnavailable } from '../shared/errors.js';
+import { internalError, rebuiltError, subgraphError, subgraphUnavailable } from '../shared/errors.js';
 import type { RequestIdSource } from '../shared/http.js';
 import type { Logger } from '../shared/logger.js';
 
@@ -16,6 +18,23 @@ export interface GatewayContext {
   clientAddress?: string;
   /** A query the gateway runs for itself (a subscription's per-event fetch), not a client's. */
   internal?: boolean;
+  /**
+   * Aborted when the client leaves before its answer is sent: the subgraph calls made for it
+   * are abandoned (their connections closed), and each subgraph stops its database reads.
+   */
+  signal?: AbortSignal;
+}
+
+/** The client signal of the subgraph call being made, for the fetcher (which is not given the context). */
+const callerSignal = new AsyncLocalStorage<AbortSignal>();
+
+/** An AbortSignal aborted when `res`'s client goes away before the response has been written in full. */
+export function clientGoneSignal(res: ServerResponse): AbortSignal {
+  const controller = new AbortController();
+  res.once('close', () => {
+    if (!res.writableFinished) controller.abort(new Error('the client closed its connection before the answer'));
+  });
+  return controller.signal;
 }
 
 /** The header that carries the request id to subgraphs (and that a client may send). */
@@ -33,9 +52,14 @@ export function fetcherWithTimeout(timeoutMs: number): Fetcher {
       method: init?.method ?? 'POST',
       headers: init?.headers,
       body: init?.body,
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: withCallerSignal(AbortSignal.timeout(timeoutMs)),
     });
   return fetcher as unknown as Fetcher;
+}
+
+function withCallerSignal(timeout: AbortSignal): AbortSignal {
+  const caller = callerSignal.getStore();
+  return caller ? AbortSignal.any([timeout, caller]) : timeout;
 }
 
 /** Why a subgraph call failed, in words an operator can act on. */
@@ -77,7 +101,8 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
 
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
     try {
-      return await super.process(options);
+      const signal = options.context.signal;
+      return await (signal ? callerSignal.run(signal, () => super.process(options)) : super.process(options));
     } catch (error) {
       // Duck-typed: @apollo/gateway (CommonJS) and we (ESM) load different GraphQLError classes.
       const response = (error as { extensions?: { response?: { status?: number; body?: unknown } } } | null)?.extensions?.response;
@@ -93,6 +118,8 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
         // The subgraph answered with an HTTP error: say so without its URL or body.
         throw subgraphError(this.serviceName, response.status);
       }
+      // The client left: nobody reads this answer, and the subgraph was not at fault.
+      if (options.context.signal?.aborted) throw internalError('The client closed its connection before the answer');
       const detail = describeFetchFailure(error, this.timeoutMs);
       this.options.logger?.warn({ subgraph: this.serviceName, detail, requestId: options.context.requestId }, 'subgraph unavailable');
       throw subgraphUnavailable(this.serviceName, this.options.production ? undefined : detail);

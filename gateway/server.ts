@@ -6,7 +6,7 @@ import type { Config } from '../shared/config.js';
 import { graphqlHandler, startService, validRequestId, type RequestHandler, type RequestIdSource, type RunningService } from '../shared/http.js';
 import type { Logger } from '../shared/logger.js';
 import { SUBGRAPHS, SUPERGRAPH_FILE, type SubgraphId } from './compose.js';
-import { REQUEST_ID_HEADER, SubgraphDataSource, type GatewayContext } from './datasource.js';
+import { clientGoneSignal, REQUEST_ID_HEADER, SubgraphDataSource, type GatewayContext } from './datasource.js';
 import { randomUUID } from 'node:crypto';
 import { ingestHandler } from './ingest.js';
 import { adminHandler } from './admin.js';
@@ -145,9 +145,10 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
       graphqlHandler({
         server,
         maxBodyBytes: config.MAX_BODY_BYTES,
-        context: async (req) => ({
+        context: async (req, res) => ({
           principal: await guards.authenticate(req.headers.authorization),
           clientAddress: req.socket.remoteAddress,
+          signal: clientGoneSignal(res),
           ...requestIdOf(req.headers[REQUEST_ID_HEADER]),
         }),
         logger,

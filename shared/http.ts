@@ -76,7 +76,8 @@ export interface GraphQLHandlerOptions<TContext extends BaseContext> {
   server: ApolloServer<TContext>;
   path?: string;
   maxBodyBytes: number;
-  context: (req: IncomingMessage) => Promise<TContext>;
+  /** `res` too: a context may need to know when the client leaves (its 'close' before the answer ends). */
+  context: (req: IncomingMessage, res: ServerResponse) => Promise<TContext>;
   logger: Logger;
 }
 
@@ -119,7 +120,7 @@ export function graphqlHandler<TContext extends BaseContext>(options: GraphQLHan
     }
     const response = await options.server.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: req.method ?? 'GET', headers, search: url.search, body },
-      context: () => options.context(req),
+      context: () => options.context(req, res),
     });
     for (const [key, value] of response.headers) res.setHeader(key, value);
     res.statusCode = response.status ?? 200;

@@ -15,11 +15,17 @@ describe('a subgraph that is down or hangs', () => {
   let system: TestSystem;
   let hanging: Server;
   let hangingGateway: RunningService;
+  /** When each call to the hanging subgraph began and when its connection was closed. */
+  const hangingCalls: Array<{ at: number; closedAt?: number }> = [];
   beforeAll(async () => {
     // A short deadline, so the hanging subgraph is given up on quickly.
     system = await startTestSystem({ cases: 10, config: testConfig({ SUBGRAPH_TIMEOUT_MS: '1500' }) });
     // A "subgraph" that accepts connections and never answers.
-    hanging = createServer(() => undefined);
+    hanging = createServer((req) => {
+      const call: { at: number; closedAt?: number } = { at: Date.now() };
+      hangingCalls.push(call);
+      req.socket.once('close', () => (call.closedAt = Date.now()));
+    });
     await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
     const port = (hanging.address() as AddressInfo).port;
     hangingGateway = await startGateway({
@@ -56,6 +62,31 @@ describe('a subgraph that is down or hangs', () => {
     expect(body.data.cases.edges[0]!.node.entitlement).toBeNull();
     expect(body.errors[0]!.extensions).toMatchObject({ code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'finance' });
     expect(body.errors[0]!.message).toBe(`Subgraph "finance" is unavailable: no answer within ${system.config.SUBGRAPH_TIMEOUT_MS} ms`);
+  });
+
+  it('a client that leaves takes its subgraph calls with it: the hanging call is closed at once, not at SUBGRAPH_TIMEOUT_MS', async () => {
+    hangingCalls.length = 0;
+    const controller = new AbortController();
+    const request = fetch(`${hangingGateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(await system.as({ subject: 'test-admin', role: 'ADMIN' })) },
+      body: JSON.stringify({ query: QUERY }),
+      signal: controller.signal,
+    }).catch((error: unknown) => error);
+    // Wait until the gateway is waiting on the hanging subgraph, then leave.
+    const deadline = Date.now() + 5_000;
+    while (hangingCalls.length === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(hangingCalls).toHaveLength(1);
+    const leftAt = Date.now();
+    controller.abort();
+    expect(await request).toMatchObject({ name: 'AbortError' });
+    while (hangingCalls[0]!.closedAt === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    const closedAfter = hangingCalls[0]!.closedAt! - leftAt;
+    console.log(`subgraph call closed ${closedAfter} ms after the client left (the subgraph deadline is ${system.config.SUBGRAPH_TIMEOUT_MS} ms)`);
+    expect(closedAfter).toBeLessThan(system.config.SUBGRAPH_TIMEOUT_MS / 2);
+    // The gateway still answers the next client.
+    const { status } = await system.graphql('{ cases { totalCount } }');
+    expect(status).toBe(200);
   });
 
   it('a stopped subgraph: cases still come back, partner is null, the error names "partners"', async () => {
