@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import { loadConfig } from '../shared/config.js';
 import { BENCH_SUBGRAPHS, benchAuthorization, benchDatabases, benchEnv, processStarter } from './env.js';
-import { casesModels } from '../subgraphs/cases/models.js';
+import { casesModels } from '../subgraphs/cases/case/models.js';
 import { seedCases } from '../scripts/seed-data.js';
 
 const { values } = parseArgs({

@@ -11,7 +11,7 @@ import { loadConfig } from '../shared/config.js';
 import { benchDatabases, benchEnv, processStarter } from './env.js';
 import { connectDatabase } from '../shared/mongo.js';
 import { generateCases } from '../scripts/demo/generate.js';
-import { casesModels } from '../subgraphs/cases/models.js';
+import { casesModels } from '../subgraphs/cases/case/models.js';
 import type { mongo } from 'mongoose';
 
 const { values } = parseArgs({ options: { records: { type: 'string', default: '50000' }, 'feed-size': { type: 'string', default: '10000' }, updates: { type: 'boolean', default: true } }, allowNegative: true });

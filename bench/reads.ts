@@ -17,11 +17,11 @@ import type { FilterQuery } from 'mongoose';
 import { loadConfig } from '../shared/config.js';
 import { mintToken, type Principal } from '../shared/auth.js';
 import { BENCH_SUBGRAPHS, benchDatabases, benchEnv, processStarter } from './env.js';
-import { casesModels, type CaseDoc } from '../subgraphs/cases/models.js';
+import { casesModels, type CaseDoc } from '../subgraphs/cases/case/models.js';
 import { feedModels } from '../subgraphs/cases/ingestion/index.js';
-import { caseFilterToQuery, type CaseFilterInput } from '../subgraphs/cases/resolvers.js';
-import { CaseAccess } from '../subgraphs/cases/access.js';
-import { personalDataGrantModel } from '../subgraphs/cases/support-access.js';
+import { caseFilterToQuery, type CaseFilterInput } from '../subgraphs/cases/case/resolvers.js';
+import { CaseAccess } from '../subgraphs/cases/case/access.js';
+import { personalDataGrantModel } from '../subgraphs/cases/data-protection/support-access.js';
 import { seedCases } from '../scripts/seed-data.js';
 import { clearCollection } from '../shared/mongo.js';
 

@@ -17,7 +17,7 @@ import { loadConfig } from '../shared/config.js';
 import { caseEventStream, publishCaseEvents } from '../shared/case-events/index.js';
 import { createRedis } from '../shared/redis.js';
 import { seedCases } from '../scripts/seed-data.js';
-import { casesModels, type CaseDoc } from '../subgraphs/cases/models.js';
+import { casesModels, type CaseDoc } from '../subgraphs/cases/case/models.js';
 import { factsOf } from '../subgraphs/cases/statistics/facts.js';
 import { BENCH_SUBGRAPHS, benchDatabases, benchEnv, processStarter } from './env.js';
 

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { composeServices } from '@apollo/composition';
-import { parse } from 'graphql';
+import { mergeSchemaSlices, readSchemaSlices, type RootFieldOrder } from '../shared/schema-slices.js';
+import { CASES_ROOT_FIELD_ORDER } from '../subgraphs/cases/root-fields.js';
 
 /** The four subgraphs, in the order the gateway lists them. */
 export const SUBGRAPHS = ['cases', 'partners', 'coverage', 'finance'] as const;
@@ -21,19 +21,24 @@ export class CompositionFailedError extends Error {
   }
 }
 
+/** Subgraphs whose root fields are not listed in the order of their schema slices (shared/schema-slices.ts). */
+const ROOT_FIELD_ORDER: Partial<Record<SubgraphId, RootFieldOrder>> = { cases: CASES_ROOT_FIELD_ORDER };
+
+/** A subgraph's SDL as its slices read, joined (the subgraph's root `schema.graphql`, then its folders'). */
 export function subgraphSdl(name: SubgraphId): string {
-  return readFileSync(new URL(`../subgraphs/${name}/schema.graphql`, import.meta.url), 'utf8');
+  return readSchemaSlices(new URL(`../subgraphs/${name}/`, import.meta.url));
 }
 
 /**
- * Composes the supergraph from the subgraphs' SDL files. Routing URLs are placeholders
- * the gateway overrides from its configuration, so the file does not depend on hosts.
+ * Composes the supergraph from the subgraphs' SDL slices, merged as the subgraphs merge them.
+ * Routing URLs are placeholders the gateway overrides from its configuration, so the file
+ * does not depend on hosts.
  */
 export function composeSupergraph(overrides: Partial<Record<SubgraphId, string>> = {}): string {
   const result = composeServices(
     SUBGRAPHS.map((name) => ({
       name,
-      typeDefs: parse(overrides[name] ?? subgraphSdl(name)),
+      typeDefs: mergeSchemaSlices(overrides[name] ?? subgraphSdl(name), ROOT_FIELD_ORDER[name]),
       url: `http://${name}.subgraph.invalid/graphql`,
     })),
   );

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../shared/config.js';
 import { connectDatabase, ensureIndexes } from '../shared/mongo.js';
 import { createRedis } from '../shared/redis.js';
-import { dataProtectionDeps, runRetention } from '../subgraphs/cases/retention.js';
+import { dataProtectionDeps, runRetention } from '../subgraphs/cases/data-protection/retention.js';
 
 const USAGE = 'usage: npm run retention -- [--dry-run] [--json]';
 let options: { 'dry-run'?: boolean; json?: boolean; help?: boolean };

@@ -1,18 +1,18 @@
 import type { Connection } from 'mongoose';
 import { COUNTRIES_OF_ORIGIN, MEMBER_STATES, PACKAGES, PARTNERS, type Package } from '../shared/domain.js';
 import { clearCollection, ensureIndexes } from '../shared/mongo.js';
-import { caseIdOf, casesModels, packageSetOf } from '../subgraphs/cases/models.js';
+import { caseIdOf, casesModels, packageSetOf } from '../subgraphs/cases/case/models.js';
 import { feedModels } from '../subgraphs/cases/ingestion/index.js';
-import { personalDataReadModel } from '../subgraphs/cases/audit.js';
+import { personalDataReadModel } from '../subgraphs/cases/data-protection/audit.js';
 import { coverageModels } from '../subgraphs/coverage/models.js';
-import { financeModels } from '../subgraphs/finance/models.js';
-import { PROGRAMME_TARIFFS } from '../subgraphs/finance/rules.js';
+import { financeModels } from '../subgraphs/finance/tariffs/models.js';
+import { PROGRAMME_TARIFFS } from '../subgraphs/finance/tariffs/rules.js';
 import { partnersModels } from '../subgraphs/partners/models.js';
 import type { Types } from 'mongoose';
 import { addInto, contribution, factsOf, scopesOf } from '../subgraphs/cases/statistics/facts.js';
-import type { CaseDoc } from '../subgraphs/cases/models.js';
-import { commitmentInc, disbursementInc, entitlementOf, peopleDelta, type FinanceFacts } from '../subgraphs/finance/ledger.js';
-import { ledgerModels, type CaseFinanceDoc, type DisbursementDoc, type LedgerModels } from '../subgraphs/finance/models-ledger.js';
+import type { CaseDoc } from '../subgraphs/cases/case/models.js';
+import { commitmentInc, disbursementInc, entitlementOf, peopleDelta, type FinanceFacts } from '../subgraphs/finance/ledger/projection.js';
+import { ledgerModels, type CaseFinanceDoc, type DisbursementDoc, type LedgerModels } from '../subgraphs/finance/ledger/models.js';
 import { generateCases, type DemoCase } from './demo/generate.js';
 
 /** DOMAIN.md's package contents, which every contracted partner offers. */

@@ -8,10 +8,10 @@ import { loadConfigOrExit } from '../shared/config.js';
 import type { Types } from 'mongoose';
 import { connectDatabase } from '../shared/mongo.js';
 import { createRedis } from '../shared/redis.js';
-import { caseIdOf, casesModels } from '../subgraphs/cases/models.js';
+import { caseIdOf, casesModels } from '../subgraphs/cases/case/models.js';
 import { resetStatisticsCheckpoint } from '../subgraphs/cases/statistics/projector.js';
-import { ledgerModels } from '../subgraphs/finance/models-ledger.js';
-import { resetFinanceCheckpoint } from '../subgraphs/finance/projector.js';
+import { ledgerModels } from '../subgraphs/finance/ledger/models.js';
+import { resetFinanceCheckpoint } from '../subgraphs/finance/ledger/projector.js';
 import { seedCases, seedReferenceData } from './seed-data.js';
 
 const USAGE = 'usage: npm run seed -- [--count N (0-1000000)] [--seed N] [--if-empty]';

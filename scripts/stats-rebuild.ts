@@ -5,7 +5,7 @@
 import { loadConfigOrExit } from '../shared/config.js';
 import { connectDatabase } from '../shared/mongo.js';
 import { createRedis } from '../shared/redis.js';
-import { casesModels } from '../subgraphs/cases/models.js';
+import { casesModels } from '../subgraphs/cases/case/models.js';
 import { rebuildStatistics } from '../subgraphs/cases/statistics/rebuild.js';
 
 const config = loadConfigOrExit();

@@ -1,9 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { ApolloServer, type ApolloServerPlugin, type BaseContext } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
-import { parse, type DocumentNode, type GraphQLSchema } from 'graphql';
+import type { DocumentNode, GraphQLSchema } from 'graphql';
 import type { Connection } from 'mongoose';
 import { AuthError, PRINCIPAL_HEADER, unauthenticated, verifyPrincipalHeader, type Principal } from './auth.js';
 import type { Config } from './config.js';
@@ -14,7 +13,7 @@ import { dbTimeoutMs, withDbDeadline, type SubgraphName } from './mongo.js';
 
 export type { GraphQLResolverMap };
 
-/** What a subgraph folder exports: its SDL, resolvers and per-request context factory. */
+/** What a subgraph folder exports: its SDL (merged from its slices, shared/schema-slices.ts), resolvers and per-request context factory. */
 export interface SubgraphDefinition<TContext extends BaseContext> {
   name: SubgraphName;
   typeDefs: DocumentNode;
@@ -29,10 +28,6 @@ export interface SubgraphDefinition<TContext extends BaseContext> {
   prepare?: () => Promise<void>;
   /** Releases what the subgraph opened besides its database connection (Redis, ...). */
   close?: () => Promise<void>;
-}
-
-export function loadSchemaFile(url: URL): DocumentNode {
-  return parse(readFileSync(url, 'utf8'));
 }
 
 export function createSubgraphServer<TContext extends BaseContext>(

@@ -1,24 +1,43 @@
 import type { Connection } from 'mongoose';
-import { loadSchemaFile, type SubgraphDefinition } from '../../shared/subgraph.js';
-import { createCasesLoaders } from './loaders.js';
-import { backfillPackageSets, casesModels } from './models.js';
+import type { SubgraphDefinition } from '../../shared/subgraph.js';
+import { loadSchemaFiles, mergeResolvers } from '../../shared/schema-slices.js';
+import { DateScalar, DateTimeScalar } from '../../shared/scalars.js';
+import { createCasesLoaders } from './case/loaders.js';
+import { backfillPackageSets, casesModels } from './case/models.js';
 import { feedModels } from './ingestion/feeds.js';
 import { Queue } from 'bullmq';
 import { INGEST_QUEUE, type ChunkReport, type IngestChunkJob } from './ingestion/contract.js';
 import { replayFailedChunks } from './ingestion/replay.js';
-import { PersonalDataAudit, personalDataReadModel } from './audit.js';
-import { casesPseudonymisers, casesResolvers, type CasesContext } from './resolvers.js';
-import { CaseAccess, protectPersonalFields } from './access.js';
-import { personalDataGrantModel } from './support-access.js';
-import { eraseCase } from './erasure.js';
-import { dataProtectionDeps } from './retention.js';
-import { WebhookApi, webhookModels } from './webhooks.js';
+import { PersonalDataAudit, personalDataReadModel } from './data-protection/audit.js';
+import { CaseAccess, casesPseudonymisers, protectPersonalFields } from './case/access.js';
+import { caseResolvers } from './case/resolvers.js';
+import type { CasesContext } from './context.js';
+import { dataProtectionResolvers } from './data-protection/resolvers.js';
+import { ingestionResolvers } from './ingestion/resolvers.js';
+import { CASES_ROOT_FIELD_ORDER } from './root-fields.js';
+import { statisticsResolvers } from './statistics/resolvers.js';
+import { webhookResolvers } from './webhooks/resolvers.js';
+import { personalDataGrantModel } from './data-protection/support-access.js';
+import { eraseCase } from './data-protection/erasure.js';
+import { dataProtectionDeps } from './data-protection/retention.js';
+import { WebhookApi, webhookModels } from './webhooks/index.js';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../shared/config.js';
 import { publishCaseEvents, type CaseEvent } from '../../shared/case-events/index.js';
 import { createRedis } from '../../shared/redis.js';
 
-export const casesTypeDefs = loadSchemaFile(new URL('./schema.graphql', import.meta.url));
+/** The root's slice (directives, scalars) and each feature folder's `schema.graphql`, merged. */
+export const casesTypeDefs = loadSchemaFiles(new URL('./', import.meta.url), CASES_ROOT_FIELD_ORDER);
+
+/** Each feature folder's resolvers, merged; the scalars are the root's. */
+export const casesResolvers = mergeResolvers<CasesContext>(
+  { Date: DateScalar, DateTime: DateTimeScalar },
+  caseResolvers,
+  dataProtectionResolvers,
+  ingestionResolvers,
+  statisticsResolvers,
+  webhookResolvers,
+);
 
 /**
  * The cases subgraph. It publishes a case event for every change to the Redis stream the
@@ -26,7 +45,18 @@ export const casesTypeDefs = loadSchemaFile(new URL('./schema.graphql', import.m
  */
 export function casesSubgraph(
   connection: Connection,
-  config: Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX' | 'PSEUDONYM_KEY' | 'SUPPORT_ACCESS_MINUTES' | 'WEBHOOK_ALLOW_HTTP' | 'WEBHOOK_ALLOW_PRIVATE_NETWORK' | 'WEBHOOK_ATTEMPTS' | 'WEBHOOK_BACKOFF_MS'> & Partial<Pick<Config, 'INGEST_MAX_PROBLEMS_PER_REPORT'>>,
+  config: Pick<
+    Config,
+    | 'REDIS_URL'
+    | 'QUEUE_PREFIX'
+    | 'PSEUDONYM_KEY'
+    | 'SUPPORT_ACCESS_MINUTES'
+    | 'WEBHOOK_ALLOW_HTTP'
+    | 'WEBHOOK_ALLOW_PRIVATE_NETWORK'
+    | 'WEBHOOK_ATTEMPTS'
+    | 'WEBHOOK_BACKOFF_MS'
+  > &
+    Partial<Pick<Config, 'INGEST_MAX_PROBLEMS_PER_REPORT'>>,
   redis?: Redis,
 ): SubgraphDefinition<CasesContext> {
   const models = casesModels(connection);
@@ -41,7 +71,12 @@ export function casesSubgraph(
     queue ??= new Queue<IngestChunkJob, ChunkReport>(INGEST_QUEUE, { connection: client, prefix: config.QUEUE_PREFIX });
     return replayFailedChunks(queue, feeds, feedId);
   };
-  const webhooks = new WebhookApi(webhookModels(connection), client, config.QUEUE_PREFIX, { allowHttp: config.WEBHOOK_ALLOW_HTTP, allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_NETWORK, attempts: config.WEBHOOK_ATTEMPTS, backoffMs: config.WEBHOOK_BACKOFF_MS });
+  const webhooks = new WebhookApi(webhookModels(connection), client, config.QUEUE_PREFIX, {
+    allowHttp: config.WEBHOOK_ALLOW_HTTP,
+    allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_NETWORK,
+    attempts: config.WEBHOOK_ATTEMPTS,
+    backoffMs: config.WEBHOOK_BACKOFF_MS,
+  });
   const erasureDeps = dataProtectionDeps(connection, client, config.QUEUE_PREFIX);
   const dataProtection: CasesContext['dataProtection'] = {
     grants,
@@ -57,7 +92,8 @@ export function casesSubgraph(
     prepare: async () => void (await backfillPackageSets(models.Case)),
     protectSchema: (schema) => {
       // Serving unprotected personal fields is worse than not starting.
-      if (protectPersonalFields(schema, casesPseudonymisers).length === 0) throw new Error('no personal field of the cases schema could be protected');
+      if (protectPersonalFields(schema, casesPseudonymisers).length === 0)
+        throw new Error('no personal field of the cases schema could be protected');
     },
     createContext: (principal, requestId, requestIdSource) => {
       const access = new CaseAccess(principal, grants, config.PSEUDONYM_KEY);

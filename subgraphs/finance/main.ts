@@ -1,6 +1,6 @@
 import { createLogger } from '../../shared/logger.js';
 import { runSubgraphProcess } from '../../shared/subgraph.js';
-import { startFinanceProjector } from './projector.js';
+import { startFinanceProjector } from './ledger/projector.js';
 import { financeSubgraph } from './subgraph.js';
 
 // The finance projector keeps finance's ledger and spend from the case event stream, beside the server.

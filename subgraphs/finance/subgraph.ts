@@ -1,22 +1,34 @@
 import type { Connection } from 'mongoose';
-import { FinanceAccess } from './access.js';
-import { loadSchemaFile, type SubgraphDefinition } from '../../shared/subgraph.js';
-import { createFinanceLoaders } from './loaders.js';
-import { financeModels } from './models.js';
-import { financeResolvers, type FinanceContext } from './resolvers.js';
+import type { SubgraphDefinition } from '../../shared/subgraph.js';
+import { loadSchemaFiles, mergeResolvers } from '../../shared/schema-slices.js';
+import { DateScalar, DateTimeScalar } from '../../shared/scalars.js';
+import type { FinanceContext } from './context.js';
+import { FinanceAccess } from './ledger/access.js';
+import { createLedgerLoaders } from './ledger/loaders.js';
+import { ledgerModels } from './ledger/models.js';
+import { ledgerResolvers } from './ledger/resolvers.js';
+import { createFinanceLoaders } from './tariffs/loaders.js';
+import { financeModels } from './tariffs/models.js';
+import { tariffResolvers } from './tariffs/resolvers.js';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../shared/config.js';
 import { publishCaseEvents, type CaseEvent } from '../../shared/case-events/index.js';
 import type { Logger } from '../../shared/logger.js';
 import { createRedis } from '../../shared/redis.js';
-import { createLedgerLoaders } from './loaders.js';
-import { ledgerModels } from './models-ledger.js';
 
-export const financeTypeDefs = loadSchemaFile(new URL('./schema.graphql', import.meta.url));
+/** The root's slice (scalars, the enums both features use) and each feature folder's `schema.graphql`, merged. */
+export const financeTypeDefs = loadSchemaFiles(new URL('./', import.meta.url));
+
+/** Each feature folder's resolvers, merged; the calendar scalars are the root's (Cents is the ledger's). */
+export const financeResolvers = mergeResolvers<FinanceContext>(
+  { Date: DateScalar, DateTime: DateTimeScalar },
+  ledgerResolvers,
+  tariffResolvers,
+);
 
 /**
  * The finance subgraph. Its projector (finance's ledger and spend from the case event
- * stream) runs beside it in the same process, started by main.ts (projector.ts).
+ * stream) runs beside it in the same process, started by main.ts (ledger/projector.ts).
  */
 export function financeSubgraph(
   connection: Connection,
@@ -33,7 +45,15 @@ export function financeSubgraph(
     resolvers: financeResolvers,
     createContext: (principal) => {
       const ledger = createLedgerLoaders(models);
-      return { principal, models, loaders: createFinanceLoaders(models), ledger, access: new FinanceAccess(principal, ledger.caseById), publish, today };
+      return {
+        principal,
+        models,
+        loaders: createFinanceLoaders(models),
+        ledger,
+        access: new FinanceAccess(principal, ledger.caseById),
+        publish,
+        today,
+      };
     },
     close: async () => {
       if (!options.redis) redis.disconnect();

@@ -1,10 +1,11 @@
 import type { Connection } from 'mongoose';
-import { loadSchemaFile, type SubgraphDefinition } from '../../shared/subgraph.js';
+import type { SubgraphDefinition } from '../../shared/subgraph.js';
+import { loadSchemaFiles } from '../../shared/schema-slices.js';
 import { createPartnersLoaders } from './loaders.js';
 import { partnersModels } from './models.js';
 import { partnersResolvers, type PartnersContext } from './resolvers.js';
 
-export const partnersTypeDefs = loadSchemaFile(new URL('./schema.graphql', import.meta.url));
+export const partnersTypeDefs = loadSchemaFiles(new URL('./', import.meta.url));
 
 export function partnersSubgraph(connection: Connection): SubgraphDefinition<PartnersContext> {
   const models = partnersModels(connection);

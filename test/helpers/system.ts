@@ -16,10 +16,10 @@ import type { Redis } from 'ioredis';
 import { caseEventStream, publishCaseEvents } from '../../shared/case-events/index.js';
 import { coverageClient, processIngestChunk, type AssignPartners, type ChunkReport } from '../../subgraphs/cases/ingestion/index.js';
 import { createRedis } from '../../shared/redis.js';
-import { casesModels } from '../../subgraphs/cases/models.js';
+import { casesModels } from '../../subgraphs/cases/case/models.js';
 import { resetStatisticsCheckpoint, startStatisticsProjector, type StatisticsProjector } from '../../subgraphs/cases/statistics/projector.js';
-import { ledgerModels } from '../../subgraphs/finance/models-ledger.js';
-import { resetFinanceCheckpoint, startFinanceProjector } from '../../subgraphs/finance/projector.js';
+import { ledgerModels } from '../../subgraphs/finance/ledger/models.js';
+import { resetFinanceCheckpoint, startFinanceProjector } from '../../subgraphs/finance/ledger/projector.js';
 import { mintToken, PRINCIPAL_HEADER, signPrincipal, type Principal } from '../../shared/auth.js';
 
 export const silentLogger = pino({ level: 'silent' });

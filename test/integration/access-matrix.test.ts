@@ -2,11 +2,11 @@ import { readFileSync } from 'node:fs';
 import { parse, type ObjectTypeDefinitionNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SUPERGRAPH_FILE } from '../../gateway/compose.js';
-import { webhookModels } from '../../subgraphs/cases/webhooks.js';
+import { webhookModels } from '../../subgraphs/cases/webhooks/index.js';
 import type { Principal } from '../../shared/auth.js';
-import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
-import { ledgerModels } from '../../subgraphs/finance/models-ledger.js';
-import { personalDataReadModel } from '../../subgraphs/cases/audit.js';
+import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
+import { ledgerModels } from '../../subgraphs/finance/ledger/models.js';
+import { personalDataReadModel } from '../../subgraphs/cases/data-protection/audit.js';
 import { asGateway, postGraphQL, startTestSystem, type GraphQLBody, type TestSystem } from '../helpers/system.js';
 
 /**

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COUNTRIES_OF_ORIGIN, MEMBER_STATES } from '../../shared/domain.js';
 import type { SubgraphName } from '../../shared/mongo.js';
-import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
+import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { commandCounter } from '../helpers/commands.js';
 import { asGateway, postGraphQL, startTestSystem, type TestSystem } from '../helpers/system.js';
 

@@ -1,8 +1,8 @@
 import type { Connection } from 'mongoose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase, ensureIndexes } from '../../shared/mongo.js';
-import { backfillPackageSets, casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
-import { caseFilterToQuery } from '../../subgraphs/cases/resolvers.js';
+import { backfillPackageSets, casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
+import { caseFilterToQuery } from '../../subgraphs/cases/case/resolvers.js';
 import { testConfig } from '../helpers/system.js';
 import type { Package } from '../../shared/domain.js';
 

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { connectDatabase } from '../../shared/mongo.js';
-import { casesModels } from '../../subgraphs/cases/models.js';
+import { casesModels } from '../../subgraphs/cases/case/models.js';
 import { ROOT } from '../../scripts/processes.js';
 import { testConfig } from '../helpers/system.js';
 

@@ -9,7 +9,7 @@ import { caseEventStream, publishCaseEvents } from '../../shared/case-events/ind
 import { spawnEntry, waitForReady } from '../../scripts/processes.js';
 import { feedModels } from '../../subgraphs/cases/ingestion/feeds.js';
 import { processIngestChunk } from '../../subgraphs/cases/ingestion/processor.js';
-import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
+import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
 
 /**

@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/processes.js';
-import { erasureModel } from '../../subgraphs/cases/erasure.js';
+import { erasureModel } from '../../subgraphs/cases/data-protection/erasure.js';
 import { feedModels } from '../../subgraphs/cases/ingestion/feeds.js';
-import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
-import { dataProtectionDeps, runRetention } from '../../subgraphs/cases/retention.js';
+import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
+import { dataProtectionDeps, runRetention } from '../../subgraphs/cases/data-protection/retention.js';
 import { rebuildStatistics } from '../../subgraphs/cases/statistics/rebuild.js';
-import { personalDataGrantModel } from '../../subgraphs/cases/support-access.js';
+import { personalDataGrantModel } from '../../subgraphs/cases/data-protection/support-access.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';
 
 const STATS = `query($f: StatisticsFilter) { statistics(filter: $f) { scope totalCases totalReturnees adults minors averageMainApplicantAge averageFamilyComposition casesByStatus { key count } } }`;

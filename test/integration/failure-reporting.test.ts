@@ -7,7 +7,7 @@ import type { RunningService } from '../../shared/http.js';
 import { createRedis } from '../../shared/redis.js';
 import { createIngestWorker } from '../../subgraphs/cases/ingestion/consumer.js';
 import { feedModels } from '../../subgraphs/cases/ingestion/feeds.js';
-import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
+import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { factsOf } from '../../subgraphs/cases/statistics/facts.js';
 import { faultyProxy, socket, until, type FaultyProxy, type Payload } from '../helpers/faults.js';
 import { silentLogger, startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../shared/auth.js';
-import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
-import { ledgerModels } from '../../subgraphs/finance/models-ledger.js';
+import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
+import { ledgerModels } from '../../subgraphs/finance/ledger/models.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';
 
 /** Entitlement from DOMAIN.md's table, computed here independently of the finance code. */

@@ -10,7 +10,7 @@ import { publishCaseEvents } from '../../shared/case-events/index.js';
 import { createRedis } from '../../shared/redis.js';
 import { createIngestWorker } from '../../subgraphs/cases/ingestion/consumer.js';
 import { feedModels } from '../../subgraphs/cases/ingestion/feeds.js';
-import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
+import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { silentLogger, startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
 
 interface Report {

@@ -8,8 +8,8 @@ import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type GatewayService } from '../../gateway/server.js';
 import { mintToken, type Principal } from '../../shared/auth.js';
-import { personalDataReadModel } from '../../subgraphs/cases/audit.js';
-import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
+import { personalDataReadModel } from '../../subgraphs/cases/data-protection/audit.js';
+import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { postGraphQL, silentLogger, startTestSystem, testConfig, type GraphQLBody, type TestSystem } from '../helpers/system.js';
 
 /**

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken, type Principal } from '../../shared/auth.js';
 import type { Package } from '../../shared/domain.js';
 import { Types } from 'mongoose';
-import { casesModels } from '../../subgraphs/cases/models.js';
-import { applyTransition } from '../../subgraphs/cases/transitions.js';
+import { casesModels } from '../../subgraphs/cases/case/models.js';
+import { applyTransition } from '../../subgraphs/cases/case/transitions.js';
 import { startTestSystem, type GraphQLBody, type TestSystem } from '../helpers/system.js';
 
 const CASE_FIELDS = `id status version milestones { km1At km2At km3At } history { version transition from to actorRole actorSubject reason }

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COUNTRIES_OF_ORIGIN } from '../../shared/domain.js';
-import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
+import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';
 
 interface PartnerView {

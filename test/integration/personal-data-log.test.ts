@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../shared/auth.js';
-import { personalDataReadModel } from '../../subgraphs/cases/audit.js';
-import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
+import { personalDataReadModel } from '../../subgraphs/cases/data-protection/audit.js';
+import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';
 
 /** Every read of personal data is recorded: who, which case, which fields, when, request id. */

@@ -3,7 +3,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectDatabase } from '../../shared/mongo.js';
 import { createRedis } from '../../shared/redis.js';
-import { casesModels } from '../../subgraphs/cases/models.js';
+import { casesModels } from '../../subgraphs/cases/case/models.js';
 import { INGEST_QUEUE, type ChunkReport, type IngestChunkJob } from '../../subgraphs/cases/ingestion/index.js';
 import { spawnEntry, waitForReady } from '../../scripts/processes.js';
 import { seedReferenceData } from '../../scripts/seed-data.js';

@@ -9,7 +9,7 @@ import { silentLogger, startTestSystem, testConfig, type TestSystem } from '../h
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { publishCaseEvents } from '../../shared/case-events/index.js';
-import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
+import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { factsOf } from '../../subgraphs/cases/statistics/facts.js';
 
 const LISTED = 'query Partners { partners { id name } }';

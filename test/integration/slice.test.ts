@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COUNTRIES_OF_ORIGIN, PARTNERS } from '../../shared/domain.js';
-import { CASE_FILTER_FIELDS, casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
+import { CASE_FILTER_FIELDS, casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';
 
 const PAGE_QUERY = /* GraphQL */ `

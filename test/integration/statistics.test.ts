@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../shared/auth.js';
-import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
+import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { rebuildStatistics } from '../../subgraphs/cases/statistics/rebuild.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';
 

@@ -5,9 +5,9 @@ import { startGateway } from '../../gateway/server.js';
 import { mintToken, type Principal } from '../../shared/auth.js';
 import { caseEventStream, publishCaseEvents } from '../../shared/case-events/index.js';
 import type { RunningService } from '../../shared/http.js';
-import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
+import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { factsOf } from '../../subgraphs/cases/statistics/facts.js';
-import { personalDataReadModel } from '../../subgraphs/cases/audit.js';
+import { personalDataReadModel } from '../../subgraphs/cases/data-protection/audit.js';
 import { silentLogger, startTestSystem, type TestSystem } from '../helpers/system.js';
 
 interface Received {

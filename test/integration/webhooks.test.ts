@@ -6,9 +6,9 @@ import { mintToken } from '../../shared/auth.js';
 import { publishCaseEvents } from '../../shared/case-events/index.js';
 import { duplicateRedis } from '../../shared/redis.js';
 import type { Redis } from 'ioredis';
-import { casesModels, type CaseDoc } from '../../subgraphs/cases/models.js';
+import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { factsOf } from '../../subgraphs/cases/statistics/facts.js';
-import { createWebhookWorker, verifyWebhook, WEBHOOK_QUEUE, WebhookDispatcher, webhookModels } from '../../subgraphs/cases/webhooks.js';
+import { createWebhookWorker, verifyWebhook, WEBHOOK_QUEUE, WebhookDispatcher, webhookModels } from '../../subgraphs/cases/webhooks/index.js';
 import { silentLogger, startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
 
 interface Hit {

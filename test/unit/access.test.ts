@@ -28,15 +28,14 @@ import {
 } from '../../shared/access.js';
 import type { Principal } from '../../shared/auth.js';
 import { loadSafelist } from '../../gateway/safelist.js';
-import { ageBand, ageBandOf, CaseAccess, protectPersonalFields } from '../../subgraphs/cases/access.js';
-import { erasedFields, retainedFactsOf } from '../../subgraphs/cases/erasure.js';
-import { caseIdOf, type CaseDoc } from '../../subgraphs/cases/models.js';
+import { ageBand, ageBandOf, CaseAccess, casesPseudonymisers, protectPersonalFields } from '../../subgraphs/cases/case/access.js';
+import { erasedFields, retainedFactsOf } from '../../subgraphs/cases/data-protection/erasure.js';
+import { caseIdOf, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { createHash } from 'node:crypto';
-import { casesPseudonymisers, casesResolvers } from '../../subgraphs/cases/resolvers.js';
-import { endedAt } from '../../subgraphs/cases/retention.js';
+import { endedAt } from '../../subgraphs/cases/data-protection/retention.js';
 import { factsOf } from '../../subgraphs/cases/statistics/facts.js';
-import { casesTypeDefs } from '../../subgraphs/cases/subgraph.js';
-import type { PersonalDataGrantDoc } from '../../subgraphs/cases/support-access.js';
+import { casesResolvers, casesTypeDefs } from '../../subgraphs/cases/subgraph.js';
+import type { PersonalDataGrantDoc } from '../../subgraphs/cases/data-protection/support-access.js';
 
 const P: Record<string, Principal | null> = {
   anonymous: null,

@@ -2,10 +2,10 @@ import { Types } from 'mongoose';
 import { describe, expect, it } from 'vitest';
 import type { CaseEvent, CaseEventBatch, CaseEventEntry } from '../../shared/case-events/index.js';
 import { scopesTouched, statisticsIncrements } from '../../subgraphs/cases/statistics/projector.js';
-import { partnerMessages, plannedDeliveries, type WebhookDoc } from '../../subgraphs/cases/webhooks.js';
-import { financeEffects } from '../../subgraphs/finance/projector.js';
-import type { CaseFinanceDoc } from '../../subgraphs/finance/models-ledger.js';
-import { PROGRAMME_TARIFFS } from '../../subgraphs/finance/rules.js';
+import { partnerMessages, plannedDeliveries, type WebhookDoc } from '../../subgraphs/cases/webhooks/index.js';
+import { financeEffects } from '../../subgraphs/finance/ledger/projector.js';
+import type { CaseFinanceDoc } from '../../subgraphs/finance/ledger/models.js';
+import { PROGRAMME_TARIFFS } from '../../subgraphs/finance/tariffs/rules.js';
 import { eventFacts } from '../helpers/event-facts.js';
 
 const at = '2024-03-01T00:00:00.000Z';

@@ -15,8 +15,8 @@ import {
   type CaseEventSource,
   type RawStreamEntry,
 } from '../../shared/case-events/index.js';
-import { TRANSITION_EVENT_TYPES, transitionEventType } from '../../subgraphs/cases/transition-events.js';
-import { TRANSITION_NAMES } from '../../subgraphs/cases/lifecycle.js';
+import { TRANSITION_EVENT_TYPES, transitionEventType } from '../../subgraphs/cases/case/transition-events.js';
+import { TRANSITION_NAMES } from '../../subgraphs/cases/case/lifecycle.js';
 import { eventFacts } from '../helpers/event-facts.js';
 
 const facts = eventFacts({ partnerId: 'weldo' });

@@ -9,14 +9,14 @@ import {
   type CaseEvent,
   type CaseEventMessage,
 } from '../../shared/case-events/index.js';
-import { transitionEventType } from '../../subgraphs/cases/transition-events.js';
+import { transitionEventType } from '../../subgraphs/cases/case/transition-events.js';
 import { eventFacts } from '../helpers/event-facts.js';
 import { readFileSync } from 'node:fs';
 import { buildASTSchema } from 'graphql';
 import { caseQueryFor, personalFieldsOf, readsPersonalData } from '../../gateway/subscriptions/index.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { checkWebhookUrl, isBlockedAddress, payloadOf, postWebhook, signWebhook, verifyWebhook } from '../../subgraphs/cases/webhooks.js';
+import { checkWebhookUrl, isBlockedAddress, payloadOf, postWebhook, signWebhook, verifyWebhook } from '../../subgraphs/cases/webhooks/index.js';
 
 const facts = eventFacts({ memberState: 'BE', partnerId: 'weldo', countryOfOrigin: 'AF', status: 'ACCEPTED' });
 // A transition's event carries its public type as the cases lifecycle writes it.

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { generateCases } from '../../scripts/demo/generate.js';
 import type { CaseStatus } from '../../shared/domain.js';
-import { decideTransition, type Actor, type TransitionName } from '../../subgraphs/cases/lifecycle.js';
+import { decideTransition, type Actor, type TransitionName } from '../../subgraphs/cases/case/lifecycle.js';
 
 /** At the programme's published size (6,616 cases) the demo data reproduces its figures. */
 describe('demo data distributions', () => {

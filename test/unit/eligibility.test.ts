@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addMonths, assessEligibility, type EligibilityFacts } from '../../subgraphs/cases/eligibility.js';
+import { addMonths, assessEligibility, type EligibilityFacts } from '../../subgraphs/cases/case/eligibility.js';
 
 const base: EligibilityFacts = { legalStay: false, temporaryProtection: false, applicationSigned: true, departureDate: '2024-01-15', requestDate: '2024-01-10' };
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { computeEntitlement, PROGRAMME_TARIFFS, TariffNotFoundError, tariffOn, type TariffRow } from '../../subgraphs/finance/rules.js';
+import { computeEntitlement, PROGRAMME_TARIFFS, TariffNotFoundError, tariffOn, type TariffRow } from '../../subgraphs/finance/tariffs/rules.js';
 
 describe('entitlement from the programme tariffs (DOMAIN.md)', () => {
   it.each([

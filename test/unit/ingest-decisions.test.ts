@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CaseDoc } from '../../subgraphs/cases/models.js';
+import type { CaseDoc } from '../../subgraphs/cases/case/models.js';
 import {
   applyAssignments,
   assessChunk,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CaseStatus, Package } from '../../shared/domain.js';
-import { allowedTransitions, decideTransition, type Actor, type TransitionName } from '../../subgraphs/cases/lifecycle.js';
+import { allowedTransitions, decideTransition, type Actor, type TransitionName } from '../../subgraphs/cases/case/lifecycle.js';
 
 const withPlan: Package[] = ['POST_ARRIVAL', 'POST_RETURN'];
 const letterOnly: Package[] = ['POST_ARRIVAL'];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PACKAGES, type Package } from '../../shared/domain.js';
-import { packageSetOf, packageSetsWithAny } from '../../subgraphs/cases/models.js';
-import { caseFilterToQuery } from '../../subgraphs/cases/resolvers.js';
+import { packageSetOf, packageSetsWithAny } from '../../subgraphs/cases/case/models.js';
+import { caseFilterToQuery } from '../../subgraphs/cases/case/resolvers.js';
 
 const subsets = <T>(items: readonly T[]): T[][] => items.reduce<T[][]>((all, item) => [...all, ...all.map((s) => [...s, item])], [[]]);
 

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../../../shared/config.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { ingestWorkerMetrics } from '../../../shared/metrics.js';
-import type { CasesModels } from '../models.js';
+import type { CasesModels } from '../case/models.js';
 import type { AssignPartners } from './assignment.js';
 import { recordChunk, type FeedModels } from './feeds.js';
 import {

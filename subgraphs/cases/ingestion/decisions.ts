@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CaseEvent } from '../../../shared/case-events/index.js';
-import { assessEligibility } from '../eligibility.js';
+import { assessEligibility } from '../case/eligibility.js';
 import {
   caseIdOf,
   packageSetOf,
@@ -8,7 +8,7 @@ import {
   type EligibilityDoc,
   type HistoryEntry,
   type IngestMark,
-} from '../models.js';
+} from '../case/models.js';
 import { factsOf, type StatsFacts } from '../statistics/facts.js';
 import type { AssignmentAnswer } from './assignment.js';
 import type { ChunkReport, FeedDuplicates, IngestChunk, RecordOutcome, RejectedRecord } from './contract.js';

@@ -1,4 +1,4 @@
-import type { IngestMark } from '../models.js';
+import type { IngestMark } from '../case/models.js';
 import type { EarlierRecord, FeedDuplicates, RejectedRecord } from './contract.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { CaseEvent } from '../../../shared/case-events/index.js';
-import { DEFAULT_ELIGIBILITY_RULES } from '../eligibility.js';
-import type { CasesModels } from '../models.js';
+import { DEFAULT_ELIGIBILITY_RULES } from '../case/eligibility.js';
+import type { CasesModels } from '../case/models.js';
 import type { AssignPartners } from './assignment.js';
 import { MAX_PROBLEMS_PER_REPORT, type ChunkReport, type IngestChunk } from './contract.js';
 import { applyAssignments, assessChunk, chunkReport, servedRecords } from './decisions.js';

@@ -1,7 +1,7 @@
 import type { AnyBulkWriteOperation } from 'mongoose';
 import type { CaseEvent } from '../../../shared/case-events/index.js';
 import { retryOnContention } from '../../../shared/mongo.js';
-import type { CaseDoc, CasesModels } from '../models.js';
+import type { CaseDoc, CasesModels } from '../case/models.js';
 import {
   decideAgainstStored,
   planRecord,

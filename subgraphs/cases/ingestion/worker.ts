@@ -10,14 +10,14 @@ import { createMetrics, ingestWorkerMetrics, startMetricsServer } from '../../..
 import { connectDatabase, ensureIndexes } from '../../../shared/mongo.js';
 import { createRedis, duplicateRedis } from '../../../shared/redis.js';
 import { publishCaseEvents, type CaseEvent } from '../../../shared/case-events/index.js';
-import { casesModels } from '../models.js';
+import { casesModels } from '../case/models.js';
 import { coverageClient } from './assignment.js';
 import { createIngestWorker } from './consumer.js';
 import { feedModels } from './feeds.js';
 import { LeasedLoop } from '../../../shared/leased-loop.js';
-import { dataProtectionDeps, retentionStep } from '../retention.js';
+import { dataProtectionDeps, retentionStep } from '../data-protection/retention.js';
 import { Queue } from 'bullmq';
-import { createWebhookWorker, WEBHOOK_QUEUE, WebhookDispatcher, webhookModels } from '../webhooks.js';
+import { createWebhookWorker, WEBHOOK_QUEUE, WebhookDispatcher, webhookModels } from '../webhooks/index.js';
 
 const config = loadConfigOrExit();
 const logger = createLogger('ingest-worker', config);

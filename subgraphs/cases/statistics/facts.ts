@@ -1,6 +1,6 @@
 import type { CaseEventFacts } from '../../../shared/case-events/index.js';
 import type { CaseStatus } from '../../../shared/domain.js';
-import type { CaseDoc, PersonDoc } from '../models.js';
+import type { CaseDoc, PersonDoc } from '../case/models.js';
 
 /**
  * What a case contributes to the programme statistics: the facts every case event carries

@@ -14,7 +14,7 @@ import type { Config } from '../../../shared/config.js';
 import type { Logger } from '../../../shared/logger.js';
 import { connectDatabase } from '../../../shared/mongo.js';
 import { createRedis } from '../../../shared/redis.js';
-import { casesModels, type CasesModels } from '../models.js';
+import { casesModels, type CasesModels } from '../case/models.js';
 import { statisticsDelta } from './facts.js';
 
 export const PROJECTION_ID = 'statistics';

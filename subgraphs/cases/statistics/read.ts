@@ -1,5 +1,5 @@
 import { badUserInput } from '../../../shared/errors.js';
-import type { StatisticsDoc } from '../models.js';
+import type { StatisticsDoc } from '../case/models.js';
 
 export interface StatisticsFilter {
   memberState?: string | null;

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { streamTail } from '../../../shared/case-events/index.js';
-import type { CaseDoc, CasesModels } from '../models.js';
+import type { CaseDoc, CasesModels } from '../case/models.js';
 import { addInto, contribution, factsOf, scopesOf } from './facts.js';
 import { PROJECTION_ID } from './projector.js';
 

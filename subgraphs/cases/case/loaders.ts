@@ -1,0 +1,31 @@
+import type DataLoader from 'dataloader';
+import { Types } from 'mongoose';
+import { batchByKey } from '../../../shared/loaders.js';
+import type { CaseDoc, CasesModels, StatisticsDoc } from './models.js';
+import type { CaseAccess } from './access.js';
+
+export interface CasesLoaders {
+  caseById: DataLoader<string, CaseDoc | null>;
+  /** Statistics read-model documents by scope (`partner:weldo`, ...). */
+  statisticsByScope: DataLoader<string, StatisticsDoc | null>;
+}
+
+/** `caseById` sees only the cases `access` allows: a case out of scope is null, as if it did not exist. */
+export function createCasesLoaders(models: CasesModels, access: CaseAccess): CasesLoaders {
+  return {
+    caseById: batchByKey<string, CaseDoc>(
+      async (ids) => {
+        access.restrict({}); // an anonymous caller is refused even for ids that cannot exist
+        // Ids that are not ObjectIds cannot exist; they resolve to null, not an error.
+        const valid = ids.filter((id) => Types.ObjectId.isValid(id) && /^[0-9a-f]{24}$/i.test(id));
+        if (valid.length === 0) return [];
+        return models.Case.find(access.restrict({ _id: { $in: valid.map((id) => new Types.ObjectId(id)) } })).lean<CaseDoc[]>().exec();
+      },
+      (doc) => doc._id.toHexString(),
+    ),
+    statisticsByScope: batchByKey<string, StatisticsDoc>(
+      (scopes) => models.Statistics.find({ _id: { $in: [...scopes] } }).lean<StatisticsDoc[]>().exec(),
+      (doc) => doc._id,
+    ),
+  };
+}

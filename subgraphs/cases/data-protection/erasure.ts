@@ -1,0 +1,241 @@
+import { Schema, Types, type AnyBulkWriteOperation, type Connection, type Model } from 'mongoose';
+import type { Redis } from 'ioredis';
+import type { CaseEvent } from '../../../shared/case-events/index.js';
+import { retryOnContention } from '../../../shared/mongo.js';
+import type { FeedChunkDoc, FeedDoc, FeedModels, StagedChunk } from '../ingestion/index.js';
+import type {
+  ActorRecord,
+  CaseDoc,
+  CaseEventDoc,
+  CasesModels,
+  ErasureMark,
+  HistoryEntry,
+  ReintegrationPlanDoc,
+  RetainedFacts,
+} from '../case/models.js';
+import { factsOf } from '../statistics/facts.js';
+
+/** The erasure record: append-only proof of what was erased where, without the data. */
+export interface ErasureDoc {
+  _id: Types.ObjectId;
+  caseId: string;
+  caseMemberState: string;
+  kind: ErasureMark['kind'];
+  actor: ActorRecord;
+  /** The Member State's own reference of the request (its ticket), never personal data by contract. */
+  requestReference: string | null;
+  at: Date;
+  requestId: string | null;
+  erased: { caseFields: string[]; transitionLog: number; feedReports: number; stagedRecords: number };
+}
+
+const erasureSchema = new Schema<ErasureDoc>({}, { collection: 'personalDataErasures', versionKey: false, strict: false });
+erasureSchema.index({ caseId: 1 }, { name: 'caseId' });
+erasureSchema.index({ caseMemberState: 1, _id: -1 }, { name: 'caseMemberState_id' });
+
+export function erasureModel(connection: Connection): Model<ErasureDoc> {
+  return (connection.models.PersonalDataErasure as Model<ErasureDoc> | undefined) ?? connection.model<ErasureDoc>('PersonalDataErasure', erasureSchema);
+}
+
+/** Case fields that hold personal data (names, birth dates, free text about the person). */
+export const PERSONAL_CASE_FIELDS = ['mainApplicant', 'familyMembers', 'completionSummary', 'closingReason', 'reintegrationPlan.services.description', 'reintegrationPlan.rejectionReason', 'history.reason', 'contentHash'] as const;
+
+/** Transition-log changes whose values are personal (free text, the plan's descriptions). */
+const PERSONAL_CHANGE_PATHS = new Set(['completionSummary', 'closingReason', 'reintegrationPlan', 'reintegrationPlan.rejectionReason']);
+
+/** The case with its personal data removed; everything else (status, dates, counts, money) stays. */
+export function erasedFields(doc: CaseDoc, mark: ErasureMark): Partial<CaseDoc> & { erasure: ErasureMark } {
+  const plan: ReintegrationPlanDoc | null = doc.reintegrationPlan
+    ? { ...doc.reintegrationPlan, services: doc.reintegrationPlan.services.map((s) => ({ ...s, description: '' })), rejectionReason: null }
+    : null;
+  const history: HistoryEntry[] = (doc.history ?? []).map((entry) => {
+    if (entry == null) return entry;
+    const { reason: _reason, ...rest } = entry;
+    return rest;
+  });
+  return {
+    mainApplicant: null as unknown as CaseDoc['mainApplicant'],
+    familyMembers: [],
+    completionSummary: null,
+    closingReason: null,
+    reintegrationPlan: plan,
+    history,
+    contentHash: null,
+    erasure: mark,
+  };
+}
+
+export function retainedFactsOf(doc: CaseDoc): RetainedFacts {
+  const facts = factsOf(doc);
+  return { adults: facts.adults, minors: facts.minors, mainApplicantAge: facts.mainApplicantAge };
+}
+
+export interface ErasureDeps {
+  models: CasesModels;
+  feeds: FeedModels;
+  erasures: Model<ErasureDoc>;
+  redis: Redis;
+  queuePrefix: string;
+  publish: (events: ReadonlyArray<CaseEvent>) => Promise<unknown>;
+}
+
+/**
+ * Erases one case's personal data everywhere this system keeps it: the case, its
+ * transition log, the ingestion reports of its Member State's feeds, and feed chunks still
+ * staged in Redis for a replay. Statistics do not move (the retained facts stand in for the
+ * ages), the erasure is recorded, and a `case.erased` event is published. Idempotent: an
+ * erased case is left as it is and its first erasure record returned.
+ */
+export async function eraseCase(
+  deps: ErasureDeps,
+  caseId: Types.ObjectId,
+  who: { actor: ActorRecord; kind: ErasureMark['kind']; requestReference: string | null; requestId: string | null },
+  now = new Date(),
+): Promise<ErasureDoc> {
+  const id = caseId.toHexString();
+  let doc: CaseDoc | null = null;
+  for (let attempt = 0; ; attempt++) {
+    doc = await deps.models.Case.findOne({ _id: caseId }).lean<CaseDoc>().exec();
+    if (!doc) throw new Error(`case ${id} does not exist`);
+    if (doc.erasure) {
+      const first = await deps.erasures.findOne({ caseId: id }).sort({ _id: 1 }).lean<ErasureDoc>().exec();
+      if (first) {
+        // Recorded already (marks written before the completion flag existed have none).
+        if (!doc.erasure.complete) await deps.models.Case.updateOne({ _id: caseId }, { $set: { 'erasure.complete': true } }).exec();
+        return first;
+      }
+      break; // marked by an earlier attempt that stopped before the end: finish it
+    }
+    const mark: ErasureMark = { at: now, actor: who.actor, kind: who.kind, retained: retainedFactsOf(doc), complete: false };
+    const version = doc.version + 1;
+    const entry: HistoryEntry = { version, transition: 'erasePersonalData', from: doc.status, to: doc.status, at: now, actor: who.actor };
+    // The transition log's guard, as a lifecycle step: a step racing this erasure from the
+    // same version fails with CONFLICT instead of writing free text after the scrub.
+    try {
+      await deps.models.CaseEvent.insertMany([{ _id: `${id}:${version}`, caseId: id, ...entry, changes: [] }], { lean: true });
+    } catch (error) {
+      if ((error as { code?: number }).code !== 11000) throw error;
+      // The guard of an earlier erasure attempt that died before marking the case: ours to remove.
+      const removed = await deps.models.CaseEvent.deleteOne({ _id: `${id}:${version}`, transition: 'erasePersonalData' }).exec();
+      if (attempt >= 5) throw new Error(`case ${id} kept changing during its erasure`);
+      // Else a lifecycle step is being written right now: give it a moment.
+      if (removed.deletedCount === 0) await new Promise((resolve) => setTimeout(resolve, 50 * (attempt + 1)));
+      continue;
+    }
+    const fields = erasedFields(doc, mark);
+    const history = [...(fields.history ?? [])];
+    history[version - 1] = entry;
+    // Conditional on the version read: a feed update in between makes us read again.
+    const result = await retryOnContention(() =>
+      deps.models.Case.updateOne({ _id: caseId, version: doc!.version }, { $set: { ...fields, history, version, updatedAt: now } }).exec(),
+    );
+    if (result.matchedCount === 1) {
+      doc = { ...doc, ...fields, history, version } as CaseDoc;
+      break;
+    }
+    await deps.models.CaseEvent.deleteOne({ _id: `${id}:${version}`, transition: 'erasePersonalData' }).exec();
+    if (attempt >= 5) throw new Error(`case ${id} kept changing during its erasure`);
+  }
+  // Scrubbing is idempotent: an erasure interrupted here is finished by the next request or
+  // retention run (both pick up a case marked but not complete).
+  const erased = {
+    caseFields: [...PERSONAL_CASE_FIELDS],
+    transitionLog: await scrubTransitionLog(deps.models, id),
+    feedReports: await scrubFeedReports(deps.feeds, doc.memberState, doc.caseReference),
+    stagedRecords: await scrubStagedChunks(deps, doc.memberState, doc.caseReference),
+  };
+  const record: ErasureDoc = {
+    _id: new Types.ObjectId(),
+    caseId: id,
+    caseMemberState: doc.memberState,
+    kind: doc.erasure!.kind,
+    actor: doc.erasure!.actor,
+    requestReference: who.requestReference,
+    at: now,
+    requestId: who.requestId,
+    erased,
+  };
+  await deps.erasures.collection.insertOne(record);
+  await deps.models.Case.updateOne({ _id: caseId }, { $set: { 'erasure.complete': true } }).exec();
+  // Facts before and after are equal (the retained facts stand in): statistics do not move.
+  await deps.publish([{ type: 'case.erased', caseId: id, version: doc.version, at: now.toISOString(), before: factsOf(doc), after: factsOf(doc) }]);
+  return record;
+}
+
+async function scrubTransitionLog(models: CasesModels, caseId: string): Promise<number> {
+  const entries = await models.CaseEvent.find({ caseId }).lean<CaseEventDoc[]>().exec();
+  const updates: AnyBulkWriteOperation<CaseEventDoc>[] = [];
+  for (const entry of entries) {
+    const personal = (entry.changes ?? []).some((c) => PERSONAL_CHANGE_PATHS.has(c.path));
+    if (entry.reason == null && !personal) continue;
+    const changes = (entry.changes ?? []).map((c) => (PERSONAL_CHANGE_PATHS.has(c.path) ? { path: c.path, value: null, erased: true } : c));
+    updates.push({ updateOne: { filter: { _id: entry._id }, update: { $set: { changes }, $unset: { reason: '' } } } });
+  }
+  if (updates.length > 0) await retryOnContention(() => models.CaseEvent.bulkWrite(updates, { ordered: false }));
+  return updates.length;
+}
+
+/** Rejected-record entries naming the case in its Member State's feed reports: reference and message removed. */
+async function scrubFeedReports(feeds: FeedModels, memberState: string, caseReference: string): Promise<number> {
+  const chunks = await feeds.FeedChunk.find({ 'rejected.caseReference': caseReference }).lean<FeedChunkDoc[]>().exec();
+  if (chunks.length === 0) return 0;
+  const owned = new Set(
+    (await feeds.Feed.find({ _id: { $in: [...new Set(chunks.map((c) => c.feedId))] } }).lean<FeedDoc[]>().exec()).filter((f) => f.memberState === memberState).map((f) => f._id),
+  );
+  let scrubbed = 0;
+  for (const chunk of chunks) {
+    if (!owned.has(chunk.feedId)) continue;
+    const rejected = chunk.rejected.map((r) => {
+      if (r.caseReference !== caseReference) return r;
+      scrubbed++;
+      return { ...r, caseReference: null, message: 'erased: the personal data of this case was erased' };
+    });
+    await feeds.FeedChunk.updateOne({ _id: chunk._id }, { $set: { rejected } }).exec();
+  }
+  return scrubbed;
+}
+
+/**
+ * Feed chunks still in Redis (failed, waiting for a replay) that hold a record of the case:
+ * the record is replaced by null, which a replay reports as rejected instead of storing.
+ */
+async function scrubStagedChunks(deps: ErasureDeps, memberState: string, caseReference: string): Promise<number> {
+  const memberStateOf = new Map<string, string | undefined>();
+  let scrubbed = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await deps.redis.scan(cursor, 'MATCH', `${deps.queuePrefix}:feed-chunk:*`, 'COUNT', 500);
+    cursor = next;
+    for (const key of keys) {
+      const feedId = key.slice(`${deps.queuePrefix}:feed-chunk:`.length).replace(/:\d+$/, '');
+      if (!memberStateOf.has(feedId)) {
+        // The feed's owner: its report once a chunk is recorded, else the push's own record in Redis.
+        const recorded = (await deps.feeds.Feed.findOne({ _id: feedId }).lean<FeedDoc>().exec())?.memberState;
+        const meta = recorded ? null : (JSON.parse((await deps.redis.get(`${deps.queuePrefix}:feed:${feedId}`)) ?? 'null') as { memberState?: string } | null);
+        memberStateOf.set(feedId, recorded ?? meta?.memberState);
+      }
+      // Another Member State's feed, or one whose owner is not known (still being pushed,
+      // and refused by the erased case anyway when it is processed): left alone.
+      if (memberStateOf.get(feedId) !== memberState) continue;
+      const raw = await deps.redis.get(key);
+      if (!raw || !raw.includes(JSON.stringify(caseReference))) continue;
+      const staged = JSON.parse(raw) as StagedChunk;
+      let changed = 0;
+      staged.records = staged.records.map((record) => {
+        const names = record && typeof record === 'object' && Object.values(record as Record<string, unknown>).includes(caseReference);
+        if (!names) return record;
+        changed++;
+        return null;
+      });
+      if (changed === 0) continue;
+      const ttl = await deps.redis.ttl(key);
+      await deps.redis.set(key, JSON.stringify(staged), 'EX', Math.max(ttl, 1));
+      scrubbed += changed;
+    }
+  } while (cursor !== '0');
+  return scrubbed;
+}
+
+export async function listErasures(model: Model<ErasureDoc>, filter: { caseId?: string; caseMemberState?: string }, first: number): Promise<ErasureDoc[]> {
+  return model.find(filter).sort({ _id: -1 }).limit(first).lean<ErasureDoc[]>().exec();
+}

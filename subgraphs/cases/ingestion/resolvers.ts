@@ -1,0 +1,49 @@
+import { feedScope, mayReadFeed, mayReplayIngestion } from '../../../shared/access.js';
+import { badUserInput, forbidden, principalRequired } from '../../../shared/errors.js';
+import type { GraphQLResolverMap } from '../../../shared/subgraph.js';
+import { checkMemberState } from '../case/arguments.js';
+import type { CasesContext } from '../context.js';
+import { loadFeedReports, type FeedDoc } from './feeds.js';
+
+/** The feeds' reports and the replay of failed chunks (the push API itself is the gateway's, gateway/ingest.ts). */
+export const ingestionResolvers: GraphQLResolverMap<CasesContext> = {
+  Query: {
+    ingestionFeed: async (_: unknown, args: { id: string }, ctx: CasesContext) => {
+      const feed = await ctx.feeds.Feed.findOne({ _id: String(args.id) })
+        .lean<FeedDoc>()
+        .exec();
+      if (!feed || !mayReadFeed(ctx.principal, feed.memberState)) return null;
+      return (await loadFeedReports(ctx.feeds, [feed], ctx.problemsPerReport))[0];
+    },
+    ingestionFeeds: async (
+      _: unknown,
+      args: { memberState?: string | null; first?: number | null },
+      ctx: CasesContext,
+    ) => {
+      const scope = feedScope(ctx.principal);
+      if (scope.kind === 'none') return [];
+      // A Member State authority lists its own feeds, whatever it asks; the others name one or none.
+      const named = () => (args.memberState ? checkMemberState(args.memberState) : undefined);
+      const memberState = scope.kind === 'memberState' ? scope.memberState : named();
+      const first = Math.min(Math.max(args.first ?? 20, 1), 100);
+      const feeds = await ctx.feeds.Feed.find(memberState ? { memberState } : {})
+        .sort({ createdAt: -1 })
+        .limit(first)
+        .lean<FeedDoc[]>()
+        .exec();
+      return loadFeedReports(ctx.feeds, feeds, ctx.problemsPerReport);
+    },
+  },
+  Mutation: {
+    replayFailedIngestion: async (_: unknown, args: { feedId?: string | null }, ctx: CasesContext) => {
+      if (!ctx.principal) throw principalRequired('replayFailedIngestion');
+      if (!mayReplayIngestion(ctx.principal)) {
+        throw forbidden('Only administrators and the support desk replay ingestion');
+      }
+      if (args.feedId != null && !/^feed_[0-9a-f-]{36}$/.test(args.feedId)) {
+        throw badUserInput('feedId is not a feed id (feed_<uuid>)', 'feedId');
+      }
+      return ctx.replayFailed(args.feedId ?? undefined);
+    },
+  },
+};

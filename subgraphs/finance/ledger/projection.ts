@@ -1,0 +1,65 @@
+import type { CaseEventFacts } from '../../../shared/case-events/index.js';
+import type { Package } from '../../../shared/domain.js';
+import { computeEntitlement, type EntitlementLine, type TariffRow } from '../tariffs/rules.js';
+
+/** The case facts finance needs, as case events carry them (no personal data). */
+export type FinanceFacts = Pick<
+  CaseEventFacts,
+  'memberState' | 'countryOfOrigin' | 'partnerId' | 'packages' | 'returnType' | 'returnees' | 'departureDate' | 'month'
+>;
+
+/** A path → increment map for one spend document (one year). */
+export type SpendInc = Record<string, number>;
+
+const yearOf = (date: string | Date) => (typeof date === 'string' ? date.slice(0, 4) : date.toISOString().slice(0, 4));
+
+/** Entitlement at the tariffs of the departure date (or the month of insertion before departure). */
+export function entitlementOf(facts: FinanceFacts, tariffs: readonly TariffRow[]): { totalCents: number; lines: EntitlementLine[] } {
+  const referenceDate = facts.departureDate ?? `${facts.month}-01`;
+  try {
+    const entitlement = computeEntitlement({ packages: facts.packages, returnType: facts.returnType, familySize: Math.max(1, facts.returnees), referenceDate }, tariffs);
+    return { totalCents: entitlement.totalCents, lines: entitlement.lines };
+  } catch {
+    // No tariff for that date: nothing can be committed until one is added.
+    return { totalCents: 0, lines: [] };
+  }
+}
+
+function byDimensions(prefix: string, facts: FinanceFacts, amount: number): SpendInc {
+  return {
+    [`${prefix}.total`]: amount,
+    [`${prefix}.byMemberState.${facts.memberState}`]: amount,
+    [`${prefix}.byCountry.${facts.countryOfOrigin}`]: amount,
+    [`${prefix}.byPartner.${facts.partnerId ?? 'UNASSIGNED'}`]: amount,
+  };
+}
+
+/** People supported, counted in the year of departure (the objective is 7,000 people a year). */
+export function peopleDelta(before: FinanceFacts | null, after: FinanceFacts | null): Map<string, SpendInc> {
+  const result = new Map<string, SpendInc>();
+  const add = (facts: FinanceFacts, sign: 1 | -1) => {
+    const year = (facts.departureDate ?? facts.month).slice(0, 4);
+    const inc = result.get(year) ?? {};
+    for (const [path, value] of Object.entries(byDimensions('people', facts, sign * facts.returnees))) inc[path] = (inc[path] ?? 0) + value;
+    result.set(year, inc);
+  };
+  if (before) add(before, -1);
+  if (after) add(after, 1);
+  for (const [year, inc] of result) {
+    for (const [path, value] of Object.entries(inc)) if (value === 0) delete inc[path];
+    if (Object.keys(inc).length === 0) result.delete(year);
+  }
+  return result;
+}
+
+/** A commitment, in the year of plan approval, by dimension and by package line. */
+export function commitmentInc(facts: FinanceFacts, lines: readonly EntitlementLine[], at: Date | string): [string, SpendInc] {
+  const total = lines.reduce((sum, line) => sum + line.amountCents, 0);
+  const inc = byDimensions('committed', facts, total);
+  for (const line of lines) inc[`committed.byPackage.${line.package}`] = (inc[`committed.byPackage.${line.package}`] ?? 0) + line.amountCents;
+  return [yearOf(at), inc];
+}
+
+export function disbursementInc(facts: FinanceFacts, pkg: Package, amountCents: number, date: string): [string, SpendInc] {
+  return [yearOf(date), { ...byDimensions('disbursed', facts, amountCents), [`disbursed.byPackage.${pkg}`]: amountCents }];
+}

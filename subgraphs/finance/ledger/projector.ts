@@ -1,0 +1,220 @@
+import type { Redis } from 'ioredis';
+import type { Connection } from 'mongoose';
+import {
+  CaseEventReader,
+  compareStreamIds,
+  projectionCheckpoint,
+  redisEventSource,
+  streamTail,
+  type CaseEvent,
+  type CaseEventBatch,
+} from '../../../shared/case-events/index.js';
+import type { Config } from '../../../shared/config.js';
+import type { Package } from '../../../shared/domain.js';
+import type { Logger } from '../../../shared/logger.js';
+import { connectDatabase } from '../../../shared/mongo.js';
+import { createRedis } from '../../../shared/redis.js';
+import {
+  commitmentInc,
+  disbursementInc,
+  entitlementOf,
+  peopleDelta,
+  type FinanceFacts,
+  type SpendInc,
+} from './projection.js';
+import { ledgerModels, type CaseFinanceDoc, type LedgerModels } from './models.js';
+import { financeModels, type FinanceModels } from '../tariffs/models.js';
+import type { TariffRow } from '../tariffs/rules.js';
+
+const PROJECTION_ID = 'finance';
+
+/** What one event changes in finance's read models. */
+export interface FinanceEffects {
+  /** The case's ledger entry, written when the event carries facts finance has not applied yet. */
+  entry: Record<string, unknown> | null;
+  /** A plan approval commits the entitlement. */
+  commitment: { committedCents: number; committedAt: Date } | null;
+  /** A disbursement adds to what was paid out on the case. */
+  disbursedCents: number | null;
+  /** Increments per yearly spend document, merged so each document is written once per event. */
+  spend: Map<string, SpendInc>;
+}
+
+/**
+ * Finance's decisions for one event, given the case's ledger entry before it: entitlements
+ * when cases appear or change, commitments when a plan is approved, disbursements when
+ * partners report them, people supported per year. An event the ledger entry already
+ * applied changes nothing there (the spend documents check their own last event).
+ */
+export function financeEffects(
+  id: string,
+  event: CaseEvent,
+  ledger: CaseFinanceDoc | null,
+  tariffs: readonly TariffRow[],
+): FinanceEffects {
+  const effects: FinanceEffects = { entry: null, commitment: null, disbursedCents: null, spend: new Map() };
+  if (!event.caseId) return effects;
+  const add = ([year, inc]: [string, SpendInc]) => {
+    const target = effects.spend.get(year) ?? {};
+    for (const [path, value] of Object.entries(inc)) target[path] = (target[path] ?? 0) + value;
+    effects.spend.set(year, target);
+  };
+  const seen = ledger !== null && compareStreamIds(ledger.lastEventId, id) >= 0;
+  if (event.after && !seen) {
+    const entitlement = entitlementOf(event.after, tariffs);
+    effects.entry = {
+      memberState: event.after.memberState,
+      countryOfOrigin: event.after.countryOfOrigin,
+      partnerId: event.after.partnerId,
+      packages: event.after.packages,
+      returnType: event.after.returnType,
+      familySize: event.after.returnees,
+      departureDate: event.after.departureDate,
+      entitlementCents: entitlement.totalCents,
+      entitlementLines: entitlement.lines,
+      lastEventId: id,
+    };
+    if (event.transition === 'approveReintegrationPlan') {
+      effects.commitment = { committedCents: entitlement.totalCents, committedAt: new Date(event.at) };
+      add(commitmentInc(event.after, entitlement.lines, event.at));
+    }
+  }
+  if (event.type === 'case.disbursed' && event.disbursement && ledger && !seen) {
+    const month = (ledger.departureDate ?? '').slice(0, 7);
+    const facts: FinanceFacts = { ...(ledger as unknown as FinanceFacts), returnees: ledger.familySize, month };
+    effects.disbursedCents = event.disbursement.amountCents;
+    const { package: pkg, amountCents, date } = event.disbursement;
+    add(disbursementInc(facts, pkg as Package, amountCents, date));
+  }
+  for (const entry of peopleDelta(event.before, event.after)) add(entry);
+  return effects;
+}
+
+type ProjectorModels = FinanceModels & LedgerModels;
+
+async function writeEffects(
+  models: ProjectorModels,
+  id: string,
+  caseId: string,
+  effects: FinanceEffects,
+): Promise<void> {
+  const cases = models.CaseFinance.collection;
+  if (effects.entry) {
+    const setOnInsert = { committedCents: 0, committedAt: null, disbursedCents: 0 };
+    await cases.updateOne(
+      { _id: caseId as never },
+      { $set: effects.entry, $setOnInsert: setOnInsert },
+      { upsert: true },
+    );
+  }
+  if (effects.commitment) await cases.updateOne({ _id: caseId as never }, { $set: effects.commitment });
+  if (effects.disbursedCents !== null) {
+    await cases.updateOne(
+      { _id: caseId as never },
+      { $inc: { disbursedCents: effects.disbursedCents }, $set: { lastEventId: id } },
+    );
+  }
+  for (const [year, inc] of effects.spend) {
+    const doc = await models.Spend.findOne({ _id: year }, { lastEventId: 1 }).lean().exec();
+    if (doc && compareStreamIds(doc.lastEventId, id) >= 0) continue;
+    await models.Spend.collection.updateOne(
+      { _id: year as never },
+      { $inc: inc, $set: { lastEventId: id } },
+      { upsert: true },
+    );
+  }
+}
+
+/** Applies one batch to finance's case ledger and yearly spend, event by event. */
+export async function applyFinance(models: ProjectorModels, batch: CaseEventBatch): Promise<void> {
+  const tariffs = await models.Tariff.find({}, { _id: 0 }).lean<TariffRow[]>().exec();
+  for (const { id, event } of batch.entries) {
+    if (!event.caseId) continue;
+    const ledger = await models.CaseFinance.findOne({ _id: event.caseId }).lean<CaseFinanceDoc>().exec();
+    await writeEffects(models, id, event.caseId, financeEffects(id, event, ledger, tariffs));
+  }
+}
+
+/**
+ * Keeps finance's case ledger and the yearly spend read model from the case event stream.
+ * Single writer (Redis lease); every document remembers the last event it applied, and the
+ * checkpoint is stored with the ledger, so a replay never counts twice.
+ */
+export class FinanceProjector {
+  private readonly reader: CaseEventReader;
+
+  constructor(
+    private readonly models: ProjectorModels,
+    redis: Redis,
+    prefix: string,
+    logger: Logger,
+    options: { blockMs?: number; batchSize?: number } = {},
+  ) {
+    this.reader = new CaseEventReader(
+      redisEventSource(redis, prefix),
+      (batch) => applyFinance(models, batch),
+      {
+        name: 'finance-projector',
+        checkpoint: projectionCheckpoint(models.Projection, PROJECTION_ID),
+        startAt: 'beginning',
+        batchSize: options.batchSize ?? 500,
+        blockMs: options.blockMs ?? 1_000,
+        lease: { redis, key: `${prefix}:lease:finance-projector` },
+      },
+      logger,
+    );
+  }
+
+  async checkpoint(): Promise<string> {
+    return (await this.models.Projection.findOne({ _id: PROJECTION_ID }).lean().exec())?.lastEventId ?? '0-0';
+  }
+
+  catchUp(): Promise<number> {
+    return this.reader.catchUp();
+  }
+
+  applyBatch(blockMs?: number): Promise<number> {
+    return this.reader.readOnce(blockMs);
+  }
+
+  start(): void {
+    this.reader.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.reader.stop();
+  }
+}
+
+/** A running finance projector on connections of its own. */
+export interface RunningFinanceProjector {
+  projector: FinanceProjector;
+  close: () => Promise<void>;
+}
+
+/** Starts the finance projector as the finance subgraph's process runs it, on its own connections. */
+export async function startFinanceProjector(
+  config: Config,
+  logger: Logger,
+  options: { blockMs?: number } = {},
+): Promise<RunningFinanceProjector> {
+  const connection: Connection = await connectDatabase(config, 'finance');
+  const redis = createRedis(config, 'finance-projector', logger);
+  const models = { ...financeModels(connection), ...ledgerModels(connection) };
+  const projector = new FinanceProjector(models, redis, config.QUEUE_PREFIX, logger, options);
+  projector.start();
+  return {
+    projector,
+    close: async () => {
+      await projector.stop();
+      redis.disconnect();
+      await connection.close();
+    },
+  };
+}
+
+/** Moves finance's checkpoint to the end of the stream (after seeding its ledger directly). */
+export async function resetFinanceCheckpoint(models: LedgerModels, redis: Redis, prefix: string): Promise<void> {
+  const last = await streamTail(redis, prefix);
+  await models.Projection.updateOne({ _id: PROJECTION_ID }, { $set: { lastEventId: last } }, { upsert: true }).exec();
+}
