@@ -1,6 +1,5 @@
 import { composeServices } from '@apollo/composition';
-import { mergeSchemaSlices, readSchemaSlices, type RootFieldOrder } from '../shared/schema-slices.js';
-import { CASES_ROOT_FIELD_ORDER } from '../subgraphs/cases/root-fields.js';
+import { mergeSchemaSlices, readSchemaSlices } from '../shared/schema-slices.js';
 
 /** The four subgraphs, in the order the gateway lists them. */
 export const SUBGRAPHS = ['cases', 'partners', 'coverage', 'finance'] as const;
@@ -22,7 +21,6 @@ export class CompositionFailedError extends Error {
 }
 
 /** Subgraphs whose root fields are not listed in the order of their schema slices (shared/schema-slices.ts). */
-const ROOT_FIELD_ORDER: Partial<Record<SubgraphId, RootFieldOrder>> = { cases: CASES_ROOT_FIELD_ORDER };
 
 /** A subgraph's SDL as its slices read, joined (the subgraph's root `schema.graphql`, then its folders'). */
 export function subgraphSdl(name: SubgraphId): string {
@@ -38,7 +36,7 @@ export function composeSupergraph(overrides: Partial<Record<SubgraphId, string>>
   const result = composeServices(
     SUBGRAPHS.map((name) => ({
       name,
-      typeDefs: mergeSchemaSlices(overrides[name] ?? subgraphSdl(name), ROOT_FIELD_ORDER[name]),
+      typeDefs: mergeSchemaSlices(overrides[name] ?? subgraphSdl(name)),
       url: `http://${name}.subgraph.invalid/graphql`,
     })),
   );

@@ -6,7 +6,6 @@ import {
   parse,
   type DefinitionNode,
   type DocumentNode,
-  type FieldDefinitionNode,
   type ObjectTypeDefinitionNode,
   type ObjectTypeExtensionNode,
 } from 'graphql';
@@ -50,21 +49,14 @@ export function readSchemaSlices(dir: URL): string {
     .concat('\n');
 }
 
-/** The order of the root operation fields, when it is not the slices' order (see mergeSchemaSlices). */
-export type RootFieldOrder = Readonly<Partial<Record<'Query' | 'Mutation', readonly string[]>>>;
 
 /**
  * One document from the slices. A slice adds fields to a type another slice defines with
  * `extend type`; those fields are folded into the definition (after its own fields, in slice
  * order), so the subgraph serves and composes the same schema as if it were one file.
- *
- * The root operation types are where features interleave: the composed supergraph lists
- * each subgraph's Query and Mutation fields in the subgraph's order, and that order is part
- * of what clients see (introspection, gateway/supergraph.graphql). A subgraph whose order
- * is not the slices' order names it in `rootFieldOrder`; every field must then be named
- * there, so a new field cannot land in an accidental place.
+ * Root fields are listed feature by feature, in slice order.
  */
-export function mergeSchemaSlices(source: string | DocumentNode, rootFieldOrder: RootFieldOrder = {}): DocumentNode {
+export function mergeSchemaSlices(source: string | DocumentNode): DocumentNode {
   const document = typeof source === 'string' ? parse(source) : source;
   const definitions = new Map<string, ObjectTypeDefinitionNode>();
   for (const node of document.definitions) {
@@ -78,15 +70,9 @@ export function mergeSchemaSlices(source: string | DocumentNode, rootFieldOrder:
       folded.set(name, foldExtension(folded.get(name) ?? definitions.get(name)!, node));
     } else rest.push(node);
   }
-  const merged = rest.map((node) => {
-    if (node.kind !== Kind.OBJECT_TYPE_DEFINITION) return node;
-    const type = folded.get(node.name.value) ?? node;
-    const order = rootFieldOrder[type.name.value as keyof RootFieldOrder];
-    return order ? orderFields(type, order) : type;
-  });
-  for (const name of Object.keys(rootFieldOrder)) {
-    if (!definitions.has(name)) throw new Error(`rootFieldOrder names ${name}, which no slice defines`);
-  }
+  const merged = rest.map((node) =>
+    node.kind === Kind.OBJECT_TYPE_DEFINITION ? (folded.get(node.name.value) ?? node) : node,
+  );
   return { kind: Kind.DOCUMENT, definitions: merged };
 }
 
@@ -103,23 +89,9 @@ function foldExtension(type: ObjectTypeDefinitionNode, extension: ObjectTypeExte
   };
 }
 
-function orderFields(type: ObjectTypeDefinitionNode, order: readonly string[]): ObjectTypeDefinitionNode {
-  const byName = new Map<string, FieldDefinitionNode>((type.fields ?? []).map((field) => [field.name.value, field]));
-  const unlisted = [...byName.keys()].filter((name) => !order.includes(name));
-  const missing = order.filter((name) => !byName.has(name));
-  if (unlisted.length > 0 || missing.length > 0 || new Set(order).size !== order.length) {
-    const problems = [
-      ...unlisted.map((name) => `${type.name.value}.${name} is not in its rootFieldOrder`),
-      ...missing.map((name) => `rootFieldOrder names ${type.name.value}.${name}, which no slice defines`),
-    ];
-    throw new Error(problems.length > 0 ? problems.join('; ') : `rootFieldOrder of ${type.name.value} repeats a field`);
-  }
-  return { ...type, fields: order.map((name) => byName.get(name)!) };
-}
-
 /** A subgraph's SDL: its slices read and merged. `dir` is the subgraph's folder URL, ending with `/`. */
-export function loadSchemaFiles(dir: URL, rootFieldOrder?: RootFieldOrder): DocumentNode {
-  return mergeSchemaSlices(readSchemaSlices(dir), rootFieldOrder);
+export function loadSchemaFiles(dir: URL): DocumentNode {
+  return mergeSchemaSlices(readSchemaSlices(dir));
 }
 
 type ResolverEntry<TContext> = GraphQLResolverMap<TContext>[string];

@@ -14,7 +14,6 @@ import { caseResolvers } from './case/resolvers.js';
 import type { CasesContext } from './context.js';
 import { dataProtectionResolvers } from './data-protection/resolvers.js';
 import { ingestionResolvers } from './ingestion/resolvers.js';
-import { CASES_ROOT_FIELD_ORDER } from './root-fields.js';
 import { statisticsResolvers } from './statistics/resolvers.js';
 import { webhookResolvers } from './webhooks/resolvers.js';
 import { personalDataGrantModel } from './data-protection/support-access.js';
@@ -27,7 +26,7 @@ import { publishCaseEvents, type CaseEvent } from '../../shared/case-events/inde
 import { createRedis } from '../../shared/redis.js';
 
 /** The root's slice (directives, scalars) and each feature folder's `schema.graphql`, merged. */
-export const casesTypeDefs = loadSchemaFiles(new URL('./', import.meta.url), CASES_ROOT_FIELD_ORDER);
+export const casesTypeDefs = loadSchemaFiles(new URL('./', import.meta.url));
 
 /** Each feature folder's resolvers, merged; the scalars are the root's. */
 export const casesResolvers = mergeResolvers<CasesContext>(
