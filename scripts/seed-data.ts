@@ -15,7 +15,7 @@ import { commitmentInc, disbursementInc, entitlementOf, peopleDelta, type Financ
 import { ledgerModels, type CaseFinanceDoc, type DisbursementDoc, type LedgerModels } from '../subgraphs/finance/ledger/models.js';
 import { generateCases, type DemoCase } from './demo/generate.js';
 
-/** DOMAIN.md's package contents, which every contracted partner offers. */
+/** The package contents (docs/domain.md), which every contracted partner offers. */
 const SERVICE_CATALOGUE: Array<{ package: Package; services: string[] }> = [
   {
     package: 'POST_ARRIVAL',

@@ -1,5 +1,5 @@
 /**
- * Domain vocabulary shared by every subgraph (see ../shared/DOMAIN.md in the team notes).
+ * Domain vocabulary shared by every subgraph (the programme's facts are in docs/domain.md).
  * Reference data here is what the programme publishes; the per-subgraph databases hold
  * the operational copies (seeded from these lists).
  */

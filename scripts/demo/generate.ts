@@ -1,6 +1,6 @@
 /**
  * Deterministic demo data whose distributions follow the programme's published figures
- * (DOMAIN.md): about 1.25 returnees per case, ~15 % of returnees minors, main applicants
+ * (docs/domain.md): about 1.25 returnees per case, ~15 % of returnees minors, main applicants
  * averaging 35 years, 37 countries of origin, 26 Member States, five partners.
  * All names are synthetic.
  */

@@ -105,11 +105,12 @@ describe('database reads carry the deadline of the request they serve', () => {
 
     // The same scan for a request whose caller leaves after 20 ms: it rejects at once, and
     // the store stops it then, not at its end (nor at its maxTimeMS, a minute away).
-    for (const [name, read] of [
+    const reads: Array<[string, () => Promise<unknown>]> = [
       ['find', () => Slow().find(slow).comment('left-find').exec()],
       ['countDocuments', () => Slow().countDocuments(slow).comment('left-countDocuments').exec()],
       ['aggregate', () => Slow().aggregate([{ $match: slow }, { $count: 'n' }]).option({ comment: 'left-aggregate' }).exec()],
-    ] as const) {
+    ];
+    for (const [name, read] of reads) {
       const controller = new AbortController();
       const begun = Date.now();
       const result = withDbDeadline({ deadline: Date.now() + 60_000, signal: controller.signal }, read).then(

@@ -4,7 +4,7 @@ import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js'
 import { ledgerModels } from '../../subgraphs/finance/ledger/models.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';
 
-/** Entitlement from DOMAIN.md's table, computed here independently of the finance code. */
+/** Entitlement from docs/domain.md's table, computed here independently of the finance code. */
 function entitlementCents(c: Pick<CaseDoc, 'packages' | 'returnType' | 'familySize'>): number {
   let total = 0;
   if (c.packages.includes('POST_ARRIVAL')) total += 615_00 * c.familySize;

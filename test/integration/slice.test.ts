@@ -38,7 +38,7 @@ interface PageData {
   cases: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: Array<{ cursor: string; node: PageNode }> };
 }
 
-/** Entitlement computed here from DOMAIN.md's table, independently of the finance code. */
+/** Entitlement computed here from docs/domain.md's table, independently of the finance code. */
 function expectedEntitlementCents(doc: CaseDoc): number {
   let total = 0;
   if (doc.packages.includes('POST_ARRIVAL')) total += 615_00 * doc.familySize;

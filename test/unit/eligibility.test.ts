@@ -3,7 +3,7 @@ import { addMonths, assessEligibility, type EligibilityFacts } from '../../subgr
 
 const base: EligibilityFacts = { legalStay: false, temporaryProtection: false, applicationSigned: true, departureDate: '2024-01-15', requestDate: '2024-01-10' };
 
-describe('eligibility rules (DOMAIN.md)', () => {
+describe('eligibility rules (docs/domain.md)', () => {
   it.each([
     ['signed, requested before departure', {}, 'ELIGIBLE', []],
     ['requested on the last day of the window', { requestDate: '2024-07-15' }, 'ELIGIBLE', []],

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { computeEntitlement, PROGRAMME_TARIFFS, TariffNotFoundError, tariffOn, type TariffRow } from '../../subgraphs/finance/tariffs/rules.js';
 
-describe('entitlement from the programme tariffs (DOMAIN.md)', () => {
+describe('entitlement from the programme tariffs (docs/domain.md)', () => {
   it.each([
     // packages, return type, family size, expected cents
     [['POST_ARRIVAL'], 'VOLUNTARY', 1, 61_500],

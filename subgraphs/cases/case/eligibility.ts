@@ -1,5 +1,5 @@
 /**
- * Eligibility (DOMAIN.md): third-country nationals returning voluntarily or not who no
+ * Eligibility (docs/domain.md, "Who is eligible"): third-country nationals returning voluntarily or not who no
  * longer fulfil the conditions to stay. Not eligible: legal stay under Directive
  * 2011/95/EU, temporary protection under Directive 2001/55/EC. Assistance can be requested
  * up to 6 months after departure (configurable per Member State). A returnee who does not

@@ -1,7 +1,7 @@
 import type { CaseStatus, Package } from '../../../shared/domain.js';
 
 /**
- * The case lifecycle (DOMAIN.md): the Member State inserts the case → the partner accepts
+ * The case lifecycle (docs/domain.md, "A case's life"): the Member State inserts the case → the partner accepts
  * it → arrival and post-arrival assistance (KM1) → the partner submits the reintegration
  * plan → the Member State approves it (KM2) or rejects it with a reason → completion
  * reported by the partner → approved by the Member State (KM3). Cases without the

@@ -60,7 +60,7 @@ export interface EligibilityDoc {
   requestWindowMonths: number | null;
 }
 
-/** Per-Member-State configuration of the rules DOMAIN.md marks configurable. */
+/** Per-Member-State configuration of the rules docs/domain.md marks configurable. */
 export interface MemberStateRulesDoc {
   _id: string;
   requestWindowMonths: number;

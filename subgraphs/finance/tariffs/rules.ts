@@ -1,7 +1,7 @@
 import type { Package, ReturnType } from '../../../shared/domain.js';
 
 /**
- * Tariff components (DOMAIN.md, "Packages and tariffs"): post-arrival and charter-arrival
+ * Tariff components (docs/domain.md, "Packages and what they are worth"): post-arrival and charter-arrival
  * are paid per person; post-return pays the main applicant by return type and each
  * family member a flat amount.
  */
