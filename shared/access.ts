@@ -196,6 +196,3 @@ export function requirePrincipal(principal: Principal | null, what: string): Pri
   if (!principal) throw principalRequired(what, true);
   return principal;
 }
-
-/** shared/errors.ts's constructor, still imported from here by modules not yet moved to it. */
-export { forbidden } from './errors.js';

@@ -1,5 +1,6 @@
 import { Schema, Types, type Connection, type Model } from 'mongoose';
-import { forbidden, mayReadDataProtectionRecords, requirePrincipal } from '../../../shared/access.js';
+import { mayReadDataProtectionRecords, requirePrincipal } from '../../../shared/access.js';
+import { forbidden } from '../../../shared/errors.js';
 import type { Principal } from '../../../shared/auth.js';
 import type { RequestIdSource } from '../../../shared/http.js';
 import { checkPageSize } from '../../../shared/pagination.js';

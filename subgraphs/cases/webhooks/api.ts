@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
-import { GraphQLError } from 'graphql';
 import type { Redis } from 'ioredis';
 import { Types } from 'mongoose';
 import type { Principal } from '../../../shared/auth.js';
-import { forbidden, requirePrincipal } from '../../../shared/access.js';
+import { requirePrincipal } from '../../../shared/access.js';
+import { badUserInput, conflict, forbidden, notFound } from '../../../shared/errors.js';
 import { CASE_EVENT_TYPES } from '../../../shared/case-events/index.js';
 import { checkPageSize } from '../../../shared/pagination.js';
 import { checkWebhookUrl, type EndpointPolicy } from './endpoint.js';
@@ -37,17 +37,13 @@ export class WebhookApi {
     const who = requirePartner(principal, 'registerWebhook');
     const url = checkWebhookUrl(args.url, this.options);
     if (args.eventTypes.length === 0)
-      throw new GraphQLError('eventTypes must name at least one event type', {
-        extensions: { code: 'BAD_USER_INPUT', argumentName: 'eventTypes' },
-      });
+      throw badUserInput('eventTypes must name at least one event type', 'eventTypes');
     const count = await this.models.Webhook.countDocuments({
       partnerId: who.partnerId,
       deletedAt: { $exists: false },
     }).exec();
     if (count >= MAX_WEBHOOKS_PER_PARTNER)
-      throw new GraphQLError(`A partner registers at most ${MAX_WEBHOOKS_PER_PARTNER} webhooks; delete one first`, {
-        extensions: { code: 'BAD_USER_INPUT' },
-      });
+      throw badUserInput(`A partner registers at most ${MAX_WEBHOOKS_PER_PARTNER} webhooks; delete one first`);
     const doc: WebhookDoc = {
       _id: new Types.ObjectId(),
       partnerId: who.partnerId,
@@ -103,11 +99,9 @@ export class WebhookApi {
       .lean<WebhookDeliveryDoc>()
       .exec();
     if (!delivery)
-      throw new GraphQLError(`Delivery ${String(id).slice(0, 80)} was not found`, {
-        extensions: { code: 'NOT_FOUND' },
-      });
+      throw notFound('Delivery', String(id).slice(0, 80));
     if (delivery.status === 'PENDING')
-      throw new GraphQLError('The delivery is still being attempted', { extensions: { code: 'CONFLICT' } });
+      throw conflict('The delivery is still being attempted');
     await this.models.Delivery.updateOne(
       { _id: delivery._id },
       { $set: { status: 'PENDING' }, $inc: { redeliveries: 1 } },

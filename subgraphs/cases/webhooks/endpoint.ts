@@ -1,9 +1,9 @@
+import { badUserInput } from '../../../shared/errors.js';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
-import { GraphQLError } from 'graphql';
 
 /** `v1=<hex>`: HMAC-SHA-256 with the endpoint's secret of `<unix seconds>.<body>`. */
 export function signWebhook(secret: string, timestamp: number, body: string): string {
@@ -82,8 +82,7 @@ export interface EndpointPolicy {
 
 /** An endpoint must be HTTPS, with no credentials, and not a private or internal address (literal or name). */
 export function checkWebhookUrl(raw: string, policy: EndpointPolicy): URL {
-  const bad = (why: string) =>
-    new GraphQLError(`url ${why}`, { extensions: { code: 'BAD_USER_INPUT', argumentName: 'url' } });
+  const bad = (why: string) => badUserInput(`url ${why}`, 'url');
   if (raw.length > 2_000) throw bad('must be at most 2000 characters');
   let url: URL;
   try {
