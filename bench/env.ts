@@ -43,7 +43,9 @@ export const BENCH_SUBGRAPHS = ['cases', 'partners', 'coverage', 'finance'] as c
 
 /** The bench's four databases, with the reference data loaded. */
 export async function benchDatabases(config: Config) {
-  const [cases, partners, coverage, finance] = await Promise.all(BENCH_SUBGRAPHS.map((n) => connectDatabase(config, n)));
+  const [cases, partners, coverage, finance] = await Promise.all(
+    BENCH_SUBGRAPHS.map((n) => connectDatabase(config, n)),
+  );
   const db = { cases: cases!, partners: partners!, coverage: coverage!, finance: finance! };
   await seedReferenceData(db);
   return { db, close: async () => void (await Promise.all(Object.values(db).map((c) => c.close()))) };
@@ -61,7 +63,13 @@ export async function benchAuthorization(env: Record<string, string>): Promise<R
 export function processStarter(env: Record<string, string>) {
   const children: ChildProcess[] = [];
   process.on('exit', () => children.forEach((c) => c.kill('SIGTERM')));
-  return async (entry: string, port: number, readinessPath = '/health/ready', headers: Record<string, string> = {}, extraEnv: Record<string, string> = {}) => {
+  return async (
+    entry: string,
+    port: number,
+    readinessPath = '/health/ready',
+    headers: Record<string, string> = {},
+    extraEnv: Record<string, string> = {},
+  ) => {
     const child = spawnEntry(entry, { ...env, ...extraEnv });
     children.push(child);
     await waitForReady(`http://127.0.0.1:${port}${readinessPath}`, 60_000, () => child.exitCode === null, headers);

@@ -13,7 +13,10 @@ import { BENCH_PRINCIPAL } from './env.js';
 
 const signingKey = loadConfig().INTERNAL_SIGNING_KEY;
 
-const urls: Record<SubgraphId, string> = JSON.parse(process.env.BENCH_SUBGRAPH_URLS ?? '{}') as Record<SubgraphId, string>;
+const urls: Record<SubgraphId, string> = JSON.parse(process.env.BENCH_SUBGRAPH_URLS ?? '{}') as Record<
+  SubgraphId,
+  string
+>;
 const gateway = new ApolloGateway({
   supergraphSdl: readFileSync(SUPERGRAPH_FILE, 'utf8'),
   // Only the URL differs from the defaults (the committed supergraph has placeholder hosts),
@@ -28,6 +31,8 @@ const gateway = new ApolloGateway({
     }),
 });
 const server = new ApolloServer({ gateway });
-const { url } = await startStandaloneServer(server, { listen: { port: Number(process.env.BENCH_PORT ?? 4100), host: '127.0.0.1' } });
+const { url } = await startStandaloneServer(server, {
+  listen: { port: Number(process.env.BENCH_PORT ?? 4100), host: '127.0.0.1' },
+});
 process.stdout.write(`plain gateway ready at ${url}\n`);
 process.on('SIGTERM', () => void server.stop().then(() => process.exit(0)));

@@ -26,7 +26,11 @@ import { seedCases } from '../scripts/seed-data.js';
 import { clearCollection } from '../shared/mongo.js';
 
 const { values } = parseArgs({
-  options: { cases: { type: 'string', default: '10000' }, calls: { type: 'string', default: '40' }, only: { type: 'string' } },
+  options: {
+    cases: { type: 'string', default: '10000' },
+    calls: { type: 'string', default: '40' },
+    only: { type: 'string' },
+  },
 });
 const CASES = Number(values.cases);
 const CALLS = Number(values.calls);
@@ -46,9 +50,17 @@ const feeds = feedModels(db.cases);
 const mark = await db.cases.collection('benchmeta').findOne({ _id: SEED_MARK as never });
 if (!mark || (mark as { cases?: number }).cases !== CASES) {
   const started = Date.now();
-  process.stdout.write(`seeding ${CASES.toLocaleString('en')} cases (once; kept in the ${config.MONGO_DB_PREFIX} databases)...\n`);
+  process.stdout.write(
+    `seeding ${CASES.toLocaleString('en')} cases (once; kept in the ${config.MONGO_DB_PREFIX} databases)...\n`,
+  );
   await db.cases.collection('benchmeta').deleteMany({});
-  await seedCases(db, { count: CASES, seed: 20240301, caseIdKey: config.CASE_ID_KEY, batchSize: 2_000, onProgress: (n) => n % 20_000 === 0 && process.stdout.write(`  ${n}\n`) });
+  await seedCases(db, {
+    count: CASES,
+    seed: 20240301,
+    caseIdKey: config.CASE_ID_KEY,
+    batchSize: 2_000,
+    onProgress: (n) => n % 20_000 === 0 && process.stdout.write(`  ${n}\n`),
+  });
   // Feed reports for `ingestionFeeds`: a few hundred pushes per Member State, as years of weekly feeds would leave.
   await clearCollection(feeds.Feed);
   await clearCollection(feeds.FeedChunk);
@@ -62,7 +74,16 @@ if (!mark || (mark as { cases?: number }).cases !== CASES) {
   }));
   await feeds.Feed.collection.insertMany(feedDocs as never[]);
   await feeds.FeedChunk.collection.insertMany(
-    feedDocs.map((f) => ({ _id: `${f._id}:0`, feedId: f._id, chunkIndex: 0, counts: { created: 490, updated: 0, unchanged: 0, stale: 0, rejected: 10 }, rejected: [], failed: false, error: null, completedAt: f.createdAt })) as never[],
+    feedDocs.map((f) => ({
+      _id: `${f._id}:0`,
+      feedId: f._id,
+      chunkIndex: 0,
+      counts: { created: 490, updated: 0, unchanged: 0, stale: 0, rejected: 10 },
+      rejected: [],
+      failed: false,
+      error: null,
+      completedAt: f.createdAt,
+    })) as never[],
   );
   await db.cases.collection('benchmeta').insertOne({ _id: SEED_MARK as never, cases: CASES, at: new Date() });
   process.stdout.write(`seeded in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
@@ -101,38 +122,94 @@ const COUNT = `query($f: CaseFilter) { cases(filter: $f, first: 1) { totalCount 
 
 // The scope applied exactly as the cases subgraph applies it.
 const grants = personalDataGrantModel(db.cases);
-const restrictFor = (principal: Principal, filter: FilterQuery<CaseDoc>) => new CaseAccess(principal, grants, config.PSEUDONYM_KEY).restrict(filter);
+const restrictFor = (principal: Principal, filter: FilterQuery<CaseDoc>) =>
+  new CaseAccess(principal, grants, config.PSEUDONYM_KEY).restrict(filter);
 const storeQuery = (principal: Principal, f: CaseFilterInput) => restrictFor(principal, caseFilterToQuery(f));
-const storePage = (principal: Principal, f: CaseFilterInput, first = 50) => () =>
-  models.Case.find(storeQuery(principal, f)).sort({ _id: 1 }).limit(first + 1).batchSize(first + 1).lean().exec();
-const storeCount = (principal: Principal, f: CaseFilterInput) => () => models.Case.countDocuments(storeQuery(principal, f)).exec();
+const storePage =
+  (principal: Principal, f: CaseFilterInput, first = 50) =>
+  () =>
+    models.Case.find(storeQuery(principal, f))
+      .sort({ _id: 1 })
+      .limit(first + 1)
+      .batchSize(first + 1)
+      .lean()
+      .exec();
+const storeCount = (principal: Principal, f: CaseFilterInput) => () =>
+  models.Case.countDocuments(storeQuery(principal, f)).exec();
 
 const shapes: Shape[] = [];
-const baseline: Shape = { name: 'baseline: first page in _id order (admin)', principal: ADMIN, query: PAGE, variables: { first: 50 }, store: storePage(ADMIN, {}) };
+const baseline: Shape = {
+  name: 'baseline: first page in _id order (admin)',
+  principal: ADMIN,
+  query: PAGE,
+  variables: { first: 50 },
+  store: storePage(ADMIN, {}),
+};
 shapes.push(baseline);
-const scopes: Array<[string, Principal]> = [['admin', ADMIN], ['member state DE', MS], ['partner weldo', PARTNER]];
+const scopes: Array<[string, Principal]> = [
+  ['admin', ADMIN],
+  ['member state DE', MS],
+  ['partner weldo', PARTNER],
+];
 for (const [i, name] of FIELD_NAMES.entries()) {
   const f = FIELDS[name]!;
   const other = FIELDS[FIELD_NAMES[(i + 3) % FIELD_NAMES.length]!]!;
   for (const [scopeName, principal] of scopes) {
-    shapes.push({ name: `${name} | ${scopeName} | page`, principal, query: PAGE, variables: { f, first: 50 }, store: storePage(principal, f) });
-    shapes.push({ name: `${name} | ${scopeName} | totalCount`, principal, query: COUNT, variables: { f }, store: storeCount(principal, f) });
+    shapes.push({
+      name: `${name} | ${scopeName} | page`,
+      principal,
+      query: PAGE,
+      variables: { f, first: 50 },
+      store: storePage(principal, f),
+    });
+    shapes.push({
+      name: `${name} | ${scopeName} | totalCount`,
+      principal,
+      query: COUNT,
+      variables: { f },
+      store: storeCount(principal, f),
+    });
   }
   const both = { ...f, ...other };
-  shapes.push({ name: `${name} + ${FIELD_NAMES[(i + 3) % FIELD_NAMES.length]} | admin | page`, principal: ADMIN, query: PAGE, variables: { f: both, first: 50 }, store: storePage(ADMIN, both) });
-  shapes.push({ name: `${name} + ${FIELD_NAMES[(i + 3) % FIELD_NAMES.length]} | member state DE | totalCount`, principal: MS, query: COUNT, variables: { f: both }, store: storeCount(MS, both) });
+  shapes.push({
+    name: `${name} + ${FIELD_NAMES[(i + 3) % FIELD_NAMES.length]} | admin | page`,
+    principal: ADMIN,
+    query: PAGE,
+    variables: { f: both, first: 50 },
+    store: storePage(ADMIN, both),
+  });
+  shapes.push({
+    name: `${name} + ${FIELD_NAMES[(i + 3) % FIELD_NAMES.length]} | member state DE | totalCount`,
+    principal: MS,
+    query: COUNT,
+    variables: { f: both },
+    store: storeCount(MS, both),
+  });
 }
 for (const [scopeName, principal] of scopes) {
-  shapes.push({ name: `no filter | ${scopeName} | totalCount`, principal, query: COUNT, variables: {}, store: storeCount(principal, {}) });
+  shapes.push({
+    name: `no filter | ${scopeName} | totalCount`,
+    principal,
+    query: COUNT,
+    variables: {},
+    store: storeCount(principal, {}),
+  });
 }
-shapes.push({ name: `no filter | EU analyst | page + totalCount`, principal: ANALYST, query: `query { cases(first: 50) { totalCount edges { node { id caseReference } } } }`, store: storeCount(ANALYST, {}) });
+shapes.push({
+  name: `no filter | EU analyst | page + totalCount`,
+  principal: ANALYST,
+  query: `query { cases(first: 50) { totalCount edges { node { id caseReference } } } }`,
+  store: storeCount(ANALYST, {}),
+});
 
 // Deep keyset pages: the cursors are found first (untimed), then page 50 and the last page are timed.
 async function cursorsOf(principal: Principal, f: CaseFilterInput, first: number): Promise<string[]> {
   const cursors: string[] = [];
   let after: string | null = null;
   for (;;) {
-    const body = (await call(principal, PAGE, { f, first, after })) as { data: { cases: { pageInfo: { hasNextPage: boolean; endCursor: string | null } } } };
+    const body = (await call(principal, PAGE, { f, first, after })) as {
+      data: { cases: { pageInfo: { hasNextPage: boolean; endCursor: string | null } } };
+    };
     const info = body.data.cases.pageInfo;
     if (!info.hasNextPage || !info.endCursor) return cursors;
     cursors.push(info.endCursor);
@@ -147,7 +224,10 @@ shapes.push({
   principal: MS,
   query: `query($r: String!) { caseByReference(memberState: "DE", caseReference: $r) { id status } }`,
   variables: { r: REFERENCE_CASE.caseReference },
-  store: () => models.Case.findOne(restrictFor(MS, { memberState: 'DE', caseReference: REFERENCE_CASE.caseReference })).lean().exec(),
+  store: () =>
+    models.Case.findOne(restrictFor(MS, { memberState: 'DE', caseReference: REFERENCE_CASE.caseReference }))
+      .lean()
+      .exec(),
 });
 shapes.push({
   name: 'Partner.cases with filter | admin',
@@ -165,7 +245,11 @@ shapes.push({
   query: `query { ingestionFeeds(memberState: "NL", first: 20) { id status counts { received rejected } } }`,
   store: () => feeds.Feed.find({ memberState: 'NL' }).sort({ createdAt: -1 }).limit(20).lean().exec(),
 });
-shapes.push({ name: 'ingestionFeeds | member state DE', principal: MS, query: `query { ingestionFeeds(first: 20) { id status } }` });
+shapes.push({
+  name: 'ingestionFeeds | member state DE',
+  principal: MS,
+  query: `query { ingestionFeeds(first: 20) { id status } }`,
+});
 // The README's own examples, as its readers send them.
 const BE: Principal = { subject: 'bench-ms-be', role: 'MEMBER_STATE', memberState: 'BE' };
 shapes.push({
@@ -180,10 +264,26 @@ shapes.push({
     edges { node { caseReference status familySize packages departureDate sendingMemberState { code name } countryOfOrigin { name coverage { partner { name } validFrom } }
     partner { name } entitlement { totalCents totalEur lines { package component persons unitCents amountCents } } } } } }`,
 });
-shapes.push({ name: 'tariffs(on) | analyst', principal: ANALYST, query: `query { tariffs(on: "2024-06-01") { package component amountCents } }` });
-shapes.push({ name: 'financeSummary(year) | admin', principal: ADMIN, query: `query { financeSummary(year: 2024) { peopleSupported committedCents disbursedCents } }` });
-shapes.push({ name: 'partners spend(year) | admin', principal: ADMIN, query: `query { partners { id spend(year: 2024) { committedCents } } }` });
-shapes.push({ name: 'countries coverage + spend(year) | admin', principal: ADMIN, query: `query { countriesOfOrigin { code name coverage { partner { id } packages } spend(year: 2024) { committedCents } } }` });
+shapes.push({
+  name: 'tariffs(on) | analyst',
+  principal: ANALYST,
+  query: `query { tariffs(on: "2024-06-01") { package component amountCents } }`,
+});
+shapes.push({
+  name: 'financeSummary(year) | admin',
+  principal: ADMIN,
+  query: `query { financeSummary(year: 2024) { peopleSupported committedCents disbursedCents } }`,
+});
+shapes.push({
+  name: 'partners spend(year) | admin',
+  principal: ADMIN,
+  query: `query { partners { id spend(year: 2024) { committedCents } } }`,
+});
+shapes.push({
+  name: 'countries coverage + spend(year) | admin',
+  principal: ADMIN,
+  query: `query { countriesOfOrigin { code name coverage { partner { id } packages } spend(year: 2024) { committedCents } } }`,
+});
 
 // ---- the system ----------------------------------------------------------------------------
 const start = processStarter(env);
@@ -212,13 +312,23 @@ for (const [label, principal, f] of [
   const cursors = await cursorsOf(principal, f, 20);
   const page50 = cursors[Math.min(48, cursors.length - 1)];
   const last = cursors.at(-1);
-  if (page50) shapes.push({ name: `${label} | page 50 (of ${cursors.length + 1}, 20 a page)`, principal, query: PAGE, variables: { f, first: 20, after: page50 } });
-  if (last) shapes.push({ name: `${label} | last page`, principal, query: PAGE, variables: { f, first: 20, after: last } });
+  if (page50)
+    shapes.push({
+      name: `${label} | page 50 (of ${cursors.length + 1}, 20 a page)`,
+      principal,
+      query: PAGE,
+      variables: { f, first: 20, after: page50 },
+    });
+  if (last)
+    shapes.push({ name: `${label} | last page`, principal, query: PAGE, variables: { f, first: 20, after: last } });
 }
 
 // ---- timing --------------------------------------------------------------------------------
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-async function time(run: () => Promise<unknown>): Promise<{ p50: number; p99: number; errors: number; error?: string }> {
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+async function time(
+  run: () => Promise<unknown>,
+): Promise<{ p50: number; p99: number; errors: number; error?: string }> {
   let errors = 0;
   let error: string | undefined;
   const attempt = async () => {
@@ -253,7 +363,9 @@ for (const shape of selected) {
 }
 const baseRow = rows[0]!;
 const f1 = (n: number) => n.toFixed(1).padStart(7);
-process.stdout.write(`\nreads at ${CASES.toLocaleString('en')} cases, ${CALLS} sequential calls per shape, through the gateway (production mode) and straight against the store\n`);
+process.stdout.write(
+  `\nreads at ${CASES.toLocaleString('en')} cases, ${CALLS} sequential calls per shape, through the gateway (production mode) and straight against the store\n`,
+);
 process.stdout.write(`target: p99 under ${target} ms through the gateway\n\n`);
 process.stdout.write(`${'shape'.padEnd(64)}  gw p50  gw p99  ratio p99  store p50  store p99\n`);
 let misses = 0;
@@ -267,6 +379,8 @@ for (const row of rows) {
   );
 }
 const worst = rows.reduce((a, b) => (!(b.gw.p99 <= a.gw.p99) ? b : a));
-process.stdout.write(`\n${rows.length} shapes; worst p99 ${worst.gw.p99.toFixed(1)} ms (${worst.name}); ${misses === 0 ? `every shape under ${target} ms` : `${misses} shape(s) at or over ${target} ms`}\n`);
+process.stdout.write(
+  `\n${rows.length} shapes; worst p99 ${worst.gw.p99.toFixed(1)} ms (${worst.name}); ${misses === 0 ? `every shape under ${target} ms` : `${misses} shape(s) at or over ${target} ms`}\n`,
+);
 await close();
 process.exit(0);

@@ -38,11 +38,15 @@ const base = 4900;
 // Each principal here stands for a whole class of clients (every ops dashboard, every partner
 // tool): its sockets and subscriptions are allowed past the per-principal defaults.
 const perPrincipal = String(Math.max(1, Math.ceil(SUBSCRIBERS / PRINCIPALS)));
-const env = benchEnv('benchsubs', base, { WS_MAX_CONNECTIONS_PER_PRINCIPAL: perPrincipal, WS_MAX_SUBSCRIPTIONS_PER_PRINCIPAL: perPrincipal });
+const env = benchEnv('benchsubs', base, {
+  WS_MAX_CONNECTIONS_PER_PRINCIPAL: perPrincipal,
+  WS_MAX_SUBSCRIPTIONS_PER_PRINCIPAL: perPrincipal,
+});
 const config = loadConfig(env);
 const { db, close } = await benchDatabases(config);
 const models = casesModels(db.cases);
-if ((await models.Case.findOne({}).lean().exec()) === null) await seedCases(db, { count: 500, seed: 20240301, caseIdKey: config.CASE_ID_KEY });
+if ((await models.Case.findOne({}).lean().exec()) === null)
+  await seedCases(db, { count: 500, seed: 20240301, caseIdKey: config.CASE_ID_KEY });
 const sample = await models.Case.find({}).limit(50).lean<CaseDoc[]>().exec();
 await close();
 
@@ -53,7 +57,8 @@ const redis = createRedis(config, 'bench-subscriptions');
 const url = `ws://127.0.0.1:${base}/graphql`;
 
 /** Resident memory of a process, from /proc (Linux). */
-const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+const rssOf = (pid: number) =>
+  Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
 const settleMemory = async () => {
   await new Promise((r) => setTimeout(r, 1_500));
   return rssOf(gateway.pid!);
@@ -61,7 +66,8 @@ const settleMemory = async () => {
 
 const SELECTIONS = {
   'event fields': 'subscription { caseEvents { id type at caseId status } }',
-  'case from 4 subgraphs': 'subscription { caseEvents { id type at caseId case { caseReference status sendingMemberState { name } countryOfOrigin { name } partner { name } entitlement { totalCents } } } }',
+  'case from 4 subgraphs':
+    'subscription { caseEvents { id type at caseId case { caseReference status sendingMemberState { name } countryOfOrigin { name } partner { name } entitlement { totalCents } } } }',
 } as const;
 
 // A realistic mix: operations dashboards, EU analysts, partner tools, Member State tools.
@@ -76,12 +82,19 @@ const principals: Principal[] = Array.from({ length: PRINCIPALS }, (_, i): Princ
     case 2:
       return { subject: `partner-tool-${i}`, role: 'PARTNER', partnerId: partnersOf[i % partnersOf.length]! };
     default:
-      return { subject: `ministry-tool-${i}`, role: 'MEMBER_STATE', memberState: memberStatesOf[i % memberStatesOf.length]! };
+      return {
+        subject: `ministry-tool-${i}`,
+        role: 'MEMBER_STATE',
+        memberState: memberStatesOf[i % memberStatesOf.length]!,
+      };
   }
 });
 const tokens = await Promise.all(principals.map((p) => mintToken(p, config)));
 /** How many of the published events subscriber `i` may see. */
-const expectedFor = (i: number) => Array.from({ length: EVENTS }, (_, e) => sample[e % sample.length]!).filter((doc) => canSeeCase(principals[i % PRINCIPALS]!, doc)).length;
+const expectedFor = (i: number) =>
+  Array.from({ length: EVENTS }, (_, e) => sample[e % sample.length]!).filter((doc) =>
+    canSeeCase(principals[i % PRINCIPALS]!, doc),
+  ).length;
 
 async function round(name: keyof typeof SELECTIONS) {
   const latencies: number[] = [];
@@ -93,7 +106,14 @@ async function round(name: keyof typeof SELECTIONS) {
   let connected = 0;
   await Promise.all(
     Array.from({ length: SUBSCRIBERS }, async (_, i) => {
-      const client = createClient({ url, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0, connectionParams: { authorization: `Bearer ${tokens[i % PRINCIPALS]}` }, onNonLazyError: () => failures++ });
+      const client = createClient({
+        url,
+        webSocketImpl: WebSocket,
+        lazy: false,
+        retryAttempts: 0,
+        connectionParams: { authorization: `Bearer ${tokens[i % PRINCIPALS]}` },
+        onNonLazyError: () => failures++,
+      });
       clients.push(client);
       await new Promise<void>((resolve) => {
         client.on('connected', () => {
@@ -125,7 +145,16 @@ async function round(name: keyof typeof SELECTIONS) {
     const doc = sample[i % sample.length]!;
     const facts = factsOf(doc);
     const at = new Date();
-    await publishCaseEvents(redis, config.QUEUE_PREFIX, [{ type: 'case.updated', caseId: doc._id.toHexString(), version: i, at: at.toISOString(), before: facts, after: facts }]);
+    await publishCaseEvents(redis, config.QUEUE_PREFIX, [
+      {
+        type: 'case.updated',
+        caseId: doc._id.toHexString(),
+        version: i,
+        at: at.toISOString(),
+        before: facts,
+        after: facts,
+      },
+    ]);
     published.set(String(i), at.getTime());
     await new Promise((r) => setTimeout(r, INTERVAL_MS));
   }
@@ -135,22 +164,40 @@ async function round(name: keyof typeof SELECTIONS) {
   await Promise.all(clients.map((c) => c.dispose()));
   latencies.sort((a, b) => a - b);
   const pct = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? NaN;
-  return { name, connected, received, expected, failures, p50: pct(50), p99: pct(99), max: latencies.at(-1) ?? NaN, perConnection: (after - before) / Math.max(connected, 1) };
+  return {
+    name,
+    connected,
+    received,
+    expected,
+    failures,
+    p50: pct(50),
+    p99: pct(99),
+    max: latencies.at(-1) ?? NaN,
+    perConnection: (after - before) / Math.max(connected, 1),
+  };
 }
 
-process.stdout.write(`processes ready; ${SUBSCRIBERS} subscribers over ${PRINCIPALS} principals (${principals.map((p) => p.role).join(', ')}), ${EVENTS} events every ${INTERVAL_MS} ms\n`);
+process.stdout.write(
+  `processes ready; ${SUBSCRIBERS} subscribers over ${PRINCIPALS} principals (${principals.map((p) => p.role).join(', ')}), ${EVENTS} events every ${INTERVAL_MS} ms\n`,
+);
 const results = [];
 for (const name of Object.keys(SELECTIONS) as Array<keyof typeof SELECTIONS>) results.push(await round(name));
 await redis.del(caseEventStream(config.QUEUE_PREFIX));
 redis.disconnect();
 
-process.stdout.write(`\nsubscription benchmark (gateway pid ${gateway.pid}, 2 cores): delivery latency from publish to receipt\n`);
-process.stdout.write('selection                 connected  delivered/expected  failures  p50 ms  p99 ms  max ms  gateway memory per connection\n');
+process.stdout.write(
+  `\nsubscription benchmark (gateway pid ${gateway.pid}, 2 cores): delivery latency from publish to receipt\n`,
+);
+process.stdout.write(
+  'selection                 connected  delivered/expected  failures  p50 ms  p99 ms  max ms  gateway memory per connection\n',
+);
 for (const r of results) {
   process.stdout.write(
     `${r.name.padEnd(24)}  ${String(r.connected).padStart(9)}  ${`${r.received}/${r.expected}`.padStart(18)}  ${String(r.failures).padStart(8)}  ${String(r.p50).padStart(6)}  ${String(r.p99).padStart(6)}  ${String(r.max).padStart(6)}  ${(r.perConnection / 1024).toFixed(1)} KiB\n`,
   );
 }
 const [light, federated] = results;
-process.stdout.write(`ratio federated/event-only: p50 ${(federated!.p50 / Math.max(light!.p50, 1)).toFixed(2)}, p99 ${(federated!.p99 / Math.max(light!.p99, 1)).toFixed(2)}\n`);
+process.stdout.write(
+  `ratio federated/event-only: p50 ${(federated!.p50 / Math.max(light!.p50, 1)).toFixed(2)}, p99 ${(federated!.p99 / Math.max(light!.p99, 1)).toFixed(2)}\n`,
+);
 process.exit(results.every((r) => r.received === r.expected && r.failures === 0) ? 0 : 1);

@@ -63,7 +63,10 @@ export function adminHandler(options: { config: Config; queues: Queue[] }): Requ
     }
     if (fromQuery) {
       const secure = options.config.NODE_ENV === 'production' ? '; Secure' : '';
-      res.writeHead(303, { location: BASE, 'set-cookie': `${COOKIE}=${token}; Path=${BASE}; HttpOnly; SameSite=Strict; Max-Age=3600${secure}` });
+      res.writeHead(303, {
+        location: BASE,
+        'set-cookie': `${COOKIE}=${token}; Path=${BASE}; HttpOnly; SameSite=Strict; Max-Age=3600${secure}`,
+      });
       res.end();
       return true;
     }

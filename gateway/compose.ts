@@ -42,6 +42,7 @@ export function composeSupergraph(overrides: Partial<Record<SubgraphId, string>>
   );
   if (result.errors) throw new CompositionFailedError(result.errors.map((e) => e.message));
   const blocking = result.hints.filter((hint) => !ACCEPTED_HINT_CODES.has(hint.definition.code));
-  if (blocking.length > 0) throw new CompositionFailedError(blocking.map((h) => `[hint ${h.definition.code}] ${h.message}`));
+  if (blocking.length > 0)
+    throw new CompositionFailedError(blocking.map((h) => `[hint ${h.definition.code}] ${h.message}`));
   return `${result.supergraphSdl.trimEnd()}\n`;
 }

@@ -92,10 +92,16 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
 
   /** Every hop carries the verified principal, signed and short-lived (see shared/auth.ts). */
   override willSendRequest(options: GraphQLDataSourceProcessOptions<GatewayContext>): void {
-    options.request.http?.headers.set(PRINCIPAL_HEADER, signPrincipal(options.context.principal ?? null, this.signingKey));
+    options.request.http?.headers.set(
+      PRINCIPAL_HEADER,
+      signPrincipal(options.context.principal ?? null, this.signingKey),
+    );
     if (options.context.requestId) {
       options.request.http?.headers.set(REQUEST_ID_HEADER, options.context.requestId);
-      options.request.http?.headers.set(REQUEST_ID_SOURCE_HEADER, options.context.requestIdSource === 'CLIENT' ? 'client' : 'gateway');
+      options.request.http?.headers.set(
+        REQUEST_ID_SOURCE_HEADER,
+        options.context.requestIdSource === 'CLIENT' ? 'client' : 'gateway',
+      );
     }
   }
 
@@ -105,8 +111,11 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       return await (signal ? callerSignal.run(signal, () => super.process(options)) : super.process(options));
     } catch (error) {
       // Duck-typed: @apollo/gateway (CommonJS) and we (ESM) load different GraphQLError classes.
-      const response = (error as { extensions?: { response?: { status?: number; body?: unknown } } } | null)?.extensions?.response;
-      const subgraphErrors = (response?.body as { errors?: Array<{ message?: unknown; extensions?: Record<string, unknown> }> } | undefined)?.errors;
+      const response = (error as { extensions?: { response?: { status?: number; body?: unknown } } } | null)?.extensions
+        ?.response;
+      const subgraphErrors = (
+        response?.body as { errors?: Array<{ message?: unknown; extensions?: Record<string, unknown> }> } | undefined
+      )?.errors;
       const first = Array.isArray(subgraphErrors) ? subgraphErrors[0] : undefined;
       if (response?.status !== undefined && response.status < 500 && typeof first?.message === 'string') {
         // The subgraph refused the request (bad input, 401): pass its coded error on, without internals.
@@ -121,7 +130,10 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
       // The client left: nobody reads this answer, and the subgraph was not at fault.
       if (options.context.signal?.aborted) throw internalError('The client closed its connection before the answer');
       const detail = describeFetchFailure(error, this.timeoutMs);
-      this.options.logger?.warn({ subgraph: this.serviceName, detail, requestId: options.context.requestId }, 'subgraph unavailable');
+      this.options.logger?.warn(
+        { subgraph: this.serviceName, detail, requestId: options.context.requestId },
+        'subgraph unavailable',
+      );
       throw subgraphUnavailable(this.serviceName, this.options.production ? undefined : detail);
     }
   }

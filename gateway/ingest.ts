@@ -40,8 +40,13 @@ export const CANONICAL_RECORD_JSON_SCHEMA = {
 const REPORT_QUERY = `query($id: ID!) { ingestionFeed(id: $id) { id memberState status counts { received created updated unchanged stale rejected }
   rejected { position line caseReference path message } rejectedOmitted errors createdAt } }`;
 
-const problem = (res: ServerResponse, status: number, code: string, message: string, extra: Record<string, unknown> = {}) =>
-  sendJson(res, status, { error: { code, message, ...extra } });
+const problem = (
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  extra: Record<string, unknown> = {},
+) => sendJson(res, status, { error: { code, message, ...extra } });
 
 /**
  * The push API on the gateway's port: `POST /ingest/v1/feeds` (JSON array or {records},
@@ -66,13 +71,26 @@ export function ingestHandler(options: {
   function refuse(req: IncomingMessage, res: ServerResponse, refusal: PushRefusal): void {
     res.setHeader('connection', 'close');
     req.resume();
-    sendJson(res, refusal.status, { error: { code: refusal.code, message: refusal.message, limit: refusal.limit, retryAfterSeconds: refusal.retryAfterSeconds } }, { 'retry-after': String(refusal.retryAfterSeconds) });
+    sendJson(
+      res,
+      refusal.status,
+      {
+        error: {
+          code: refusal.code,
+          message: refusal.message,
+          limit: refusal.limit,
+          retryAfterSeconds: refusal.retryAfterSeconds,
+        },
+      },
+      { 'retry-after': String(refusal.retryAfterSeconds) },
+    );
   }
 
   async function principalOf(req: IncomingMessage, res: ServerResponse): Promise<Principal | null | undefined> {
     try {
       const { principal } = await options.authenticate(req);
-      if (!principal) problem(res, 401, 'UNAUTHENTICATED', 'Send "Authorization: Bearer <token>" of a Member State authority');
+      if (!principal)
+        problem(res, 401, 'UNAUTHENTICATED', 'Send "Authorization: Bearer <token>" of a Member State authority');
       return principal ?? undefined;
     } catch (error) {
       problem(res, 401, 'UNAUTHENTICATED', (error as Error).message);
@@ -83,7 +101,8 @@ export function ingestHandler(options: {
   async function push(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const principal = await principalOf(req, res);
     if (!principal) return void req.resume();
-    if (!mayPushFeeds(principal)) return void (req.resume(), problem(res, 403, 'FORBIDDEN', 'Feeds are pushed by Member State authorities'));
+    if (!mayPushFeeds(principal))
+      return void (req.resume(), problem(res, 403, 'FORBIDDEN', 'Feeds are pushed by Member State authorities'));
     // Pushes per minute and in flight per Member State (README, Pushing a feed): checked before the body is read.
     const admitted = await limits.admit(principal.memberState!, randomUUID());
     if ('status' in admitted) return refuse(req, res, admitted);
@@ -98,25 +117,44 @@ export function ingestHandler(options: {
     const format = formatOf(req.headers['content-type']);
     if (!format) {
       req.resume();
-      return problem(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Send application/json, application/x-ndjson or text/csv (UTF-8)');
+      return problem(
+        res,
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+        'Send application/json, application/x-ndjson or text/csv (UTF-8)',
+      );
     }
     const profileName = url.searchParams.get('profile') ?? (req.headers['x-feed-profile'] as string | undefined);
     const profile = profileName ? options.profiles?.get(profileName) : undefined;
     if (profileName && !profile) {
       req.resume();
-      return problem(res, 400, 'UNKNOWN_PROFILE', `No profile "${profileName.slice(0, 40)}"; known: ${[...(options.profiles?.keys() ?? [])].join(', ') || 'none'}`);
+      return problem(
+        res,
+        400,
+        'UNKNOWN_PROFILE',
+        `No profile "${profileName.slice(0, 40)}"; known: ${[...(options.profiles?.keys() ?? [])].join(', ') || 'none'}`,
+      );
     }
-    if (profile && format !== 'csv') return void (req.resume(), problem(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Profiles describe CSV dialects: send text/csv'));
+    if (profile && format !== 'csv')
+      return void (
+        req.resume(),
+        problem(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Profiles describe CSV dialects: send text/csv')
+      );
     if (profile?.memberState && profile.memberState !== principal.memberState) {
       req.resume();
       return problem(res, 403, 'FORBIDDEN', `Profile ${profile.name} is ${profile.memberState}'s national system`);
     }
     const idempotencyKey = req.headers['idempotency-key'];
-    if (idempotencyKey !== undefined && (typeof idempotencyKey !== 'string' || !/^[A-Za-z0-9_.:-]{1,200}$/.test(idempotencyKey))) {
+    if (
+      idempotencyKey !== undefined &&
+      (typeof idempotencyKey !== 'string' || !/^[A-Za-z0-9_.:-]{1,200}$/.test(idempotencyKey))
+    ) {
       req.resume();
       return problem(res, 400, 'BAD_REQUEST', 'Idempotency-Key must be 1-200 letters, digits, _ . : -');
     }
-    const idemKey = idempotencyKey ? `${config.QUEUE_PREFIX}:feed-idempotency:${principal.memberState}:${idempotencyKey}` : undefined;
+    const idemKey = idempotencyKey
+      ? `${config.QUEUE_PREFIX}:feed-idempotency:${principal.memberState}:${idempotencyKey}`
+      : undefined;
     const repeated = async (existing: string) => {
       const receipt = await readFeedReceipt(redis, config.QUEUE_PREFIX, existing);
       const answer = { feedId: existing, received: receipt?.received ?? null, status: 'QUEUED', replayed: true };
@@ -129,16 +167,29 @@ export function ingestHandler(options: {
     if (Number.isFinite(declared) && declared > config.INGEST_MAX_BODY_BYTES) {
       res.setHeader('connection', 'close');
       req.resume();
-      return problem(res, 413, 'PAYLOAD_TOO_LARGE', `the feed exceeds the limit of ${config.INGEST_MAX_BODY_BYTES} bytes; split the feed`);
+      return problem(
+        res,
+        413,
+        'PAYLOAD_TOO_LARGE',
+        `the feed exceeds the limit of ${config.INGEST_MAX_BODY_BYTES} bytes; split the feed`,
+      );
     }
 
     // Read, check and stage the feed as it streams in; nothing is queued until all of it is read.
     const feedId = `feed_${randomUUID()}`;
-    const stager = new FeedStager(redis, config.QUEUE_PREFIX, feedId, config.INGEST_CHUNK_SIZE, Math.round(config.INGEST_STAGED_DAYS * 86_400), config.INGEST_CHUNK_MAX_BYTES);
+    const stager = new FeedStager(
+      redis,
+      config.QUEUE_PREFIX,
+      feedId,
+      config.INGEST_CHUNK_SIZE,
+      Math.round(config.INGEST_STAGED_DAYS * 86_400),
+      config.INGEST_CHUNK_MAX_BYTES,
+    );
     try {
       // Stopping early (a syntax error) must not destroy the socket the answer goes out on.
       const body = limitBytes(req.iterator({ destroyOnReturn: false }), config.INGEST_MAX_BODY_BYTES);
-      for await (const entry of feedRecords(body, format, profile ? profileDialect(profile) : {})) await stager.add(entry);
+      for await (const entry of feedRecords(body, format, profile ? profileDialect(profile) : {}))
+        await stager.add(entry);
       await stager.flush();
     } catch (error) {
       await stager.discard();
@@ -146,7 +197,11 @@ export function ingestHandler(options: {
       // Drain what the sender is still sending, so it reads the answer, then close.
       res.setHeader('connection', 'close');
       req.resume();
-      if (error instanceof FeedSyntaxError) return problem(res, 400, 'MALFORMED_FEED', `${error.message}; nothing was queued`, { line: error.line, column: error.column });
+      if (error instanceof FeedSyntaxError)
+        return problem(res, 400, 'MALFORMED_FEED', `${error.message}; nothing was queued`, {
+          line: error.line,
+          column: error.column,
+        });
       return problem(res, 413, 'PAYLOAD_TOO_LARGE', `${error.message}; split the feed, nothing was queued`);
     }
     if (stager.received === 0) return problem(res, 400, 'EMPTY_FEED', 'The feed has no records; nothing was queued');
@@ -194,7 +249,10 @@ export function ingestHandler(options: {
       if (idemKey) await redis.del(idemKey);
       throw error;
     }
-    options.logger.info({ feedId, memberState: principal.memberState, received, chunks: totalChunks, format }, 'feed queued');
+    options.logger.info(
+      { feedId, memberState: principal.memberState, received, chunks: totalChunks, format },
+      'feed queued',
+    );
     options.onFeed?.(principal.memberState!, profile ? `csv:${profile.name}` : format);
     sendJson(res, 202, { feedId, received, status: 'QUEUED', report: `/ingest/v1/feeds/${feedId}` });
   }
@@ -202,20 +260,35 @@ export function ingestHandler(options: {
   async function report(req: IncomingMessage, res: ServerResponse, feedId: string): Promise<void> {
     const principal = await principalOf(req, res);
     if (!principal) return;
-    const result = await options.server.executeOperation({ query: REPORT_QUERY, variables: { id: feedId } }, { contextValue: { principal } });
+    const result = await options.server.executeOperation(
+      { query: REPORT_QUERY, variables: { id: feedId } },
+      { contextValue: { principal } },
+    );
     const single = result.body.kind === 'single' ? result.body.singleResult : undefined;
     const feed = (single?.data as { ingestionFeed?: unknown } | undefined)?.ingestionFeed;
     if (feed) return sendJson(res, 200, feed);
-    const failure = single ? single.errors?.[0] : { message: 'unexpected incremental response', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
+    const failure = single
+      ? single.errors?.[0]
+      : { message: 'unexpected incremental response', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
     if (failure) {
       // The store could not be asked (the cases subgraph slow or down): the state is not known
       // now, and what the gateway queued may be long past. Never answered as QUEUED.
-      const code = failure.extensions?.code === 'SUBGRAPH_UNAVAILABLE' || failure.extensions?.code === 'SUBGRAPH_ERROR' ? failure.extensions.code : 'INTERNAL_SERVER_ERROR';
-      const serviceName = typeof failure.extensions?.serviceName === 'string' ? { serviceName: failure.extensions.serviceName } : {};
+      const code =
+        failure.extensions?.code === 'SUBGRAPH_UNAVAILABLE' || failure.extensions?.code === 'SUBGRAPH_ERROR'
+          ? failure.extensions.code
+          : 'INTERNAL_SERVER_ERROR';
+      const serviceName =
+        typeof failure.extensions?.serviceName === 'string' ? { serviceName: failure.extensions.serviceName } : {};
       return sendJson(
         res,
         503,
-        { error: { code, message: `The report of feed ${feedId} could not be read now (${failure.message}); retry: a report answers the feed's state or nothing`, ...serviceName } },
+        {
+          error: {
+            code,
+            message: `The report of feed ${feedId} could not be read now (${failure.message}); retry: a report answers the feed's state or nothing`,
+            ...serviceName,
+          },
+        },
         { 'retry-after': '5' },
       );
     }

@@ -81,7 +81,10 @@ export class SharedSlots {
 
   /** Takes a slot of `key` for `member` if fewer than `limit` are held: `{ taken, held }`. Throws LimitCheckUnavailable when Redis does not answer in time. */
   async acquire(key: string, member: string, limit: number): Promise<{ taken: boolean; held: number }> {
-    const [taken, held] = (await checked(this.redis.eval(ACQUIRE_SCRIPT, 1, key, this.leaseMs, limit, member))) as [number, number];
+    const [taken, held] = (await checked(this.redis.eval(ACQUIRE_SCRIPT, 1, key, this.leaseMs, limit, member))) as [
+      number,
+      number,
+    ];
     if (taken === 1) {
       let members = this.held.get(key);
       if (!members) this.held.set(key, (members = new Set()));
@@ -154,9 +157,15 @@ export interface PushRefusal {
  * once. Checked before a byte of the body is read.
  */
 export function pushLimits(config: Config, redis: Redis, logger: Pick<Logger, 'warn'>) {
-  const rate = config.INGEST_PUSHES_PER_MINUTE > 0
-    ? new RateLimiterRedis({ storeClient: redis, keyPrefix: `${config.QUEUE_PREFIX}:ingest-rate`, points: config.INGEST_PUSHES_PER_MINUTE, duration: 60 })
-    : undefined;
+  const rate =
+    config.INGEST_PUSHES_PER_MINUTE > 0
+      ? new RateLimiterRedis({
+          storeClient: redis,
+          keyPrefix: `${config.QUEUE_PREFIX}:ingest-rate`,
+          points: config.INGEST_PUSHES_PER_MINUTE,
+          duration: 60,
+        })
+      : undefined;
   const slots = new SharedSlots(redis, logger);
   const inFlightKey = (memberState: string) => `${config.QUEUE_PREFIX}:ingest-in-flight:${memberState}`;
   return {
@@ -192,7 +201,13 @@ export function pushLimits(config: Config, redis: Redis, logger: Pick<Logger, 'w
         return { release: () => slots.release(key, pushId) };
       } catch (error) {
         if (!(error instanceof LimitCheckUnavailable)) throw error;
-        return { status: 503, code: 'SERVICE_UNAVAILABLE', limit: 'redis', retryAfterSeconds: 5, message: `The push could not be admitted: ${error.message}` };
+        return {
+          status: 503,
+          code: 'SERVICE_UNAVAILABLE',
+          limit: 'redis',
+          retryAfterSeconds: 5,
+          message: `The push could not be admitted: ${error.message}`,
+        };
       }
     },
   };
@@ -204,7 +219,10 @@ export function pushLimits(config: Config, redis: Redis, logger: Pick<Logger, 'w
  * in order, for at most `maxWaitMs`.
  */
 export class FetchSlots {
-  private readonly keys = new Map<string, { active: number; waiting: Array<{ grant: () => void; timer: NodeJS.Timeout }> }>();
+  private readonly keys = new Map<
+    string,
+    { active: number; waiting: Array<{ grant: () => void; timer: NodeJS.Timeout }> }
+  >();
 
   constructor(
     readonly limit: number,
@@ -258,7 +276,9 @@ export class FetchSlotTimeout extends Error {
     readonly limit: number,
     readonly waitedMs: number,
   ) {
-    super(`this principal's subscriptions already had ${limit} case fetches in flight at this gateway (SUBSCRIPTION_FETCHES_IN_FLIGHT) for ${waitedMs} ms`);
+    super(
+      `this principal's subscriptions already had ${limit} case fetches in flight at this gateway (SUBSCRIPTION_FETCHES_IN_FLIGHT) for ${waitedMs} ms`,
+    );
     this.name = 'FetchSlotTimeout';
   }
 }

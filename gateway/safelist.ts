@@ -37,14 +37,16 @@ export function loadSafelist(file: string): Safelist {
   let parsed: z.infer<typeof manifestSchema>;
   try {
     const result = manifestSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
-    if (!result.success) throw new Error(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    if (!result.success)
+      throw new Error(result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     parsed = result.data;
   } catch (error) {
     throw new Error(`GRAPHQL_SAFELIST_FILE ${file}: ${(error as Error).message}`);
   }
   const operations = new Map<string, string>();
   parsed.operations.forEach((op, i) => {
-    if (sha256(op.body) !== op.id) throw new Error(`GRAPHQL_SAFELIST_FILE ${file}: operations.${i}.id is not the SHA-256 of its body`);
+    if (sha256(op.body) !== op.id)
+      throw new Error(`GRAPHQL_SAFELIST_FILE ${file}: operations.${i}.id is not the SHA-256 of its body`);
     operations.set(op.id, op.body);
   });
   const cache: KeyValueCache<string> = {

@@ -3,7 +3,14 @@ import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import type { Config } from '../shared/config.js';
-import { graphqlHandler, startService, validRequestId, type RequestHandler, type RequestIdSource, type RunningService } from '../shared/http.js';
+import {
+  graphqlHandler,
+  startService,
+  validRequestId,
+  type RequestHandler,
+  type RequestIdSource,
+  type RunningService,
+} from '../shared/http.js';
 import type { Logger } from '../shared/logger.js';
 import { SUBGRAPHS, SUPERGRAPH_FILE, type SubgraphId } from './compose.js';
 import { clientGoneSignal, REQUEST_ID_HEADER, SubgraphDataSource, type GatewayContext } from './datasource.js';
@@ -22,7 +29,12 @@ import {
 import { maskError } from '../shared/errors.js';
 import { Queue } from 'bullmq';
 import { createMetrics, ingestQueueMetrics, startMetricsServer, type MetricsServer } from '../shared/metrics.js';
-import { INGEST_QUEUE, loadProfiles, type ChunkReport, type IngestChunkJob } from '../subgraphs/cases/ingestion/index.js';
+import {
+  INGEST_QUEUE,
+  loadProfiles,
+  type ChunkReport,
+  type IngestChunkJob,
+} from '../subgraphs/cases/ingestion/index.js';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -35,15 +47,25 @@ import { createRedis, duplicateRedis } from '../shared/redis.js';
  * personal data access log, so a client cannot pass its reads off as the gateway's own
  * (`ws:<connection>:<event>` ids of subscription fetches hold a `:` no client id may have).
  */
-export function requestIdOf(header: string | string[] | undefined): { requestId: string; requestIdSource: RequestIdSource } {
+export function requestIdOf(header: string | string[] | undefined): {
+  requestId: string;
+  requestIdSource: RequestIdSource;
+} {
   const client = validRequestId(header);
-  return client ? { requestId: client, requestIdSource: 'CLIENT' } : { requestId: randomUUID(), requestIdSource: 'GATEWAY' };
+  return client
+    ? { requestId: client, requestIdSource: 'CLIENT' }
+    : { requestId: randomUUID(), requestIdSource: 'GATEWAY' };
 }
 
 export type SubgraphUrls = Record<SubgraphId, string>;
 
 export function subgraphUrlsFromConfig(config: Config): SubgraphUrls {
-  return { cases: config.CASES_URL, partners: config.PARTNERS_URL, coverage: config.COVERAGE_URL, finance: config.FINANCE_URL };
+  return {
+    cases: config.CASES_URL,
+    partners: config.PARTNERS_URL,
+    coverage: config.COVERAGE_URL,
+    finance: config.FINANCE_URL,
+  };
 }
 
 export interface GatewayOptions {
@@ -61,17 +83,25 @@ export interface GatewayOptions {
 }
 
 /** Builds the Apollo Gateway over the static supergraph, routing to configured URLs. */
-export function createGateway(options: Pick<GatewayOptions, 'config' | 'logger' | 'subgraphUrls' | 'supergraphSdl'>): ApolloGateway {
+export function createGateway(
+  options: Pick<GatewayOptions, 'config' | 'logger' | 'subgraphUrls' | 'supergraphSdl'>,
+): ApolloGateway {
   const supergraphSdl = options.supergraphSdl ?? readFileSync(SUPERGRAPH_FILE, 'utf8');
   return new ApolloGateway({
     supergraphSdl,
     logger: options.logger,
     buildService: ({ name }) => {
       if (!(SUBGRAPHS as readonly string[]).includes(name)) throw new Error(`Unknown subgraph "${name}" in supergraph`);
-      return new SubgraphDataSource(name, options.subgraphUrls[name as SubgraphId], options.config.SUBGRAPH_TIMEOUT_MS, options.config.INTERNAL_SIGNING_KEY, {
-        production: options.config.NODE_ENV === 'production',
-        logger: options.logger,
-      });
+      return new SubgraphDataSource(
+        name,
+        options.subgraphUrls[name as SubgraphId],
+        options.config.SUBGRAPH_TIMEOUT_MS,
+        options.config.INTERNAL_SIGNING_KEY,
+        {
+          production: options.config.NODE_ENV === 'production',
+          logger: options.logger,
+        },
+      );
     },
   });
 }
@@ -84,7 +114,9 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
   const production = config.NODE_ENV === 'production';
   const gateway = createGateway(options);
   const redis = createRedis(config, 'gateway', logger);
-  const safelist = config.GRAPHQL_SAFELIST_FILE ? loadSafelist(resolve(ROOT_DIR, config.GRAPHQL_SAFELIST_FILE)) : undefined;
+  const safelist = config.GRAPHQL_SAFELIST_FILE
+    ? loadSafelist(resolve(ROOT_DIR, config.GRAPHQL_SAFELIST_FILE))
+    : undefined;
   // Every GraphQL operation, over HTTP and over WebSocket, passes these, in this order (gateway/guards.ts).
   const guards = new Guards([
     authentication(config),
@@ -113,9 +145,14 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
   });
   await server.start();
   const profiles = loadProfiles(resolve(ROOT_DIR, config.PROFILES_DIR));
-  const queue = new Queue<IngestChunkJob, ChunkReport>(INGEST_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
+  const queue = new Queue<IngestChunkJob, ChunkReport>(INGEST_QUEUE, {
+    connection: redis,
+    prefix: config.QUEUE_PREFIX,
+  });
   const metrics = createMetrics('gateway');
-  const ingestMetrics = ingestQueueMetrics(metrics.registry, () => queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'));
+  const ingestMetrics = ingestQueueMetrics(metrics.registry, () =>
+    queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'),
+  );
   const ingest = ingestHandler({
     config,
     logger,
@@ -127,13 +164,24 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
     authenticate: (req) => principalContext(req.headers.authorization, config),
   });
   // Subscriptions: graphql-ws on the same port and path, fed by the case event stream.
-  const hub = new CaseEventHub(duplicateRedis(redis, 'gateway-events-reader', logger), redis, config.QUEUE_PREFIX, logger, {
-    windowMs: config.EVENT_REPLAY_HOURS * 3_600_000,
-    maxQueue: config.SUBSCRIPTION_MAX_QUEUE,
-  });
+  const hub = new CaseEventHub(
+    duplicateRedis(redis, 'gateway-events-reader', logger),
+    redis,
+    config.QUEUE_PREFIX,
+    logger,
+    {
+      windowMs: config.EVENT_REPLAY_HOURS * 3_600_000,
+      maxQueue: config.SUBSCRIPTION_MAX_QUEUE,
+    },
+  );
   await hub.start();
   // Metrics name Member States and feed counts: served on an internal port, never the public one.
-  const metricsServer = await startMetricsServer({ host: config.METRICS_HOST, port: options.metricsPort ?? config.GATEWAY_METRICS_PORT, registry: metrics.registry, logger });
+  const metricsServer = await startMetricsServer({
+    host: config.METRICS_HOST,
+    port: options.metricsPort ?? config.GATEWAY_METRICS_PORT,
+    registry: metrics.registry,
+    logger,
+  });
   let subscriptions: SubscriptionServer | undefined = undefined;
   const service = await startService({
     name: 'gateway',

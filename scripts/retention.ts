@@ -13,7 +13,10 @@ import { dataProtectionDeps, runRetention } from '../subgraphs/cases/data-protec
 const USAGE = 'usage: npm run retention -- [--dry-run] [--json]';
 let options: { 'dry-run'?: boolean; json?: boolean; help?: boolean };
 try {
-  options = parseArgs({ options: { 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' } }, strict: true }).values;
+  options = parseArgs({
+    options: { 'dry-run': { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean' } },
+    strict: true,
+  }).values;
 } catch (error) {
   process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
   process.exit(64);
@@ -38,7 +41,10 @@ try {
       `${run.dryRun ? 'dry run: ' : ''}cases ended before ${run.cutoff.toISOString()} (${run.retentionDays} days) still holding personal data: ${run.due}\n` +
         `${run.dryRun ? 'a real run now would purge' : 'purged'}: ${run.purged}; failed: ${run.failed}; listed, inside the ${config.RETENTION_NOTICE_HOURS} h notice: ${run.awaitingNotice}\n`,
     );
-    for (const c of run.cases) process.stdout.write(`  ${c.action.padEnd(11)} ${c.caseId} ${c.memberState} ${c.status} ended ${c.endedAt.toISOString().slice(0, 10)} listed ${c.firstListedAt.toISOString()}${c.error ? ` error: ${c.error}` : ''}\n`);
+    for (const c of run.cases)
+      process.stdout.write(
+        `  ${c.action.padEnd(11)} ${c.caseId} ${c.memberState} ${c.status} ended ${c.endedAt.toISOString().slice(0, 10)} listed ${c.firstListedAt.toISOString()}${c.error ? ` error: ${c.error}` : ''}\n`,
+      );
   }
 } finally {
   redis.disconnect();

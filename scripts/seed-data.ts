@@ -11,20 +11,56 @@ import { partnersModels } from '../subgraphs/partners/models.js';
 import type { Types } from 'mongoose';
 import { addInto, contribution, factsOf, scopesOf } from '../subgraphs/cases/statistics/facts.js';
 import type { CaseDoc } from '../subgraphs/cases/case/models.js';
-import { commitmentInc, disbursementInc, entitlementOf, peopleDelta, type FinanceFacts } from '../subgraphs/finance/ledger/projection.js';
-import { ledgerModels, type CaseFinanceDoc, type DisbursementDoc, type LedgerModels } from '../subgraphs/finance/ledger/models.js';
+import {
+  commitmentInc,
+  disbursementInc,
+  entitlementOf,
+  peopleDelta,
+  type FinanceFacts,
+} from '../subgraphs/finance/ledger/projection.js';
+import {
+  ledgerModels,
+  type CaseFinanceDoc,
+  type DisbursementDoc,
+  type LedgerModels,
+} from '../subgraphs/finance/ledger/models.js';
 import { generateCases, type DemoCase } from './demo/generate.js';
 
 /** The package contents (docs/domain.md), which every contracted partner offers. */
 const SERVICE_CATALOGUE: Array<{ package: Package; services: string[] }> = [
   {
     package: 'POST_ARRIVAL',
-    services: ['Airport pick-up or reception', 'Temporary accommodation', 'In-country travel', 'Referral for urgent medical care', 'Special assistance for vulnerable people', 'Cash'],
+    services: [
+      'Airport pick-up or reception',
+      'Temporary accommodation',
+      'In-country travel',
+      'Referral for urgent medical care',
+      'Special assistance for vulnerable people',
+      'Cash',
+    ],
   },
-  { package: 'CHARTER_ARRIVAL', services: ['Cash', 'Airport pick-up', 'Onward transportation', 'Housing upon arrival', 'Medical assistance', 'Family reunification'] },
+  {
+    package: 'CHARTER_ARRIVAL',
+    services: [
+      'Cash',
+      'Airport pick-up',
+      'Onward transportation',
+      'Housing upon arrival',
+      'Medical assistance',
+      'Family reunification',
+    ],
+  },
   {
     package: 'POST_RETURN',
-    services: ['Business start-up', 'Long-term housing', 'Social, legal and medical support', 'Job placement', 'Schooling and language training', 'Technical and vocational training', 'Cash'],
+    services: [
+      'Business start-up',
+      'Long-term housing',
+      'Social, legal and medical support',
+      'Job placement',
+      'Schooling and language training',
+      'Technical and vocational training',
+      'Cash',
+    ],
   },
 ];
 
@@ -70,11 +106,17 @@ export async function seedReferenceData(db: SeedConnections): Promise<void> {
   );
   await coverage.Country.bulkWrite(
     COUNTRIES_OF_ORIGIN.map((c) => ({
-      replaceOne: { filter: { _id: c.code }, replacement: { _id: c.code, alpha3: c.alpha3, name: c.name }, upsert: true },
+      replaceOne: {
+        filter: { _id: c.code },
+        replacement: { _id: c.code, alpha3: c.alpha3, name: c.name },
+        upsert: true,
+      },
     })),
   );
   await coverage.MemberState.bulkWrite(
-    MEMBER_STATES.map((m) => ({ replaceOne: { filter: { _id: m.code }, replacement: { _id: m.code, name: m.name }, upsert: true } })),
+    MEMBER_STATES.map((m) => ({
+      replaceOne: { filter: { _id: m.code }, replacement: { _id: m.code, name: m.name }, upsert: true },
+    })),
   );
   await coverage.Coverage.bulkWrite(
     COUNTRIES_OF_ORIGIN.map((c) => ({
@@ -99,7 +141,13 @@ export async function seedReferenceData(db: SeedConnections): Promise<void> {
 /** Replaces all cases with `count` generated ones; returns how many were written. */
 export async function seedCases(
   db: Pick<SeedConnections, 'cases'> & Partial<Pick<SeedConnections, 'finance'>>,
-  options: { count: number; seed: number; caseIdKey: string; batchSize?: number; onProgress?: (written: number) => void },
+  options: {
+    count: number;
+    seed: number;
+    caseIdKey: string;
+    batchSize?: number;
+    onProgress?: (written: number) => void;
+  },
 ): Promise<number> {
   const { Case, Statistics } = casesModels(db.cases);
   const ledger = db.finance ? ledgerModels(db.finance) : undefined;
@@ -136,13 +184,24 @@ export async function seedCases(
     options.onProgress?.(written);
   };
   for (const demo of generateCases({ count: options.count, seed: options.seed })) {
-    batch.push({ _id: caseIdOf(demo.memberState, demo.caseReference, options.caseIdKey), recordVersion: 1, ...demo, packageSet: packageSetOf(demo.packages) });
+    batch.push({
+      _id: caseIdOf(demo.memberState, demo.caseReference, options.caseIdKey),
+      recordVersion: 1,
+      ...demo,
+      packageSet: packageSetOf(demo.packages),
+    });
     if (batch.length >= batchSize) await flush();
   }
   await flush();
   const now = new Date();
-  const statisticsRows = [...statistics].map(([scope, counters]) => ({ _id: scope, lastEventId: '0-0', updatedAt: now, ...counters }));
-  for (let i = 0; i < statisticsRows.length; i += 200) await Statistics.collection.insertMany(statisticsRows.slice(i, i + 200) as never[]);
+  const statisticsRows = [...statistics].map(([scope, counters]) => ({
+    _id: scope,
+    lastEventId: '0-0',
+    updatedAt: now,
+    ...counters,
+  }));
+  for (let i = 0; i < statisticsRows.length; i += 200)
+    await Statistics.collection.insertMany(statisticsRows.slice(i, i + 200) as never[]);
   if (ledger) {
     const rows = [...spend].map(([year, counters]) => ({ _id: year, lastEventId: '0-0', ...counters }));
     if (rows.length > 0) await ledger.Spend.collection.insertMany(rows as never[]);
@@ -156,7 +215,11 @@ type SeededCase = DemoCase & { _id: Types.ObjectId };
  * Finance's view of seeded cases, as its projector would have built it: entitlement,
  * commitment at plan approval, and for completed cases the whole entitlement disbursed at KM3.
  */
-async function writeLedger(ledger: LedgerModels, cases: SeededCase[], addSpend: (entry: [string, Record<string, number>]) => void): Promise<void> {
+async function writeLedger(
+  ledger: LedgerModels,
+  cases: SeededCase[],
+  addSpend: (entry: [string, Record<string, number>]) => void,
+): Promise<void> {
   const ledgerRows: CaseFinanceDoc[] = [];
   const disbursements: DisbursementDoc[] = [];
   for (const c of cases) {

@@ -53,11 +53,16 @@ try {
   // Data written before the read models existed is incomplete: reload it rather than keep it.
   const statistics = await casesModels(db.cases).Statistics.findOne({ _id: 'all' }, { _id: 1 }).lean().exec();
   if (values['if-empty'] && existing > 0 && !statistics) {
-    process.stdout.write(`seed: the ${existing} stored cases have no statistics read model (older data): reloading the demo data\n`);
+    process.stdout.write(
+      `seed: the ${existing} stored cases have no statistics read model (older data): reloading the demo data\n`,
+    );
   }
   // Ids are keyed hashes of (Member State, reference) with CASE_ID_KEY: cases stored under
   // another key (or the older unkeyed ids) would be duplicated by the next feed.
-  const sample = await casesModels(db.cases).Case.findOne({}, { memberState: 1, caseReference: 1 }).lean<{ _id: Types.ObjectId; memberState: string; caseReference: string }>().exec();
+  const sample = await casesModels(db.cases)
+    .Case.findOne({}, { memberState: 1, caseReference: 1 })
+    .lean<{ _id: Types.ObjectId; memberState: string; caseReference: string }>()
+    .exec();
   const idsMatch = !sample || caseIdOf(sample.memberState, sample.caseReference, config.CASE_ID_KEY).equals(sample._id);
   if (values['if-empty'] && existing > 0 && !idsMatch) {
     // Never delete stored cases unasked: they may be real. The operator decides (a wrong key, or demo data to reload).
@@ -76,7 +81,9 @@ try {
       caseIdKey: config.CASE_ID_KEY,
       onProgress: (n) => process.stdout.write(`\rseed: ${n}/${count} cases`),
     });
-    process.stdout.write(`\nseed: ${written} cases in ${((Date.now() - started) / 1000).toFixed(1)} s (seed ${seed})\n`);
+    process.stdout.write(
+      `\nseed: ${written} cases in ${((Date.now() - started) / 1000).toFixed(1)} s (seed ${seed})\n`,
+    );
     const redis = createRedis(config, 'seed');
     try {
       // The read models were written with the cases: projectors continue from the stream's end.

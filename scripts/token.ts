@@ -28,12 +28,16 @@ try {
 const config = loadConfigOrExit();
 const ttl = Number(values.ttl);
 if (!Number.isInteger(ttl) || ttl < 1 || ttl > config.AUTH_MAX_TOKEN_LIFETIME_SECONDS) {
-  process.stderr.write(`--ttl must be 1 to ${config.AUTH_MAX_TOKEN_LIFETIME_SECONDS} seconds (AUTH_MAX_TOKEN_LIFETIME_SECONDS), got ${JSON.stringify(values.ttl)}\n${USAGE}\n`);
+  process.stderr.write(
+    `--ttl must be 1 to ${config.AUTH_MAX_TOKEN_LIFETIME_SECONDS} seconds (AUTH_MAX_TOKEN_LIFETIME_SECONDS), got ${JSON.stringify(values.ttl)}\n${USAGE}\n`,
+  );
   process.exit(2);
 }
 try {
   const principal = principalFromClaims({
-    sub: values.subject ?? `dev-${(values.role ?? '').toLowerCase()}${values['member-state'] ? `-${values['member-state']}` : ''}${values.partner ? `-${values.partner}` : ''}`,
+    sub:
+      values.subject ??
+      `dev-${(values.role ?? '').toLowerCase()}${values['member-state'] ? `-${values['member-state']}` : ''}${values.partner ? `-${values.partner}` : ''}`,
     role: values.role,
     memberState: values['member-state'],
     partnerId: values.partner,

@@ -62,11 +62,7 @@ export function canSeeCase(principal: Principal | null, c: CaseOwnership): boole
  */
 export type PersonalAccess = 'FULL' | 'PSEUDONYMISED' | 'NONE';
 
-export function personalAccess(
-  principal: Principal | null,
-  c: CaseOwnership,
-  hasSupportGrant = false,
-): PersonalAccess {
+export function personalAccess(principal: Principal | null, c: CaseOwnership, hasSupportGrant = false): PersonalAccess {
   if (!principal) return 'NONE';
   switch (principal.role) {
     case 'MEMBER_STATE':

@@ -8,7 +8,14 @@ export { unauthenticated } from './errors.js';
  * partner organisation; EU analysts, the support desk, administrators and the data
  * protection officer have no such tie. What each may read is in shared/access.ts.
  */
-export const ROLES = ['MEMBER_STATE', 'PARTNER', 'EU_ANALYST', 'SUPPORT_DESK', 'ADMIN', 'DATA_PROTECTION_OFFICER'] as const;
+export const ROLES = [
+  'MEMBER_STATE',
+  'PARTNER',
+  'EU_ANALYST',
+  'SUPPORT_DESK',
+  'ADMIN',
+  'DATA_PROTECTION_OFFICER',
+] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Principal {
@@ -26,15 +33,19 @@ export class AuthError extends Error {}
 export function principalFromClaims(claims: Record<string, unknown>): Principal {
   const subject = claims.sub;
   const role = claims.role;
-  if (typeof subject !== 'string' || subject.length === 0 || subject.length > 200) throw new AuthError('token has no subject (sub)');
-  if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) throw new AuthError(`token role must be one of ${ROLES.join(', ')}`);
+  if (typeof subject !== 'string' || subject.length === 0 || subject.length > 200)
+    throw new AuthError('token has no subject (sub)');
+  if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role))
+    throw new AuthError(`token role must be one of ${ROLES.join(', ')}`);
   const principal: Principal = { subject, role: role as Role };
   if (role === 'MEMBER_STATE') {
-    if (typeof claims.memberState !== 'string' || !MEMBER_STATE_CODES.has(claims.memberState)) throw new AuthError('a MEMBER_STATE token must name a participating Member State (memberState)');
+    if (typeof claims.memberState !== 'string' || !MEMBER_STATE_CODES.has(claims.memberState))
+      throw new AuthError('a MEMBER_STATE token must name a participating Member State (memberState)');
     principal.memberState = claims.memberState;
   }
   if (role === 'PARTNER') {
-    if (typeof claims.partnerId !== 'string' || !PARTNER_IDS.has(claims.partnerId)) throw new AuthError('a PARTNER token must name a contracted partner (partnerId)');
+    if (typeof claims.partnerId !== 'string' || !PARTNER_IDS.has(claims.partnerId))
+      throw new AuthError('a PARTNER token must name a contracted partner (partnerId)');
     principal.partnerId = claims.partnerId;
   }
   return principal;
@@ -69,7 +80,11 @@ function remoteKeySet(url: string, cooldownMs: number): JWTVerifyGetKey {
   const cacheKey = `${url}|${cooldownMs}`;
   let keySet = keySets.get(cacheKey);
   if (!keySet) {
-    keySet = createRemoteJWKSet(new URL(url), { cooldownDuration: cooldownMs, cacheMaxAge: 10 * 60_000, timeoutDuration: 5_000 });
+    keySet = createRemoteJWKSet(new URL(url), {
+      cooldownDuration: cooldownMs,
+      cacheMaxAge: 10 * 60_000,
+      timeoutDuration: 5_000,
+    });
     keySets.set(cacheKey, keySet);
   }
   return keySet;
@@ -83,26 +98,43 @@ function remoteKeySet(url: string, cooldownMs: number): JWTVerifyGetKey {
 export async function verifyBearerToken(token: string, settings: TokenSettings, now = Date.now()): Promise<Principal> {
   try {
     // A token without an expiry would never expire: `exp` is required, whoever signed it.
-    const options = { issuer: settings.AUTH_ISSUER, audience: settings.AUTH_AUDIENCE, requiredClaims: ['exp'], currentDate: new Date(now) };
+    const options = {
+      issuer: settings.AUTH_ISSUER,
+      audience: settings.AUTH_AUDIENCE,
+      requiredClaims: ['exp'],
+      currentDate: new Date(now),
+    };
     if (settings.AUTH_JWKS_URL) {
-      const { payload } = await jwtVerify(token, remoteKeySet(settings.AUTH_JWKS_URL, settings.AUTH_JWKS_COOLDOWN_MS ?? 30_000), { ...options, algorithms: JWKS_ALGORITHMS });
+      const { payload } = await jwtVerify(
+        token,
+        remoteKeySet(settings.AUTH_JWKS_URL, settings.AUTH_JWKS_COOLDOWN_MS ?? 30_000),
+        { ...options, algorithms: JWKS_ALGORITHMS },
+      );
       return principalFromClaims(payload as Record<string, unknown>);
     }
-    const { payload } = await jwtVerify(token, new TextEncoder().encode(settings.AUTH_JWT_SECRET), { ...options, algorithms: ['HS256'] });
+    const { payload } = await jwtVerify(token, new TextEncoder().encode(settings.AUTH_JWT_SECRET), {
+      ...options,
+      algorithms: ['HS256'],
+    });
     // Locally signed tokens are minted by us (npm run token): their lifetime is bounded, counted
     // from their issue time or from now, whichever is earlier (a future `iat` gains nothing).
     const maxLifetime = settings.AUTH_MAX_TOKEN_LIFETIME_SECONDS ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS;
     const nowSeconds = Math.floor(now / 1000);
     const issuedAt = typeof payload.iat === 'number' ? Math.min(payload.iat, nowSeconds) : nowSeconds;
-    if (payload.exp! - issuedAt > maxLifetime) throw new AuthError(`token lifetime exceeds ${maxLifetime} seconds (AUTH_MAX_TOKEN_LIFETIME_SECONDS)`);
+    if (payload.exp! - issuedAt > maxLifetime)
+      throw new AuthError(`token lifetime exceeds ${maxLifetime} seconds (AUTH_MAX_TOKEN_LIFETIME_SECONDS)`);
     return principalFromClaims(payload as Record<string, unknown>);
   } catch (error) {
     if (error instanceof AuthError) throw error;
     if (error instanceof joseErrors.JWTExpired) throw new AuthError('token expired');
-    if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'exp' && error.reason === 'missing') throw new AuthError('token has no expiry (exp)');
-    if (error instanceof joseErrors.JWTClaimValidationFailed) throw new AuthError(`token claim "${error.claim}" is not accepted`);
-    if (error instanceof joseErrors.JWKSNoMatchingKey) throw new AuthError('token is signed with a key the identity provider does not publish');
-    if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid) throw new AuthError('the identity provider\'s keys could not be read');
+    if (error instanceof joseErrors.JWTClaimValidationFailed && error.claim === 'exp' && error.reason === 'missing')
+      throw new AuthError('token has no expiry (exp)');
+    if (error instanceof joseErrors.JWTClaimValidationFailed)
+      throw new AuthError(`token claim "${error.claim}" is not accepted`);
+    if (error instanceof joseErrors.JWKSNoMatchingKey)
+      throw new AuthError('token is signed with a key the identity provider does not publish');
+    if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JWKSInvalid)
+      throw new AuthError("the identity provider's keys could not be read");
     throw new AuthError('token is not valid');
   }
 }
@@ -131,7 +163,9 @@ const PRINCIPAL_TTL_MS = 60_000;
  * HMAC-SHA256 with a key only the gateway and subgraphs hold.
  */
 export function signPrincipal(principal: Principal | null, key: string, now = Date.now()): string {
-  const payload = Buffer.from(JSON.stringify({ p: principal, exp: now + PRINCIPAL_TTL_MS }), 'utf8').toString('base64url');
+  const payload = Buffer.from(JSON.stringify({ p: principal, exp: now + PRINCIPAL_TTL_MS }), 'utf8').toString(
+    'base64url',
+  );
   const mac = createHmac('sha256', key).update(payload).digest('base64url');
   return `${payload}.${mac}`;
 }
@@ -139,10 +173,12 @@ export function signPrincipal(principal: Principal | null, key: string, now = Da
 /** Verifies the signed header; throws AuthError for a forged, malformed or expired one. */
 export function verifyPrincipalHeader(header: string, key: string, now = Date.now()): Principal | null {
   const [payload, mac, extra] = header.split('.');
-  if (!payload || !mac || extra !== undefined || header.length > 4_096) throw new AuthError('principal header is malformed');
+  if (!payload || !mac || extra !== undefined || header.length > 4_096)
+    throw new AuthError('principal header is malformed');
   const expected = createHmac('sha256', key).update(payload).digest();
   const given = Buffer.from(mac, 'base64url');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new AuthError('principal header signature is not valid');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    throw new AuthError('principal header signature is not valid');
   let decoded: { p: Record<string, unknown> | null; exp: number };
   try {
     decoded = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as typeof decoded;
@@ -151,5 +187,10 @@ export function verifyPrincipalHeader(header: string, key: string, now = Date.no
   }
   if (typeof decoded.exp !== 'number' || decoded.exp < now) throw new AuthError('principal header expired');
   if (decoded.p === null) return null;
-  return principalFromClaims({ sub: decoded.p.subject, role: decoded.p.role, memberState: decoded.p.memberState, partnerId: decoded.p.partnerId });
+  return principalFromClaims({
+    sub: decoded.p.subject,
+    role: decoded.p.role,
+    memberState: decoded.p.memberState,
+    partnerId: decoded.p.partnerId,
+  });
 }

@@ -10,13 +10,16 @@ const url = (fallback: string, protocols: string[]) =>
   z
     .string()
     .default(fallback)
-    .refine((value) => {
-      try {
-        return protocols.includes(new URL(value).protocol);
-      } catch {
-        return false;
-      }
-    }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+    .refine(
+      (value) => {
+        try {
+          return protocols.includes(new URL(value).protocol);
+        } catch {
+          return false;
+        }
+      },
+      `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+    );
 
 const DEV_JWT_SECRET = 'development-only-jwt-secret-change-me-0000';
 const DEV_SIGNING_KEY = 'development-only-internal-signing-key-0000';
@@ -52,16 +55,31 @@ export const configShape = {
   FINANCE_URL: url('http://127.0.0.1:4004/graphql', ['http:', 'https:']),
   SUBGRAPH_TIMEOUT_MS: z.coerce.number().int().min(50).max(120_000).default(5_000),
   DB_TIMEOUT_MS: z.coerce.number().int().min(10).max(120_000).optional(),
-  MAX_BODY_BYTES: z.coerce.number().int().min(1_024).max(100 * 1024 * 1024).default(1_048_576),
+  MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1_024)
+    .max(100 * 1024 * 1024)
+    .default(1_048_576),
   SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(10_000),
-  INGEST_MAX_BODY_BYTES: z.coerce.number().int().min(1_024).max(1024 * 1024 * 1024).default(256 * 1024 * 1024),
+  INGEST_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1_024)
+    .max(1024 * 1024 * 1024)
+    .default(256 * 1024 * 1024),
   INGEST_CHUNK_SIZE: z.coerce.number().int().min(1).max(5_000).default(500),
   PROFILES_DIR: z.string().min(1).default('profiles'),
   INGEST_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
   INGEST_BACKOFF_MS: z.coerce.number().int().min(10).max(600_000).default(1_000),
   INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   INGEST_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
-  INGEST_CHUNK_MAX_BYTES: z.coerce.number().int().min(64 * 1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  INGEST_CHUNK_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
   INGEST_MAX_STALLS: z.coerce.number().int().min(1).max(10).default(2),
   INGEST_MAX_PROBLEMS_PER_RECORD: z.coerce.number().int().min(1).max(1_000).default(20),
   INGEST_MAX_PROBLEMS_PER_REPORT: z.coerce.number().int().min(1).max(100_000).default(1_000),
@@ -85,19 +103,42 @@ export const configShape = {
       } catch {
         return false;
       }
-    }, 'must be the https:// URL of the identity provider\'s JSON Web Key Set'),
+    }, "must be the https:// URL of the identity provider's JSON Web Key Set"),
   AUTH_JWKS_COOLDOWN_MS: z.coerce.number().int().min(0).max(3_600_000).default(30_000),
   AUTH_AUDIENCE: z.string().min(1).default('avrr-graph'),
-  AUTH_MAX_TOKEN_LIFETIME_SECONDS: z.coerce.number().int().min(60).max(30 * 86_400).default(86_400),
+  AUTH_MAX_TOKEN_LIFETIME_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(60)
+    .max(30 * 86_400)
+    .default(86_400),
   INTERNAL_SIGNING_KEY: z.string().min(32, 'must be at least 32 characters').default(DEV_SIGNING_KEY),
   PSEUDONYM_KEY: z.string().min(32, 'must be at least 32 characters').default(DEV_PSEUDONYM_KEY),
   CASE_ID_KEY: z.string().min(32, 'must be at least 32 characters').default(DEV_CASE_ID_KEY),
-  SUPPORT_ACCESS_MINUTES: z.coerce.number().int().min(1).max(24 * 60).default(30),
+  SUPPORT_ACCESS_MINUTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(24 * 60)
+    .default(30),
   RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(1_825),
-  RETENTION_NOTICE_HOURS: z.coerce.number().min(0).max(24 * 365).default(24),
-  RETENTION_INTERVAL_MS: z.coerce.number().int().min(1_000).max(7 * 86_400_000).default(3_600_000),
+  RETENTION_NOTICE_HOURS: z.coerce
+    .number()
+    .min(0)
+    .max(24 * 365)
+    .default(24),
+  RETENTION_INTERVAL_MS: z.coerce
+    .number()
+    .int()
+    .min(1_000)
+    .max(7 * 86_400_000)
+    .default(3_600_000),
   GRAPHQL_SAFELIST_FILE: z.string().min(1).optional(),
-  EVENT_REPLAY_HOURS: z.coerce.number().min(0.01).max(24 * 90).default(168),
+  EVENT_REPLAY_HOURS: z.coerce
+    .number()
+    .min(0.01)
+    .max(24 * 90)
+    .default(168),
   SUBSCRIPTION_MAX_QUEUE: z.coerce.number().int().min(10).max(1_000_000).default(10_000),
   WS_MAX_CONNECTIONS_PER_PRINCIPAL: z.coerce.number().int().min(1).max(10_000).default(10),
   WS_MAX_SUBSCRIPTIONS_PER_PRINCIPAL: z.coerce.number().int().min(1).max(100_000).default(100),
@@ -118,10 +159,30 @@ export const configShape = {
 export const configSchema = z.object(configShape).superRefine((config, ctx) => {
   // The development defaults are public (they are in this file): never in production.
   if (config.NODE_ENV !== 'production') return;
-  if (config.AUTH_JWT_SECRET === DEV_JWT_SECRET && !config.AUTH_JWKS_URL) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['AUTH_JWT_SECRET'], message: 'must be set in production, or AUTH_JWKS_URL (the default is for development only)' });
-  if (config.INTERNAL_SIGNING_KEY === DEV_SIGNING_KEY) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['INTERNAL_SIGNING_KEY'], message: 'must be set in production (the default is for development only)' });
-  if (config.CASE_ID_KEY === DEV_CASE_ID_KEY) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['CASE_ID_KEY'], message: 'must be set in production (the default is for development only)' });
-  if (config.PSEUDONYM_KEY === DEV_PSEUDONYM_KEY) ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['PSEUDONYM_KEY'], message: 'must be set in production (the default is for development only)' });
+  if (config.AUTH_JWT_SECRET === DEV_JWT_SECRET && !config.AUTH_JWKS_URL)
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      path: ['AUTH_JWT_SECRET'],
+      message: 'must be set in production, or AUTH_JWKS_URL (the default is for development only)',
+    });
+  if (config.INTERNAL_SIGNING_KEY === DEV_SIGNING_KEY)
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      path: ['INTERNAL_SIGNING_KEY'],
+      message: 'must be set in production (the default is for development only)',
+    });
+  if (config.CASE_ID_KEY === DEV_CASE_ID_KEY)
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      path: ['CASE_ID_KEY'],
+      message: 'must be set in production (the default is for development only)',
+    });
+  if (config.PSEUDONYM_KEY === DEV_PSEUDONYM_KEY)
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      path: ['PSEUDONYM_KEY'],
+      message: 'must be set in production (the default is for development only)',
+    });
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -134,7 +195,12 @@ export class ConfigError extends Error {
 }
 
 /** Variables whose values are secrets: a problem with one names it, never its value. */
-export const SECRET_VARIABLES: ReadonlySet<string> = new Set(['AUTH_JWT_SECRET', 'INTERNAL_SIGNING_KEY', 'PSEUDONYM_KEY', 'CASE_ID_KEY']);
+export const SECRET_VARIABLES: ReadonlySet<string> = new Set([
+  'AUTH_JWT_SECRET',
+  'INTERNAL_SIGNING_KEY',
+  'PSEUDONYM_KEY',
+  'CASE_ID_KEY',
+]);
 
 /**
  * What a configuration problem may show of the value it got: nothing of a secret (its

@@ -50,8 +50,7 @@ export const ERROR_DEFINITIONS = {
     client: true,
     status: 413,
     description:
-      'the body exceeds `MAX_BODY_BYTES`, or a feed exceeds `INGEST_MAX_BODY_BYTES` or 1,000,000 records ' +
-      '(413)',
+      'the body exceeds `MAX_BODY_BYTES`, or a feed exceeds `INGEST_MAX_BODY_BYTES` or 1,000,000 records ' + '(413)',
   },
   SUBGRAPH_UNAVAILABLE: {
     client: true,
@@ -64,21 +63,21 @@ export const ERROR_DEFINITIONS = {
     client: false,
     description: 'a subgraph answered with an HTTP error (masked as `INTERNAL_SERVER_ERROR` in production)',
   },
-  TARIFF_NOT_FOUND: { client: true, description: 'no tariff version covers the case\'s date' },
+  TARIFF_NOT_FOUND: { client: true, description: "no tariff version covers the case's date" },
   UNAUTHENTICATED: {
     client: true,
     status: 401,
     description:
       'a bearer token is invalid, expired, has no expiry or lives longer than ' +
-      '`AUTH_MAX_TOKEN_LIFETIME_SECONDS`, a subgraph was called without the gateway\'s signed principal ' +
+      "`AUTH_MAX_TOKEN_LIFETIME_SECONDS`, a subgraph was called without the gateway's signed principal " +
       '(401), or a mutation was sent anonymously',
   },
   FORBIDDEN: {
     client: true,
     status: 403,
-    description: 'the principal\'s role may not do this (an analyst changing a case, a partner setting a budget)',
+    description: "the principal's role may not do this (an analyst changing a case, a partner setting a budget)",
   },
-  NOT_FOUND: { client: true, status: 404, description: 'the case does not exist or is not the principal\'s to see' },
+  NOT_FOUND: { client: true, status: 404, description: "the case does not exist or is not the principal's to see" },
   FORBIDDEN_ACTOR: {
     client: true,
     description: 'the lifecycle step is done by another actor (`extensions.allowedActors`)',
@@ -110,7 +109,7 @@ export const ERROR_DEFINITIONS = {
     status: 400,
     description: 'with `GRAPHQL_SAFELIST_FILE`, the operation is not listed (400)',
   },
-  RESUME_POINT_EXPIRED: { client: true, description: 'a subscription\'s `after:` is older than `EVENT_REPLAY_HOURS`' },
+  RESUME_POINT_EXPIRED: { client: true, description: "a subscription's `after:` is older than `EVENT_REPLAY_HOURS`" },
   SUBSCRIBER_TOO_SLOW: {
     client: true,
     description: 'more than `SUBSCRIPTION_MAX_QUEUE` events were waiting for a subscriber',
@@ -124,7 +123,7 @@ export const ERROR_DEFINITIONS = {
   CASE_FETCH_FAILED: {
     client: true,
     description:
-      'a subscription event\'s `case` could not be fetched: `case` is null and `extensions.reason` says why ' +
+      "a subscription event's `case` could not be fetched: `case` is null and `extensions.reason` says why " +
       '(`SUBGRAPH_UNAVAILABLE` with `serviceName`, `SUBSCRIPTION_FETCHES_IN_FLIGHT`, ' +
       '`INTERNAL_SERVER_ERROR`)',
   },

@@ -6,13 +6,25 @@ import type { Logger } from './logger.js';
 /** A GraphQL-conformant error body: `{ errors: [{ message, extensions: { code } }] }`. */
 export function sendGraphQLError(res: ServerResponse, status: number, code: string, message: string): void {
   const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
-export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): void {
   const body = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+    ...headers,
+  });
   res.end(body);
 }
 
@@ -31,9 +43,13 @@ export type RequestIdSource = 'CLIENT' | 'GATEWAY';
  * The request id and its maker as the gateway passes them to a subgraph (`x-request-id`,
  * `x-avrr-request-id-source`); subgraphs answer only the gateway (signed principal).
  */
-export function forwardedRequestId(id: string | string[] | undefined, source: string | string[] | undefined): { requestId: string | null; requestIdSource: RequestIdSource | null } {
+export function forwardedRequestId(
+  id: string | string[] | undefined,
+  source: string | string[] | undefined,
+): { requestId: string | null; requestIdSource: RequestIdSource | null } {
   const requestId = typeof id === 'string' && /^[A-Za-z0-9._:-]{1,200}$/.test(id) ? id : null;
-  const requestIdSource = requestId === null ? null : source === 'client' ? 'CLIENT' : source === 'gateway' ? 'GATEWAY' : null;
+  const requestIdSource =
+    requestId === null ? null : source === 'client' ? 'CLIENT' : source === 'gateway' ? 'GATEWAY' : null;
   return { requestId, requestIdSource };
 }
 

@@ -22,7 +22,12 @@ export interface MetricsServer {
  * WORKER_METRICS_PORT), never on a process's public port: the counters name Member States
  * and feed outcomes. Nothing else is served there.
  */
-export async function startMetricsServer(options: { host: string; port: number; registry: Registry; logger: Pick<Logger, 'info' | 'error'> }): Promise<MetricsServer> {
+export async function startMetricsServer(options: {
+  host: string;
+  port: number;
+  registry: Registry;
+  logger: Pick<Logger, 'info' | 'error'>;
+}): Promise<MetricsServer> {
   const { registry, logger } = options;
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -64,15 +69,35 @@ export async function startMetricsServer(options: { host: string; port: number; 
 /** What the ingestion worker counts: records by outcome, chunks, and how long a chunk takes. */
 export function ingestWorkerMetrics(registry: Registry) {
   return {
-    records: new Counter({ name: 'avrr_ingest_records_total', help: 'Ingested records by outcome', labelNames: ['member_state', 'outcome'], registers: [registry] }),
-    chunks: new Counter({ name: 'avrr_ingest_chunks_total', help: 'Feed chunks by result', labelNames: ['result'], registers: [registry] }),
-    chunkSeconds: new Histogram({ name: 'avrr_ingest_chunk_seconds', help: 'Time to process one chunk', buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] }),
+    records: new Counter({
+      name: 'avrr_ingest_records_total',
+      help: 'Ingested records by outcome',
+      labelNames: ['member_state', 'outcome'],
+      registers: [registry],
+    }),
+    chunks: new Counter({
+      name: 'avrr_ingest_chunks_total',
+      help: 'Feed chunks by result',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
+    chunkSeconds: new Histogram({
+      name: 'avrr_ingest_chunk_seconds',
+      help: 'Time to process one chunk',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
   };
 }
 
 /** What the gateway counts of ingestion: feeds pushed, and the queue's depth when scraped. */
 export function ingestQueueMetrics(registry: Registry, counts: () => Promise<Record<string, number>>) {
-  const feeds = new Counter({ name: 'avrr_ingest_feeds_total', help: 'Feeds accepted by the push API', labelNames: ['member_state', 'format'], registers: [registry] });
+  const feeds = new Counter({
+    name: 'avrr_ingest_feeds_total',
+    help: 'Feeds accepted by the push API',
+    labelNames: ['member_state', 'format'],
+    registers: [registry],
+  });
   new Gauge({
     name: 'avrr_ingest_queue_jobs',
     help: 'Chunk jobs in the ingestion queue by state',

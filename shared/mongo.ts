@@ -40,7 +40,9 @@ export async function connectDatabase(
  * (SUBGRAPH_TIMEOUT_MS), so the store has stopped before the gateway answers the client.
  */
 export function dbTimeoutMs(config: Pick<Config, 'SUBGRAPH_TIMEOUT_MS' | 'DB_TIMEOUT_MS'>): number {
-  return config.DB_TIMEOUT_MS ?? Math.max(Math.floor(config.SUBGRAPH_TIMEOUT_MS * 0.8), config.SUBGRAPH_TIMEOUT_MS - 500);
+  return (
+    config.DB_TIMEOUT_MS ?? Math.max(Math.floor(config.SUBGRAPH_TIMEOUT_MS * 0.8), config.SUBGRAPH_TIMEOUT_MS - 500)
+  );
 }
 
 /** The request a piece of database work serves: when it must be done by, and whether its caller left. */
@@ -88,7 +90,8 @@ export function requestSignal(): AbortSignal | undefined {
   return deadlines.getStore()?.signal;
 }
 
-const QUERY_OPS = /^(find|findOne|countDocuments|count|distinct|estimatedDocumentCount|findOneAndUpdate|findOneAndDelete|findOneAndReplace)$/;
+const QUERY_OPS =
+  /^(find|findOne|countDocuments|count|distinct|estimatedDocumentCount|findOneAndUpdate|findOneAndDelete|findOneAndReplace)$/;
 /** Reads only: a write cut off by its connection would leave its outcome unknown. */
 const READ_OPS = /^(find|findOne|countDocuments|count|distinct|estimatedDocumentCount)$/;
 

@@ -13,7 +13,11 @@ export interface RedisErrorSink {
  * client reconnects by itself and readiness checks report the outage.
  */
 export function createRedis(config: Pick<Config, 'REDIS_URL'>, name: string, logger?: RedisErrorSink): Redis {
-  return withErrorLog(new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, connectionName: name, lazyConnect: false }), name, logger);
+  return withErrorLog(
+    new Redis(config.REDIS_URL, { maxRetriesPerRequest: null, connectionName: name, lazyConnect: false }),
+    name,
+    logger,
+  );
 }
 
 /** A second connection with the same settings (and the same error logging) as `client`. */

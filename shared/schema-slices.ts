@@ -49,7 +49,6 @@ export function readSchemaSlices(dir: URL): string {
     .concat('\n');
 }
 
-
 /**
  * One document from the slices. A slice adds fields to a type another slice defines with
  * `extend type`; those fields are folded into the definition (after its own fields, in slice

@@ -93,7 +93,10 @@ export class CaseEventHub {
     await this.checkpoint.save(await streamTail(this.redis, this.prefix));
     this.running = true;
     this.events.start();
-    const trim = () => void this.trim().catch((error: unknown) => this.logger.warn({ err: error }, 'trimming the case event stream failed'));
+    const trim = () =>
+      void this.trim().catch((error: unknown) =>
+        this.logger.warn({ err: error }, 'trimming the case event stream failed'),
+      );
     trim();
     this.trimTimer = setInterval(trim, 60_000);
     this.trimTimer.unref();
@@ -116,7 +119,8 @@ export class CaseEventHub {
 
   private dispatch(message: CaseEventMessage): void {
     for (const subscriber of this.subscribers) {
-      if (mayReceive(subscriber.principal, message) && matchesFilter(message, subscriber.filter)) subscriber.push(message);
+      if (mayReceive(subscriber.principal, message) && matchesFilter(message, subscriber.filter))
+        subscriber.push(message);
     }
   }
 
@@ -124,7 +128,11 @@ export class CaseEventHub {
    * The events `principal` may see and `filter` selects: with `after`, those since it from
    * the stream first, then live ones, in stream order, none twice.
    */
-  async subscribe(principal: Principal, filter: CaseEventFilter | null, after: string | null): Promise<AsyncIterableIterator<CaseEventMessage>> {
+  async subscribe(
+    principal: Principal,
+    filter: CaseEventFilter | null,
+    after: string | null,
+  ): Promise<AsyncIterableIterator<CaseEventMessage>> {
     if (after !== null) {
       if (!STREAM_ID.test(after)) throw badUserInput('after must be an event id as received (`<ms>-<seq>`)', 'after');
       const floor = await this.redis.get(this.floorKey);

@@ -4,7 +4,14 @@
  * averaging 35 years, 37 countries of origin, 26 Member States, five partners.
  * All names are synthetic.
  */
-import { COUNTRIES_OF_ORIGIN, MEMBER_STATES, type CaseStatus, type Package, type ReturnType, type Sex } from '../../shared/domain.js';
+import {
+  COUNTRIES_OF_ORIGIN,
+  MEMBER_STATES,
+  type CaseStatus,
+  type Package,
+  type ReturnType,
+  type Sex,
+} from '../../shared/domain.js';
 
 export interface DemoPerson {
   name: string;
@@ -41,7 +48,13 @@ export interface DemoCase {
   version: number;
   history: DemoHistoryEntry[];
   milestones: { km1At: Date | null; km2At: Date | null; km3At: Date | null };
-  reintegrationPlan: { services: Array<{ category: string; description: string; amountCents: number }>; totalCents: number; submittedAt: Date; decidedAt: Date | null; rejectionReason: string | null } | null;
+  reintegrationPlan: {
+    services: Array<{ category: string; description: string; amountCents: number }>;
+    totalCents: number;
+    submittedAt: Date;
+    decidedAt: Date | null;
+    rejectionReason: string | null;
+  } | null;
   closingReason: string | null;
   createdAt: Date;
   updatedAt: Date;
@@ -81,20 +94,147 @@ const isoDate = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 // Sending Member States: the larger return systems send most cases.
 const MEMBER_STATE_WEIGHTS: ReadonlyArray<readonly [string, number]> = MEMBER_STATES.map((m) => [
   m.code,
-  ({ DE: 22, BE: 12, NL: 10, SE: 8, AT: 7, FR: 6, IT: 4, FI: 4, NO: 4, PL: 3, CZ: 2, GR: 3, ES: 2, LU: 2, HU: 1.5, BG: 1.5, RO: 1.5, SI: 1, SK: 1, HR: 1, LT: 1, LV: 1, EE: 0.8, CY: 1, MT: 0.8, PT: 0.8 } as Record<string, number>)[m.code] ?? 1,
+  (
+    {
+      DE: 22,
+      BE: 12,
+      NL: 10,
+      SE: 8,
+      AT: 7,
+      FR: 6,
+      IT: 4,
+      FI: 4,
+      NO: 4,
+      PL: 3,
+      CZ: 2,
+      GR: 3,
+      ES: 2,
+      LU: 2,
+      HU: 1.5,
+      BG: 1.5,
+      RO: 1.5,
+      SI: 1,
+      SK: 1,
+      HR: 1,
+      LT: 1,
+      LV: 1,
+      EE: 0.8,
+      CY: 1,
+      MT: 0.8,
+      PT: 0.8,
+    } as Record<string, number>
+  )[m.code] ?? 1,
 ]);
 const COUNTRY_WEIGHTS: ReadonlyArray<readonly [string, number]> = COUNTRIES_OF_ORIGIN.map((c) => [
   c.code,
-  ({ IQ: 14, GE: 10, AF: 6, NG: 7, MA: 5, PK: 6, AM: 5, MD: 4, DZ: 4, TR: 5, AZ: 3, EG: 3, BD: 3, TN: 3, AL: 3, UZ: 2, TJ: 2, GH: 2, SN: 2, GN: 2 } as Record<string, number>)[c.code] ?? 1,
+  (
+    {
+      IQ: 14,
+      GE: 10,
+      AF: 6,
+      NG: 7,
+      MA: 5,
+      PK: 6,
+      AM: 5,
+      MD: 4,
+      DZ: 4,
+      TR: 5,
+      AZ: 3,
+      EG: 3,
+      BD: 3,
+      TN: 3,
+      AL: 3,
+      UZ: 2,
+      TJ: 2,
+      GH: 2,
+      SN: 2,
+      GN: 2,
+    } as Record<string, number>
+  )[c.code] ?? 1,
 ]);
 const PARTNER_BY_COUNTRY = new Map(COUNTRIES_OF_ORIGIN.map((c) => [c.code, c.partnerId]));
 
 const GIVEN = {
-  FEMALE: ['Amina', 'Fatima', 'Nino', 'Mariam', 'Aisha', 'Olena', 'Zainab', 'Ana', 'Leyla', 'Grace', 'Ayesha', 'Elif', 'Nadia', 'Sabina', 'Hawa', 'Thi Lan', 'Anahit', 'Sara', 'Zahra', 'Oksana'],
-  MALE: ['Mohammed', 'Ali', 'Giorgi', 'Ahmed', 'Omar', 'Davit', 'Ibrahim', 'Yusuf', 'Arman', 'Emeka', 'Hassan', 'Karim', 'Mamadou', 'Rustam', 'Bilal', 'Van Minh', 'Levan', 'Tariq', 'Samuel', 'Murat'],
+  FEMALE: [
+    'Amina',
+    'Fatima',
+    'Nino',
+    'Mariam',
+    'Aisha',
+    'Olena',
+    'Zainab',
+    'Ana',
+    'Leyla',
+    'Grace',
+    'Ayesha',
+    'Elif',
+    'Nadia',
+    'Sabina',
+    'Hawa',
+    'Thi Lan',
+    'Anahit',
+    'Sara',
+    'Zahra',
+    'Oksana',
+  ],
+  MALE: [
+    'Mohammed',
+    'Ali',
+    'Giorgi',
+    'Ahmed',
+    'Omar',
+    'Davit',
+    'Ibrahim',
+    'Yusuf',
+    'Arman',
+    'Emeka',
+    'Hassan',
+    'Karim',
+    'Mamadou',
+    'Rustam',
+    'Bilal',
+    'Van Minh',
+    'Levan',
+    'Tariq',
+    'Samuel',
+    'Murat',
+  ],
 } as const;
-const FAMILY = ['Hussein', 'Beridze', 'Rahimi', 'Okafor', 'El Amrani', 'Khan', 'Petrosyan', 'Rusu', 'Benali', 'Yılmaz', 'Aliyev', 'Mansour', 'Rahman', 'Ben Salah', 'Hoxha', 'Karimov', 'Nazarov', 'Mensah', 'Diallo', 'Camara', 'Nguyễn', 'Kapanadze', 'Ahmadi', 'Adeyemi', 'Haddad'];
-const VULNERABILITIES = ['MEDICAL_CONDITION', 'DISABILITY', 'SINGLE_PARENT', 'ELDERLY', 'VICTIM_OF_TRAFFICKING', 'UNACCOMPANIED_MINOR'];
+const FAMILY = [
+  'Hussein',
+  'Beridze',
+  'Rahimi',
+  'Okafor',
+  'El Amrani',
+  'Khan',
+  'Petrosyan',
+  'Rusu',
+  'Benali',
+  'Yılmaz',
+  'Aliyev',
+  'Mansour',
+  'Rahman',
+  'Ben Salah',
+  'Hoxha',
+  'Karimov',
+  'Nazarov',
+  'Mensah',
+  'Diallo',
+  'Camara',
+  'Nguyễn',
+  'Kapanadze',
+  'Ahmadi',
+  'Adeyemi',
+  'Haddad',
+];
+const VULNERABILITIES = [
+  'MEDICAL_CONDITION',
+  'DISABILITY',
+  'SINGLE_PARENT',
+  'ELDERLY',
+  'VICTIM_OF_TRAFFICKING',
+  'UNACCOMPANIED_MINOR',
+];
 
 interface Timeline {
   status: CaseStatus;
@@ -109,8 +249,16 @@ interface Timeline {
  * A lifecycle consistent with the packages (no plan without the post-return package),
  * each step after the previous one and none after `asOf`; older returns got further.
  */
-function timelineFor(random: () => number, c: { memberState: string; partnerId: string; packages: Package[]; departure: number; created: number }, asOf: number): Timeline {
-  const ms = { role: 'MEMBER_STATE', subject: `${c.memberState.toLowerCase()}-case-officer`, memberState: c.memberState };
+function timelineFor(
+  random: () => number,
+  c: { memberState: string; partnerId: string; packages: Package[]; departure: number; created: number },
+  asOf: number,
+): Timeline {
+  const ms = {
+    role: 'MEMBER_STATE',
+    subject: `${c.memberState.toLowerCase()}-case-officer`,
+    memberState: c.memberState,
+  };
   const partner = { role: 'PARTNER', subject: `${c.partnerId}-case-worker`, partnerId: c.partnerId };
   const history: DemoHistoryEntry[] = [];
   const milestones: DemoCase['milestones'] = { km1At: null, km2At: null, km3At: null };
@@ -118,9 +266,23 @@ function timelineFor(random: () => number, c: { memberState: string; partnerId: 
   let status: CaseStatus = 'SUBMITTED';
   let at = c.created;
   const days = (min: number, max: number) => (min + random() * (max - min)) * DAY;
-  const step = (transition: string, to: CaseStatus, when: number, actor: DemoHistoryEntry['actor'], reason?: string): boolean => {
+  const step = (
+    transition: string,
+    to: CaseStatus,
+    when: number,
+    actor: DemoHistoryEntry['actor'],
+    reason?: string,
+  ): boolean => {
     if (when > asOf) return false;
-    history.push({ version: history.length + 1, transition, from: status, to, at: new Date(when), actor, ...(reason ? { reason } : {}) });
+    history.push({
+      version: history.length + 1,
+      transition,
+      from: status,
+      to,
+      at: new Date(when),
+      actor,
+      ...(reason ? { reason } : {}),
+    });
     status = to;
     at = when;
     return true;
@@ -131,8 +293,21 @@ function timelineFor(random: () => number, c: { memberState: string; partnerId: 
   const stop = () => {
     const withdrawn = random() < 0.6;
     const when = at + days(1, 30);
-    step(withdrawn ? 'withdrawCase' : 'closeCase', withdrawn ? 'WITHDRAWN' : 'CLOSED', when, ms, withdrawn ? 'Returnee withdrew the request' : 'No contact with the returnee');
-    return { status, history, milestones, plan, closingReason: status === 'WITHDRAWN' || status === 'CLOSED' ? history.at(-1)!.reason! : null, updatedAt: new Date(at) };
+    step(
+      withdrawn ? 'withdrawCase' : 'closeCase',
+      withdrawn ? 'WITHDRAWN' : 'CLOSED',
+      when,
+      ms,
+      withdrawn ? 'Returnee withdrew the request' : 'No contact with the returnee',
+    );
+    return {
+      status,
+      history,
+      milestones,
+      plan,
+      closingReason: status === 'WITHDRAWN' || status === 'CLOSED' ? history.at(-1)!.reason! : null,
+      updatedAt: new Date(at),
+    };
   };
   const done = () => ({ status, history, milestones, plan, closingReason: null, updatedAt: new Date(at) });
   if (stopsAt === 0) return stop();
@@ -151,7 +326,8 @@ function timelineFor(random: () => number, c: { memberState: string; partnerId: 
     if (random() < 0.12) {
       if (!step('rejectReintegrationPlan', 'PLAN_REJECTED', at + days(5, 15), ms, 'Costs not itemised')) return done();
       plan = { ...plan, decidedAt: new Date(at), rejectionReason: 'Costs not itemised' };
-      if (random() < 0.15 || !step('submitReintegrationPlan', 'PLAN_SUBMITTED', at + days(5, 20), partner)) return done();
+      if (random() < 0.15 || !step('submitReintegrationPlan', 'PLAN_SUBMITTED', at + days(5, 20), partner))
+        return done();
       plan = { services, totalCents: 150_000, submittedAt: new Date(at), decidedAt: null, rejectionReason: null };
     }
     if (!step('approveReintegrationPlan', 'PLAN_APPROVED', at + days(3, 20), ms)) return done();
@@ -197,13 +373,27 @@ export function* generateCases(options: GenerateOptions): Generator<DemoCase> {
     const departure = start + Math.floor(Math.sqrt(random()) * 660) * DAY;
     const returnType: ReturnType = random() < 0.72 ? 'VOLUNTARY' : 'FORCED';
     const charterFlight = returnType === 'FORCED' && random() < 0.35;
-    const familySize = weighted(random, [[1, 87], [2, 6], [3, 3], [4, 2.5], [5, 1], [6, 0.5]] as const);
+    const familySize = weighted(random, [
+      [1, 87],
+      [2, 6],
+      [3, 3],
+      [4, 2.5],
+      [5, 1],
+      [6, 0.5],
+    ] as const);
     const mainSex: Sex = random() < 0.78 ? 'MALE' : 'FEMALE';
     const mainAge = Math.max(18, Math.min(75, Math.round(normal(random, 35, 9))));
     const familyMembers: DemoPerson[] = [];
     for (let m = 1; m < familySize; m++) {
       if (m === 1 && random() < 0.5) {
-        familyMembers.push(person(mainSex === 'MALE' ? 'FEMALE' : 'MALE', Math.max(18, mainAge + Math.round(normal(random, -2, 4))), departure, 'SPOUSE'));
+        familyMembers.push(
+          person(
+            mainSex === 'MALE' ? 'FEMALE' : 'MALE',
+            Math.max(18, mainAge + Math.round(normal(random, -2, 4))),
+            departure,
+            'SPOUSE',
+          ),
+        );
       } else {
         familyMembers.push(person(random() < 0.5 ? 'FEMALE' : 'MALE', Math.floor(random() * 18), departure, 'CHILD'));
       }

@@ -14,9 +14,16 @@ describe('bad input to the GraphQL endpoints', () => {
 
   // Subgraphs answer only requests signed by the gateway; sign ours as it would.
   const post = async (url: string, body: string | Buffer, contentType = 'application/json') => {
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': contentType, ...asGateway(system.config) }, body });
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': contentType, ...asGateway(system.config) },
+      body,
+    });
     const text = await response.text();
-    return { status: response.status, json: JSON.parse(text) as { errors?: Array<{ message: string; extensions?: { code?: string } }>; data?: unknown } };
+    return {
+      status: response.status,
+      json: JSON.parse(text) as { errors?: Array<{ message: string; extensions?: { code?: string } }>; data?: unknown },
+    };
   };
 
   async function stillServes(url: string) {
@@ -25,10 +32,11 @@ describe('bad input to the GraphQL endpoints', () => {
     expect(json.data).toEqual({ __typename: 'Query' });
   }
 
-  const endpoints = () => [
-    ['gateway', system.gatewayUrl],
-    ['cases subgraph', `${system.subgraphs.cases.url}/graphql`],
-  ] as const;
+  const endpoints = () =>
+    [
+      ['gateway', system.gatewayUrl],
+      ['cases subgraph', `${system.subgraphs.cases.url}/graphql`],
+    ] as const;
 
   it('malformed GraphQL gets GRAPHQL_PARSE_FAILED with the location', async () => {
     for (const [, url] of endpoints()) {
@@ -41,7 +49,10 @@ describe('bad input to the GraphQL endpoints', () => {
   });
 
   it('an unknown field gets GRAPHQL_VALIDATION_FAILED naming the field', async () => {
-    const { status, json } = await post(system.gatewayUrl, JSON.stringify({ query: '{ cases { edges { node { passportNumber } } } }' }));
+    const { status, json } = await post(
+      system.gatewayUrl,
+      JSON.stringify({ query: '{ cases { edges { node { passportNumber } } } }' }),
+    );
     expect(status).toBe(400);
     expect(json.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
     expect(json.errors?.[0]?.message).toContain('passportNumber');
@@ -59,7 +70,10 @@ describe('bad input to the GraphQL endpoints', () => {
   });
 
   it('an oversized body gets 413 PAYLOAD_TOO_LARGE without being read whole', async () => {
-    const huge = JSON.stringify({ query: `{ __typename }`, variables: { padding: 'x'.repeat(system.config.MAX_BODY_BYTES + 10) } });
+    const huge = JSON.stringify({
+      query: `{ __typename }`,
+      variables: { padding: 'x'.repeat(system.config.MAX_BODY_BYTES + 10) },
+    });
     for (const [, url] of endpoints()) {
       const { status, json } = await post(url, huge);
       expect(status).toBe(413);
@@ -81,13 +95,19 @@ describe('bad input to the GraphQL endpoints', () => {
   it('operator injection in variables is refused by input coercion, not passed to the store', async () => {
     const { status, json } = await post(
       system.gatewayUrl,
-      JSON.stringify({ query: 'query($f: CaseFilter) { cases(filter: $f) { totalCount } }', variables: { f: { memberStates: [{ $gt: '' }] } } }),
+      JSON.stringify({
+        query: 'query($f: CaseFilter) { cases(filter: $f) { totalCount } }',
+        variables: { f: { memberStates: [{ $gt: '' }] } },
+      }),
     );
     expect(status).toBe(400);
     expect(json.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     const byRef = await post(
       system.gatewayUrl,
-      JSON.stringify({ query: 'query($r: String!) { caseByReference(memberState: "BE", caseReference: $r) { id } }', variables: { r: { $ne: null } } }),
+      JSON.stringify({
+        query: 'query($r: String!) { caseByReference(memberState: "BE", caseReference: $r) { id } }',
+        variables: { r: { $ne: null } },
+      }),
     );
     expect(byRef.status).toBe(400);
   });
@@ -108,8 +128,17 @@ describe('bad input to the GraphQL endpoints', () => {
 
   it('a malformed, forged or expired bearer token gets 401 UNAUTHENTICATED, not anonymous access', async () => {
     const expired = await mintToken({ subject: 'x', role: 'ADMIN' }, system.config, -5);
-    const forged = await mintToken({ subject: 'x', role: 'ADMIN' }, { ...system.config, AUTH_JWT_SECRET: 'x'.repeat(40) });
-    for (const authorization of ['Basic YWRtaW46YWRtaW4=', 'Bearer', `Bearer ${'a'.repeat(5000)}`, `Bearer ${expired}`, `Bearer ${forged}`]) {
+    const forged = await mintToken(
+      { subject: 'x', role: 'ADMIN' },
+      { ...system.config, AUTH_JWT_SECRET: 'x'.repeat(40) },
+    );
+    for (const authorization of [
+      'Basic YWRtaW46YWRtaW4=',
+      'Bearer',
+      `Bearer ${'a'.repeat(5000)}`,
+      `Bearer ${expired}`,
+      `Bearer ${forged}`,
+    ]) {
       const response = await fetch(system.gatewayUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization },
@@ -121,7 +150,9 @@ describe('bad input to the GraphQL endpoints', () => {
       expect(body.data).toBeUndefined();
     }
     const valid = await mintToken({ subject: 'analyst', role: 'EU_ANALYST' }, system.config);
-    const ok = await system.graphql<{ partners: unknown[] }>('{ partners { id } }', undefined, { authorization: `Bearer ${valid}` });
+    const ok = await system.graphql<{ partners: unknown[] }>('{ partners { id } }', undefined, {
+      authorization: `Bearer ${valid}`,
+    });
     expect(ok.status).toBe(200);
     expect(ok.body.data!.partners).toHaveLength(5);
   });
@@ -146,7 +177,9 @@ describe('bad input to the GraphQL endpoints', () => {
     expect((await fetch(`${system.gateway.url}/nope`)).status).toBe(404);
     const ready = await fetch(`${system.gateway.url}/health/ready`);
     expect(ready.status).toBe(200);
-    const subgraphReady = (await (await fetch(`${system.subgraphs.finance.url}/health/ready`)).json()) as { checks: Record<string, string> };
+    const subgraphReady = (await (await fetch(`${system.subgraphs.finance.url}/health/ready`)).json()) as {
+      checks: Record<string, string>;
+    };
     expect(subgraphReady.checks).toEqual({ mongo: 'ok' });
   });
 });

@@ -21,7 +21,11 @@ describe('entity references are batched (no N+1)', () => {
     await system?.stop();
   });
 
-  async function commandsForEntities(subgraph: SubgraphName, representations: unknown[], selection: string): Promise<string[]> {
+  async function commandsForEntities(
+    subgraph: SubgraphName,
+    representations: unknown[],
+    selection: string,
+  ): Promise<string[]> {
     const counter = commandCounter(system.connections[subgraph]);
     counter.start();
     const { body } = await postGraphQL<{ _entities: unknown[] }>(
@@ -38,12 +42,32 @@ describe('entity references are batched (no N+1)', () => {
 
   const cases = (n: number) => docs.slice(0, n).map((d) => ({ __typename: 'Case', id: d._id.toHexString() }));
   const countries = (n: number) =>
-    Array.from({ length: n }, (_, i) => ({ __typename: 'CountryOfOrigin', code: COUNTRIES_OF_ORIGIN[i % COUNTRIES_OF_ORIGIN.length]!.code + (i >= COUNTRIES_OF_ORIGIN.length ? String(i) : '') }));
+    Array.from({ length: n }, (_, i) => ({
+      __typename: 'CountryOfOrigin',
+      code:
+        COUNTRIES_OF_ORIGIN[i % COUNTRIES_OF_ORIGIN.length]!.code + (i >= COUNTRIES_OF_ORIGIN.length ? String(i) : ''),
+    }));
   const memberStates = (n: number) =>
-    Array.from({ length: n }, (_, i) => ({ __typename: 'MemberState', code: MEMBER_STATES[i % MEMBER_STATES.length]!.code + (i >= MEMBER_STATES.length ? String(i) : '') }));
-  const partners = (n: number) => Array.from({ length: n }, (_, i) => ({ __typename: 'Partner', id: i < 5 ? ['caritas-be', 'irara', 'life-makers', 'ettc', 'weldo'][i] : `p-${i}` }));
+    Array.from({ length: n }, (_, i) => ({
+      __typename: 'MemberState',
+      code: MEMBER_STATES[i % MEMBER_STATES.length]!.code + (i >= MEMBER_STATES.length ? String(i) : ''),
+    }));
+  const partners = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      __typename: 'Partner',
+      id: i < 5 ? ['caritas-be', 'irara', 'life-makers', 'ettc', 'weldo'][i] : `p-${i}`,
+    }));
   const financeCases = (n: number) =>
-    docs.slice(0, n).map((d) => ({ __typename: 'Case', id: d._id.toHexString(), packages: d.packages, returnType: d.returnType, familySize: d.familySize, departureDate: d.departureDate }));
+    docs
+      .slice(0, n)
+      .map((d) => ({
+        __typename: 'Case',
+        id: d._id.toHexString(),
+        packages: d.packages,
+        returnType: d.returnType,
+        familySize: d.familySize,
+        departureDate: d.departureDate,
+      }));
 
   it.each([
     ['cases', cases, '... on Case { id caseReference }'],
@@ -75,6 +99,11 @@ describe('entity references are batched (no N+1)', () => {
     expect(body.errors).toBeUndefined();
     expect(body.data!.cases.edges).toHaveLength(100);
     // cases: the page (find; the total is counted only when asked); coverage: countries, Member States, coverage rows.
-    expect(counts).toEqual({ cases: ['find'], partners: ['find'], coverage: ['find', 'find', 'find'], finance: ['find'] });
+    expect(counts).toEqual({
+      cases: ['find'],
+      partners: ['find'],
+      coverage: ['find', 'find', 'find'],
+      finance: ['find'],
+    });
   });
 });

@@ -14,7 +14,13 @@ import type { Package } from '../../shared/domain.js';
 describe('cases stored by an earlier version', () => {
   const config = testConfig();
   let connection: Connection;
-  const shapes: Package[][] = [['POST_ARRIVAL'], ['POST_ARRIVAL', 'POST_RETURN'], ['CHARTER_ARRIVAL'], ['CHARTER_ARRIVAL', 'POST_RETURN'], ['POST_RETURN']];
+  const shapes: Package[][] = [
+    ['POST_ARRIVAL'],
+    ['POST_ARRIVAL', 'POST_RETURN'],
+    ['CHARTER_ARRIVAL'],
+    ['CHARTER_ARRIVAL', 'POST_RETURN'],
+    ['POST_RETURN'],
+  ];
 
   beforeAll(async () => {
     connection = await connectDatabase(config, 'cases');
@@ -23,7 +29,13 @@ describe('cases stored by an earlier version', () => {
     await Case.collection.createIndex({ packages: 1, _id: 1 }, { name: 'packages_id' });
     // 2,500 cases as the earlier version wrote them: no packageSet.
     await Case.collection.insertMany(
-      Array.from({ length: 2_500 }, (_, i) => ({ memberState: 'BE', caseReference: `OLD-${i}`, countryOfOrigin: 'IQ', status: 'SUBMITTED', packages: shapes[i % shapes.length]! })) as never[],
+      Array.from({ length: 2_500 }, (_, i) => ({
+        memberState: 'BE',
+        caseReference: `OLD-${i}`,
+        countryOfOrigin: 'IQ',
+        status: 'SUBMITTED',
+        packages: shapes[i % shapes.length]!,
+      })) as never[],
     );
   });
 
@@ -41,7 +53,9 @@ describe('cases stored by an earlier version', () => {
     for (const wanted of [['CHARTER_ARRIVAL'], ['POST_RETURN'], ['POST_ARRIVAL', 'CHARTER_ARRIVAL']] as Package[][]) {
       const expected = await Case.countDocuments({ packages: { $in: wanted } }).exec();
       expect(expected).toBeGreaterThan(0);
-      expect(await Case.countDocuments(caseFilterToQuery({ packages: wanted })).exec(), wanted.join(',')).toBe(expected);
+      expect(await Case.countDocuments(caseFilterToQuery({ packages: wanted })).exec(), wanted.join(',')).toBe(
+        expected,
+      );
     }
     // Once done, nothing is left to do.
     expect(await backfillPackageSets(Case)).toBe(0);

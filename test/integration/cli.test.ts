@@ -31,7 +31,9 @@ describe('command-line entry points', () => {
     const again = run(process.execPath, ['--import', 'tsx', 'scripts/seed.ts', '--count', '999', '--if-empty'], env);
     expect(again.stdout).toMatch(/keeping the 40 cases already stored/);
     const connection = await connectDatabase(config, 'cases');
-    const refs = (await casesModels(connection).Case.find({}, { caseReference: 1, _id: 0 }).lean()).map((d) => d.caseReference).sort();
+    const refs = (await casesModels(connection).Case.find({}, { caseReference: 1, _id: 0 }).lean())
+      .map((d) => d.caseReference)
+      .sort();
     await connection.close();
     expect(refs).toHaveLength(40);
     expect(new Set(refs).size).toBe(40);
@@ -40,14 +42,21 @@ describe('command-line entry points', () => {
   it('seed --if-empty changes nothing, and says so, when stored ids were derived with another CASE_ID_KEY', () => {
     const config = testConfig();
     const env = { MONGO_DB_PREFIX: config.MONGO_DB_PREFIX, CASE_ID_KEY: 'a'.repeat(40) };
-    expect(run(process.execPath, ['--import', 'tsx', 'scripts/seed.ts', '--count', '20', '--seed', '5'], env).status).toBe(0);
+    expect(
+      run(process.execPath, ['--import', 'tsx', 'scripts/seed.ts', '--count', '20', '--seed', '5'], env).status,
+    ).toBe(0);
     const same = run(process.execPath, ['--import', 'tsx', 'scripts/seed.ts', '--count', '20', '--if-empty'], env);
     expect(same.stdout).toMatch(/keeping the 20 cases already stored/);
-    const rekeyed = run(process.execPath, ['--import', 'tsx', 'scripts/seed.ts', '--count', '30', '--if-empty'], { ...env, CASE_ID_KEY: 'b'.repeat(40) });
+    const rekeyed = run(process.execPath, ['--import', 'tsx', 'scripts/seed.ts', '--count', '30', '--if-empty'], {
+      ...env,
+      CASE_ID_KEY: 'b'.repeat(40),
+    });
     expect(rekeyed.status).toBe(65);
     expect(rekeyed.stderr).toMatch(/ids derived without this CASE_ID_KEY[\s\S]*nothing was changed/);
     // The 20 cases are still there, under their first key.
-    expect(run(process.execPath, ['--import', 'tsx', 'scripts/seed.ts', '--count', '30', '--if-empty'], env).stdout).toMatch(/keeping the 20 cases already stored/);
+    expect(
+      run(process.execPath, ['--import', 'tsx', 'scripts/seed.ts', '--count', '30', '--if-empty'], env).stdout,
+    ).toMatch(/keeping the 20 cases already stored/);
   });
 
   it('ingest:replay refuses a malformed feed id', () => {

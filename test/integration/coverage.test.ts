@@ -18,7 +18,11 @@ describe('coverage: who serves which country, with history, and the assignment o
     eligibility: { requestDate: '2024-06-10' },
     ...extra,
   });
-  const stored = async (ref: string) => (await casesModels(system.connections.cases).Case.findOne({ memberState: 'SE', caseReference: ref }).lean<CaseDoc>().exec())!;
+  const stored = async (ref: string) =>
+    (await casesModels(system.connections.cases)
+      .Case.findOne({ memberState: 'SE', caseReference: ref })
+      .lean<CaseDoc>()
+      .exec())!;
 
   beforeAll(async () => {
     system = await startTestSystem();
@@ -36,18 +40,35 @@ describe('coverage: who serves which country, with history, and the assignment o
     const desk = await mintToken({ subject: 'desk', role: 'SUPPORT_DESK' }, system.config);
     const move = `mutation($from: String!, $pkgs: [Package!]!) { assignCoverage(countryOfOrigin: "SO", partnerId: "caritas-be", packages: $pkgs, validFrom: $from) { code coverage { partner { id } packages validFrom validTo } } }`;
     const partner = await mintToken({ subject: 'p', role: 'PARTNER', partnerId: 'irara' }, system.config);
-    expect((await system.graphql(move, { from: '2024-07-01', pkgs: ['POST_ARRIVAL'] }, { authorization: `Bearer ${partner}` })).body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
-    const { body } = await system.graphql<{ assignCoverage: { coverage: Array<{ partner: { id: string }; packages: string[]; validFrom: string; validTo: string | null }> } }>(
-      move,
-      { from: '2024-07-01', pkgs: ['POST_ARRIVAL'] },
-      { authorization: `Bearer ${desk}` },
-    );
+    expect(
+      (
+        await system.graphql(
+          move,
+          { from: '2024-07-01', pkgs: ['POST_ARRIVAL'] },
+          { authorization: `Bearer ${partner}` },
+        )
+      ).body.errors![0]!.extensions!.code,
+    ).toBe('FORBIDDEN');
+    const { body } = await system.graphql<{
+      assignCoverage: {
+        coverage: Array<{ partner: { id: string }; packages: string[]; validFrom: string; validTo: string | null }>;
+      };
+    }>(move, { from: '2024-07-01', pkgs: ['POST_ARRIVAL'] }, { authorization: `Bearer ${desk}` });
     expect(body.errors).toBeUndefined();
     expect(body.data!.assignCoverage.coverage).toEqual([
-      { partner: { id: 'irara' }, packages: ['POST_ARRIVAL', 'CHARTER_ARRIVAL', 'POST_RETURN'], validFrom: '2022-04-01', validTo: '2024-06-30' },
+      {
+        partner: { id: 'irara' },
+        packages: ['POST_ARRIVAL', 'CHARTER_ARRIVAL', 'POST_RETURN'],
+        validFrom: '2022-04-01',
+        validTo: '2024-06-30',
+      },
       { partner: { id: 'caritas-be' }, packages: ['POST_ARRIVAL'], validFrom: '2024-07-01', validTo: null },
     ]);
-    const rewrite = await system.graphql(move, { from: '2023-01-01', pkgs: ['POST_ARRIVAL'] }, { authorization: `Bearer ${desk}` });
+    const rewrite = await system.graphql(
+      move,
+      { from: '2023-01-01', pkgs: ['POST_ARRIVAL'] },
+      { authorization: `Bearer ${desk}` },
+    );
     expect(rewrite.body.errors![0]!.message).toMatch(/history is not rewritten/);
 
     const report = await ingest([
@@ -71,7 +92,10 @@ describe('coverage: who serves which country, with history, and the assignment o
 
   it('answers partnerAssignment through the graph, and NO_COVERAGE with the reason', async () => {
     const q = `query($p: [Package!]!, $on: String!) { partnerAssignment(countryOfOrigin: "SO", packages: $p, on: $on) { partner { id name } validFrom } }`;
-    const ok = await system.graphql<{ partnerAssignment: { partner: { name: string } } }>(q, { p: ['POST_RETURN'], on: '2023-05-05' });
+    const ok = await system.graphql<{ partnerAssignment: { partner: { name: string } } }>(q, {
+      p: ['POST_RETURN'],
+      on: '2023-05-05',
+    });
     expect(ok.body.data!.partnerAssignment.partner.name).toBe('IRARA');
     const none = await system.graphql(q, { p: ['POST_RETURN'], on: '2024-08-01' });
     expect(none.body.errors![0]!.extensions!.code).toBe('NO_COVERAGE');

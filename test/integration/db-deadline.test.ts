@@ -21,7 +21,12 @@ describe('database reads carry the deadline of the request they serve', () => {
     const model = Slow();
     // Enough documents that an unindexed, unanchored $regex reads for a long while.
     for (let i = 0; i < 40_000; i += 5_000) {
-      await model.collection.insertMany(Array.from({ length: 5_000 }, (_, k) => ({ _id: i + k, text: `case ${i + k} with some words to scan through` })) as never[]);
+      await model.collection.insertMany(
+        Array.from({ length: 5_000 }, (_, k) => ({
+          _id: i + k,
+          text: `case ${i + k} with some words to scan through`,
+        })) as never[],
+      );
     }
     connection.getClient().on('commandStarted', (event: { commandName: string }) => sent.push(event.commandName));
   });
@@ -33,7 +38,9 @@ describe('database reads carry the deadline of the request they serve', () => {
 
   it('inside a request every find and aggregate gets the time left as maxTimeMS; background work sets its own or none', async () => {
     const signal = new AbortController().signal;
-    const find = Slow().find({ text: /never-there/ }).limit(1);
+    const find = Slow()
+      .find({ text: /never-there/ })
+      .limit(1);
     const aggregate = Slow().aggregate([{ $match: { _id: 1 } }]);
     await withDbDeadline({ deadline: Date.now() + 60_000, signal }, async () => {
       await find.exec();
@@ -53,11 +60,17 @@ describe('database reads carry the deadline of the request they serve', () => {
 
   it('a read inside a request gets only what is left of the request, and the store stops it there', async () => {
     const started = Date.now();
-    const full = await Slow().countDocuments({ text: /never-there/ }).exec();
+    const full = await Slow()
+      .countDocuments({ text: /never-there/ })
+      .exec();
     const fullMs = Date.now() - started;
     expect(full).toBe(0);
     const controller = new AbortController();
-    const error = await withDbDeadline({ deadline: Date.now() + 20, signal: controller.signal }, () => Slow().find({ text: /never-there/ }).exec()).catch((e: unknown) => e);
+    const error = await withDbDeadline({ deadline: Date.now() + 20, signal: controller.signal }, () =>
+      Slow()
+        .find({ text: /never-there/ })
+        .exec(),
+    ).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(Error);
     // MongoDB's and FerretDB's MaxTimeMSExpired
     expect((error as { code?: number }).code).toBe(50);
@@ -68,22 +81,34 @@ describe('database reads carry the deadline of the request they serve', () => {
     const controller = new AbortController();
     controller.abort();
     sent.length = 0;
-    const cancelled = await withDbDeadline({ deadline: Date.now() + 10_000, signal: controller.signal }, () => Slow().findOne({ _id: 1 }).exec()).catch((e: unknown) => e);
+    const cancelled = await withDbDeadline({ deadline: Date.now() + 10_000, signal: controller.signal }, () =>
+      Slow().findOne({ _id: 1 }).exec(),
+    ).catch((e: unknown) => e);
     expect(cancelled).toBeInstanceOf(RequestOverError);
     expect((cancelled as Error).message).toMatch(/cancelled/);
-    const late = await withDbDeadline({ deadline: Date.now() - 1, signal: new AbortController().signal }, () => Slow().aggregate([{ $count: 'n' }]).exec()).catch((e: unknown) => e);
+    const late = await withDbDeadline({ deadline: Date.now() - 1, signal: new AbortController().signal }, () =>
+      Slow()
+        .aggregate([{ $count: 'n' }])
+        .exec(),
+    ).catch((e: unknown) => e);
     expect(late).toBeInstanceOf(RequestOverError);
     expect((late as Error).message).toMatch(/out of time/);
     expect(sent).toEqual([]);
     // Outside a request, and inside one with time left, reads go through.
-    expect(await withDbDeadline({ deadline: Date.now() + 10_000, signal: new AbortController().signal }, () => Slow().findOne({ _id: 1 }).lean().exec())).toMatchObject({ _id: 1 });
+    expect(
+      await withDbDeadline({ deadline: Date.now() + 10_000, signal: new AbortController().signal }, () =>
+        Slow().findOne({ _id: 1 }).lean().exec(),
+      ),
+    ).toMatchObject({ _id: 1 });
     expect(sent).toEqual(['find']);
   });
 
   it('a read already running stops at the store when its caller leaves (the store lists it in currentOp until then)', async () => {
     const admin = connection.getClient().db('admin');
     const running = async (comment: string) => {
-      const { inprog } = (await admin.command({ currentOp: 1 })) as { inprog: Array<{ command?: { comment?: unknown } }> };
+      const { inprog } = (await admin.command({ currentOp: 1 })) as {
+        inprog: Array<{ command?: { comment?: unknown } }>;
+      };
       return inprog.some((op) => op.command?.comment === comment);
     };
     const until = async (condition: () => Promise<boolean>, ms: number) => {
@@ -108,7 +133,14 @@ describe('database reads carry the deadline of the request they serve', () => {
     const reads: Array<[string, () => Promise<unknown>]> = [
       ['find', () => Slow().find(slow).comment('left-find').exec()],
       ['countDocuments', () => Slow().countDocuments(slow).comment('left-countDocuments').exec()],
-      ['aggregate', () => Slow().aggregate([{ $match: slow }, { $count: 'n' }]).option({ comment: 'left-aggregate' }).exec()],
+      [
+        'aggregate',
+        () =>
+          Slow()
+            .aggregate([{ $match: slow }, { $count: 'n' }])
+            .option({ comment: 'left-aggregate' })
+            .exec(),
+      ],
     ];
     for (const [name, read] of reads) {
       const controller = new AbortController();
@@ -123,7 +155,9 @@ describe('database reads carry the deadline of the request they serve', () => {
       const leftAfter = Date.now() - begun;
       expect(await until(async () => !(await running(`left-${name}`)), 2_000)).toBe(true);
       const stoppedAfter = Date.now() - begun;
-      console.log(`${name}: caller left after ${leftAfter} ms; the store had stopped ${stoppedAfter} ms after the start (a full scan takes ${fullMs} ms)`);
+      console.log(
+        `${name}: caller left after ${leftAfter} ms; the store had stopped ${stoppedAfter} ms after the start (a full scan takes ${fullMs} ms)`,
+      );
       expect(stoppedAfter).toBeLessThan(fullMs);
     }
   });

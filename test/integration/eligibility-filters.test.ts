@@ -29,21 +29,45 @@ describe('eligibility at ingestion, per-Member-State rules, and case filters', (
   it('stores the outcome: eligible, eligibility letter only, ineligible with reasons (closed, not assigned)', async () => {
     const report = await ingest('FI', [
       record('FI-E-1'),
-      record('FI-E-2', { packages: ['POST_ARRIVAL'], eligibility: { applicationSigned: false, requestDate: '2024-02-01' } }),
+      record('FI-E-2', {
+        packages: ['POST_ARRIVAL'],
+        eligibility: { applicationSigned: false, requestDate: '2024-02-01' },
+      }),
       record('FI-E-3', { eligibility: { temporaryProtection: true, requestDate: '2024-09-01' } }),
       record('FI-E-4', { eligibility: { applicationSigned: false, requestDate: '2024-02-01' } }),
     ]);
     expect(report.counts).toMatchObject({ created: 3, rejected: 1 });
-    expect(report.rejected[0]).toMatchObject({ position: 3, path: 'packages', message: expect.stringContaining('support after arrival only') });
-    const { body } = await system.graphql<{ cases: { edges: Array<{ node: { caseReference: string; status: string; closingReason: string | null; eligibility: { outcome: string; reasons: string[]; requestWindowMonths: number } } }> } }>(
+    expect(report.rejected[0]).toMatchObject({
+      position: 3,
+      path: 'packages',
+      message: expect.stringContaining('support after arrival only'),
+    });
+    const { body } = await system.graphql<{
+      cases: {
+        edges: Array<{
+          node: {
+            caseReference: string;
+            status: string;
+            closingReason: string | null;
+            eligibility: { outcome: string; reasons: string[]; requestWindowMonths: number };
+          };
+        }>;
+      };
+    }>(
       `{ cases(first: 10, filter: { memberStates: ["FI"] }) { edges { node { caseReference status closingReason eligibility { outcome reasons requestWindowMonths } } } } }`,
       undefined,
       // The owning Member State: the closing reason is free text, personal data.
       await system.as({ subject: 'fi-officer', role: 'MEMBER_STATE', memberState: 'FI' }),
     );
     const byRef = new Map(body.data!.cases.edges.map((e) => [e.node.caseReference, e.node]));
-    expect(byRef.get('FI-E-1')).toMatchObject({ status: 'SUBMITTED', eligibility: { outcome: 'ELIGIBLE', reasons: [], requestWindowMonths: 6 } });
-    expect(byRef.get('FI-E-2')).toMatchObject({ status: 'SUBMITTED', eligibility: { outcome: 'ELIGIBILITY_LETTER_ONLY' } });
+    expect(byRef.get('FI-E-1')).toMatchObject({
+      status: 'SUBMITTED',
+      eligibility: { outcome: 'ELIGIBLE', reasons: [], requestWindowMonths: 6 },
+    });
+    expect(byRef.get('FI-E-2')).toMatchObject({
+      status: 'SUBMITTED',
+      eligibility: { outcome: 'ELIGIBILITY_LETTER_ONLY' },
+    });
     expect(byRef.get('FI-E-3')).toMatchObject({
       status: 'CLOSED',
       closingReason: 'Ineligible: TEMPORARY_PROTECTION, REQUEST_AFTER_WINDOW',
@@ -57,15 +81,26 @@ describe('eligibility at ingestion, per-Member-State rules, and case filters', (
     const officer = await mintToken({ subject: 'nl', role: 'MEMBER_STATE', memberState: 'NL' }, system.config);
     const other = await mintToken({ subject: 'be', role: 'MEMBER_STATE', memberState: 'BE' }, system.config);
     const set = `mutation($m: Int!) { setEligibilityRules(memberState: "NL", requestWindowMonths: $m) { memberState requestWindowMonths } }`;
-    expect((await system.graphql(set, { m: 12 }, { authorization: `Bearer ${other}` })).body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
-    expect((await system.graphql(set, { m: 12 }, { authorization: '' })).body.errors![0]!.extensions!.code).toBe('UNAUTHENTICATED');
-    expect((await system.graphql(set, { m: 99 }, { authorization: `Bearer ${officer}` })).body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
+    expect(
+      (await system.graphql(set, { m: 12 }, { authorization: `Bearer ${other}` })).body.errors![0]!.extensions!.code,
+    ).toBe('FORBIDDEN');
+    expect((await system.graphql(set, { m: 12 }, { authorization: '' })).body.errors![0]!.extensions!.code).toBe(
+      'UNAUTHENTICATED',
+    );
+    expect(
+      (await system.graphql(set, { m: 99 }, { authorization: `Bearer ${officer}` })).body.errors![0]!.extensions!.code,
+    ).toBe('BAD_USER_INPUT');
     const ok = await system.graphql(set, { m: 12 }, { authorization: `Bearer ${officer}` });
     expect(ok.body.data).toEqual({ setEligibilityRules: { memberState: 'NL', requestWindowMonths: 12 } });
-    expect((await system.graphql(`{ eligibilityRules(memberState: "NL") { requestWindowMonths } }`)).body.data).toEqual({ eligibilityRules: { requestWindowMonths: 12 } });
+    expect((await system.graphql(`{ eligibilityRules(memberState: "NL") { requestWindowMonths } }`)).body.data).toEqual(
+      { eligibilityRules: { requestWindowMonths: 12 } },
+    );
     // The same late request is eligible under NL's 12 months (a newer record version re-assesses it).
     expect((await ingest('NL', [{ ...late, recordVersion: 2, caseReference: 'NL-W-2' }])).counts.created).toBe(1);
-    const stored = await casesModels(system.connections.cases).Case.find({ memberState: 'NL', caseReference: { $in: ['NL-W-1', 'NL-W-2'] } }).lean<CaseDoc[]>().exec();
+    const stored = await casesModels(system.connections.cases)
+      .Case.find({ memberState: 'NL', caseReference: { $in: ['NL-W-1', 'NL-W-2'] } })
+      .lean<CaseDoc[]>()
+      .exec();
     const outcome = new Map(stored.map((c) => [c.caseReference, c.eligibility?.outcome]));
     expect(outcome.get('NL-W-1')).toBe('INELIGIBLE');
     expect(outcome.get('NL-W-2')).toBe('ELIGIBLE');
@@ -84,9 +119,14 @@ describe('eligibility at ingestion, per-Member-State rules, and case filters', (
 
   it('filters by package and date ranges, matching the store', async () => {
     const { Case } = casesModels(system.connections.cases);
-    const expected = await Case.countDocuments({ packages: 'CHARTER_ARRIVAL', departureDate: { $gte: '2023-01-01', $lte: '2023-12-31' } }).exec();
+    const expected = await Case.countDocuments({
+      packages: 'CHARTER_ARRIVAL',
+      departureDate: { $gte: '2023-01-01', $lte: '2023-12-31' },
+    }).exec();
     expect(expected).toBeGreaterThan(0);
-    const { body } = await system.graphql<{ cases: { totalCount: number; edges: Array<{ node: { packages: string[]; departureDate: string } }> } }>(
+    const { body } = await system.graphql<{
+      cases: { totalCount: number; edges: Array<{ node: { packages: string[]; departureDate: string } }> };
+    }>(
       `{ cases(first: 200, filter: { packages: [CHARTER_ARRIVAL], departureFrom: "2023-01-01", departureTo: "2023-12-31" }) { totalCount edges { node { packages departureDate } } } }`,
     );
     expect(body.data!.cases.totalCount).toBe(expected);
@@ -95,9 +135,16 @@ describe('eligibility at ingestion, per-Member-State rules, and case filters', (
       expect(node.departureDate >= '2023-01-01' && node.departureDate <= '2023-12-31').toBe(true);
     }
     const since = new Date(Date.now() - 3_600_000).toISOString();
-    const recent = await system.graphql<{ cases: { totalCount: number } }>(`query($s: DateTime) { cases(filter: { createdFrom: $s }) { totalCount } }`, { s: since });
-    expect(recent.body.data!.cases.totalCount).toBe(await Case.countDocuments({ createdAt: { $gte: new Date(since) } }).exec());
-    const inverted = await system.graphql(`{ cases(filter: { departureFrom: "2024-01-01", departureTo: "2023-01-01" }) { totalCount } }`);
+    const recent = await system.graphql<{ cases: { totalCount: number } }>(
+      `query($s: DateTime) { cases(filter: { createdFrom: $s }) { totalCount } }`,
+      { s: since },
+    );
+    expect(recent.body.data!.cases.totalCount).toBe(
+      await Case.countDocuments({ createdAt: { $gte: new Date(since) } }).exec(),
+    );
+    const inverted = await system.graphql(
+      `{ cases(filter: { departureFrom: "2024-01-01", departureTo: "2023-01-01" }) { totalCount } }`,
+    );
     expect(inverted.body.errors![0]!.message).toBe('filter.departureFrom is after filter.departureTo');
     const badDate = await system.graphql(`{ cases(filter: { departureFrom: "2024-02-30" }) { totalCount } }`);
     expect(badDate.body.errors![0]!.extensions!.code).toMatch(/BAD_USER_INPUT|GRAPHQL_VALIDATION_FAILED/);

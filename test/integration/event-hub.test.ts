@@ -14,12 +14,24 @@ describe('case event hub', () => {
   const config = testConfig();
   let redis: Redis;
   const admin: Principal = { subject: 'ops', role: 'ADMIN' };
-  const facts = (partnerId: string) => eventFacts({ memberState: 'BE', partnerId, countryOfOrigin: 'AF', status: 'ACCEPTED' });
+  const facts = (partnerId: string) =>
+    eventFacts({ memberState: 'BE', partnerId, countryOfOrigin: 'AF', status: 'ACCEPTED' });
   const events = (n: number, partnerId = 'weldo'): CaseEvent[] =>
-    Array.from({ length: n }, (_, i) => ({ type: 'case.updated', caseId: `c${i}`, version: i, at: new Date().toISOString(), before: facts(partnerId), after: facts(partnerId) }));
+    Array.from({ length: n }, (_, i) => ({
+      type: 'case.updated',
+      caseId: `c${i}`,
+      version: i,
+      at: new Date().toISOString(),
+      before: facts(partnerId),
+      after: facts(partnerId),
+    }));
   const hubs: CaseEventHub[] = [];
   const newHub = async (maxQueue = 10_000) => {
-    const hub = new CaseEventHub(duplicateRedis(redis, 'hub-reader'), redis, config.QUEUE_PREFIX, silentLogger, { windowMs: 3_600_000, maxQueue, blockMs: 100 });
+    const hub = new CaseEventHub(duplicateRedis(redis, 'hub-reader'), redis, config.QUEUE_PREFIX, silentLogger, {
+      windowMs: 3_600_000,
+      maxQueue,
+      blockMs: 100,
+    });
     await hub.start();
     hubs.push(hub);
     return hub;
@@ -29,7 +41,8 @@ describe('case event hub', () => {
     for (let i = 0; i < n; i++) out.push((await iterator.next()).value as CaseEventMessage);
     return out;
   };
-  const ids = async (count: number) => (await redis.xrevrange(caseEventStream(config.QUEUE_PREFIX), '+', '-', 'COUNT', count)).map(([id]) => id).reverse();
+  const ids = async (count: number) =>
+    (await redis.xrevrange(caseEventStream(config.QUEUE_PREFIX), '+', '-', 'COUNT', count)).map(([id]) => id).reverse();
 
   beforeAll(() => {
     redis = createRedis(config, 'hub-test');
@@ -78,7 +91,10 @@ describe('case event hub', () => {
     await new Promise((r) => setTimeout(r, 400));
     const got = await take(slow, 3);
     expect(got.map((m) => m.id)).toEqual((await ids(6)).slice(0, 3));
-    const error = await slow.next().then(() => null, (e: unknown) => e);
+    const error = await slow.next().then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(GraphQLError);
     expect((error as GraphQLError).extensions).toMatchObject({ code: 'SUBSCRIBER_TOO_SLOW', resumeAfter: got[2]!.id });
     expect(hub.subscriberCount).toBe(0);
@@ -90,13 +106,17 @@ describe('case event hub', () => {
     await hub.trim(now); // the window is an hour: entries from before now - 1 h may be dropped
     const floor = `${now - 3_600_000}-0`;
     expect(await redis.get(`${caseEventStream(config.QUEUE_PREFIX)}:floor`)).toBe(floor);
-    await expect(hub.subscribe(admin, null, `${now - 3_600_001}-0`)).rejects.toMatchObject({ extensions: { code: 'RESUME_POINT_EXPIRED', oldestKept: floor } });
+    await expect(hub.subscribe(admin, null, `${now - 3_600_001}-0`)).rejects.toMatchObject({
+      extensions: { code: 'RESUME_POINT_EXPIRED', oldestKept: floor },
+    });
     const atFloor = await hub.subscribe(admin, null, floor);
     await publishCaseEvents(redis, config.QUEUE_PREFIX, events(1));
     // Everything since the floor comes back first: the whole stream of this file, in order.
     const length = await redis.xlen(caseEventStream(config.QUEUE_PREFIX));
     expect((await take(atFloor, length)).map((m) => m.id)).toEqual(await ids(length));
     await atFloor.return!();
-    await expect(hub.subscribe(admin, null, '1-0; DROP')).rejects.toMatchObject({ extensions: { code: 'BAD_USER_INPUT' } });
+    await expect(hub.subscribe(admin, null, '1-0; DROP')).rejects.toMatchObject({
+      extensions: { code: 'BAD_USER_INPUT' },
+    });
   });
 });

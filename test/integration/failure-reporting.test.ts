@@ -29,11 +29,22 @@ describe('failures are reported, never hidden: per-event fetches and feed report
   const timeout = 1_000;
 
   beforeAll(async () => {
-    system = await startTestSystem({ cases: 12, seed: 9, config: testConfig({ SUBGRAPH_TIMEOUT_MS: String(timeout) }) });
-    const urls = Object.fromEntries(Object.entries(system.subgraphs).map(([name, s]) => [name, `${s.url}/graphql`])) as Parameters<typeof startGateway>[0]['subgraphUrls'];
+    system = await startTestSystem({
+      cases: 12,
+      seed: 9,
+      config: testConfig({ SUBGRAPH_TIMEOUT_MS: String(timeout) }),
+    });
+    const urls = Object.fromEntries(
+      Object.entries(system.subgraphs).map(([name, s]) => [name, `${s.url}/graphql`]),
+    ) as Parameters<typeof startGateway>[0]['subgraphUrls'];
     casesProxy = await faultyProxy(urls.cases);
     financeProxy = await faultyProxy(urls.finance);
-    gateway = await startGateway({ config: system.config, logger: silentLogger, port: 0, subgraphUrls: { ...urls, cases: casesProxy.url, finance: financeProxy.url } });
+    gateway = await startGateway({
+      config: system.config,
+      logger: silentLogger,
+      port: 0,
+      subgraphUrls: { ...urls, cases: casesProxy.url, finance: financeProxy.url },
+    });
     wsUrl = `${gateway.url.replace(/^http/, 'ws')}/graphql`;
     admin = await mintToken({ subject: 'replaying-tool', role: 'ADMIN' }, system.config);
     docs = await casesModels(system.connections.cases).Case.find({}).limit(6).lean<CaseDoc[]>().exec();
@@ -58,11 +69,24 @@ describe('failures are reported, never hidden: per-event fetches and feed report
   /** Appends one event per case (a burst, so the gateway fetches them in batches) and returns the id before them. */
   const burst = async () => {
     // The last event so far (or, on an empty stream, a point within the replay window).
-    const [[before] = [`${Date.now() - 60_000}-0`]] = await system.redis.xrevrange(caseEventStream(system.config.QUEUE_PREFIX), '+', '-', 'COUNT', 1);
+    const [[before] = [`${Date.now() - 60_000}-0`]] = await system.redis.xrevrange(
+      caseEventStream(system.config.QUEUE_PREFIX),
+      '+',
+      '-',
+      'COUNT',
+      1,
+    );
     await publishCaseEvents(
       system.redis,
       system.config.QUEUE_PREFIX,
-      docs.map((doc, i) => ({ type: 'case.updated' as const, caseId: doc._id.toHexString(), version: i, at: new Date().toISOString(), before: factsOf(doc), after: factsOf(doc) })),
+      docs.map((doc, i) => ({
+        type: 'case.updated' as const,
+        caseId: doc._id.toHexString(),
+        version: i,
+        at: new Date().toISOString(),
+        before: factsOf(doc),
+        after: factsOf(doc),
+      })),
     );
     return before;
   };
@@ -83,7 +107,11 @@ describe('failures are reported, never hidden: per-event fetches and feed report
     casesProxy.mode = { kind: 'pass' };
     expect(failed).toHaveLength(docs.length);
     for (const payload of failed) {
-      expect(payload.data?.caseEvents).toMatchObject({ id: expect.any(String), caseId: expect.any(String), case: null });
+      expect(payload.data?.caseEvents).toMatchObject({
+        id: expect.any(String),
+        caseId: expect.any(String),
+        case: null,
+      });
       expect(payload.errors, JSON.stringify(payload)).toHaveLength(1);
       expect(payload.errors![0]).toMatchObject({
         path: ['caseEvents', 'case'],
@@ -94,25 +122,36 @@ describe('failures are reported, never hidden: per-event fetches and feed report
     // The same replay with the subgraph back: every case, no error.
     const served = await replay(after, query);
     expect(served.map((p) => p.errors)).toEqual(docs.map(() => undefined));
-    expect(served.map((p) => (p.data?.caseEvents?.case as { caseReference: string }).caseReference)).toEqual(docs.map((d) => d.caseReference));
+    expect(served.map((p) => (p.data?.caseEvents?.case as { caseReference: string }).caseReference)).toEqual(
+      docs.map((d) => d.caseReference),
+    );
   });
 
   it('a subgraph that resets the connection: the same, with the reason', async () => {
     const after = await burst();
     casesProxy.mode = { kind: 'refuse' };
-    const failed = await replay(after, 'subscription($after: ID) { caseEvents(after: $after) { id case { caseReference status } } }');
+    const failed = await replay(
+      after,
+      'subscription($after: ID) { caseEvents(after: $after) { id case { caseReference status } } }',
+    );
     casesProxy.mode = { kind: 'pass' };
     expect(failed).toHaveLength(docs.length);
     for (const payload of failed) {
       expect(payload.data?.caseEvents?.case).toBeNull();
-      expect(payload.errors?.[0]).toMatchObject({ path: ['caseEvents', 'case'], extensions: { code: 'CASE_FETCH_FAILED', reason: 'SUBGRAPH_UNAVAILABLE', serviceName: 'cases' } });
+      expect(payload.errors?.[0]).toMatchObject({
+        path: ['caseEvents', 'case'],
+        extensions: { code: 'CASE_FETCH_FAILED', reason: 'SUBGRAPH_UNAVAILABLE', serviceName: 'cases' },
+      });
     }
   });
 
   it('a nested subgraph down (finance): the case comes with the rest of its fields, and an error names the subgraph', async () => {
     const after = await burst();
     financeProxy.mode = { kind: 'refuse' };
-    const payloads: Payload[] = await replay(after, 'subscription($after: ID) { caseEvents(after: $after) { id case { caseReference entitlement { totalCents } } } }');
+    const payloads: Payload[] = await replay(
+      after,
+      'subscription($after: ID) { caseEvents(after: $after) { id case { caseReference entitlement { totalCents } } } }',
+    );
     financeProxy.mode = { kind: 'pass' };
     expect(payloads).toHaveLength(docs.length);
     payloads.forEach((payload, i) => {
@@ -127,16 +166,40 @@ describe('failures are reported, never hidden: per-event fetches and feed report
 
   it('GET /ingest/v1/feeds/{id} of a finished feed while the cases subgraph is slow: 503 naming it, never QUEUED; the real state once it answers', async () => {
     const token = await mintToken({ subject: 'be-system', role: 'MEMBER_STATE', memberState: 'BE' }, system.config);
-    const record = { memberState: 'BE', caseReference: 'BE-REPORT-1', recordVersion: 1, returnType: 'VOLUNTARY', packages: ['POST_ARRIVAL'], countryOfOrigin: 'MA', departureDate: '2024-04-02', mainApplicant: { name: 'A B', dateOfBirth: '1990-02-02', sex: 'MALE' }, eligibility: { requestDate: '2024-04-10' } };
-    const pushed = await fetch(`${gateway.url}/ingest/v1/feeds`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify([record]) });
+    const record = {
+      memberState: 'BE',
+      caseReference: 'BE-REPORT-1',
+      recordVersion: 1,
+      returnType: 'VOLUNTARY',
+      packages: ['POST_ARRIVAL'],
+      countryOfOrigin: 'MA',
+      departureDate: '2024-04-02',
+      mainApplicant: { name: 'A B', dateOfBirth: '1990-02-02', sex: 'MALE' },
+      eligibility: { requestDate: '2024-04-10' },
+    };
+    const pushed = await fetch(`${gateway.url}/ingest/v1/feeds`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify([record]),
+    });
     expect(pushed.status).toBe(202);
     const { feedId } = (await pushed.json()) as { feedId: string };
     const report = async () => {
-      const response = await fetch(`${gateway.url}/ingest/v1/feeds/${feedId}`, { headers: { authorization: `Bearer ${token}` } });
-      return { status: response.status, retryAfter: response.headers.get('retry-after'), body: (await response.json()) as { status?: string; error?: { code: string; message: string; serviceName?: string } } };
+      const response = await fetch(`${gateway.url}/ingest/v1/feeds/${feedId}`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      return {
+        status: response.status,
+        retryAfter: response.headers.get('retry-after'),
+        body: (await response.json()) as {
+          status?: string;
+          error?: { code: string; message: string; serviceName?: string };
+        },
+      };
     };
     await until(() => false, 100);
-    for (let i = 0; i < 200 && (await report()).body.status !== 'DONE'; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && (await report()).body.status !== 'DONE'; i++)
+      await new Promise((r) => setTimeout(r, 50));
     expect((await report()).body.status).toBe('DONE');
     // Now the cases subgraph is slower than the gateway's deadline.
     casesProxy.mode = { kind: 'delay', ms: timeout + 500 };
@@ -145,7 +208,11 @@ describe('failures are reported, never hidden: per-event fetches and feed report
     expect(slow.body.status).toBeUndefined();
     expect(slow.status).toBe(503);
     expect(Number(slow.retryAfter)).toBeGreaterThan(0);
-    expect(slow.body.error).toMatchObject({ code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'cases', message: expect.stringMatching(/report of feed .* could not be read/) });
+    expect(slow.body.error).toMatchObject({
+      code: 'SUBGRAPH_UNAVAILABLE',
+      serviceName: 'cases',
+      message: expect.stringMatching(/report of feed .* could not be read/),
+    });
     expect((await report()).body).toMatchObject({ status: 'DONE', counts: { received: 1, created: 1 } });
   });
 });

@@ -9,7 +9,8 @@ function entitlementCents(c: Pick<CaseDoc, 'packages' | 'returnType' | 'familySi
   let total = 0;
   if (c.packages.includes('POST_ARRIVAL')) total += 615_00 * c.familySize;
   if (c.packages.includes('CHARTER_ARRIVAL')) total += 205_00 * c.familySize;
-  if (c.packages.includes('POST_RETURN')) total += (c.returnType === 'VOLUNTARY' ? 2_000_00 : 1_000_00) + 1_000_00 * (c.familySize - 1);
+  if (c.packages.includes('POST_RETURN'))
+    total += (c.returnType === 'VOLUNTARY' ? 2_000_00 : 1_000_00) + 1_000_00 * (c.familySize - 1);
   return total;
 }
 
@@ -32,9 +33,12 @@ const SUMMARY = `query($y: Int!) { financeSummary(year: $y) { year objectivePeop
 describe('finance: commitments, disbursements within the entitlement, budget against the objective', () => {
   let system: TestSystem;
   const tokens: Record<string, string> = {};
-  const summary = async (year: number) => (await system.graphql<{ financeSummary: Summary }>(SUMMARY, { y: year })).body.data!.financeSummary;
+  const summary = async (year: number) =>
+    (await system.graphql<{ financeSummary: Summary }>(SUMMARY, { y: year })).body.data!.financeSummary;
   const settle = async () => {
-    const last = (await system.redis.xrevrange(`${system.config.QUEUE_PREFIX}:case-events`, '+', '-', 'COUNT', 1))[0]?.[0];
+    const last = (
+      await system.redis.xrevrange(`${system.config.QUEUE_PREFIX}:case-events`, '+', '-', 'COUNT', 1)
+    )[0]?.[0];
     const projection = ledgerModels(system.connections.finance).Projection;
     for (let i = 0; i < 200 && last; i++) {
       if ((await projection.findOne({ _id: 'finance' }).lean().exec())?.lastEventId === last) return;
@@ -54,14 +58,27 @@ describe('finance: commitments, disbursements within the entitlement, budget aga
     const cases = await casesModels(system.connections.cases).Case.find().lean<CaseDoc[]>().exec();
     for (const year of [2023, 2024]) {
       const s = await summary(year);
-      const people = cases.filter((c) => c.departureDate!.startsWith(String(year))).reduce((n, c) => n + c.familySize, 0);
+      const people = cases
+        .filter((c) => c.departureDate!.startsWith(String(year)))
+        .reduce((n, c) => n + c.familySize, 0);
       const committed = cases
-        .filter((c) => c.history.some((h) => h.transition === 'approveReintegrationPlan' && new Date(h.at).getUTCFullYear() === year))
+        .filter((c) =>
+          c.history.some(
+            (h) => h.transition === 'approveReintegrationPlan' && new Date(h.at).getUTCFullYear() === year,
+          ),
+        )
         .reduce((n, c) => n + entitlementCents(c), 0);
       const disbursed = cases
         .filter((c) => c.status === 'COMPLETED' && new Date(c.milestones.km3At!).getUTCFullYear() === year)
         .reduce((n, c) => n + entitlementCents(c), 0);
-      expect(s).toMatchObject({ year, objectivePeople: 7_000, peopleSupported: people, committedCents: committed, disbursedCents: disbursed, budgetCents: null });
+      expect(s).toMatchObject({
+        year,
+        objectivePeople: 7_000,
+        peopleSupported: people,
+        committedCents: committed,
+        disbursedCents: disbursed,
+        budgetCents: null,
+      });
       expect(s.objectiveShare).toBeCloseTo(people / 7_000, 9);
       expect(s.byMemberState.reduce((n, l) => n + l.people, 0)).toBe(people);
       expect(s.byPackage.reduce((n, l) => n + l.committedCents, 0)).toBe(committed);
@@ -77,22 +94,35 @@ describe('finance: commitments, disbursements within the entitlement, budget aga
     const before = await summary(year);
     const officer = await mintToken({ subject: 'o', role: 'MEMBER_STATE', memberState: c.memberState }, system.config);
     const partner = await mintToken({ subject: 'p', role: 'PARTNER', partnerId: c.partnerId! }, system.config);
-    const otherPartner = await mintToken({ subject: 'x', role: 'PARTNER', partnerId: c.partnerId === 'weldo' ? 'irara' : 'weldo' }, system.config);
-    const approved = await system.graphql(`mutation($id: ID!) { approveReintegrationPlan(caseId: $id) { status } }`, { id }, { authorization: `Bearer ${officer}` });
+    const otherPartner = await mintToken(
+      { subject: 'x', role: 'PARTNER', partnerId: c.partnerId === 'weldo' ? 'irara' : 'weldo' },
+      system.config,
+    );
+    const approved = await system.graphql(
+      `mutation($id: ID!) { approveReintegrationPlan(caseId: $id) { status } }`,
+      { id },
+      { authorization: `Bearer ${officer}` },
+    );
     expect(approved.body.errors).toBeUndefined();
     await settle();
     const entitlement = entitlementCents(c);
-    const view = await system.graphql<{ case: { entitlement: { totalCents: number }; commitment: { amountCents: number } | null } }>(
-      `query($id: ID!) { case(id: $id) { entitlement { totalCents } commitment { amountCents committedAt } } }`,
-      { id },
-    );
+    const view = await system.graphql<{
+      case: { entitlement: { totalCents: number }; commitment: { amountCents: number } | null };
+    }>(`query($id: ID!) { case(id: $id) { entitlement { totalCents } commitment { amountCents committedAt } } }`, {
+      id,
+    });
     expect(view.body.data!.case.commitment!.amountCents).toBe(entitlement);
     expect(view.body.data!.case.entitlement.totalCents).toBe(entitlement);
     expect((await summary(year)).committedCents).toBe(before.committedCents + entitlement);
 
     const disburse = `mutation($id: ID!, $a: Cents!, $d: Date!) { recordDisbursement(caseId: $id, kind: CASH, package: POST_ARRIVAL, date: $d, amountCents: $a) { seq amountCents cumulativeCents } }`;
     const today = new Date().toISOString().slice(0, 10);
-    const as = (token: string, amount: number, date = today) => system.graphql<{ recordDisbursement: { seq: number; cumulativeCents: number } }>(disburse, { id, a: amount, d: date }, { authorization: `Bearer ${token}` });
+    const as = (token: string, amount: number, date = today) =>
+      system.graphql<{ recordDisbursement: { seq: number; cumulativeCents: number } }>(
+        disburse,
+        { id, a: amount, d: date },
+        { authorization: `Bearer ${token}` },
+      );
     expect((await as(otherPartner, 100)).body.errors![0]!.extensions!.code).toBe('NOT_FOUND');
     expect((await as(officer, 100)).body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
     expect((await as(partner, 100, '2999-01-01')).body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
@@ -100,7 +130,11 @@ describe('finance: commitments, disbursements within the entitlement, budget aga
     const first = await as(partner, 30_000);
     expect(first.body.data!.recordDisbursement).toEqual({ seq: 1, amountCents: 30_000, cumulativeCents: 30_000 });
     const over = await as(partner, entitlement);
-    expect(over.body.errors![0]!.extensions).toMatchObject({ code: 'ENTITLEMENT_EXCEEDED', entitlementCents: entitlement, disbursedCents: 30_000 });
+    expect(over.body.errors![0]!.extensions).toMatchObject({
+      code: 'ENTITLEMENT_EXCEEDED',
+      entitlementCents: entitlement,
+      disbursedCents: 30_000,
+    });
 
     // Concurrent reports: together they exceed what is left; the cumulative total never does.
     const left = entitlement - 30_000;
@@ -108,7 +142,10 @@ describe('finance: commitments, disbursements within the entitlement, budget aga
     const results = await Promise.all(Array.from({ length: 4 }, () => as(partner, share)));
     const accepted = results.filter((r) => !r.body.errors);
     expect(accepted.length).toBe(2);
-    const disbursements = await ledgerModels(system.connections.finance).Disbursement.find({ caseId: id }).lean().exec();
+    const disbursements = await ledgerModels(system.connections.finance)
+      .Disbursement.find({ caseId: id })
+      .lean()
+      .exec();
     expect(disbursements.reduce((n, d) => n + d.amountCents, 0)).toBeLessThanOrEqual(entitlement);
     expect(disbursements.map((d) => d.seq).sort()).toEqual([1, 2, 3]);
     await settle();
@@ -125,8 +162,12 @@ describe('finance: commitments, disbursements within the entitlement, budget aga
   it('the support desk sets the yearly budget; available is budget minus commitments', async () => {
     const set = `mutation { setAnnualBudget(year: 2024, amountCents: 2000000000, objectivePeople: 7000) { budgetCents committedCents availableCents } }`;
     const partner = await mintToken({ subject: 'p', role: 'PARTNER', partnerId: 'weldo' }, system.config);
-    expect((await system.graphql(set, undefined, { authorization: `Bearer ${partner}` })).body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
-    const { body } = await system.graphql<{ setAnnualBudget: { budgetCents: number; committedCents: number; availableCents: number } }>(set, undefined, { authorization: `Bearer ${tokens.desk}` });
+    expect(
+      (await system.graphql(set, undefined, { authorization: `Bearer ${partner}` })).body.errors![0]!.extensions!.code,
+    ).toBe('FORBIDDEN');
+    const { body } = await system.graphql<{
+      setAnnualBudget: { budgetCents: number; committedCents: number; availableCents: number };
+    }>(set, undefined, { authorization: `Bearer ${tokens.desk}` });
     expect(body.data!.setAnnualBudget.budgetCents).toBe(2_000_000_000);
     expect(body.data!.setAnnualBudget.availableCents).toBe(2_000_000_000 - body.data!.setAnnualBudget.committedCents);
     const badYear = await system.graphql(`{ financeSummary(year: 1066) { year } }`);
@@ -135,7 +176,10 @@ describe('finance: commitments, disbursements within the entitlement, budget aga
 
   it('partners and countries carry their spend for a year', async () => {
     const s = await summary(2024);
-    const { body } = await system.graphql<{ partners: Array<{ id: string; spend: { committedCents: number } }>; countriesOfOrigin: Array<{ spend: { people: number } }> }>(
+    const { body } = await system.graphql<{
+      partners: Array<{ id: string; spend: { committedCents: number } }>;
+      countriesOfOrigin: Array<{ spend: { people: number } }>;
+    }>(
       `{ partners { id spend(year: 2024) { people committedCents disbursedCents } } countriesOfOrigin { code spend(year: 2024) { people } } }`,
     );
     expect(body.errors).toBeUndefined();

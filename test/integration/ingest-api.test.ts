@@ -17,7 +17,13 @@ interface Report {
   id: string;
   status: string;
   counts: Record<string, number>;
-  rejected: Array<{ position: number; line: number | null; caseReference: string | null; path: string; message: string }>;
+  rejected: Array<{
+    position: number;
+    line: number | null;
+    caseReference: string | null;
+    path: string;
+    message: string;
+  }>;
 }
 
 describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
@@ -39,9 +45,15 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
     ...extra,
   });
   const push = (body: string | Buffer, contentType: string, token = tokens.be, headers: Record<string, string> = {}) =>
-    fetch(`${base}/ingest/v1/feeds`, { method: 'POST', headers: { 'content-type': contentType, ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers }, body });
+    fetch(`${base}/ingest/v1/feeds`, {
+      method: 'POST',
+      headers: { 'content-type': contentType, ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+      body,
+    });
   const report = async (feedId: string, token = tokens.be): Promise<{ status: number; body: Report }> => {
-    const response = await fetch(`${base}/ingest/v1/feeds/${feedId}`, { headers: { authorization: `Bearer ${token}` } });
+    const response = await fetch(`${base}/ingest/v1/feeds/${feedId}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     return { status: response.status, body: (await response.json()) as Report };
   };
   const finished = async (feedId: string): Promise<Report> => {
@@ -55,7 +67,14 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
 
   beforeAll(async () => {
     // Small chunks, so a feed of a few hundred records spans many jobs.
-    system = await startTestSystem({ config: testConfig({ INGEST_CHUNK_SIZE: '20', INGEST_ATTEMPTS: '2', INGEST_BACKOFF_MS: '20', INGEST_MAX_BODY_BYTES: String(2 * 1024 * 1024) }) });
+    system = await startTestSystem({
+      config: testConfig({
+        INGEST_CHUNK_SIZE: '20',
+        INGEST_ATTEMPTS: '2',
+        INGEST_BACKOFF_MS: '20',
+        INGEST_MAX_BODY_BYTES: String(2 * 1024 * 1024),
+      }),
+    });
     base = system.gateway.url;
     tokens.be = await mintToken({ subject: 'be-system', role: 'MEMBER_STATE', memberState: 'BE' }, system.config);
     tokens.de = await mintToken({ subject: 'de-system', role: 'MEMBER_STATE', memberState: 'DE' }, system.config);
@@ -68,7 +87,8 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
       feeds: feedModels(system.connections.cases),
       publish: (events) => publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, events),
       // A switch to make coverage "unavailable" (a transient failure) for the replay test.
-      assignPartners: (requests) => (coverageDown ? Promise.reject(new Error('coverage subgraph unreachable')) : system.assignPartners(requests)),
+      assignPartners: (requests) =>
+        coverageDown ? Promise.reject(new Error('coverage subgraph unreachable')) : system.assignPartners(requests),
       logger: silentLogger,
     });
   });
@@ -78,7 +98,11 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
   });
 
   it('takes a JSON feed, answers 202 with the feed id, and reports every record once processed', async () => {
-    const records = [record('BE-P-1'), record('BE-P-2', { countryOfOrigin: 'ma' }), record('BE-P-3', { memberState: 'DE' })];
+    const records = [
+      record('BE-P-1'),
+      record('BE-P-2', { countryOfOrigin: 'ma' }),
+      record('BE-P-3', { memberState: 'DE' }),
+    ];
     const response = await push(JSON.stringify({ records }), 'application/json');
     expect(response.status).toBe(202);
     const accepted = (await response.json()) as { feedId: string; received: number };
@@ -90,7 +114,10 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
       [1, 'BE-P-2', 'countryOfOrigin'],
       [2, 'BE-P-3', 'memberState'],
     ]);
-    const stored = await casesModels(system.connections.cases).Case.findOne({ memberState: 'BE', caseReference: 'BE-P-1' }).lean<CaseDoc>().exec();
+    const stored = await casesModels(system.connections.cases)
+      .Case.findOne({ memberState: 'BE', caseReference: 'BE-P-1' })
+      .lean<CaseDoc>()
+      .exec();
     expect(stored?.mainApplicant.name).toBe('Youssef El Amrani يوسف');
     expect(stored?.partnerId).toBe('life-makers');
     // Another Member State cannot read the report; the graph has the same report.
@@ -154,7 +181,10 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
       { authorization: `Bearer ${tokens.be}` },
     );
     // POST_ARRIVAL 615 EUR x 15 + POST_RETURN (voluntary) 2,000 EUR + 14 x 1,000 EUR.
-    expect(graph.body.data!.case).toEqual({ familySize: 15, entitlement: { totalCents: 615_00 * 15 + 2_000_00 + 14 * 1_000_00 } });
+    expect(graph.body.data!.case).toEqual({
+      familySize: 15,
+      entitlement: { totalCents: 615_00 * 15 + 2_000_00 + 14 * 1_000_00 },
+    });
   });
 
   it('a feed that fails to parse halfway, or grows past the limit while streaming, leaves nothing staged or queued', async () => {
@@ -178,11 +208,17 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
     } as RequestInit);
     expect(tooLarge.status).toBe(413);
     expect(await staged()).toBe(before);
-    expect(await casesModels(system.connections.cases).Case.countDocuments({ caseReference: { $regex: '^BE-S-' } }).exec()).toBe(0);
+    expect(
+      await casesModels(system.connections.cases)
+        .Case.countDocuments({ caseReference: { $regex: '^BE-S-' } })
+        .exec(),
+    ).toBe(0);
   });
 
   it('takes NDJSON and canonical CSV (with BOM), naming lines in rejections', async () => {
-    const ndjson = [record('BE-N-1'), record('BE-N-2', { departureDate: '2024-02-30' })].map((r) => JSON.stringify(r)).join('\n');
+    const ndjson = [record('BE-N-1'), record('BE-N-2', { departureDate: '2024-02-30' })]
+      .map((r) => JSON.stringify(r))
+      .join('\n');
     const n = (await (await push(ndjson, 'application/x-ndjson')).json()) as { feedId: string };
     const nd = await finished(n.feedId);
     expect(nd.counts.created).toBe(1);
@@ -194,9 +230,21 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
     const c = (await (await push(csv, 'text/csv; charset=utf-8')).json()) as { feedId: string };
     const cd = await finished(c.feedId);
     expect(cd.counts).toMatchObject({ received: 2, created: 1, rejected: 1 });
-    expect(cd.rejected[0]).toMatchObject({ line: 3, caseReference: 'BE-C-2', path: 'mainApplicant.dateOfBirth', message: 'must not be in the future' });
-    const stored = await casesModels(system.connections.cases).Case.findOne({ memberState: 'BE', caseReference: 'BE-C-1' }).lean<CaseDoc>().exec();
-    expect(stored).toMatchObject({ familySize: 2, mainApplicant: { name: 'Олена Коваль' }, familyMembers: [{ name: 'Ana Koval' }] });
+    expect(cd.rejected[0]).toMatchObject({
+      line: 3,
+      caseReference: 'BE-C-2',
+      path: 'mainApplicant.dateOfBirth',
+      message: 'must not be in the future',
+    });
+    const stored = await casesModels(system.connections.cases)
+      .Case.findOne({ memberState: 'BE', caseReference: 'BE-C-1' })
+      .lean<CaseDoc>()
+      .exec();
+    expect(stored).toMatchObject({
+      familySize: 2,
+      mainApplicant: { name: 'Олена Коваль' },
+      familyMembers: [{ name: 'Ana Koval' }],
+    });
   });
 
   it('takes a national dialect through its profile, only from its own Member State', async () => {
@@ -204,20 +252,43 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
       'zaaknummer,versie,terugkeer,charter,pakketten,land_herkomst,vertrekdatum,naam,geboortedatum,geslacht,kwetsbaarheden,gezinslid1_naam,gezinslid1_geboortedatum,gezinslid1_geslacht,gezinslid1_relatie,aanvraag_ondertekend,aanvraagdatum\n' +
       'NL-24-0100,1,zelfstandig,N,aankomst;herintegratie,GEO,2024-04-01,Levan Kapanadze,1979-09-09,M,,Nino Kapanadze,1981-01-01,V,partner,J,2024-04-02\n';
     const nl = await mintToken({ subject: 'nl-system', role: 'MEMBER_STATE', memberState: 'NL' }, system.config);
-    const wrongState = await fetch(`${base}/ingest/v1/feeds?profile=nl-dtenv`, { method: 'POST', headers: { 'content-type': 'text/csv', authorization: `Bearer ${tokens.be}` }, body: csv });
+    const wrongState = await fetch(`${base}/ingest/v1/feeds?profile=nl-dtenv`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv', authorization: `Bearer ${tokens.be}` },
+      body: csv,
+    });
     expect(wrongState.status).toBe(403);
-    const unknown = await fetch(`${base}/ingest/v1/feeds?profile=xx-nope`, { method: 'POST', headers: { 'content-type': 'text/csv', authorization: `Bearer ${nl}` }, body: csv });
+    const unknown = await fetch(`${base}/ingest/v1/feeds?profile=xx-nope`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv', authorization: `Bearer ${nl}` },
+      body: csv,
+    });
     expect(await unknown.json()).toMatchObject({ error: { code: 'UNKNOWN_PROFILE' } });
-    const response = await fetch(`${base}/ingest/v1/feeds`, { method: 'POST', headers: { 'content-type': 'text/csv', 'x-feed-profile': 'nl-dtenv', authorization: `Bearer ${nl}` }, body: csv });
+    const response = await fetch(`${base}/ingest/v1/feeds`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv', 'x-feed-profile': 'nl-dtenv', authorization: `Bearer ${nl}` },
+      body: csv,
+    });
     expect(response.status).toBe(202);
     const { feedId } = (await response.json()) as { feedId: string };
     for (let i = 0; i < 200; i++) {
-      const r = (await (await fetch(`${base}/ingest/v1/feeds/${feedId}`, { headers: { authorization: `Bearer ${nl}` } })).json()) as Report;
+      const r = (await (
+        await fetch(`${base}/ingest/v1/feeds/${feedId}`, { headers: { authorization: `Bearer ${nl}` } })
+      ).json()) as Report;
       if (r.status === 'DONE') break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    const stored = await casesModels(system.connections.cases).Case.findOne({ memberState: 'NL', caseReference: 'NL-24-0100' }).lean<CaseDoc>().exec();
-    expect(stored).toMatchObject({ countryOfOrigin: 'GE', partnerId: 'ettc', returnType: 'VOLUNTARY', familySize: 2, familyMembers: [{ relationship: 'SPOUSE', sex: 'FEMALE' }] });
+    const stored = await casesModels(system.connections.cases)
+      .Case.findOne({ memberState: 'NL', caseReference: 'NL-24-0100' })
+      .lean<CaseDoc>()
+      .exec();
+    expect(stored).toMatchObject({
+      countryOfOrigin: 'GE',
+      partnerId: 'ettc',
+      returnType: 'VOLUNTARY',
+      familySize: 2,
+      familyMembers: [{ relationship: 'SPOUSE', sex: 'FEMALE' }],
+    });
     const listed = (await (await fetch(`${base}/ingest/v1/profiles`)).json()) as Array<{ name: string }>;
     expect(listed.map((p) => p.name)).toEqual(expect.arrayContaining(['de-reag-garp', 'nl-dtenv', 'fr-ofii']));
   });
@@ -226,7 +297,9 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
     const de = await mintToken({ subject: 'de-system', role: 'MEMBER_STATE', memberState: 'DE' }, system.config);
     const big = Array.from({ length: 400 }, (_, i) => record(`DE-F-${i}`, { memberState: 'DE' }));
     const bigFeed = (await (await push(JSON.stringify(big), 'application/json', de)).json()) as { feedId: string };
-    const smallFeed = (await (await push(JSON.stringify([record('BE-F-1')]), 'application/json')).json()) as { feedId: string };
+    const smallFeed = (await (await push(JSON.stringify([record('BE-F-1')]), 'application/json')).json()) as {
+      feedId: string;
+    };
     const small = await finished(smallFeed.feedId);
     expect(small.status).toBe('DONE');
     const bigNow = (await report(bigFeed.feedId, de)).body;
@@ -242,7 +315,9 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
 
   it('a retried push with the same Idempotency-Key returns the same feed, processed once', async () => {
     const body = JSON.stringify([record('BE-I-1')]);
-    const first = (await (await push(body, 'application/json', tokens.be, { 'idempotency-key': 'nightly-2024-04-10' })).json()) as { feedId: string };
+    const first = (await (
+      await push(body, 'application/json', tokens.be, { 'idempotency-key': 'nightly-2024-04-10' })
+    ).json()) as { feedId: string };
     const again = await push(body, 'application/json', tokens.be, { 'idempotency-key': 'nightly-2024-04-10' });
     expect(again.status).toBe(202);
     expect(((await again.json()) as { feedId: string }).feedId).toBe(first.feedId);
@@ -275,7 +350,10 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
   it('the file-drop CLI pushes a file, prints the report and exits non-zero when records were rejected', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'drop-'));
     const file = join(dir, 'feed.ndjson');
-    writeFileSync(file, [record('BE-CLI-1'), record('BE-CLI-2', { countryOfOrigin: 'XX' })].map((r) => JSON.stringify(r)).join('\n'));
+    writeFileSync(
+      file,
+      [record('BE-CLI-1'), record('BE-CLI-2', { countryOfOrigin: 'XX' })].map((r) => JSON.stringify(r)).join('\n'),
+    );
     // Asynchronous: the gateway and worker under test run in this very process.
     const run = (args: string[]) =>
       new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
@@ -283,7 +361,8 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
           process.execPath,
           ['--import', 'tsx', 'scripts/ingest.ts', ...args],
           { cwd: ROOT, timeout: 60_000, env: { ...process.env, AUTH_JWT_SECRET: system.config.AUTH_JWT_SECRET } },
-          (error, stdout, stderr) => resolve({ status: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
+          (error, stdout, stderr) =>
+            resolve({ status: error ? ((error as { code?: number }).code ?? null) : 0, stdout, stderr }),
         );
       });
     const result = await run(['--member-state', 'BE', '--file', file, '--url', base, '--token', tokens.be!]);
@@ -308,14 +387,18 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
 
   it('the queues dashboard is for administrators only; the gateway exports queue metrics', async () => {
     expect((await fetch(`${base}/admin/queues`)).status).toBe(401);
-    expect((await fetch(`${base}/admin/queues`, { headers: { authorization: `Bearer ${tokens.be}` } })).status).toBe(403);
+    expect((await fetch(`${base}/admin/queues`, { headers: { authorization: `Bearer ${tokens.be}` } })).status).toBe(
+      403,
+    );
     expect((await fetch(`${base}/admin/queues?token=forged.token.value`, { redirect: 'manual' })).status).toBe(401);
     const admin = await mintToken({ subject: 'ops', role: 'ADMIN' }, system.config);
     const page = await fetch(`${base}/admin/queues`, { headers: { authorization: `Bearer ${admin}` } });
     expect(page.status).toBe(200);
     expect(await page.text()).toMatch(/<html/i);
     const api = await fetch(`${base}/admin/queues/api/queues`, { headers: { authorization: `Bearer ${admin}` } });
-    expect(((await api.json()) as { queues: Array<{ name: string }> }).queues.map((q) => q.name)).toContain('avrr-ingest');
+    expect(((await api.json()) as { queues: Array<{ name: string }> }).queues.map((q) => q.name)).toContain(
+      'avrr-ingest',
+    );
     const login = await fetch(`${base}/admin/queues?token=${admin}`, { redirect: 'manual' });
     expect(login.status).toBe(303);
     const cookie = login.headers.get('set-cookie')!;
@@ -331,16 +414,28 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
 
   it('chunks that exhaust their retries make the feed FAILED, and replay once the cause is fixed', async () => {
     coverageDown = true;
-    const { feedId } = (await (await push(JSON.stringify([record('BE-R-1')]), 'application/json')).json()) as { feedId: string };
+    const { feedId } = (await (await push(JSON.stringify([record('BE-R-1')]), 'application/json')).json()) as {
+      feedId: string;
+    };
     const failed = await finished(feedId);
     expect(failed.status).toBe('FAILED');
     expect((failed as Report & { errors: string[] }).errors[0]).toMatch(/chunk 0: coverage subgraph unreachable/);
     coverageDown = false;
     const replay = `mutation($f: ID) { replayFailedIngestion(feedId: $f) }`;
-    expect((await system.graphql(replay, { f: feedId }, { authorization: `Bearer ${tokens.be}` })).body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
+    expect(
+      (await system.graphql(replay, { f: feedId }, { authorization: `Bearer ${tokens.be}` })).body.errors![0]!
+        .extensions!.code,
+    ).toBe('FORBIDDEN');
     const desk = await mintToken({ subject: 'desk', role: 'SUPPORT_DESK' }, system.config);
-    expect((await system.graphql(replay, { f: 'feed_nope' }, { authorization: `Bearer ${desk}` })).body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
-    const replayed = await system.graphql<{ replayFailedIngestion: number }>(replay, { f: feedId }, { authorization: `Bearer ${desk}` });
+    expect(
+      (await system.graphql(replay, { f: 'feed_nope' }, { authorization: `Bearer ${desk}` })).body.errors![0]!
+        .extensions!.code,
+    ).toBe('BAD_USER_INPUT');
+    const replayed = await system.graphql<{ replayFailedIngestion: number }>(
+      replay,
+      { f: feedId },
+      { authorization: `Bearer ${desk}` },
+    );
     expect(replayed.body.data!.replayFailedIngestion).toBe(1);
     const done = await finished(feedId);
     expect(done.status).toBe('DONE');
@@ -349,9 +444,24 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
 
   it('serves the canonical record as JSON Schema, from the workers validation', async () => {
     const response = await fetch(`${base}/ingest/v1/schema`);
-    const schema = (await response.json()) as { type: string; required: string[]; properties: Record<string, unknown>; additionalProperties: boolean };
+    const schema = (await response.json()) as {
+      type: string;
+      required: string[];
+      properties: Record<string, unknown>;
+      additionalProperties: boolean;
+    };
     expect(schema.type).toBe('object');
-    expect(schema.required).toEqual(expect.arrayContaining(['memberState', 'caseReference', 'recordVersion', 'returnType', 'packages', 'countryOfOrigin', 'mainApplicant']));
+    expect(schema.required).toEqual(
+      expect.arrayContaining([
+        'memberState',
+        'caseReference',
+        'recordVersion',
+        'returnType',
+        'packages',
+        'countryOfOrigin',
+        'mainApplicant',
+      ]),
+    );
     expect(schema.additionalProperties).toBe(false);
     expect(Object.keys(schema.properties)).toEqual(expect.arrayContaining(['eligibility', 'familyMembers']));
   });

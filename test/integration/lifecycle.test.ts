@@ -14,7 +14,15 @@ interface CaseView {
   status: string;
   version: number;
   milestones: { km1At: string | null; km2At: string | null; km3At: string | null };
-  history: Array<{ version: number; transition: string; from: string | null; to: string; actorRole: string; actorSubject: string; reason: string | null }>;
+  history: Array<{
+    version: number;
+    transition: string;
+    from: string | null;
+    to: string;
+    actorRole: string;
+    actorSubject: string;
+    reason: string | null;
+  }>;
   allowedTransitions: Array<{ transition: string; actors: string[] }>;
   reintegrationPlan: { totalCents: number; rejectionReason: string | null; services: unknown[] } | null;
   closingReason: string | null;
@@ -50,13 +58,18 @@ describe('case lifecycle through the gateway', () => {
     return doc._id.toHexString();
   }
 
-  async function act(who: string | null, mutation: string, variables: Record<string, unknown>): Promise<GraphQLBody<Record<string, CaseView>>> {
+  async function act(
+    who: string | null,
+    mutation: string,
+    variables: Record<string, unknown>,
+  ): Promise<GraphQLBody<Record<string, CaseView>>> {
     const headers: Record<string, string> = { authorization: who ? `Bearer ${tokens[who]}` : '' };
     const { body } = await system.graphql<Record<string, CaseView>>(mutation, variables, headers);
     return body;
   }
 
-  const m = (name: string, args = '', vars = '') => `mutation($id: ID!, $v: Int${vars}) { ${name}(caseId: $id, expectedVersion: $v${args}) { ${CASE_FIELDS} } }`;
+  const m = (name: string, args = '', vars = '') =>
+    `mutation($id: ID!, $v: Int${vars}) { ${name}(caseId: $id, expectedVersion: $v${args}) { ${CASE_FIELDS} } }`;
   const accept = m('acceptCase');
   const arrive = m('reportArrival', ', report: $r', ', $r: ArrivalReportInput!');
   const submitPlan = m('submitReintegrationPlan', ', plan: $p', ', $p: ReintegrationPlanInput!');
@@ -66,7 +79,12 @@ describe('case lifecycle through the gateway', () => {
   const approveCompletion = m('approveCompletion');
   const withdraw = m('withdrawCase', ', reason: $reason', ', $reason: String!');
   const close = m('closeCase', ', reason: $reason', ', $reason: String!');
-  const plan = { services: [{ category: 'BUSINESS_START_UP', description: 'Grocery shop equipment', amountCents: 150_000 }, { category: 'JOB_PLACEMENT', description: 'Job coaching', amountCents: 50_000 }] };
+  const plan = {
+    services: [
+      { category: 'BUSINESS_START_UP', description: 'Grocery shop equipment', amountCents: 150_000 },
+      { category: 'JOB_PLACEMENT', description: 'Job coaching', amountCents: 50_000 },
+    ],
+  };
 
   beforeAll(async () => {
     system = await startTestSystem();
@@ -80,7 +98,12 @@ describe('case lifecycle through the gateway', () => {
     const id = await newCase();
     const steps: Array<[string, string, Record<string, unknown>, string]> = [
       ['weldo', accept, { v: 0 }, 'ACCEPTED'],
-      ['weldo', arrive, { v: 1, r: { arrivalDate: '2024-03-02', postArrivalServices: ['AIRPORT_RECEPTION', 'CASH'] } }, 'ARRIVED'],
+      [
+        'weldo',
+        arrive,
+        { v: 1, r: { arrivalDate: '2024-03-02', postArrivalServices: ['AIRPORT_RECEPTION', 'CASH'] } },
+        'ARRIVED',
+      ],
       ['weldo', submitPlan, { v: 2, p: plan }, 'PLAN_SUBMITTED'],
       ['belgium', rejectPlan, { v: 3, reason: 'Budget for equipment not itemised' }, 'PLAN_REJECTED'],
       ['weldo', submitPlan, { v: 4, p: plan }, 'PLAN_SUBMITTED'],
@@ -117,7 +140,11 @@ describe('case lifecycle through the gateway', () => {
     const id = await newCase(['POST_ARRIVAL']);
     await act('weldo', accept, { id });
     const arrived = await act('weldo', arrive, { id, r: { arrivalDate: '2024-03-01', postArrivalServices: [] } });
-    expect(arrived.data!.reportArrival!.allowedTransitions.map((t) => t.transition)).toEqual(['reportCompletion', 'withdrawCase', 'closeCase']);
+    expect(arrived.data!.reportArrival!.allowedTransitions.map((t) => t.transition)).toEqual([
+      'reportCompletion',
+      'withdrawCase',
+      'closeCase',
+    ]);
     const planAttempt = await act('weldo', submitPlan, { id, p: plan });
     expect(planAttempt.errors![0]!.extensions!.code).toBe('ILLEGAL_TRANSITION');
     expect((await act('weldo', complete, { id })).data!.reportCompletion!.status).toBe('COMPLETION_REPORTED');
@@ -143,7 +170,9 @@ describe('case lifecycle through the gateway', () => {
     expect(stored).toMatchObject({ status: 'SUBMITTED', version: 0 });
     // The refusal for another Member State does not reveal that the case exists.
     const ghost = await act('germany', accept, { id: '0123456789abcdef01234567' });
-    expect(ghost.errors![0]!.message.replace('0123456789abcdef01234567', id)).toBe((await act('germany', accept, { id })).errors![0]!.message);
+    expect(ghost.errors![0]!.message.replace('0123456789abcdef01234567', id)).toBe(
+      (await act('germany', accept, { id })).errors![0]!.message,
+    );
   });
 
   it('an illegal transition names the current status and the allowed next steps', async () => {
@@ -154,7 +183,9 @@ describe('case lifecycle through the gateway', () => {
       currentStatus: 'SUBMITTED',
       allowed: ['acceptCase', 'withdrawCase', 'closeCase'],
     });
-    expect(body.errors![0]!.message).toBe('approveCompletion is not allowed while the case is SUBMITTED; allowed next: acceptCase, withdrawCase, closeCase');
+    expect(body.errors![0]!.message).toBe(
+      'approveCompletion is not allowed while the case is SUBMITTED; allowed next: acceptCase, withdrawCase, closeCase',
+    );
   });
 
   it('refuses bad input with the field named', async () => {
@@ -165,8 +196,14 @@ describe('case lifecycle through the gateway', () => {
     const early = await act('weldo', arrive, { id, r: { arrivalDate: '2024-02-01', postArrivalServices: [] } });
     expect(early.errors![0]!.message).toMatch(/before the departure on 2024-03-01/);
     await act('weldo', arrive, { id, r: { arrivalDate: '2024-03-01', postArrivalServices: [] } });
-    const negative = await act('weldo', submitPlan, { id, p: { services: [{ category: 'CASH', description: 'x', amountCents: -5 }] } });
-    expect(negative.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'plan.services.0.amountCents' });
+    const negative = await act('weldo', submitPlan, {
+      id,
+      p: { services: [{ category: 'CASH', description: 'x', amountCents: -5 }] },
+    });
+    expect(negative.errors![0]!.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      field: 'plan.services.0.amountCents',
+    });
     const empty = await act('weldo', submitPlan, { id, p: { services: [] } });
     expect(empty.errors![0]!.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'plan.services' });
     const blankReason = await act('belgium', withdraw, { id, reason: '   ' });
@@ -194,7 +231,8 @@ describe('case lifecycle through the gateway', () => {
     ]);
     const winners = results.filter((r) => !r.errors);
     expect(winners).toHaveLength(1);
-    for (const loser of results.filter((r) => r.errors)) expect(['CONFLICT', 'ILLEGAL_TRANSITION']).toContain(loser.errors![0]!.extensions!.code);
+    for (const loser of results.filter((r) => r.errors))
+      expect(['CONFLICT', 'ILLEGAL_TRANSITION']).toContain(loser.errors![0]!.extensions!.code);
     const stored = await casesModels(system.connections.cases).Case.findById(id).lean();
     expect(stored!.version).toBe(1);
     expect(stored!.history).toHaveLength(1);
@@ -207,7 +245,17 @@ describe('case lifecycle through the gateway', () => {
     // The event of acceptCase was stored a minute ago, but the case was never updated (crash).
     const at = new Date(Date.now() - 60_000);
     await CaseEvent.insertMany([
-      { _id: `${id}:1`, caseId: id, version: 1, transition: 'acceptCase', from: 'SUBMITTED', to: 'ACCEPTED', at, actor: { role: 'PARTNER', subject: 'gone' }, changes: [] },
+      {
+        _id: `${id}:1`,
+        caseId: id,
+        version: 1,
+        transition: 'acceptCase',
+        from: 'SUBMITTED',
+        to: 'ACCEPTED',
+        at,
+        actor: { role: 'PARTNER', subject: 'gone' },
+        changes: [],
+      },
     ]);
     const attempts = await Promise.all([act('weldo', accept, { id }), act('weldo', accept, { id })]);
     for (const attempt of attempts) expect(attempt.errors![0]!.extensions!.code).toBe('CONFLICT');
@@ -216,8 +264,18 @@ describe('case lifecycle through the gateway', () => {
     expect(stored!.history.map((h) => h.actor.subject)).toEqual(['gone']);
   });
 
-  it('a case changed by its Member State\'s feed keeps one history entry per version, and its lifecycle goes on', async () => {
-    const record = (v: number, departureDate: string) => ({ memberState: 'BE', caseReference: 'BE-FEED-HIST-1', recordVersion: v, returnType: 'VOLUNTARY', packages: ['POST_ARRIVAL'], countryOfOrigin: 'AF', departureDate, mainApplicant: { name: 'Omar Sadiq', dateOfBirth: '1991-01-01', sex: 'MALE' }, eligibility: { requestDate: '2024-03-10' } });
+  it("a case changed by its Member State's feed keeps one history entry per version, and its lifecycle goes on", async () => {
+    const record = (v: number, departureDate: string) => ({
+      memberState: 'BE',
+      caseReference: 'BE-FEED-HIST-1',
+      recordVersion: v,
+      returnType: 'VOLUNTARY',
+      packages: ['POST_ARRIVAL'],
+      countryOfOrigin: 'AF',
+      departureDate,
+      mainApplicant: { name: 'Omar Sadiq', dateOfBirth: '1991-01-01', sex: 'MALE' },
+      eligibility: { requestDate: '2024-03-10' },
+    });
     expect((await system.ingest('BE', [record(1, '2024-03-01')])).counts.created).toBe(1);
     expect((await system.ingest('BE', [record(2, '2024-03-02')])).counts.updated).toBe(1);
     const { Case } = casesModels(system.connections.cases);
@@ -257,28 +315,53 @@ describe('case lifecycle through the gateway', () => {
       }),
     };
     const published: unknown[] = [];
-    const attempt = applyTransition(racing, async (events) => published.push(...events), principals.weldo!, id, 'acceptCase', {});
+    const attempt = applyTransition(
+      racing,
+      async (events) => published.push(...events),
+      principals.weldo!,
+      id,
+      'acceptCase',
+      {},
+    );
     await expect(attempt).rejects.toMatchObject({ extensions: { code: 'CONFLICT' } });
     expect(interfered).toBe(true);
     expect(published).toEqual([]);
-    expect(await models.CaseEvent.findOne({ _id: `${id}:1` }).lean().exec()).toBeNull();
-    const stored = (await models.Case.findOne({ _id: new Types.ObjectId(id) }).lean().exec())!;
+    expect(
+      await models.CaseEvent.findOne({ _id: `${id}:1` })
+        .lean()
+        .exec(),
+    ).toBeNull();
+    const stored = (await models.Case.findOne({ _id: new Types.ObjectId(id) })
+      .lean()
+      .exec())!;
     expect(stored).toMatchObject({ status: 'SUBMITTED', version: 1 });
     // Read again and retried, the step goes through from the new version.
-    expect((await act('weldo', accept, { id, v: 1 })).data!.acceptCase!).toMatchObject({ status: 'ACCEPTED', version: 2 });
+    expect((await act('weldo', accept, { id, v: 1 })).data!.acceptCase!).toMatchObject({
+      status: 'ACCEPTED',
+      version: 2,
+    });
   });
 
   it('serves personal data to the owning Member State and the assigned partner only', async () => {
     const id = await newCase();
     const query = `query($id: ID!) { case(id: $id) { caseReference mainApplicant { name dateOfBirth pseudonym ageBand } familyMembers { name } } }`;
-    type View = { caseReference: string; mainApplicant: { name: string | null; dateOfBirth: string | null; pseudonym: string; ageBand: string } | null } | null;
-    const read = async (who: string) => (await system.graphql<{ case: View }>(query, { id }, { authorization: `Bearer ${tokens[who]}` })).body.data!.case;
+    type View = {
+      caseReference: string;
+      mainApplicant: { name: string | null; dateOfBirth: string | null; pseudonym: string; ageBand: string } | null;
+    } | null;
+    const read = async (who: string) =>
+      (await system.graphql<{ case: View }>(query, { id }, { authorization: `Bearer ${tokens[who]}` })).body.data!.case;
     const owner = (await read('belgium'))!;
     expect(owner.mainApplicant?.name).toBe('Ahmad Rahimi احمد');
     expect((await read('weldo'))!.mainApplicant).toEqual(owner.mainApplicant);
     // Analysts: the same stable pseudonym and an age band, no name, no birth date, no real reference.
     const analyst = (await read('analyst'))!;
-    expect(analyst.mainApplicant).toEqual({ name: null, dateOfBirth: null, pseudonym: owner.mainApplicant!.pseudonym, ageBand: owner.mainApplicant!.ageBand });
+    expect(analyst.mainApplicant).toEqual({
+      name: null,
+      dateOfBirth: null,
+      pseudonym: owner.mainApplicant!.pseudonym,
+      ageBand: owner.mainApplicant!.ageBand,
+    });
     expect(analyst.caseReference).toMatch(/^CR-[A-Z2-9]{16}$/);
     expect(analyst.caseReference).not.toBe(owner.caseReference);
     expect((await read('desk'))!.mainApplicant).toBeNull();

@@ -10,7 +10,13 @@ interface PartnerView {
   serviceCatalogue: Array<{ package: string; services: string[] }>;
   subcontractors: Array<{ name: string; countryCode: string }>;
   countriesServed: Array<{ code: string; name: string }>;
-  qualityIndicators: { casesAssigned: number; casesAccepted: number; medianDaysArrivalToApprovedPlan: number | null; completionRate: number | null; planRejectionShare: number | null };
+  qualityIndicators: {
+    casesAssigned: number;
+    casesAccepted: number;
+    medianDaysArrivalToApprovedPlan: number | null;
+    completionRate: number | null;
+    planRejectionShare: number | null;
+  };
   cases: { totalCount: number; edges: Array<{ node: { partner: { id: string } } }> };
 }
 
@@ -39,22 +45,38 @@ describe('partners across the graph: catalogue, coverage, cases and quality indi
     expect(body.data!.partners).toHaveLength(5);
     for (const partner of body.data!.partners) {
       const own = cases.filter((c) => c.partnerId === partner.id);
-      const servedCodes = COUNTRIES_OF_ORIGIN.filter((c) => c.partnerId === partner.id).map((c) => c.code).sort();
+      const servedCodes = COUNTRIES_OF_ORIGIN.filter((c) => c.partnerId === partner.id)
+        .map((c) => c.code)
+        .sort();
       expect(partner.countriesServed.map((c) => c.code).sort()).toEqual(servedCodes);
       expect(partner.subcontractors.map((s) => s.countryCode).sort()).toEqual(servedCodes);
-      expect(partner.serviceCatalogue.map((e) => e.package).sort()).toEqual(['CHARTER_ARRIVAL', 'POST_ARRIVAL', 'POST_RETURN']);
+      expect(partner.serviceCatalogue.map((e) => e.package).sort()).toEqual([
+        'CHARTER_ARRIVAL',
+        'POST_ARRIVAL',
+        'POST_RETURN',
+      ]);
       expect(partner.cases.totalCount).toBe(own.length);
       for (const edge of partner.cases.edges) expect(edge.node.partner.id).toBe(partner.id);
 
       // Indicators computed independently from the raw cases.
       const ended = own.filter((c) => ['COMPLETED', 'WITHDRAWN', 'CLOSED'].includes(c.status));
-      const rejections = own.reduce((n, c) => n + c.history.filter((h) => h.transition === 'rejectReintegrationPlan').length, 0);
-      const approvals = own.reduce((n, c) => n + c.history.filter((h) => h.transition === 'approveReintegrationPlan').length, 0);
+      const rejections = own.reduce(
+        (n, c) => n + c.history.filter((h) => h.transition === 'rejectReintegrationPlan').length,
+        0,
+      );
+      const approvals = own.reduce(
+        (n, c) => n + c.history.filter((h) => h.transition === 'approveReintegrationPlan').length,
+        0,
+      );
       const spans = own
         .filter((c) => c.milestones?.km1At && c.milestones?.km2At)
-        .map((c) => Math.round((new Date(c.milestones.km2At!).getTime() - new Date(c.milestones.km1At!).getTime()) / 86_400_000))
+        .map((c) =>
+          Math.round((new Date(c.milestones.km2At!).getTime() - new Date(c.milestones.km1At!).getTime()) / 86_400_000),
+        )
         .sort((a, b) => a - b);
-      const median = spans.length ? (spans[Math.floor((spans.length - 1) / 2)]! + spans[Math.floor(spans.length / 2)]!) / 2 : null;
+      const median = spans.length
+        ? (spans[Math.floor((spans.length - 1) / 2)]! + spans[Math.floor(spans.length / 2)]!) / 2
+        : null;
       expect(partner.qualityIndicators).toEqual({
         casesAssigned: own.length,
         casesAccepted: own.filter((c) => c.history.some((h) => h.transition === 'acceptCase')).length,
@@ -66,7 +88,13 @@ describe('partners across the graph: catalogue, coverage, cases and quality indi
   });
 
   it('a partner reached from a case carries the same fields', async () => {
-    const { body } = await system.graphql<{ cases: { edges: Array<{ node: { partner: { name: string; countriesServed: unknown[]; qualityIndicators: { casesAssigned: number } } } }> } }>(
+    const { body } = await system.graphql<{
+      cases: {
+        edges: Array<{
+          node: { partner: { name: string; countriesServed: unknown[]; qualityIndicators: { casesAssigned: number } } };
+        }>;
+      };
+    }>(
       `{ cases(first: 3) { edges { node { partner { name countriesServed { code } qualityIndicators { casesAssigned } } } } } }`,
     );
     expect(body.errors).toBeUndefined();

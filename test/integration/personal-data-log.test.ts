@@ -12,16 +12,43 @@ describe('personal data access log', () => {
   const read = (token: string, fields: string, requestId?: string) =>
     fetch(system.gatewayUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...(requestId ? { 'x-request-id': requestId } : {}) },
-      body: JSON.stringify({ query: `query($id: ID!) { case(id: $id) { caseReference ${fields} } }`, variables: { id: target._id.toHexString() } }),
-    }).then((r) => r.json() as Promise<{ data?: { case: Record<string, unknown> | null }; errors?: Array<{ extensions: { code: string } }> }>);
-  const log = () => personalDataReadModel(system.connections.cases).find({ caseId: target._id.toHexString() }).sort({ _id: 1 }).lean().exec();
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${token}`,
+        ...(requestId ? { 'x-request-id': requestId } : {}),
+      },
+      body: JSON.stringify({
+        query: `query($id: ID!) { case(id: $id) { caseReference ${fields} } }`,
+        variables: { id: target._id.toHexString() },
+      }),
+    }).then(
+      (r) =>
+        r.json() as Promise<{
+          data?: { case: Record<string, unknown> | null };
+          errors?: Array<{ extensions: { code: string } }>;
+        }>,
+    );
+  const log = () =>
+    personalDataReadModel(system.connections.cases)
+      .find({ caseId: target._id.toHexString() })
+      .sort({ _id: 1 })
+      .lean()
+      .exec();
 
   beforeAll(async () => {
     system = await startTestSystem({ cases: 40, seed: 3 });
-    target = (await casesModels(system.connections.cases).Case.findOne({ partnerId: { $ne: null } }).lean<CaseDoc>().exec())!;
-    tokens.owner = await mintToken({ subject: 'officer-1', role: 'MEMBER_STATE', memberState: target.memberState }, system.config);
-    tokens.partner = await mintToken({ subject: 'case-worker-7', role: 'PARTNER', partnerId: target.partnerId! }, system.config);
+    target = (await casesModels(system.connections.cases)
+      .Case.findOne({ partnerId: { $ne: null } })
+      .lean<CaseDoc>()
+      .exec())!;
+    tokens.owner = await mintToken(
+      { subject: 'officer-1', role: 'MEMBER_STATE', memberState: target.memberState },
+      system.config,
+    );
+    tokens.partner = await mintToken(
+      { subject: 'case-worker-7', role: 'PARTNER', partnerId: target.partnerId! },
+      system.config,
+    );
     tokens.analyst = await mintToken({ subject: 'analyst', role: 'EU_ANALYST' }, system.config);
     tokens.admin = await mintToken({ subject: 'admin', role: 'ADMIN' }, system.config);
     tokens.dpo = await mintToken({ subject: 'dpo', role: 'DATA_PROTECTION_OFFICER' }, system.config);
@@ -46,24 +73,52 @@ describe('personal data access log', () => {
     const entries = await log();
     expect(entries.map((e) => [e.actor.role, e.actor.subject, e.fields])).toEqual([
       // An empty family list is recorded too: it tells something about the person's family.
-      ['MEMBER_STATE', 'officer-1', [target.familyMembers.length > 0 ? 'familyMembers.name' : 'familyMembers', 'mainApplicant.name']],
+      [
+        'MEMBER_STATE',
+        'officer-1',
+        [target.familyMembers.length > 0 ? 'familyMembers.name' : 'familyMembers', 'mainApplicant.name'],
+      ],
       ['PARTNER', 'case-worker-7', ['mainApplicant.dateOfBirth']],
       ['EU_ANALYST', 'analyst', ['mainApplicant.pseudonym']],
     ]);
-    expect(entries[0]).toMatchObject({ requestId: 'req-owner-0001', caseMemberState: target.memberState, actor: { memberState: target.memberState } });
+    expect(entries[0]).toMatchObject({
+      requestId: 'req-owner-0001',
+      caseMemberState: target.memberState,
+      actor: { memberState: target.memberState },
+    });
     expect(entries[1]!.requestId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('the log is for administrators (and the data protection officer) only', async () => {
-    const query = 'query($c: ID) { personalDataReads(caseId: $c) { actorRole actorSubject fields requestId caseMemberState } }';
-    const asAdmin = await system.graphql<{ personalDataReads: Array<{ actorSubject: string }> }>(query, { c: target._id.toHexString() }, { authorization: `Bearer ${tokens.admin}` });
-    expect(asAdmin.body.data!.personalDataReads.map((e) => e.actorSubject)).toEqual(['analyst', 'case-worker-7', 'officer-1']);
-    const asDpo = await system.graphql<{ personalDataReads: Array<{ actorSubject: string }> }>(query, { c: target._id.toHexString() }, { authorization: `Bearer ${tokens.dpo}` });
+    const query =
+      'query($c: ID) { personalDataReads(caseId: $c) { actorRole actorSubject fields requestId caseMemberState } }';
+    const asAdmin = await system.graphql<{ personalDataReads: Array<{ actorSubject: string }> }>(
+      query,
+      { c: target._id.toHexString() },
+      { authorization: `Bearer ${tokens.admin}` },
+    );
+    expect(asAdmin.body.data!.personalDataReads.map((e) => e.actorSubject)).toEqual([
+      'analyst',
+      'case-worker-7',
+      'officer-1',
+    ]);
+    const asDpo = await system.graphql<{ personalDataReads: Array<{ actorSubject: string }> }>(
+      query,
+      { c: target._id.toHexString() },
+      { authorization: `Bearer ${tokens.dpo}` },
+    );
     expect(asDpo.body.data).toEqual(asAdmin.body.data);
     for (const who of ['owner', 'partner', 'analyst', 'desk']) {
-      const refused = await system.graphql(query, { c: target._id.toHexString() }, { authorization: `Bearer ${tokens[who]}` });
+      const refused = await system.graphql(
+        query,
+        { c: target._id.toHexString() },
+        { authorization: `Bearer ${tokens[who]}` },
+      );
       expect(refused.body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     }
-    expect((await system.graphql(query, { c: target._id.toHexString() }, { authorization: '' })).body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(
+      (await system.graphql(query, { c: target._id.toHexString() }, { authorization: '' })).body.errors?.[0]?.extensions
+        ?.code,
+    ).toBe('UNAUTHENTICATED');
   });
 });

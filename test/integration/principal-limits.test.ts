@@ -28,35 +28,81 @@ describe('limits per principal and per Member State: sockets, subscriptions, per
   let worker: Worker;
   let target: CaseDoc;
   let wsUrls: [string, string];
-  const record = (memberState: string, ref: string) => canonicalRecord(memberState, ref, { packages: ['POST_ARRIVAL', 'POST_RETURN'] });
-  const msToken = (memberState: string) => mintToken({ subject: `${memberState.toLowerCase()}-system`, role: 'MEMBER_STATE', memberState }, system.config);
+  const record = (memberState: string, ref: string) =>
+    canonicalRecord(memberState, ref, { packages: ['POST_ARRIVAL', 'POST_RETURN'] });
+  const msToken = (memberState: string) =>
+    mintToken({ subject: `${memberState.toLowerCase()}-system`, role: 'MEMBER_STATE', memberState }, system.config);
   const publish = (doc: CaseDoc) =>
-    publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, [{ type: 'case.updated' as const, caseId: doc._id.toHexString(), version: 1, at: new Date().toISOString(), before: factsOf(doc), after: factsOf(doc) }]);
+    publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, [
+      {
+        type: 'case.updated' as const,
+        caseId: doc._id.toHexString(),
+        version: 1,
+        at: new Date().toISOString(),
+        before: factsOf(doc),
+        after: factsOf(doc),
+      },
+    ]);
 
   /** A push whose body is written by the test: the answer can come before the body is finished. */
   function openPush(base: string, token: string) {
     const url = new URL(`${base}/ingest/v1/feeds`);
     let answered: { status: number; headers: IncomingHttpHeaders; body: Record<string, unknown> } | undefined;
-    const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${token}` } });
+    const req = httpRequest({
+      host: url.hostname,
+      port: url.port,
+      path: url.pathname,
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${token}` },
+    });
     const response = new Promise<NonNullable<typeof answered>>((resolve, reject) => {
       req.on('response', (res) => {
         const parts: Buffer[] = [];
         res.on('data', (part: Buffer) => parts.push(part));
-        res.on('end', () => resolve((answered = { status: res.statusCode!, headers: res.headers, body: JSON.parse(Buffer.concat(parts).toString('utf8') || '{}') as Record<string, unknown> })));
+        res.on('end', () =>
+          resolve(
+            (answered = {
+              status: res.statusCode!,
+              headers: res.headers,
+              body: JSON.parse(Buffer.concat(parts).toString('utf8') || '{}') as Record<string, unknown>,
+            }),
+          ),
+        );
       });
       req.on('error', (error) => (answered ? undefined : reject(error)));
     });
     response.catch(() => undefined);
     req.flushHeaders();
-    return { write: (text: string) => req.write(text), end: () => req.end(), abort: () => req.destroy(), response, answered: () => answered };
+    return {
+      write: (text: string) => req.write(text),
+      end: () => req.end(),
+      abort: () => req.destroy(),
+      response,
+      answered: () => answered,
+    };
   }
   const push = async (base: string, token: string, records: unknown[]) => {
-    const response = await fetch(`${base}/ingest/v1/feeds`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(records) });
-    return { status: response.status, headers: response.headers, body: (await response.json()) as { feedId?: string; error?: { code: string; message: string; retryAfterSeconds?: number } } };
+    const response = await fetch(`${base}/ingest/v1/feeds`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify(records),
+    });
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: (await response.json()) as {
+        feedId?: string;
+        error?: { code: string; message: string; retryAfterSeconds?: number };
+      },
+    };
   };
   const finished = async (feedId: string, token: string) => {
     for (let i = 0; i < 400; i++) {
-      const body = (await (await fetch(`${system.gateway.url}/ingest/v1/feeds/${feedId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as { status: string };
+      const body = (await (
+        await fetch(`${system.gateway.url}/ingest/v1/feeds/${feedId}`, {
+          headers: { authorization: `Bearer ${token}` },
+        })
+      ).json()) as { status: string };
       if (['DONE', 'DONE_WITH_ERRORS', 'FAILED'].includes(body.status)) return body.status;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -66,11 +112,18 @@ describe('limits per principal and per Member State: sockets, subscriptions, per
   beforeAll(async () => {
     // Every limit of this file at its default; the subgraph deadline (also how long a fetch may wait for a slot) 4 s.
     system = await startTestSystem({ cases: 20, seed: 12, config: testConfig({ SUBGRAPH_TIMEOUT_MS: '4000' }) });
-    const urls = Object.fromEntries(Object.entries(system.subgraphs).map(([name, s]) => [name, `${s.url}/graphql`])) as Parameters<typeof startGateway>[0]['subgraphUrls'];
+    const urls = Object.fromEntries(
+      Object.entries(system.subgraphs).map(([name, s]) => [name, `${s.url}/graphql`]),
+    ) as Parameters<typeof startGateway>[0]['subgraphUrls'];
     second = await startGateway({ config: system.config, logger: silentLogger, port: 0, subgraphUrls: urls });
     casesProxy = await faultyProxy(urls.cases);
     casesProxy.onlyRequestIdPrefix = 'ws:';
-    proxied = await startGateway({ config: system.config, logger: silentLogger, port: 0, subgraphUrls: { ...urls, cases: casesProxy.url } });
+    proxied = await startGateway({
+      config: system.config,
+      logger: silentLogger,
+      port: 0,
+      subgraphUrls: { ...urls, cases: casesProxy.url },
+    });
     wsUrls = [system.gatewayUrl.replace(/^http/, 'ws'), `${second.url.replace(/^http/, 'ws')}/graphql`];
     worker = createIngestWorker({
       config: system.config,
@@ -81,7 +134,10 @@ describe('limits per principal and per Member State: sockets, subscriptions, per
       assignPartners: system.assignPartners,
       logger: silentLogger,
     });
-    target = (await casesModels(system.connections.cases).Case.findOne({ partnerId: { $ne: null } }).lean<CaseDoc>().exec())!;
+    target = (await casesModels(system.connections.cases)
+      .Case.findOne({ partnerId: { $ne: null } })
+      .lean<CaseDoc>()
+      .exec())!;
   });
   afterAll(async () => {
     await worker?.close();
@@ -101,10 +157,16 @@ describe('limits per principal and per Member State: sockets, subscriptions, per
     const extra = socket(wsUrls[0], hoarder);
     await until(() => extra.closed() !== undefined);
     expect(extra.connected()).toBe(false);
-    expect(extra.closed()).toMatchObject({ code: 4429, reason: expect.stringMatching(new RegExp(`^Too many connections: .*${limit}.*WS_MAX_CONNECTIONS_PER_PRINCIPAL`)) });
+    expect(extra.closed()).toMatchObject({
+      code: 4429,
+      reason: expect.stringMatching(new RegExp(`^Too many connections: .*${limit}.*WS_MAX_CONNECTIONS_PER_PRINCIPAL`)),
+    });
     expect(extra.closed()!.reason.length).toBeLessThanOrEqual(123);
     // Another principal, on either instance, is not affected.
-    const other = socket(wsUrls[1], await mintToken({ subject: 'other-tool', role: 'PARTNER', partnerId: 'weldo' }, system.config));
+    const other = socket(
+      wsUrls[1],
+      await mintToken({ subject: 'other-tool', role: 'PARTNER', partnerId: 'weldo' }, system.config),
+    );
     await until(() => other.connected() || other.closed() !== undefined);
     expect(other.connected()).toBe(true);
     // The count lives in Redis (one member per connection), shared by the instances.
@@ -145,7 +207,10 @@ describe('limits per principal and per Member State: sockets, subscriptions, per
     await until(() => third.connected());
     const refused = third.subscribe(light);
     await until(() => refused.done());
-    expect(refused.errors[0]).toMatchObject({ message: expect.stringContaining('WS_MAX_SUBSCRIPTIONS_PER_PRINCIPAL'), extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', limit } });
+    expect(refused.errors[0]).toMatchObject({
+      message: expect.stringContaining('WS_MAX_SUBSCRIPTIONS_PER_PRINCIPAL'),
+      extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', limit },
+    });
     // Another principal subscribes and receives as usual.
     const otherSocket = socket(wsUrls[1], await mintToken({ subject: 'other-admin', role: 'ADMIN' }, system.config));
     const otherSub = otherSocket.subscribe(light);
@@ -177,7 +242,11 @@ describe('limits per principal and per Member State: sockets, subscriptions, per
     await new Promise((resolve) => raw.once('open', resolve));
     raw.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
     await until(() => frames.some((f) => f.type === 'connection_ack'));
-    const subscribe = JSON.stringify({ id: 'X', type: 'subscribe', payload: { query: 'subscription { caseEvents { id caseId } }' } });
+    const subscribe = JSON.stringify({
+      id: 'X',
+      type: 'subscribe',
+      payload: { query: 'subscription { caseEvents { id caseId } }' },
+    });
     const complete = JSON.stringify({ id: 'X', type: 'complete' });
     // 30 × (subscribe, complete) then a last subscribe, all in one frame burst: every
     // admission is still awaiting its count when the next arrives.
@@ -192,7 +261,9 @@ describe('limits per principal and per Member State: sockets, subscriptions, per
     await until(() => false, 500);
     // One running subscription at most: one delivery of the event, and one slot in Redis.
     expect(frames.filter((f) => f.type === 'next' && f.id === 'X').length).toBeLessThanOrEqual(1);
-    expect(await system.redis.zcard(`${system.config.QUEUE_PREFIX}:ws:subscriptions:ADMIN:id-reusing-tool`)).toBeLessThanOrEqual(1);
+    expect(
+      await system.redis.zcard(`${system.config.QUEUE_PREFIX}:ws:subscriptions:ADMIN:id-reusing-tool`),
+    ).toBeLessThanOrEqual(1);
     raw.close();
     await until(() => false, 300);
     expect(await system.redis.zcard(`${system.config.QUEUE_PREFIX}:ws:subscriptions:ADMIN:id-reusing-tool`)).toBe(0);
@@ -201,16 +272,28 @@ describe('limits per principal and per Member State: sockets, subscriptions, per
   it('per-event fetches: at most SUBSCRIPTION_FETCHES_IN_FLIGHT per principal at one instance; a fetch that cannot get a slot in time is an error naming the limit; other principals get their case', async () => {
     const limit = system.config.SUBSCRIPTION_FETCHES_IN_FLIGHT;
     // 40 subscriptions of one partner tool, each with its own selection: 40 distinct fetches per event.
-    const hostile = await mintToken({ subject: 'many-selections', role: 'PARTNER', partnerId: target.partnerId! }, system.config);
-    const owner = await mintToken({ subject: 'owner-dashboard', role: 'MEMBER_STATE', memberState: target.memberState }, system.config);
+    const hostile = await mintToken(
+      { subject: 'many-selections', role: 'PARTNER', partnerId: target.partnerId! },
+      system.config,
+    );
+    const owner = await mintToken(
+      { subject: 'owner-dashboard', role: 'MEMBER_STATE', memberState: target.memberState },
+      system.config,
+    );
     const url = `${proxied.url.replace(/^http/, 'ws')}/graphql`;
     const sockets = [socket(url, hostile), socket(url, hostile)];
     const filter = { caseIds: [target._id.toHexString()] };
     const subs = Array.from({ length: 40 }, (_, i) =>
-      sockets[i % 2]!.subscribe(`subscription($f: CaseEventFilter) { caseEvents(filter: $f) { id case { r${i}: caseReference } } }`, { f: filter }),
+      sockets[i % 2]!.subscribe(
+        `subscription($f: CaseEventFilter) { caseEvents(filter: $f) { id case { r${i}: caseReference } } }`,
+        { f: filter },
+      ),
     );
     const ownerSocket = socket(url, owner);
-    const ownerSub = ownerSocket.subscribe('subscription($f: CaseEventFilter) { caseEvents(filter: $f) { id case { caseReference status } } }', { f: filter });
+    const ownerSub = ownerSocket.subscribe(
+      'subscription($f: CaseEventFilter) { caseEvents(filter: $f) { id case { caseReference status } } }',
+      { f: filter },
+    );
     await until(() => sockets.every((s) => s.connected()) && ownerSocket.connected());
     await until(() => false, 500);
     // Each per-event fetch takes 1.5 s at the cases subgraph (well within its 4 s deadline):
@@ -233,7 +316,10 @@ describe('limits per principal and per Member State: sockets, subscriptions, per
         expect(value).toEqual({ [`r${i}`]: target.caseReference });
         served++;
       } else {
-        expect(payload?.errors?.[0]).toMatchObject({ path: ['caseEvents', 'case'], extensions: { code: 'CASE_FETCH_FAILED', reason: 'SUBSCRIPTION_FETCHES_IN_FLIGHT' } });
+        expect(payload?.errors?.[0]).toMatchObject({
+          path: ['caseEvents', 'case'],
+          extensions: { code: 'CASE_FETCH_FAILED', reason: 'SUBSCRIPTION_FETCHES_IN_FLIGHT' },
+        });
         expect(payload!.errors![0]!.message).toMatch(new RegExp(`${limit} case fetches in flight`));
         refused++;
       }
@@ -241,11 +327,15 @@ describe('limits per principal and per Member State: sockets, subscriptions, per
     expect(served).toBeGreaterThanOrEqual(limit);
     expect(refused).toBeGreaterThan(0);
     // The other principal is served on time, with no error.
-    expect(ownerSub.payloads[0]).toEqual({ data: { caseEvents: { id: expect.any(String), case: { caseReference: target.caseReference, status: target.status } } } });
+    expect(ownerSub.payloads[0]).toEqual({
+      data: {
+        caseEvents: { id: expect.any(String), case: { caseReference: target.caseReference, status: target.status } },
+      },
+    });
     await Promise.all([...sockets, ownerSocket].map((s) => s.dispose()));
   });
 
-  it('pushes per Member State: INGEST_PUSHES_PER_MINUTE across instances, the next one 429 with Retry-After before its body is read; another Member State\'s feed completes', async () => {
+  it("pushes per Member State: INGEST_PUSHES_PER_MINUTE across instances, the next one 429 with Retry-After before its body is read; another Member State's feed completes", async () => {
     const limit = system.config.INGEST_PUSHES_PER_MINUTE;
     const be = await msToken('BE');
     const bases = [system.gateway.url, second.url];
@@ -258,7 +348,13 @@ describe('limits per principal and per Member State: sockets, subscriptions, per
     const answer = await over.response;
     expect(answer.status).toBe(429);
     expect(Number(answer.headers['retry-after'])).toBeGreaterThan(0);
-    expect(answer.body).toMatchObject({ error: { code: 'RATE_LIMITED', limit: 'INGEST_PUSHES_PER_MINUTE', message: expect.stringContaining(`BE pushed ${limit} feeds in the last minute`) } });
+    expect(answer.body).toMatchObject({
+      error: {
+        code: 'RATE_LIMITED',
+        limit: 'INGEST_PUSHES_PER_MINUTE',
+        message: expect.stringContaining(`BE pushed ${limit} feeds in the last minute`),
+      },
+    });
     over.abort();
     // Shared by the instances: the other one refuses too.
     expect((await push(bases[1]!, be, [record('BE', 'BE-RATE-3')])).status).toBe(429);
@@ -278,7 +374,8 @@ describe('limits per principal and per Member State: sockets, subscriptions, per
       p.write(`${JSON.stringify(record('NL', `NL-SLOW-${i}`))}\n`);
       return p;
     });
-    for (let i = 0; i < 100 && (await system.redis.zcard(key)) < limit; i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 100 && (await system.redis.zcard(key)) < limit; i++)
+      await new Promise((r) => setTimeout(r, 25));
     expect(await system.redis.zcard(key)).toBe(limit);
     // One more, while they stream: refused before its body is read.
     const over = openPush(second.url, nl);
@@ -287,7 +384,13 @@ describe('limits per principal and per Member State: sockets, subscriptions, per
     over.abort();
     expect(refused.status).toBe(429);
     expect(Number(refused.headers['retry-after'])).toBeGreaterThan(0);
-    expect(refused.body).toMatchObject({ error: { code: 'TOO_MANY_PUSHES_IN_FLIGHT', limit: 'INGEST_PUSHES_IN_FLIGHT', message: expect.stringContaining(`NL already has ${limit} pushes being received`) } });
+    expect(refused.body).toMatchObject({
+      error: {
+        code: 'TOO_MANY_PUSHES_IN_FLIGHT',
+        limit: 'INGEST_PUSHES_IN_FLIGHT',
+        message: expect.stringContaining(`NL already has ${limit} pushes being received`),
+      },
+    });
     expect(slow.every((p) => p.answered() === undefined)).toBe(true);
     // Another Member State is not held up.
     const de = await msToken('DE');

@@ -22,8 +22,18 @@ describe('persisted-operation safelist', () => {
   let gateway: RunningService;
   let headers: Record<string, string>;
   const post = async (body: unknown) => {
-    const response = await fetch(`${gateway.url}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-    return { status: response.status, body: (await response.json()) as { data?: { partners: Array<{ id: string }> }; errors?: Array<{ extensions: { code: string } }> } };
+    const response = await fetch(`${gateway.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+    return {
+      status: response.status,
+      body: (await response.json()) as {
+        data?: { partners: Array<{ id: string }> };
+        errors?: Array<{ extensions: { code: string } }>;
+      },
+    };
   };
 
   beforeAll(async () => {
@@ -31,29 +41,80 @@ describe('persisted-operation safelist', () => {
     headers = await system.as({ subject: 'analyst', role: 'EU_ANALYST' });
     const dir = mkdtempSync(join(tmpdir(), 'safelist-'));
     const file = join(dir, 'manifest.json');
-    writeFileSync(file, JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: [{ id: sha(LISTED), name: 'Partners', type: 'query', body: LISTED }, { id: sha(LISTED_SUBSCRIPTION), name: 'Events', type: 'subscription', body: LISTED_SUBSCRIPTION }] }));
-    const urls = Object.fromEntries(Object.entries(system.subgraphs).map(([name, s]) => [name, `${s.url}/graphql`])) as Parameters<typeof startGateway>[0]['subgraphUrls'];
-    gateway = await startGateway({ config: testConfig({ MONGO_DB_PREFIX: system.config.MONGO_DB_PREFIX, QUEUE_PREFIX: system.config.QUEUE_PREFIX, GRAPHQL_SAFELIST_FILE: file }), logger: silentLogger, port: 0, subgraphUrls: urls });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        format: 'apollo-persisted-query-manifest',
+        version: 1,
+        operations: [
+          { id: sha(LISTED), name: 'Partners', type: 'query', body: LISTED },
+          { id: sha(LISTED_SUBSCRIPTION), name: 'Events', type: 'subscription', body: LISTED_SUBSCRIPTION },
+        ],
+      }),
+    );
+    const urls = Object.fromEntries(
+      Object.entries(system.subgraphs).map(([name, s]) => [name, `${s.url}/graphql`]),
+    ) as Parameters<typeof startGateway>[0]['subgraphUrls'];
+    gateway = await startGateway({
+      config: testConfig({
+        MONGO_DB_PREFIX: system.config.MONGO_DB_PREFIX,
+        QUEUE_PREFIX: system.config.QUEUE_PREFIX,
+        GRAPHQL_SAFELIST_FILE: file,
+      }),
+      logger: silentLogger,
+      port: 0,
+      subgraphUrls: urls,
+    });
   });
   afterAll(async () => {
     await gateway?.shutdown('test done');
     await system?.stop();
   });
 
-  it('over WebSocket too: a listed subscription runs (its per-event fetches are the gateway\'s own), another is refused', async () => {
+  it("over WebSocket too: a listed subscription runs (its per-event fetches are the gateway's own), another is refused", async () => {
     const ws = `${gateway.url.replace(/^http/, 'ws')}/graphql`;
     const received: unknown[] = [];
     const errors: unknown[] = [];
-    const client = createClient({ url: ws, webSocketImpl: WebSocket, lazy: false, retryAttempts: 0, connectionParams: headers });
-    client.subscribe({ query: LISTED_SUBSCRIPTION }, { next: (v) => received.push(v), error: (e) => errors.push(e), complete: () => undefined });
-    client.subscribe({ query: 'subscription { caseEvents { id } }' }, { next: (v) => received.push(v), error: (e) => errors.push(e), complete: () => undefined });
+    const client = createClient({
+      url: ws,
+      webSocketImpl: WebSocket,
+      lazy: false,
+      retryAttempts: 0,
+      connectionParams: headers,
+    });
+    client.subscribe(
+      { query: LISTED_SUBSCRIPTION },
+      { next: (v) => received.push(v), error: (e) => errors.push(e), complete: () => undefined },
+    );
+    client.subscribe(
+      { query: 'subscription { caseEvents { id } }' },
+      { next: (v) => received.push(v), error: (e) => errors.push(e), complete: () => undefined },
+    );
     await new Promise((r) => setTimeout(r, 400));
     const doc = (await casesModels(system.connections.cases).Case.findOne({}).lean<CaseDoc>().exec())!;
-    await publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, [{ type: 'case.updated', caseId: doc._id.toHexString(), version: 1, at: new Date().toISOString(), before: factsOf(doc), after: factsOf(doc) }]);
+    await publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, [
+      {
+        type: 'case.updated',
+        caseId: doc._id.toHexString(),
+        version: 1,
+        at: new Date().toISOString(),
+        before: factsOf(doc),
+        after: factsOf(doc),
+      },
+    ]);
     const deadline = Date.now() + 10_000;
     while (received.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     await new Promise((r) => setTimeout(r, 200));
-    expect(received).toEqual([{ data: { caseEvents: { id: expect.any(String), case: { caseReference: expect.stringMatching(/^CR-/), countryOfOrigin: { name: expect.any(String) } } } } }]); // an analyst: pseudonymised
+    expect(received).toEqual([
+      {
+        data: {
+          caseEvents: {
+            id: expect.any(String),
+            case: { caseReference: expect.stringMatching(/^CR-/), countryOfOrigin: { name: expect.any(String) } },
+          },
+        },
+      },
+    ]); // an analyst: pseudonymised
     expect(JSON.stringify(errors)).toContain('OPERATION_NOT_IN_SAFELIST');
     await client.dispose();
   });
@@ -72,15 +133,23 @@ describe('persisted-operation safelist', () => {
     expect(other.body.errors![0]!.extensions.code).toBe('OPERATION_NOT_IN_SAFELIST');
     expect(other.body.data ?? null).toBeNull();
     // The same operation with other white space is another text: not listed.
-    expect((await post({ query: LISTED.replace(' ', '  ') })).body.errors![0]!.extensions.code).toBe('OPERATION_NOT_IN_SAFELIST');
+    expect((await post({ query: LISTED.replace(' ', '  ') })).body.errors![0]!.extensions.code).toBe(
+      'OPERATION_NOT_IN_SAFELIST',
+    );
     const unknown = await post({ extensions: { persistedQuery: { version: 1, sha256Hash: 'f'.repeat(64) } } });
     expect(unknown.body.errors![0]!.extensions.code).toBe('PERSISTED_QUERY_NOT_FOUND');
-    const mismatch = await post({ query: '{ cases { totalCount } }', extensions: { persistedQuery: { version: 1, sha256Hash: sha(LISTED) } } });
+    const mismatch = await post({
+      query: '{ cases { totalCount } }',
+      extensions: { persistedQuery: { version: 1, sha256Hash: sha(LISTED) } },
+    });
     expect(mismatch.status).toBe(400);
     expect(mismatch.body.data ?? null).toBeNull();
     // Registering a new operation through APQ does not add it to the list.
     const text = '{ partners { shortName } }';
     await post({ query: text, extensions: { persistedQuery: { version: 1, sha256Hash: sha(text) } } });
-    expect((await post({ extensions: { persistedQuery: { version: 1, sha256Hash: sha(text) } } })).body.errors![0]!.extensions.code).toBe('PERSISTED_QUERY_NOT_FOUND');
+    expect(
+      (await post({ extensions: { persistedQuery: { version: 1, sha256Hash: sha(text) } } })).body.errors![0]!
+        .extensions.code,
+    ).toBe('PERSISTED_QUERY_NOT_FOUND');
   });
 });

@@ -7,15 +7,43 @@ const PAGE_QUERY = /* GraphQL */ `
   query Page($first: Int, $after: String, $filter: CaseFilter) {
     cases(first: $first, after: $after, filter: $filter) {
       totalCount
-      pageInfo { hasNextPage endCursor }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
       edges {
         cursor
         node {
-          id caseReference familySize packages returnType departureDate
-          sendingMemberState { code name }
-          countryOfOrigin { code name }
-          partner { id name }
-          entitlement { currency totalCents totalEur lines { package component persons unitCents amountCents } }
+          id
+          caseReference
+          familySize
+          packages
+          returnType
+          departureDate
+          sendingMemberState {
+            code
+            name
+          }
+          countryOfOrigin {
+            code
+            name
+          }
+          partner {
+            id
+            name
+          }
+          entitlement {
+            currency
+            totalCents
+            totalEur
+            lines {
+              package
+              component
+              persons
+              unitCents
+              amountCents
+            }
+          }
         }
       }
     }
@@ -35,7 +63,11 @@ interface PageNode {
   entitlement: { currency: string; totalCents: number; totalEur: number; lines: unknown[] };
 }
 interface PageData {
-  cases: { totalCount: number; pageInfo: { hasNextPage: boolean; endCursor: string | null }; edges: Array<{ cursor: string; node: PageNode }> };
+  cases: {
+    totalCount: number;
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+    edges: Array<{ cursor: string; node: PageNode }>;
+  };
 }
 
 /** Entitlement computed here from docs/domain.md's table, independently of the finance code. */
@@ -43,7 +75,8 @@ function expectedEntitlementCents(doc: CaseDoc): number {
   let total = 0;
   if (doc.packages.includes('POST_ARRIVAL')) total += 615_00 * doc.familySize;
   if (doc.packages.includes('CHARTER_ARRIVAL')) total += 205_00 * doc.familySize;
-  if (doc.packages.includes('POST_RETURN')) total += (doc.returnType === 'VOLUNTARY' ? 2_000_00 : 1_000_00) + 1_000_00 * (doc.familySize - 1);
+  if (doc.packages.includes('POST_RETURN'))
+    total += (doc.returnType === 'VOLUNTARY' ? 2_000_00 : 1_000_00) + 1_000_00 * (doc.familySize - 1);
   return total;
 }
 
@@ -86,8 +119,11 @@ describe('a page of cases across all four subgraphs', () => {
     let after: string | null = null;
     let pages = 0;
     do {
-      const { body }: { body: { data?: PageData | null } } = await system.graphql<PageData>(`query($after: String) { cases(first: 120, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id } } } }`, { after });
-      const page: PageData["cases"] = body.data!.cases;
+      const { body }: { body: { data?: PageData | null } } = await system.graphql<PageData>(
+        `query($after: String) { cases(first: 120, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id } } } }`,
+        { after },
+      );
+      const page: PageData['cases'] = body.data!.cases;
       for (const edge of page.edges) {
         expect(seen.has(edge.node.id)).toBe(false);
         seen.add(edge.node.id);
@@ -103,7 +139,10 @@ describe('a page of cases across all four subgraphs', () => {
     const { Case } = casesModels(system.connections.cases);
     const expected = await Case.countDocuments({ countryOfOrigin: 'IQ', partnerId: 'life-makers' });
     expect(expected).toBeGreaterThan(0);
-    const { body } = await system.graphql<PageData>(PAGE_QUERY, { first: 200, filter: { countriesOfOrigin: ['IQ'], partners: ['life-makers'] } });
+    const { body } = await system.graphql<PageData>(PAGE_QUERY, {
+      first: 200,
+      filter: { countriesOfOrigin: ['IQ'], partners: ['life-makers'] },
+    });
     expect(body.errors).toBeUndefined();
     expect(body.data!.cases.totalCount).toBe(expected);
     for (const { node } of body.data!.cases.edges) {
@@ -118,11 +157,16 @@ describe('a page of cases across all four subgraphs', () => {
       `query($id: ID!, $ms: ID!, $ref: String!) { case(id: $id) { caseReference } caseByReference(memberState: $ms, caseReference: $ref) { id } }`,
       { id: doc!._id.toHexString(), ms: doc!.memberState, ref: doc!.caseReference },
     );
-    expect(body.data).toEqual({ case: { caseReference: doc!.caseReference }, caseByReference: { id: doc!._id.toHexString() } });
+    expect(body.data).toEqual({
+      case: { caseReference: doc!.caseReference },
+      caseByReference: { id: doc!._id.toHexString() },
+    });
   });
 
   it('answers null, not an error, for an id that does not exist', async () => {
-    const { body } = await system.graphql(`{ a: case(id: "000000000000000000000000") { id } b: case(id: "not-an-id") { id } }`);
+    const { body } = await system.graphql(
+      `{ a: case(id: "000000000000000000000000") { id } b: case(id: "not-an-id") { id } }`,
+    );
     expect(body.errors).toBeUndefined();
     expect(body.data).toEqual({ a: null, b: null });
   });
@@ -136,20 +180,36 @@ describe('a page of cases across all four subgraphs', () => {
     for (const field of CASE_FILTER_FIELDS) {
       const index = indexes.find((i) => i.name === `${field.replace('.', '_')}_id_filters`);
       expect(index, field).toBeDefined();
-      expect(Object.keys(index!.key as object)).toEqual([field, '_id', ...CASE_FILTER_FIELDS.filter((f) => f !== field)]);
+      expect(Object.keys(index!.key as object)).toEqual([
+        field,
+        '_id',
+        ...CASE_FILTER_FIELDS.filter((f) => f !== field),
+      ]);
     }
     const { Case } = casesModels(system.connections.cases);
     const existing = await Case.findOne().lean<CaseDoc>().exec();
-    await expect(Case.collection.insertOne({ memberState: existing!.memberState, caseReference: existing!.caseReference } as never)).rejects.toMatchObject({ code: 11000 });
+    await expect(
+      Case.collection.insertOne({
+        memberState: existing!.memberState,
+        caseReference: existing!.caseReference,
+      } as never),
+    ).rejects.toMatchObject({ code: 11000 });
   });
 
   it('serves countries, Member States, partners and tariffs', async () => {
-    const { body } = await system.graphql<{ countriesOfOrigin: unknown[]; memberStates: unknown[]; partners: unknown[]; tariffs: Array<{ amountCents: number }> }>(
+    const { body } = await system.graphql<{
+      countriesOfOrigin: unknown[];
+      memberStates: unknown[];
+      partners: unknown[];
+      tariffs: Array<{ amountCents: number }>;
+    }>(
       `{ countriesOfOrigin { code } memberStates { code } partners { id } tariffs(on: "2024-01-15") { package component amountCents } }`,
     );
     expect(body.data!.countriesOfOrigin).toHaveLength(37);
     expect(body.data!.memberStates).toHaveLength(26);
     expect(body.data!.partners).toHaveLength(5);
-    expect(body.data!.tariffs.map((t) => t.amountCents).sort((a, b) => a - b)).toEqual([20_500, 61_500, 100_000, 100_000, 200_000]);
+    expect(body.data!.tariffs.map((t) => t.amountCents).sort((a, b) => a - b)).toEqual([
+      20_500, 61_500, 100_000, 100_000, 200_000,
+    ]);
   });
 });

@@ -5,17 +5,57 @@ import { rebuildStatistics } from '../../subgraphs/cases/statistics/rebuild.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';
 
 const QUERY = /* GraphQL */ `
-  query($filter: StatisticsFilter) {
+  query ($filter: StatisticsFilter) {
     statistics(filter: $filter) {
-      scope totalCases totalReturnees adults minors averageMainApplicantAge averageFamilyComposition
-      casesByMemberState { key count } casesPerMonth { key count } casesByReturnType { key count }
-      casesByPackage { key count } casesByCountryOfOrigin { key count } casesByPartner { key count } casesByStatus { key count }
-      milestoneDurations { milestone cases averageDays medianDays }
+      scope
+      totalCases
+      totalReturnees
+      adults
+      minors
+      averageMainApplicantAge
+      averageFamilyComposition
+      casesByMemberState {
+        key
+        count
+      }
+      casesPerMonth {
+        key
+        count
+      }
+      casesByReturnType {
+        key
+        count
+      }
+      casesByPackage {
+        key
+        count
+      }
+      casesByCountryOfOrigin {
+        key
+        count
+      }
+      casesByPartner {
+        key
+        count
+      }
+      casesByStatus {
+        key
+        count
+      }
+      milestoneDurations {
+        milestone
+        cases
+        averageDays
+        medianDays
+      }
     }
   }
 `;
 
-interface Count { key: string; count: number }
+interface Count {
+  key: string;
+  count: number;
+}
 interface Stats {
   scope: string;
   totalCases: number;
@@ -31,7 +71,12 @@ interface Stats {
   casesByCountryOfOrigin: Count[];
   casesByPartner: Count[];
   casesByStatus: Count[];
-  milestoneDurations: Array<{ milestone: string; cases: number; averageDays: number | null; medianDays: number | null }>;
+  milestoneDurations: Array<{
+    milestone: string;
+    cases: number;
+    averageDays: number | null;
+    medianDays: number | null;
+  }>;
 }
 
 /** Every published figure, computed here straight from the stored cases (independently of the read model's code). */
@@ -40,7 +85,8 @@ function expectedFrom(cases: CaseDoc[]) {
     const b = new Date(`${dob}T00:00:00Z`);
     const o = new Date(`${on}T00:00:00Z`);
     let age = o.getUTCFullYear() - b.getUTCFullYear();
-    if (o.getUTCMonth() < b.getUTCMonth() || (o.getUTCMonth() === b.getUTCMonth() && o.getUTCDate() < b.getUTCDate())) age--;
+    if (o.getUTCMonth() < b.getUTCMonth() || (o.getUTCMonth() === b.getUTCMonth() && o.getUTCDate() < b.getUTCDate()))
+      age--;
     return age;
   };
   const tally = (keys: string[]) => {
@@ -61,7 +107,10 @@ function expectedFrom(cases: CaseDoc[]) {
   const spanDays = (from: Date | string | null | undefined, to: Date | string | null | undefined) =>
     from && to ? Math.max(0, Math.round((new Date(to).getTime() - new Date(from).getTime()) / 86_400_000)) : null;
   const durations = (pick: (c: CaseDoc) => number | null) => {
-    const values = cases.map(pick).filter((v): v is number => v !== null).sort((a, b) => a - b);
+    const values = cases
+      .map(pick)
+      .filter((v): v is number => v !== null)
+      .sort((a, b) => a - b);
     const n = values.length;
     return {
       cases: n,
@@ -119,12 +168,16 @@ function expectMatches(actual: Stats, cases: CaseDoc[]) {
 
 describe('programme statistics from the incrementally updated read model', () => {
   let system: TestSystem;
-  const stats = async (filter?: Record<string, string>) => (await system.graphql<{ statistics: Stats }>(QUERY, { filter })).body;
+  const stats = async (filter?: Record<string, string>) =>
+    (await system.graphql<{ statistics: Stats }>(QUERY, { filter })).body;
   const allCases = () => casesModels(system.connections.cases).Case.find().lean<CaseDoc[]>().exec();
   /** Waits until the projector has applied every event in the stream. */
   const settle = async () => {
-    const last = (await system.redis.xrevrange(`${system.config.QUEUE_PREFIX}:case-events`, '+', '-', 'COUNT', 1))[0]?.[0];
-    for (let i = 0; i < 100 && last && (await system.projector.checkpoint()) !== last; i++) await new Promise((r) => setTimeout(r, 50));
+    const last = (
+      await system.redis.xrevrange(`${system.config.QUEUE_PREFIX}:case-events`, '+', '-', 'COUNT', 1)
+    )[0]?.[0];
+    for (let i = 0; i < 100 && last && (await system.projector.checkpoint()) !== last; i++)
+      await new Promise((r) => setTimeout(r, 50));
   };
 
   beforeAll(async () => {
@@ -161,11 +214,22 @@ describe('programme statistics from the incrementally updated read model', () =>
     expect(approved.length).toBeGreaterThan(0);
     for (const c of approved) {
       const partner = await mintToken({ subject: 'pw', role: 'PARTNER', partnerId: c.partnerId! }, system.config);
-      const officer = await mintToken({ subject: 'ms', role: 'MEMBER_STATE', memberState: c.memberState }, system.config);
+      const officer = await mintToken(
+        { subject: 'ms', role: 'MEMBER_STATE', memberState: c.memberState },
+        system.config,
+      );
       const id = c._id.toHexString();
-      const reported = await system.graphql(`mutation($id: ID!) { reportCompletion(caseId: $id) { status } }`, { id }, { authorization: `Bearer ${partner}` });
+      const reported = await system.graphql(
+        `mutation($id: ID!) { reportCompletion(caseId: $id) { status } }`,
+        { id },
+        { authorization: `Bearer ${partner}` },
+      );
       expect(reported.body.errors).toBeUndefined();
-      const done = await system.graphql(`mutation($id: ID!) { approveCompletion(caseId: $id) { status } }`, { id }, { authorization: `Bearer ${officer}` });
+      const done = await system.graphql(
+        `mutation($id: ID!) { approveCompletion(caseId: $id) { status } }`,
+        { id },
+        { authorization: `Bearer ${officer}` },
+      );
       expect(done.body.errors).toBeUndefined();
     }
     const record = (ref: string, extra: Record<string, unknown> = {}) => ({
@@ -183,19 +247,29 @@ describe('programme statistics from the incrementally updated read model', () =>
     const first = await system.ingest('AT', [record('AT-S-1'), record('AT-S-2')]);
     expect(first.counts.created).toBe(2);
     // A newer version moves the case to another country and changes the family.
-    const second = await system.ingest('AT', [record('AT-S-1', { recordVersion: 2, countryOfOrigin: 'AM', familyMembers: [] })]);
+    const second = await system.ingest('AT', [
+      record('AT-S-1', { recordVersion: 2, countryOfOrigin: 'AM', familyMembers: [] }),
+    ]);
     expect(second.counts.updated).toBe(1);
     await settle();
     const cases = await allCases();
     expectMatches((await stats()).data!.statistics, cases);
-    expectMatches((await stats({ countryOfOrigin: 'GE' })).data!.statistics, cases.filter((c) => c.countryOfOrigin === 'GE'));
-    expectMatches((await stats({ countryOfOrigin: 'AM' })).data!.statistics, cases.filter((c) => c.countryOfOrigin === 'AM'));
+    expectMatches(
+      (await stats({ countryOfOrigin: 'GE' })).data!.statistics,
+      cases.filter((c) => c.countryOfOrigin === 'GE'),
+    );
+    expectMatches(
+      (await stats({ countryOfOrigin: 'AM' })).data!.statistics,
+      cases.filter((c) => c.countryOfOrigin === 'AM'),
+    );
   });
 
   it('replaying events already applied does not count them twice', async () => {
     const before = (await stats()).data!.statistics;
     // Rewind the checkpoint: the projector re-reads the stream, and every scope skips what it saw.
-    await casesModels(system.connections.cases).Projection.updateOne({ _id: 'statistics' }, { $set: { lastEventId: '0-0' } }).exec();
+    await casesModels(system.connections.cases)
+      .Projection.updateOne({ _id: 'statistics' }, { $set: { lastEventId: '0-0' } })
+      .exec();
     await system.projector.catchUp();
     expect((await stats()).data!.statistics).toEqual(before);
   });
@@ -213,7 +287,12 @@ describe('programme statistics from the incrementally updated read model', () =>
     expect(body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
     expect(body.errors![0]!.message).toMatch(/at most one of memberState, countryOfOrigin, partner/);
     const empty = (await stats({ countryOfOrigin: 'ZZ' })).data!.statistics;
-    expect(empty).toMatchObject({ scope: 'country:ZZ', totalCases: 0, averageMainApplicantAge: null, casesByStatus: [] });
+    expect(empty).toMatchObject({
+      scope: 'country:ZZ',
+      totalCases: 0,
+      averageMainApplicantAge: null,
+      casesByStatus: [],
+    });
     const hostile = await stats({ memberState: '{"$gt":""}' });
     expect(hostile.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
   });

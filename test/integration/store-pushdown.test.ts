@@ -215,7 +215,8 @@ describe('the store answers every filter as MongoDB does (differential test of t
     corpus.mixed = Array.from({ length: 400 }, (_, i) => (r.next() < 0.2 ? oddDoc(r, i) : typedDoc(r, i)));
     corpus.strids = Array.from({ length: 300 }, (_, i) => stringIdDoc(r, i));
     // mongoose stores `undefined` as absent; the driver would store null
-    for (const docs of Object.values(corpus)) for (const d of docs) for (const k of Object.keys(d)) if (d[k] === undefined) delete d[k];
+    for (const docs of Object.values(corpus))
+      for (const d of docs) for (const k of Object.keys(d)) if (d[k] === undefined) delete d[k];
 
     store = await new MongoClient(config.MONGO_URL).connect();
     const info = await store.db('admin').command({ buildInfo: 1 });
@@ -240,13 +241,23 @@ describe('the store answers every filter as MongoDB does (differential test of t
   });
 
   afterAll(async () => {
-    await store?.db(dbName).dropDatabase().catch(() => undefined);
+    await store
+      ?.db(dbName)
+      .dropDatabase()
+      .catch(() => undefined);
     await store?.close();
     await reference?.close();
     await stopReference?.();
   });
 
-  async function answers(client: InstanceType<typeof MongoClient>, collection: string, f: Doc, sort: 1 | -1 | 0, limit: number, skip: number) {
+  async function answers(
+    client: InstanceType<typeof MongoClient>,
+    collection: string,
+    f: Doc,
+    sort: 1 | -1 | 0,
+    limit: number,
+    skip: number,
+  ) {
     const c = client.db(dbName).collection(collection);
     const cursor = c.find(f);
     if (sort !== 0) cursor.sort({ _id: sort });
@@ -286,7 +297,14 @@ describe('the store answers every filter as MongoDB does (differential test of t
         cases.push({ collection, f: filter(r), sort, limit: sort === 0 ? 0 : limit, skip: sort === 0 ? 0 : skip });
       }
     }
-    for (let i = 0; i < 80; i++) cases.push({ collection: 'strids', f: stringIdFilter(r), sort: r.pick([1, -1] as const), limit: r.pick([0, 5]), skip: 0 });
+    for (let i = 0; i < 80; i++)
+      cases.push({
+        collection: 'strids',
+        f: stringIdFilter(r),
+        sort: r.pick([1, -1] as const),
+        limit: r.pick([0, 5]),
+        skip: 0,
+      });
   }
 
   it(`holds at least 500 generated filters`, () => {
@@ -294,7 +312,14 @@ describe('the store answers every filter as MongoDB does (differential test of t
   });
 
   /** The reference's answer: every matching document in _id order, paged and counted here. */
-  async function referenceAnswers(client: InstanceType<typeof MongoClient>, collection: string, f: Doc, sort: 1 | -1 | 0, limit: number, skip: number) {
+  async function referenceAnswers(
+    client: InstanceType<typeof MongoClient>,
+    collection: string,
+    f: Doc,
+    sort: 1 | -1 | 0,
+    limit: number,
+    skip: number,
+  ) {
     const allDocs = (await client.db(dbName).collection(collection).find(f).sort({ _id: 1 }).toArray()) as Doc[];
     const all = allDocs.map(idKey);
     const ordered = sort === -1 ? [...allDocs].reverse() : allDocs;
@@ -305,42 +330,62 @@ describe('the store answers every filter as MongoDB does (differential test of t
 
   /** Whole documents, byte for byte as BSON, in _id order: what both servers decoded must be the same. */
   function wholeDocuments(docs: Doc[]): string[] {
-    return docs.map((d) => [idKey(d), Buffer.from(mongoose.mongo.BSON.serialize(d)).toString('base64')]).sort((a, b) => (a[0]! < b[0]! ? -1 : 1)).map(([, b]) => b!);
+    return docs
+      .map((d) => [idKey(d), Buffer.from(mongoose.mongo.BSON.serialize(d)).toString('base64')])
+      .sort((a, b) => (a[0]! < b[0]! ? -1 : 1))
+      .map(([, b]) => b!);
   }
 
-  it('gives the same pages, orders and counts as the reference and as mingo, filter by filter', { timeout: 240_000 }, async () => {
-    const mismatches: string[] = [];
-    const deviations: string[] = [];
-    for (const { collection, f, sort, limit, skip } of cases) {
-      const [got, want] = await Promise.all([
-        answers(store, collection, f, sort, limit, skip),
-        reference ? referenceAnswers(reference, collection, f, sort, limit, skip) : null,
-      ]);
-      const label = `${collection} ${JSON.stringify(f)} sort ${sort} limit ${limit} skip ${skip}`;
-      if (got.count !== got.countCommand) mismatches.push(`${label}: countDocuments ${got.count} but count ${got.countCommand}`);
-      if (want && JSON.stringify(got) !== JSON.stringify(want)) {
-        mismatches.push(`${label}: store ${JSON.stringify(got).slice(0, 300)} reference ${JSON.stringify(want).slice(0, 300)}`);
+  it(
+    'gives the same pages, orders and counts as the reference and as mingo, filter by filter',
+    { timeout: 240_000 },
+    async () => {
+      const mismatches: string[] = [];
+      const deviations: string[] = [];
+      for (const { collection, f, sort, limit, skip } of cases) {
+        const [got, want] = await Promise.all([
+          answers(store, collection, f, sort, limit, skip),
+          reference ? referenceAnswers(reference, collection, f, sort, limit, skip) : null,
+        ]);
+        const label = `${collection} ${JSON.stringify(f)} sort ${sort} limit ${limit} skip ${skip}`;
+        if (got.count !== got.countCommand)
+          mismatches.push(`${label}: countDocuments ${got.count} but count ${got.countCommand}`);
+        if (want && JSON.stringify(got) !== JSON.stringify(want)) {
+          mismatches.push(
+            `${label}: store ${JSON.stringify(got).slice(0, 300)} reference ${JSON.stringify(want).slice(0, 300)}`,
+          );
+        }
+        const mem = inMemory(collection, f, sort, limit, skip);
+        if (JSON.stringify(got.ids) !== JSON.stringify(mem.ids) || got.count !== mem.count) {
+          const line = `${label}: store ${got.count} ${JSON.stringify(got.ids).slice(0, 200)} mingo ${mem.count} ${JSON.stringify(mem.ids).slice(0, 200)}`;
+          // FerretDB's own evaluator (the reference agrees) lets $ne / $nin match an array of
+          // sub-documents of which one holds the value; MongoDB and mingo do not. Not the
+          // patches' doing, and no query of the product takes that shape (README, FerretDB).
+          if (
+            want &&
+            JSON.stringify(got) === JSON.stringify(want) &&
+            /"[a-zA-Z]+\.[a-zA-Z.]+":\{"\$(ne|nin)"/.test(JSON.stringify(f))
+          )
+            deviations.push(line);
+          else mismatches.push(line);
+        }
       }
-      const mem = inMemory(collection, f, sort, limit, skip);
-      if (JSON.stringify(got.ids) !== JSON.stringify(mem.ids) || got.count !== mem.count) {
-        const line = `${label}: store ${got.count} ${JSON.stringify(got.ids).slice(0, 200)} mingo ${mem.count} ${JSON.stringify(mem.ids).slice(0, 200)}`;
-        // FerretDB's own evaluator (the reference agrees) lets $ne / $nin match an array of
-        // sub-documents of which one holds the value; MongoDB and mingo do not. Not the
-        // patches' doing, and no query of the product takes that shape (README, FerretDB).
-        if (want && JSON.stringify(got) === JSON.stringify(want) && /"[a-zA-Z]+\.[a-zA-Z.]+":\{"\$(ne|nin)"/.test(JSON.stringify(f))) deviations.push(line);
-        else mismatches.push(line);
-      }
-    }
-    expect(mismatches).toEqual([]);
-    // The deviation exists (so this test would see a change of it) and stays in the mixed collection.
-    expect(deviations.length).toBeGreaterThan(0);
-    expect(deviations.every((d) => d.startsWith('mixed '))).toBe(true);
-  });
+      expect(mismatches).toEqual([]);
+      // The deviation exists (so this test would see a change of it) and stays in the mixed collection.
+      expect(deviations.length).toBeGreaterThan(0);
+      expect(deviations.every((d) => d.startsWith('mixed '))).toBe(true);
+    },
+  );
 
-  it('pushes the typed collection\'s conditions down whole, through an index (what makes reads fast)', async ({ skip }) => {
+  it("pushes the typed collection's conditions down whole, through an index (what makes reads fast)", async ({
+    skip,
+  }) => {
     if (!patchedFerretDB) skip();
     const db = store.db(dbName);
-    const explain = async (f: Doc) => (await db.collection('typed').find(f).sort({ _id: 1 }).limit(51).explain()) as { queryPlanner: { Plan: string[]; FilterExact: boolean } };
+    const explain = async (f: Doc) =>
+      (await db.collection('typed').find(f).sort({ _id: 1 }).limit(51).explain()) as {
+        queryPlanner: { Plan: string[]; FilterExact: boolean };
+      };
     const shapes: Doc[] = [
       { countryOfOrigin: { $in: ['IQ', 'AF'] } },
       { memberState: 'BE', status: { $in: ['SUBMITTED'] } },
@@ -363,7 +408,9 @@ describe('the store answers every filter as MongoDB does (differential test of t
     for (const { f } of typed) if ((await explain(f)).queryPlanner.FilterExact) exact++;
     expect(exact / typed.length).toBeGreaterThan(0.5);
     // Arrays in the mixed collection's status: never pushed as a whole-value comparison.
-    const mixed = (await db.collection('mixed').find({ status: 'SUBMITTED' }).explain()) as { queryPlanner: { FilterExact: boolean } };
+    const mixed = (await db.collection('mixed').find({ status: 'SUBMITTED' }).explain()) as {
+      queryPlanner: { FilterExact: boolean };
+    };
     expect(mixed.queryPlanner.FilterExact).toBe(false);
   });
 });

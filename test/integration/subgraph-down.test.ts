@@ -8,7 +8,16 @@ import { silentLogger, startTestSystem, testConfig, type TestSystem } from '../h
 const QUERY = `{ cases(first: 5) { edges { node { caseReference countryOfOrigin { name } partner { name } entitlement { totalCents } } } } }`;
 
 interface Data {
-  cases: { edges: Array<{ node: { caseReference: string; countryOfOrigin: { name: string } | null; partner: { name: string } | null; entitlement: { totalCents: number } | null } }> };
+  cases: {
+    edges: Array<{
+      node: {
+        caseReference: string;
+        countryOfOrigin: { name: string } | null;
+        partner: { name: string } | null;
+        entitlement: { totalCents: number } | null;
+      };
+    }>;
+  };
 }
 
 describe('a subgraph that is down or hangs', () => {
@@ -54,14 +63,19 @@ describe('a subgraph that is down or hangs', () => {
       headers: { 'content-type': 'application/json', ...(await system.as({ subject: 'test-admin', role: 'ADMIN' })) },
       body: JSON.stringify({ query: QUERY }),
     });
-    const body = (await response.json()) as { data: Data; errors: Array<{ message: string; extensions: { code: string; serviceName: string } }> };
+    const body = (await response.json()) as {
+      data: Data;
+      errors: Array<{ message: string; extensions: { code: string; serviceName: string } }>;
+    };
     const elapsed = Date.now() - started;
     expect(elapsed).toBeLessThan(system.config.SUBGRAPH_TIMEOUT_MS + 3_000); // bounded, not a hang
     expect(body.data.cases.edges).toHaveLength(5);
     expect(body.data.cases.edges[0]!.node.countryOfOrigin?.name).toBeTruthy();
     expect(body.data.cases.edges[0]!.node.entitlement).toBeNull();
     expect(body.errors[0]!.extensions).toMatchObject({ code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'finance' });
-    expect(body.errors[0]!.message).toBe(`Subgraph "finance" is unavailable: no answer within ${system.config.SUBGRAPH_TIMEOUT_MS} ms`);
+    expect(body.errors[0]!.message).toBe(
+      `Subgraph "finance" is unavailable: no answer within ${system.config.SUBGRAPH_TIMEOUT_MS} ms`,
+    );
   });
 
   it('a client that leaves takes its subgraph calls with it: the hanging call is closed at once, not at SUBGRAPH_TIMEOUT_MS', async () => {
@@ -80,9 +94,12 @@ describe('a subgraph that is down or hangs', () => {
     const leftAt = Date.now();
     controller.abort();
     expect(await request).toMatchObject({ name: 'AbortError' });
-    while (hangingCalls[0]!.closedAt === undefined && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    while (hangingCalls[0]!.closedAt === undefined && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 10));
     const closedAfter = hangingCalls[0]!.closedAt! - leftAt;
-    console.log(`subgraph call closed ${closedAfter} ms after the client left (the subgraph deadline is ${system.config.SUBGRAPH_TIMEOUT_MS} ms)`);
+    console.log(
+      `subgraph call closed ${closedAfter} ms after the client left (the subgraph deadline is ${system.config.SUBGRAPH_TIMEOUT_MS} ms)`,
+    );
     expect(closedAfter).toBeLessThan(system.config.SUBGRAPH_TIMEOUT_MS / 2);
     // The gateway still answers the next client.
     const { status } = await system.graphql('{ cases { totalCount } }');

@@ -90,13 +90,22 @@ describe('subscriptions over graphql-ws through the gateway', () => {
     await publishCaseEvents(
       system.redis,
       system.config.QUEUE_PREFIX,
-      Array.from({ length: count }, (_, i) => ({ type: 'case.updated' as const, caseId: doc._id.toHexString(), version: i, at: new Date().toISOString(), before: facts, after: facts })),
+      Array.from({ length: count }, (_, i) => ({
+        type: 'case.updated' as const,
+        caseId: doc._id.toHexString(),
+        version: i,
+        at: new Date().toISOString(),
+        before: facts,
+        after: facts,
+      })),
     );
   };
 
   beforeAll(async () => {
     system = await startTestSystem({ cases: 80, seed: 21 });
-    const urls2 = Object.fromEntries(Object.entries(system.subgraphs).map(([name, s]) => [name, `${s.url}/graphql`])) as Parameters<typeof startGateway>[0]['subgraphUrls'];
+    const urls2 = Object.fromEntries(
+      Object.entries(system.subgraphs).map(([name, s]) => [name, `${s.url}/graphql`]),
+    ) as Parameters<typeof startGateway>[0]['subgraphUrls'];
     second = await startGateway({ config: system.config, logger: silentLogger, port: 0, subgraphUrls: urls2 });
     urls = [system.gatewayUrl.replace(/^http/, 'ws'), `${second.url.replace(/^http/, 'ws')}/graphql`];
     const report = await system.ingest('BE', [
@@ -124,7 +133,8 @@ describe('subscriptions over graphql-ws through the gateway', () => {
       analyst: { subject: 'dashboard', role: 'EU_ANALYST' },
       admin: { subject: 'ops', role: 'ADMIN' },
     };
-    for (const [name, principal] of Object.entries(principals)) tokens[name] = await mintToken(principal, system.config);
+    for (const [name, principal] of Object.entries(principals))
+      tokens[name] = await mintToken(principal, system.config);
   });
   afterAll(async () => {
     await second?.shutdown('test done');
@@ -132,14 +142,28 @@ describe('subscriptions over graphql-ws through the gateway', () => {
   });
 
   it('delivers each event with fields from every subgraph, to those who may see the case, with their field rights', async () => {
-    const subs = Object.fromEntries(['partner', 'otherPartner', 'owner', 'otherMs', 'analyst'].map((who, i) => [who, subscriber(urls[i % 2]!, tokens[who]!, FEDERATED)]));
+    const subs = Object.fromEntries(
+      ['partner', 'otherPartner', 'owner', 'otherMs', 'analyst'].map((who, i) => [
+        who,
+        subscriber(urls[i % 2]!, tokens[who]!, FEDERATED),
+      ]),
+    );
     await Promise.all(Object.values(subs).map((s) => s.ready()));
-    const accepted = await system.graphql('mutation($id: ID!) { acceptCase(caseId: $id) { status } }', { id: target._id.toHexString() }, { authorization: `Bearer ${tokens.partner}` });
+    const accepted = await system.graphql(
+      'mutation($id: ID!) { acceptCase(caseId: $id) { status } }',
+      { id: target._id.toHexString() },
+      { authorization: `Bearer ${tokens.partner}` },
+    );
     expect(accepted.body.errors).toBeUndefined();
     for (const who of ['partner', 'owner', 'analyst']) await subs[who]!.until(() => subs[who]!.events.length >= 1);
     await new Promise((r) => setTimeout(r, 300));
     const [forPartner] = subs.partner!.events;
-    expect(forPartner).toMatchObject({ type: 'ACCEPTED', caseId: target._id.toHexString(), status: 'ACCEPTED', milestone: null });
+    expect(forPartner).toMatchObject({
+      type: 'ACCEPTED',
+      caseId: target._id.toHexString(),
+      status: 'ACCEPTED',
+      milestone: null,
+    });
     expect(forPartner!.id).toMatch(/^\d+-\d+$/);
     expect(forPartner!.case).toMatchObject({
       caseReference: target.caseReference,
@@ -150,35 +174,54 @@ describe('subscriptions over graphql-ws through the gateway', () => {
     });
     expect(subs.owner!.events).toEqual([forPartner]);
     // The analyst gets the event, pseudonymised like a query.
-    expect(subs.analyst!.events[0]!.case).toMatchObject({ caseReference: expect.stringMatching(/^CR-/), mainApplicant: { name: null, pseudonym: (forPartner!.case!.mainApplicant as { pseudonym: string }).pseudonym } });
+    expect(subs.analyst!.events[0]!.case).toMatchObject({
+      caseReference: expect.stringMatching(/^CR-/),
+      mainApplicant: { name: null, pseudonym: (forPartner!.case!.mainApplicant as { pseudonym: string }).pseudonym },
+    });
     // Another partner or Member State hears nothing of it.
     expect(subs.otherPartner!.events).toEqual([]);
     expect(subs.otherMs!.events).toEqual([]);
     expect(Object.values(subs).flatMap((s) => s.errors)).toEqual([]);
     // Each subscriber's personal reads are logged under its own name, with the socket's request id.
-    const log = await personalDataReadModel(system.connections.cases).find({ caseId: target._id.toHexString() }).lean().exec();
+    const log = await personalDataReadModel(system.connections.cases)
+      .find({ caseId: target._id.toHexString() })
+      .lean()
+      .exec();
     expect(new Set(log.map((e) => e.actor.subject))).toEqual(new Set(['partner-tool', 'owner-tool', 'dashboard']));
     for (const entry of log) expect(entry.requestId).toMatch(new RegExp(`^ws:[0-9a-f-]{36}:${forPartner!.id}$`));
     await Promise.all(Object.values(subs).map((s) => s.stop()));
   });
 
   it('filters by case, country, status and type (a milestone filter also matches a plan approval)', async () => {
-    const other = (await models().Case.findOne({ partnerId: target.partnerId, _id: { $ne: target._id } }).lean<CaseDoc>().exec())!;
+    const other = (await models()
+      .Case.findOne({ partnerId: target.partnerId, _id: { $ne: target._id } })
+      .lean<CaseDoc>()
+      .exec())!;
     const light = 'subscription($filter: CaseEventFilter) { caseEvents(filter: $filter) { id type caseId status } }';
     const byCase = subscriber(urls[0], tokens.admin!, light, { filter: { caseIds: [other._id.toHexString()] } });
     const byType = subscriber(urls[1], tokens.admin!, light, { filter: { types: ['MILESTONE_REACHED'] } });
-    const byCountry = subscriber(urls[0], tokens.admin!, light, { filter: { countriesOfOrigin: [target.countryOfOrigin], statuses: ['ARRIVED'] } });
+    const byCountry = subscriber(urls[0], tokens.admin!, light, {
+      filter: { countriesOfOrigin: [target.countryOfOrigin], statuses: ['ARRIVED'] },
+    });
     await Promise.all([byCase, byType, byCountry].map((s) => s.ready()));
     await publish(other, 2);
-    const arrive = await system.graphql('mutation($id: ID!) { reportArrival(caseId: $id, report: { arrivalDate: "2024-06-01", postArrivalServices: [] }) { status } }', { id: target._id.toHexString() }, { authorization: `Bearer ${tokens.partner}` });
+    const arrive = await system.graphql(
+      'mutation($id: ID!) { reportArrival(caseId: $id, report: { arrivalDate: "2024-06-01", postArrivalServices: [] }) { status } }',
+      { id: target._id.toHexString() },
+      { authorization: `Bearer ${tokens.partner}` },
+    );
     expect(arrive.body.errors).toBeUndefined();
     await byCase.until(() => byCase.events.length >= 2);
     await byType.until(() => byType.events.length >= 1);
     await byCountry.until(() => byCountry.events.length >= 1);
     await new Promise((r) => setTimeout(r, 300));
     expect(byCase.events.map((e) => e.caseId)).toEqual([other._id.toHexString(), other._id.toHexString()]);
-    expect(byType.events).toEqual([expect.objectContaining({ type: 'MILESTONE_REACHED', caseId: target._id.toHexString() })]);
-    expect(byCountry.events).toEqual([expect.objectContaining({ status: 'ARRIVED', caseId: target._id.toHexString() })]);
+    expect(byType.events).toEqual([
+      expect.objectContaining({ type: 'MILESTONE_REACHED', caseId: target._id.toHexString() }),
+    ]);
+    expect(byCountry.events).toEqual([
+      expect.objectContaining({ status: 'ARRIVED', caseId: target._id.toHexString() }),
+    ]);
     await Promise.all([byCase, byType, byCountry].map((s) => s.stop()));
   });
 
@@ -189,7 +232,9 @@ describe('subscriptions over graphql-ws through the gateway', () => {
     await publish(target, 25);
     for (const s of subs) await s.until(() => s.events.length >= 25);
     await new Promise((r) => setTimeout(r, 300));
-    const published = (await system.redis.xrevrange(caseEventStream(system.config.QUEUE_PREFIX), '+', '-', 'COUNT', 25)).map(([id]) => id).reverse();
+    const published = (await system.redis.xrevrange(caseEventStream(system.config.QUEUE_PREFIX), '+', '-', 'COUNT', 25))
+      .map(([id]) => id)
+      .reverse();
     for (const s of subs) expect(s.events.map((e) => e.id)).toEqual(published);
     await Promise.all(subs.map((s) => s.stop()));
   });
@@ -209,7 +254,9 @@ describe('subscriptions over graphql-ws through the gateway', () => {
     await publish(target, 3); // live again
     await again.until(() => again.events.length >= 13);
     await new Promise((r) => setTimeout(r, 300));
-    const stream = (await system.redis.xrevrange(caseEventStream(system.config.QUEUE_PREFIX), '+', '-', 'COUNT', 18)).map(([id]) => id).reverse();
+    const stream = (await system.redis.xrevrange(caseEventStream(system.config.QUEUE_PREFIX), '+', '-', 'COUNT', 18))
+      .map(([id]) => id)
+      .reverse();
     expect(first.events.map((e) => e.id)).toEqual(stream.slice(0, 5));
     expect(again.events.map((e) => e.id)).toEqual(stream.slice(5));
     await again.stop();
@@ -232,7 +279,11 @@ describe('subscriptions over graphql-ws through the gateway', () => {
     const light = 'subscription { caseEvents { id } }';
     const none = subscriber(urls[0], null, light);
     const forged = subscriber(urls[1], 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl', light);
-    const shortLived = subscriber(urls[0], await mintToken({ subject: 'brief', role: 'ADMIN' }, system.config, 2), light);
+    const shortLived = subscriber(
+      urls[0],
+      await mintToken({ subject: 'brief', role: 'ADMIN' }, system.config, 2),
+      light,
+    );
     await none.until(() => none.closed() !== undefined);
     await forged.until(() => forged.closed() !== undefined);
     expect(none.closed()).toMatchObject({ code: 4401, reason: expect.stringContaining('bearer token') });
@@ -248,8 +299,14 @@ describe('subscriptions over graphql-ws through the gateway', () => {
       ['{ cases { totalCount } }', /Only subscriptions/],
       ['subscription { caseEvents { id nope } }', /Cannot query field .{0,2}nope/],
       ['subscription { caseEvents { id ', /Syntax Error/],
-      [`subscription { caseEvents { case { partner { cases { edges { node { partner { cases { edges { node { partner { cases { edges { node { id } } } } } } } } } } } } } } }`, /depth/i],
-      [`subscription { ${Array.from({ length: 30 }, (_, i) => `a${i}: caseEvents { id }`).join(' ')} }`, /alias|single root field/i],
+      [
+        `subscription { caseEvents { case { partner { cases { edges { node { partner { cases { edges { node { partner { cases { edges { node { id } } } } } } } } } } } } } } }`,
+        /depth/i,
+      ],
+      [
+        `subscription { ${Array.from({ length: 30 }, (_, i) => `a${i}: caseEvents { id }`).join(' ')} }`,
+        /alias|single root field/i,
+      ],
     ];
     for (const [query, message] of cases) {
       const s = subscriber(urls[0], tokens.admin!, query);
@@ -261,7 +318,12 @@ describe('subscriptions over graphql-ws through the gateway', () => {
     const socket = new WebSocket(urls[0], 'graphql-transport-ws');
     await new Promise((resolve) => socket.once('open', resolve));
     const code = new Promise<number>((resolve) => socket.once('close', (c: number) => resolve(c)));
-    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${tokens.admin}`, pad: 'x'.repeat(300_000) } }));
+    socket.send(
+      JSON.stringify({
+        type: 'connection_init',
+        payload: { authorization: `Bearer ${tokens.admin}`, pad: 'x'.repeat(300_000) },
+      }),
+    );
     expect(await code).toBe(1009);
     const fine = subscriber(urls[0], tokens.admin!, 'subscription { caseEvents { id } }');
     await fine.ready();
@@ -271,23 +333,37 @@ describe('subscriptions over graphql-ws through the gateway', () => {
     await fine.stop();
   });
 
-  it('many cases at once for subscribers with the same rights: batched fetches stay within the gateway\'s own alias limit', async () => {
+  it("many cases at once for subscribers with the same rights: batched fetches stay within the gateway's own alias limit", async () => {
     // Twenty subscribers with the same rights and selection (twenty dashboards: one principal
     // may hold only WS_MAX_CONNECTIONS_PER_PRINCIPAL sockets), each following another case:
     // their fetches for one burst of events coalesce into batches of distinct cases.
     const many = await models().Case.find({}).limit(20).lean<CaseDoc[]>().exec();
-    const query = 'subscription($filter: CaseEventFilter) { caseEvents(filter: $filter) { id caseId case { ref: caseReference s: status n: familySize } } }';
-    const dashboards = await Promise.all(many.map((_, i) => mintToken({ subject: `dashboard-${i}`, role: 'ADMIN' }, system.config)));
-    const subs = many.map((doc, i) => subscriber(urls[i % 2]!, dashboards[i]!, query, { filter: { caseIds: [doc._id.toHexString()] } }));
+    const query =
+      'subscription($filter: CaseEventFilter) { caseEvents(filter: $filter) { id caseId case { ref: caseReference s: status n: familySize } } }';
+    const dashboards = await Promise.all(
+      many.map((_, i) => mintToken({ subject: `dashboard-${i}`, role: 'ADMIN' }, system.config)),
+    );
+    const subs = many.map((doc, i) =>
+      subscriber(urls[i % 2]!, dashboards[i]!, query, { filter: { caseIds: [doc._id.toHexString()] } }),
+    );
     await Promise.all(subs.map((s) => s.ready()));
     await publishCaseEvents(
       system.redis,
       system.config.QUEUE_PREFIX,
-      many.map((doc, i) => ({ type: 'case.updated' as const, caseId: doc._id.toHexString(), version: i, at: new Date().toISOString(), before: factsOf(doc), after: factsOf(doc) })),
+      many.map((doc, i) => ({
+        type: 'case.updated' as const,
+        caseId: doc._id.toHexString(),
+        version: i,
+        at: new Date().toISOString(),
+        before: factsOf(doc),
+        after: factsOf(doc),
+      })),
     );
     for (const s of subs) await s.until(() => s.events.length + s.errors.length >= 1);
     expect(subs.flatMap((s) => s.errors)).toEqual([]);
-    expect(subs.map((s) => (s.events[0]?.case as { ref: string } | undefined)?.ref)).toEqual(many.map((d) => d.caseReference));
+    expect(subs.map((s) => (s.events[0]?.case as { ref: string } | undefined)?.ref)).toEqual(
+      many.map((d) => d.caseReference),
+    );
     await Promise.all(subs.map((s) => s.stop()));
   });
 

@@ -8,7 +8,13 @@ import { duplicateRedis } from '../../shared/redis.js';
 import type { Redis } from 'ioredis';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { factsOf } from '../../subgraphs/cases/statistics/facts.js';
-import { createWebhookWorker, verifyWebhook, WEBHOOK_QUEUE, WebhookDispatcher, webhookModels } from '../../subgraphs/cases/webhooks/index.js';
+import {
+  createWebhookWorker,
+  verifyWebhook,
+  WEBHOOK_QUEUE,
+  WebhookDispatcher,
+  webhookModels,
+} from '../../subgraphs/cases/webhooks/index.js';
 import { silentLogger, startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
 
 interface Hit {
@@ -32,16 +38,29 @@ describe('webhooks', () => {
   let loop: Promise<void>;
   let target: CaseDoc;
   let partnerToken: string;
-  const graphql = <T>(query: string, variables?: Record<string, unknown>, token = partnerToken) => system.graphql<T>(query, variables, { authorization: `Bearer ${token}` });
+  const graphql = <T>(query: string, variables?: Record<string, unknown>, token = partnerToken) =>
+    system.graphql<T>(query, variables, { authorization: `Bearer ${token}` });
   const until = async (check: () => boolean | Promise<boolean>, ms = 15_000) => {
     const deadline = Date.now() + ms;
     while (!(await check()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   };
   const register = (path: string, eventTypes: string[]) =>
-    graphql<{ registerWebhook: { id: string; secret: string; url: string } }>('mutation($u: String!, $t: [CaseEventType!]!) { registerWebhook(url: $u, eventTypes: $t) { id secret url eventTypes } }', { u: `${base}${path}`, t: eventTypes });
+    graphql<{ registerWebhook: { id: string; secret: string; url: string } }>(
+      'mutation($u: String!, $t: [CaseEventType!]!) { registerWebhook(url: $u, eventTypes: $t) { id secret url eventTypes } }',
+      { u: `${base}${path}`, t: eventTypes },
+    );
 
   beforeAll(async () => {
-    system = await startTestSystem({ cases: 30, seed: 8, config: testConfig({ WEBHOOK_ALLOW_HTTP: 'true', WEBHOOK_ALLOW_PRIVATE_NETWORK: 'true', WEBHOOK_ATTEMPTS: '3', WEBHOOK_BACKOFF_MS: '50' }) });
+    system = await startTestSystem({
+      cases: 30,
+      seed: 8,
+      config: testConfig({
+        WEBHOOK_ALLOW_HTTP: 'true',
+        WEBHOOK_ALLOW_PRIVATE_NETWORK: 'true',
+        WEBHOOK_ATTEMPTS: '3',
+        WEBHOOK_BACKOFF_MS: '50',
+      }),
+    });
     receiver = createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString('utf8')));
@@ -68,18 +87,35 @@ describe('webhooks', () => {
       },
     ]);
     expect(report.counts.created).toBe(1);
-    target = (await casesModels(system.connections.cases).Case.findOne({ caseReference: 'BE-HOOK-1' }).lean<CaseDoc>().exec())!;
-    partnerToken = await mintToken({ subject: 'partner-system', role: 'PARTNER', partnerId: target.partnerId! }, system.config);
+    target = (await casesModels(system.connections.cases)
+      .Case.findOne({ caseReference: 'BE-HOOK-1' })
+      .lean<CaseDoc>()
+      .exec())!;
+    partnerToken = await mintToken(
+      { subject: 'partner-system', role: 'PARTNER', partnerId: target.partnerId! },
+      system.config,
+    );
     // The worker process's parts: the dispatcher (one at a time) and the delivery worker.
     const models = webhookModels(system.connections.cases);
     reader = duplicateRedis(system.redis, 'test-webhooks-reader');
     queue = new Queue(WEBHOOK_QUEUE, { connection: system.redis, prefix: system.config.QUEUE_PREFIX });
-    dispatcher = new WebhookDispatcher(models, reader, queue, system.config.QUEUE_PREFIX, { attempts: system.config.WEBHOOK_ATTEMPTS, backoffMs: system.config.WEBHOOK_BACKOFF_MS, blockMs: 100 });
+    dispatcher = new WebhookDispatcher(models, reader, queue, system.config.QUEUE_PREFIX, {
+      attempts: system.config.WEBHOOK_ATTEMPTS,
+      backoffMs: system.config.WEBHOOK_BACKOFF_MS,
+      blockMs: 100,
+    });
     await dispatcher.step(); // takes its starting point: what happens from now on
     loop = (async () => {
       while (dispatching) await dispatcher.step();
     })();
-    worker = createWebhookWorker({ models, redis: duplicateRedis(system.redis, 'test-webhook-worker'), prefix: system.config.QUEUE_PREFIX, timeoutMs: 2_000, allowPrivate: true, logger: silentLogger });
+    worker = createWebhookWorker({
+      models,
+      redis: duplicateRedis(system.redis, 'test-webhook-worker'),
+      prefix: system.config.QUEUE_PREFIX,
+      timeoutMs: 2_000,
+      allowPrivate: true,
+      logger: silentLogger,
+    });
   });
   afterAll(async () => {
     dispatching = false;
@@ -91,7 +127,7 @@ describe('webhooks', () => {
     await system?.stop();
   });
 
-  it('refuses registrations that are malformed, hostile or not a partner\'s', async () => {
+  it("refuses registrations that are malformed, hostile or not a partner's", async () => {
     const officer = await mintToken({ subject: 'o', role: 'MEMBER_STATE', memberState: 'BE' }, system.config);
     const attempts: Array<[string, string[], string, string]> = [
       ['ftp://example.org/hook', ['CREATED'], partnerToken, 'BAD_USER_INPUT'],
@@ -102,15 +138,21 @@ describe('webhooks', () => {
       ['https://example.org/hook', ['CREATED'], officer, 'FORBIDDEN'],
     ];
     for (const [url, types, token, code] of attempts) {
-      const result = await graphql('mutation($u: String!, $t: [CaseEventType!]!) { registerWebhook(url: $u, eventTypes: $t) { id } }', { u: url, t: types }, token);
+      const result = await graphql(
+        'mutation($u: String!, $t: [CaseEventType!]!) { registerWebhook(url: $u, eventTypes: $t) { id } }',
+        { u: url, t: types },
+        token,
+      );
       expect(result.body.errors?.[0]?.extensions?.code, url.slice(0, 40)).toBe(code);
     }
-    const unknownType = await graphql('mutation { registerWebhook(url: "https://example.org/h", eventTypes: [EVERYTHING]) { id } }');
+    const unknownType = await graphql(
+      'mutation { registerWebhook(url: "https://example.org/h", eventTypes: [EVERYTHING]) { id } }',
+    );
     expect(unknownType.status).toBe(400);
     expect((await graphql<{ webhooks: unknown[] }>('{ webhooks { id } }')).body.data!.webhooks).toEqual([]);
   });
 
-  it('delivers signed events of the partner\'s own cases, retries with backoff, logs every attempt, and redelivers on request', async () => {
+  it("delivers signed events of the partner's own cases, retries with backoff, logs every attempt, and redelivers on request", async () => {
     behaviour['/flaky'] = [500, 503];
     behaviour['/down'] = [500, 500, 500];
     const ok = (await register('/ok', ['ACCEPTED'])).body.data!.registerWebhook;
@@ -120,17 +162,44 @@ describe('webhooks', () => {
     expect(ok.secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(new Set([ok.secret, flaky.secret, down.secret, ignored.secret]).size).toBe(4);
     // The secret is shown once.
-    const listed = await graphql<{ webhooks: Array<{ id: string; secret: string | null }> }>('{ webhooks { id secret } }');
+    const listed = await graphql<{ webhooks: Array<{ id: string; secret: string | null }> }>(
+      '{ webhooks { id secret } }',
+    );
     expect(listed.body.data!.webhooks.map((w) => w.secret)).toEqual([null, null, null, null]);
 
     // An event of another partner's case: nothing for this partner.
     const facts = { ...factsOf(target), partnerId: 'somebody-else' };
-    await publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, [{ type: 'case.transitioned', transition: 'acceptCase', caseId: '0123456789abcdef01234567', version: 1, at: new Date().toISOString(), before: facts, after: facts }]);
-    const accepted = await graphql('mutation($id: ID!) { acceptCase(caseId: $id) { status } }', { id: target._id.toHexString() });
+    await publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, [
+      {
+        type: 'case.transitioned',
+        transition: 'acceptCase',
+        caseId: '0123456789abcdef01234567',
+        version: 1,
+        at: new Date().toISOString(),
+        before: facts,
+        after: facts,
+      },
+    ]);
+    const accepted = await graphql('mutation($id: ID!) { acceptCase(caseId: $id) { status } }', {
+      id: target._id.toHexString(),
+    });
     expect(accepted.body.errors).toBeUndefined();
 
-    await until(() => hits.filter((h) => h.path === '/ok').length >= 1 && hits.filter((h) => h.path === '/flaky').length >= 3 && hits.filter((h) => h.path === '/down').length >= 3);
-    type Delivery = { id: string; webhookId: string; status: string; eventType: string; caseId: string; payload: string; attempts: Array<{ statusCode: number | null }> };
+    await until(
+      () =>
+        hits.filter((h) => h.path === '/ok').length >= 1 &&
+        hits.filter((h) => h.path === '/flaky').length >= 3 &&
+        hits.filter((h) => h.path === '/down').length >= 3,
+    );
+    type Delivery = {
+      id: string;
+      webhookId: string;
+      status: string;
+      eventType: string;
+      caseId: string;
+      payload: string;
+      attempts: Array<{ statusCode: number | null }>;
+    };
     const deliveries = async (status?: string): Promise<Delivery[]> => {
       const { body } = await graphql<{ webhookDeliveries: Delivery[] }>(
         'query($s: WebhookDeliveryStatus) { webhookDeliveries(status: $s) { id webhookId status eventType caseId payload attempts { statusCode error durationMs } } }',
@@ -146,9 +215,22 @@ describe('webhooks', () => {
     const timestamp = Number(okHit.headers['avrr-timestamp']);
     expect(verifyWebhook(ok.secret, String(okHit.headers['avrr-signature']), timestamp, okHit.body)).toBe(true);
     expect(verifyWebhook(flaky.secret, String(okHit.headers['avrr-signature']), timestamp, okHit.body)).toBe(false);
-    expect(verifyWebhook(ok.secret, String(okHit.headers['avrr-signature']), timestamp, okHit.body.replace('ACCEPTED', 'CLOSED'))).toBe(false);
+    expect(
+      verifyWebhook(
+        ok.secret,
+        String(okHit.headers['avrr-signature']),
+        timestamp,
+        okHit.body.replace('ACCEPTED', 'CLOSED'),
+      ),
+    ).toBe(false);
     const payload = JSON.parse(okHit.body) as Record<string, unknown>;
-    expect(payload).toMatchObject({ type: 'ACCEPTED', caseId: target._id.toHexString(), status: 'ACCEPTED', memberState: 'BE', countryOfOrigin: 'AF' });
+    expect(payload).toMatchObject({
+      type: 'ACCEPTED',
+      caseId: target._id.toHexString(),
+      status: 'ACCEPTED',
+      memberState: 'BE',
+      countryOfOrigin: 'AF',
+    });
     expect(okHit.body).not.toContain('Karim');
     expect(hits.filter((h) => h.path === '/ok')).toHaveLength(1);
     expect(hits.filter((h) => h.path === '/closed-only')).toHaveLength(0);
@@ -157,25 +239,57 @@ describe('webhooks', () => {
     expect(new Set(all.map((d) => d.caseId))).toEqual(new Set([target._id.toHexString()]));
     const byHook = Object.fromEntries(all.map((d) => [d.webhookId, d]));
     expect(byHook[ok.id]).toMatchObject({ status: 'DELIVERED', attempts: [{ statusCode: 200 }] });
-    expect(byHook[flaky.id]).toMatchObject({ status: 'DELIVERED', attempts: [{ statusCode: 500 }, { statusCode: 503 }, { statusCode: 200 }] });
-    expect(byHook[down.id]).toMatchObject({ status: 'FAILED', attempts: [{ statusCode: 500 }, { statusCode: 500 }, { statusCode: 500 }] });
+    expect(byHook[flaky.id]).toMatchObject({
+      status: 'DELIVERED',
+      attempts: [{ statusCode: 500 }, { statusCode: 503 }, { statusCode: 200 }],
+    });
+    expect(byHook[down.id]).toMatchObject({
+      status: 'FAILED',
+      attempts: [{ statusCode: 500 }, { statusCode: 500 }, { statusCode: 500 }],
+    });
     const failed = await deliveries('FAILED');
     expect(failed.map((d) => d.webhookId)).toEqual([down.id]);
 
     // The endpoint is fixed; the partner asks for a redelivery.
-    const again = await graphql<{ redeliverWebhook: { status: string } }>('mutation($id: ID!) { redeliverWebhook(deliveryId: $id) { status } }', { id: failed[0]!.id });
+    const again = await graphql<{ redeliverWebhook: { status: string } }>(
+      'mutation($id: ID!) { redeliverWebhook(deliveryId: $id) { status } }',
+      { id: failed[0]!.id },
+    );
     expect(again.body.data!.redeliverWebhook.status).toBe('PENDING');
     await until(async () => (await deliveries('FAILED')).length === 0 && (await deliveries('PENDING')).length === 0);
-    expect((await deliveries()).find((d) => d.webhookId === down.id)).toMatchObject({ status: 'DELIVERED', attempts: [{ statusCode: 500 }, { statusCode: 500 }, { statusCode: 500 }, { statusCode: 200 }] });
+    expect((await deliveries()).find((d) => d.webhookId === down.id)).toMatchObject({
+      status: 'DELIVERED',
+      attempts: [{ statusCode: 500 }, { statusCode: 500 }, { statusCode: 500 }, { statusCode: 200 }],
+    });
     // Another partner cannot see or redeliver it.
-    const stranger = await mintToken({ subject: 'x', role: 'PARTNER', partnerId: target.partnerId === 'irara' ? 'weldo' : 'irara' }, system.config);
-    expect((await graphql('mutation($id: ID!) { redeliverWebhook(deliveryId: $id) { status } }', { id: failed[0]!.id }, stranger)).body.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
-    expect((await graphql<{ webhookDeliveries: unknown[] }>('{ webhookDeliveries { id } }', undefined, stranger)).body.data!.webhookDeliveries).toEqual([]);
+    const stranger = await mintToken(
+      { subject: 'x', role: 'PARTNER', partnerId: target.partnerId === 'irara' ? 'weldo' : 'irara' },
+      system.config,
+    );
+    expect(
+      (
+        await graphql(
+          'mutation($id: ID!) { redeliverWebhook(deliveryId: $id) { status } }',
+          { id: failed[0]!.id },
+          stranger,
+        )
+      ).body.errors?.[0]?.extensions?.code,
+    ).toBe('NOT_FOUND');
+    expect(
+      (await graphql<{ webhookDeliveries: unknown[] }>('{ webhookDeliveries { id } }', undefined, stranger)).body.data!
+        .webhookDeliveries,
+    ).toEqual([]);
 
     // A deleted endpoint gets nothing more.
-    expect((await graphql<{ deleteWebhook: boolean }>('mutation($id: ID!) { deleteWebhook(id: $id) }', { id: ok.id })).body.data!.deleteWebhook).toBe(true);
+    expect(
+      (await graphql<{ deleteWebhook: boolean }>('mutation($id: ID!) { deleteWebhook(id: $id) }', { id: ok.id })).body
+        .data!.deleteWebhook,
+    ).toBe(true);
     const before = hits.length;
-    const arrived = await graphql('mutation($id: ID!) { reportArrival(caseId: $id, report: { arrivalDate: "2024-03-02", postArrivalServices: [] }) { status } }', { id: target._id.toHexString() });
+    const arrived = await graphql(
+      'mutation($id: ID!) { reportArrival(caseId: $id, report: { arrivalDate: "2024-03-02", postArrivalServices: [] }) { status } }',
+      { id: target._id.toHexString() },
+    );
     expect(arrived.body.errors).toBeUndefined();
     await new Promise((r) => setTimeout(r, 800));
     expect(hits.slice(before).filter((h) => h.path === '/ok')).toEqual([]);

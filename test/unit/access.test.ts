@@ -28,7 +28,13 @@ import {
 } from '../../shared/access.js';
 import type { Principal } from '../../shared/auth.js';
 import { loadSafelist } from '../../gateway/safelist.js';
-import { ageBand, ageBandOf, CaseAccess, casesPseudonymisers, protectPersonalFields } from '../../subgraphs/cases/case/access.js';
+import {
+  ageBand,
+  ageBandOf,
+  CaseAccess,
+  casesPseudonymisers,
+  protectPersonalFields,
+} from '../../subgraphs/cases/case/access.js';
 import { erasedFields, retainedFactsOf } from '../../subgraphs/cases/data-protection/erasure.js';
 import { caseIdOf, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { createHash } from 'node:crypto';
@@ -63,12 +69,15 @@ describe('access rules (shared/access.ts)', () => {
     ['desk', true, true, 'NONE', 'FULL'],
     ['admin', true, true, 'NONE', 'NONE'],
     ['dpo', false, false, 'NONE', 'NONE'],
-  ] as const)('%s: sees %s / %s, personal %s, with a grant %s', (who, seesAssigned, seesUnassigned, personal, withGrant) => {
-    expect(canSeeCase(P[who]!, beCaseOfWeldo)).toBe(seesAssigned);
-    expect(canSeeCase(P[who]!, beCaseUnassigned)).toBe(seesUnassigned);
-    expect(personalAccess(P[who]!, beCaseOfWeldo)).toBe(personal);
-    expect(personalAccess(P[who]!, beCaseOfWeldo, true)).toBe(withGrant);
-  });
+  ] as const)(
+    '%s: sees %s / %s, personal %s, with a grant %s',
+    (who, seesAssigned, seesUnassigned, personal, withGrant) => {
+      expect(canSeeCase(P[who]!, beCaseOfWeldo)).toBe(seesAssigned);
+      expect(canSeeCase(P[who]!, beCaseUnassigned)).toBe(seesUnassigned);
+      expect(personalAccess(P[who]!, beCaseOfWeldo)).toBe(personal);
+      expect(personalAccess(P[who]!, beCaseOfWeldo, true)).toBe(withGrant);
+    },
+  );
 
   it('no partner sees a case nobody is assigned to, even with a partner id of null in its token', () => {
     expect(canSeeCase({ subject: 'x', role: 'PARTNER' }, beCaseUnassigned)).toBe(false);
@@ -159,13 +168,17 @@ describe('who may take the steps only some roles take (shared/access.ts)', () =>
 });
 
 describe('the cases subgraph enforcement point', () => {
-  const grants = { find: () => ({ lean: () => ({ exec: async () => [] as PersonalDataGrantDoc[] }) }) } as unknown as Model<PersonalDataGrantDoc>;
+  const grants = {
+    find: () => ({ lean: () => ({ exec: async () => [] as PersonalDataGrantDoc[] }) }),
+  } as unknown as Model<PersonalDataGrantDoc>;
   const access = (who: string, key = 'k'.repeat(32)) => new CaseAccess(P[who]!, grants, key);
 
   it('narrows every query to the visible cases; a filter on the same field must hold too', () => {
     expect(access('admin').restrict({ status: 'SUBMITTED' })).toEqual({ status: 'SUBMITTED' });
     expect(access('beOfficer').restrict({ status: 'SUBMITTED' })).toEqual({ status: 'SUBMITTED', memberState: 'BE' });
-    expect(access('beOfficer').restrict({ memberState: { $in: ['NL'] } })).toEqual({ $and: [{ memberState: { $in: ['NL'] } }, { memberState: 'BE' }] });
+    expect(access('beOfficer').restrict({ memberState: { $in: ['NL'] } })).toEqual({
+      $and: [{ memberState: { $in: ['NL'] } }, { memberState: 'BE' }],
+    });
     expect(access('weldo').restrict({})).toEqual({ partnerId: 'weldo' });
     expect(() => access('anonymous').restrict({})).toThrow(/authenticated principal/);
     expect(() => access('dpo').restrict({})).toThrow(/DATA_PROTECTION_OFFICER does not read case data/);
@@ -184,8 +197,22 @@ describe('the cases subgraph enforcement point', () => {
   });
 
   it.each([
-    [0, '0-4'], [4, '0-4'], [5, '5-11'], [11, '5-11'], [12, '12-17'], [17, '12-17'], [18, '18-24'], [24, '18-24'],
-    [25, '25-34'], [34, '25-34'], [35, '35-49'], [49, '35-49'], [50, '50-64'], [64, '50-64'], [65, '65+'], [101, '65+'],
+    [0, '0-4'],
+    [4, '0-4'],
+    [5, '5-11'],
+    [11, '5-11'],
+    [12, '12-17'],
+    [17, '12-17'],
+    [18, '18-24'],
+    [24, '18-24'],
+    [25, '25-34'],
+    [34, '25-34'],
+    [35, '35-49'],
+    [49, '35-49'],
+    [50, '50-64'],
+    [64, '50-64'],
+    [65, '65+'],
+    [101, '65+'],
   ])('age %i is in band %s', (age, band) => {
     expect(ageBand(age)).toBe(band);
   });
@@ -219,8 +246,14 @@ describe('the cases subgraph enforcement point', () => {
     const sdl = (field: string) =>
       parse(`directive @personal on FIELD_DEFINITION directive @pseudonymised on FIELD_DEFINITION
         type Query { x: T } type T { ${field} }`);
-    expect(() => protectPersonalFields(buildSubgraphSchema({ typeDefs: sdl('a: String @pseudonymised') }), {})).toThrow(/T.a is @pseudonymised but has no pseudonymiser/);
-    expect(() => protectPersonalFields(buildSubgraphSchema({ typeDefs: sdl('a: String @personal @pseudonymised') }), { 'T.a': () => 'x' })).toThrow(/one marking per field/);
+    expect(() => protectPersonalFields(buildSubgraphSchema({ typeDefs: sdl('a: String @pseudonymised') }), {})).toThrow(
+      /T.a is @pseudonymised but has no pseudonymiser/,
+    );
+    expect(() =>
+      protectPersonalFields(buildSubgraphSchema({ typeDefs: sdl('a: String @personal @pseudonymised') }), {
+        'T.a': () => 'x',
+      }),
+    ).toThrow(/one marking per field/);
   });
 });
 
@@ -230,7 +263,11 @@ describe('case ids', () => {
     expect(caseIdOf('BE', 'BE-2023-004711', 'k'.repeat(32)).equals(a)).toBe(true);
     expect(caseIdOf('BE', 'BE-2023-004711', 'j'.repeat(32)).equals(a)).toBe(false);
     expect(caseIdOf('NL', 'BE-2023-004711', 'k'.repeat(32)).equals(a)).toBe(false);
-    const unkeyed = createHash('sha256').update('avrr-case\u0000BE\u0000BE-2023-004711').digest().subarray(0, 12).toString('hex');
+    const unkeyed = createHash('sha256')
+      .update('avrr-case\u0000BE\u0000BE-2023-004711')
+      .digest()
+      .subarray(0, 12)
+      .toString('hex');
     expect(a.toHexString()).not.toBe(unkeyed);
   });
 });
@@ -249,24 +286,51 @@ describe('erasure and retention (pure parts)', () => {
     createdAt: new Date('2024-01-01'),
     updatedAt: new Date('2024-05-01'),
     mainApplicant: { name: 'Samir Haddad', dateOfBirth: '1980-02-02', sex: 'MALE', vulnerabilities: ['MEDICAL'] },
-    familyMembers: [{ name: 'Mira Haddad', dateOfBirth: '2012-06-06', sex: 'FEMALE', relationship: 'CHILD', vulnerabilities: [] }],
+    familyMembers: [
+      { name: 'Mira Haddad', dateOfBirth: '2012-06-06', sex: 'FEMALE', relationship: 'CHILD', vulnerabilities: [] },
+    ],
     familySize: 2,
     milestones: { km1At: null, km2At: null, km3At: null },
     history: [
-      { version: 1, transition: 'closeCase', from: 'SUBMITTED', to: 'CLOSED', at: new Date('2024-04-01'), actor: { role: 'MEMBER_STATE', subject: 'x' }, reason: 'Samir left' },
+      {
+        version: 1,
+        transition: 'closeCase',
+        from: 'SUBMITTED',
+        to: 'CLOSED',
+        at: new Date('2024-04-01'),
+        actor: { role: 'MEMBER_STATE', subject: 'x' },
+        reason: 'Samir left',
+      },
     ],
-    reintegrationPlan: { services: [{ category: 'CASH', description: 'For Samir', amountCents: 100 }], totalCents: 100, submittedAt: new Date(), decidedAt: null, rejectionReason: 'Samir said no' },
+    reintegrationPlan: {
+      services: [{ category: 'CASH', description: 'For Samir', amountCents: 100 }],
+      totalCents: 100,
+      submittedAt: new Date(),
+      decidedAt: null,
+      rejectionReason: 'Samir said no',
+    },
     completionSummary: 'Samir opened a shop',
     closingReason: 'Samir left',
     contentHash: 'abc',
   } as unknown as CaseDoc;
 
   it('removes names, birth dates and free text, keeps what the statistics need', () => {
-    const mark = { at: new Date(), actor: { role: 'MEMBER_STATE', subject: 'x' }, kind: 'REQUEST' as const, retained: retainedFactsOf(doc) };
+    const mark = {
+      at: new Date(),
+      actor: { role: 'MEMBER_STATE', subject: 'x' },
+      kind: 'REQUEST' as const,
+      retained: retainedFactsOf(doc),
+    };
     expect(mark.retained).toEqual({ adults: 1, minors: 1, mainApplicantAge: 43 });
     const after = { ...doc, ...erasedFields(doc, mark) };
     expect(JSON.stringify(after)).not.toMatch(/Samir|Mira|1980-02-02|2012-06-06|MEDICAL|abc/);
-    expect(after).toMatchObject({ memberState: 'FR', caseReference: 'FR-1', familySize: 2, status: 'CLOSED', reintegrationPlan: { totalCents: 100 } });
+    expect(after).toMatchObject({
+      memberState: 'FR',
+      caseReference: 'FR-1',
+      familySize: 2,
+      status: 'CLOSED',
+      reintegrationPlan: { totalCents: 100 },
+    });
     expect(factsOf(after)).toEqual(factsOf(doc));
   });
 
@@ -286,13 +350,35 @@ describe('safelist manifest', () => {
   it.each([
     ['not JSON', '{ nope', /m\.json: .*JSON/],
     ['another format', JSON.stringify({ format: 'relay', version: 1, operations: [] }), /format/],
-    ['no operations', JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: [] }), /operations/],
-    ['an id that is not a hash', JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: [{ id: 'x', body: '{ a }' }] }), /operations\.0\.id: must be the SHA-256/],
-    ['an id of another body', JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: [{ id: 'a'.repeat(64), body: '{ a }' }] }), /operations\.0\.id is not the SHA-256 of its body/],
+    [
+      'no operations',
+      JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: [] }),
+      /operations/,
+    ],
+    [
+      'an id that is not a hash',
+      JSON.stringify({
+        format: 'apollo-persisted-query-manifest',
+        version: 1,
+        operations: [{ id: 'x', body: '{ a }' }],
+      }),
+      /operations\.0\.id: must be the SHA-256/,
+    ],
+    [
+      'an id of another body',
+      JSON.stringify({
+        format: 'apollo-persisted-query-manifest',
+        version: 1,
+        operations: [{ id: 'a'.repeat(64), body: '{ a }' }],
+      }),
+      /operations\.0\.id is not the SHA-256 of its body/,
+    ],
   ])('refuses %s, naming the file and the place', (_, content, message) => {
     expect(() => loadSafelist(write(content))).toThrow(message);
   });
   it('refuses a missing file', () => {
-    expect(() => loadSafelist('/nonexistent/manifest.json')).toThrow(/GRAPHQL_SAFELIST_FILE \/nonexistent\/manifest\.json: ENOENT/);
+    expect(() => loadSafelist('/nonexistent/manifest.json')).toThrow(
+      /GRAPHQL_SAFELIST_FILE \/nonexistent\/manifest\.json: ENOENT/,
+    );
   });
 });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { AuthError, mintToken, principalFromClaims, signPrincipal, verifyBearerToken, verifyPrincipalHeader } from '../../shared/auth.js';
+import {
+  AuthError,
+  mintToken,
+  principalFromClaims,
+  signPrincipal,
+  verifyBearerToken,
+  verifyPrincipalHeader,
+} from '../../shared/auth.js';
 import { loadConfig } from '../../shared/config.js';
 
 const settings = loadConfig({});
@@ -34,7 +41,10 @@ describe('principals from tokens', () => {
     const principal = principalFromClaims({ sub: 'a', role: 'ADMIN' });
     const expired = await mintToken(principal, settings, -10);
     await expect(verifyBearerToken(expired, settings)).rejects.toThrow(/expired/);
-    const foreign = await mintToken(principal, { ...settings, AUTH_JWT_SECRET: 'another-secret-of-sufficient-length-123' });
+    const foreign = await mintToken(principal, {
+      ...settings,
+      AUTH_JWT_SECRET: 'another-secret-of-sufficient-length-123',
+    });
     await expect(verifyBearerToken(foreign, settings)).rejects.toThrow(AuthError);
     const otherAudience = await mintToken(principal, { ...settings, AUTH_AUDIENCE: 'elsewhere' });
     await expect(verifyBearerToken(otherAudience, settings)).rejects.toThrow(/"aud"/);
@@ -55,10 +65,13 @@ describe('the signed principal header (gateway → subgraph)', () => {
   it('refuses a tampered payload, a wrong key, an expired header and garbage', () => {
     const header = signPrincipal(principal, key);
     const [payload, mac] = header.split('.') as [string, string];
-    const forged = Buffer.from(JSON.stringify({ p: { subject: 'p', role: 'ADMIN' }, exp: Date.now() + 60_000 })).toString('base64url');
+    const forged = Buffer.from(
+      JSON.stringify({ p: { subject: 'p', role: 'ADMIN' }, exp: Date.now() + 60_000 }),
+    ).toString('base64url');
     expect(() => verifyPrincipalHeader(`${forged}.${mac}`, key)).toThrow(/signature/);
     expect(() => verifyPrincipalHeader(header, 'another-key-of-sufficient-length-0000000')).toThrow(/signature/);
     expect(() => verifyPrincipalHeader(signPrincipal(principal, key, Date.now() - 120_000), key)).toThrow(/expired/);
-    for (const garbage of ['', 'x', `${payload}`, `${payload}.${mac}.extra`, 'a'.repeat(5000)]) expect(() => verifyPrincipalHeader(garbage, key)).toThrow(AuthError);
+    for (const garbage of ['', 'x', `${payload}`, `${payload}.${mac}.extra`, 'a'.repeat(5000)])
+      expect(() => verifyPrincipalHeader(garbage, key)).toThrow(AuthError);
   });
 });

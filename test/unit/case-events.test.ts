@@ -1,4 +1,11 @@
-import { Kind, parse, type FieldNode, type FragmentDefinitionNode, type GraphQLResolveInfo, type OperationDefinitionNode } from 'graphql';
+import {
+  Kind,
+  parse,
+  type FieldNode,
+  type FragmentDefinitionNode,
+  type GraphQLResolveInfo,
+  type OperationDefinitionNode,
+} from 'graphql';
 import { describe, expect, it } from 'vitest';
 import {
   CASE_EVENT_TYPES,
@@ -16,7 +23,14 @@ import { buildASTSchema } from 'graphql';
 import { caseQueryFor, personalFieldsOf, readsPersonalData } from '../../gateway/subscriptions/index.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { checkWebhookUrl, isBlockedAddress, payloadOf, postWebhook, signWebhook, verifyWebhook } from '../../subgraphs/cases/webhooks/index.js';
+import {
+  checkWebhookUrl,
+  isBlockedAddress,
+  payloadOf,
+  postWebhook,
+  signWebhook,
+  verifyWebhook,
+} from '../../subgraphs/cases/webhooks/index.js';
 
 const facts = eventFacts({ memberState: 'BE', partnerId: 'weldo', countryOfOrigin: 'AF', status: 'ACCEPTED' });
 // A transition's event carries its public type as the cases lifecycle writes it.
@@ -46,12 +60,33 @@ describe('case event messages', () => {
     [{ transition: 'closeCase' }, 'CLOSED', null],
     [{ type: 'case.erased' as const }, 'PERSONAL_DATA_ERASED', null],
   ])('%j is %s (milestone %s)', (over, type, milestone) => {
-    expect(messageOf('5-0', event(over))).toMatchObject({ id: '5-0', type, milestone, caseId: 'c1', status: 'ACCEPTED', owner: { memberState: 'BE', partnerId: 'weldo', countryOfOrigin: 'AF' } });
+    expect(messageOf('5-0', event(over))).toMatchObject({
+      id: '5-0',
+      type,
+      milestone,
+      caseId: 'c1',
+      status: 'ACCEPTED',
+      owner: { memberState: 'BE', partnerId: 'weldo', countryOfOrigin: 'AF' },
+    });
   });
 
   it('a disbursement takes its owner from the event, and has no status', () => {
-    const message = messageOf('6-0', event({ type: 'case.disbursed', before: null, after: null, owner: { memberState: 'NL', partnerId: 'irara', countryOfOrigin: 'IQ' }, disbursement: { amountCents: 5, package: 'POST_ARRIVAL', kind: 'CASH', date: '2024-01-01' } }));
-    expect(message).toMatchObject({ type: 'DISBURSEMENT_RECORDED', status: null, owner: { memberState: 'NL', partnerId: 'irara' }, disbursement: { amountCents: 5 } });
+    const message = messageOf(
+      '6-0',
+      event({
+        type: 'case.disbursed',
+        before: null,
+        after: null,
+        owner: { memberState: 'NL', partnerId: 'irara', countryOfOrigin: 'IQ' },
+        disbursement: { amountCents: 5, package: 'POST_ARRIVAL', kind: 'CASH', date: '2024-01-01' },
+      }),
+    );
+    expect(message).toMatchObject({
+      type: 'DISBURSEMENT_RECORDED',
+      status: null,
+      owner: { memberState: 'NL', partnerId: 'irara' },
+      disbursement: { amountCents: 5 },
+    });
   });
 
   it('ignores entries it cannot place: unknown kinds or transitions, no owner, bad JSON', () => {
@@ -68,7 +103,14 @@ describe('case event messages', () => {
     const accepted = messageOf('8-0', event({ transition: 'acceptCase' }))!;
     expect(matchesFilter(approved, { types: ['MILESTONE_REACHED'] })).toBe(true);
     expect(matchesFilter(accepted, { types: ['MILESTONE_REACHED'] })).toBe(false);
-    expect(matchesFilter(accepted, { types: ['ACCEPTED', 'CLOSED'], countriesOfOrigin: ['AF'], caseIds: ['c1'], statuses: ['ACCEPTED'] })).toBe(true);
+    expect(
+      matchesFilter(accepted, {
+        types: ['ACCEPTED', 'CLOSED'],
+        countriesOfOrigin: ['AF'],
+        caseIds: ['c1'],
+        statuses: ['ACCEPTED'],
+      }),
+    ).toBe(true);
     expect(matchesFilter(accepted, { types: ['ACCEPTED'], countriesOfOrigin: ['IQ'] })).toBe(false);
     expect(matchesFilter(accepted, { caseIds: [] })).toBe(true);
     expect(matchesFilter(accepted, null)).toBe(true);
@@ -90,10 +132,18 @@ describe('the per-event query a subscription runs', () => {
   /** The resolve info graphql-js gives the `case` field of this subscription document. */
   const infoFor = (source: string): Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments' | 'operation'> => {
     const document = parse(source);
-    const operation = document.definitions.find((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)!;
-    const fragments = Object.fromEntries(document.definitions.filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION).map((f) => [f.name.value, f]));
+    const operation = document.definitions.find(
+      (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
+    )!;
+    const fragments = Object.fromEntries(
+      document.definitions
+        .filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION)
+        .map((f) => [f.name.value, f]),
+    );
     const caseEvents = operation.selectionSet.selections[0] as FieldNode;
-    const caseField = caseEvents.selectionSet!.selections.find((s): s is FieldNode => s.kind === Kind.FIELD && s.name.value === 'case')!;
+    const caseField = caseEvents.selectionSet!.selections.find(
+      (s): s is FieldNode => s.kind === Kind.FIELD && s.name.value === 'case',
+    )!;
     return { fieldNodes: [caseField], fragments, operation };
   };
 
@@ -164,8 +214,20 @@ describe('webhook signatures and endpoints', () => {
   });
 
   it.each([
-    ['8.8.8.8', false], ['2001:4860:4860::8888', false], ['127.0.0.1', true], ['::ffff:127.0.0.1', true], ['::ffff:7f00:1', true], ['::127.0.0.1', true], ['::1', true], ['::', true],
-    ['::ffff:0:7f00:1', true], ['2002:7f00:1::', true], ['0.0.0.0', true], ['224.0.0.1', true], ['fd00::1', true], ['not-an-ip', true],
+    ['8.8.8.8', false],
+    ['2001:4860:4860::8888', false],
+    ['127.0.0.1', true],
+    ['::ffff:127.0.0.1', true],
+    ['::ffff:7f00:1', true],
+    ['::127.0.0.1', true],
+    ['::1', true],
+    ['::', true],
+    ['::ffff:0:7f00:1', true],
+    ['2002:7f00:1::', true],
+    ['0.0.0.0', true],
+    ['224.0.0.1', true],
+    ['fd00::1', true],
+    ['not-an-ip', true],
   ])('address %s blocked: %s', (address, blocked) => {
     expect(isBlockedAddress(address)).toBe(blocked);
   });
@@ -179,8 +241,12 @@ describe('webhook signatures and endpoints', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
     try {
-      await expect(postWebhook(new URL(`http://localhost:${port}/x`), {}, '{}', 2_000, false)).rejects.toThrow(/private or internal address/);
-      await expect(postWebhook(new URL(`http://127.0.0.1:${port}/x`), {}, '{}', 2_000, false)).rejects.toThrow(/private or internal address/);
+      await expect(postWebhook(new URL(`http://localhost:${port}/x`), {}, '{}', 2_000, false)).rejects.toThrow(
+        /private or internal address/,
+      );
+      await expect(postWebhook(new URL(`http://127.0.0.1:${port}/x`), {}, '{}', 2_000, false)).rejects.toThrow(
+        /private or internal address/,
+      );
       expect(received).toEqual([]);
       expect(await postWebhook(new URL(`http://localhost:${port}/ok`), {}, '{}', 2_000, true)).toBe(200);
       expect(received).toEqual(['/ok']);
@@ -191,24 +257,40 @@ describe('webhook signatures and endpoints', () => {
 
   it('the payload carries no personal data', () => {
     const message = messageOf('3-0', event({ transition: 'acceptCase' })) as CaseEventMessage;
-    expect(Object.keys(payloadOf(message)).sort()).toEqual(['at', 'caseId', 'countryOfOrigin', 'id', 'memberState', 'milestone', 'status', 'transition', 'type']);
+    expect(Object.keys(payloadOf(message)).sort()).toEqual([
+      'at',
+      'caseId',
+      'countryOfOrigin',
+      'id',
+      'memberState',
+      'milestone',
+      'status',
+      'transition',
+      'type',
+    ]);
   });
 });
 
 describe('which subscription selections read personal data', () => {
   const supergraph = readFileSync(new URL('../../gateway/supergraph.graphql', import.meta.url), 'utf8');
   const personal = personalFieldsOf(supergraph);
-  const schema = buildASTSchema(parse(`
+  const schema = buildASTSchema(
+    parse(`
     type Query { case(id: ID!): Case }
     type Case { id: ID caseReference: String mainApplicant: Person familyMembers: [Person] countryOfOrigin: Country history: [Entry] }
     type Person { name: String pseudonym: ID ageBand: String sex: String }
     type Entry { reason: String to: String }
     type Country { name: String }
-  `));
+  `),
+  );
 
-  it('the graph\'s CaseEventType (subscriptions and webhooks) has exactly the kinds the event mapping produces', () => {
-    const definition = parse(supergraph).definitions.find((d) => d.kind === Kind.ENUM_TYPE_DEFINITION && d.name.value === 'CaseEventType');
-    expect(definition && 'values' in definition ? definition.values?.map((v) => v.name.value) : undefined).toEqual([...CASE_EVENT_TYPES]);
+  it("the graph's CaseEventType (subscriptions and webhooks) has exactly the kinds the event mapping produces", () => {
+    const definition = parse(supergraph).definitions.find(
+      (d) => d.kind === Kind.ENUM_TYPE_DEFINITION && d.name.value === 'CaseEventType',
+    );
+    expect(definition && 'values' in definition ? definition.values?.map((v) => v.name.value) : undefined).toEqual([
+      ...CASE_EVENT_TYPES,
+    ]);
   });
 
   it('the composed supergraph names the same personal and pseudonymous fields as the cases SDL', () => {

@@ -5,18 +5,35 @@ import { placeErrors } from '../../gateway/subscriptions/index.js';
 
 /** Issue #12, item 9: where each error of a per-event case fetch goes (never dropped). */
 describe('errors of a per-event case fetch', () => {
-  const unavailable = (serviceName: string, path?: Array<string | number>) => ({ message: `Subgraph "${serviceName}" is unavailable`, ...(path ? { path } : {}), extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName } });
+  const unavailable = (serviceName: string, path?: Array<string | number>) => ({
+    message: `Subgraph "${serviceName}" is unavailable`,
+    ...(path ? { path } : {}),
+    extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName },
+  });
 
   it('a case missing because the root fetch failed becomes CASE_FETCH_FAILED with the reason and the subgraph', () => {
     const result = placeErrors(null, [], [unavailable('cases')], true);
     expect(result).toBeInstanceOf(GraphQLError);
-    expect((result as GraphQLError).extensions).toEqual({ code: 'CASE_FETCH_FAILED', reason: 'SUBGRAPH_UNAVAILABLE', serviceName: 'cases' });
+    expect((result as GraphQLError).extensions).toEqual({
+      code: 'CASE_FETCH_FAILED',
+      reason: 'SUBGRAPH_UNAVAILABLE',
+      serviceName: 'cases',
+    });
     expect((result as GraphQLError).message).toBe('The case could not be fetched: Subgraph "cases" is unavailable');
   });
 
   it('a case that is null without a failure (not visible) stays null; an answer about it (NOT_FOUND) passes on as it is', () => {
-    expect(placeErrors(null, [], [unavailable('finance')], false)).toEqual({ value: null, unplaced: [], failed: false });
-    const notFound = placeErrors(null, [{ message: 'No case x', path: ['c1'], extensions: { code: 'NOT_FOUND' } }], [], false);
+    expect(placeErrors(null, [], [unavailable('finance')], false)).toEqual({
+      value: null,
+      unplaced: [],
+      failed: false,
+    });
+    const notFound = placeErrors(
+      null,
+      [{ message: 'No case x', path: ['c1'], extensions: { code: 'NOT_FOUND' } }],
+      [],
+      false,
+    );
     expect((notFound as GraphQLError).extensions).toEqual({ code: 'NOT_FOUND' });
   });
 
@@ -36,7 +53,9 @@ describe('errors of a per-event case fetch', () => {
     expect(result.value.entitlement).toBeInstanceOf(GraphQLError);
     expect((result.value.entitlement as GraphQLError).extensions.code).toBe('TARIFF_NOT_FOUND');
     expect((result.value.familyMembers as unknown[])[1]).toBeInstanceOf(GraphQLError);
-    expect(result.unplaced.map((e) => e.extensions)).toEqual([{ code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'partners' }]);
+    expect(result.unplaced.map((e) => e.extensions)).toEqual([
+      { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'partners' },
+    ]);
   });
 });
 

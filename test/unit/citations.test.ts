@@ -28,7 +28,10 @@ describe("the documents the code cites are the project's own", () => {
 
   it('every docs/ file a source file names exists', () => {
     const missing = files.flatMap((f) =>
-      [...f.text.matchAll(/\bdocs\/[\w./-]+\.md\b/g)].map((m) => m[0]).filter((doc) => !existsSync(join(ROOT_DIR, doc))).map((doc) => `${f.path}: ${doc}`),
+      [...f.text.matchAll(/\bdocs\/[\w./-]+\.md\b/g)]
+        .map((m) => m[0])
+        .filter((doc) => !existsSync(join(ROOT_DIR, doc)))
+        .map((doc) => `${f.path}: ${doc}`),
     );
     expect(missing).toEqual([]);
     expect(files.some((f) => f.text.includes('docs/domain.md'))).toBe(true);

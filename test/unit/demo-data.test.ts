@@ -14,7 +14,11 @@ describe('demo data distributions', () => {
 
   it('about 8,265 returnees of whom about 1,228 minors', () => {
     const returnees = cases.reduce((sum, c) => sum + c.familySize, 0);
-    const minors = cases.reduce((sum, c) => sum + [c.mainApplicant, ...c.familyMembers].filter((p) => ageAt(p.dateOfBirth, c.departureDate) < 18).length, 0);
+    const minors = cases.reduce(
+      (sum, c) =>
+        sum + [c.mainApplicant, ...c.familyMembers].filter((p) => ageAt(p.dateOfBirth, c.departureDate) < 18).length,
+      0,
+    );
     expect(returnees).toBeGreaterThan(8_265 * 0.95);
     expect(returnees).toBeLessThan(8_265 * 1.05);
     expect(minors).toBeGreaterThan(1_228 * 0.85);
@@ -36,7 +40,18 @@ describe('demo data distributions', () => {
     expect(voluntary).toBeGreaterThan(0.6);
     expect(voluntary).toBeLessThan(0.85);
     expect(new Set(cases.map((c) => c.status))).toEqual(
-      new Set(['SUBMITTED', 'ACCEPTED', 'ARRIVED', 'PLAN_SUBMITTED', 'PLAN_REJECTED', 'PLAN_APPROVED', 'COMPLETION_REPORTED', 'COMPLETED', 'WITHDRAWN', 'CLOSED']),
+      new Set([
+        'SUBMITTED',
+        'ACCEPTED',
+        'ARRIVED',
+        'PLAN_SUBMITTED',
+        'PLAN_REJECTED',
+        'PLAN_APPROVED',
+        'COMPLETION_REPORTED',
+        'COMPLETED',
+        'WITHDRAWN',
+        'CLOSED',
+      ]),
     );
   });
 
@@ -45,7 +60,12 @@ describe('demo data distributions', () => {
       let status = 'SUBMITTED';
       let previous = 0;
       for (const entry of c.history) {
-        const decision = decideTransition(entry.transition as TransitionName, { status: status as CaseStatus, packages: c.packages }, entry.actor.role as Actor, entry.reason);
+        const decision = decideTransition(
+          entry.transition as TransitionName,
+          { status: status as CaseStatus, packages: c.packages },
+          entry.actor.role as Actor,
+          entry.reason,
+        );
         expect(decision.ok, `${c.caseReference} ${entry.transition} from ${status}`).toBe(true);
         expect(entry.at.getTime()).toBeGreaterThanOrEqual(previous);
         previous = entry.at.getTime();

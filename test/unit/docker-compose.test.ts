@@ -45,21 +45,47 @@ describe('docker-compose.yml', () => {
   it('is valid for the compose tool on this machine (when a Docker client is installed)', () => {
     const validator = composeValidator();
     const hasDocker = spawnSync('docker', ['--version'], { stdio: 'ignore' }).status === 0;
-    if (hasDocker) expect(validator, 'scripts/test.sh installs docker-compose where the Docker client lacks the compose plugin').not.toBeNull();
+    if (hasDocker)
+      expect(
+        validator,
+        'scripts/test.sh installs docker-compose where the Docker client lacks the compose plugin',
+      ).not.toBeNull();
     if (validator) {
       const [command, ...args] = validator;
-      expect(() => execFileSync(command!, [...args, '-f', file, 'config', '-q'], { stdio: 'pipe', env: { ...process.env, ...SECRETS } })).not.toThrow();
+      expect(() =>
+        execFileSync(command!, [...args, '-f', file, 'config', '-q'], {
+          stdio: 'pipe',
+          env: { ...process.env, ...SECRETS },
+        }),
+      ).not.toThrow();
       // Without the production secrets the file refuses to resolve, naming what is missing.
-      const { AUTH_JWT_SECRET: _a, INTERNAL_SIGNING_KEY: _b, PSEUDONYM_KEY: _c, CASE_ID_KEY: _d, ...withoutSecrets } = process.env;
-      const stores = { MONGO_USERNAME: SECRETS.MONGO_USERNAME, MONGO_PASSWORD: SECRETS.MONGO_PASSWORD, MONGO_REPLICA_KEY: SECRETS.MONGO_REPLICA_KEY, REDIS_PASSWORD: SECRETS.REDIS_PASSWORD };
-      const refused = spawnSync(command!, [...args, '-f', file, 'config', '-q'], { encoding: 'utf8', env: { ...withoutSecrets, ...stores } });
+      const {
+        AUTH_JWT_SECRET: _a,
+        INTERNAL_SIGNING_KEY: _b,
+        PSEUDONYM_KEY: _c,
+        CASE_ID_KEY: _d,
+        ...withoutSecrets
+      } = process.env;
+      const stores = {
+        MONGO_USERNAME: SECRETS.MONGO_USERNAME,
+        MONGO_PASSWORD: SECRETS.MONGO_PASSWORD,
+        MONGO_REPLICA_KEY: SECRETS.MONGO_REPLICA_KEY,
+        REDIS_PASSWORD: SECRETS.REDIS_PASSWORD,
+      };
+      const refused = spawnSync(command!, [...args, '-f', file, 'config', '-q'], {
+        encoding: 'utf8',
+        env: { ...withoutSecrets, ...stores },
+      });
       expect(refused.status).not.toBe(0);
       expect(refused.stderr).toMatch(/AUTH_JWT_SECRET|INTERNAL_SIGNING_KEY|PSEUDONYM_KEY/);
       // Each store credential is required on its own.
       for (const name of ['MONGO_USERNAME', 'MONGO_PASSWORD', 'MONGO_REPLICA_KEY', 'REDIS_PASSWORD'] as const) {
         const { [name]: _dropped, ...others } = SECRETS;
         const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !(key in SECRETS)));
-        const without = spawnSync(command!, [...args, '-f', file, 'config', '-q'], { encoding: 'utf8', env: { ...env, ...others } });
+        const without = spawnSync(command!, [...args, '-f', file, 'config', '-q'], {
+          encoding: 'utf8',
+          env: { ...env, ...others },
+        });
         expect(without.status, name).not.toBe(0);
         expect(without.stderr, name).toContain(name);
       }
@@ -84,7 +110,9 @@ describe('docker-compose.yml', () => {
     expect(text).not.toMatch(/^\s+- "?(27017|6379)/m);
     for (const name of ['cases', 'gateway', 'ingest-worker', 'seed']) {
       const environment = compose.services[name]!.environment!;
-      expect(environment.MONGO_URL, name).toMatch(/^mongodb:\/\/\$\{MONGO_USERNAME:\?[^}]+\}:\$\{MONGO_PASSWORD:\?[^}]+\}@mongo:27017\/\?replicaSet=rs0&authSource=admin$/);
+      expect(environment.MONGO_URL, name).toMatch(
+        /^mongodb:\/\/\$\{MONGO_USERNAME:\?[^}]+\}:\$\{MONGO_PASSWORD:\?[^}]+\}@mongo:27017\/\?replicaSet=rs0&authSource=admin$/,
+      );
       expect(environment.REDIS_URL, name).toMatch(/^redis:\/\/:\$\{REDIS_PASSWORD:\?[^}]+\}@redis:6379$/);
       // Staged personal data is kept days, not a month; metrics stay inside the network.
       expect(Number(environment.INGEST_STAGED_DAYS), name).toBeLessThanOrEqual(7);
@@ -114,6 +142,8 @@ describe('docker-compose.yml', () => {
   it('scales the stateless parts: several gateways and workers against one replica set', () => {
     expect(compose.services.gateway?.deploy?.replicas).toBeGreaterThanOrEqual(2);
     expect(compose.services['ingest-worker']?.deploy?.replicas).toBeGreaterThanOrEqual(2);
-    expect(Object.keys(compose.services.gateway?.depends_on ?? {})).toEqual(expect.arrayContaining(['cases', 'partners', 'coverage', 'finance']));
+    expect(Object.keys(compose.services.gateway?.depends_on ?? {})).toEqual(
+      expect.arrayContaining(['cases', 'partners', 'coverage', 'finance']),
+    );
   });
 });

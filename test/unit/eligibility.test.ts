@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { addMonths, assessEligibility, type EligibilityFacts } from '../../subgraphs/cases/case/eligibility.js';
 
-const base: EligibilityFacts = { legalStay: false, temporaryProtection: false, applicationSigned: true, departureDate: '2024-01-15', requestDate: '2024-01-10' };
+const base: EligibilityFacts = {
+  legalStay: false,
+  temporaryProtection: false,
+  applicationSigned: true,
+  departureDate: '2024-01-15',
+  requestDate: '2024-01-10',
+};
 
 describe('eligibility rules (docs/domain.md)', () => {
   it.each([
@@ -11,9 +17,19 @@ describe('eligibility rules (docs/domain.md)', () => {
     ['not departed yet', { departureDate: null, requestDate: '2030-01-01' }, 'ELIGIBLE', []],
     ['legal stay under 2011/95/EU', { legalStay: true }, 'INELIGIBLE', ['LEGAL_STAY']],
     ['temporary protection under 2001/55/EC', { temporaryProtection: true }, 'INELIGIBLE', ['TEMPORARY_PROTECTION']],
-    ['several reasons at once', { legalStay: true, temporaryProtection: true, requestDate: '2025-01-01' }, 'INELIGIBLE', ['LEGAL_STAY', 'TEMPORARY_PROTECTION', 'REQUEST_AFTER_WINDOW']],
+    [
+      'several reasons at once',
+      { legalStay: true, temporaryProtection: true, requestDate: '2025-01-01' },
+      'INELIGIBLE',
+      ['LEGAL_STAY', 'TEMPORARY_PROTECTION', 'REQUEST_AFTER_WINDOW'],
+    ],
     ['application not signed', { applicationSigned: false }, 'ELIGIBILITY_LETTER_ONLY', []],
-    ['not signed and ineligible: ineligible wins', { applicationSigned: false, temporaryProtection: true }, 'INELIGIBLE', ['TEMPORARY_PROTECTION']],
+    [
+      'not signed and ineligible: ineligible wins',
+      { applicationSigned: false, temporaryProtection: true },
+      'INELIGIBLE',
+      ['TEMPORARY_PROTECTION'],
+    ],
   ] as const)('%s → %s', (_, change, outcome, reasons) => {
     expect(assessEligibility({ ...base, ...change })).toEqual({ outcome, reasons });
   });
@@ -22,7 +38,9 @@ describe('eligibility rules (docs/domain.md)', () => {
     const facts = { ...base, requestDate: '2024-09-01' };
     expect(assessEligibility(facts).outcome).toBe('INELIGIBLE');
     expect(assessEligibility(facts, { requestWindowMonths: 12 }).outcome).toBe('ELIGIBLE');
-    expect(assessEligibility({ ...base, requestDate: '2024-02-01' }, { requestWindowMonths: 0 }).outcome).toBe('INELIGIBLE');
+    expect(assessEligibility({ ...base, requestDate: '2024-02-01' }, { requestWindowMonths: 0 }).outcome).toBe(
+      'INELIGIBLE',
+    );
   });
 
   it.each([

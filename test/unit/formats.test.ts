@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { csvRowToRecord, FeedSyntaxError, feedRecords, formatOf, jsonErrorOffset, JsonElementSplitter, MAX_RECORD_BYTES, readFeed } from '../../subgraphs/cases/ingestion/formats.js';
+import {
+  csvRowToRecord,
+  FeedSyntaxError,
+  feedRecords,
+  formatOf,
+  jsonErrorOffset,
+  JsonElementSplitter,
+  MAX_RECORD_BYTES,
+  readFeed,
+} from '../../subgraphs/cases/ingestion/formats.js';
 
 describe('feed body formats', () => {
   it.each([
@@ -15,9 +24,16 @@ describe('feed body formats', () => {
 
   it('reads a JSON array and {records}, keeping positions', async () => {
     expect((await readFeed('[{"a":1},{"a":2}]', 'json')).map((r) => r.position)).toEqual([0, 1]);
-    expect(await readFeed(' {"records" : [{"a":1}] }\n', 'json')).toEqual([{ position: 0, line: null, record: { a: 1 } }]);
+    expect(await readFeed(' {"records" : [{"a":1}] }\n', 'json')).toEqual([
+      { position: 0, line: null, record: { a: 1 } },
+    ]);
     expect(await readFeed('[]', 'json')).toEqual([]);
-    expect((await readFeed('[1, "x,]", {"b": [1, {"c": "]}"}]}, null]', 'json')).map((r) => r.record)).toEqual([1, 'x,]', { b: [1, { c: ']}' }] }, null]);
+    expect((await readFeed('[1, "x,]", {"b": [1, {"c": "]}"}]}, null]', 'json')).map((r) => r.record)).toEqual([
+      1,
+      'x,]',
+      { b: [1, { c: ']}' }] },
+      null,
+    ]);
     await expect(readFeed('{"a":1}', 'json')).rejects.toThrow(/array of records/);
     await expect(readFeed('{"records":[], "x": 1}', 'json')).rejects.toThrow(/expected "}"/);
   });
@@ -56,7 +72,10 @@ describe('feed body formats', () => {
   });
 
   it('refuses bytes that are not UTF-8 without a profile, naming the line', async () => {
-    const error = (await readFeed(Buffer.concat([Buffer.from('{"a":1}\n{"name":"'), Buffer.from('Jos\xe9', 'latin1'), Buffer.from('"}\n')]), 'ndjson').catch((e: unknown) => e)) as FeedSyntaxError;
+    const error = (await readFeed(
+      Buffer.concat([Buffer.from('{"a":1}\n{"name":"'), Buffer.from('Jos\xe9', 'latin1'), Buffer.from('"}\n')]),
+      'ndjson',
+    ).catch((e: unknown) => e)) as FeedSyntaxError;
     expect(error).toBeInstanceOf(FeedSyntaxError);
     expect(error.message).toMatch(/not valid UTF-8/);
     expect(error.line).toBe(2);
@@ -125,7 +144,9 @@ describe('feed body formats', () => {
   });
 
   it('names the line of a CSV error', async () => {
-    const error = (await readFeed('caseReference,recordVersion\nBE-1,1\nBE-2,1,extra\n', 'csv').catch((e: unknown) => e)) as FeedSyntaxError;
+    const error = (await readFeed('caseReference,recordVersion\nBE-1,1\nBE-2,1,extra\n', 'csv').catch(
+      (e: unknown) => e,
+    )) as FeedSyntaxError;
     expect(error).toBeInstanceOf(FeedSyntaxError);
     expect(error.line).toBe(3);
   });

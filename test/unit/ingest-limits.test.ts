@@ -17,8 +17,17 @@ const record = (extra: Record<string, unknown> = {}) => ({
 
 describe('canonical CSV header: column paths are bounded before any row is read', () => {
   it('takes every family member index the programme allows, and refuses the next one naming the column', () => {
-    expect(checkCanonicalHeader(['memberState', `familyMembers.${MAX_FAMILY_MEMBERS - 1}.name`])).toEqual(['memberState', `familyMembers.${MAX_FAMILY_MEMBERS - 1}.name`]);
-    for (const column of [`familyMembers.${MAX_FAMILY_MEMBERS}.name`, 'familyMembers.4000000.name', 'familyMembers.100000000.sex', 'familyMembers.99999999999999999999999.name', 'familyMembers.0004000000.name']) {
+    expect(checkCanonicalHeader(['memberState', `familyMembers.${MAX_FAMILY_MEMBERS - 1}.name`])).toEqual([
+      'memberState',
+      `familyMembers.${MAX_FAMILY_MEMBERS - 1}.name`,
+    ]);
+    for (const column of [
+      `familyMembers.${MAX_FAMILY_MEMBERS}.name`,
+      'familyMembers.4000000.name',
+      'familyMembers.100000000.sex',
+      'familyMembers.99999999999999999999999.name',
+      'familyMembers.0004000000.name',
+    ]) {
       let error: unknown;
       try {
         checkCanonicalHeader(['memberState', 'caseReference', column]);
@@ -34,17 +43,30 @@ describe('canonical CSV header: column paths are bounded before any row is read'
   });
 
   it('refuses an index in any other list (those are one cell joined with |) and prototype keys', () => {
-    for (const column of ['packages.3000000', 'mainApplicant.vulnerabilities.5', 'familyMembers.0.vulnerabilities.7', 'eligibility.9', '7', '__proto__.x', 'mainApplicant.constructor']) {
+    for (const column of [
+      'packages.3000000',
+      'mainApplicant.vulnerabilities.5',
+      'familyMembers.0.vulnerabilities.7',
+      'eligibility.9',
+      '7',
+      '__proto__.x',
+      'mainApplicant.constructor',
+    ]) {
       expect(() => checkCanonicalHeader(['memberState', column]), column).toThrow(FeedSyntaxError);
     }
   });
 
   it('the parser refuses a sparse column at the header, before building any record', async () => {
     const started = performance.now();
-    await expect(readFeed('memberState,caseReference,familyMembers.100000000.name\nBE,BE-1,A\n', 'csv')).rejects.toThrow(/familyMembers\.100000000\.name/);
+    await expect(
+      readFeed('memberState,caseReference,familyMembers.100000000.name\nBE,BE-1,A\n', 'csv'),
+    ).rejects.toThrow(/familyMembers\.100000000\.name/);
     expect(performance.now() - started).toBeLessThan(500);
     // The largest allowed index still reads.
-    const [one] = await readFeed(`memberState,caseReference,familyMembers.${MAX_FAMILY_MEMBERS - 1}.name\nBE,BE-1,A\n`, 'csv');
+    const [one] = await readFeed(
+      `memberState,caseReference,familyMembers.${MAX_FAMILY_MEMBERS - 1}.name\nBE,BE-1,A\n`,
+      'csv',
+    );
     expect((one!.record as { familyMembers: unknown[] }).familyMembers).toHaveLength(MAX_FAMILY_MEMBERS);
   });
 });
@@ -73,16 +95,33 @@ describe('array lengths are checked before their elements', () => {
     const ms = performance.now() - started;
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(result.problems).toEqual([{ path: 'familyMembers', message: `must have at most ${MAX_FAMILY_MEMBERS} elements (got 500000)` }]);
+    expect(result.problems).toEqual([
+      { path: 'familyMembers', message: `must have at most ${MAX_FAMILY_MEMBERS} elements (got 500000)` },
+    ]);
     expect(ms).toBeLessThan(200);
     // Vulnerabilities and packages the same way.
-    const lists = validateRecord(record({ packages: Array(100_000).fill('POST_ARRIVAL'), mainApplicant: { name: 'A B', dateOfBirth: '1990-01-01', sex: 'MALE', vulnerabilities: Array(100_000).fill('x') } }));
-    expect(lists.ok ? [] : lists.problems.map((p) => p.path).sort()).toEqual(['mainApplicant.vulnerabilities', 'packages']);
+    const lists = validateRecord(
+      record({
+        packages: Array(100_000).fill('POST_ARRIVAL'),
+        mainApplicant: {
+          name: 'A B',
+          dateOfBirth: '1990-01-01',
+          sex: 'MALE',
+          vulnerabilities: Array(100_000).fill('x'),
+        },
+      }),
+    );
+    expect(lists.ok ? [] : lists.problems.map((p) => p.path).sort()).toEqual([
+      'mainApplicant.vulnerabilities',
+      'packages',
+    ]);
   });
 
   it('the published JSON Schema still says maxItems', async () => {
     const { CANONICAL_RECORD_JSON_SCHEMA } = await import('../../gateway/ingest.js');
-    const properties = (CANONICAL_RECORD_JSON_SCHEMA as unknown as { properties: Record<string, { maxItems?: number; type?: string }> }).properties;
+    const properties = (
+      CANONICAL_RECORD_JSON_SCHEMA as unknown as { properties: Record<string, { maxItems?: number; type?: string }> }
+    ).properties;
     expect(properties.familyMembers).toMatchObject({ type: 'array', maxItems: MAX_FAMILY_MEMBERS });
     expect(properties.packages).toMatchObject({ type: 'array', maxItems: 3 });
   });
@@ -91,7 +130,10 @@ describe('array lengths are checked before their elements', () => {
 describe('problems kept per record and per report are capped, with the count of the rest', () => {
   it('a record with more problems than the cap keeps the first ones and says how many more', () => {
     const bad = { name: '', dateOfBirth: 'soon', sex: 'X', relationship: '', vulnerabilities: [''] };
-    const input = record({ familyMembers: Array(MAX_FAMILY_MEMBERS).fill(bad), ...Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`unknown${i}`, 1])) });
+    const input = record({
+      familyMembers: Array(MAX_FAMILY_MEMBERS).fill(bad),
+      ...Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`unknown${i}`, 1])),
+    });
     const result = validateRecord(input, 20);
     expect(result.ok).toBe(false);
     if (result.ok) return;
@@ -102,7 +144,10 @@ describe('problems kept per record and per report are capped, with the count of 
     const more = Number(/and (\d+) more/.exec(last.message)![1]);
     expect(more).toBeGreaterThan(50);
     // Unknown fields: a few named, the rest counted.
-    const many = validateRecord(record(Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`unknown${i}`, 1]))), 20);
+    const many = validateRecord(
+      record(Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`unknown${i}`, 1]))),
+      20,
+    );
     const unknown = (many.ok ? [] : many.problems).find((p) => p.message.startsWith('unknown field(s)'))!;
     expect(unknown.message).toMatch(/unknown field\(s\): unknown0, unknown1, .*unknown9 and 40 more$/);
     expect(unknown.path.length).toBeLessThan(200);
@@ -114,7 +159,13 @@ describe('problems kept per record and per report are capped, with the count of 
       feedId: 'f',
       chunkIndex: index,
       counts: { created: 0, updated: 0, unchanged: 0, stale: 0, rejected: n + omitted },
-      rejected: Array.from({ length: n }, (_, i) => ({ position: index * 1_000 + i, line: null, caseReference: null, path: 'x', message: 'y' })),
+      rejected: Array.from({ length: n }, (_, i) => ({
+        position: index * 1_000 + i,
+        line: null,
+        caseReference: null,
+        path: 'x',
+        message: 'y',
+      })),
       rejectedTotal: n + omitted,
       failed: false,
       error: null,
@@ -129,23 +180,35 @@ describe('problems kept per record and per report are capped, with the count of 
     expect(report.rejectedOmitted).toBe(2_200 - 1_000);
     expect(report.counts.rejected).toBe(2_200);
     // Which chunks' entries a report needs: in chunk order, until the cap is filled.
-    expect(reportEntries(chunks.map(({ rejected: _r, ...c }) => c), 1_000)).toEqual(['f:0', 'f:1']);
+    expect(
+      reportEntries(
+        chunks.map(({ rejected: _r, ...c }) => c),
+        1_000,
+      ),
+    ).toEqual(['f:0', 'f:1']);
   });
 });
 
 describe('a staged chunk is bounded in bytes as well as records', () => {
-  it('ends a chunk before the record that would take it past INGEST_CHUNK_MAX_BYTES, and knows each chunk\'s first position', async () => {
+  it("ends a chunk before the record that would take it past INGEST_CHUNK_MAX_BYTES, and knows each chunk's first position", async () => {
     const { FeedStager } = await import('../../subgraphs/cases/ingestion/staging.js');
     const written = new Map<string, string>();
-    const redis = { set: async (key: string, value: string) => void written.set(key, value), pipeline: () => ({ expire: () => undefined, exec: async () => [] }) };
+    const redis = {
+      set: async (key: string, value: string) => void written.set(key, value),
+      pipeline: () => ({ expire: () => undefined, exec: async () => [] }),
+    };
     const stager = new FeedStager(redis as never, 'p', 'feed', 500, 3_600, 1024 * 1024);
     const big = 'x'.repeat(300_000);
-    for (let position = 0; position < 10; position++) await stager.add({ position, line: position + 2, record: { caseReference: `R-${position}`, note: big } });
+    for (let position = 0; position < 10; position++)
+      await stager.add({ position, line: position + 2, record: { caseReference: `R-${position}`, note: big } });
     await stager.commit();
     expect(stager.keys).toHaveLength(4);
     expect(stager.firstPositions).toEqual([0, 3, 6, 9]);
     for (const value of written.values()) expect(Buffer.byteLength(value)).toBeLessThan(1024 * 1024 + 1_000);
-    const first = JSON.parse(written.get(stager.keys[1]!)!) as { records: Array<{ caseReference: string }>; lines: number[] };
+    const first = JSON.parse(written.get(stager.keys[1]!)!) as {
+      records: Array<{ caseReference: string }>;
+      lines: number[];
+    };
     expect(first.records.map((r) => r.caseReference)).toEqual(['R-3', 'R-4', 'R-5']);
     expect(first.lines).toEqual([5, 6, 7]);
   });

@@ -12,7 +12,11 @@ describe('bearer tokens from an OpenID Connect provider (JWKS)', () => {
   let settings: TokenSettings;
   const keys: Record<string, Awaited<ReturnType<typeof generateKeyPair>>['privateKey']> = {};
 
-  const sign = (kid: string, claims: Record<string, unknown> = { role: 'EU_ANALYST' }, overrides: { issuer?: string; audience?: string; exp?: number } = {}) =>
+  const sign = (
+    kid: string,
+    claims: Record<string, unknown> = { role: 'EU_ANALYST' },
+    overrides: { issuer?: string; audience?: string; exp?: number } = {},
+  ) =>
     new SignJWT(claims)
       .setProtectedHeader({ alg: 'RS256', kid })
       .setSubject('analyst@eu')
@@ -48,8 +52,13 @@ describe('bearer tokens from an OpenID Connect provider (JWKS)', () => {
 
   it('accepts a token signed with a published key, and fetches the key set once', async () => {
     const before = fetches;
-    expect(await verifyBearerToken(await sign('2026-a'), settings)).toEqual({ subject: 'analyst@eu', role: 'EU_ANALYST' });
-    expect(await verifyBearerToken(await sign('2026-a', { role: 'MEMBER_STATE', memberState: 'BE' }), settings)).toMatchObject({ memberState: 'BE' });
+    expect(await verifyBearerToken(await sign('2026-a'), settings)).toEqual({
+      subject: 'analyst@eu',
+      role: 'EU_ANALYST',
+    });
+    expect(
+      await verifyBearerToken(await sign('2026-a', { role: 'MEMBER_STATE', memberState: 'BE' }), settings),
+    ).toMatchObject({ memberState: 'BE' });
     expect(fetches - before).toBe(1);
   });
 
@@ -60,10 +69,21 @@ describe('bearer tokens from an OpenID Connect provider (JWKS)', () => {
   });
 
   it('checks issuer, audience, expiry and the claims; refuses shared-secret tokens once a provider is configured', async () => {
-    await expect(verifyBearerToken(await sign('2026-b', { role: 'EU_ANALYST' }, { issuer: 'https://evil.example' }), settings)).rejects.toThrow(/claim "iss"/);
-    await expect(verifyBearerToken(await sign('2026-b', { role: 'EU_ANALYST' }, { audience: 'another-api' }), settings)).rejects.toThrow(/claim "aud"/);
-    await expect(verifyBearerToken(await sign('2026-b', { role: 'EU_ANALYST' }, { exp: Math.floor(Date.now() / 1000) - 60 }), settings)).rejects.toThrow(/expired/);
-    await expect(verifyBearerToken(await sign('2026-b', { role: 'ROOT' }), settings)).rejects.toThrow(/role must be one of/);
+    await expect(
+      verifyBearerToken(await sign('2026-b', { role: 'EU_ANALYST' }, { issuer: 'https://evil.example' }), settings),
+    ).rejects.toThrow(/claim "iss"/);
+    await expect(
+      verifyBearerToken(await sign('2026-b', { role: 'EU_ANALYST' }, { audience: 'another-api' }), settings),
+    ).rejects.toThrow(/claim "aud"/);
+    await expect(
+      verifyBearerToken(
+        await sign('2026-b', { role: 'EU_ANALYST' }, { exp: Math.floor(Date.now() / 1000) - 60 }),
+        settings,
+      ),
+    ).rejects.toThrow(/expired/);
+    await expect(verifyBearerToken(await sign('2026-b', { role: 'ROOT' }), settings)).rejects.toThrow(
+      /role must be one of/,
+    );
     const local = await mintToken({ subject: 'x', role: 'ADMIN' }, settings);
     await expect(verifyBearerToken(local, settings)).rejects.toBeInstanceOf(AuthError);
     // Without a provider, the same local token is fine (development).

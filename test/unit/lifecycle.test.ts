@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { CaseStatus, Package } from '../../shared/domain.js';
-import { allowedTransitions, decideTransition, type Actor, type TransitionName } from '../../subgraphs/cases/case/lifecycle.js';
+import {
+  allowedTransitions,
+  decideTransition,
+  type Actor,
+  type TransitionName,
+} from '../../subgraphs/cases/case/lifecycle.js';
 
 const withPlan: Package[] = ['POST_ARRIVAL', 'POST_RETURN'];
 const letterOnly: Package[] = ['POST_ARRIVAL'];
@@ -37,7 +42,8 @@ describe('case lifecycle transitions', () => {
       ok: false,
       refusal: {
         code: 'ILLEGAL_TRANSITION',
-        message: 'approveCompletion is not allowed while the case is ARRIVED; allowed next: submitReintegrationPlan, withdrawCase, closeCase',
+        message:
+          'approveCompletion is not allowed while the case is ARRIVED; allowed next: submitReintegrationPlan, withdrawCase, closeCase',
         currentStatus: 'ARRIVED',
         allowed: ['submitReintegrationPlan', 'withdrawCase', 'closeCase'],
       },
@@ -63,11 +69,17 @@ describe('case lifecycle transitions', () => {
     expect(allowedTransitions(status, { packages: withPlan })).toEqual([]);
     const actors: Actor[] = ['MEMBER_STATE', 'PARTNER', 'SUPPORT_DESK'];
     const names: TransitionName[] = ['closeCase', 'withdrawCase', 'acceptCase'];
-    for (const actor of actors) for (const name of names) expect(decideTransition(name, { status, packages: withPlan }, actor, 'r').ok).toBe(false);
+    for (const actor of actors)
+      for (const name of names)
+        expect(decideTransition(name, { status, packages: withPlan }, actor, 'r').ok).toBe(false);
   });
 
   it('the support desk may close but not withdraw', () => {
-    expect(decideTransition('closeCase', { status: 'ARRIVED', packages: withPlan }, 'SUPPORT_DESK', 'duplicate').ok).toBe(true);
-    expect(decideTransition('withdrawCase', { status: 'ARRIVED', packages: withPlan }, 'SUPPORT_DESK', 'x').ok).toBe(false);
+    expect(
+      decideTransition('closeCase', { status: 'ARRIVED', packages: withPlan }, 'SUPPORT_DESK', 'duplicate').ok,
+    ).toBe(true);
+    expect(decideTransition('withdrawCase', { status: 'ARRIVED', packages: withPlan }, 'SUPPORT_DESK', 'x').ok).toBe(
+      false,
+    );
   });
 });

@@ -3,12 +3,15 @@ import { PACKAGES, type Package } from '../../shared/domain.js';
 import { packageSetOf, packageSetsWithAny } from '../../subgraphs/cases/case/models.js';
 import { caseFilterToQuery } from '../../subgraphs/cases/case/resolvers.js';
 
-const subsets = <T>(items: readonly T[]): T[][] => items.reduce<T[][]>((all, item) => [...all, ...all.map((s) => [...s, item])], [[]]);
+const subsets = <T>(items: readonly T[]): T[][] =>
+  items.reduce<T[][]>((all, item) => [...all, ...all.map((s) => [...s, item])], [[]]);
 
 describe('packages as one indexable value', () => {
   it('is the same whatever the order or repetition of the packages', () => {
     expect(packageSetOf(['POST_RETURN', 'POST_ARRIVAL'])).toBe('POST_ARRIVAL+POST_RETURN');
-    expect(packageSetOf(['POST_ARRIVAL', 'POST_RETURN', 'POST_ARRIVAL'])).toBe(packageSetOf(['POST_RETURN', 'POST_ARRIVAL']));
+    expect(packageSetOf(['POST_ARRIVAL', 'POST_RETURN', 'POST_ARRIVAL'])).toBe(
+      packageSetOf(['POST_RETURN', 'POST_ARRIVAL']),
+    );
     expect(packageSetOf([])).toBe('');
   });
 
@@ -24,7 +27,14 @@ describe('packages as one indexable value', () => {
 
   it('the case filter asks for the sets, not the array', () => {
     expect(caseFilterToQuery({ packages: ['CHARTER_ARRIVAL'] })).toEqual({
-      packageSet: { $in: ['CHARTER_ARRIVAL', 'CHARTER_ARRIVAL+POST_ARRIVAL', 'CHARTER_ARRIVAL+POST_RETURN', 'CHARTER_ARRIVAL+POST_ARRIVAL+POST_RETURN'] },
+      packageSet: {
+        $in: [
+          'CHARTER_ARRIVAL',
+          'CHARTER_ARRIVAL+POST_ARRIVAL',
+          'CHARTER_ARRIVAL+POST_RETURN',
+          'CHARTER_ARRIVAL+POST_ARRIVAL+POST_RETURN',
+        ],
+      },
     });
     expect(caseFilterToQuery({ packages: [] })).toEqual({});
   });

@@ -76,11 +76,14 @@ describe('national CSV dialect profiles', () => {
     expect(row!.record).toMatchObject({ countryOfOrigin: 'Atlantis', departureDate: '2024-02-31' });
     const result = validateRecord(row!.record);
     expect(result.ok).toBe(false);
-    if (!result.ok) expect(result.problems.map((p) => p.path)).toEqual(expect.arrayContaining(['countryOfOrigin', 'departureDate']));
+    if (!result.ok)
+      expect(result.problems.map((p) => p.path)).toEqual(expect.arrayContaining(['countryOfOrigin', 'departureDate']));
   });
 
   it('refuses columns the profile does not know, naming them', async () => {
-    await expect(parseWithProfile(profile('de-reag-garp'), Buffer.from('Aktenzeichen;Passnummer\nDE-1;X\n', 'latin1'))).rejects.toThrow(/columns not in profile de-reag-garp: Passnummer/);
+    await expect(
+      parseWithProfile(profile('de-reag-garp'), Buffer.from('Aktenzeichen;Passnummer\nDE-1;X\n', 'latin1')),
+    ).rejects.toThrow(/columns not in profile de-reag-garp: Passnummer/);
   });
 
   it.each([
@@ -95,7 +98,17 @@ describe('national CSV dialect profiles', () => {
 
   it('a broken profile file stops loading, naming the file and the field', () => {
     const dir = mkdtempSync(join(tmpdir(), 'profiles-'));
-    writeFileSync(join(dir, 'bad.json'), JSON.stringify({ name: 'Bad Name', description: 'x', delimiter: ':', encoding: 'utf-8', dateFormat: 'yyyy-mm-dd', columns: {} }));
+    writeFileSync(
+      join(dir, 'bad.json'),
+      JSON.stringify({
+        name: 'Bad Name',
+        description: 'x',
+        delimiter: ':',
+        encoding: 'utf-8',
+        dateFormat: 'yyyy-mm-dd',
+        columns: {},
+      }),
+    );
     expect(() => loadProfiles(dir)).toThrow(ProfileError);
     expect(() => loadProfiles(dir)).toThrow(/profile bad\.json: name must be 2-40 lowercase.*delimiter/);
     writeFileSync(join(dir, 'bad.json'), '{ nope');

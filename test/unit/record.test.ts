@@ -34,15 +34,27 @@ describe('canonical record validation', () => {
     ['operator object in a field', { ...good(), caseReference: { $gt: '' } }, 'caseReference'],
     ['$-key at the top', { ...good(), $where: 'sleep(1)' }, '$where'],
     ['dotted key', { ...good(), 'mainApplicant.name': 'x' }, 'mainApplicant.name'],
-    ['operator in a nested person', { ...good(), mainApplicant: { ...good().mainApplicant, name: { $ne: null } } }, 'mainApplicant.name'],
+    [
+      'operator in a nested person',
+      { ...good(), mainApplicant: { ...good().mainApplicant, name: { $ne: null } } },
+      'mainApplicant.name',
+    ],
     ['lowercase country', { ...good(), countryOfOrigin: 'iq' }, 'countryOfOrigin'],
     ['unknown country', { ...good(), countryOfOrigin: 'ZZ' }, 'countryOfOrigin'],
     ['impossible date', { ...good(), departureDate: '2024-02-30' }, 'departureDate'],
     ['date in another format', { ...good(), departureDate: '01/02/2024' }, 'departureDate'],
-    ['a family of 16', { ...good(), familyMembers: Array.from({ length: 15 }, () => good().familyMembers[0]) }, 'familyMembers'],
+    [
+      'a family of 16',
+      { ...good(), familyMembers: Array.from({ length: 15 }, () => good().familyMembers[0]) },
+      'familyMembers',
+    ],
     ['charter package on a voluntary return', { ...good(), packages: ['CHARTER_ARRIVAL'] }, 'packages'],
     ['arrival before departure', { ...good(), arrivalDate: '2024-01-01' }, 'arrivalDate'],
-    ['control characters in a name', { ...good(), mainApplicant: { ...good().mainApplicant, name: 'A\u0000B' } }, 'mainApplicant.name'],
+    [
+      'control characters in a name',
+      { ...good(), mainApplicant: { ...good().mainApplicant, name: 'A\u0000B' } },
+      'mainApplicant.name',
+    ],
     ['non-participating Member State', { ...good(), memberState: 'US' }, 'memberState'],
     ['version zero', { ...good(), recordVersion: 0 }, 'recordVersion'],
   ])('refuses %s, naming %s', (_, input, path) => {
@@ -52,7 +64,9 @@ describe('canonical record validation', () => {
   });
 
   it('refuses __proto__ and constructor keys instead of merging them', () => {
-    const hostile = JSON.parse(`{"__proto__": {"admin": true}, "constructor": {"prototype": {"x": 1}}, ${JSON.stringify(good()).slice(1)}`) as unknown;
+    const hostile = JSON.parse(
+      `{"__proto__": {"admin": true}, "constructor": {"prototype": {"x": 1}}, ${JSON.stringify(good()).slice(1)}`,
+    ) as unknown;
     const problems = problemsOf(hostile);
     expect(problems.map((p) => p.message).join(' ')).toMatch(/unknown field\(s\): .*__proto__/);
     expect(({} as Record<string, unknown>).admin).toBeUndefined();

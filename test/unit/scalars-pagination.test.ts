@@ -24,9 +24,12 @@ describe('cursors and page sizes', () => {
     expect(decodeCursor(encodeCursor('6b048312955c080de7a42f62'))).toBe('6b048312955c080de7a42f62');
   });
 
-  it.each(['', 'not base64!', Buffer.from('{"$gt":""}').toString('base64url'), 'x'.repeat(500)])('refuses forged cursor %s', (cursor) => {
-    expect(() => decodeCursor(cursor)).toThrow(/not a cursor/);
-  });
+  it.each(['', 'not base64!', Buffer.from('{"$gt":""}').toString('base64url'), 'x'.repeat(500)])(
+    'refuses forged cursor %s',
+    (cursor) => {
+      expect(() => decodeCursor(cursor)).toThrow(/not a cursor/);
+    },
+  );
 
   it.each([0, -1, 201, 1.5])('refuses page size %s', (size) => {
     expect(() => checkPageSize(size)).toThrow(/between 1 and 200/);
