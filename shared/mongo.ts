@@ -78,7 +78,19 @@ export function readBudgetMs(limit: number | undefined, now = Date.now()): numbe
   return limit === undefined ? left : Math.min(limit, left);
 }
 
+/**
+ * The abort signal of the request a read serves, if any. Given to the driver, it stops a read
+ * already running when the caller leaves: the driver closes that connection, and the store
+ * cancels a command whose client closed its connection (MongoDB does; FerretDB with
+ * tools/ferretdb/patches/07).
+ */
+export function requestSignal(): AbortSignal | undefined {
+  return deadlines.getStore()?.signal;
+}
+
 const QUERY_OPS = /^(find|findOne|countDocuments|count|distinct|estimatedDocumentCount|findOneAndUpdate|findOneAndDelete|findOneAndReplace)$/;
+/** Reads only: a write cut off by its connection would leave its outcome unknown. */
+const READ_OPS = /^(find|findOne|countDocuments|count|distinct|estimatedDocumentCount)$/;
 
 function deadlinePlugin(schema: Schema): void {
   schema.pre(QUERY_OPS, { query: true, document: false }, function (this: Query<unknown, unknown>) {
@@ -86,10 +98,16 @@ function deadlinePlugin(schema: Schema): void {
     const budget = readBudgetMs(typeof own === 'number' ? own : undefined);
     if (budget !== undefined) this.maxTimeMS(budget);
   });
+  schema.pre(READ_OPS, { query: true, document: false }, function (this: Query<unknown, unknown>) {
+    const signal = requestSignal();
+    if (signal) this.setOptions({ signal } as Parameters<typeof this.setOptions>[0]);
+  });
   schema.pre('aggregate', function (this: Aggregate<unknown>) {
     const own = this.options.maxTimeMS;
     const budget = readBudgetMs(typeof own === 'number' ? own : undefined);
     if (budget !== undefined) this.option({ maxTimeMS: budget });
+    const signal = requestSignal();
+    if (signal) this.option({ signal } as Parameters<typeof this.option>[0]);
   });
 }
 

@@ -80,6 +80,53 @@ describe('database reads carry the deadline of the request they serve', () => {
     expect(sent).toEqual(['find']);
   });
 
+  it('a read already running stops at the store when its caller leaves (the store lists it in currentOp until then)', async () => {
+    const admin = connection.getClient().db('admin');
+    const running = async (comment: string) => {
+      const { inprog } = (await admin.command({ currentOp: 1 })) as { inprog: Array<{ command?: { comment?: unknown } }> };
+      return inprog.some((op) => op.command?.comment === comment);
+    };
+    const until = async (condition: () => Promise<boolean>, ms: number) => {
+      const deadline = Date.now() + ms;
+      while (Date.now() < deadline) {
+        if (await condition()) return true;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      return false;
+    };
+    // Every document against 8 patterns: a scan long enough (about a second) to leave in the middle of.
+    const slow = { $or: Array.from({ length: 8 }, (_, i) => ({ text: new RegExp(`never-there-${i}`) })) };
+    // A scan that runs to its end: seen running, then gone on its own.
+    const started = Date.now();
+    const full = Slow().countDocuments(slow).comment('scan-to-the-end').exec();
+    expect(await until(() => running('scan-to-the-end'), 5_000)).toBe(true);
+    await full;
+    const fullMs = Date.now() - started;
+
+    // The same scan for a request whose caller leaves after 20 ms: it rejects at once, and
+    // the store stops it then, not at its end (nor at its maxTimeMS, a minute away).
+    for (const [name, read] of [
+      ['find', () => Slow().find(slow).comment('left-find').exec()],
+      ['countDocuments', () => Slow().countDocuments(slow).comment('left-countDocuments').exec()],
+      ['aggregate', () => Slow().aggregate([{ $match: slow }, { $count: 'n' }]).option({ comment: 'left-aggregate' }).exec()],
+    ] as const) {
+      const controller = new AbortController();
+      const begun = Date.now();
+      const result = withDbDeadline({ deadline: Date.now() + 60_000, signal: controller.signal }, read).then(
+        () => 'answered',
+        (error: unknown) => error,
+      );
+      expect(await until(() => running(`left-${name}`), 5_000)).toBe(true);
+      controller.abort(new Error('the caller left'));
+      expect(await result).toMatchObject({ message: 'the caller left' });
+      const leftAfter = Date.now() - begun;
+      expect(await until(async () => !(await running(`left-${name}`)), 2_000)).toBe(true);
+      const stoppedAfter = Date.now() - begun;
+      console.log(`${name}: caller left after ${leftAfter} ms; the store had stopped ${stoppedAfter} ms after the start (a full scan takes ${fullMs} ms)`);
+      expect(stoppedAfter).toBeLessThan(fullMs);
+    }
+  });
+
   it('a collection of 40,000 documents can be emptied (one deleteMany({}) is refused by the local store: too many SQL variables)', async () => {
     expect(await Slow().estimatedDocumentCount().exec()).toBe(40_000);
     await clearCollection(Slow());
