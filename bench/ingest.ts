@@ -50,7 +50,7 @@ await close();
 const start = processStarter(env);
 await start('subgraphs/cases/main.ts', base + 1);
 await start('subgraphs/coverage/main.ts', base + 3);
-const worker = await start('subgraphs/cases/ingestion/worker.ts', base + 10);
+const worker = await start('subgraphs/cases/worker.ts', base + 10);
 await start('gateway/main.ts', base);
 
 const token = await mintToken({ subject: 'bench', role: 'MEMBER_STATE', memberState: 'BE' }, config);

@@ -76,7 +76,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** A worker started again; one that dies before it is ready (it took a poison job at once) is returned dead. */
 async function restartWorker(): Promise<ChildProcess> {
   try {
-    return await start('subgraphs/cases/ingestion/worker.ts', base + 10);
+    return await start('subgraphs/cases/worker.ts', base + 10);
   } catch {
     return children.at(-1)!;
   }
@@ -85,7 +85,7 @@ async function restartWorker(): Promise<ChildProcess> {
 await start('subgraphs/cases/main.ts', base + 1);
 await start('subgraphs/coverage/main.ts', base + 3);
 let gateway = await start('gateway/main.ts', base);
-let worker = await start('subgraphs/cases/ingestion/worker.ts', base + 10);
+let worker = await start('subgraphs/cases/worker.ts', base + 10);
 const redis = createRedis(config, 'bench-limits');
 const queue = new Queue(INGEST_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
 const tokens = {
@@ -194,7 +194,7 @@ for (const input of chosen) {
   if (deaths > 0 || outcome === 'pending') {
     await queue.obliterate({ force: true }).catch(() => undefined);
     if (!alive(worker)) worker = await restartWorker();
-    if (!alive(worker)) worker = await start('subgraphs/cases/ingestion/worker.ts', base + 10);
+    if (!alive(worker)) worker = await start('subgraphs/cases/worker.ts', base + 10);
   }
   if (!alive(gateway)) gateway = await start('gateway/main.ts', base);
   rows.push([
@@ -211,7 +211,7 @@ for (const input of chosen) {
   process.stdout.write(`${rows.at(-1)!.join(' | ')}\n`);
 }
 
-process.stdout.write(`\nhostile inputs through the push API (real processes; worker heap ${NODE_ARGS['subgraphs/cases/ingestion/worker.ts']?.join(' ')})\n\n`);
+process.stdout.write(`\nhostile inputs through the push API (real processes; worker heap ${NODE_ARGS['subgraphs/cases/worker.ts']?.join(' ')})\n\n`);
 process.stdout.write('| input | body | answer | push took | longest gateway stall | gateway peak memory | worker peak memory | worker | another Member State\'s feed |\n|---|---|---|---|---|---|---|---|---|\n');
 for (const row of rows) process.stdout.write(`| ${row.join(' | ')} |\n`);
 await queue.close();

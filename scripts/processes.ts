@@ -11,7 +11,7 @@ export function systemProcesses(config: Config): Array<{ name: string; entry: st
     { name: 'partners', entry: 'subgraphs/partners/main.ts', port: config.PARTNERS_PORT },
     { name: 'coverage', entry: 'subgraphs/coverage/main.ts', port: config.COVERAGE_PORT },
     { name: 'finance', entry: 'subgraphs/finance/main.ts', port: config.FINANCE_PORT },
-    { name: 'ingest-worker', entry: 'subgraphs/cases/ingestion/worker.ts', port: config.WORKER_PORT },
+    { name: 'ingest-worker', entry: 'subgraphs/cases/worker.ts', port: config.WORKER_PORT },
     { name: 'gateway', entry: 'gateway/main.ts', port: config.GATEWAY_PORT },
   ];
 }
@@ -23,7 +23,7 @@ export function systemProcesses(config: Config): Array<{ name: string; entry: st
  * with INGEST_CONCURRENCY × INGEST_CHUNK_SIZE. The compose file starts the worker the same way.
  */
 export const NODE_ARGS: Record<string, string[]> = {
-  'subgraphs/cases/ingestion/worker.ts': ['--max-old-space-size=128', '--max-semi-space-size=8'],
+  'subgraphs/cases/worker.ts': ['--max-old-space-size=128', '--max-semi-space-size=8'],
 };
 
 /** Runs a TypeScript entry point with Node and tsx (the same command the compose file uses). */

@@ -9,7 +9,9 @@ import type { Config } from './config.js';
 import { graphqlHandler, startService, type RequestHandler, forwardedRequestId, type RequestIdSource, type RunningService } from './http.js';
 import { maskError } from './errors.js';
 import type { Logger } from './logger.js';
-import { dbTimeoutMs, withDbDeadline, type SubgraphName } from './mongo.js';
+import type { Redis } from 'ioredis';
+import { connectDatabase, dbTimeoutMs, ensureIndexes, withDbDeadline, type SubgraphName } from './mongo.js';
+import { runProcess, type LoggerFor } from './process.js';
 
 export type { GraphQLResolverMap };
 
@@ -128,32 +130,86 @@ export async function startSubgraph<TContext extends BaseContext>(
 }
 
 /**
- * The whole entry point of a subgraph process: validated config, logs, its own database
- * with indexes, the HTTP server, and graceful shutdown on SIGTERM/SIGINT.
+ * Pieces a caller may hand a subgraph process instead of letting it open its own: the test
+ * system shares one Redis connection, fixes finance's date and shortens blocking reads.
  */
-export async function runSubgraphProcess<TContext extends BaseContext>(
-  name: SubgraphName,
-  portOf: (config: Config) => number,
-  build: (connection: Connection, config: Config) => SubgraphDefinition<TContext>,
-  /** Work the process runs beside the server (the projectors), on connections of its own; closed after the server. */
-  background?: (config: Config, logger: Logger) => Promise<{ close: () => Promise<void> }>,
+export interface SubgraphPieces {
+  redis?: Redis;
+  /** Today's date (YYYY-MM-DD) as finance sees it. */
+  today?: () => string;
+  /** How long the background readers wait on the case event stream per read. */
+  blockMs?: number;
+}
+
+/** Work a subgraph process runs beside its server (the projectors); closed after the server. */
+export interface BackgroundWork {
+  close: () => Promise<void>;
+}
+
+/**
+ * What a subgraph process runs, declared once per subgraph (its `subgraph.ts`): used by its
+ * `main.ts` and by the test system, so tests start what production starts.
+ */
+export interface SubgraphProcess<TContext extends BaseContext, TBackground extends BackgroundWork = BackgroundWork> {
+  name: SubgraphName;
+  port: (config: Config) => number;
+  build: (
+    connection: Connection,
+    config: Config,
+    parts: { logger: Logger; pieces: SubgraphPieces },
+  ) => SubgraphDefinition<TContext>;
+  /** Started after the indexes and before the server, on connections of its own. */
+  background?: (config: Config, loggerFor: LoggerFor, pieces: SubgraphPieces) => Promise<TBackground>;
+}
+
+/** A started subgraph process: its server, its database connection and its background work. */
+export interface RunningSubgraph<TBackground extends BackgroundWork = BackgroundWork> {
+  service: RunningService;
+  connection: Connection;
+  background: TBackground | undefined;
+}
+
+/**
+ * The composition root of a subgraph process: its own database (or the `connection` given)
+ * with indexes, its background work, then the HTTP server. Shutting the server down closes
+ * the background work, the subgraph's own resources and the connection.
+ */
+export async function startSubgraphProcess<TContext extends BaseContext, TBackground extends BackgroundWork>(
+  definition: SubgraphProcess<TContext, TBackground>,
+  options: {
+    config: Config;
+    loggerFor: LoggerFor;
+    /** Defaults to the subgraph's port in the config; 0 picks a free one. */
+    port?: number;
+    connection?: Connection;
+    pieces?: SubgraphPieces;
+  },
+): Promise<RunningSubgraph<TBackground>> {
+  const { config, loggerFor } = options;
+  const pieces = options.pieces ?? {};
+  const logger = loggerFor(`${definition.name}-subgraph`);
+  const connection = options.connection ?? (await connectDatabase(config, definition.name));
+  const subgraph = definition.build(connection, config, { logger, pieces });
+  // After build(): the subgraph's models are registered on the connection by then.
+  await ensureIndexes(connection);
+  const background = await definition.background?.(config, loggerFor, pieces);
+  const service = await startSubgraph(subgraph, {
+    config,
+    logger,
+    port: options.port ?? definition.port(config),
+    connection,
+    onShutdown: background?.close,
+  });
+  return { service, connection, background };
+}
+
+/** The whole entry point of a subgraph process (its `main.ts`): config, logs, the composition root, signals. */
+export function runSubgraphProcess<TContext extends BaseContext, TBackground extends BackgroundWork>(
+  definition: SubgraphProcess<TContext, TBackground>,
 ): Promise<void> {
-  const { loadConfigOrExit } = await import('./config.js');
-  const { createLogger } = await import('./logger.js');
-  const { connectDatabase, ensureIndexes } = await import('./mongo.js');
-  const { exitOnSignals } = await import('./http.js');
-  const config = loadConfigOrExit();
-  const logger = createLogger(`${name}-subgraph`, config);
-  try {
-    const connection = await connectDatabase(config, name);
-    const definition = build(connection, config);
-    // After build(): the subgraph's models are registered on the connection by then.
-    await ensureIndexes(connection);
-    const running = await background?.(config, logger);
-    const service = await startSubgraph(definition, { config, logger, port: portOf(config), connection, onShutdown: running?.close });
-    exitOnSignals(service, logger, config.SHUTDOWN_TIMEOUT_MS);
-  } catch (error) {
-    logger.fatal({ err: error }, `${name} subgraph failed to start`);
-    process.exit(1);
-  }
+  return runProcess(
+    `${definition.name}-subgraph`,
+    `${definition.name} subgraph failed to start`,
+    async (config, loggerFor) => (await startSubgraphProcess(definition, { config, loggerFor })).service,
+  );
 }

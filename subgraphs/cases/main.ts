@@ -1,12 +1,5 @@
-import { createLogger } from '../../shared/logger.js';
 import { runSubgraphProcess } from '../../shared/subgraph.js';
-import { startStatisticsProjector } from './statistics/projector.js';
-import { casesSubgraph } from './subgraph.js';
+import { casesProcess } from './subgraph.js';
 
-// The statistics projector keeps the statistics read model from the case event stream, beside the server.
-await runSubgraphProcess(
-  'cases',
-  (config) => config.CASES_PORT,
-  (connection, config) => casesSubgraph(connection, config),
-  (config) => startStatisticsProjector(config, createLogger('statistics-projector', config)),
-);
+// What the process runs, its projector included, is declared once in subgraph.ts (the test system starts the same).
+await runSubgraphProcess(casesProcess);

@@ -1,5 +1,5 @@
 import type { Connection } from 'mongoose';
-import type { SubgraphDefinition } from '../../shared/subgraph.js';
+import type { SubgraphDefinition, SubgraphProcess } from '../../shared/subgraph.js';
 import { loadSchemaFiles, mergeResolvers } from '../../shared/schema-slices.js';
 import { DateScalar, DateTimeScalar } from '../../shared/scalars.js';
 import { createCasesLoaders } from './case/loaders.js';
@@ -24,6 +24,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../../shared/config.js';
 import { publishCaseEvents, type CaseEvent } from '../../shared/case-events/index.js';
 import { createRedis } from '../../shared/redis.js';
+import { startStatisticsProjector, type RunningStatisticsProjector } from './statistics/projector.js';
 
 /** The root's slice (directives, scalars) and each feature folder's `schema.graphql`, merged. */
 export const casesTypeDefs = loadSchemaFiles(new URL('./', import.meta.url));
@@ -129,3 +130,16 @@ export function casesSubgraph(
     },
   };
 }
+
+/**
+ * The cases subgraph's process (main.ts, and the test system): the statistics projector keeps
+ * the statistics read model from the case event stream beside the server. The ingestion
+ * worker is a process of its own (worker.ts).
+ */
+export const casesProcess: SubgraphProcess<CasesContext, RunningStatisticsProjector> = {
+  name: 'cases',
+  port: (config) => config.CASES_PORT,
+  build: (connection, config, { pieces }) => casesSubgraph(connection, config, pieces.redis),
+  background: (config, loggerFor, pieces) =>
+    startStatisticsProjector(config, loggerFor('statistics-projector'), { blockMs: pieces.blockMs }),
+};

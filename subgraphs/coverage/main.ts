@@ -1,4 +1,4 @@
 import { runSubgraphProcess } from '../../shared/subgraph.js';
-import { coverageSubgraph } from './subgraph.js';
+import { coverageProcess } from './subgraph.js';
 
-await runSubgraphProcess('coverage', (config) => config.COVERAGE_PORT, coverageSubgraph);
+await runSubgraphProcess(coverageProcess);

@@ -1,5 +1,5 @@
 import type { Connection } from 'mongoose';
-import type { SubgraphDefinition } from '../../shared/subgraph.js';
+import type { SubgraphDefinition, SubgraphProcess } from '../../shared/subgraph.js';
 import { loadSchemaFiles } from '../../shared/schema-slices.js';
 import { createCoverageLoaders } from './loaders.js';
 import { coverageModels } from './models.js';
@@ -16,3 +16,10 @@ export function coverageSubgraph(connection: Connection): SubgraphDefinition<Cov
     createContext: (principal) => ({ principal, models, loaders: createCoverageLoaders(models) }),
   };
 }
+
+/** The coverage subgraph's process (main.ts, and the test system): the server alone. */
+export const coverageProcess: SubgraphProcess<CoverageContext> = {
+  name: 'coverage',
+  port: (config) => config.COVERAGE_PORT,
+  build: (connection) => coverageSubgraph(connection),
+};

@@ -1,5 +1,5 @@
 import type { Connection } from 'mongoose';
-import type { SubgraphDefinition } from '../../shared/subgraph.js';
+import type { SubgraphDefinition, SubgraphProcess } from '../../shared/subgraph.js';
 import { loadSchemaFiles, mergeResolvers } from '../../shared/schema-slices.js';
 import { DateScalar, DateTimeScalar } from '../../shared/scalars.js';
 import type { FinanceContext } from './context.js';
@@ -15,6 +15,7 @@ import type { Config } from '../../shared/config.js';
 import { publishCaseEvents, type CaseEvent } from '../../shared/case-events/index.js';
 import type { Logger } from '../../shared/logger.js';
 import { createRedis } from '../../shared/redis.js';
+import { startFinanceProjector, type RunningFinanceProjector } from './ledger/projector.js';
 
 /** The root's slice (scalars, the enums both features use) and each feature folder's `schema.graphql`, merged. */
 export const financeTypeDefs = loadSchemaFiles(new URL('./', import.meta.url));
@@ -28,7 +29,7 @@ export const financeResolvers = mergeResolvers<FinanceContext>(
 
 /**
  * The finance subgraph. Its projector (finance's ledger and spend from the case event
- * stream) runs beside it in the same process, started by main.ts (ledger/projector.ts).
+ * stream) runs beside it in the same process (financeProcess below, ledger/projector.ts).
  */
 export function financeSubgraph(
   connection: Connection,
@@ -60,3 +61,16 @@ export function financeSubgraph(
     },
   };
 }
+
+/**
+ * The finance subgraph's process (main.ts, and the test system): the finance projector keeps
+ * finance's ledger and spend from the case event stream beside the server.
+ */
+export const financeProcess: SubgraphProcess<FinanceContext, RunningFinanceProjector> = {
+  name: 'finance',
+  port: (config) => config.FINANCE_PORT,
+  build: (connection, config, { logger, pieces }) =>
+    financeSubgraph(connection, config, { logger, redis: pieces.redis, today: pieces.today }),
+  background: (config, loggerFor, pieces) =>
+    startFinanceProjector(config, loggerFor('finance-projector'), { blockMs: pieces.blockMs ?? 200 }),
+};

@@ -1,4 +1,4 @@
 import { runSubgraphProcess } from '../../shared/subgraph.js';
-import { partnersSubgraph } from './subgraph.js';
+import { partnersProcess } from './subgraph.js';
 
-await runSubgraphProcess('partners', (config) => config.PARTNERS_PORT, partnersSubgraph);
+await runSubgraphProcess(partnersProcess);

@@ -1,5 +1,5 @@
 import type { Connection } from 'mongoose';
-import type { SubgraphDefinition } from '../../shared/subgraph.js';
+import type { SubgraphDefinition, SubgraphProcess } from '../../shared/subgraph.js';
 import { loadSchemaFiles } from '../../shared/schema-slices.js';
 import { createPartnersLoaders } from './loaders.js';
 import { partnersModels } from './models.js';
@@ -16,3 +16,10 @@ export function partnersSubgraph(connection: Connection): SubgraphDefinition<Par
     createContext: (principal) => ({ principal, models, loaders: createPartnersLoaders(models) }),
   };
 }
+
+/** The partners subgraph's process (main.ts, and the test system): the server alone. */
+export const partnersProcess: SubgraphProcess<PartnersContext> = {
+  name: 'partners',
+  port: (config) => config.PARTNERS_PORT,
+  build: (connection) => partnersSubgraph(connection),
+};

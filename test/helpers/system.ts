@@ -4,22 +4,21 @@ import { pino } from 'pino';
 import { loadConfig, type Config } from '../../shared/config.js';
 import type { RunningService } from '../../shared/http.js';
 import { connectDatabase, type SubgraphName } from '../../shared/mongo.js';
-import { startSubgraph, type SubgraphDefinition } from '../../shared/subgraph.js';
+import { startSubgraphProcess, type SubgraphPieces } from '../../shared/subgraph.js';
 import { startGateway, type GatewayService } from '../../gateway/server.js';
-import { casesSubgraph } from '../../subgraphs/cases/subgraph.js';
-import { coverageSubgraph } from '../../subgraphs/coverage/subgraph.js';
-import { financeSubgraph } from '../../subgraphs/finance/subgraph.js';
-import { partnersSubgraph } from '../../subgraphs/partners/subgraph.js';
+import { casesProcess } from '../../subgraphs/cases/subgraph.js';
+import { coverageProcess } from '../../subgraphs/coverage/subgraph.js';
+import { financeProcess } from '../../subgraphs/finance/subgraph.js';
+import { partnersProcess } from '../../subgraphs/partners/subgraph.js';
 import { seedCases, seedReferenceData } from '../../scripts/seed-data.js';
-import type { BaseContext } from '@apollo/server';
 import type { Redis } from 'ioredis';
 import { caseEventStream, publishCaseEvents } from '../../shared/case-events/index.js';
 import { coverageClient, processIngestChunk, type AssignPartners, type ChunkReport } from '../../subgraphs/cases/ingestion/index.js';
 import { createRedis } from '../../shared/redis.js';
 import { casesModels } from '../../subgraphs/cases/case/models.js';
-import { resetStatisticsCheckpoint, startStatisticsProjector, type StatisticsProjector } from '../../subgraphs/cases/statistics/projector.js';
+import { resetStatisticsCheckpoint, type StatisticsProjector } from '../../subgraphs/cases/statistics/projector.js';
 import { ledgerModels } from '../../subgraphs/finance/ledger/models.js';
-import { resetFinanceCheckpoint, startFinanceProjector } from '../../subgraphs/finance/ledger/projector.js';
+import { resetFinanceCheckpoint } from '../../subgraphs/finance/ledger/projector.js';
 import { mintToken, PRINCIPAL_HEADER, signPrincipal, type Principal } from '../../shared/auth.js';
 
 export const silentLogger = pino({ level: 'silent' });
@@ -50,7 +49,7 @@ export interface TestSystem {
   ingest: (memberState: string, records: unknown[]) => Promise<ChunkReport>;
   /** The ingestion worker's coverage client, pointed at this system's coverage subgraph. */
   assignPartners: AssignPartners;
-  /** Keeps `statistics` up to date from the case events, as the worker process does. */
+  /** Keeps `statistics` up to date from the case events, as the cases subgraph's process does. */
   projector: StatisticsProjector;
   connections: Record<SubgraphName, Connection>;
   subgraphs: Record<SubgraphName, RunningService>;
@@ -71,22 +70,10 @@ export interface GraphQLBody<T> {
   errors?: Array<{ message: string; path?: Array<string | number>; extensions?: Record<string, unknown> }>;
 }
 
-let sharedConfig: Config | undefined;
-let sharedRedis: Redis | undefined;
-const builders: Record<SubgraphName, (c: Connection) => SubgraphDefinition<BaseContext>> = {
-  cases: (c) => casesSubgraph(c, sharedConfig!, sharedRedis!) as unknown as SubgraphDefinition<BaseContext>,
-  partners: (c) => partnersSubgraph(c) as unknown as SubgraphDefinition<BaseContext>,
-  coverage: (c) => coverageSubgraph(c) as unknown as SubgraphDefinition<BaseContext>,
-  finance: (c) =>
-    financeSubgraph(c, sharedConfig!, { redis: sharedRedis!, today: () => '2024-06-01' }) as unknown as SubgraphDefinition<BaseContext>,
-};
-
 /** The whole graph in this process, on ephemeral ports, over real FerretDB. */
 export async function startTestSystem(options: { cases?: number; seed?: number; config?: Config } = {}): Promise<TestSystem> {
   const config = options.config ?? testConfig();
   const redis = createRedis(config, 'test-system');
-  sharedConfig = config;
-  sharedRedis = redis;
   const names: SubgraphName[] = ['cases', 'partners', 'coverage', 'finance'];
   const connections = Object.fromEntries(
     await Promise.all(names.map(async (n) => [n, await connectDatabase(config, n)] as const)),
@@ -96,16 +83,24 @@ export async function startTestSystem(options: { cases?: number; seed?: number; 
   const caseModels = casesModels(connections.cases);
   await resetStatisticsCheckpoint(caseModels, redis, config.QUEUE_PREFIX);
   await resetFinanceCheckpoint(ledgerModels(connections.finance), redis, config.QUEUE_PREFIX);
-  // The projectors run beside their subgraphs as in production (each subgraph's main.ts), on
-  // connections of their own, so command counts on a subgraph's connection see only its work.
-  const statistics = await startStatisticsProjector(config, silentLogger, { blockMs: 200 });
-  const finance = await startFinanceProjector(config, silentLogger, { blockMs: 200 });
-  const projector = statistics.projector;
-  const subgraphs = Object.fromEntries(
-    await Promise.all(
-      names.map(async (n) => [n, await startSubgraph(builders[n](connections[n]), { config, logger: silentLogger, port: 0, connection: connections[n] })] as const),
-    ),
-  ) as Record<SubgraphName, RunningService>;
+  // Each subgraph's process as its main.ts starts it, projectors included (on connections of
+  // their own, so command counts on a subgraph's connection see only its work). Test-only
+  // choices: free ports, no logs, one shared Redis, finance's fixed date, short blocking reads.
+  const pieces: SubgraphPieces = { redis, today: () => '2024-06-01', blockMs: 200 };
+  const common = { config, loggerFor: () => silentLogger, port: 0, pieces };
+  const [cases, partners, coverage, finance] = await Promise.all([
+    startSubgraphProcess(casesProcess, { ...common, connection: connections.cases }),
+    startSubgraphProcess(partnersProcess, { ...common, connection: connections.partners }),
+    startSubgraphProcess(coverageProcess, { ...common, connection: connections.coverage }),
+    startSubgraphProcess(financeProcess, { ...common, connection: connections.finance }),
+  ]);
+  const projector = cases.background!.projector;
+  const subgraphs: Record<SubgraphName, RunningService> = {
+    cases: cases.service,
+    partners: partners.service,
+    coverage: coverage.service,
+    finance: finance.service,
+  };
   const gateway = await startGateway({
     config,
     logger: silentLogger,
@@ -137,12 +132,11 @@ export async function startTestSystem(options: { cases?: number; seed?: number; 
     graphql: (query, variables, headers = {}) => postGraphQL(gatewayUrl, query, variables, 'authorization' in headers ? headers : { ...admin, ...headers }),
     stop: async () => {
       await gateway.shutdown('test done');
-      await statistics.close();
-      await finance.close();
       await redis.del(caseEventStream(config.QUEUE_PREFIX));
       redis.disconnect();
       // Test databases are left in place (each run's prefix is new): FerretDB 1.24 can die
       // with SIGBUS when a database file is dropped while its pool still maps it.
+      // Each subgraph's shutdown closes its projector too, as in production.
       await Promise.all(names.map((n) => subgraphs[n].shutdown('test done')));
     },
   };

@@ -48,7 +48,7 @@ function workerEnv(system: TestSystem, port: number): NodeJS.ProcessEnv {
 }
 
 async function startWorker(system: TestSystem, port: number): Promise<ChildProcess> {
-  const child = spawnEntry('subgraphs/cases/ingestion/worker.ts', workerEnv(system, port), 'pipe');
+  const child = spawnEntry('subgraphs/cases/worker.ts', workerEnv(system, port), 'pipe');
   child.stdout?.resume();
   child.stderr?.resume();
   await waitForReady(`http://127.0.0.1:${port}/health/ready`, 60_000, () => child.exitCode === null);

@@ -48,7 +48,7 @@ function workerEnv(system: TestSystem, port: number, coverageUrl: string, extra:
 
 async function startWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   // The worker's production command: its bounded heap (scripts/processes.ts NODE_ARGS).
-  const child = spawnEntry('subgraphs/cases/ingestion/worker.ts', env, 'pipe');
+  const child = spawnEntry('subgraphs/cases/worker.ts', env, 'pipe');
   child.stdout?.resume();
   child.stderr?.resume();
   await waitForReady(`http://127.0.0.1:${env.WORKER_PORT}/health/ready`, 60_000, () => child.exitCode === null && child.signalCode === null);

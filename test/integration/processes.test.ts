@@ -35,7 +35,7 @@ describe('system processes', () => {
     await Promise.all(connections.map((c) => c.close()));
     coverage = start('subgraphs/coverage/main.ts');
     await waitForReady(`http://127.0.0.1:${config.COVERAGE_PORT}/health/ready`, 60_000, () => coverage.exitCode === null);
-    worker = start('subgraphs/cases/ingestion/worker.ts');
+    worker = start('subgraphs/cases/worker.ts');
     await waitForReady(`http://127.0.0.1:${config.WORKER_PORT}/health/ready`, 60_000, () => worker.exitCode === null);
   });
   afterAll(async () => {

@@ -15,5 +15,6 @@ export { feedModels, loadFeedReports, type FeedChunkDoc, type FeedDoc, type Feed
 export { replayFailedChunks } from './replay.js';
 // The consumer: the worker that stores chunks, and what it needs from coverage.
 export { createIngestWorker } from './consumer.js';
+export { startIngestConsumer, type IngestConsumer } from './consumer-loop.js';
 export { coverageClient, type AssignPartners } from './assignment.js';
 export { processIngestChunk, type PublishEvents } from './processor.js';

@@ -8,6 +8,7 @@
  */
 export { WebhookApi } from './api.js';
 export { createWebhookWorker, deliver } from './deliveries.js';
+export { startWebhookLoops } from './loops.js';
 export { partnerMessages, payloadOf, plannedDeliveries, WebhookDispatcher } from './dispatcher.js';
 export {
   checkWebhookUrl,
