@@ -22,6 +22,13 @@ export {
 export { entryJsonOf, publicTypeOf, publishCaseEvents } from './publisher.js';
 export { matchesFilter, mayReceive, messageOf } from './messages.js';
 export {
+  ReadModelProjector,
+  resetProjectionCheckpoint,
+  type ProjectionModel,
+  type ReadModelProjectorOptions,
+  type ReadModelProjectorSpec,
+} from './projector.js';
+export {
   batchOf,
   CaseEventReader,
   MemoryCheckpoint,

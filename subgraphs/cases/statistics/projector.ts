@@ -1,14 +1,12 @@
 import type { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
 import {
-  CaseEventReader,
   compareStreamIds,
-  projectionCheckpoint,
-  redisEventSource,
-  streamTail,
+  ReadModelProjector,
+  resetProjectionCheckpoint,
   type CaseEventBatch,
   type CaseEventEntry,
-  type CheckpointStore,
+  type ReadModelProjectorOptions,
 } from '../../../shared/case-events/index.js';
 import type { Config } from '../../../shared/config.js';
 import type { Logger } from '../../../shared/logger.js';
@@ -81,53 +79,22 @@ export async function applyStatistics(models: CasesModels, batch: CaseEventBatch
  * the checkpoint is stored with the read model, so replaying after a crash never counts
  * an event twice.
  */
-export class StatisticsProjector {
-  private readonly reader: CaseEventReader;
-  private readonly checkpointStore: CheckpointStore;
-
+export class StatisticsProjector extends ReadModelProjector {
   constructor(
     models: CasesModels,
     redis: Redis,
     prefix: string,
     logger: Logger,
-    options: { batchSize?: number; blockMs?: number; leaseMs?: number } = {},
+    options: ReadModelProjectorOptions = {},
   ) {
-    this.checkpointStore = projectionCheckpoint(models.Projection, PROJECTION_ID);
-    this.reader = new CaseEventReader(
-      redisEventSource(redis, prefix),
-      (batch) => applyStatistics(models, batch),
-      {
-        name: 'statistics-projector',
-        checkpoint: this.checkpointStore,
-        startAt: 'beginning',
-        batchSize: options.batchSize ?? 1_000,
-        blockMs: options.blockMs ?? 1_000,
-        lease: { redis, key: `${prefix}:lease:statistics-projector`, ms: options.leaseMs },
-      },
-      logger,
-    );
-  }
-
-  async checkpoint(): Promise<string> {
-    return (await this.checkpointStore.load()) ?? '0-0';
-  }
-
-  /** Applies every event after the checkpoint, in batches; returns how many were read. */
-  catchUp(): Promise<number> {
-    return this.reader.catchUp();
-  }
-
-  /** Reads up to one batch (waiting up to blockMs for new entries) and applies it. */
-  applyBatch(blockMs?: number): Promise<number> {
-    return this.reader.readOnce(blockMs);
-  }
-
-  start(): void {
-    this.reader.start();
-  }
-
-  async stop(): Promise<void> {
-    await this.reader.stop();
+    const spec = {
+      name: 'statistics-projector',
+      projection: models.Projection,
+      projectionId: PROJECTION_ID,
+      apply: (batch: CaseEventBatch) => applyStatistics(models, batch),
+      batchSize: 1_000,
+    };
+    super(spec, redis, prefix, logger, options);
   }
 }
 
@@ -158,7 +125,6 @@ export async function startStatisticsProjector(
 }
 
 /** Moves the statistics checkpoint to the end of the stream (after seeding the read model directly). */
-export async function resetStatisticsCheckpoint(models: CasesModels, redis: Redis, prefix: string): Promise<void> {
-  const last = await streamTail(redis, prefix);
-  await models.Projection.updateOne({ _id: PROJECTION_ID }, { $set: { lastEventId: last } }, { upsert: true }).exec();
+export function resetStatisticsCheckpoint(models: CasesModels, redis: Redis, prefix: string): Promise<void> {
+  return resetProjectionCheckpoint(models.Projection, PROJECTION_ID, redis, prefix);
 }

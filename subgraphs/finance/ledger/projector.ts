@@ -1,13 +1,12 @@
 import type { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
 import {
-  CaseEventReader,
   compareStreamIds,
-  projectionCheckpoint,
-  redisEventSource,
-  streamTail,
+  ReadModelProjector,
+  resetProjectionCheckpoint,
   type CaseEvent,
   type CaseEventBatch,
+  type ReadModelProjectorOptions,
 } from '../../../shared/case-events/index.js';
 import type { Config } from '../../../shared/config.js';
 import type { Package } from '../../../shared/domain.js';
@@ -140,49 +139,22 @@ export async function applyFinance(models: ProjectorModels, batch: CaseEventBatc
  * Single writer (Redis lease); every document remembers the last event it applied, and the
  * checkpoint is stored with the ledger, so a replay never counts twice.
  */
-export class FinanceProjector {
-  private readonly reader: CaseEventReader;
-
+export class FinanceProjector extends ReadModelProjector {
   constructor(
-    private readonly models: ProjectorModels,
+    models: ProjectorModels,
     redis: Redis,
     prefix: string,
     logger: Logger,
-    options: { blockMs?: number; batchSize?: number } = {},
+    options: ReadModelProjectorOptions = {},
   ) {
-    this.reader = new CaseEventReader(
-      redisEventSource(redis, prefix),
-      (batch) => applyFinance(models, batch),
-      {
-        name: 'finance-projector',
-        checkpoint: projectionCheckpoint(models.Projection, PROJECTION_ID),
-        startAt: 'beginning',
-        batchSize: options.batchSize ?? 500,
-        blockMs: options.blockMs ?? 1_000,
-        lease: { redis, key: `${prefix}:lease:finance-projector` },
-      },
-      logger,
-    );
-  }
-
-  async checkpoint(): Promise<string> {
-    return (await this.models.Projection.findOne({ _id: PROJECTION_ID }).lean().exec())?.lastEventId ?? '0-0';
-  }
-
-  catchUp(): Promise<number> {
-    return this.reader.catchUp();
-  }
-
-  applyBatch(blockMs?: number): Promise<number> {
-    return this.reader.readOnce(blockMs);
-  }
-
-  start(): void {
-    this.reader.start();
-  }
-
-  async stop(): Promise<void> {
-    await this.reader.stop();
+    const spec = {
+      name: 'finance-projector',
+      projection: models.Projection,
+      projectionId: PROJECTION_ID,
+      apply: (batch: CaseEventBatch) => applyFinance(models, batch),
+      batchSize: 500,
+    };
+    super(spec, redis, prefix, logger, options);
   }
 }
 
@@ -214,7 +186,6 @@ export async function startFinanceProjector(
 }
 
 /** Moves finance's checkpoint to the end of the stream (after seeding its ledger directly). */
-export async function resetFinanceCheckpoint(models: LedgerModels, redis: Redis, prefix: string): Promise<void> {
-  const last = await streamTail(redis, prefix);
-  await models.Projection.updateOne({ _id: PROJECTION_ID }, { $set: { lastEventId: last } }, { upsert: true }).exec();
+export function resetFinanceCheckpoint(models: LedgerModels, redis: Redis, prefix: string): Promise<void> {
+  return resetProjectionCheckpoint(models.Projection, PROJECTION_ID, redis, prefix);
 }

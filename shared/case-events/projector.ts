@@ -1,0 +1,92 @@
+import type { Redis } from 'ioredis';
+import type { Model } from 'mongoose';
+import type { Logger } from '../logger.js';
+import { CaseEventReader, projectionCheckpoint, redisEventSource, streamTail, type CaseEventBatch } from './reader.js';
+
+/** Where a read model keeps the id of the last event it applied, next to the read model itself. */
+export type ProjectionModel = Model<{ _id: string; lastEventId: string }>;
+
+export interface ReadModelProjectorSpec {
+  /** The consumer's name: its lease and its logs. */
+  name: string;
+  projection: ProjectionModel;
+  /** The projection document's `_id` (one per read model). */
+  projectionId: string;
+  /** Applies one batch to the read model; the checkpoint moves only once it has finished. */
+  apply: (batch: CaseEventBatch) => Promise<unknown>;
+  batchSize: number;
+}
+
+export interface ReadModelProjectorOptions {
+  batchSize?: number;
+  blockMs?: number;
+  leaseMs?: number;
+}
+
+/**
+ * Keeps a read model from the case event stream: read from the beginning, one writer at a
+ * time (a Redis lease, because FerretDB's `$inc` is not atomic under concurrent writers),
+ * the checkpoint stored with the read model, so a replay after a crash never counts an event
+ * twice (each read-model document also remembers the last event it applied).
+ */
+export class ReadModelProjector {
+  private readonly reader: CaseEventReader;
+  private readonly checkpointStore;
+
+  constructor(
+    spec: ReadModelProjectorSpec,
+    redis: Redis,
+    prefix: string,
+    logger: Logger,
+    options: ReadModelProjectorOptions = {},
+  ) {
+    this.checkpointStore = projectionCheckpoint(spec.projection, spec.projectionId);
+    this.reader = new CaseEventReader(
+      redisEventSource(redis, prefix),
+      spec.apply,
+      {
+        name: spec.name,
+        checkpoint: this.checkpointStore,
+        startAt: 'beginning',
+        batchSize: options.batchSize ?? spec.batchSize,
+        blockMs: options.blockMs ?? 1_000,
+        lease: { redis, key: `${prefix}:lease:${spec.name}`, ms: options.leaseMs },
+      },
+      logger,
+    );
+  }
+
+  /** The id of the last event applied ('0-0' before the first). */
+  async checkpoint(): Promise<string> {
+    return (await this.checkpointStore.load()) ?? '0-0';
+  }
+
+  /** Applies every event after the checkpoint, in batches; returns how many were read. */
+  catchUp(): Promise<number> {
+    return this.reader.catchUp();
+  }
+
+  /** Reads up to one batch (waiting up to blockMs for new entries) and applies it. */
+  applyBatch(blockMs?: number): Promise<number> {
+    return this.reader.readOnce(blockMs);
+  }
+
+  start(): void {
+    this.reader.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.reader.stop();
+  }
+}
+
+/** Moves a read model's checkpoint to the end of the stream (after the read model was written directly, as a seed does). */
+export async function resetProjectionCheckpoint(
+  projection: ProjectionModel,
+  projectionId: string,
+  redis: Redis,
+  prefix: string,
+): Promise<void> {
+  const last = await streamTail(redis, prefix);
+  await projection.updateOne({ _id: projectionId }, { $set: { lastEventId: last } }, { upsert: true }).exec();
+}
