@@ -14,7 +14,14 @@ import { generateCases } from '../scripts/demo/generate.js';
 import { casesModels } from '../subgraphs/cases/case/models.js';
 import type { mongo } from 'mongoose';
 
-const { values } = parseArgs({ options: { records: { type: 'string', default: '50000' }, 'feed-size': { type: 'string', default: '10000' }, updates: { type: 'boolean', default: true } }, allowNegative: true });
+const { values } = parseArgs({
+  options: {
+    records: { type: 'string', default: '50000' },
+    'feed-size': { type: 'string', default: '10000' },
+    updates: { type: 'boolean', default: true },
+  },
+  allowNegative: true,
+});
 const RECORDS = Number(values.records);
 const FEED_SIZE = Number(values['feed-size']);
 const base = 4900;
@@ -42,7 +49,8 @@ const records = [...generateCases({ count: RECORDS, seed: 99 })].map((c, i) => (
 // Raw: the same documents straight into the same store.
 const raw = db.cases.db!.collection('rawInsertBench');
 const rawStarted = performance.now();
-for (let i = 0; i < records.length; i += 1_000) await raw.insertMany(records.slice(i, i + 1_000).map((r) => ({ ...r })));
+for (let i = 0; i < records.length; i += 1_000)
+  await raw.insertMany(records.slice(i, i + 1_000).map((r) => ({ ...r })));
 const rawSeconds = (performance.now() - rawStarted) / 1000;
 await raw.drop();
 await close();
@@ -62,16 +70,26 @@ async function pushAll(version: number): Promise<{ seconds: number; counts: Reco
   for (let i = 0; i < records.length; i += FEED_SIZE) {
     const body = records
       .slice(i, i + FEED_SIZE)
-      .map((r) => JSON.stringify({ ...r, recordVersion: version, ...(version > 1 ? { arrivalDate: r.departureDate } : {}) }))
+      .map((r) =>
+        JSON.stringify({ ...r, recordVersion: version, ...(version > 1 ? { arrivalDate: r.departureDate } : {}) }),
+      )
       .join('\n');
-    const response = await fetch(`http://127.0.0.1:${base}/ingest/v1/feeds`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${token}` }, body });
+    const response = await fetch(`http://127.0.0.1:${base}/ingest/v1/feeds`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${token}` },
+      body,
+    });
     if (response.status !== 202) throw new Error(`push refused: ${response.status} ${await response.text()}`);
     feedIds.push(((await response.json()) as { feedId: string }).feedId);
   }
   const counts: Record<string, number> = {};
   for (const feedId of feedIds) {
     for (;;) {
-      const report = (await (await fetch(`http://127.0.0.1:${base}/ingest/v1/feeds/${feedId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as {
+      const report = (await (
+        await fetch(`http://127.0.0.1:${base}/ingest/v1/feeds/${feedId}`, {
+          headers: { authorization: `Bearer ${token}` },
+        })
+      ).json()) as {
         status: string;
         counts: Record<string, number>;
       };
@@ -94,9 +112,18 @@ const updated = values.updates ? await pushAll(2) : undefined;
 const cases = await connectDatabase(config, 'cases');
 const stored = await cases.db!.collection('cases').find({}).limit(RECORDS).toArray();
 const ceiling = cases.db!.collection('rawCaseBench');
-await ceiling.createIndexes(casesModels(cases).Case.schema.indexes().map(([key, options]) => ({ key, ...options }) as mongo.IndexDescription));
+await ceiling.createIndexes(
+  casesModels(cases)
+    .Case.schema.indexes()
+    .map(([key, options]) => ({ key, ...options }) as mongo.IndexDescription),
+);
 const ceilingStarted = performance.now();
-for (let i = 0; i < stored.length; i += 500) await ceiling.insertMany(stored.slice(i, i + 500).map(({ _id: _ignored, ...doc }) => ({ ...doc, caseReference: `${doc.caseReference as string}-raw` })));
+for (let i = 0; i < stored.length; i += 500)
+  await ceiling.insertMany(
+    stored
+      .slice(i, i + 500)
+      .map(({ _id: _ignored, ...doc }) => ({ ...doc, caseReference: `${doc.caseReference as string}-raw` })),
+  );
 const ceilingSeconds = (performance.now() - ceilingStarted) / 1000;
 await cases.close();
 
@@ -104,13 +131,24 @@ const rate = (n: number, s: number) => n / s;
 const rawRate = rate(RECORDS, rawSeconds);
 const e2eRate = rate(created.counts.created ?? 0, created.seconds);
 const line = (label: string, value: string) => process.stdout.write(`${label.padEnd(46)}${value}\n`);
-process.stdout.write(`\ningestion benchmark: ${RECORDS} canonical records in feeds of ${FEED_SIZE} (NDJSON), ${config.MONGO_URL}\n`);
+process.stdout.write(
+  `\ningestion benchmark: ${RECORDS} canonical records in feeds of ${FEED_SIZE} (NDJSON), ${config.MONGO_URL}\n`,
+);
 line('raw insertMany, canonical records', `${rawRate.toFixed(0).padStart(8)} records/s  (${rawSeconds.toFixed(1)} s)`);
-line('raw insertMany, stored case documents+indexes', `${rate(stored.length, ceilingSeconds).toFixed(0).padStart(8)} records/s  (${ceilingSeconds.toFixed(1)} s, ${stored.length} documents)`);
-line('end to end (API → worker → store), new cases', `${e2eRate.toFixed(0).padStart(8)} records/s  (${created.seconds.toFixed(1)} s, ${created.counts.created ?? 0} created)`);
+line(
+  'raw insertMany, stored case documents+indexes',
+  `${rate(stored.length, ceilingSeconds).toFixed(0).padStart(8)} records/s  (${ceilingSeconds.toFixed(1)} s, ${stored.length} documents)`,
+);
+line(
+  'end to end (API → worker → store), new cases',
+  `${e2eRate.toFixed(0).padStart(8)} records/s  (${created.seconds.toFixed(1)} s, ${created.counts.created ?? 0} created)`,
+);
 if (updated) {
   const updateRate = rate(updated.counts.updated ?? 0, updated.seconds);
-  line('end to end, same cases at a new version', `${updateRate.toFixed(0).padStart(8)} records/s  (${updated.seconds.toFixed(1)} s, ${updated.counts.updated ?? 0} updated)`);
+  line(
+    'end to end, same cases at a new version',
+    `${updateRate.toFixed(0).padStart(8)} records/s  (${updated.seconds.toFixed(1)} s, ${updated.counts.updated ?? 0} updated)`,
+  );
   line('ratio updates / new cases', `${(updateRate / e2eRate).toFixed(2)}  (goal >= 0.5)`);
 }
 line('ratio end-to-end / raw canonical', `${(e2eRate / rawRate).toFixed(2)}  (goal >= 0.5)`);

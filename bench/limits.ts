@@ -31,7 +31,11 @@ await close();
 
 const sparseCsv = (index: number) => `memberState,caseReference,familyMembers.${index}.name\nBE,BE-2024-1,A\n`;
 // Elements as small as JSON allows (`0`, two bytes each): 500,000 of them fit in one record of about 1 MB.
-const bigFamily = (n: number) => JSON.stringify(canonicalRecord('BE', `BE-FAM-${n}`)).replace(/}$/, `,"familyMembers":[${Array(n).fill('0').join(',')}]}`);
+const bigFamily = (n: number) =>
+  JSON.stringify(canonicalRecord('BE', `BE-FAM-${n}`)).replace(
+    /}$/,
+    `,"familyMembers":[${Array(n).fill('0').join(',')}]}`,
+  );
 
 const INPUTS: Array<{ name: string; contentType: string; body: () => string }> = [
   { name: 'csv-4m', contentType: 'text/csv', body: () => sparseCsv(4_000_000) },
@@ -47,13 +51,21 @@ const children: ChildProcess[] = [];
 process.on('exit', () => children.forEach((c) => c.kill('SIGKILL')));
 const tails = new Map<ChildProcess, string>();
 async function start(entry: string, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [...(NODE_ARGS[entry] ?? []), '--import', 'tsx', entry], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(NODE_ARGS[entry] ?? []), '--import', 'tsx', entry], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   tails.set(child, '');
   const keep = (chunk: Buffer) => tails.set(child, (tails.get(child)! + chunk.toString()).slice(-4_000));
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
-  await waitForReady(`http://127.0.0.1:${port}/health/ready`, 60_000, () => child.exitCode === null && child.signalCode === null);
+  await waitForReady(
+    `http://127.0.0.1:${port}/health/ready`,
+    60_000,
+    () => child.exitCode === null && child.signalCode === null,
+  );
   return child;
 }
 const alive = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
@@ -95,8 +107,17 @@ const tokens = {
 const url = `http://127.0.0.1:${base}`;
 
 async function reportOf(feedId: string, token: string) {
-  const response = await fetch(`${url}/ingest/v1/feeds/${feedId}`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5_000) });
-  return (await response.json()) as { status: string; counts: Record<string, number>; rejected: Array<{ path: string; message: string }>; errors: string[]; rejectedOmitted?: number };
+  const response = await fetch(`${url}/ingest/v1/feeds/${feedId}`, {
+    headers: { authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(5_000),
+  });
+  return (await response.json()) as {
+    status: string;
+    counts: Record<string, number>;
+    rejected: Array<{ path: string; message: string }>;
+    errors: string[];
+    rejectedOmitted?: number;
+  };
 }
 
 const rows: string[][] = [];
@@ -112,7 +133,9 @@ for (const input of chosen) {
   const probe = (async () => {
     while (probing) {
       const t = performance.now();
-      await fetch(`${url}/health/live`, { signal: AbortSignal.timeout(TIMEOUT_MS + 5_000) }).then((r) => r.arrayBuffer()).catch(() => undefined);
+      await fetch(`${url}/health/live`, { signal: AbortSignal.timeout(TIMEOUT_MS + 5_000) })
+        .then((r) => r.arrayBuffer())
+        .catch(() => undefined);
       stall = Math.max(stall, performance.now() - t);
       await sleep(10);
     }
@@ -122,11 +145,17 @@ for (const input of chosen) {
   let feedId: string | undefined;
   let staged = '';
   try {
-    const response = await fetch(`${url}/ingest/v1/feeds`, { method: 'POST', headers: { 'content-type': input.contentType, authorization: `Bearer ${tokens.BE}` }, body, signal: AbortSignal.timeout(TIMEOUT_MS) });
+    const response = await fetch(`${url}/ingest/v1/feeds`, {
+      method: 'POST',
+      headers: { 'content-type': input.contentType, authorization: `Bearer ${tokens.BE}` },
+      body,
+      signal: AbortSignal.timeout(TIMEOUT_MS),
+    });
     const json = (await response.json()) as { feedId?: string; error?: { code: string; message: string } };
     answer = `${response.status} ${json.error ? `${json.error.code}: ${json.error.message}` : 'QUEUED'}`;
     feedId = json.feedId;
-    if (feedId) staged = `${((await redis.strlen(`${config.QUEUE_PREFIX}:feed-chunk:${feedId}:0`)) / 1e6).toFixed(1)} MB staged`;
+    if (feedId)
+      staged = `${((await redis.strlen(`${config.QUEUE_PREFIX}:feed-chunk:${feedId}:0`)) / 1e6).toFixed(1)} MB staged`;
   } catch (error) {
     answer = `no answer within ${TIMEOUT_MS / 1000} s (${(error as Error).name})`;
   }
@@ -147,7 +176,10 @@ for (const input of chosen) {
       const response = await fetch(`${url}/ingest/v1/feeds`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.DE}` },
-        body: JSON.stringify([canonicalRecord('DE', `DE-OTHER-${++other}`), canonicalRecord('DE', `DE-OTHER-${++other}`)]),
+        body: JSON.stringify([
+          canonicalRecord('DE', `DE-OTHER-${++other}`),
+          canonicalRecord('DE', `DE-OTHER-${++other}`),
+        ]),
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
       otherFeed = ((await response.json()) as { feedId?: string }).feedId;
@@ -168,7 +200,9 @@ for (const input of chosen) {
     workerPeak = Math.max(workerPeak, status(worker.pid!, 'VmHWM') || 0);
     if (!alive(worker)) {
       deaths++;
-      const why = /heap out of memory|Allocation failed[^\n]*/.exec(tails.get(worker) ?? '')?.[0] ?? `exit ${worker.exitCode ?? worker.signalCode}`;
+      const why =
+        /heap out of memory|Allocation failed[^\n]*/.exec(tails.get(worker) ?? '')?.[0] ??
+        `exit ${worker.exitCode ?? worker.signalCode}`;
       outcome = `worker died ×${deaths} (${why})`;
       if (deaths >= 4) break;
       worker = await restartWorker();
@@ -183,9 +217,15 @@ for (const input of chosen) {
     }
     if (otherFeed && otherOutcome === 'pending') {
       const report = await reportOf(otherFeed, tokens.DE).catch(() => undefined);
-      if (report && ['DONE', 'DONE_WITH_ERRORS', 'FAILED'].includes(report.status)) otherOutcome = `${report.status} in ${((performance.now() - started) / 1000).toFixed(1)} s`;
+      if (report && ['DONE', 'DONE_WITH_ERRORS', 'FAILED'].includes(report.status))
+        otherOutcome = `${report.status} in ${((performance.now() - started) / 1000).toFixed(1)} s`;
     }
-    if ((!feedId || !outcome.startsWith('pending')) && !otherOutcome.startsWith('pending') && !outcome.startsWith('worker died')) break;
+    if (
+      (!feedId || !outcome.startsWith('pending')) &&
+      !otherOutcome.startsWith('pending') &&
+      !outcome.startsWith('worker died')
+    )
+      break;
     if (outcome.startsWith('worker died') && !otherOutcome.startsWith('pending') && deaths >= 3) break;
     await sleep(50);
   }
@@ -211,8 +251,12 @@ for (const input of chosen) {
   process.stdout.write(`${rows.at(-1)!.join(' | ')}\n`);
 }
 
-process.stdout.write(`\nhostile inputs through the push API (real processes; worker heap ${NODE_ARGS['subgraphs/cases/worker.ts']?.join(' ')})\n\n`);
-process.stdout.write('| input | body | answer | push took | longest gateway stall | gateway peak memory | worker peak memory | worker | another Member State\'s feed |\n|---|---|---|---|---|---|---|---|---|\n');
+process.stdout.write(
+  `\nhostile inputs through the push API (real processes; worker heap ${NODE_ARGS['subgraphs/cases/worker.ts']?.join(' ')})\n\n`,
+);
+process.stdout.write(
+  "| input | body | answer | push took | longest gateway stall | gateway peak memory | worker peak memory | worker | another Member State's feed |\n|---|---|---|---|---|---|---|---|---|\n",
+);
 for (const row of rows) process.stdout.write(`| ${row.join(' | ')} |\n`);
 await queue.close();
 redis.disconnect();

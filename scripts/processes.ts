@@ -28,7 +28,11 @@ export const NODE_ARGS: Record<string, string[]> = {
 
 /** Runs a TypeScript entry point with Node and tsx (the same command the compose file uses). */
 export function spawnEntry(entry: string, env: NodeJS.ProcessEnv, stdio: 'inherit' | 'pipe' = 'inherit'): ChildProcess {
-  return spawn(process.execPath, [...(NODE_ARGS[entry] ?? []), '--import', 'tsx', entry], { cwd: ROOT, env, stdio: ['ignore', stdio, stdio] });
+  return spawn(process.execPath, [...(NODE_ARGS[entry] ?? []), '--import', 'tsx', entry], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', stdio, stdio],
+  });
 }
 
 /** Polls GET url until it answers 200 or the deadline passes. */

@@ -13,10 +13,14 @@ let stopping = false;
 async function stopAll(code: number): Promise<never> {
   stopping = true;
   const exits = [...children.values()].map(
-    (child) => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve()))),
+    (child) =>
+      new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve()))),
   );
   for (const child of children.values()) child.kill('SIGTERM');
-  await Promise.race([Promise.all(exits), new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_TIMEOUT_MS + 3_000))]);
+  await Promise.race([
+    Promise.all(exits),
+    new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_TIMEOUT_MS + 3_000)),
+  ]);
   for (const child of children.values()) if (child.exitCode === null) child.kill('SIGKILL');
   process.exit(code);
 }
@@ -36,12 +40,24 @@ for (const { name, entry } of processes) {
   if (name === 'finance') {
     // The gateway routes to the subgraphs: start it only when they are ready.
     await Promise.all(
-      processes.slice(0, 4).map((p) => waitForReady(`http://127.0.0.1:${p.port}/health/ready`, 60_000, () => children.get(p.name)?.exitCode === null)),
+      processes
+        .slice(0, 4)
+        .map((p) =>
+          waitForReady(
+            `http://127.0.0.1:${p.port}/health/ready`,
+            60_000,
+            () => children.get(p.name)?.exitCode === null,
+          ),
+        ),
     );
   }
 }
 try {
-  await Promise.all(processes.map((p) => waitForReady(`http://127.0.0.1:${p.port}/health/ready`, 60_000, () => children.get(p.name)?.exitCode === null)));
+  await Promise.all(
+    processes.map((p) =>
+      waitForReady(`http://127.0.0.1:${p.port}/health/ready`, 60_000, () => children.get(p.name)?.exitCode === null),
+    ),
+  );
 } catch (error) {
   process.stderr.write(`[start] ${(error as Error).message}\n`);
   await stopAll(1);

@@ -6,7 +6,14 @@ import type { DocumentNode, GraphQLSchema } from 'graphql';
 import type { Connection } from 'mongoose';
 import { AuthError, PRINCIPAL_HEADER, unauthenticated, verifyPrincipalHeader, type Principal } from './auth.js';
 import type { Config } from './config.js';
-import { graphqlHandler, startService, type RequestHandler, forwardedRequestId, type RequestIdSource, type RunningService } from './http.js';
+import {
+  graphqlHandler,
+  startService,
+  type RequestHandler,
+  forwardedRequestId,
+  type RequestIdSource,
+  type RunningService,
+} from './http.js';
 import { maskError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Redis } from 'ioredis';
@@ -21,7 +28,11 @@ export interface SubgraphDefinition<TContext extends BaseContext> {
   typeDefs: DocumentNode;
   resolvers: GraphQLResolverMap<TContext>;
   /** Fresh per request, so DataLoader caches never outlive one operation. `requestIdSource`: who made the request id. */
-  createContext: (principal: Principal | null, requestId: string | null, requestIdSource: RequestIdSource | null) => TContext;
+  createContext: (
+    principal: Principal | null,
+    requestId: string | null,
+    requestIdSource: RequestIdSource | null,
+  ) => TContext;
   /** Apollo Server plugins of this subgraph (the cases subgraph writes its access log in one). */
   plugins?: Array<ApolloServerPlugin<TContext>>;
   /** Changes the built schema in place before it serves (the cases subgraph wraps its personal fields). */
@@ -38,7 +49,10 @@ export function createSubgraphServer<TContext extends BaseContext>(
   logger: Logger,
 ): ApolloServer<TContext> {
   const production = config.NODE_ENV === 'production';
-  const schema = buildSubgraphSchema({ typeDefs: definition.typeDefs, resolvers: definition.resolvers as GraphQLResolverMap<unknown> });
+  const schema = buildSubgraphSchema({
+    typeDefs: definition.typeDefs,
+    resolvers: definition.resolvers as GraphQLResolverMap<unknown>,
+  });
   definition.protectSchema?.(schema);
   return new ApolloServer<TContext>({
     schema,
@@ -58,7 +72,8 @@ export function createSubgraphServer<TContext extends BaseContext>(
  * it, or with a forged or expired one, gets 401 and no data.
  */
 export function principalOf(header: string | string[] | undefined, key: string): Principal | null {
-  if (typeof header !== 'string') throw unauthenticated('Subgraphs are reached through the gateway only (missing signed principal)');
+  if (typeof header !== 'string')
+    throw unauthenticated('Subgraphs are reached through the gateway only (missing signed principal)');
   try {
     return verifyPrincipalHeader(header, key);
   } catch (error) {
@@ -104,16 +119,24 @@ export async function startSubgraph<TContext extends BaseContext>(
     port: options.port,
     logger,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
-    handlers: [withRequestDeadline(dbTimeoutMs(config), graphqlHandler({
-      server,
-      maxBodyBytes: config.MAX_BODY_BYTES,
-      context: async (req) => {
-        const principal = principalOf(req.headers[PRINCIPAL_HEADER], config.INTERNAL_SIGNING_KEY);
-        const { requestId, requestIdSource } = forwardedRequestId(req.headers['x-request-id'], req.headers['x-avrr-request-id-source']);
-        return definition.createContext(principal, requestId, requestIdSource);
-      },
-      logger,
-    }))],
+    handlers: [
+      withRequestDeadline(
+        dbTimeoutMs(config),
+        graphqlHandler({
+          server,
+          maxBodyBytes: config.MAX_BODY_BYTES,
+          context: async (req) => {
+            const principal = principalOf(req.headers[PRINCIPAL_HEADER], config.INTERNAL_SIGNING_KEY);
+            const { requestId, requestIdSource } = forwardedRequestId(
+              req.headers['x-request-id'],
+              req.headers['x-avrr-request-id-source'],
+            );
+            return definition.createContext(principal, requestId, requestIdSource);
+          },
+          logger,
+        }),
+      ),
+    ],
     readiness: {
       mongo: async () => {
         if (!connection.db) throw new Error('mongo not connected');

@@ -9,7 +9,10 @@ export interface PartnersLoaders {
 export function createPartnersLoaders(models: PartnersModels): PartnersLoaders {
   return {
     partnerById: batchByKey<string, PartnerDoc>(
-      (ids) => models.Partner.find({ _id: { $in: [...ids] } }).lean<PartnerDoc[]>().exec(),
+      (ids) =>
+        models.Partner.find({ _id: { $in: [...ids] } })
+          .lean<PartnerDoc[]>()
+          .exec(),
       (doc) => doc._id,
     ),
   };

@@ -11,7 +11,8 @@ export interface PartnersContext {
 
 export const partnersResolvers: GraphQLResolverMap<PartnersContext> = {
   Query: {
-    partners: (_: unknown, __: unknown, ctx: PartnersContext) => ctx.models.Partner.find().sort({ name: 1 }).lean<PartnerDoc[]>().exec(),
+    partners: (_: unknown, __: unknown, ctx: PartnersContext) =>
+      ctx.models.Partner.find().sort({ name: 1 }).lean<PartnerDoc[]>().exec(),
     partner: (_: unknown, args: { id: string }, ctx: PartnersContext) => ctx.loaders.partnerById.load(String(args.id)),
   },
   Partner: {

@@ -1,6 +1,16 @@
 import type { Connection } from 'mongoose';
 
-const HOUSEKEEPING = new Set(['ping', 'hello', 'isMaster', 'ismaster', 'endSessions', 'buildInfo', 'saslStart', 'saslContinue', 'getMore']);
+const HOUSEKEEPING = new Set([
+  'ping',
+  'hello',
+  'isMaster',
+  'ismaster',
+  'endSessions',
+  'buildInfo',
+  'saslStart',
+  'saslContinue',
+  'getMore',
+]);
 
 /**
  * Counts the database commands a connection sends (MongoDB command monitoring), by name,

@@ -26,7 +26,9 @@ export interface FaultyProxy {
 const principalOf = (header: string | string[] | undefined): string => {
   if (typeof header !== 'string') return 'none';
   try {
-    const { p } = JSON.parse(Buffer.from(header.split('.')[0]!, 'base64url').toString('utf8')) as { p: { role: string; subject: string } | null };
+    const { p } = JSON.parse(Buffer.from(header.split('.')[0]!, 'base64url').toString('utf8')) as {
+      p: { role: string; subject: string } | null;
+    };
     return p ? `${p.role}:${p.subject}` : 'anonymous';
   } catch {
     return 'malformed';
@@ -50,12 +52,21 @@ export async function faultyProxy(target: string): Promise<FaultyProxy> {
   const forward = (req: IncomingMessage, body: Buffer) =>
     new Promise<{ status: number; headers: Record<string, string>; body: Buffer }>((resolve, reject) => {
       const headers = { ...req.headers, host: targetUrl.host, 'content-length': String(body.length) };
-      const out = httpRequest({ host: targetUrl.hostname, port: targetUrl.port, path: targetUrl.pathname, method: req.method, headers }, (res) => {
-        const parts: Buffer[] = [];
-        res.on('data', (part: Buffer) => parts.push(part));
-        res.on('end', () => resolve({ status: res.statusCode ?? 502, headers: { 'content-type': String(res.headers['content-type'] ?? 'application/json') }, body: Buffer.concat(parts) }));
-        res.on('error', reject);
-      });
+      const out = httpRequest(
+        { host: targetUrl.hostname, port: targetUrl.port, path: targetUrl.pathname, method: req.method, headers },
+        (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (part: Buffer) => parts.push(part));
+          res.on('end', () =>
+            resolve({
+              status: res.statusCode ?? 502,
+              headers: { 'content-type': String(res.headers['content-type'] ?? 'application/json') },
+              body: Buffer.concat(parts),
+            }),
+          );
+          res.on('error', reject);
+        },
+      );
       out.on('error', reject);
       out.end(body);
     });

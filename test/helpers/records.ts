@@ -2,7 +2,11 @@
  * A valid canonical feed record of a Moroccan voluntary return (partner assignment depends on
  * the country), for tests and benches that push feeds; `extra` overrides or adds fields.
  */
-export function canonicalRecord(memberState: string, caseReference: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function canonicalRecord(
+  memberState: string,
+  caseReference: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     memberState,
     caseReference,

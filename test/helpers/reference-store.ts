@@ -51,7 +51,9 @@ function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -65,7 +67,8 @@ async function waitForPort(port: number, timeoutMs: number, alive: () => boolean
     });
     if (open) return;
     if (!alive()) throw new Error('the reference FerretDB exited before it listened');
-    if (Date.now() > deadline) throw new Error(`the reference FerretDB did not listen on ${port} within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`the reference FerretDB did not listen on ${port} within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

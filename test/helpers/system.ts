@@ -13,7 +13,12 @@ import { partnersProcess } from '../../subgraphs/partners/subgraph.js';
 import { seedCases, seedReferenceData } from '../../scripts/seed-data.js';
 import type { Redis } from 'ioredis';
 import { caseEventStream, publishCaseEvents } from '../../shared/case-events/index.js';
-import { coverageClient, processIngestChunk, type AssignPartners, type ChunkReport } from '../../subgraphs/cases/ingestion/index.js';
+import {
+  coverageClient,
+  processIngestChunk,
+  type AssignPartners,
+  type ChunkReport,
+} from '../../subgraphs/cases/ingestion/index.js';
 import { createRedis } from '../../shared/redis.js';
 import { casesModels } from '../../subgraphs/cases/case/models.js';
 import { resetStatisticsCheckpoint, type StatisticsProjector } from '../../subgraphs/cases/statistics/projector.js';
@@ -59,7 +64,11 @@ export interface TestSystem {
    * A GraphQL request through the gateway, as an administrator (every case's metadata, no
    * personal data) unless `headers` has an `authorization` of its own ('' is anonymous).
    */
-  graphql: <T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>) => Promise<{ status: number; body: GraphQLBody<T> }>;
+  graphql: <T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ) => Promise<{ status: number; body: GraphQLBody<T> }>;
   /** An `authorization` header for `principal` (null: anonymous). */
   as: (principal: Principal | null) => Promise<Record<string, string>>;
   stop: () => Promise<void>;
@@ -71,7 +80,9 @@ export interface GraphQLBody<T> {
 }
 
 /** The whole graph in this process, on ephemeral ports, over real FerretDB. */
-export async function startTestSystem(options: { cases?: number; seed?: number; config?: Config } = {}): Promise<TestSystem> {
+export async function startTestSystem(
+  options: { cases?: number; seed?: number; config?: Config } = {},
+): Promise<TestSystem> {
   const config = options.config ?? testConfig();
   const redis = createRedis(config, 'test-system');
   const names: SubgraphName[] = ['cases', 'partners', 'coverage', 'finance'];
@@ -79,7 +90,8 @@ export async function startTestSystem(options: { cases?: number; seed?: number; 
     await Promise.all(names.map(async (n) => [n, await connectDatabase(config, n)] as const)),
   ) as Record<SubgraphName, Connection>;
   await seedReferenceData(connections);
-  if (options.cases) await seedCases(connections, { count: options.cases, seed: options.seed ?? 7, caseIdKey: config.CASE_ID_KEY });
+  if (options.cases)
+    await seedCases(connections, { count: options.cases, seed: options.seed ?? 7, caseIdKey: config.CASE_ID_KEY });
   const caseModels = casesModels(connections.cases);
   await resetStatisticsCheckpoint(caseModels, redis, config.QUEUE_PREFIX);
   await resetFinanceCheckpoint(ledgerModels(connections.finance), redis, config.QUEUE_PREFIX);
@@ -115,13 +127,21 @@ export async function startTestSystem(options: { cases?: number; seed?: number; 
   const gatewayUrl = `${gateway.url}/graphql`;
   const assignPartners = coverageClient(`${subgraphs.coverage.url}/graphql`, config.INTERNAL_SIGNING_KEY, 5_000);
   let feeds = 0;
-  const as = async (principal: Principal | null) => ({ authorization: principal ? `Bearer ${await mintToken(principal, config)}` : '' });
+  const as = async (principal: Principal | null) => ({
+    authorization: principal ? `Bearer ${await mintToken(principal, config)}` : '',
+  });
   const admin = await as({ subject: 'test-admin', role: 'ADMIN' });
   return {
     as,
     assignPartners,
     ingest: (memberState, records) =>
-      processIngestChunk({ feedId: `test-feed-${++feeds}`, memberState, firstPosition: 0, records }, caseModels, (events, onceKey) => publishCaseEvents(redis, config.QUEUE_PREFIX, events, onceKey), assignPartners, config.CASE_ID_KEY),
+      processIngestChunk(
+        { feedId: `test-feed-${++feeds}`, memberState, firstPosition: 0, records },
+        caseModels,
+        (events, onceKey) => publishCaseEvents(redis, config.QUEUE_PREFIX, events, onceKey),
+        assignPartners,
+        config.CASE_ID_KEY,
+      ),
     config,
     redis,
     projector,
@@ -129,7 +149,8 @@ export async function startTestSystem(options: { cases?: number; seed?: number; 
     subgraphs,
     gateway,
     gatewayUrl,
-    graphql: (query, variables, headers = {}) => postGraphQL(gatewayUrl, query, variables, 'authorization' in headers ? headers : { ...admin, ...headers }),
+    graphql: (query, variables, headers = {}) =>
+      postGraphQL(gatewayUrl, query, variables, 'authorization' in headers ? headers : { ...admin, ...headers }),
     stop: async () => {
       await gateway.shutdown('test done');
       await redis.del(caseEventStream(config.QUEUE_PREFIX));

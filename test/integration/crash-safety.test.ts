@@ -32,12 +32,19 @@ const record = (ref: string) => ({
   eligibility: { requestDate: '2024-04-10' },
 });
 
-const exited = (child: ChildProcess) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+const exited = (child: ChildProcess) =>
+  new Promise<void>((resolve) =>
+    child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()),
+  );
 
 function workerEnv(system: TestSystem, port: number): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    ...Object.fromEntries(Object.entries(system.config).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])),
+    ...Object.fromEntries(
+      Object.entries(system.config)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, String(v)]),
+    ),
     COVERAGE_URL: `${system.subgraphs.coverage.url}/graphql`,
     WORKER_PORT: String(port),
     // A killed worker's chunk goes to another worker after this long.
@@ -58,13 +65,18 @@ async function startWorker(system: TestSystem, port: number): Promise<ChildProce
 async function pushFeed(system: TestSystem, prefix: string): Promise<string> {
   const token = await mintToken({ subject: 'be-system', role: 'MEMBER_STATE', memberState: 'BE' }, system.config);
   const body = Array.from({ length: FEED }, (_, i) => JSON.stringify(record(`${prefix}-${i}`))).join('\n');
-  const response = await fetch(`${system.gateway.url}/ingest/v1/feeds`, { method: 'POST', headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${token}` }, body });
+  const response = await fetch(`${system.gateway.url}/ingest/v1/feeds`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${token}` },
+    body,
+  });
   expect(response.status).toBe(202);
   return ((await response.json()) as { feedId: string }).feedId;
 }
 
 /** Chunks of the feed whose reports are written (read from the store: works while Redis is down). */
-const chunksDone = (system: TestSystem, feedId: string) => feedModels(system.connections.cases).FeedChunk.countDocuments({ feedId }).exec();
+const chunksDone = (system: TestSystem, feedId: string) =>
+  feedModels(system.connections.cases).FeedChunk.countDocuments({ feedId }).exec();
 
 async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -91,14 +103,22 @@ async function expectExactlyOnce(system: TestSystem, redis: Redis, feedId: strin
   expect(report.counts).toEqual({ received: FEED, created: FEED, updated: 0, unchanged: 0, stale: 0, rejected: 0 });
   const cases = casesModels(system.connections.cases).Case;
   expect(await cases.countDocuments({ caseReference: { $regex: `^${prefix}-` } }).exec()).toBe(FEED);
-  const ids = new Set((await cases.find({ caseReference: { $regex: `^${prefix}-` } }, { _id: 1 }).lean().exec()).map((d) => String(d._id)));
+  const ids = new Set(
+    (
+      await cases
+        .find({ caseReference: { $regex: `^${prefix}-` } }, { _id: 1 })
+        .lean()
+        .exec()
+    ).map((d) => String(d._id)),
+  );
   const created = new Map<string, number>();
   let from = '-';
   for (;;) {
     const entries = await redis.xrange(caseEventStream(system.config.QUEUE_PREFIX), from, '+', 'COUNT', 5_000);
     for (const [, fields] of entries) {
       const event = JSON.parse(fields[1]!) as { type: string; caseId: string };
-      if (event.type === 'case.created' && ids.has(event.caseId)) created.set(event.caseId, (created.get(event.caseId) ?? 0) + 1);
+      if (event.type === 'case.created' && ids.has(event.caseId))
+        created.set(event.caseId, (created.get(event.caseId) ?? 0) + 1);
     }
     if (entries.length < 5_000) break;
     from = `(${entries.at(-1)![0]}`;
@@ -122,14 +142,33 @@ describe('ingestion crash safety (real worker processes)', () => {
 
   it('a retried chunk reports what its first attempt wrote and publishes its events once', async () => {
     const models = casesModels(system.connections.cases);
-    const publish = (events: Parameters<typeof publishCaseEvents>[2], onceKey?: string) => publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, events, onceKey);
+    const publish = (events: Parameters<typeof publishCaseEvents>[2], onceKey?: string) =>
+      publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, events, onceKey);
     const existing = { ...record('BE-RETRY-OLD'), recordVersion: 1 };
-    await processIngestChunk({ feedId: 'feed-earlier', memberState: 'BE', firstPosition: 0, records: [existing] }, models, publish, system.assignPartners, system.config.CASE_ID_KEY);
+    await processIngestChunk(
+      { feedId: 'feed-earlier', memberState: 'BE', firstPosition: 0, records: [existing] },
+      models,
+      publish,
+      system.assignPartners,
+      system.config.CASE_ID_KEY,
+    );
     const stream = caseEventStream(system.config.QUEUE_PREFIX);
     const before = await system.redis.xlen(stream);
-    const chunk = { feedId: 'feed-retried', memberState: 'BE', chunkIndex: 0, firstPosition: 0, records: [record('BE-RETRY-NEW'), { ...existing, recordVersion: 2, arrivalDate: '2024-04-03' }, existing] };
+    const chunk = {
+      feedId: 'feed-retried',
+      memberState: 'BE',
+      chunkIndex: 0,
+      firstPosition: 0,
+      records: [record('BE-RETRY-NEW'), { ...existing, recordVersion: 2, arrivalDate: '2024-04-03' }, existing],
+    };
     // First attempt "dies" after writing only its first record: run it on that record alone.
-    await processIngestChunk({ ...chunk, records: chunk.records.slice(0, 1) }, models, async () => undefined, system.assignPartners, system.config.CASE_ID_KEY);
+    await processIngestChunk(
+      { ...chunk, records: chunk.records.slice(0, 1) },
+      models,
+      async () => undefined,
+      system.assignPartners,
+      system.config.CASE_ID_KEY,
+    );
     const retried = await processIngestChunk(chunk, models, publish, system.assignPartners, system.config.CASE_ID_KEY);
     expect(retried.counts).toEqual({ created: 1, updated: 1, unchanged: 0, stale: 0, rejected: 1 });
     expect(retried.rejected[0]!.message).toMatch(/duplicate in this feed/);
@@ -141,12 +180,19 @@ describe('ingestion crash safety (real worker processes)', () => {
     expect((await models.Case.findOne({ caseReference: 'BE-RETRY-OLD' }).lean().exec())?.version).toBe(1);
   });
 
-  it('a case that moves between the chunk\'s read and its write is decided again; every write keeps its event and its history entry', async () => {
+  it("a case that moves between the chunk's read and its write is decided again; every write keeps its event and its history entry", async () => {
     const models = casesModels(system.connections.cases);
-    const publish = (events: Parameters<typeof publishCaseEvents>[2], onceKey?: string) => publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, events, onceKey);
+    const publish = (events: Parameters<typeof publishCaseEvents>[2], onceKey?: string) =>
+      publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, events, onceKey);
     const a = { ...record('BE-RACE-A'), recordVersion: 1 };
     const b = { ...record('BE-RACE-B'), recordVersion: 1 };
-    await processIngestChunk({ feedId: 'feed-race-1', memberState: 'BE', firstPosition: 0, records: [a, b] }, models, publish, system.assignPartners, system.config.CASE_ID_KEY);
+    await processIngestChunk(
+      { feedId: 'feed-race-1', memberState: 'BE', firstPosition: 0, records: [a, b] },
+      models,
+      publish,
+      system.assignPartners,
+      system.config.CASE_ID_KEY,
+    );
     const idA = (await models.Case.findOne({ caseReference: 'BE-RACE-A' }).lean<CaseDoc>().exec())!._id;
     // A lifecycle step lands on case A right before the feed's write (as another process would).
     let interfered = false;
@@ -158,7 +204,23 @@ describe('ingestion crash safety (real worker processes)', () => {
           return async (...args: Parameters<typeof target.bulkWrite>) => {
             if (!interfered) {
               interfered = true;
-              await target.collection.updateOne({ _id: idA }, { $set: { status: 'ACCEPTED', 'history.0': { version: 1, transition: 'acceptCase', from: 'SUBMITTED', to: 'ACCEPTED', at: new Date(), actor: { role: 'PARTNER', subject: 'p' } } }, $inc: { version: 1 } });
+              await target.collection.updateOne(
+                { _id: idA },
+                {
+                  $set: {
+                    status: 'ACCEPTED',
+                    'history.0': {
+                      version: 1,
+                      transition: 'acceptCase',
+                      from: 'SUBMITTED',
+                      to: 'ACCEPTED',
+                      at: new Date(),
+                      actor: { role: 'PARTNER', subject: 'p' },
+                    },
+                  },
+                  $inc: { version: 1 },
+                },
+              );
             }
             return target.bulkWrite(...args);
           };
@@ -167,16 +229,51 @@ describe('ingestion crash safety (real worker processes)', () => {
     };
     const stream = caseEventStream(system.config.QUEUE_PREFIX);
     const before = await system.redis.xlen(stream);
-    const report = await processIngestChunk({ feedId: 'feed-race-2', memberState: 'BE', firstPosition: 0, records: [{ ...a, recordVersion: 2, familyMembers: [...a.familyMembers, { name: 'X Y', dateOfBirth: '2015-01-01', sex: 'FEMALE', relationship: 'CHILD' }] }, { ...b, recordVersion: 2, departureDate: '2024-04-05' }] }, racing, publish, system.assignPartners, system.config.CASE_ID_KEY);
+    const report = await processIngestChunk(
+      {
+        feedId: 'feed-race-2',
+        memberState: 'BE',
+        firstPosition: 0,
+        records: [
+          {
+            ...a,
+            recordVersion: 2,
+            familyMembers: [
+              ...a.familyMembers,
+              { name: 'X Y', dateOfBirth: '2015-01-01', sex: 'FEMALE', relationship: 'CHILD' },
+            ],
+          },
+          { ...b, recordVersion: 2, departureDate: '2024-04-05' },
+        ],
+      },
+      racing,
+      publish,
+      system.assignPartners,
+      system.config.CASE_ID_KEY,
+    );
     expect(interfered).toBe(true);
     expect(report.counts).toMatchObject({ updated: 2, rejected: 0 });
     const storedA = (await models.Case.findOne({ _id: idA }).lean<CaseDoc>().exec())!;
     expect(storedA).toMatchObject({ version: 2, status: 'ACCEPTED', familySize: 3 });
     expect(storedA.history.map((h) => h.transition)).toEqual(['acceptCase', 'ingested']);
-    const events = (await system.redis.xrange(stream, '-', '+')).slice(before).map(([, fields]) => JSON.parse(fields[1]!) as { caseId: string; version: number; before: { returnees: number; status: string }; after: { returnees: number } });
+    const events = (await system.redis.xrange(stream, '-', '+'))
+      .slice(before)
+      .map(
+        ([, fields]) =>
+          JSON.parse(fields[1]!) as {
+            caseId: string;
+            version: number;
+            before: { returnees: number; status: string };
+            after: { returnees: number };
+          },
+      );
     expect(events).toHaveLength(2);
     // A's event starts from what was stored when it landed (accepted), not from the first read (submitted).
-    expect(events.find((e) => e.caseId === idA.toHexString())).toMatchObject({ version: 2, before: { returnees: 2, status: 'ACCEPTED' }, after: { returnees: 3 } });
+    expect(events.find((e) => e.caseId === idA.toHexString())).toMatchObject({
+      version: 2,
+      before: { returnees: 2, status: 'ACCEPTED' },
+      after: { returnees: 3 },
+    });
   });
 
   it('SIGKILL of a worker in the middle of a feed: another worker completes it, every record stored exactly once', async () => {
@@ -199,7 +296,24 @@ describe('ingestion across a Redis restart (real worker process, real redis-serv
   const port = 24_000 + Math.floor(Math.random() * 600);
   const dir = mkdtempSync(join(tmpdir(), 'avrr-redis-'));
   const startRedis = async () => {
-    const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'always', '--save', ''], { stdio: 'ignore' });
+    const child = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'always',
+        '--save',
+        '',
+      ],
+      { stdio: 'ignore' },
+    );
     const { Redis } = await import('ioredis');
     await waitFor(
       async () => {
@@ -223,7 +337,9 @@ describe('ingestion across a Redis restart (real worker process, real redis-serv
 
   beforeAll(async () => {
     redisServer = await startRedis();
-    system = await startTestSystem({ config: testConfig({ INGEST_CHUNK_SIZE: '50', REDIS_URL: `redis://127.0.0.1:${port}` }) });
+    system = await startTestSystem({
+      config: testConfig({ INGEST_CHUNK_SIZE: '50', REDIS_URL: `redis://127.0.0.1:${port}` }),
+    });
   });
   afterAll(async () => {
     if (worker && worker.exitCode === null) worker.kill('SIGKILL');

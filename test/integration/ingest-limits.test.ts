@@ -23,8 +23,10 @@ interface Report {
   errors: string[];
 }
 
-
-const exited = (child: ChildProcess) => new Promise<void>((resolve) => (child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve())));
+const exited = (child: ChildProcess) =>
+  new Promise<void>((resolve) =>
+    child.exitCode !== null || child.signalCode !== null ? resolve() : child.once('exit', () => resolve()),
+  );
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const MB = 1024 * 1024;
 /** Peak and current resident memory of a process (Linux), in bytes; `5` to clear_refs resets the peak. */
@@ -35,10 +37,19 @@ const memoryOf = (pid: number | 'self') => {
 };
 const resetPeak = (pid: number | 'self') => writeFileSync(`/proc/${pid}/clear_refs`, '5');
 
-function workerEnv(system: TestSystem, port: number, coverageUrl: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+function workerEnv(
+  system: TestSystem,
+  port: number,
+  coverageUrl: string,
+  extra: Record<string, string> = {},
+): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    ...Object.fromEntries(Object.entries(system.config).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)])),
+    ...Object.fromEntries(
+      Object.entries(system.config)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, String(v)]),
+    ),
     COVERAGE_URL: coverageUrl,
     WORKER_PORT: String(port),
     LOG_LEVEL: 'silent',
@@ -51,7 +62,11 @@ async function startWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
   const child = spawnEntry('subgraphs/cases/worker.ts', env, 'pipe');
   child.stdout?.resume();
   child.stderr?.resume();
-  await waitForReady(`http://127.0.0.1:${env.WORKER_PORT}/health/ready`, 60_000, () => child.exitCode === null && child.signalCode === null);
+  await waitForReady(
+    `http://127.0.0.1:${env.WORKER_PORT}/health/ready`,
+    60_000,
+    () => child.exitCode === null && child.signalCode === null,
+  );
   return child;
 }
 
@@ -61,8 +76,15 @@ describe('bounded work for every input (push API, real worker process)', () => {
   const tokens: Record<string, string> = {};
   let otherRefs = 0;
   const push = (body: string, contentType: string, token = tokens.BE!) =>
-    fetch(`${system.gateway.url}/ingest/v1/feeds`, { method: 'POST', headers: { 'content-type': contentType, authorization: `Bearer ${token}` }, body });
-  const report = async (feedId: string, token: string): Promise<Report> => (await (await fetch(`${system.gateway.url}/ingest/v1/feeds/${feedId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as Report;
+    fetch(`${system.gateway.url}/ingest/v1/feeds`, {
+      method: 'POST',
+      headers: { 'content-type': contentType, authorization: `Bearer ${token}` },
+      body,
+    });
+  const report = async (feedId: string, token: string): Promise<Report> =>
+    (await (
+      await fetch(`${system.gateway.url}/ingest/v1/feeds/${feedId}`, { headers: { authorization: `Bearer ${token}` } })
+    ).json()) as Report;
   const finished = async (feedId: string, token: string, timeoutMs = 30_000): Promise<Report> => {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
@@ -70,11 +92,17 @@ describe('bounded work for every input (push API, real worker process)', () => {
       if (['DONE', 'DONE_WITH_ERRORS', 'FAILED'].includes(body.status)) return body;
       await sleep(50);
     }
-    throw new Error(`feed ${feedId} did not finish in ${timeoutMs} ms (worker ${worker.exitCode === null && worker.signalCode === null ? 'alive' : 'dead'})`);
+    throw new Error(
+      `feed ${feedId} did not finish in ${timeoutMs} ms (worker ${worker.exitCode === null && worker.signalCode === null ? 'alive' : 'dead'})`,
+    );
   };
   /** Another Member State's small feed, pushed at the same time as a hostile one: it must complete. */
   const otherFeed = async () => {
-    const response = await push(JSON.stringify([canonicalRecord('DE', `DE-LIM-${++otherRefs}`), canonicalRecord('DE', `DE-LIM-${++otherRefs}`)]), 'application/json', tokens.DE);
+    const response = await push(
+      JSON.stringify([canonicalRecord('DE', `DE-LIM-${++otherRefs}`), canonicalRecord('DE', `DE-LIM-${++otherRefs}`)]),
+      'application/json',
+      tokens.DE,
+    );
     expect(response.status).toBe(202);
     return ((await response.json()) as { feedId: string }).feedId;
   };
@@ -110,8 +138,12 @@ describe('bounded work for every input (push API, real worker process)', () => {
       const ms = performance.now() - started;
       loop.disable();
       const after = memoryOf('self');
-      const answer = (await response.json()) as { error: { code: string; message: string; line: number; column: string } };
-      console.log(`CSV familyMembers.${index}.name (${Buffer.byteLength(body)} bytes): ${response.status} in ${ms.toFixed(0)} ms, longest event-loop stall ${(loop.max / 1e6).toFixed(0)} ms, gateway process peak RSS +${((after.peak - before.rss) / MB).toFixed(1)} MB`);
+      const answer = (await response.json()) as {
+        error: { code: string; message: string; line: number; column: string };
+      };
+      console.log(
+        `CSV familyMembers.${index}.name (${Buffer.byteLength(body)} bytes): ${response.status} in ${ms.toFixed(0)} ms, longest event-loop stall ${(loop.max / 1e6).toFixed(0)} ms, gateway process peak RSS +${((after.peak - before.rss) / MB).toFixed(1)} MB`,
+      );
       expect(response.status).toBe(400);
       expect(answer.error.code).toBe('MALFORMED_FEED');
       expect(answer.error.message).toContain(`"familyMembers.${index}.name"`);
@@ -127,9 +159,39 @@ describe('bounded work for every input (push API, real worker process)', () => {
   }
 
   it(`the largest family a CSV may describe (familyMembers.${MAX_FAMILY_MEMBERS - 1}) is still taken`, async () => {
-    const columns = Array.from({ length: MAX_FAMILY_MEMBERS }, (_, i) => [`familyMembers.${i}.name`, `familyMembers.${i}.dateOfBirth`, `familyMembers.${i}.sex`]).flat();
-    const header = ['memberState', 'caseReference', 'recordVersion', 'returnType', 'packages', 'countryOfOrigin', 'departureDate', 'mainApplicant.name', 'mainApplicant.dateOfBirth', 'mainApplicant.sex', 'eligibility.requestDate', ...columns];
-    const row = ['BE', 'BE-CSV-FAM-15', '1', 'VOLUNTARY', 'POST_ARRIVAL', 'MA', '2024-04-02', 'A B', '1980-01-01', 'MALE', '2024-04-10', ...Array.from({ length: MAX_FAMILY_MEMBERS }, () => ['C D', '2010-01-01', 'FEMALE']).flat()];
+    const columns = Array.from({ length: MAX_FAMILY_MEMBERS }, (_, i) => [
+      `familyMembers.${i}.name`,
+      `familyMembers.${i}.dateOfBirth`,
+      `familyMembers.${i}.sex`,
+    ]).flat();
+    const header = [
+      'memberState',
+      'caseReference',
+      'recordVersion',
+      'returnType',
+      'packages',
+      'countryOfOrigin',
+      'departureDate',
+      'mainApplicant.name',
+      'mainApplicant.dateOfBirth',
+      'mainApplicant.sex',
+      'eligibility.requestDate',
+      ...columns,
+    ];
+    const row = [
+      'BE',
+      'BE-CSV-FAM-15',
+      '1',
+      'VOLUNTARY',
+      'POST_ARRIVAL',
+      'MA',
+      '2024-04-02',
+      'A B',
+      '1980-01-01',
+      'MALE',
+      '2024-04-10',
+      ...Array.from({ length: MAX_FAMILY_MEMBERS }, () => ['C D', '2010-01-01', 'FEMALE']).flat(),
+    ];
     const response = await push(`${header.join(',')}\n${row.join(',')}\n`, 'text/csv');
     expect(response.status).toBe(202);
     const done = await finished(((await response.json()) as { feedId: string }).feedId, tokens.BE!);
@@ -137,9 +199,24 @@ describe('bounded work for every input (push API, real worker process)', () => {
   });
 
   const families: Array<[string, string, () => string]> = [
-    ['JSON, 200,000 family members', 'application/json', () => `[${JSON.stringify(canonicalRecord('BE', 'BE-FAM-200K')).replace(/}$/, `,"familyMembers":[${Array(200_000).fill('0').join(',')}]}`)}]`],
-    ['NDJSON, 500,000 family members (about 1 MB)', 'application/x-ndjson', () => `${JSON.stringify(canonicalRecord('BE', 'BE-FAM-500K')).replace(/}$/, `,"familyMembers":[${Array(500_000).fill('0').join(',')}]}`)}\n`],
-    ['JSON, 340,000 empty objects as family members (the most objects 1 MB can hold)', 'application/json', () => `[${JSON.stringify(canonicalRecord('BE', 'BE-FAM-OBJ')).replace(/}$/, `,"familyMembers":[${Array(340_000).fill('{}').join(',')}]}`)}]`],
+    [
+      'JSON, 200,000 family members',
+      'application/json',
+      () =>
+        `[${JSON.stringify(canonicalRecord('BE', 'BE-FAM-200K')).replace(/}$/, `,"familyMembers":[${Array(200_000).fill('0').join(',')}]}`)}]`,
+    ],
+    [
+      'NDJSON, 500,000 family members (about 1 MB)',
+      'application/x-ndjson',
+      () =>
+        `${JSON.stringify(canonicalRecord('BE', 'BE-FAM-500K')).replace(/}$/, `,"familyMembers":[${Array(500_000).fill('0').join(',')}]}`)}\n`,
+    ],
+    [
+      'JSON, 340,000 empty objects as family members (the most objects 1 MB can hold)',
+      'application/json',
+      () =>
+        `[${JSON.stringify(canonicalRecord('BE', 'BE-FAM-OBJ')).replace(/}$/, `,"familyMembers":[${Array(340_000).fill('{}').join(',')}]}`)}]`,
+    ],
   ];
   for (const [name, contentType, body] of families) {
     it(`a record with a family array of ${name}: rejected with one problem, the worker's memory bounded, the worker stays up`, async () => {
@@ -154,12 +231,16 @@ describe('bounded work for every input (push API, real worker process)', () => {
       const done = await finished(((await response.json()) as { feedId: string }).feedId, tokens.BE!);
       const ms = performance.now() - started;
       const after = memoryOf(worker.pid!);
-      console.log(`${name} (${(Buffer.byteLength(text) / 1e6).toFixed(2)} MB): ${done.status} in ${ms.toFixed(0)} ms, worker peak RSS +${((after.peak - before.rss) / MB).toFixed(1)} MB (peak ${(after.peak / MB).toFixed(0)} MB)`);
+      console.log(
+        `${name} (${(Buffer.byteLength(text) / 1e6).toFixed(2)} MB): ${done.status} in ${ms.toFixed(0)} ms, worker peak RSS +${((after.peak - before.rss) / MB).toFixed(1)} MB (peak ${(after.peak / MB).toFixed(0)} MB)`,
+      );
       expect(done.status).toBe('DONE_WITH_ERRORS');
       expect(done.counts.rejected).toBe(1);
       expect(done.rejected).toHaveLength(1);
       expect(done.rejected[0]).toMatchObject({ position: 0, path: 'familyMembers' });
-      expect(done.rejected[0]!.message).toMatch(new RegExp(`^must have at most ${MAX_FAMILY_MEMBERS} elements \\(got \\d+\\)$`));
+      expect(done.rejected[0]!.message).toMatch(
+        new RegExp(`^must have at most ${MAX_FAMILY_MEMBERS} elements \\(got \\d+\\)$`),
+      );
       expect(worker.exitCode).toBeNull();
       expect(worker.signalCode).toBeNull();
       expect(after.peak - before.rss).toBeLessThan(48 * MB);
@@ -171,12 +252,19 @@ describe('bounded work for every input (push API, real worker process)', () => {
   it('problems are capped per record and per report, with the count of the rest', async () => {
     const bad = { name: '', dateOfBirth: 'soon', sex: 'X', relationship: '', vulnerabilities: [''] };
     // 2,500 records, each with far more problems than a record keeps.
-    const records = Array.from({ length: 2_500 }, (_, i) => canonicalRecord('BE', `BE-CAP-${i}`, { countryOfOrigin: 'ZZ', familyMembers: Array(MAX_FAMILY_MEMBERS).fill(bad) }));
+    const records = Array.from({ length: 2_500 }, (_, i) =>
+      canonicalRecord('BE', `BE-CAP-${i}`, {
+        countryOfOrigin: 'ZZ',
+        familyMembers: Array(MAX_FAMILY_MEMBERS).fill(bad),
+      }),
+    );
     const other = otherFeed();
     const response = await push(JSON.stringify(records), 'application/json');
     expect(response.status).toBe(202);
     const done = await finished(((await response.json()) as { feedId: string }).feedId, tokens.BE!, 60_000);
-    console.log(`2,500 records with ${done.rejected.filter((r) => r.position === 0).length} listed problems each: report lists ${done.rejected.length}, ${done.rejectedOmitted} not listed`);
+    console.log(
+      `2,500 records with ${done.rejected.filter((r) => r.position === 0).length} listed problems each: report lists ${done.rejected.length}, ${done.rejectedOmitted} not listed`,
+    );
     expect(done.counts.rejected).toBe(2_500);
     expect(done.rejected).toHaveLength(1_000);
     // Per record: 20 problems and one line counting the rest.
@@ -185,7 +273,9 @@ describe('bounded work for every input (push API, real worker process)', () => {
     expect(first.at(-1)).toMatchObject({ path: '(record)' });
     expect(first.at(-1)!.message).toMatch(/^and \d+ more problems in this record \(the first 20 are listed\)$/);
     // Per report: the first 1,000 entries in feed order, and how many more there are.
-    expect(done.rejected.map((r) => r.position)).toEqual([...done.rejected.map((r) => r.position)].sort((a, b) => a - b));
+    expect(done.rejected.map((r) => r.position)).toEqual(
+      [...done.rejected.map((r) => r.position)].sort((a, b) => a - b),
+    );
     expect(done.rejectedOmitted).toBe(2_500 * 21 - 1_000);
     await expectOtherCompletes(await other);
   });
@@ -212,7 +302,17 @@ describe('a poison job (one that takes its worker down) ends FAILED with its rea
           onHeld();
           return;
         }
-        void fetch(coverage, { method: 'POST', headers: { 'content-type': 'application/json', ...Object.fromEntries(Object.entries(req.headers).filter(([k]) => k.startsWith('x-'))) as Record<string, string> }, body })
+        void fetch(coverage, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            ...(Object.fromEntries(Object.entries(req.headers).filter(([k]) => k.startsWith('x-'))) as Record<
+              string,
+              string
+            >),
+          },
+          body,
+        })
           .then(async (r) => {
             res.writeHead(r.status, { 'content-type': 'application/json' });
             res.end(Buffer.from(await r.arrayBuffer()));
@@ -232,15 +332,28 @@ describe('a poison job (one that takes its worker down) ends FAILED with its rea
 
   it('killed twice while storing the same chunk, the chunk ends FAILED naming why; the third worker stays up and other feeds complete', async () => {
     const { port } = proxy.address() as AddressInfo;
-    const env = workerEnv(system, 24_730, `http://127.0.0.1:${port}/graphql`, { INGEST_LOCK_MS: '1000', INGEST_CONCURRENCY: '2', SUBGRAPH_TIMEOUT_MS: '60000' });
+    const env = workerEnv(system, 24_730, `http://127.0.0.1:${port}/graphql`, {
+      INGEST_LOCK_MS: '1000',
+      INGEST_CONCURRENCY: '2',
+      SUBGRAPH_TIMEOUT_MS: '60000',
+    });
     const be = await mintToken({ subject: 'be-system', role: 'MEMBER_STATE', memberState: 'BE' }, system.config);
     const de = await mintToken({ subject: 'de-system', role: 'MEMBER_STATE', memberState: 'DE' }, system.config);
     const pushFeed = async (token: string, records: unknown[]) => {
-      const response = await fetch(`${system.gateway.url}/ingest/v1/feeds`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(records) });
+      const response = await fetch(`${system.gateway.url}/ingest/v1/feeds`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify(records),
+      });
       expect(response.status).toBe(202);
       return ((await response.json()) as { feedId: string }).feedId;
     };
-    const reportOf = async (feedId: string, token: string) => (await (await fetch(`${system.gateway.url}/ingest/v1/feeds/${feedId}`, { headers: { authorization: `Bearer ${token}` } })).json()) as Report;
+    const reportOf = async (feedId: string, token: string) =>
+      (await (
+        await fetch(`${system.gateway.url}/ingest/v1/feeds/${feedId}`, {
+          headers: { authorization: `Bearer ${token}` },
+        })
+      ).json()) as Report;
     const until = async (feedId: string, token: string, timeoutMs: number) => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -252,7 +365,10 @@ describe('a poison job (one that takes its worker down) ends FAILED with its rea
 
     workers.push(await startWorker(env));
     const poison = await pushFeed(be, [canonicalRecord('BE', 'BE-POISON-1', { countryOfOrigin: 'AF' })]);
-    const other = await pushFeed(de, [canonicalRecord('DE', 'DE-POISON-OTHER-1'), canonicalRecord('DE', 'DE-POISON-OTHER-2')]);
+    const other = await pushFeed(de, [
+      canonicalRecord('DE', 'DE-POISON-OTHER-1'),
+      canonicalRecord('DE', 'DE-POISON-OTHER-2'),
+    ]);
     // Each time a worker reaches the poison chunk's work, it is killed (as an out-of-memory abort would).
     for (let kill = 1; kill <= 2; kill++) {
       await new Promise<void>((resolve) => {
@@ -270,10 +386,15 @@ describe('a poison job (one that takes its worker down) ends FAILED with its rea
     console.log(`poison chunk after 2 worker deaths: ${failed.status}: ${failed.errors.join('; ')}`);
     expect(failed.status).toBe('FAILED');
     expect(failed.errors).toHaveLength(1);
-    expect(failed.errors[0]).toMatch(/^chunk 0: this chunk stopped the worker storing it 2 times \(killed or out of memory\); it is not tried again/);
+    expect(failed.errors[0]).toMatch(
+      /^chunk 0: this chunk stopped the worker storing it 2 times \(killed or out of memory\); it is not tried again/,
+    );
     // The third worker never started the chunk's work, and is still up, taking other feeds.
     expect(held).toHaveLength(2);
-    const later = await pushFeed(de, [canonicalRecord('DE', 'DE-POISON-OTHER-3'), canonicalRecord('DE', 'DE-POISON-OTHER-4')]);
+    const later = await pushFeed(de, [
+      canonicalRecord('DE', 'DE-POISON-OTHER-3'),
+      canonicalRecord('DE', 'DE-POISON-OTHER-4'),
+    ]);
     expect((await until(later, de, 30_000)).status).toBe('DONE');
     expect(held).toHaveLength(2);
     expect(third.exitCode).toBeNull();

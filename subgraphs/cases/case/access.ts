@@ -51,7 +51,8 @@ export class CaseAccess {
       throw forbidden(`${this.principal.role} does not read case data`);
     }
     if (scope.kind === 'all') return filter;
-    const condition: FilterQuery<CaseDoc> = scope.kind === 'memberState' ? { memberState: scope.memberState } : { partnerId: scope.partnerId };
+    const condition: FilterQuery<CaseDoc> =
+      scope.kind === 'memberState' ? { memberState: scope.memberState } : { partnerId: scope.partnerId };
     const [key] = Object.keys(condition) as [string];
     // A filter on the same field (memberStates: [...]) must hold as well: both, not either.
     return key in filter ? { $and: [filter, condition] } : { ...filter, ...condition };
@@ -81,13 +82,20 @@ export class CaseAccess {
 
   /** A stable pseudonym: the same input gives the same pseudonym across requests and cases. */
   pseudonym(kind: string, ...parts: string[]): string {
-    const mac = createHmac('sha256', this.pseudonymKey).update([kind, ...parts].join('\u0000')).digest();
+    const mac = createHmac('sha256', this.pseudonymKey)
+      .update([kind, ...parts].join('\u0000'))
+      .digest();
     return `${kind}-${base32(mac.subarray(0, 10))}`;
   }
 
   /** A person's pseudonym: one per person (Member State, normalised name, birth date). */
   personPseudonym(memberState: string, person: Pick<PersonDoc, 'name' | 'dateOfBirth'>): string {
-    return this.pseudonym('PS', memberState, person.name.normalize('NFKC').trim().toLowerCase().replace(/\s+/g, ' '), person.dateOfBirth);
+    return this.pseudonym(
+      'PS',
+      memberState,
+      person.name.normalize('NFKC').trim().toLowerCase().replace(/\s+/g, ' '),
+      person.dateOfBirth,
+    );
   }
 }
 
@@ -174,15 +182,23 @@ export function protectPersonalFields(schema: GraphQLSchema, pseudonymisers: Pse
   const wrapped: string[] = [];
   for (const type of Object.values(schema.getTypeMap())) {
     // By tag, not instanceof: @apollo/subgraph may build the schema with another copy of graphql (CJS).
-    if ((type as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] !== 'GraphQLObjectType' || type.name.startsWith('__')) continue;
+    if (
+      (type as { [Symbol.toStringTag]?: string })[Symbol.toStringTag] !== 'GraphQLObjectType' ||
+      type.name.startsWith('__')
+    )
+      continue;
     for (const field of Object.values((type as GraphQLObjectType).getFields())) {
-      const markings = (field.astNode?.directives ?? []).map((d) => d.name.value).filter((name): name is Marking => (DIRECTIVES as readonly string[]).includes(name));
+      const markings = (field.astNode?.directives ?? [])
+        .map((d) => d.name.value)
+        .filter((name): name is Marking => (DIRECTIVES as readonly string[]).includes(name));
       if (markings.length === 0) continue;
-      if (markings.length > 1) throw new Error(`${type.name}.${field.name} carries ${markings.join(' and ')}: one marking per field`);
+      if (markings.length > 1)
+        throw new Error(`${type.name}.${field.name} carries ${markings.join(' and ')}: one marking per field`);
       const marking = markings[0]!;
       const coordinate = `${type.name}.${field.name}`;
       const pseudonymiser = pseudonymisers[coordinate];
-      if (marking === 'pseudonymised' && !pseudonymiser) throw new Error(`${coordinate} is @pseudonymised but has no pseudonymiser`);
+      if (marking === 'pseudonymised' && !pseudonymiser)
+        throw new Error(`${coordinate} is @pseudonymised but has no pseudonymiser`);
       const resolve: GraphQLFieldResolver<unknown, PersonalFieldsContext> = field.resolve ?? defaultFieldResolver;
       field.resolve = async (parent, args, ctx, info) => {
         const owner = ownerOf(parent);
@@ -196,7 +212,11 @@ export function protectPersonalFields(schema: GraphQLSchema, pseudonymisers: Pse
         if (level === 'NONE' || (marking === 'personal' && level !== 'FULL')) return null;
         const value: unknown = await resolve(parent, args, ctx, info);
         // Leaves are recorded (`mainApplicant.name`); the objects holding them are not.
-        const leaf = value != null && (typeof value !== 'object' || value instanceof Date || (Array.isArray(value) && value.every((v) => typeof v !== 'object')));
+        const leaf =
+          value != null &&
+          (typeof value !== 'object' ||
+            value instanceof Date ||
+            (Array.isArray(value) && value.every((v) => typeof v !== 'object')));
         if (leaf) {
           const grantId = level === 'FULL' ? await ctx.access.grantFor(owner.doc._id.toHexString()) : undefined;
           ctx.audit.read(owner.doc, `${owner.path}${field.name}`, grantId);

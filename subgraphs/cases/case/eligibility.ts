@@ -43,11 +43,15 @@ export function addMonths(date: string, months: number): string {
   return `${year}-${String(month + 1).padStart(2, '0')}-${String(Math.min(d, lastDay)).padStart(2, '0')}`;
 }
 
-export function assessEligibility(facts: EligibilityFacts, rules: EligibilityRules = DEFAULT_ELIGIBILITY_RULES): EligibilityOutcome {
+export function assessEligibility(
+  facts: EligibilityFacts,
+  rules: EligibilityRules = DEFAULT_ELIGIBILITY_RULES,
+): EligibilityOutcome {
   const reasons: IneligibilityReason[] = [];
   if (facts.legalStay) reasons.push('LEGAL_STAY');
   if (facts.temporaryProtection) reasons.push('TEMPORARY_PROTECTION');
-  if (facts.departureDate && facts.requestDate > addMonths(facts.departureDate, rules.requestWindowMonths)) reasons.push('REQUEST_AFTER_WINDOW');
+  if (facts.departureDate && facts.requestDate > addMonths(facts.departureDate, rules.requestWindowMonths))
+    reasons.push('REQUEST_AFTER_WINDOW');
   if (reasons.length > 0) return { outcome: 'INELIGIBLE', reasons };
   if (!facts.applicationSigned) return { outcome: 'ELIGIBILITY_LETTER_ONLY', reasons: [] };
   return { outcome: 'ELIGIBLE', reasons: [] };

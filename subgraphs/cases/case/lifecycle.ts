@@ -45,11 +45,34 @@ const open = (status: CaseStatus) => !FINAL_STATUSES.has(status);
 export const TRANSITIONS: Readonly<Record<TransitionName, TransitionRule>> = {
   acceptCase: { actors: ['PARTNER'], from: (s) => s === 'SUBMITTED', to: 'ACCEPTED' },
   reportArrival: { actors: ['PARTNER'], from: (s) => s === 'ACCEPTED', to: 'ARRIVED', milestone: 'KM1' },
-  submitReintegrationPlan: { actors: ['PARTNER'], from: (s, f) => hasPlan(f) && (s === 'ARRIVED' || s === 'PLAN_REJECTED'), to: 'PLAN_SUBMITTED' },
-  approveReintegrationPlan: { actors: ['MEMBER_STATE'], from: (s) => s === 'PLAN_SUBMITTED', to: 'PLAN_APPROVED', milestone: 'KM2' },
-  rejectReintegrationPlan: { actors: ['MEMBER_STATE'], from: (s) => s === 'PLAN_SUBMITTED', to: 'PLAN_REJECTED', reasonRequired: true },
-  reportCompletion: { actors: ['PARTNER'], from: (s, f) => (hasPlan(f) ? s === 'PLAN_APPROVED' : s === 'ARRIVED'), to: 'COMPLETION_REPORTED' },
-  approveCompletion: { actors: ['MEMBER_STATE'], from: (s) => s === 'COMPLETION_REPORTED', to: 'COMPLETED', milestone: 'KM3' },
+  submitReintegrationPlan: {
+    actors: ['PARTNER'],
+    from: (s, f) => hasPlan(f) && (s === 'ARRIVED' || s === 'PLAN_REJECTED'),
+    to: 'PLAN_SUBMITTED',
+  },
+  approveReintegrationPlan: {
+    actors: ['MEMBER_STATE'],
+    from: (s) => s === 'PLAN_SUBMITTED',
+    to: 'PLAN_APPROVED',
+    milestone: 'KM2',
+  },
+  rejectReintegrationPlan: {
+    actors: ['MEMBER_STATE'],
+    from: (s) => s === 'PLAN_SUBMITTED',
+    to: 'PLAN_REJECTED',
+    reasonRequired: true,
+  },
+  reportCompletion: {
+    actors: ['PARTNER'],
+    from: (s, f) => (hasPlan(f) ? s === 'PLAN_APPROVED' : s === 'ARRIVED'),
+    to: 'COMPLETION_REPORTED',
+  },
+  approveCompletion: {
+    actors: ['MEMBER_STATE'],
+    from: (s) => s === 'COMPLETION_REPORTED',
+    to: 'COMPLETED',
+    milestone: 'KM3',
+  },
   withdrawCase: { actors: ['MEMBER_STATE'], from: open, to: 'WITHDRAWN', reasonRequired: true },
   closeCase: { actors: ['MEMBER_STATE', 'SUPPORT_DESK'], from: open, to: 'CLOSED', reasonRequired: true },
 };
@@ -78,7 +101,11 @@ export function decideTransition(
   if (!rule.actors.includes(actor)) {
     return {
       ok: false,
-      refusal: { code: 'FORBIDDEN_ACTOR', message: `${name} is done by ${rule.actors.join(' or ')}, not ${actor}`, allowedActors: rule.actors },
+      refusal: {
+        code: 'FORBIDDEN_ACTOR',
+        message: `${name} is done by ${rule.actors.join(' or ')}, not ${actor}`,
+        allowedActors: rule.actors,
+      },
     };
   }
   if (!rule.from(current.status, current)) {

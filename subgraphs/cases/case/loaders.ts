@@ -19,12 +19,17 @@ export function createCasesLoaders(models: CasesModels, access: CaseAccess): Cas
         // Ids that are not ObjectIds cannot exist; they resolve to null, not an error.
         const valid = ids.filter((id) => Types.ObjectId.isValid(id) && /^[0-9a-f]{24}$/i.test(id));
         if (valid.length === 0) return [];
-        return models.Case.find(access.restrict({ _id: { $in: valid.map((id) => new Types.ObjectId(id)) } })).lean<CaseDoc[]>().exec();
+        return models.Case.find(access.restrict({ _id: { $in: valid.map((id) => new Types.ObjectId(id)) } }))
+          .lean<CaseDoc[]>()
+          .exec();
       },
       (doc) => doc._id.toHexString(),
     ),
     statisticsByScope: batchByKey<string, StatisticsDoc>(
-      (scopes) => models.Statistics.find({ _id: { $in: [...scopes] } }).lean<StatisticsDoc[]>().exec(),
+      (scopes) =>
+        models.Statistics.find({ _id: { $in: [...scopes] } })
+          .lean<StatisticsDoc[]>()
+          .exec(),
       (doc) => doc._id,
     ),
   };

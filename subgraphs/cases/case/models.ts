@@ -1,6 +1,15 @@
 import { createHmac } from 'node:crypto';
 import { Schema, Types, type Connection, type Model } from 'mongoose';
-import { CASE_STATUSES, PACKAGES, RETURN_TYPES, SEXES, type CaseStatus, type Package, type ReturnType, type Sex } from '../../../shared/domain.js';
+import {
+  CASE_STATUSES,
+  PACKAGES,
+  RETURN_TYPES,
+  SEXES,
+  type CaseStatus,
+  type Package,
+  type ReturnType,
+  type Sex,
+} from '../../../shared/domain.js';
 
 export interface PersonDoc {
   name: string;
@@ -96,15 +105,44 @@ export function packageSetsWithAny(wanted: readonly Package[]): string[] {
  */
 export async function backfillPackageSets(Case: Model<CaseDoc>, batch = 1_000): Promise<number> {
   // The list indexes of earlier versions that this one replaced.
-  const obsolete = ['countryOfOrigin_id', 'partnerId_id', 'status_id', 'memberState_id', 'returnType_id', 'packages_id', 'packageSet_id', 'departureDate_id', 'createdAt_id', 'eligibilityOutcome_id'];
-  const existing = new Set((await Case.collection.listIndexes().toArray().catch(() => [])).map((i) => String(i.name)));
+  const obsolete = [
+    'countryOfOrigin_id',
+    'partnerId_id',
+    'status_id',
+    'memberState_id',
+    'returnType_id',
+    'packages_id',
+    'packageSet_id',
+    'departureDate_id',
+    'createdAt_id',
+    'eligibilityOutcome_id',
+  ];
+  const existing = new Set(
+    (
+      await Case.collection
+        .listIndexes()
+        .toArray()
+        .catch(() => [])
+    ).map((i) => String(i.name)),
+  );
   for (const name of obsolete) if (existing.has(name)) await Case.collection.dropIndex(name);
   let done = 0;
   for (;;) {
     // `null` matches a missing value too, and is answered from the packageSet index.
-    const docs = await Case.find({ packageSet: null }, { packages: 1 }).limit(batch).lean<Array<Pick<CaseDoc, '_id' | 'packages'>>>().exec();
+    const docs = await Case.find({ packageSet: null }, { packages: 1 })
+      .limit(batch)
+      .lean<Array<Pick<CaseDoc, '_id' | 'packages'>>>()
+      .exec();
     if (docs.length === 0) return done;
-    await Case.bulkWrite(docs.map((d) => ({ updateOne: { filter: { _id: d._id, packageSet: null }, update: { $set: { packageSet: packageSetOf(d.packages ?? []) } } } })), { ordered: false });
+    await Case.bulkWrite(
+      docs.map((d) => ({
+        updateOne: {
+          filter: { _id: d._id, packageSet: null },
+          update: { $set: { packageSet: packageSetOf(d.packages ?? []) } },
+        },
+      })),
+      { ordered: false },
+    );
     done += docs.length;
   }
 }
@@ -189,7 +227,9 @@ export interface IngestMark {
  * who sees ids (EU analysts get pseudonymised references) can test guesses of references.
  */
 export function caseIdOf(memberState: string, caseReference: string, key: string): Types.ObjectId {
-  return new Types.ObjectId(createHmac('sha256', key).update(`avrr-case\u0000${memberState}\u0000${caseReference}`).digest().subarray(0, 12));
+  return new Types.ObjectId(
+    createHmac('sha256', key).update(`avrr-case\u0000${memberState}\u0000${caseReference}`).digest().subarray(0, 12),
+  );
 }
 
 /**
@@ -275,7 +315,17 @@ caseSchema.index({ memberState: 1, caseReference: 1 }, { unique: true, name: 'me
  * count of any combination reads index entries only, never the documents or another
  * Member State's cases. On MongoDB this is the equality-sort-range order.
  */
-export const CASE_FILTER_FIELDS = ['memberState', 'partnerId', 'countryOfOrigin', 'status', 'returnType', 'packageSet', 'eligibility.outcome', 'departureDate', 'createdAt'] as const;
+export const CASE_FILTER_FIELDS = [
+  'memberState',
+  'partnerId',
+  'countryOfOrigin',
+  'status',
+  'returnType',
+  'packageSet',
+  'eligibility.outcome',
+  'departureDate',
+  'createdAt',
+] as const;
 for (const field of CASE_FILTER_FIELDS) {
   const keys: Record<string, 1> = { [field]: 1, _id: 1 };
   for (const other of CASE_FILTER_FIELDS) if (other !== field) keys[other] = 1;
@@ -301,7 +351,11 @@ const statisticsSchema = new Schema<StatisticsDoc>(
   { collection: 'statistics', versionKey: false, strict: false },
 );
 const memberStateRulesSchema = new Schema<MemberStateRulesDoc>(
-  { _id: { type: String, required: true }, requestWindowMonths: { type: Number, required: true, min: 0, max: 60 }, updatedBy: String },
+  {
+    _id: { type: String, required: true },
+    requestWindowMonths: { type: Number, required: true, min: 0, max: 60 },
+    updatedBy: String,
+  },
   { collection: 'memberStateRules', versionKey: false, timestamps: { createdAt: false, updatedAt: true } },
 );
 const projectionSchema = new Schema<ProjectionDoc>(
@@ -320,10 +374,17 @@ export interface CasesModels {
 export function casesModels(connection: Connection): CasesModels {
   return {
     Case: (connection.models.Case as Model<CaseDoc> | undefined) ?? connection.model<CaseDoc>('Case', caseSchema),
-    CaseEvent: (connection.models.CaseEvent as Model<CaseEventDoc> | undefined) ?? connection.model<CaseEventDoc>('CaseEvent', caseEventSchema),
-    Statistics: (connection.models.Statistics as Model<StatisticsDoc> | undefined) ?? connection.model<StatisticsDoc>('Statistics', statisticsSchema),
-    Projection: (connection.models.Projection as Model<ProjectionDoc> | undefined) ?? connection.model<ProjectionDoc>('Projection', projectionSchema),
+    CaseEvent:
+      (connection.models.CaseEvent as Model<CaseEventDoc> | undefined) ??
+      connection.model<CaseEventDoc>('CaseEvent', caseEventSchema),
+    Statistics:
+      (connection.models.Statistics as Model<StatisticsDoc> | undefined) ??
+      connection.model<StatisticsDoc>('Statistics', statisticsSchema),
+    Projection:
+      (connection.models.Projection as Model<ProjectionDoc> | undefined) ??
+      connection.model<ProjectionDoc>('Projection', projectionSchema),
     MemberStateRules:
-      (connection.models.MemberStateRules as Model<MemberStateRulesDoc> | undefined) ?? connection.model<MemberStateRulesDoc>('MemberStateRules', memberStateRulesSchema),
+      (connection.models.MemberStateRules as Model<MemberStateRulesDoc> | undefined) ??
+      connection.model<MemberStateRulesDoc>('MemberStateRules', memberStateRulesSchema),
   };
 }

@@ -31,7 +31,8 @@ export interface TransitionInput {
 /** The lifecycle role a principal plays on this case, if any. */
 export function actorFor(principal: Principal, doc: Pick<CaseDoc, 'memberState' | 'partnerId'>): Actor | null {
   if (principal.role === 'MEMBER_STATE' && principal.memberState === doc.memberState) return 'MEMBER_STATE';
-  if (principal.role === 'PARTNER' && principal.partnerId !== undefined && principal.partnerId === doc.partnerId) return 'PARTNER';
+  if (principal.role === 'PARTNER' && principal.partnerId !== undefined && principal.partnerId === doc.partnerId)
+    return 'PARTNER';
   if (principal.role === 'SUPPORT_DESK') return 'SUPPORT_DESK';
   return null;
 }
@@ -59,7 +60,13 @@ function changesFor(name: TransitionName, input: TransitionInput, now: Date): Ar
       return [
         {
           path: 'reintegrationPlan',
-          value: { services, totalCents: services.reduce((sum, s) => sum + s.amountCents, 0), submittedAt: now, decidedAt: null, rejectionReason: null },
+          value: {
+            services,
+            totalCents: services.reduce((sum, s) => sum + s.amountCents, 0),
+            submittedAt: now,
+            decidedAt: null,
+            rejectionReason: null,
+          },
         },
       ];
     }
@@ -136,7 +143,9 @@ export async function applyTransition(
 ): Promise<CaseDoc> {
   if (!principal) throw principalRequired(name);
   if (!/^[0-9a-f]{24}$/.test(caseId)) throw caseNotFound(caseId);
-  const doc = await models.Case.findOne({ _id: new Types.ObjectId(caseId) }).lean<CaseDoc>().exec();
+  const doc = await models.Case.findOne({ _id: new Types.ObjectId(caseId) })
+    .lean<CaseDoc>()
+    .exec();
   // A case the principal may not see is "not found", so its existence does not leak.
   if (!doc || !canSeeCase(principal, doc)) throw caseNotFound(caseId);
   const actor = actorFor(principal, doc);
@@ -150,7 +159,13 @@ export async function applyTransition(
   if (!decision.ok) throw transitionRefused(decision.refusal);
   validateInput(name, input, doc);
   // An erased case keeps going through its lifecycle, but no new free text is stored on it.
-  if (doc.erasure) input = { ...input, reason: null, summary: null, ...(input.plan ? { plan: { services: input.plan.services.map((s) => ({ ...s, description: '' })) } } : {}) };
+  if (doc.erasure)
+    input = {
+      ...input,
+      reason: null,
+      summary: null,
+      ...(input.plan ? { plan: { services: input.plan.services.map((s) => ({ ...s, description: '' })) } } : {}),
+    };
 
   const version = doc.version + 1;
   const changes = changesFor(name, input, now);
@@ -169,7 +184,9 @@ export async function applyTransition(
   } catch (error) {
     if ((error as { code?: number }).code === 11000) {
       await rollForward(models, caseId, doc.version);
-      const current = await models.Case.findOne({ _id: doc._id }, { version: 1 }).lean<Pick<CaseDoc, 'version'>>().exec();
+      const current = await models.Case.findOne({ _id: doc._id }, { version: 1 })
+        .lean<Pick<CaseDoc, 'version'>>()
+        .exec();
       throw caseChanged(caseId, current?.version ?? version, doc.version);
     }
     throw error;
@@ -214,7 +231,10 @@ async function writeEvent(models: CasesModels, event: CaseEventDoc): Promise<boo
   // History entry n sits at index n-1: setting it by position (not $push) makes writing the
   // same event twice (a roll-forward racing the original writer) harmless.
   set[`history.${event.version - 1}`] = entry;
-  const result = await models.Case.collection.updateOne({ _id: new Types.ObjectId(event.caseId), version: event.version - 1 }, { $set: set } as unknown as UpdateFilter<Document>);
+  const result = await models.Case.collection.updateOne(
+    { _id: new Types.ObjectId(event.caseId), version: event.version - 1 },
+    { $set: set } as unknown as UpdateFilter<Document>,
+  );
   return result.matchedCount === 1;
 }
 
@@ -222,12 +242,17 @@ const ROLL_FORWARD_AFTER_MS = 10_000;
 
 /** A transition whose event was stored but whose case update was lost (crash): apply it now. */
 async function rollForward(models: CasesModels, caseId: string, fromVersion: number): Promise<void> {
-  const pending = await models.CaseEvent.findOne({ _id: `${caseId}:${fromVersion + 1}` }).lean<CaseEventDoc>().exec();
-  const current = await models.Case.findOne({ _id: new Types.ObjectId(caseId) }, { version: 1 }).lean<Pick<CaseDoc, 'version'>>().exec();
+  const pending = await models.CaseEvent.findOne({ _id: `${caseId}:${fromVersion + 1}` })
+    .lean<CaseEventDoc>()
+    .exec();
+  const current = await models.Case.findOne({ _id: new Types.ObjectId(caseId) }, { version: 1 })
+    .lean<Pick<CaseDoc, 'version'>>()
+    .exec();
   // Only an event its writer evidently abandoned: a fresh one is still being applied by it.
   const abandoned = pending && Date.now() - new Date(pending.at).getTime() > ROLL_FORWARD_AFTER_MS;
   if (!pending || !abandoned || !current || current.version !== fromVersion) return;
   // An erasure's guard is not a step to replay: the erasure applies itself, or a retry redoes it.
-  if (pending.transition === 'erasePersonalData') await models.CaseEvent.deleteOne({ _id: pending._id, transition: 'erasePersonalData' }).exec();
+  if (pending.transition === 'erasePersonalData')
+    await models.CaseEvent.deleteOne({ _id: pending._id, transition: 'erasePersonalData' }).exec();
   else await writeEvent(models, pending);
 }

@@ -21,12 +21,18 @@ export interface PersonalDataReadDoc {
   grantId?: string;
 }
 
-const personalDataReadSchema = new Schema<PersonalDataReadDoc>({}, { collection: 'personalDataReads', versionKey: false, strict: false });
+const personalDataReadSchema = new Schema<PersonalDataReadDoc>(
+  {},
+  { collection: 'personalDataReads', versionKey: false, strict: false },
+);
 personalDataReadSchema.index({ caseId: 1, _id: -1 }, { name: 'caseId_id' });
 personalDataReadSchema.index({ 'actor.subject': 1, _id: -1 }, { name: 'actorSubject_id' });
 
 export function personalDataReadModel(connection: Connection): Model<PersonalDataReadDoc> {
-  return (connection.models.PersonalDataRead as Model<PersonalDataReadDoc> | undefined) ?? connection.model<PersonalDataReadDoc>('PersonalDataRead', personalDataReadSchema);
+  return (
+    (connection.models.PersonalDataRead as Model<PersonalDataReadDoc> | undefined) ??
+    connection.model<PersonalDataReadDoc>('PersonalDataRead', personalDataReadSchema)
+  );
 }
 
 /**
@@ -81,7 +87,8 @@ export async function personalDataReads(
   args: { caseId?: string | null; actorSubject?: string | null; first?: number | null },
 ): Promise<PersonalDataReadDoc[]> {
   requirePrincipal(principal, 'personalDataReads');
-  if (!mayReadDataProtectionRecords(principal)) throw forbidden('Only administrators and the data protection officer read the personal data access log');
+  if (!mayReadDataProtectionRecords(principal))
+    throw forbidden('Only administrators and the data protection officer read the personal data access log');
   const first = checkPageSize(args.first);
   const filter: Record<string, string> = {};
   if (args.caseId) filter.caseId = args.caseId;

@@ -29,24 +29,48 @@ export interface ErasureDoc {
   erased: { caseFields: string[]; transitionLog: number; feedReports: number; stagedRecords: number };
 }
 
-const erasureSchema = new Schema<ErasureDoc>({}, { collection: 'personalDataErasures', versionKey: false, strict: false });
+const erasureSchema = new Schema<ErasureDoc>(
+  {},
+  { collection: 'personalDataErasures', versionKey: false, strict: false },
+);
 erasureSchema.index({ caseId: 1 }, { name: 'caseId' });
 erasureSchema.index({ caseMemberState: 1, _id: -1 }, { name: 'caseMemberState_id' });
 
 export function erasureModel(connection: Connection): Model<ErasureDoc> {
-  return (connection.models.PersonalDataErasure as Model<ErasureDoc> | undefined) ?? connection.model<ErasureDoc>('PersonalDataErasure', erasureSchema);
+  return (
+    (connection.models.PersonalDataErasure as Model<ErasureDoc> | undefined) ??
+    connection.model<ErasureDoc>('PersonalDataErasure', erasureSchema)
+  );
 }
 
 /** Case fields that hold personal data (names, birth dates, free text about the person). */
-export const PERSONAL_CASE_FIELDS = ['mainApplicant', 'familyMembers', 'completionSummary', 'closingReason', 'reintegrationPlan.services.description', 'reintegrationPlan.rejectionReason', 'history.reason', 'contentHash'] as const;
+export const PERSONAL_CASE_FIELDS = [
+  'mainApplicant',
+  'familyMembers',
+  'completionSummary',
+  'closingReason',
+  'reintegrationPlan.services.description',
+  'reintegrationPlan.rejectionReason',
+  'history.reason',
+  'contentHash',
+] as const;
 
 /** Transition-log changes whose values are personal (free text, the plan's descriptions). */
-const PERSONAL_CHANGE_PATHS = new Set(['completionSummary', 'closingReason', 'reintegrationPlan', 'reintegrationPlan.rejectionReason']);
+const PERSONAL_CHANGE_PATHS = new Set([
+  'completionSummary',
+  'closingReason',
+  'reintegrationPlan',
+  'reintegrationPlan.rejectionReason',
+]);
 
 /** The case with its personal data removed; everything else (status, dates, counts, money) stays. */
 export function erasedFields(doc: CaseDoc, mark: ErasureMark): Partial<CaseDoc> & { erasure: ErasureMark } {
   const plan: ReintegrationPlanDoc | null = doc.reintegrationPlan
-    ? { ...doc.reintegrationPlan, services: doc.reintegrationPlan.services.map((s) => ({ ...s, description: '' })), rejectionReason: null }
+    ? {
+        ...doc.reintegrationPlan,
+        services: doc.reintegrationPlan.services.map((s) => ({ ...s, description: '' })),
+        rejectionReason: null,
+      }
     : null;
   const history: HistoryEntry[] = (doc.history ?? []).map((entry) => {
     if (entry == null) return entry;
@@ -101,22 +125,41 @@ export async function eraseCase(
       const first = await deps.erasures.findOne({ caseId: id }).sort({ _id: 1 }).lean<ErasureDoc>().exec();
       if (first) {
         // Recorded already (marks written before the completion flag existed have none).
-        if (!doc.erasure.complete) await deps.models.Case.updateOne({ _id: caseId }, { $set: { 'erasure.complete': true } }).exec();
+        if (!doc.erasure.complete)
+          await deps.models.Case.updateOne({ _id: caseId }, { $set: { 'erasure.complete': true } }).exec();
         return first;
       }
       break; // marked by an earlier attempt that stopped before the end: finish it
     }
-    const mark: ErasureMark = { at: now, actor: who.actor, kind: who.kind, retained: retainedFactsOf(doc), complete: false };
+    const mark: ErasureMark = {
+      at: now,
+      actor: who.actor,
+      kind: who.kind,
+      retained: retainedFactsOf(doc),
+      complete: false,
+    };
     const version = doc.version + 1;
-    const entry: HistoryEntry = { version, transition: 'erasePersonalData', from: doc.status, to: doc.status, at: now, actor: who.actor };
+    const entry: HistoryEntry = {
+      version,
+      transition: 'erasePersonalData',
+      from: doc.status,
+      to: doc.status,
+      at: now,
+      actor: who.actor,
+    };
     // The transition log's guard, as a lifecycle step: a step racing this erasure from the
     // same version fails with CONFLICT instead of writing free text after the scrub.
     try {
-      await deps.models.CaseEvent.insertMany([{ _id: `${id}:${version}`, caseId: id, ...entry, changes: [] }], { lean: true });
+      await deps.models.CaseEvent.insertMany([{ _id: `${id}:${version}`, caseId: id, ...entry, changes: [] }], {
+        lean: true,
+      });
     } catch (error) {
       if ((error as { code?: number }).code !== 11000) throw error;
       // The guard of an earlier erasure attempt that died before marking the case: ours to remove.
-      const removed = await deps.models.CaseEvent.deleteOne({ _id: `${id}:${version}`, transition: 'erasePersonalData' }).exec();
+      const removed = await deps.models.CaseEvent.deleteOne({
+        _id: `${id}:${version}`,
+        transition: 'erasePersonalData',
+      }).exec();
       if (attempt >= 5) throw new Error(`case ${id} kept changing during its erasure`);
       // Else a lifecycle step is being written right now: give it a moment.
       if (removed.deletedCount === 0) await new Promise((resolve) => setTimeout(resolve, 50 * (attempt + 1)));
@@ -127,7 +170,10 @@ export async function eraseCase(
     history[version - 1] = entry;
     // Conditional on the version read: a feed update in between makes us read again.
     const result = await retryOnContention(() =>
-      deps.models.Case.updateOne({ _id: caseId, version: doc!.version }, { $set: { ...fields, history, version, updatedAt: now } }).exec(),
+      deps.models.Case.updateOne(
+        { _id: caseId, version: doc!.version },
+        { $set: { ...fields, history, version, updatedAt: now } },
+      ).exec(),
     );
     if (result.matchedCount === 1) {
       doc = { ...doc, ...fields, history, version } as CaseDoc;
@@ -158,7 +204,16 @@ export async function eraseCase(
   await deps.erasures.collection.insertOne(record);
   await deps.models.Case.updateOne({ _id: caseId }, { $set: { 'erasure.complete': true } }).exec();
   // Facts before and after are equal (the retained facts stand in): statistics do not move.
-  await deps.publish([{ type: 'case.erased', caseId: id, version: doc.version, at: now.toISOString(), before: factsOf(doc), after: factsOf(doc) }]);
+  await deps.publish([
+    {
+      type: 'case.erased',
+      caseId: id,
+      version: doc.version,
+      at: now.toISOString(),
+      before: factsOf(doc),
+      after: factsOf(doc),
+    },
+  ]);
   return record;
 }
 
@@ -168,7 +223,9 @@ async function scrubTransitionLog(models: CasesModels, caseId: string): Promise<
   for (const entry of entries) {
     const personal = (entry.changes ?? []).some((c) => PERSONAL_CHANGE_PATHS.has(c.path));
     if (entry.reason == null && !personal) continue;
-    const changes = (entry.changes ?? []).map((c) => (PERSONAL_CHANGE_PATHS.has(c.path) ? { path: c.path, value: null, erased: true } : c));
+    const changes = (entry.changes ?? []).map((c) =>
+      PERSONAL_CHANGE_PATHS.has(c.path) ? { path: c.path, value: null, erased: true } : c,
+    );
     updates.push({ updateOne: { filter: { _id: entry._id }, update: { $set: { changes }, $unset: { reason: '' } } } });
   }
   if (updates.length > 0) await retryOnContention(() => models.CaseEvent.bulkWrite(updates, { ordered: false }));
@@ -180,7 +237,13 @@ async function scrubFeedReports(feeds: FeedModels, memberState: string, caseRefe
   const chunks = await feeds.FeedChunk.find({ 'rejected.caseReference': caseReference }).lean<FeedChunkDoc[]>().exec();
   if (chunks.length === 0) return 0;
   const owned = new Set(
-    (await feeds.Feed.find({ _id: { $in: [...new Set(chunks.map((c) => c.feedId))] } }).lean<FeedDoc[]>().exec()).filter((f) => f.memberState === memberState).map((f) => f._id),
+    (
+      await feeds.Feed.find({ _id: { $in: [...new Set(chunks.map((c) => c.feedId))] } })
+        .lean<FeedDoc[]>()
+        .exec()
+    )
+      .filter((f) => f.memberState === memberState)
+      .map((f) => f._id),
   );
   let scrubbed = 0;
   for (const chunk of chunks) {
@@ -211,7 +274,11 @@ async function scrubStagedChunks(deps: ErasureDeps, memberState: string, caseRef
       if (!memberStateOf.has(feedId)) {
         // The feed's owner: its report once a chunk is recorded, else the push's own record in Redis.
         const recorded = (await deps.feeds.Feed.findOne({ _id: feedId }).lean<FeedDoc>().exec())?.memberState;
-        const meta = recorded ? null : (JSON.parse((await deps.redis.get(`${deps.queuePrefix}:feed:${feedId}`)) ?? 'null') as { memberState?: string } | null);
+        const meta = recorded
+          ? null
+          : (JSON.parse((await deps.redis.get(`${deps.queuePrefix}:feed:${feedId}`)) ?? 'null') as {
+              memberState?: string;
+            } | null);
         memberStateOf.set(feedId, recorded ?? meta?.memberState);
       }
       // Another Member State's feed, or one whose owner is not known (still being pushed,
@@ -222,7 +289,10 @@ async function scrubStagedChunks(deps: ErasureDeps, memberState: string, caseRef
       const staged = JSON.parse(raw) as StagedChunk;
       let changed = 0;
       staged.records = staged.records.map((record) => {
-        const names = record && typeof record === 'object' && Object.values(record as Record<string, unknown>).includes(caseReference);
+        const names =
+          record &&
+          typeof record === 'object' &&
+          Object.values(record as Record<string, unknown>).includes(caseReference);
         if (!names) return record;
         changed++;
         return null;
@@ -236,6 +306,10 @@ async function scrubStagedChunks(deps: ErasureDeps, memberState: string, caseRef
   return scrubbed;
 }
 
-export async function listErasures(model: Model<ErasureDoc>, filter: { caseId?: string; caseMemberState?: string }, first: number): Promise<ErasureDoc[]> {
+export async function listErasures(
+  model: Model<ErasureDoc>,
+  filter: { caseId?: string; caseMemberState?: string },
+  first: number,
+): Promise<ErasureDoc[]> {
   return model.find(filter).sort({ _id: -1 }).limit(first).lean<ErasureDoc[]>().exec();
 }

@@ -15,7 +15,9 @@ export const ENDED_STATUSES: readonly CaseStatus[] = ['COMPLETED', 'WITHDRAWN', 
 /** When the case reached its ended status: the last history entry into it, else its last change. */
 export function endedAt(doc: Pick<CaseDoc, 'status' | 'history' | 'updatedAt'>): Date | null {
   if (!ENDED_STATUSES.includes(doc.status)) return null;
-  const entry = [...(doc.history ?? [])].reverse().find((h) => h && h.to === doc.status && h.transition !== 'erasePersonalData');
+  const entry = [...(doc.history ?? [])]
+    .reverse()
+    .find((h) => h && h.to === doc.status && h.transition !== 'erasePersonalData');
   return new Date(entry?.at ?? doc.updatedAt);
 }
 
@@ -43,7 +45,13 @@ export interface RetentionRunDoc {
   awaitingNotice: number;
   /** Due cases whose purge failed in this run (retried by the next). */
   failed: number;
-  cases: Array<Omit<RetentionCandidate, 'firstListedAt'> & { firstListedAt: Date; action: 'PURGED' | 'WOULD_PURGE' | 'LISTED' | 'FAILED'; error?: string }>;
+  cases: Array<
+    Omit<RetentionCandidate, 'firstListedAt'> & {
+      firstListedAt: Date;
+      action: 'PURGED' | 'WOULD_PURGE' | 'LISTED' | 'FAILED';
+      error?: string;
+    }
+  >;
 }
 
 /** The first time a dry-run report listed a case (its notice): `_id` is the case id. */
@@ -53,7 +61,10 @@ interface RetentionNoticeDoc {
 }
 
 const runSchema = new Schema<RetentionRunDoc>({}, { collection: 'retentionRuns', versionKey: false, strict: false });
-const noticeSchema = new Schema<RetentionNoticeDoc>({ _id: String }, { collection: 'retentionNotices', versionKey: false, strict: false });
+const noticeSchema = new Schema<RetentionNoticeDoc>(
+  { _id: String },
+  { collection: 'retentionNotices', versionKey: false, strict: false },
+);
 
 export interface RetentionModels {
   Run: Model<RetentionRunDoc>;
@@ -62,13 +73,21 @@ export interface RetentionModels {
 
 export function retentionModels(connection: Connection): RetentionModels {
   return {
-    Run: (connection.models.RetentionRun as Model<RetentionRunDoc> | undefined) ?? connection.model<RetentionRunDoc>('RetentionRun', runSchema),
-    Notice: (connection.models.RetentionNotice as Model<RetentionNoticeDoc> | undefined) ?? connection.model<RetentionNoticeDoc>('RetentionNotice', noticeSchema),
+    Run:
+      (connection.models.RetentionRun as Model<RetentionRunDoc> | undefined) ??
+      connection.model<RetentionRunDoc>('RetentionRun', runSchema),
+    Notice:
+      (connection.models.RetentionNotice as Model<RetentionNoticeDoc> | undefined) ??
+      connection.model<RetentionNoticeDoc>('RetentionNotice', noticeSchema),
   };
 }
 
 /** What erasure and retention work with: the cases database, Redis, and the event stream. */
-export function dataProtectionDeps(connection: Connection, redis: Redis, queuePrefix: string): ErasureDeps & { retention: RetentionModels } {
+export function dataProtectionDeps(
+  connection: Connection,
+  redis: Redis,
+  queuePrefix: string,
+): ErasureDeps & { retention: RetentionModels } {
   return {
     models: casesModels(connection),
     feeds: feedModels(connection),
@@ -113,10 +132,17 @@ export async function runRetention(
   const due = ended
     .map((doc) => ({ doc, endedAt: endedAt(doc) }))
     // An interrupted erasure is finished whatever its age.
-    .filter((c): c is { doc: CaseDoc; endedAt: Date } => c.doc.erasure !== undefined || (c.endedAt !== null && c.endedAt < cutoff))
+    .filter(
+      (c): c is { doc: CaseDoc; endedAt: Date } =>
+        c.doc.erasure !== undefined || (c.endedAt !== null && c.endedAt < cutoff),
+    )
     .map((c) => ({ doc: c.doc, endedAt: c.endedAt ?? new Date(c.doc.updatedAt) }));
   const notices = new Map(
-    (await deps.retention.Notice.find({ _id: { $in: due.map((c) => c.doc._id.toHexString()) } }).lean<RetentionNoticeDoc[]>().exec()).map((n) => [n._id, n.firstListedAt]),
+    (
+      await deps.retention.Notice.find({ _id: { $in: due.map((c) => c.doc._id.toHexString()) } })
+        .lean<RetentionNoticeDoc[]>()
+        .exec()
+    ).map((n) => [n._id, n.firstListedAt]),
   );
   const cases: RetentionRunDoc['cases'] = [];
   for (const { doc, endedAt: at } of due) {
@@ -126,17 +152,61 @@ export async function runRetention(
     const noticeServed = doc.erasure !== undefined || (notices.has(caseId) && firstListedAt <= noticeBefore);
     if (!options.dryRun && noticeServed) {
       try {
-        await eraseCase(deps, doc._id, { actor: { role: 'SYSTEM', subject: 'retention-job' }, kind: 'RETENTION', requestReference: null, requestId: null }, now);
-        cases.push({ caseId, memberState: doc.memberState, status: doc.status, endedAt: at, firstListedAt, action: 'PURGED' });
+        await eraseCase(
+          deps,
+          doc._id,
+          {
+            actor: { role: 'SYSTEM', subject: 'retention-job' },
+            kind: 'RETENTION',
+            requestReference: null,
+            requestId: null,
+          },
+          now,
+        );
+        cases.push({
+          caseId,
+          memberState: doc.memberState,
+          status: doc.status,
+          endedAt: at,
+          firstListedAt,
+          action: 'PURGED',
+        });
       } catch (error) {
         // One case that cannot be erased now does not hold up the others; the next run tries again.
-        cases.push({ caseId, memberState: doc.memberState, status: doc.status, endedAt: at, firstListedAt, action: 'FAILED', error: (error as Error).message.slice(0, 200) });
+        cases.push({
+          caseId,
+          memberState: doc.memberState,
+          status: doc.status,
+          endedAt: at,
+          firstListedAt,
+          action: 'FAILED',
+          error: (error as Error).message.slice(0, 200),
+        });
       }
     } else if (options.dryRun && noticeServed) {
-      cases.push({ caseId, memberState: doc.memberState, status: doc.status, endedAt: at, firstListedAt, action: 'WOULD_PURGE' });
+      cases.push({
+        caseId,
+        memberState: doc.memberState,
+        status: doc.status,
+        endedAt: at,
+        firstListedAt,
+        action: 'WOULD_PURGE',
+      });
     } else {
-      if (!options.dryRun && !notices.has(caseId)) await deps.retention.Notice.updateOne({ _id: caseId }, { $setOnInsert: { firstListedAt: now } }, { upsert: true }).exec();
-      cases.push({ caseId, memberState: doc.memberState, status: doc.status, endedAt: at, firstListedAt, action: 'LISTED' });
+      if (!options.dryRun && !notices.has(caseId))
+        await deps.retention.Notice.updateOne(
+          { _id: caseId },
+          { $setOnInsert: { firstListedAt: now } },
+          { upsert: true },
+        ).exec();
+      cases.push({
+        caseId,
+        memberState: doc.memberState,
+        status: doc.status,
+        endedAt: at,
+        firstListedAt,
+        action: 'LISTED',
+      });
     }
   }
   const purged = cases.filter((c) => c.action === 'PURGED' || c.action === 'WOULD_PURGE').length;

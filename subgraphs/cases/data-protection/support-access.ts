@@ -20,12 +20,18 @@ export interface PersonalDataGrantDoc {
   requestId: string | null;
 }
 
-const grantSchema = new Schema<PersonalDataGrantDoc>({}, { collection: 'personalDataGrants', versionKey: false, strict: false });
+const grantSchema = new Schema<PersonalDataGrantDoc>(
+  {},
+  { collection: 'personalDataGrants', versionKey: false, strict: false },
+);
 grantSchema.index({ subject: 1, expiresAt: -1 }, { name: 'subject_expiresAt' });
 grantSchema.index({ caseId: 1, _id: -1 }, { name: 'caseId_id' });
 
 export function personalDataGrantModel(connection: Connection): Model<PersonalDataGrantDoc> {
-  return (connection.models.PersonalDataGrant as Model<PersonalDataGrantDoc> | undefined) ?? connection.model<PersonalDataGrantDoc>('PersonalDataGrant', grantSchema);
+  return (
+    (connection.models.PersonalDataGrant as Model<PersonalDataGrantDoc> | undefined) ??
+    connection.model<PersonalDataGrantDoc>('PersonalDataGrant', grantSchema)
+  );
 }
 
 export const JUSTIFICATION_MIN = 20;
@@ -70,9 +76,14 @@ export async function openGrant(
   return grant;
 }
 
-export async function listGrants(model: Model<PersonalDataGrantDoc>, principal: Principal | null, args: { caseId?: string | null; first?: number | null }): Promise<PersonalDataGrantDoc[]> {
+export async function listGrants(
+  model: Model<PersonalDataGrantDoc>,
+  principal: Principal | null,
+  args: { caseId?: string | null; first?: number | null },
+): Promise<PersonalDataGrantDoc[]> {
   requirePrincipal(principal, 'personalDataAccessGrants');
-  if (!mayReadDataProtectionRecords(principal)) throw forbidden('Only administrators and the data protection officer read the record of justified accesses');
+  if (!mayReadDataProtectionRecords(principal))
+    throw forbidden('Only administrators and the data protection officer read the record of justified accesses');
   const filter = args.caseId ? { caseId: String(args.caseId) } : {};
   return model.find(filter).sort({ _id: -1 }).limit(checkPageSize(args.first)).lean<PersonalDataGrantDoc[]>().exec();
 }

@@ -44,7 +44,8 @@ export function coverageClient(url: string, signingKey: string, timeoutMs: numbe
     } catch (error) {
       throw new CoverageUnavailableError(`coverage subgraph unreachable: ${(error as Error).message}`);
     }
-    if (response.status >= 500) throw new CoverageUnavailableError(`coverage subgraph answered HTTP ${response.status}`);
+    if (response.status >= 500)
+      throw new CoverageUnavailableError(`coverage subgraph answered HTTP ${response.status}`);
     const body = (await response.json()) as {
       data?: Record<string, { partner: { id: string } } | null> | null;
       errors?: Array<{ message: string; path?: string[]; extensions?: { code?: string } }>;
@@ -55,7 +56,10 @@ export function coverageClient(url: string, signingKey: string, timeoutMs: numbe
       const error = body.errors?.find((e) => e.path?.[0] === `a${i}`);
       if (hit) answers.set(key, { partnerId: hit.partner.id });
       else if (error?.extensions?.code === 'NO_COVERAGE') answers.set(key, { error: error.message });
-      else throw new CoverageUnavailableError(`coverage could not answer: ${error?.message ?? body.errors?.[0]?.message ?? 'no data'}`);
+      else
+        throw new CoverageUnavailableError(
+          `coverage could not answer: ${error?.message ?? body.errors?.[0]?.message ?? 'no data'}`,
+        );
     });
     return requests.map((r) => answers.get(`${r.country}|${[...r.packages].sort().join(',')}|${r.on}`)!);
   };

@@ -17,7 +17,6 @@ import {
 import { MAX_RECORD_BYTES } from './formats.js';
 import { processIngestChunk, type PublishEvents } from './processor.js';
 
-
 /**
  * The largest staged chunk a worker reads: INGEST_CHUNK_MAX_BYTES, plus the one record that
  * may take a chunk past it (a record is at most MAX_RECORD_BYTES characters, up to 3 bytes each).
@@ -25,22 +24,45 @@ import { processIngestChunk, type PublishEvents } from './processor.js';
 export const stagedChunkLimit = (chunkMaxBytes: number) => chunkMaxBytes + 3 * MAX_RECORD_BYTES + 64 * 1024;
 
 /** The job's chunk, with its records read from the staging key when they are not inline. */
-export async function loadChunk(redis: Redis, job: IngestChunkJob, maxBytes = stagedChunkLimit(1024 * 1024)): Promise<IngestChunk> {
+export async function loadChunk(
+  redis: Redis,
+  job: IngestChunkJob,
+  maxBytes = stagedChunkLimit(1024 * 1024),
+): Promise<IngestChunk> {
   if (!job.payloadKey) return { ...job, records: job.records ?? [], lines: job.lines };
   // Its size before reading it: a chunk larger than the push API ever stages is not read at all.
   const size = await redis.strlen(job.payloadKey);
-  if (size > maxBytes) throw new UnrecoverableError(`the staged records of this chunk are ${size} bytes, more than the ${maxBytes} a chunk may have; it is not read`);
+  if (size > maxBytes)
+    throw new UnrecoverableError(
+      `the staged records of this chunk are ${size} bytes, more than the ${maxBytes} a chunk may have; it is not read`,
+    );
   const json = await redis.get(job.payloadKey);
   // Not transient: retrying cannot bring back a payload that expired or was removed.
-  if (json === null) throw new UnrecoverableError(`the staged records of this chunk (${job.payloadKey}) are gone (kept INGEST_STAGED_DAYS, ${STAGED_CHUNK_TTL_SECONDS / 86_400} days by default); push the feed again`);
+  if (json === null)
+    throw new UnrecoverableError(
+      `the staged records of this chunk (${job.payloadKey}) are gone (kept INGEST_STAGED_DAYS, ${STAGED_CHUNK_TTL_SECONDS / 86_400} days by default); push the feed again`,
+    );
   const staged = JSON.parse(json) as StagedChunk;
-  return { ...job, records: staged.records, lines: staged.lines, ...(staged.duplicates ? { duplicates: staged.duplicates } : {}) };
+  return {
+    ...job,
+    records: staged.records,
+    lines: staged.lines,
+    ...(staged.duplicates ? { duplicates: staged.duplicates } : {}),
+  };
 }
 
 /** The BullMQ consumer of feed chunks: process, record the chunk's report, log. */
 export function createIngestWorker(deps: {
   config: Pick<Config, 'QUEUE_PREFIX' | 'INGEST_CONCURRENCY' | 'INGEST_LOCK_MS' | 'CASE_ID_KEY'> &
-    Partial<Pick<Config, 'INGEST_MAX_STALLS' | 'INGEST_CHUNK_MAX_BYTES' | 'INGEST_MAX_PROBLEMS_PER_RECORD' | 'INGEST_MAX_PROBLEMS_PER_REPORT'>>;
+    Partial<
+      Pick<
+        Config,
+        | 'INGEST_MAX_STALLS'
+        | 'INGEST_CHUNK_MAX_BYTES'
+        | 'INGEST_MAX_PROBLEMS_PER_RECORD'
+        | 'INGEST_MAX_PROBLEMS_PER_REPORT'
+      >
+    >;
   redis: Redis;
   models: CasesModels;
   feeds: FeedModels;
@@ -52,7 +74,10 @@ export function createIngestWorker(deps: {
 }): Worker<IngestChunkJob, ChunkReport> {
   const { logger, feeds } = deps;
   const maxStalls = deps.config.INGEST_MAX_STALLS ?? 2;
-  const limits = { problemsPerRecord: deps.config.INGEST_MAX_PROBLEMS_PER_RECORD, problemsPerReport: deps.config.INGEST_MAX_PROBLEMS_PER_REPORT };
+  const limits = {
+    problemsPerRecord: deps.config.INGEST_MAX_PROBLEMS_PER_RECORD,
+    problemsPerReport: deps.config.INGEST_MAX_PROBLEMS_PER_REPORT,
+  };
   const worker = new Worker<IngestChunkJob, ChunkReport>(
     INGEST_QUEUE,
     async (job) => {
@@ -65,12 +90,24 @@ export function createIngestWorker(deps: {
         );
       }
       const timer = deps.metrics?.chunkSeconds.startTimer();
-      const chunk = await loadChunk(deps.redis, job.data, stagedChunkLimit(deps.config.INGEST_CHUNK_MAX_BYTES ?? 1024 * 1024));
-      const report = await processIngestChunk(chunk, deps.models, deps.publish, deps.assignPartners, deps.config.CASE_ID_KEY, limits);
+      const chunk = await loadChunk(
+        deps.redis,
+        job.data,
+        stagedChunkLimit(deps.config.INGEST_CHUNK_MAX_BYTES ?? 1024 * 1024),
+      );
+      const report = await processIngestChunk(
+        chunk,
+        deps.models,
+        deps.publish,
+        deps.assignPartners,
+        deps.config.CASE_ID_KEY,
+        limits,
+      );
       await recordChunk(feeds, chunk, report);
       if (job.data.payloadKey) await deps.redis.del(job.data.payloadKey);
       timer?.();
-      for (const [outcome, n] of Object.entries(report.counts)) if (n > 0) deps.metrics?.records.inc({ member_state: job.data.memberState, outcome }, n);
+      for (const [outcome, n] of Object.entries(report.counts))
+        if (n > 0) deps.metrics?.records.inc({ member_state: job.data.memberState, outcome }, n);
       deps.metrics?.chunks.inc({ result: 'done' });
       return report;
     },
@@ -86,14 +123,26 @@ export function createIngestWorker(deps: {
       maxStalledCount: maxStalls,
     },
   );
-  worker.on('completed', (job, report) => logger.info({ jobId: job.id, feedId: report.feedId, counts: report.counts }, 'chunk stored'));
+  worker.on('completed', (job, report) =>
+    logger.info({ jobId: job.id, feedId: report.feedId, counts: report.counts }, 'chunk stored'),
+  );
   worker.on('failed', (job, error) => {
     // The message only: driver errors carry every id of the chunk.
-    logger.warn({ jobId: job?.id, attempts: job?.attemptsMade, error: `${error.name}: ${error.message}`.slice(0, 1_000) }, 'chunk failed');
+    logger.warn(
+      { jobId: job?.id, attempts: job?.attemptsMade, error: `${error.name}: ${error.message}`.slice(0, 1_000) },
+      'chunk failed',
+    );
     deps.metrics?.chunks.inc({ result: 'failed_attempt' });
     // Out of attempts: the feed's report says so (the job stays in the failed set to replay).
-    if (job && (job.attemptsMade >= (job.opts.attempts ?? 1) || error instanceof UnrecoverableError || error.name === 'UnrecoverableError')) {
-      void recordChunk(feeds, job.data, { failed: error.message }).catch((e: unknown) => logger.error({ err: e }, 'could not record a failed chunk'));
+    if (
+      job &&
+      (job.attemptsMade >= (job.opts.attempts ?? 1) ||
+        error instanceof UnrecoverableError ||
+        error.name === 'UnrecoverableError')
+    ) {
+      void recordChunk(feeds, job.data, { failed: error.message }).catch((e: unknown) =>
+        logger.error({ err: e }, 'could not record a failed chunk'),
+      );
     }
   });
   worker.on('error', (error) => logger.error({ err: error }, 'worker error'));

@@ -35,7 +35,10 @@ export interface FeedChunkDoc {
 
 const feedSchema = new Schema<FeedDoc>({ _id: String }, { collection: 'feeds', versionKey: false, strict: false });
 feedSchema.index({ memberState: 1, createdAt: -1 }, { name: 'memberState_createdAt' });
-const feedChunkSchema = new Schema<FeedChunkDoc>({ _id: String }, { collection: 'feedChunks', versionKey: false, strict: false });
+const feedChunkSchema = new Schema<FeedChunkDoc>(
+  { _id: String },
+  { collection: 'feedChunks', versionKey: false, strict: false },
+);
 feedChunkSchema.index({ feedId: 1 }, { name: 'feedId' });
 
 export interface FeedModels {
@@ -46,7 +49,9 @@ export interface FeedModels {
 export function feedModels(connection: Connection): FeedModels {
   return {
     Feed: (connection.models.Feed as Model<FeedDoc> | undefined) ?? connection.model<FeedDoc>('Feed', feedSchema),
-    FeedChunk: (connection.models.FeedChunk as Model<FeedChunkDoc> | undefined) ?? connection.model<FeedChunkDoc>('FeedChunk', feedChunkSchema),
+    FeedChunk:
+      (connection.models.FeedChunk as Model<FeedChunkDoc> | undefined) ??
+      connection.model<FeedChunkDoc>('FeedChunk', feedChunkSchema),
   };
 }
 
@@ -71,19 +76,21 @@ export async function recordChunk(
   };
   await retryOnContention(() => models.Feed.collection.insertOne(feed).catch(ignoreDuplicate));
   const failed = 'failed' in report;
-  await retryOnContention(() => models.FeedChunk.collection
-    .insertOne({
-      _id: `${job.feedId}:${job.chunkIndex ?? 0}` as never,
-      feedId: job.feedId,
-      chunkIndex: job.chunkIndex ?? 0,
-      counts: failed ? { created: 0, updated: 0, unchanged: 0, stale: 0, rejected: 0 } : report.counts,
-      rejected: failed ? [] : report.rejected,
-      rejectedTotal: failed ? 0 : (report.rejectedTotal ?? report.rejected.length),
-      failed,
-      error: failed ? report.failed : null,
-      completedAt: new Date(),
-    })
-    .catch(ignoreDuplicate));
+  await retryOnContention(() =>
+    models.FeedChunk.collection
+      .insertOne({
+        _id: `${job.feedId}:${job.chunkIndex ?? 0}` as never,
+        feedId: job.feedId,
+        chunkIndex: job.chunkIndex ?? 0,
+        counts: failed ? { created: 0, updated: 0, unchanged: 0, stale: 0, rejected: 0 } : report.counts,
+        rejected: failed ? [] : report.rejected,
+        rejectedTotal: failed ? 0 : (report.rejectedTotal ?? report.rejected.length),
+        failed,
+        error: failed ? report.failed : null,
+        completedAt: new Date(),
+      })
+      .catch(ignoreDuplicate),
+  );
 }
 
 /** A chunk as the report reads it first: everything but its rejection entries. */
@@ -116,10 +123,20 @@ export function feedReport(
   cap = MAX_PROBLEMS_PER_REPORT,
 ): FeedReport {
   const counts = { received: feed.received, created: 0, updated: 0, unchanged: 0, stale: 0, rejected: 0 };
-  for (const chunk of chunks) for (const key of ['created', 'updated', 'unchanged', 'stale', 'rejected'] as const) counts[key] += chunk.counts[key];
+  for (const chunk of chunks)
+    for (const key of ['created', 'updated', 'unchanged', 'stale', 'rejected'] as const)
+      counts[key] += chunk.counts[key];
   const failed = chunks.filter((c) => c.failed);
   const status: FeedStatus =
-    chunks.length === 0 ? 'QUEUED' : chunks.length < feed.totalChunks ? 'PROCESSING' : failed.length > 0 ? 'FAILED' : counts.rejected > 0 ? 'DONE_WITH_ERRORS' : 'DONE';
+    chunks.length === 0
+      ? 'QUEUED'
+      : chunks.length < feed.totalChunks
+        ? 'PROCESSING'
+        : failed.length > 0
+          ? 'FAILED'
+          : counts.rejected > 0
+            ? 'DONE_WITH_ERRORS'
+            : 'DONE';
   const entries = chunks.flatMap((c) => c.rejected ?? []).sort((a, b) => a.position - b.position);
   const total = chunks.reduce((sum, c) => sum + (c.rejectedTotal ?? c.rejected?.length ?? 0), 0);
   const rejected = entries.slice(0, cap);
@@ -146,14 +163,24 @@ export async function loadFeedReports(
   cap = MAX_PROBLEMS_PER_REPORT,
 ): Promise<FeedReport[]> {
   if (feeds.length === 0) return [];
-  const summaries = await models.FeedChunk.find({ feedId: { $in: feeds.map((f) => f._id) } }, { rejected: 0 }).lean<ChunkSummary[]>().exec();
+  const summaries = await models.FeedChunk.find({ feedId: { $in: feeds.map((f) => f._id) } }, { rejected: 0 })
+    .lean<ChunkSummary[]>()
+    .exec();
   const byFeed = new Map<string, ChunkSummary[]>(feeds.map((f) => [f._id, []]));
   for (const chunk of summaries) byFeed.get(chunk.feedId)?.push(chunk);
   const needed = [...byFeed.values()].flatMap((chunks) => reportEntries(chunks, cap));
   const entries = new Map<string, RejectedRecord[]>();
   for (let i = 0; i < needed.length; i += 200) {
-    const docs = await models.FeedChunk.find({ _id: { $in: needed.slice(i, i + 200) } }, { rejected: 1 }).lean<Array<Pick<FeedChunkDoc, '_id' | 'rejected'>>>().exec();
+    const docs = await models.FeedChunk.find({ _id: { $in: needed.slice(i, i + 200) } }, { rejected: 1 })
+      .lean<Array<Pick<FeedChunkDoc, '_id' | 'rejected'>>>()
+      .exec();
     for (const doc of docs) entries.set(doc._id, doc.rejected ?? []);
   }
-  return feeds.map((feed) => feedReport(feed, byFeed.get(feed._id)!.map((c) => ({ ...c, rejected: entries.get(c._id) ?? [] })), cap));
+  return feeds.map((feed) =>
+    feedReport(
+      feed,
+      byFeed.get(feed._id)!.map((c) => ({ ...c, rejected: entries.get(c._id) ?? [] })),
+      cap,
+    ),
+  );
 }

@@ -74,10 +74,15 @@ export function checkCanonicalHeader(header: string[]): string[] {
   for (const column of header) {
     const parts = column.split('.');
     parts.forEach((part, i) => {
-      if (part === '__proto__' || part === 'constructor' || part === 'prototype') throw new FeedSyntaxError(`column "${column.slice(0, 80)}" is not a canonical field`, 1, column.slice(0, 80));
+      if (part === '__proto__' || part === 'constructor' || part === 'prototype')
+        throw new FeedSyntaxError(`column "${column.slice(0, 80)}" is not a canonical field`, 1, column.slice(0, 80));
       if (!/^\d+$/.test(part)) return;
       if (i !== 1 || parts[0] !== 'familyMembers') {
-        throw new FeedSyntaxError(`column "${column.slice(0, 80)}": only family members are numbered (familyMembers.0.name); other lists are one cell, values joined with |`, 1, column.slice(0, 80));
+        throw new FeedSyntaxError(
+          `column "${column.slice(0, 80)}": only family members are numbered (familyMembers.0.name); other lists are one cell, values joined with |`,
+          1,
+          column.slice(0, 80),
+        );
       }
       if (part.length > 6 || Number(part) >= MAX_FAMILY_MEMBERS) {
         throw new FeedSyntaxError(
@@ -103,14 +108,19 @@ export function csvRowToRecord(row: Record<string, string>): Record<string, unkn
     let typed: unknown = value;
     if (path === 'recordVersion') typed = /^\d+$/.test(value) ? Number(value) : value;
     else if (BOOLEAN_PATHS.test(path)) typed = value === 'true' ? true : value === 'false' ? false : value;
-    else if (LIST_PATHS.test(path)) typed = value.split('|').map((v) => v.trim()).filter(Boolean);
+    else if (LIST_PATHS.test(path))
+      typed = value
+        .split('|')
+        .map((v) => v.trim())
+        .filter(Boolean);
     const parts = path.split('.');
     let node: Record<string, unknown> | unknown[] = record;
     parts.forEach((part, i) => {
       const last = i === parts.length - 1;
       const key: string | number = /^\d+$/.test(part) ? Number(part) : part;
       // Keys come from the header: refuse anything that could reach a prototype.
-      if (key === '__proto__' || key === 'constructor' || key === 'prototype') throw new FeedSyntaxError(`column "${path}" is not a canonical field`, 1, path);
+      if (key === '__proto__' || key === 'constructor' || key === 'prototype')
+        throw new FeedSyntaxError(`column "${path}" is not a canonical field`, 1, path);
       const container = node as Record<string | number, unknown>;
       if (last) container[key] = typed;
       else {
@@ -141,7 +151,10 @@ export async function* limitBytes(source: AsyncIterable<Buffer | string>, limit:
 }
 
 /** Decodes a byte stream as it arrives; bytes that are not valid UTF-8 are a syntax error naming the line. */
-async function* decode(source: AsyncIterable<Buffer>, encoding: 'utf-8' | 'windows-1252' | 'iso-8859-1'): AsyncGenerator<string> {
+async function* decode(
+  source: AsyncIterable<Buffer>,
+  encoding: 'utf-8' | 'windows-1252' | 'iso-8859-1',
+): AsyncGenerator<string> {
   // Strict for UTF-8, so a Latin-1 file pushed without its profile is refused instead of garbling names.
   const decoder = new TextDecoder(encoding, { fatal: encoding === 'utf-8' });
   let lines = 1;
@@ -164,7 +177,11 @@ async function* decode(source: AsyncIterable<Buffer>, encoding: 'utf-8' | 'windo
       // Where in the failing piece: the first replacement character a lenient decoder makes.
       const lenient = current ? new TextDecoder('utf-8').decode(current) : '';
       counted(lenient.slice(0, Math.max(0, lenient.indexOf('\uFFFD'))));
-      throw new FeedSyntaxError(`not valid UTF-8 around line ${lines}: send UTF-8, or push with the profile of your national system, which names its encoding`, lines, null);
+      throw new FeedSyntaxError(
+        `not valid UTF-8 around line ${lines}: send UTF-8, or push with the profile of your national system, which names its encoding`,
+        lines,
+        null,
+      );
     }
     throw error;
   }
@@ -204,7 +221,8 @@ export class JsonElementSplitter {
     let elementFrom = this.state === 'element' ? 0 : -1;
     const finish = (end: number) => {
       this.element += text.slice(elementFrom, end);
-      if (this.element.length > MAX_RECORD_BYTES) this.fail(`a record starting at line ${this.startLine} is larger than ${MAX_RECORD_BYTES} bytes`);
+      if (this.element.length > MAX_RECORD_BYTES)
+        this.fail(`a record starting at line ${this.startLine} is larger than ${MAX_RECORD_BYTES} bytes`);
       out.push({ text: this.element, line: this.startLine, column: this.startColumn });
       this.element = '';
       elementFrom = -1;
@@ -236,7 +254,10 @@ export class JsonElementSplitter {
           }
           if (ch === '"') {
             this.inString = false;
-            if (this.key !== 'records') this.fail(`a JSON feed is an array of records or {"records": [...]}; "${this.key.slice(0, 40)}" is not expected`);
+            if (this.key !== 'records')
+              this.fail(
+                `a JSON feed is an array of records or {"records": [...]}; "${this.key.slice(0, 40)}" is not expected`,
+              );
             this.state = 'colon';
           } else if (this.key.length < 64) this.key += ch;
           continue;
@@ -311,14 +332,16 @@ export class JsonElementSplitter {
     }
     if (elementFrom >= 0) {
       this.element += text.slice(elementFrom);
-      if (this.element.length > MAX_RECORD_BYTES) this.fail(`a record starting at line ${this.startLine} is larger than ${MAX_RECORD_BYTES} bytes`);
+      if (this.element.length > MAX_RECORD_BYTES)
+        this.fail(`a record starting at line ${this.startLine} is larger than ${MAX_RECORD_BYTES} bytes`);
     }
     return out;
   }
 
   /** The body has ended: it must have closed its array (and object). */
   end(): void {
-    if (this.state !== 'end') this.fail(this.state === 'start' ? 'the body is empty' : 'the feed ends before its array is closed');
+    if (this.state !== 'end')
+      this.fail(this.state === 'start' ? 'the body is empty' : 'the feed ends before its array is closed');
   }
 }
 
@@ -348,7 +371,12 @@ export type CsvRowMapper = (row: Record<string, string>, line: number) => unknow
 export async function* feedRecords(
   body: AsyncIterable<Buffer>,
   format: FeedFormat,
-  dialect: { encoding?: 'utf-8' | 'windows-1252' | 'iso-8859-1'; delimiter?: string; mapRow?: CsvRowMapper; trim?: boolean } = {},
+  dialect: {
+    encoding?: 'utf-8' | 'windows-1252' | 'iso-8859-1';
+    delimiter?: string;
+    mapRow?: CsvRowMapper;
+    trim?: boolean;
+  } = {},
 ): AsyncGenerator<PositionedRecord> {
   const text = decode(body, dialect.encoding ?? 'utf-8');
   let position = 0;
@@ -358,7 +386,9 @@ export async function* feedRecords(
   };
   if (format === 'json') {
     const splitter = new JsonElementSplitter();
-    for await (const piece of text) for (const element of splitter.push(piece)) yield next(parseElement(element.text, element.line, element.column), null);
+    for await (const piece of text)
+      for (const element of splitter.push(piece))
+        yield next(parseElement(element.text, element.line, element.column), null);
     splitter.end();
     return;
   }
@@ -374,7 +404,12 @@ export async function* feedRecords(
         line++;
         if (content.trim() !== '') yield next(parseElement(content, line, 1), line);
       }
-      if (pending.length > MAX_RECORD_BYTES) throw new FeedSyntaxError(`not valid NDJSON: line ${line + 1} is longer than ${MAX_RECORD_BYTES} bytes`, line + 1, null);
+      if (pending.length > MAX_RECORD_BYTES)
+        throw new FeedSyntaxError(
+          `not valid NDJSON: line ${line + 1} is longer than ${MAX_RECORD_BYTES} bytes`,
+          line + 1,
+          null,
+        );
     }
     line++;
     if (pending.trim() !== '') yield next(parseElement(pending, line, 1), line);
@@ -410,7 +445,11 @@ export async function* feedRecords(
 }
 
 /** Reads a whole body (tests, small files): the same parsing as the push API's stream. */
-export async function readFeed(body: Buffer | string, format: FeedFormat, dialect: Parameters<typeof feedRecords>[2] = {}): Promise<PositionedRecord[]> {
+export async function readFeed(
+  body: Buffer | string,
+  format: FeedFormat,
+  dialect: Parameters<typeof feedRecords>[2] = {},
+): Promise<PositionedRecord[]> {
   const out: PositionedRecord[] = [];
   const source = (async function* () {
     yield typeof body === 'string' ? Buffer.from(body) : body;

@@ -7,7 +7,6 @@ import { applyAssignments, assessChunk, chunkReport, servedRecords } from './dec
 import { MAX_PROBLEMS_PER_RECORD } from './record.js';
 import { upsertRecords } from './upsert.js';
 
-
 /** Publishes a chunk's case events; `onceKey` makes a retried chunk publish them at most once. */
 export type PublishEvents = (events: ReadonlyArray<CaseEvent>, onceKey?: string) => Promise<unknown>;
 

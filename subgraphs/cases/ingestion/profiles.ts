@@ -14,12 +14,18 @@ export const profileSchema = z
     name: z.string().regex(/^[a-z0-9-]{2,40}$/, 'must be 2-40 lowercase letters, digits or -'),
     description: z.string().min(1).max(500),
     /** The Member State whose system writes this dialect (feeds of others may not use it). */
-    memberState: z.string().regex(/^[A-Z]{2}$/).optional(),
+    memberState: z
+      .string()
+      .regex(/^[A-Z]{2}$/)
+      .optional(),
     delimiter: z.enum([',', ';', '\t', '|']),
     encoding: z.enum(['utf-8', 'windows-1252', 'iso-8859-1']),
     dateFormat: z.enum(['yyyy-mm-dd', 'dd/mm/yyyy', 'dd.mm.yyyy', 'dd-mm-yyyy', 'mm/dd/yyyy']),
     /** National column header → canonical field path (`mainApplicant.name`, `familyMembers.0.sex`). */
-    columns: z.record(z.string().min(1), z.string().regex(/^[A-Za-z]+(\.(\d|[A-Za-z]+))*$/, 'must be a canonical field path')),
+    columns: z.record(
+      z.string().min(1),
+      z.string().regex(/^[A-Za-z]+(\.(\d|[A-Za-z]+))*$/, 'must be a canonical field path'),
+    ),
     /** Separator inside multi-valued cells (packages, vulnerabilities). */
     multiValueSeparator: z.string().min(1).max(3).default('|'),
     /** Per canonical field: national value → canonical value (case-insensitive). */
@@ -38,7 +44,9 @@ export class ProfileError extends Error {}
 /** Loads and validates every profile; a bad file stops start-up naming the file and field. */
 export function loadProfiles(directory: string): Map<string, FeedProfile> {
   const profiles = new Map<string, FeedProfile>();
-  for (const file of readdirSync(directory).filter((f) => f.endsWith('.json')).sort()) {
+  for (const file of readdirSync(directory)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     let raw: unknown;
     try {
       raw = JSON.parse(readFileSync(join(directory, file), 'utf8'));
@@ -47,9 +55,12 @@ export function loadProfiles(directory: string): Map<string, FeedProfile> {
     }
     const result = profileSchema.safeParse(raw);
     if (!result.success) {
-      throw new ProfileError(`profile ${file}: ${result.error.issues.map((i) => `${i.path.join('.') || '(file)'} ${i.message}`).join('; ')}`);
+      throw new ProfileError(
+        `profile ${file}: ${result.error.issues.map((i) => `${i.path.join('.') || '(file)'} ${i.message}`).join('; ')}`,
+      );
     }
-    if (profiles.has(result.data.name)) throw new ProfileError(`profile ${file}: the name "${result.data.name}" is used twice`);
+    if (profiles.has(result.data.name))
+      throw new ProfileError(`profile ${file}: the name "${result.data.name}" is used twice`);
     profiles.set(result.data.name, result.data);
   }
   return profiles;
@@ -94,13 +105,19 @@ function lookup(profile: FeedProfile, path: string, value: string): string | boo
 }
 
 /** How the feed reader reads a national CSV: its encoding, delimiter, and each row mapped to a canonical record. */
-export function profileDialect(profile: FeedProfile): { encoding: FeedProfile['encoding']; delimiter: string; trim: boolean; mapRow: CsvRowMapper } {
+export function profileDialect(profile: FeedProfile): {
+  encoding: FeedProfile['encoding'];
+  delimiter: string;
+  trim: boolean;
+  mapRow: CsvRowMapper;
+} {
   let headerChecked = false;
   const mapRow: CsvRowMapper = (row) => {
     if (!headerChecked) {
       // A column the profile does not know refuses the feed: it would be silently lost.
       const unknown = Object.keys(row).filter((header) => !(header in profile.columns));
-      if (unknown.length > 0) throw new FeedSyntaxError(`columns not in profile ${profile.name}: ${unknown.join(', ')}`, 1, unknown[0]!);
+      if (unknown.length > 0)
+        throw new FeedSyntaxError(`columns not in profile ${profile.name}: ${unknown.join(', ')}`, 1, unknown[0]!);
       headerChecked = true;
     }
     const canonical: Record<string, string> = {};
@@ -109,7 +126,11 @@ export function profileDialect(profile: FeedProfile): { encoding: FeedProfile['e
       const path = profile.columns[header]!;
       if (raw === '') continue;
       if (LIST_PATHS.test(path)) {
-        typed[path] = raw.split(profile.multiValueSeparator).map((v) => v.trim()).filter(Boolean).map((v) => lookup(profile, path, v));
+        typed[path] = raw
+          .split(profile.multiValueSeparator)
+          .map((v) => v.trim())
+          .filter(Boolean)
+          .map((v) => lookup(profile, path, v));
       } else if (DATE_PATHS.test(path)) canonical[path] = toIsoDate(raw, profile.dateFormat);
       else {
         const mapped = lookup(profile, path, raw);
@@ -119,7 +140,8 @@ export function profileDialect(profile: FeedProfile): { encoding: FeedProfile['e
     }
     const record = csvRowToRecord(canonical);
     for (const [path, value] of Object.entries(typed)) setPath(record, path, value);
-    for (const [path, value] of Object.entries(profile.constants)) if (getPath(record, path) === undefined) setPath(record, path, value);
+    for (const [path, value] of Object.entries(profile.constants))
+      if (getPath(record, path) === undefined) setPath(record, path, value);
     return record;
   };
   return { encoding: profile.encoding, delimiter: profile.delimiter, trim: true, mapRow };
@@ -131,7 +153,12 @@ export function parseWithProfile(profile: FeedProfile, body: Buffer): Promise<Po
 }
 
 function getPath(target: Record<string, unknown>, path: string): unknown {
-  return path.split('.').reduce<unknown>((node, part) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined), target);
+  return path
+    .split('.')
+    .reduce<unknown>(
+      (node, part) => (node && typeof node === 'object' ? (node as Record<string, unknown>)[part] : undefined),
+      target,
+    );
 }
 
 function setPath(target: Record<string, unknown>, path: string, value: unknown): void {

@@ -11,13 +11,24 @@ export const MAX_FAMILY_MEMBERS = 14;
  * Too long here is one problem and no element is looked at. The JSON Schema is the array's.
  */
 export function boundedArray<T extends z.ZodTypeAny>(element: T, max: number, min = 0) {
-  return z.preprocess((value, ctx) => {
-    if (Array.isArray(value) && value.length > max) {
-      ctx.addIssue({ code: z.ZodIssueCode.too_big, type: 'array', maximum: max, inclusive: true, exact: false, message: `must have at most ${max} elements (got ${value.length})`, fatal: true });
-      return [];
-    }
-    return value;
-  }, (min > 0 ? z.array(element).min(min) : z.array(element)).max(max));
+  return z.preprocess(
+    (value, ctx) => {
+      if (Array.isArray(value) && value.length > max) {
+        ctx.addIssue({
+          code: z.ZodIssueCode.too_big,
+          type: 'array',
+          maximum: max,
+          inclusive: true,
+          exact: false,
+          message: `must have at most ${max} elements (got ${value.length})`,
+          fatal: true,
+        });
+        return [];
+      }
+      return value;
+    },
+    (min > 0 ? z.array(element).min(min) : z.array(element)).max(max),
+  );
 }
 
 const text = (max: number) =>
@@ -52,13 +63,28 @@ const person = z
  */
 export const canonicalRecordSchema = z
   .object({
-    memberState: z.string().refine((code) => MEMBER_STATE_CODES.has(code), 'must be a participating Member State, ISO 3166-1 alpha-2 in capitals'),
-    caseReference: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9/_.-]{0,63}$/, 'must be 1-64 letters, digits, / _ . - starting with a letter or digit'),
+    memberState: z
+      .string()
+      .refine(
+        (code) => MEMBER_STATE_CODES.has(code),
+        'must be a participating Member State, ISO 3166-1 alpha-2 in capitals',
+      ),
+    caseReference: z
+      .string()
+      .regex(
+        /^[A-Za-z0-9][A-Za-z0-9/_.-]{0,63}$/,
+        'must be 1-64 letters, digits, / _ . - starting with a letter or digit',
+      ),
     recordVersion: z.number().int().min(1).max(2_147_483_647),
     returnType: z.enum(RETURN_TYPES),
     charterFlight: z.boolean().default(false),
     packages: boundedArray(z.enum(PACKAGES), PACKAGES.length, 1),
-    countryOfOrigin: z.string().refine((code) => COUNTRY_OF_ORIGIN_CODES.has(code), 'must be a country of origin the programme covers, ISO 3166-1 alpha-2 in capitals'),
+    countryOfOrigin: z
+      .string()
+      .refine(
+        (code) => COUNTRY_OF_ORIGIN_CODES.has(code),
+        'must be a country of origin the programme covers, ISO 3166-1 alpha-2 in capitals',
+      ),
     departureDate: calendarDate.nullable().default(null),
     arrivalDate: calendarDate.nullable().default(null),
     mainApplicant: person,
@@ -80,7 +106,11 @@ export const canonicalRecordSchema = z
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['packages'], message: 'must not repeat a package' });
     }
     if (record.packages.includes('CHARTER_ARRIVAL') && !(record.returnType === 'FORCED' && record.charterFlight)) {
-      ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['packages'], message: 'CHARTER_ARRIVAL is only for forced returns by charter flight' });
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        path: ['packages'],
+        message: 'CHARTER_ARRIVAL is only for forced returns by charter flight',
+      });
     }
     if (record.departureDate && record.arrivalDate && record.arrivalDate < record.departureDate) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['arrivalDate'], message: 'must not be before departureDate' });
@@ -103,7 +133,10 @@ const UNKNOWN_KEYS_NAMED = 10;
  * Validates one record; problems name the field path (`mainApplicant.dateOfBirth`). At most
  * `maxProblems` are kept, then one more saying how many were left out.
  */
-export function validateRecord(input: unknown, maxProblems = MAX_PROBLEMS_PER_RECORD): { ok: true; record: CanonicalRecord } | { ok: false; problems: RecordProblem[] } {
+export function validateRecord(
+  input: unknown,
+  maxProblems = MAX_PROBLEMS_PER_RECORD,
+): { ok: true; record: CanonicalRecord } | { ok: false; problems: RecordProblem[] } {
   const result = canonicalRecordSchema.safeParse(input);
   if (result.success) return { ok: true, record: result.data };
   const issues = result.error.issues;
@@ -114,6 +147,10 @@ export function validateRecord(input: unknown, maxProblems = MAX_PROBLEMS_PER_RE
     const prefix = issue.path.join('.');
     return { path: prefix || named.join(','), message: `unknown field(s): ${named.join(', ')}${more}` };
   });
-  if (issues.length > maxProblems) problems.push({ path: '(record)', message: `and ${issues.length - maxProblems} more problems in this record (the first ${maxProblems} are listed)` });
+  if (issues.length > maxProblems)
+    problems.push({
+      path: '(record)',
+      message: `and ${issues.length - maxProblems} more problems in this record (the first ${maxProblems} are listed)`,
+    });
   return { ok: false, problems };
 }

@@ -7,7 +7,11 @@ import type { ChunkReport, IngestChunkJob } from './contract.js';
  * cause is fixed. Their "failed" marks leave the feed's report so the retry can report anew.
  * Replaying is safe: the upsert is idempotent.
  */
-export async function replayFailedChunks(queue: Queue<IngestChunkJob, ChunkReport>, feeds: FeedModels, feedId?: string): Promise<number> {
+export async function replayFailedChunks(
+  queue: Queue<IngestChunkJob, ChunkReport>,
+  feeds: FeedModels,
+  feedId?: string,
+): Promise<number> {
   let replayed = 0;
   for (let start = 0; ; start += 500) {
     const failed = await queue.getFailed(start, start + 499);

@@ -9,7 +9,15 @@ import type { CaseDoc, PersonDoc } from '../case/models.js';
 export type StatsFacts = CaseEventFacts;
 
 const DAY = 86_400_000;
-const PAST_ACCEPTANCE: ReadonlySet<CaseStatus> = new Set(['ACCEPTED', 'ARRIVED', 'PLAN_SUBMITTED', 'PLAN_REJECTED', 'PLAN_APPROVED', 'COMPLETION_REPORTED', 'COMPLETED']);
+const PAST_ACCEPTANCE: ReadonlySet<CaseStatus> = new Set([
+  'ACCEPTED',
+  'ARRIVED',
+  'PLAN_SUBMITTED',
+  'PLAN_REJECTED',
+  'PLAN_APPROVED',
+  'COMPLETION_REPORTED',
+  'COMPLETED',
+]);
 
 /** Whole years between a birth date and a day, both YYYY-MM-DD. */
 export function ageOn(dateOfBirth: string, on: string): number {
@@ -21,9 +29,29 @@ export function ageOn(dateOfBirth: string, on: string): number {
 const days = (from: Date | string | null | undefined, to: Date | string | null | undefined) =>
   from && to ? Math.max(0, Math.round((new Date(to).getTime() - new Date(from).getTime()) / DAY)) : null;
 
-export function factsOf(doc: Pick<CaseDoc, 'memberState' | 'countryOfOrigin' | 'partnerId' | 'status' | 'returnType' | 'packages' | 'departureDate' | 'createdAt' | 'mainApplicant' | 'familyMembers' | 'familySize' | 'milestones' | 'history'> & Partial<Pick<CaseDoc, 'erasure'>>): StatsFacts {
+export function factsOf(
+  doc: Pick<
+    CaseDoc,
+    | 'memberState'
+    | 'countryOfOrigin'
+    | 'partnerId'
+    | 'status'
+    | 'returnType'
+    | 'packages'
+    | 'departureDate'
+    | 'createdAt'
+    | 'mainApplicant'
+    | 'familyMembers'
+    | 'familySize'
+    | 'milestones'
+    | 'history'
+  > &
+    Partial<Pick<CaseDoc, 'erasure'>>,
+): StatsFacts {
   const reference = doc.departureDate ?? new Date(doc.createdAt ?? Date.now()).toISOString().slice(0, 10);
-  const people: PersonDoc[] = [doc.mainApplicant, ...(doc.familyMembers ?? [])].filter((p): p is PersonDoc => Boolean(p?.dateOfBirth));
+  const people: PersonDoc[] = [doc.mainApplicant, ...(doc.familyMembers ?? [])].filter((p): p is PersonDoc =>
+    Boolean(p?.dateOfBirth),
+  );
   // After erasure the facts kept with it stand in for the birth dates, so statistics do not move.
   const retained = doc.erasure?.retained;
   const minors = retained ? retained.minors : people.filter((p) => ageOn(p.dateOfBirth, reference) < 18).length;
@@ -43,7 +71,11 @@ export function factsOf(doc: Pick<CaseDoc, 'memberState' | 'countryOfOrigin' | '
     returnees,
     adults: returnees - minors,
     minors,
-    mainApplicantAge: retained ? retained.mainApplicantAge : doc.mainApplicant?.dateOfBirth ? ageOn(doc.mainApplicant.dateOfBirth, reference) : null,
+    mainApplicantAge: retained
+      ? retained.mainApplicantAge
+      : doc.mainApplicant?.dateOfBirth
+        ? ageOn(doc.mainApplicant.dateOfBirth, reference)
+        : null,
     accepted: PAST_ACCEPTANCE.has(doc.status) || history.some((h) => h.transition === 'acceptCase'),
     daysToKm1: days(doc.departureDate, milestones.km1At),
     daysKm1ToKm2: days(milestones.km1At, milestones.km2At),
@@ -76,7 +108,11 @@ export function contribution(facts: StatsFacts): Record<string, number> {
     c.mainApplicantAgeSum = facts.mainApplicantAge;
     c.mainApplicantAgeCount = 1;
   }
-  for (const [name, value] of [['toKm1', facts.daysToKm1], ['km1ToKm2', facts.daysKm1ToKm2], ['km2ToKm3', facts.daysKm2ToKm3]] as const) {
+  for (const [name, value] of [
+    ['toKm1', facts.daysToKm1],
+    ['km1ToKm2', facts.daysKm1ToKm2],
+    ['km2ToKm3', facts.daysKm2ToKm3],
+  ] as const) {
     if (value === null) continue;
     c[`durations.${name}.sum`] = value;
     c[`durations.${name}.count`] = 1;
@@ -88,11 +124,19 @@ export function contribution(facts: StatsFacts): Record<string, number> {
 
 /** The statistics documents a case counts in: the whole programme and its three dimensions. */
 export function scopesOf(facts: StatsFacts): string[] {
-  return ['all', `memberState:${facts.memberState}`, `country:${facts.countryOfOrigin}`, ...(facts.partnerId ? [`partner:${facts.partnerId}`] : [])];
+  return [
+    'all',
+    `memberState:${facts.memberState}`,
+    `country:${facts.countryOfOrigin}`,
+    ...(facts.partnerId ? [`partner:${facts.partnerId}`] : []),
+  ];
 }
 
 /** `$inc` per scope that turns the contribution of `before` into that of `after` (zero entries dropped). */
-export function statisticsDelta(before: StatsFacts | null, after: StatsFacts | null): Map<string, Record<string, number>> {
+export function statisticsDelta(
+  before: StatsFacts | null,
+  after: StatsFacts | null,
+): Map<string, Record<string, number>> {
   const result = new Map<string, Record<string, number>>();
   const add = (facts: StatsFacts, sign: 1 | -1) => {
     const counters = contribution(facts);

@@ -65,14 +65,18 @@ const MILESTONES = [
 export function presentStatistics(scope: string, doc: StatisticsDoc | null) {
   const d = (doc ?? {}) as Record<string, unknown>;
   const cases = num(d.cases);
-  const durations = (d.durations ?? {}) as Record<string, { sum?: number; count?: number; days?: Record<string, number> }>;
+  const durations = (d.durations ?? {}) as Record<
+    string,
+    { sum?: number; count?: number; days?: Record<string, number> }
+  >;
   return {
     scope,
     totalCases: cases,
     totalReturnees: num(d.returnees),
     adults: num(d.adults),
     minors: num(d.minors),
-    averageMainApplicantAge: num(d.mainApplicantAgeCount) > 0 ? num(d.mainApplicantAgeSum) / num(d.mainApplicantAgeCount) : null,
+    averageMainApplicantAge:
+      num(d.mainApplicantAgeCount) > 0 ? num(d.mainApplicantAgeSum) / num(d.mainApplicantAgeCount) : null,
     averageFamilyComposition: cases > 0 ? num(d.returnees) / cases : null,
     casesByMemberState: counts(d.byMemberState),
     casesPerMonth: counts(d.byMonth).sort((a, b) => a.key.localeCompare(b.key)),

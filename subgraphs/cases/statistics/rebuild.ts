@@ -9,11 +9,17 @@ import { PROJECTION_ID } from './projector.js';
  * projector's checkpoint to the end of the event stream. For a quiet system (seeding,
  * maintenance): events written while it runs could be counted twice.
  */
-export async function rebuildStatistics(models: CasesModels, redis: Redis, prefix: string): Promise<{ cases: number; scopes: number }> {
+export async function rebuildStatistics(
+  models: CasesModels,
+  redis: Redis,
+  prefix: string,
+): Promise<{ cases: number; scopes: number }> {
   const last = await streamTail(redis, prefix);
   const docs = new Map<string, Record<string, unknown>>();
   let cases = 0;
-  const cursor = models.Case.find({}, { caseReference: 0, contentHash: 0 }).lean<CaseDoc[]>().cursor({ batchSize: 2_000 });
+  const cursor = models.Case.find({}, { caseReference: 0, contentHash: 0 })
+    .lean<CaseDoc[]>()
+    .cursor({ batchSize: 2_000 });
   for await (const doc of cursor) {
     const facts = factsOf(doc);
     const counters = contribution(facts);
@@ -27,7 +33,8 @@ export async function rebuildStatistics(models: CasesModels, redis: Redis, prefi
   await models.Statistics.deleteMany({}).exec();
   const now = new Date();
   const rows = [...docs].map(([scope, counters]) => ({ _id: scope, lastEventId: last, updatedAt: now, ...counters }));
-  for (let i = 0; i < rows.length; i += 200) await models.Statistics.collection.insertMany(rows.slice(i, i + 200) as never[]);
+  for (let i = 0; i < rows.length; i += 200)
+    await models.Statistics.collection.insertMany(rows.slice(i, i + 200) as never[]);
   await models.Projection.updateOne({ _id: PROJECTION_ID }, { $set: { lastEventId: last } }, { upsert: true }).exec();
   return { cases, scopes: rows.length };
 }

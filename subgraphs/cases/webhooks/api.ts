@@ -36,8 +36,7 @@ export class WebhookApi {
   async register(principal: Principal | null, args: { url: string; eventTypes: string[] }): Promise<WebhookDoc> {
     const who = requirePartner(principal, 'registerWebhook');
     const url = checkWebhookUrl(args.url, this.options);
-    if (args.eventTypes.length === 0)
-      throw badUserInput('eventTypes must name at least one event type', 'eventTypes');
+    if (args.eventTypes.length === 0) throw badUserInput('eventTypes must name at least one event type', 'eventTypes');
     const count = await this.models.Webhook.countDocuments({
       partnerId: who.partnerId,
       deletedAt: { $exists: false },
@@ -98,10 +97,8 @@ export class WebhookApi {
     const delivery = await this.models.Delivery.findOne({ _id: String(id), partnerId: who.partnerId })
       .lean<WebhookDeliveryDoc>()
       .exec();
-    if (!delivery)
-      throw notFound('Delivery', String(id).slice(0, 80));
-    if (delivery.status === 'PENDING')
-      throw conflict('The delivery is still being attempted');
+    if (!delivery) throw notFound('Delivery', String(id).slice(0, 80));
+    if (delivery.status === 'PENDING') throw conflict('The delivery is still being attempted');
     await this.models.Delivery.updateOne(
       { _id: delivery._id },
       { $set: { status: 'PENDING' }, $inc: { redeliveries: 1 } },

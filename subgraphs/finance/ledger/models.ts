@@ -57,15 +57,28 @@ export interface ProjectionDoc {
   lastEventId: string;
 }
 
-const caseFinanceSchema = new Schema<CaseFinanceDoc>({ _id: String }, { collection: 'caseFinance', versionKey: false, strict: false });
-const disbursementSchema = new Schema<DisbursementDoc>({ _id: String }, { collection: 'disbursements', versionKey: false, strict: false });
+const caseFinanceSchema = new Schema<CaseFinanceDoc>(
+  { _id: String },
+  { collection: 'caseFinance', versionKey: false, strict: false },
+);
+const disbursementSchema = new Schema<DisbursementDoc>(
+  { _id: String },
+  { collection: 'disbursements', versionKey: false, strict: false },
+);
 disbursementSchema.index({ caseId: 1, seq: 1 }, { name: 'caseId_seq' });
 const spendSchema = new Schema<SpendDoc>({ _id: String }, { collection: 'spend', versionKey: false, strict: false });
 const budgetSchema = new Schema<BudgetDoc>(
-  { _id: String, amountCents: { type: Number, required: true, min: 0 }, objectivePeople: { type: Number, required: true, min: 0 } },
+  {
+    _id: String,
+    amountCents: { type: Number, required: true, min: 0 },
+    objectivePeople: { type: Number, required: true, min: 0 },
+  },
   { collection: 'budgets', versionKey: false },
 );
-const projectionSchema = new Schema<ProjectionDoc>({ _id: String, lastEventId: String }, { collection: 'projections', versionKey: false });
+const projectionSchema = new Schema<ProjectionDoc>(
+  { _id: String, lastEventId: String },
+  { collection: 'projections', versionKey: false },
+);
 
 export interface LedgerModels {
   CaseFinance: Model<CaseFinanceDoc>;
@@ -76,7 +89,8 @@ export interface LedgerModels {
 }
 
 export function ledgerModels(connection: Connection): LedgerModels {
-  const get = <T>(name: string, schema: Schema<T>): Model<T> => (connection.models[name] as Model<T> | undefined) ?? connection.model<T>(name, schema);
+  const get = <T>(name: string, schema: Schema<T>): Model<T> =>
+    (connection.models[name] as Model<T> | undefined) ?? connection.model<T>(name, schema);
   return {
     CaseFinance: get('CaseFinance', caseFinanceSchema),
     Disbursement: get('Disbursement', disbursementSchema),

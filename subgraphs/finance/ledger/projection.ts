@@ -14,10 +14,21 @@ export type SpendInc = Record<string, number>;
 const yearOf = (date: string | Date) => (typeof date === 'string' ? date.slice(0, 4) : date.toISOString().slice(0, 4));
 
 /** Entitlement at the tariffs of the departure date (or the month of insertion before departure). */
-export function entitlementOf(facts: FinanceFacts, tariffs: readonly TariffRow[]): { totalCents: number; lines: EntitlementLine[] } {
+export function entitlementOf(
+  facts: FinanceFacts,
+  tariffs: readonly TariffRow[],
+): { totalCents: number; lines: EntitlementLine[] } {
   const referenceDate = facts.departureDate ?? `${facts.month}-01`;
   try {
-    const entitlement = computeEntitlement({ packages: facts.packages, returnType: facts.returnType, familySize: Math.max(1, facts.returnees), referenceDate }, tariffs);
+    const entitlement = computeEntitlement(
+      {
+        packages: facts.packages,
+        returnType: facts.returnType,
+        familySize: Math.max(1, facts.returnees),
+        referenceDate,
+      },
+      tariffs,
+    );
     return { totalCents: entitlement.totalCents, lines: entitlement.lines };
   } catch {
     // No tariff for that date: nothing can be committed until one is added.
@@ -40,7 +51,8 @@ export function peopleDelta(before: FinanceFacts | null, after: FinanceFacts | n
   const add = (facts: FinanceFacts, sign: 1 | -1) => {
     const year = (facts.departureDate ?? facts.month).slice(0, 4);
     const inc = result.get(year) ?? {};
-    for (const [path, value] of Object.entries(byDimensions('people', facts, sign * facts.returnees))) inc[path] = (inc[path] ?? 0) + value;
+    for (const [path, value] of Object.entries(byDimensions('people', facts, sign * facts.returnees)))
+      inc[path] = (inc[path] ?? 0) + value;
     result.set(year, inc);
   };
   if (before) add(before, -1);
@@ -53,13 +65,26 @@ export function peopleDelta(before: FinanceFacts | null, after: FinanceFacts | n
 }
 
 /** A commitment, in the year of plan approval, by dimension and by package line. */
-export function commitmentInc(facts: FinanceFacts, lines: readonly EntitlementLine[], at: Date | string): [string, SpendInc] {
+export function commitmentInc(
+  facts: FinanceFacts,
+  lines: readonly EntitlementLine[],
+  at: Date | string,
+): [string, SpendInc] {
   const total = lines.reduce((sum, line) => sum + line.amountCents, 0);
   const inc = byDimensions('committed', facts, total);
-  for (const line of lines) inc[`committed.byPackage.${line.package}`] = (inc[`committed.byPackage.${line.package}`] ?? 0) + line.amountCents;
+  for (const line of lines)
+    inc[`committed.byPackage.${line.package}`] = (inc[`committed.byPackage.${line.package}`] ?? 0) + line.amountCents;
   return [yearOf(at), inc];
 }
 
-export function disbursementInc(facts: FinanceFacts, pkg: Package, amountCents: number, date: string): [string, SpendInc] {
-  return [yearOf(date), { ...byDimensions('disbursed', facts, amountCents), [`disbursed.byPackage.${pkg}`]: amountCents }];
+export function disbursementInc(
+  facts: FinanceFacts,
+  pkg: Package,
+  amountCents: number,
+  date: string,
+): [string, SpendInc] {
+  return [
+    yearOf(date),
+    { ...byDimensions('disbursed', facts, amountCents), [`disbursed.byPackage.${pkg}`]: amountCents },
+  ];
 }

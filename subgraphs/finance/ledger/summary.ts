@@ -34,7 +34,11 @@ type Counters = Record<string, Record<string, number> | number | undefined>;
 const num = (v: unknown) => (typeof v === 'number' ? v : 0);
 
 /** One dimension's spend line from a yearly spend document. */
-export function spendLine(doc: SpendDoc | null, dimension: 'byMemberState' | 'byCountry' | 'byPartner' | 'byPackage', key: string) {
+export function spendLine(
+  doc: SpendDoc | null,
+  dimension: 'byMemberState' | 'byCountry' | 'byPartner' | 'byPackage',
+  key: string,
+) {
   const d = (doc ?? {}) as Record<string, Counters>;
   const pick = (group: string) => num((d[group]?.[dimension] as Record<string, number> | undefined)?.[key]);
   return { key, people: pick('people'), committedCents: pick('committed'), disbursedCents: pick('disbursed') };
@@ -43,8 +47,12 @@ export function spendLine(doc: SpendDoc | null, dimension: 'byMemberState' | 'by
 function lines(doc: SpendDoc | null, dimension: 'byMemberState' | 'byCountry' | 'byPartner' | 'byPackage') {
   const d = (doc ?? {}) as Record<string, Counters>;
   const keys = new Set<string>();
-  for (const group of ['people', 'committed', 'disbursed']) for (const key of Object.keys((d[group]?.[dimension] as object | undefined) ?? {})) keys.add(key);
-  return [...keys].sort().map((key) => spendLine(doc, dimension, key)).filter((l) => l.people || l.committedCents || l.disbursedCents);
+  for (const group of ['people', 'committed', 'disbursed'])
+    for (const key of Object.keys((d[group]?.[dimension] as object | undefined) ?? {})) keys.add(key);
+  return [...keys]
+    .sort()
+    .map((key) => spendLine(doc, dimension, key))
+    .filter((l) => l.people || l.committedCents || l.disbursedCents);
 }
 
 export async function financeSummary(models: LedgerModels, year: number) {
@@ -52,8 +60,12 @@ export async function financeSummary(models: LedgerModels, year: number) {
     throw badUserInput(`year must be 2000 to 2100, got ${year}`, 'year');
   }
   const [doc, budget] = await Promise.all([
-    models.Spend.findOne({ _id: String(year) }).lean<SpendDoc>().exec(),
-    models.Budget.findOne({ _id: String(year) }).lean().exec(),
+    models.Spend.findOne({ _id: String(year) })
+      .lean<SpendDoc>()
+      .exec(),
+    models.Budget.findOne({ _id: String(year) })
+      .lean()
+      .exec(),
   ]);
   const d = (doc ?? {}) as Record<string, Counters>;
   const total = (group: string) => num(d[group]?.total);
@@ -110,7 +122,10 @@ export async function recordDisbursement(
     throw badUserInput(`the case did not request ${input.package}`, 'package');
   }
   for (let attempt = 0; attempt < 5; attempt++) {
-    const last = await models.Disbursement.findOne({ caseId: input.caseId }).sort({ seq: -1 }).lean<DisbursementDoc>().exec();
+    const last = await models.Disbursement.findOne({ caseId: input.caseId })
+      .sort({ seq: -1 })
+      .lean<DisbursementDoc>()
+      .exec();
     const cumulative = (last?.cumulativeCents ?? 0) + input.amountCents;
     if (cumulative > ledger.entitlementCents) {
       const disbursed = last?.cumulativeCents ?? 0;
@@ -150,7 +165,11 @@ export async function recordDisbursement(
         before: null,
         after: null,
         disbursement: { amountCents: input.amountCents, package: input.package, kind: input.kind, date: input.date },
-        owner: { memberState: ledger.memberState, partnerId: ledger.partnerId, countryOfOrigin: ledger.countryOfOrigin },
+        owner: {
+          memberState: ledger.memberState,
+          partnerId: ledger.partnerId,
+          countryOfOrigin: ledger.countryOfOrigin,
+        },
       },
     ]);
     return doc;

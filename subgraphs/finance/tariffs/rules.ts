@@ -5,7 +5,12 @@ import type { Package, ReturnType } from '../../../shared/domain.js';
  * are paid per person; post-return pays the main applicant by return type and each
  * family member a flat amount.
  */
-export const TARIFF_COMPONENTS = ['PER_PERSON', 'MAIN_APPLICANT_VOLUNTARY', 'MAIN_APPLICANT_FORCED', 'FAMILY_MEMBER'] as const;
+export const TARIFF_COMPONENTS = [
+  'PER_PERSON',
+  'MAIN_APPLICANT_VOLUNTARY',
+  'MAIN_APPLICANT_FORCED',
+  'FAMILY_MEMBER',
+] as const;
 export type TariffComponent = (typeof TARIFF_COMPONENTS)[number];
 
 export interface TariffRow {
@@ -23,8 +28,20 @@ export interface TariffRow {
 export const PROGRAMME_TARIFFS: readonly TariffRow[] = [
   { package: 'POST_ARRIVAL', component: 'PER_PERSON', amountCents: 61_500, validFrom: '2022-04-01', validTo: null },
   { package: 'CHARTER_ARRIVAL', component: 'PER_PERSON', amountCents: 20_500, validFrom: '2022-04-01', validTo: null },
-  { package: 'POST_RETURN', component: 'MAIN_APPLICANT_VOLUNTARY', amountCents: 200_000, validFrom: '2022-04-01', validTo: null },
-  { package: 'POST_RETURN', component: 'MAIN_APPLICANT_FORCED', amountCents: 100_000, validFrom: '2022-04-01', validTo: null },
+  {
+    package: 'POST_RETURN',
+    component: 'MAIN_APPLICANT_VOLUNTARY',
+    amountCents: 200_000,
+    validFrom: '2022-04-01',
+    validTo: null,
+  },
+  {
+    package: 'POST_RETURN',
+    component: 'MAIN_APPLICANT_FORCED',
+    amountCents: 100_000,
+    validFrom: '2022-04-01',
+    validTo: null,
+  },
   { package: 'POST_RETURN', component: 'FAMILY_MEMBER', amountCents: 100_000, validFrom: '2022-04-01', validTo: null },
 ];
 
@@ -64,7 +81,12 @@ export class TariffNotFoundError extends Error {
 }
 
 /** The tariff row for one component on one day: validFrom <= date <= validTo. */
-export function tariffOn(rows: readonly TariffRow[], pkg: Package, component: TariffComponent, date: string): TariffRow {
+export function tariffOn(
+  rows: readonly TariffRow[],
+  pkg: Package,
+  component: TariffComponent,
+  date: string,
+): TariffRow {
   let best: TariffRow | undefined;
   for (const row of rows) {
     if (row.package !== pkg || row.component !== component) continue;
