@@ -43,14 +43,28 @@ export const coverageResolvers: GraphQLResolverMap<CoverageContext> = {
         const message = `validFrom must be after the current period's start (${current.validFrom})`;
         throw badUserInput(`${message}; history is not rewritten`, 'validFrom');
       }
-      if (current) await ctx.models.Coverage.updateOne({ countryCode: country._id, validFrom: current.validFrom }, { $set: { validTo: dayBefore(args.validFrom) } }).exec();
-      await ctx.models.Coverage.create({ countryCode: country._id, partnerId: args.partnerId, packages: [...new Set(args.packages)], validFrom: args.validFrom, validTo: null });
+      if (current)
+        await ctx.models.Coverage.updateOne(
+          { countryCode: country._id, validFrom: current.validFrom },
+          { $set: { validTo: dayBefore(args.validFrom) } },
+        ).exec();
+      await ctx.models.Coverage.create({
+        countryCode: country._id,
+        partnerId: args.partnerId,
+        packages: [...new Set(args.packages)],
+        validFrom: args.validFrom,
+        validTo: null,
+      });
       ctx.loaders.coverageByCountry.clear(country._id);
       return country;
     },
   },
   Query: {
-    partnerAssignment: async (_: unknown, args: { countryOfOrigin: string; packages: Package[]; on: string }, ctx: CoverageContext) => {
+    partnerAssignment: async (
+      _: unknown,
+      args: { countryOfOrigin: string; packages: Package[]; on: string },
+      ctx: CoverageContext,
+    ) => {
       if (!isCalendarDate(args.on)) throw badUserInput('on must be a calendar date YYYY-MM-DD', 'on');
       const periods = await ctx.loaders.coverageByCountry.load(String(args.countryOfOrigin));
       const result = assignPartner(periods, String(args.countryOfOrigin), args.packages, args.on);
@@ -65,12 +79,14 @@ export const coverageResolvers: GraphQLResolverMap<CoverageContext> = {
       ctx.models.MemberState.find().sort({ name: 1 }).lean<MemberStateDoc[]>().exec(),
   },
   CountryOfOrigin: {
-    __resolveReference: (ref: { code: string }, ctx: CoverageContext) => ctx.loaders.countryByCode.load(String(ref.code)),
+    __resolveReference: (ref: { code: string }, ctx: CoverageContext) =>
+      ctx.loaders.countryByCode.load(String(ref.code)),
     code: (doc: CountryDoc) => doc._id,
     coverage: (doc: CountryDoc, _: unknown, ctx: CoverageContext) => ctx.loaders.coverageByCountry.load(doc._id),
   },
   MemberState: {
-    __resolveReference: (ref: { code: string }, ctx: CoverageContext) => ctx.loaders.memberStateByCode.load(String(ref.code)),
+    __resolveReference: (ref: { code: string }, ctx: CoverageContext) =>
+      ctx.loaders.memberStateByCode.load(String(ref.code)),
     code: (doc: MemberStateDoc) => doc._id,
   },
   Partner: {

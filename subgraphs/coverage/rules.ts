@@ -10,20 +10,31 @@ export interface CoveragePeriod {
 
 export type AssignmentResult = { ok: true; period: CoveragePeriod } | { ok: false; message: string };
 
-const covers = (period: CoveragePeriod, on: string) => period.validFrom <= on && (period.validTo === null || period.validTo >= on);
+const covers = (period: CoveragePeriod, on: string) =>
+  period.validFrom <= on && (period.validTo === null || period.validTo >= on);
 
 /**
  * The assignment rule: a new case goes to the partner covering its country of origin and
  * all its packages on its departure date. Without one, the message says what coverage
  * there is and what to do.
  */
-export function assignPartner(periods: readonly CoveragePeriod[], country: string, packages: readonly Package[], on: string): AssignmentResult {
+export function assignPartner(
+  periods: readonly CoveragePeriod[],
+  country: string,
+  packages: readonly Package[],
+  on: string,
+): AssignmentResult {
   const forCountry = periods.filter((p) => p.countryCode === country);
   const match = forCountry.find((p) => covers(p, on) && packages.every((pkg) => p.packages.includes(pkg)));
   if (match) return { ok: true, period: match };
   const current = forCountry.filter((p) => covers(p, on));
-  const described = current.map((p) => `${p.partnerId} covers ${country} with ${p.packages.join(', ')} since ${p.validFrom}`);
-  const known = forCountry.length > 0 ? forCountry.map((p) => `${p.partnerId} ${p.validFrom}..${p.validTo ?? 'now'}`).join('; ') : 'none';
+  const described = current.map(
+    (p) => `${p.partnerId} covers ${country} with ${p.packages.join(', ')} since ${p.validFrom}`,
+  );
+  const known =
+    forCountry.length > 0
+      ? forCountry.map((p) => `${p.partnerId} ${p.validFrom}..${p.validTo ?? 'now'}`).join('; ')
+      : 'none';
   return {
     ok: false,
     message:
