@@ -23,7 +23,9 @@ const { values } = parseArgs({
 const REQUESTS = Number(values.requests);
 const CONNECTIONS = Number(values.connections);
 const ROUNDS = Number(values.rounds);
-const QUERY = `{ cases(first: 50) { edges { node { id caseReference countryOfOrigin { name } partner { name } entitlement { totalCents } } } } }`;
+const QUERY =
+  `{ cases(first: 50) { edges { node { id caseReference countryOfOrigin { name } partner { name } ` +
+  `entitlement { totalCents } } } } }`;
 
 const base = 4600;
 const env = benchEnv('bench', base, {
@@ -123,18 +125,23 @@ const summary = Object.fromEntries(
 ) as Record<'ours' | 'plain', { rps: number; p50: number; p99: number; errors: number }>;
 
 process.stdout.write(
-  `\ngateway benchmark: page of 50 cases with country, partner, entitlement; ${REQUESTS} requests x ${ROUNDS} rounds, ${CONNECTIONS} connections\n`,
+  `\ngateway benchmark: page of 50 cases with country, partner, entitlement; ${REQUESTS} requests x ${ROUNDS} ` +
+    `rounds, ${CONNECTIONS} connections\n`,
 );
 process.stdout.write(
-  `${'gateway'.padEnd(8)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)}\n`,
+  `${'gateway'.padEnd(8)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ` +
+    `${'errors'.padStart(7)}\n`,
 );
 for (const name of ['ours', 'plain'] as const) {
   const s = summary[name];
   process.stdout.write(
-    `${name.padEnd(8)} ${s.rps.toFixed(0).padStart(8)} ${s.p50.toFixed(1).padStart(8)} ${s.p99.toFixed(1).padStart(8)} ${String(s.errors).padStart(7)}\n`,
+    `${name.padEnd(8)} ${s.rps.toFixed(0).padStart(8)} ${s.p50.toFixed(1).padStart(8)} ` +
+      `${s.p99.toFixed(1).padStart(8)} ${String(s.errors).padStart(7)}\n`,
   );
 }
 process.stdout.write(
-  `ratio ours/plain: req/s ${(summary.ours.rps / summary.plain.rps).toFixed(2)}, p50 ${(summary.ours.p50 / summary.plain.p50).toFixed(2)}, p99 ${(summary.ours.p99 / summary.plain.p99).toFixed(2)}\n`,
+  `ratio ours/plain: req/s ${(summary.ours.rps / summary.plain.rps).toFixed(2)}, p50 ` +
+    `${(summary.ours.p50 / summary.plain.p50).toFixed(2)}, p99 ` +
+    `${(summary.ours.p99 / summary.plain.p99).toFixed(2)}\n`,
 );
 process.exit(summary.ours.errors + summary.plain.errors > 0 ? 1 : 0);

@@ -117,7 +117,9 @@ interface Shape {
   store?: () => Promise<unknown>;
 }
 
-const PAGE = `query($f: CaseFilter, $after: String, $first: Int) { cases(filter: $f, first: $first, after: $after) { edges { node { id status countryOfOrigin { code } } } pageInfo { hasNextPage endCursor } } }`;
+const PAGE =
+  `query($f: CaseFilter, $after: String, $first: Int) { cases(filter: $f, first: $first, after: ` +
+  `$after) { edges { node { id status countryOfOrigin { code } } } pageInfo { hasNextPage endCursor } } }`;
 const COUNT = `query($f: CaseFilter) { cases(filter: $f, first: 1) { totalCount } }`;
 
 // The scope applied exactly as the cases subgraph applies it.
@@ -232,12 +234,16 @@ shapes.push({
 shapes.push({
   name: 'Partner.cases with filter | admin',
   principal: ADMIN,
-  query: `query { partners { id cases(first: 20, filter: { statuses: [ACCEPTED, PLAN_APPROVED] }) { totalCount edges { node { id } } } } }`,
+  query:
+    `query { partners { id cases(first: 20, filter: { statuses: [ACCEPTED, PLAN_APPROVED] }) { ` +
+    `totalCount edges { node { id } } } } }`,
 });
 shapes.push({
   name: 'Partner.cases | partner weldo',
   principal: PARTNER,
-  query: `query { partner(id: "weldo") { cases(first: 20, filter: { countriesOfOrigin: ["GE", "AM"] }) { totalCount edges { node { id } } } } }`,
+  query:
+    `query { partner(id: "weldo") { cases(first: 20, filter: { countriesOfOrigin: ["GE", "AM"] }) { ` +
+    `totalCount edges { node { id } } } } }`,
 });
 shapes.push({
   name: 'ingestionFeeds(memberState) | admin',
@@ -255,14 +261,20 @@ const BE: Principal = { subject: 'bench-ms-be', role: 'MEMBER_STATE', memberStat
 shapes.push({
   name: 'README first query | member state BE',
   principal: BE,
-  query: `{ cases(first: 3) { totalCount edges { node { caseReference sendingMemberState { name } countryOfOrigin { name } partner { name } entitlement { totalEur } } } } }`,
+  query:
+    `{ cases(first: 3) { totalCount edges { node { caseReference sendingMemberState { name } ` +
+    `countryOfOrigin { name } partner { name } entitlement { totalEur } } } } }`,
 });
 shapes.push({
   name: 'README federated page of 50 | admin',
   principal: ADMIN,
-  query: `{ cases(first: 50, filter: { countriesOfOrigin: ["IQ"], returnTypes: [VOLUNTARY] }) { totalCount pageInfo { hasNextPage endCursor }
-    edges { node { caseReference status familySize packages departureDate sendingMemberState { code name } countryOfOrigin { name coverage { partner { name } validFrom } }
-    partner { name } entitlement { totalCents totalEur lines { package component persons unitCents amountCents } } } } } }`,
+  query:
+    `{ cases(first: 50, filter: { countriesOfOrigin: ["IQ"], returnTypes: [VOLUNTARY] }) { totalCount ` +
+    `pageInfo { hasNextPage endCursor }
+    edges { node { caseReference status familySize packages departureDate sendingMemberState { code name } ` +
+    `countryOfOrigin { name coverage { partner { name } validFrom } }
+    partner { name } entitlement { totalCents totalEur lines { package component persons unitCents ` +
+    `amountCents } } } } } }`,
 });
 shapes.push({
   name: 'tariffs(on) | analyst',
@@ -282,7 +294,9 @@ shapes.push({
 shapes.push({
   name: 'countries coverage + spend(year) | admin',
   principal: ADMIN,
-  query: `query { countriesOfOrigin { code name coverage { partner { id } packages } spend(year: 2024) { committedCents } } }`,
+  query:
+    `query { countriesOfOrigin { code name coverage { partner { id } packages } spend(year: 2024) { ` +
+    `committedCents } } }`,
 });
 
 // ---- the system ----------------------------------------------------------------------------
@@ -364,7 +378,8 @@ for (const shape of selected) {
 const baseRow = rows[0]!;
 const f1 = (n: number) => n.toFixed(1).padStart(7);
 process.stdout.write(
-  `\nreads at ${CASES.toLocaleString('en')} cases, ${CALLS} sequential calls per shape, through the gateway (production mode) and straight against the store\n`,
+  `\nreads at ${CASES.toLocaleString('en')} cases, ${CALLS} sequential calls per shape, through the gateway ` +
+    `(production mode) and straight against the store\n`,
 );
 process.stdout.write(`target: p99 under ${target} ms through the gateway\n\n`);
 process.stdout.write(`${'shape'.padEnd(64)}  gw p50  gw p99  ratio p99  store p50  store p99\n`);
@@ -375,12 +390,16 @@ for (const row of rows) {
   if (miss) misses++;
   const failed = row.gw.errors > 0 ? `   ${row.gw.errors} FAILED: ${row.gw.error}` : '';
   process.stdout.write(
-    `${row.name.slice(0, 64).padEnd(64)} ${f1(row.gw.p50)} ${f1(row.gw.p99)}  ${ratio.toFixed(2).padStart(8)}x ${row.store ? f1(row.store.p50) + '   ' + f1(row.store.p99) : '        -          -'}${miss ? '   OVER TARGET' : ''}${failed.slice(0, 160)}\n`,
+    `${row.name.slice(0, 64).padEnd(64)} ${f1(row.gw.p50)} ${f1(row.gw.p99)}  ` +
+      `${ratio.toFixed(2).padStart(8)}x ` +
+      `${row.store ? f1(row.store.p50) + '   ' + f1(row.store.p99) : '        -          -'}` +
+      `${miss ? '   OVER TARGET' : ''}${failed.slice(0, 160)}\n`,
   );
 }
 const worst = rows.reduce((a, b) => (!(b.gw.p99 <= a.gw.p99) ? b : a));
 process.stdout.write(
-  `\n${rows.length} shapes; worst p99 ${worst.gw.p99.toFixed(1)} ms (${worst.name}); ${misses === 0 ? `every shape under ${target} ms` : `${misses} shape(s) at or over ${target} ms`}\n`,
+  `\n${rows.length} shapes; worst p99 ${worst.gw.p99.toFixed(1)} ms (${worst.name}); ` +
+    `${misses === 0 ? `every shape under ${target} ms` : `${misses} shape(s) at or over ${target} ms`}\n`,
 );
 await close();
 process.exit(0);

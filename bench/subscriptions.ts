@@ -67,7 +67,8 @@ const settleMemory = async () => {
 const SELECTIONS = {
   'event fields': 'subscription { caseEvents { id type at caseId status } }',
   'case from 4 subgraphs':
-    'subscription { caseEvents { id type at caseId case { caseReference status sendingMemberState { name } countryOfOrigin { name } partner { name } entitlement { totalCents } } } }',
+    'subscription { caseEvents { id type at caseId case { caseReference status sendingMemberState { name } ' +
+    'countryOfOrigin { name } partner { name } entitlement { totalCents } } } }',
 } as const;
 
 // A realistic mix: operations dashboards, EU analysts, partner tools, Member State tools.
@@ -178,7 +179,8 @@ async function round(name: keyof typeof SELECTIONS) {
 }
 
 process.stdout.write(
-  `processes ready; ${SUBSCRIBERS} subscribers over ${PRINCIPALS} principals (${principals.map((p) => p.role).join(', ')}), ${EVENTS} events every ${INTERVAL_MS} ms\n`,
+  `processes ready; ${SUBSCRIBERS} subscribers over ${PRINCIPALS} principals ` +
+    `(${principals.map((p) => p.role).join(', ')}), ${EVENTS} events every ${INTERVAL_MS} ms\n`,
 );
 const results = [];
 for (const name of Object.keys(SELECTIONS) as Array<keyof typeof SELECTIONS>) results.push(await round(name));
@@ -189,15 +191,19 @@ process.stdout.write(
   `\nsubscription benchmark (gateway pid ${gateway.pid}, 2 cores): delivery latency from publish to receipt\n`,
 );
 process.stdout.write(
-  'selection                 connected  delivered/expected  failures  p50 ms  p99 ms  max ms  gateway memory per connection\n',
+  'selection                 connected  delivered/expected  failures  p50 ms  p99 ms  max ms  gateway memory ' +
+    'per connection\n',
 );
 for (const r of results) {
   process.stdout.write(
-    `${r.name.padEnd(24)}  ${String(r.connected).padStart(9)}  ${`${r.received}/${r.expected}`.padStart(18)}  ${String(r.failures).padStart(8)}  ${String(r.p50).padStart(6)}  ${String(r.p99).padStart(6)}  ${String(r.max).padStart(6)}  ${(r.perConnection / 1024).toFixed(1)} KiB\n`,
+    `${r.name.padEnd(24)}  ${String(r.connected).padStart(9)}  ${`${r.received}/${r.expected}`.padStart(18)}  ` +
+      `${String(r.failures).padStart(8)}  ${String(r.p50).padStart(6)}  ${String(r.p99).padStart(6)}  ` +
+      `${String(r.max).padStart(6)}  ${(r.perConnection / 1024).toFixed(1)} KiB\n`,
   );
 }
 const [light, federated] = results;
 process.stdout.write(
-  `ratio federated/event-only: p50 ${(federated!.p50 / Math.max(light!.p50, 1)).toFixed(2)}, p99 ${(federated!.p99 / Math.max(light!.p99, 1)).toFixed(2)}\n`,
+  `ratio federated/event-only: p50 ${(federated!.p50 / Math.max(light!.p50, 1)).toFixed(2)}, p99 ` +
+    `${(federated!.p99 / Math.max(light!.p99, 1)).toFixed(2)}\n`,
 );
 process.exit(results.every((r) => r.received === r.expected && r.failures === 0) ? 0 : 1);

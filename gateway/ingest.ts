@@ -37,7 +37,9 @@ export const CANONICAL_RECORD_JSON_SCHEMA = {
   ...zodToJsonSchema(canonicalRecordSchema, { target: 'jsonSchema7', $refStrategy: 'none' }),
 };
 
-const REPORT_QUERY = `query($id: ID!) { ingestionFeed(id: $id) { id memberState status counts { received created updated unchanged stale rejected }
+const REPORT_QUERY =
+  `query($id: ID!) { ingestionFeed(id: $id) { id memberState status counts { received ` +
+  `created updated unchanged stale rejected }
   rejected { position line caseReference path message } rejectedOmitted errors createdAt } }`;
 
 const problem = (
@@ -67,7 +69,10 @@ export function ingestHandler(options: {
   const { config, redis, queue } = options;
   const limits = pushLimits(config, redis, options.logger);
 
-  /** 429 (or 503) naming the limit, with Retry-After; the body is not read, and the connection closes after the answer. */
+  /**
+   * 429 (or 503) naming the limit, with Retry-After; the body is not read, and the connection closes
+   * after the answer.
+   */
   function refuse(req: IncomingMessage, res: ServerResponse, refusal: PushRefusal): void {
     res.setHeader('connection', 'close');
     req.resume();
@@ -132,7 +137,8 @@ export function ingestHandler(options: {
         res,
         400,
         'UNKNOWN_PROFILE',
-        `No profile "${profileName.slice(0, 40)}"; known: ${[...(options.profiles?.keys() ?? [])].join(', ') || 'none'}`,
+        `No profile "${profileName.slice(0, 40)}"; ` +
+          `known: ${[...(options.profiles?.keys() ?? [])].join(', ') || 'none'}`,
       );
     }
     if (profile && format !== 'csv')
@@ -285,7 +291,9 @@ export function ingestHandler(options: {
         {
           error: {
             code,
-            message: `The report of feed ${feedId} could not be read now (${failure.message}); retry: a report answers the feed's state or nothing`,
+            message:
+              `The report of feed ${feedId} could not be read now (${failure.message}); retry: a ` +
+              `report answers the feed's state or nothing`,
             ...serviceName,
           },
         },

@@ -53,7 +53,10 @@ redis.call('PEXPIRE', KEYS[1], lease)
 return {1, held + 1}
 `;
 
-/** Refreshes the lease of members this instance still holds (those it no longer holds are left to expire or are already gone). */
+/**
+ * Refreshes the lease of members this instance still holds (those it no longer holds are left to expire
+ * or are already gone).
+ */
 const REFRESH_SCRIPT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -79,7 +82,10 @@ export class SharedSlots {
     private readonly leaseMs = SLOT_LEASE_MS,
   ) {}
 
-  /** Takes a slot of `key` for `member` if fewer than `limit` are held: `{ taken, held }`. Throws LimitCheckUnavailable when Redis does not answer in time. */
+  /**
+   * Takes a slot of `key` for `member` if fewer than `limit` are held: `{ taken, held }`. Throws
+   * LimitCheckUnavailable when Redis does not answer in time.
+   */
   async acquire(key: string, member: string, limit: number): Promise<{ taken: boolean; held: number }> {
     const [taken, held] = (await checked(this.redis.eval(ACQUIRE_SCRIPT, 1, key, this.leaseMs, limit, member))) as [
       number,
@@ -183,7 +189,9 @@ export function pushLimits(config: Config, redis: Redis, logger: Pick<Logger, 'w
               code: 'RATE_LIMITED',
               limit: 'INGEST_PUSHES_PER_MINUTE',
               retryAfterSeconds: seconds,
-              message: `${memberState} pushed ${config.INGEST_PUSHES_PER_MINUTE} feeds in the last minute, the most allowed (INGEST_PUSHES_PER_MINUTE); retry in ${seconds} s`,
+              message:
+                `${memberState} pushed ${config.INGEST_PUSHES_PER_MINUTE} feeds in the last minute, ` +
+                `the most allowed (INGEST_PUSHES_PER_MINUTE); retry in ${seconds} s`,
             };
           }
         }
@@ -195,7 +203,9 @@ export function pushLimits(config: Config, redis: Redis, logger: Pick<Logger, 'w
             code: 'TOO_MANY_PUSHES_IN_FLIGHT',
             limit: 'INGEST_PUSHES_IN_FLIGHT',
             retryAfterSeconds: 5,
-            message: `${memberState} already has ${config.INGEST_PUSHES_IN_FLIGHT} pushes being received, the most allowed at once (INGEST_PUSHES_IN_FLIGHT); wait for one to be answered`,
+            message:
+              `${memberState} already has ${config.INGEST_PUSHES_IN_FLIGHT} pushes being received, the ` +
+              `most allowed at once (INGEST_PUSHES_IN_FLIGHT); wait for one to be answered`,
           };
         }
         return { release: () => slots.release(key, pushId) };
@@ -277,7 +287,8 @@ export class FetchSlotTimeout extends Error {
     readonly waitedMs: number,
   ) {
     super(
-      `this principal's subscriptions already had ${limit} case fetches in flight at this gateway (SUBSCRIPTION_FETCHES_IN_FLIGHT) for ${waitedMs} ms`,
+      `this principal's subscriptions already had ${limit} case fetches in flight at this gateway ` +
+        `(SUBSCRIPTION_FETCHES_IN_FLIGHT) for ${waitedMs} ms`,
     );
     this.name = 'FetchSlotTimeout';
   }

@@ -12,7 +12,8 @@ import { loadConfigOrExit } from '../shared/config.js';
 import { MEMBER_STATE_CODES } from '../shared/domain.js';
 
 const USAGE =
-  'usage: npm run ingest -- --member-state XX --file PATH [--profile NAME] [--url URL] [--token JWT] [--idempotency-key KEY]';
+  'usage: npm run ingest -- --member-state XX --file PATH [--profile NAME] [--url URL] [--token JWT] ' +
+  '[--idempotency-key KEY]';
 const fail = (message: string, code = 2): never => {
   process.stderr.write(`${message}\n${code === 2 ? `${USAGE}\n` : ''}`);
   process.exit(code);
@@ -108,7 +109,9 @@ const accepted = (await response!.json()) as {
 if (response!.status !== 202 || !accepted.feedId) {
   const e = accepted.error;
   fail(
-    `refused (${response!.status} ${e?.code ?? ''}): ${e?.message ?? 'no detail'}${e?.line ? ` at line ${e.line}${e.column ? `, column ${String(e.column)}` : ''}` : ''}`,
+    `refused (${response!.status} ${e?.code ?? ''}): ` +
+      `${e?.message ?? 'no detail'}` +
+      `${e?.line ? ` at line ${e.line}${e.column ? `, column ${String(e.column)}` : ''}` : ''}`,
   );
 }
 process.stdout.write(`feed ${accepted.feedId} queued: ${accepted.received} records\n`);
@@ -146,11 +149,13 @@ for (;;) {
 if (tty) process.stdout.write('\n');
 const c = report.counts;
 process.stdout.write(
-  `${report.status}: received ${c.received}, created ${c.created}, updated ${c.updated}, unchanged ${c.unchanged}, stale ${c.stale}, rejected ${c.rejected}\n`,
+  `${report.status}: received ${c.received}, created ${c.created}, updated ${c.updated}, unchanged ` +
+    `${c.unchanged}, stale ${c.stale}, rejected ${c.rejected}\n`,
 );
 for (const r of report.rejected) {
   process.stdout.write(
-    `  rejected #${r.position}${r.line ? ` (line ${r.line})` : ''} ${r.caseReference ?? '(no reference)'}: ${r.path}: ${r.message}\n`,
+    `  rejected #${r.position}${r.line ? ` (line ${r.line})` : ''} ${r.caseReference ?? '(no reference)'}: ` +
+      `${r.path}: ${r.message}\n`,
   );
 }
 for (const e of report.errors) process.stdout.write(`  failed: ${e}\n`);

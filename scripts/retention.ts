@@ -38,12 +38,16 @@ try {
   if (options.json) process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
   else {
     process.stdout.write(
-      `${run.dryRun ? 'dry run: ' : ''}cases ended before ${run.cutoff.toISOString()} (${run.retentionDays} days) still holding personal data: ${run.due}\n` +
-        `${run.dryRun ? 'a real run now would purge' : 'purged'}: ${run.purged}; failed: ${run.failed}; listed, inside the ${config.RETENTION_NOTICE_HOURS} h notice: ${run.awaitingNotice}\n`,
+      `${run.dryRun ? 'dry run: ' : ''}cases ended before ${run.cutoff.toISOString()} (${run.retentionDays} ` +
+        `days) still holding personal data: ${run.due}\n` +
+        `${run.dryRun ? 'a real run now would purge' : 'purged'}: ${run.purged}; failed: ${run.failed}; ` +
+        `listed, inside the ${config.RETENTION_NOTICE_HOURS} h notice: ${run.awaitingNotice}\n`,
     );
     for (const c of run.cases)
       process.stdout.write(
-        `  ${c.action.padEnd(11)} ${c.caseId} ${c.memberState} ${c.status} ended ${c.endedAt.toISOString().slice(0, 10)} listed ${c.firstListedAt.toISOString()}${c.error ? ` error: ${c.error}` : ''}\n`,
+        `  ${c.action.padEnd(11)} ${c.caseId} ${c.memberState} ${c.status} ended ` +
+          `${c.endedAt.toISOString().slice(0, 10)} listed ` +
+          `${c.firstListedAt.toISOString()}${c.error ? ` error: ${c.error}` : ''}\n`,
       );
   }
 } finally {

@@ -71,7 +71,10 @@ export interface SeedConnections {
   finance: Connection;
 }
 
-/** Reference data every environment needs: partners, countries, coverage, Member States, tariffs. Upserts; safe to repeat. */
+/**
+ * Reference data every environment needs: partners, countries, coverage, Member States, tariffs.
+ * Upserts; safe to repeat.
+ */
 export async function seedReferenceData(db: SeedConnections): Promise<void> {
   const partners = partnersModels(db.partners);
   const coverage = coverageModels(db.coverage);

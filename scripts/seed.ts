@@ -67,8 +67,10 @@ try {
   if (values['if-empty'] && existing > 0 && !idsMatch) {
     // Never delete stored cases unasked: they may be real. The operator decides (a wrong key, or demo data to reload).
     process.stderr.write(
-      `seed: the ${existing} stored cases have ids derived without this CASE_ID_KEY (a different key, or data from before ids were keyed).\n` +
-        'seed: nothing was changed. Set the CASE_ID_KEY the data was written with, or, for demo data, reload it with `npm run seed`.\n',
+      `seed: the ${existing} stored cases have ids derived without this CASE_ID_KEY (a different key, or data ` +
+        `from before ids were keyed).\n` +
+        'seed: nothing was changed. Set the CASE_ID_KEY the data was written with, or, for demo data, reload ' +
+        'it with `npm run seed`.\n',
     );
     process.exitCode = 65;
   } else if (values['if-empty'] && existing > 0 && statistics) {

@@ -15,7 +15,8 @@ try {
   const started = Date.now();
   const result = await rebuildStatistics(casesModels(connection), redis, config.QUEUE_PREFIX);
   process.stdout.write(
-    `statistics rebuilt from ${result.cases} cases into ${result.scopes} scopes in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+    `statistics rebuilt from ${result.cases} cases into ${result.scopes} scopes ` +
+      `in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
   );
 } finally {
   redis.disconnect();

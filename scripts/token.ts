@@ -9,7 +9,9 @@ import { parseArgs } from 'node:util';
 import { AuthError, mintToken, principalFromClaims, ROLES } from '../shared/auth.js';
 import { loadConfigOrExit } from '../shared/config.js';
 
-const USAGE = `usage: npm run token -- --role ${ROLES.join('|')} [--member-state XX] [--partner ID] [--subject NAME] [--ttl SECONDS]`;
+const USAGE =
+  `usage: npm run token -- --role ${ROLES.join('|')} [--member-state XX] [--partner ID] ` +
+  `[--subject NAME] [--ttl SECONDS]`;
 let values: Record<string, string | undefined>;
 try {
   ({ values } = parseArgs({
@@ -29,7 +31,8 @@ const config = loadConfigOrExit();
 const ttl = Number(values.ttl);
 if (!Number.isInteger(ttl) || ttl < 1 || ttl > config.AUTH_MAX_TOKEN_LIFETIME_SECONDS) {
   process.stderr.write(
-    `--ttl must be 1 to ${config.AUTH_MAX_TOKEN_LIFETIME_SECONDS} seconds (AUTH_MAX_TOKEN_LIFETIME_SECONDS), got ${JSON.stringify(values.ttl)}\n${USAGE}\n`,
+    `--ttl must be 1 to ${config.AUTH_MAX_TOKEN_LIFETIME_SECONDS} seconds (AUTH_MAX_TOKEN_LIFETIME_SECONDS), ` +
+      `got ${JSON.stringify(values.ttl)}\n${USAGE}\n`,
   );
   process.exit(2);
 }
@@ -37,7 +40,9 @@ try {
   const principal = principalFromClaims({
     sub:
       values.subject ??
-      `dev-${(values.role ?? '').toLowerCase()}${values['member-state'] ? `-${values['member-state']}` : ''}${values.partner ? `-${values.partner}` : ''}`,
+      `dev-${(values.role ?? '').toLowerCase()}` +
+        `${values['member-state'] ? `-${values['member-state']}` : ''}` +
+        `${values.partner ? `-${values.partner}` : ''}`,
     role: values.role,
     memberState: values['member-state'],
     partnerId: values.partner,

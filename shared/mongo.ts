@@ -91,7 +91,7 @@ export function requestSignal(): AbortSignal | undefined {
 }
 
 const QUERY_OPS =
-  /^(find|findOne|countDocuments|count|distinct|estimatedDocumentCount|findOneAndUpdate|findOneAndDelete|findOneAndReplace)$/;
+  /^(find|findOne|countDocuments|count|distinct|estimatedDocumentCount|findOneAnd(?:Update|Delete|Replace))$/;
 /** Reads only: a write cut off by its connection would leave its outcome unknown. */
 const READ_OPS = /^(find|findOne|countDocuments|count|distinct|estimatedDocumentCount)$/;
 

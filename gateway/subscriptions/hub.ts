@@ -110,7 +110,10 @@ export class CaseEventHub {
     await stopped;
   }
 
-  /** Drops events older than the window, and remembers up to where, so a resume from before it is refused, not silently gapped. */
+  /**
+   * Drops events older than the window, and remembers up to where, so a resume from before it is refused,
+   * not silently gapped.
+   */
   async trim(now = Date.now()): Promise<void> {
     const floor = `${Math.max(0, now - this.options.windowMs)}-0`;
     await this.redis.xtrim(this.stream, 'MINID', '~', floor);

@@ -77,13 +77,15 @@ const MUTATIONS: Record<
     subgraph: 'cases',
     target: 'case',
     document:
-      'mutation($id: ID!) { reportArrival(caseId: $id, report: { arrivalDate: "2024-03-02", postArrivalServices: [CASH] }) { id } }',
+      'mutation($id: ID!) { reportArrival(caseId: $id, report: { arrivalDate: "2024-03-02", ' +
+      'postArrivalServices: [CASH] }) { id } }',
   },
   submitReintegrationPlan: {
     subgraph: 'cases',
     target: 'case',
     document:
-      'mutation($id: ID!) { submitReintegrationPlan(caseId: $id, plan: { services: [{ category: BUSINESS_START_UP, description: "Stock", amountCents: 1000 }] }) { id } }',
+      'mutation($id: ID!) { submitReintegrationPlan(caseId: $id, plan: { services: [{ category: ' +
+      'BUSINESS_START_UP, description: "Stock", amountCents: 1000 }] }) { id } }',
   },
   approveReintegrationPlan: {
     subgraph: 'cases',
@@ -124,13 +126,15 @@ const MUTATIONS: Record<
     subgraph: 'cases',
     target: 'case',
     document:
-      'mutation($id: ID!) { openPersonalDataAccess(caseId: $id, justification: "Checking the record for the ministry helpdesk") { id } }',
+      'mutation($id: ID!) { openPersonalDataAccess(caseId: $id, justification: "Checking the record for the ' +
+      'ministry helpdesk") { id } }',
   },
   recordDisbursement: {
     subgraph: 'finance',
     target: 'case',
     document:
-      'mutation($id: ID!) { recordDisbursement(caseId: $id, kind: CASH, package: POST_ARRIVAL, date: "2024-03-03", amountCents: 100) { seq } }',
+      'mutation($id: ID!) { recordDisbursement(caseId: $id, kind: CASH, package: POST_ARRIVAL, date: ' +
+      '"2024-03-03", amountCents: 100) { seq } }',
   },
   deleteWebhook: { subgraph: 'cases', target: 'webhook', document: 'mutation($id: ID!) { deleteWebhook(id: $id) }' },
   redeliverWebhook: {
@@ -256,7 +260,8 @@ describe('access matrix: every principal, every operation, every personal field'
     await step('partner', 'mutation($id: ID!) { acceptCase(caseId: $id) { id } }');
     await step(
       'partner',
-      'mutation($id: ID!) { reportArrival(caseId: $id, report: { arrivalDate: "2024-03-02", postArrivalServices: [CASH] }) { id } }',
+      'mutation($id: ID!) { reportArrival(caseId: $id, report: { arrivalDate: "2024-03-02", ' +
+        'postArrivalServices: [CASH] }) { id } }',
     );
     const plan = {
       services: [{ category: 'BUSINESS_START_UP', description: 'Tailoring workshop for Farid', amountCents: 150_000 }],
@@ -282,11 +287,13 @@ describe('access matrix: every principal, every operation, every personal field'
       await new Promise((r) => setTimeout(r, 100));
     await step(
       'partner',
-      `mutation($id: ID!) { recordDisbursement(caseId: $id, kind: CASH, package: POST_ARRIVAL, date: "2024-03-02", amountCents: 10000) { seq } }`,
+      `mutation($id: ID!) { recordDisbursement(caseId: $id, kind: CASH, package: POST_ARRIVAL, date: ` +
+        `"2024-03-02", amountCents: 10000) { seq } }`,
     );
     const grant = await gql<{ openPersonalDataAccess: { id: string } }>(
       'deskGranted',
-      'mutation($id: ID!) { openPersonalDataAccess(caseId: $id, justification: "Ticket 4711: the Member State asked us to correct the birth date") { id } }',
+      'mutation($id: ID!) { openPersonalDataAccess(caseId: $id, justification: "Ticket 4711: the Member State ' +
+        'asked us to correct the birth date") { id } }',
       { id: caseId },
     );
     expect(grant.body.errors).toBeUndefined();
@@ -387,7 +394,8 @@ describe('access matrix: every principal, every operation, every personal field'
   it.each(EVERYONE)('aliases and fragments change nothing: %s', async (who) => {
     const { body } = await gql<{ a: CaseView | null; b: { ref: string; who: { n: string | null } | null } | null }>(
       who,
-      `query($id: ID!) { a: case(id: $id) { ...C } b: case(id: $id) { ref: caseReference who: mainApplicant { n: name ... on Person { d: dateOfBirth } } } }
+      `query($id: ID!) { a: case(id: $id) { ...C } b: case(id: $id) { ref: caseReference who: mainApplicant { ` +
+        `n: name ... on Person { d: dateOfBirth } } } }
        fragment C on Case { ${CASE_SELECTION} }`,
       { id: caseId },
     );
@@ -406,7 +414,8 @@ describe('access matrix: every principal, every operation, every personal field'
     'queries straight to the cases subgraph, validly signed, get what the gateway gives: %s',
     async (who) => {
       const fields =
-        'id caseReference completionSummary closingReason mainApplicant { pseudonym name dateOfBirth ageBand sex vulnerabilities } familyMembers { pseudonym name dateOfBirth ageBand relationship }';
+        'id caseReference completionSummary closingReason mainApplicant { pseudonym name dateOfBirth ageBand ' +
+        'sex vulnerabilities } familyMembers { pseudonym name dateOfBirth ageBand relationship }';
       const query = `query($id: ID!) { case(id: $id) { ${fields} } cases(first: 200) { totalCount } }`;
       const viaGateway = await gql<{ case: unknown; cases: { totalCount: number } }>(who, query, { id: caseId });
       const straight = await direct<{ case: unknown; cases: { totalCount: number } }>('cases', who, query, {
@@ -421,7 +430,9 @@ describe('access matrix: every principal, every operation, every personal field'
     const { body } = await direct<{ _entities: Array<CaseView | null> }>(
       'cases',
       who,
-      `query($r: [_Any!]!) { _entities(representations: $r) { ... on Case { id caseReference completionSummary mainApplicant { pseudonym name dateOfBirth ageBand sex vulnerabilities } familyMembers { name } history { reason } } } }`,
+      `query($r: [_Any!]!) { _entities(representations: $r) { ... on Case { id caseReference ` +
+        `completionSummary mainApplicant { pseudonym name dateOfBirth ageBand sex vulnerabilities } ` +
+        `familyMembers { name } history { reason } } } }`,
       { r: [{ __typename: 'Case', id: caseId }] },
     );
     const access = CASE_ACCESS[who];
@@ -454,7 +465,8 @@ describe('access matrix: every principal, every operation, every personal field'
     }>(
       'finance',
       who,
-      `query($r: [_Any!]!) { _entities(representations: $r) { ... on Case { disbursements { amountCents } commitment { amountCents } } } }`,
+      `query($r: [_Any!]!) { _entities(representations: $r) { ... on Case { disbursements { amountCents } ` +
+        `commitment { amountCents } } } }`,
       { r: [{ __typename: 'Case', id: caseId }] },
     );
     const access = CASE_ACCESS[who];
@@ -467,7 +479,9 @@ describe('access matrix: every principal, every operation, every personal field'
   });
 
   it.each(EVERYONE)('lists and totals hold only visible cases, whatever the filter: %s', async (who) => {
-    const query = `query($f: CaseFilter) { cases(first: 200, filter: $f) { totalCount edges { node { id sendingMemberState { code } partner { id } } } } }`;
+    const query =
+      `query($f: CaseFilter) { cases(first: 200, filter: $f) { totalCount edges { node { id ` +
+      `sendingMemberState { code } partner { id } } } } }`;
     const all = await gql<{
       cases: {
         totalCount: number;
@@ -593,7 +607,8 @@ describe('access matrix: every principal, every operation, every personal field'
     );
     const grant = await gql(
       who,
-      'mutation($id: ID!) { openPersonalDataAccess(caseId: $id, justification: "Checking the record for the ministry helpdesk") { id } }',
+      'mutation($id: ID!) { openPersonalDataAccess(caseId: $id, justification: "Checking the record for the ' +
+        'ministry helpdesk") { id } }',
       { id: caseId },
     );
     const reads = await gql(who, '{ personalDataReads(first: 5) { id } }');

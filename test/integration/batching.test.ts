@@ -58,16 +58,14 @@ describe('entity references are batched (no N+1)', () => {
       id: i < 5 ? ['caritas-be', 'irara', 'life-makers', 'ettc', 'weldo'][i] : `p-${i}`,
     }));
   const financeCases = (n: number) =>
-    docs
-      .slice(0, n)
-      .map((d) => ({
-        __typename: 'Case',
-        id: d._id.toHexString(),
-        packages: d.packages,
-        returnType: d.returnType,
-        familySize: d.familySize,
-        departureDate: d.departureDate,
-      }));
+    docs.slice(0, n).map((d) => ({
+      __typename: 'Case',
+      id: d._id.toHexString(),
+      packages: d.packages,
+      returnType: d.returnType,
+      familySize: d.familySize,
+      departureDate: d.departureDate,
+    }));
 
   it.each([
     ['cases', cases, '... on Case { id caseReference }'],
@@ -93,7 +91,8 @@ describe('entity references are batched (no N+1)', () => {
     );
     for (const counter of Object.values(counters)) counter.start();
     const { body } = await system.graphql<{ cases: { edges: unknown[] } }>(
-      `{ cases(first: 100) { edges { node { id sendingMemberState { name } countryOfOrigin { name coverage { partner { id } } } partner { name } entitlement { totalCents } } } } }`,
+      `{ cases(first: 100) { edges { node { id sendingMemberState { name } countryOfOrigin { name coverage { ` +
+        `partner { id } } } partner { name } entitlement { totalCents } } } } }`,
     );
     const counts = Object.fromEntries(Object.entries(counters).map(([n, c]) => [n, c.stop().sort()]));
     expect(body.errors).toBeUndefined();

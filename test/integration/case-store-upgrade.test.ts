@@ -43,7 +43,7 @@ describe('cases stored by an earlier version', () => {
     await connection.close();
   });
 
-  it('gets packageSet for every case and loses the obsolete index; a packages filter then finds exactly the cases holding one', async () => {
+  it('adds packageSet to every case, drops the obsolete index; a packages filter finds exactly its cases', async () => {
     const { Case } = casesModels(connection);
     expect(await Case.countDocuments(caseFilterToQuery({ packages: ['CHARTER_ARRIVAL'] })).exec()).toBe(0);
     expect(await backfillPackageSets(Case, 1_000)).toBe(2_500);

@@ -38,7 +38,10 @@ describe('coverage: who serves which country, with history, and the assignment o
 
   it('support desk moves coverage from a date: later departures go to the new partner, history is kept', async () => {
     const desk = await mintToken({ subject: 'desk', role: 'SUPPORT_DESK' }, system.config);
-    const move = `mutation($from: String!, $pkgs: [Package!]!) { assignCoverage(countryOfOrigin: "SO", partnerId: "caritas-be", packages: $pkgs, validFrom: $from) { code coverage { partner { id } packages validFrom validTo } } }`;
+    const move =
+      `mutation($from: String!, $pkgs: [Package!]!) { assignCoverage(countryOfOrigin: "SO", ` +
+      `partnerId: "caritas-be", packages: $pkgs, validFrom: $from) { code coverage { partner { id } packages ` +
+      `validFrom validTo } } }`;
     const partner = await mintToken({ subject: 'p', role: 'PARTNER', partnerId: 'irara' }, system.config);
     expect(
       (
@@ -86,12 +89,16 @@ describe('coverage: who serves which country, with history, and the assignment o
       caseReference: 'SE-C-4',
       path: 'countryOfOrigin',
       message:
-        'No partner covers SO for POST_ARRIVAL + POST_RETURN on 2024-07-02 (caritas-be covers SO with POST_ARRIVAL since 2024-07-01). Request only covered packages, or ask the support desk to extend coverage.',
+        'No partner covers SO for POST_ARRIVAL + POST_RETURN on 2024-07-02 (caritas-be covers SO with ' +
+        'POST_ARRIVAL since 2024-07-01). Request only covered packages, or ask the support desk to extend ' +
+        'coverage.',
     });
   });
 
   it('answers partnerAssignment through the graph, and NO_COVERAGE with the reason', async () => {
-    const q = `query($p: [Package!]!, $on: String!) { partnerAssignment(countryOfOrigin: "SO", packages: $p, on: $on) { partner { id name } validFrom } }`;
+    const q =
+      `query($p: [Package!]!, $on: String!) { partnerAssignment(countryOfOrigin: "SO", packages: $p, ` +
+      `on: $on) { partner { id name } validFrom } }`;
     const ok = await system.graphql<{ partnerAssignment: { partner: { name: string } } }>(q, {
       p: ['POST_RETURN'],
       on: '2023-05-05',

@@ -9,7 +9,9 @@ import { rebuildStatistics } from '../../subgraphs/cases/statistics/rebuild.js';
 import { personalDataGrantModel } from '../../subgraphs/cases/data-protection/support-access.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';
 
-const STATS = `query($f: StatisticsFilter) { statistics(filter: $f) { scope totalCases totalReturnees adults minors averageMainApplicantAge averageFamilyComposition casesByStatus { key count } } }`;
+const STATS =
+  `query($f: StatisticsFilter) { statistics(filter: $f) { scope totalCases totalReturnees adults ` +
+  `minors averageMainApplicantAge averageFamilyComposition casesByStatus { key count } } }`;
 
 /** Erasure on request, justified support-desk access, and the retention job, on real storage. */
 describe('data subject rights: erasure, justified access, retention', () => {
@@ -54,7 +56,8 @@ describe('data subject rights: erasure, justified access, retention', () => {
         stagedRecords: number;
       };
     }>(
-      'mutation($id: ID!, $r: String!) { erasePersonalData(caseId: $id, requestReference: $r) { id caseId kind caseFields transitionLogEntries feedReportEntries stagedRecords } }',
+      'mutation($id: ID!, $r: String!) { erasePersonalData(caseId: $id, requestReference: $r) { id caseId ' +
+        'kind caseFields transitionLogEntries feedReportEntries stagedRecords } }',
       { id, r: requestReference },
       who,
     );
@@ -72,14 +75,16 @@ describe('data subject rights: erasure, justified access, retention', () => {
     await system?.stop();
   });
 
-  it('erases a case everywhere: case, transition log, feed reports, staged chunks; statistics do not move; recorded', async () => {
+  it('erases a case everywhere (case, transition log, feed reports, staged chunks), recorded; stats stay', async () => {
     const target = await newCase('FR-ERASE-1');
     const id = target._id.toHexString();
     const partner = await system.as({ subject: 'p', role: 'PARTNER', partnerId: target.partnerId! });
     for (const mutation of [
       'mutation($id: ID!) { acceptCase(caseId: $id) { id } }',
-      'mutation($id: ID!) { reportArrival(caseId: $id, report: { arrivalDate: "2024-01-11", postArrivalServices: [CASH] }) { id } }',
-      'mutation($id: ID!) { submitReintegrationPlan(caseId: $id, plan: { services: [{ category: JOB_PLACEMENT, description: "Job at Samir\'s uncle\'s bakery", amountCents: 100000 }] }) { id } }',
+      'mutation($id: ID!) { reportArrival(caseId: $id, report: { arrivalDate: "2024-01-11", ' +
+        'postArrivalServices: [CASH] }) { id } }',
+      'mutation($id: ID!) { submitReintegrationPlan(caseId: $id, plan: { services: [{ category: ' +
+        'JOB_PLACEMENT, description: "Job at Samir\'s uncle\'s bakery", amountCents: 100000 }] }) { id } }',
     ])
       expect((await system.graphql(mutation, { id }, partner)).body.errors).toBeUndefined();
     const close = await system.graphql(
@@ -146,14 +151,17 @@ describe('data subject rights: erasure, justified access, retention', () => {
       feedReportEntries: 1,
       stagedRecords: 1,
     });
-    expect(first.body.data!.erasePersonalData.transitionLogEntries).toBeGreaterThanOrEqual(2); // the plan and the closing reason
+    // the plan and the closing reason
+    expect(first.body.data!.erasePersonalData.transitionLogEntries).toBeGreaterThanOrEqual(2);
     expect(first.body.data!.erasePersonalData.caseFields).toEqual(
       expect.arrayContaining(['mainApplicant', 'familyMembers', 'closingReason']),
     );
 
     // The case: metadata kept, personal data gone, even for the owner.
     const view = await system.graphql<{ case: Record<string, unknown> }>(
-      'query($id: ID!) { case(id: $id) { caseReference status familySize mainApplicant { name } familyMembers { name } closingReason history { reason } reintegrationPlan { totalCents services { description } } erasure { kind at } } }',
+      'query($id: ID!) { case(id: $id) { caseReference status familySize mainApplicant { name } familyMembers ' +
+        '{ name } closingReason history { reason } reintegrationPlan { totalCents services { description } } ' +
+        'erasure { kind at } } }',
       { id },
       headers.owner,
     );
@@ -302,7 +310,8 @@ describe('data subject rights: erasure, justified access, retention', () => {
       ).body.data!.case;
     const open = (justification: string) =>
       system.graphql<{ openPersonalDataAccess: { id: string; expiresAt: string; openedAt: string; subject: string } }>(
-        'mutation($id: ID!, $j: String!) { openPersonalDataAccess(caseId: $id, justification: $j) { id subject openedAt expiresAt } }',
+        'mutation($id: ID!, $j: String!) { openPersonalDataAccess(caseId: $id, justification: $j) { id ' +
+          'subject openedAt expiresAt } }',
         { id, j: justification },
         headers.desk,
       );
@@ -351,7 +360,7 @@ describe('data subject rights: erasure, justified access, retention', () => {
     expect((await read()).mainApplicant).toBeNull();
   });
 
-  it('retention: a dry run first lists what is due, a later run purges it after the notice period; all reported', async () => {
+  it('retention: a dry run lists what is due, a later run purges it after the notice period; all logged', async () => {
     const ended = await newCase('FR-RETAIN-1');
     const recent = await newCase('FR-RETAIN-2');
     const longAgo = new Date('2018-05-01T00:00:00Z');
@@ -412,7 +421,7 @@ describe('data subject rights: erasure, justified access, retention', () => {
     expect(runs.body.data!.retentionRuns.map((r) => r.dryRun)).toEqual([false, false, true, false, true]);
   });
 
-  it("an erasure interrupted after marking the case is finished by the next retention run, whatever the case's age", async () => {
+  it('the next retention run finishes an erasure interrupted after marking the case, whatever its age', async () => {
     const doc = await newCase('FR-HALF-1');
     const id = doc._id.toHexString();
     const { Case } = models();

@@ -36,7 +36,7 @@ describe('database reads carry the deadline of the request they serve', () => {
     await connection.close();
   });
 
-  it('inside a request every find and aggregate gets the time left as maxTimeMS; background work sets its own or none', async () => {
+  it('in a request each find and aggregate gets the time left as maxTimeMS; background work sets its own', async () => {
     const signal = new AbortController().signal;
     const find = Slow()
       .find({ text: /never-there/ })
@@ -103,7 +103,7 @@ describe('database reads carry the deadline of the request they serve', () => {
     expect(sent).toEqual(['find']);
   });
 
-  it('a read already running stops at the store when its caller leaves (the store lists it in currentOp until then)', async () => {
+  it('a running read stops at the store when its caller leaves (listed in currentOp until then)', async () => {
     const admin = connection.getClient().db('admin');
     const running = async (comment: string) => {
       const { inprog } = (await admin.command({ currentOp: 1 })) as {
@@ -156,13 +156,14 @@ describe('database reads carry the deadline of the request they serve', () => {
       expect(await until(async () => !(await running(`left-${name}`)), 2_000)).toBe(true);
       const stoppedAfter = Date.now() - begun;
       console.log(
-        `${name}: caller left after ${leftAfter} ms; the store had stopped ${stoppedAfter} ms after the start (a full scan takes ${fullMs} ms)`,
+        `${name}: caller left after ${leftAfter} ms; the store had stopped ${stoppedAfter} ms after the start ` +
+          `(a full scan takes ${fullMs} ms)`,
       );
       expect(stoppedAfter).toBeLessThan(fullMs);
     }
   });
 
-  it('a collection of 40,000 documents can be emptied (one deleteMany({}) is refused by the local store: too many SQL variables)', async () => {
+  it('empties 40,000 documents (the local store refuses one deleteMany({}): too many SQL variables)', async () => {
     expect(await Slow().estimatedDocumentCount().exec()).toBe(40_000);
     await clearCollection(Slow());
     expect(await Slow().countDocuments({}).exec()).toBe(0);

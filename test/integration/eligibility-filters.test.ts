@@ -26,7 +26,7 @@ describe('eligibility at ingestion, per-Member-State rules, and case filters', (
     await system?.stop();
   });
 
-  it('stores the outcome: eligible, eligibility letter only, ineligible with reasons (closed, not assigned)', async () => {
+  it('stores outcomes: eligible, eligibility letter only, ineligible with reasons (closed, not assigned)', async () => {
     const report = await ingest('FI', [
       record('FI-E-1'),
       record('FI-E-2', {
@@ -54,7 +54,8 @@ describe('eligibility at ingestion, per-Member-State rules, and case filters', (
         }>;
       };
     }>(
-      `{ cases(first: 10, filter: { memberStates: ["FI"] }) { edges { node { caseReference status closingReason eligibility { outcome reasons requestWindowMonths } } } } }`,
+      `{ cases(first: 10, filter: { memberStates: ["FI"] }) { edges { node { caseReference status ` +
+        `closingReason eligibility { outcome reasons requestWindowMonths } } } } }`,
       undefined,
       // The owning Member State: the closing reason is free text, personal data.
       await system.as({ subject: 'fi-officer', role: 'MEMBER_STATE', memberState: 'FI' }),
@@ -80,7 +81,9 @@ describe('eligibility at ingestion, per-Member-State rules, and case filters', (
     expect((await ingest('NL', [late])).counts.created).toBe(1);
     const officer = await mintToken({ subject: 'nl', role: 'MEMBER_STATE', memberState: 'NL' }, system.config);
     const other = await mintToken({ subject: 'be', role: 'MEMBER_STATE', memberState: 'BE' }, system.config);
-    const set = `mutation($m: Int!) { setEligibilityRules(memberState: "NL", requestWindowMonths: $m) { memberState requestWindowMonths } }`;
+    const set =
+      `mutation($m: Int!) { setEligibilityRules(memberState: "NL", requestWindowMonths: $m) { ` +
+      `memberState requestWindowMonths } }`;
     expect(
       (await system.graphql(set, { m: 12 }, { authorization: `Bearer ${other}` })).body.errors![0]!.extensions!.code,
     ).toBe('FORBIDDEN');
@@ -127,7 +130,8 @@ describe('eligibility at ingestion, per-Member-State rules, and case filters', (
     const { body } = await system.graphql<{
       cases: { totalCount: number; edges: Array<{ node: { packages: string[]; departureDate: string } }> };
     }>(
-      `{ cases(first: 200, filter: { packages: [CHARTER_ARRIVAL], departureFrom: "2023-01-01", departureTo: "2023-12-31" }) { totalCount edges { node { packages departureDate } } } }`,
+      `{ cases(first: 200, filter: { packages: [CHARTER_ARRIVAL], departureFrom: "2023-01-01", departureTo: ` +
+        `"2023-12-31" }) { totalCount edges { node { packages departureDate } } } }`,
     );
     expect(body.data!.cases.totalCount).toBe(expected);
     for (const { node } of body.data!.cases.edges) {

@@ -84,7 +84,7 @@ describe('case event hub', () => {
     await ahead.return!();
   });
 
-  it('a subscriber that does not keep up gets what was queued, then SUBSCRIBER_TOO_SLOW with where to resume', async () => {
+  it('a subscriber that falls behind gets what was queued, then SUBSCRIBER_TOO_SLOW with where to resume', async () => {
     const hub = await newHub(3);
     const slow = await hub.subscribe(admin, null, null);
     await publishCaseEvents(redis, config.QUEUE_PREFIX, events(6));

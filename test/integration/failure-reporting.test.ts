@@ -99,7 +99,7 @@ describe('failures are reported, never hidden: per-event fetches and feed report
     return sub.payloads;
   };
 
-  it('replayed events whose case fetch fails (the cases subgraph hangs) each carry an error naming why, never a silent null; once it answers, the case comes', async () => {
+  it('replayed events whose case fetch fails (cases hangs) carry an error, not null; then the case comes', async () => {
     const after = await burst();
     const query = 'subscription($after: ID) { caseEvents(after: $after) { id caseId case { caseReference } } }';
     casesProxy.mode = { kind: 'hang' };
@@ -145,7 +145,7 @@ describe('failures are reported, never hidden: per-event fetches and feed report
     }
   });
 
-  it('a nested subgraph down (finance): the case comes with the rest of its fields, and an error names the subgraph', async () => {
+  it('a nested subgraph down (finance): the case comes with its other fields and an error naming it', async () => {
     const after = await burst();
     financeProxy.mode = { kind: 'refuse' };
     const payloads: Payload[] = await replay(
@@ -164,7 +164,7 @@ describe('failures are reported, never hidden: per-event fetches and feed report
     });
   });
 
-  it('GET /ingest/v1/feeds/{id} of a finished feed while the cases subgraph is slow: 503 naming it, never QUEUED; the real state once it answers', async () => {
+  it('feed report of a finished feed while cases is slow: 503 naming it, never QUEUED; later the state', async () => {
     const token = await mintToken({ subject: 'be-system', role: 'MEMBER_STATE', memberState: 'BE' }, system.config);
     const record = {
       memberState: 'BE',

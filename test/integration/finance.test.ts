@@ -27,7 +27,9 @@ interface Summary {
   byPackage: Array<{ key: string; committedCents: number; disbursedCents: number }>;
 }
 
-const SUMMARY = `query($y: Int!) { financeSummary(year: $y) { year objectivePeople peopleSupported objectiveShare budgetCents committedCents disbursedCents availableCents
+const SUMMARY =
+  `query($y: Int!) { financeSummary(year: $y) { year objectivePeople peopleSupported ` +
+  `objectiveShare budgetCents committedCents disbursedCents availableCents
   byMemberState { key people committedCents disbursedCents } byPackage { key committedCents disbursedCents } } }`;
 
 describe('finance: commitments, disbursements within the entitlement, budget against the objective', () => {
@@ -54,7 +56,7 @@ describe('finance: commitments, disbursements within the entitlement, budget aga
     await system?.stop();
   });
 
-  it('the yearly summary matches the raw cases: people by departure year, commitments at KM2, disbursements', async () => {
+  it('the yearly summary matches the raw cases: people by departure year, KM2 commitments, disbursements', async () => {
     const cases = await casesModels(system.connections.cases).Case.find().lean<CaseDoc[]>().exec();
     for (const year of [2023, 2024]) {
       const s = await summary(year);
@@ -115,7 +117,9 @@ describe('finance: commitments, disbursements within the entitlement, budget aga
     expect(view.body.data!.case.entitlement.totalCents).toBe(entitlement);
     expect((await summary(year)).committedCents).toBe(before.committedCents + entitlement);
 
-    const disburse = `mutation($id: ID!, $a: Cents!, $d: Date!) { recordDisbursement(caseId: $id, kind: CASH, package: POST_ARRIVAL, date: $d, amountCents: $a) { seq amountCents cumulativeCents } }`;
+    const disburse =
+      `mutation($id: ID!, $a: Cents!, $d: Date!) { recordDisbursement(caseId: $id, kind: CASH, ` +
+      `package: POST_ARRIVAL, date: $d, amountCents: $a) { seq amountCents cumulativeCents } }`;
     const today = new Date().toISOString().slice(0, 10);
     const as = (token: string, amount: number, date = today) =>
       system.graphql<{ recordDisbursement: { seq: number; cumulativeCents: number } }>(
@@ -152,7 +156,8 @@ describe('finance: commitments, disbursements within the entitlement, budget aga
     const after = await summary(year);
     expect(after.disbursedCents).toBe(before.disbursedCents + 30_000 + 2 * share);
     const listed = await system.graphql<{ case: { disbursedCents: number; disbursements: Array<{ seq: number }> } }>(
-      `query($id: ID!) { case(id: $id) { disbursedCents disbursements { seq kind package amountCents cumulativeCents } } }`,
+      `query($id: ID!) { case(id: $id) { disbursedCents disbursements { seq kind package amountCents ` +
+        `cumulativeCents } } }`,
       { id },
     );
     expect(listed.body.data!.case.disbursedCents).toBe(30_000 + 2 * share);
@@ -160,7 +165,9 @@ describe('finance: commitments, disbursements within the entitlement, budget aga
   });
 
   it('the support desk sets the yearly budget; available is budget minus commitments', async () => {
-    const set = `mutation { setAnnualBudget(year: 2024, amountCents: 2000000000, objectivePeople: 7000) { budgetCents committedCents availableCents } }`;
+    const set =
+      `mutation { setAnnualBudget(year: 2024, amountCents: 2000000000, objectivePeople: 7000) { ` +
+      `budgetCents committedCents availableCents } }`;
     const partner = await mintToken({ subject: 'p', role: 'PARTNER', partnerId: 'weldo' }, system.config);
     expect(
       (await system.graphql(set, undefined, { authorization: `Bearer ${partner}` })).body.errors![0]!.extensions!.code,
@@ -180,7 +187,8 @@ describe('finance: commitments, disbursements within the entitlement, budget aga
       partners: Array<{ id: string; spend: { committedCents: number } }>;
       countriesOfOrigin: Array<{ spend: { people: number } }>;
     }>(
-      `{ partners { id spend(year: 2024) { people committedCents disbursedCents } } countriesOfOrigin { code spend(year: 2024) { people } } }`,
+      `{ partners { id spend(year: 2024) { people committedCents disbursedCents } } countriesOfOrigin { code ` +
+        `spend(year: 2024) { people } } }`,
     );
     expect(body.errors).toBeUndefined();
     expect(body.data!.partners.reduce((n, p) => n + p.spend.committedCents, 0)).toBe(s.committedCents);

@@ -33,12 +33,15 @@ describe('gateway hardening: operation limits and per-principal rate limits', ()
     const ok = await post({ query: '{ partners { name countriesServed { name } } }' }, token);
     expect(ok.status).toBe(200);
     const deep =
-      '{ partners { countriesServed { coverage { partner { countriesServed { coverage { partner { countriesServed { name } } } } } } } } }';
+      '{ partners { countriesServed { coverage { partner { countriesServed { coverage { partner { ' +
+      'countriesServed { name } } } } } } } } }';
     const refused = await post({ query: deep }, token);
     expect(refused.status).toBe(400);
     const body = (await refused.json()) as { errors: Array<{ message: string }> };
     expect(body.errors[0]!.message).toMatch(/depth/i);
-    const viaFragment = `query { partners { ...P } } fragment P on Partner { countriesServed { coverage { partner { countriesServed { coverage { partner { countriesServed { name } } } } } } } }`;
+    const viaFragment =
+      `query { partners { ...P } } fragment P on Partner { countriesServed { coverage { ` +
+      `partner { countriesServed { coverage { partner { countriesServed { name } } } } } } } }`;
     expect((await post({ query: viaFragment }, token)).status).toBe(400);
   });
 
@@ -47,7 +50,8 @@ describe('gateway hardening: operation limits and per-principal rate limits', ()
     const aliases = await post(
       {
         query:
-          '{ a: partners { name } b: partners { name } c: partners { name } d: partners { name } e: partners { name } }',
+          '{ a: partners { name } b: partners { name } c: partners { name } d: partners { name } e: partners ' +
+          '{ name } }',
       },
       token,
     );
@@ -70,7 +74,7 @@ describe('gateway hardening: operation limits and per-principal rate limits', ()
     expect(batched.status).toBe(400);
   });
 
-  it('limits requests per principal per minute, in Redis, with Retry-After; other principals are unaffected', async () => {
+  it('limits requests per principal per minute, in Redis, with Retry-After; other principals unaffected', async () => {
     const token = await analyst('busy-dashboard');
     const statuses: number[] = [];
     for (let i = 0; i < 8; i++) statuses.push((await post({ query: '{ partners { name } }' }, token)).status);

@@ -130,13 +130,15 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
     expect(graph.body.data!.ingestionFeed).toEqual({ status: 'DONE_WITH_ERRORS', counts: { created: 1 } });
   });
 
-  it('a hostile feed: every bad record is rejected with its field, duplicates are named, the good ones are stored', async () => {
+  it('a hostile feed: each bad record rejected with its field, duplicates named, the good ones stored', async () => {
     const member = { name: 'Ahmad Karimi', dateOfBirth: '2010-01-01', sex: 'MALE', relationship: 'CHILD' };
     const body =
       '[' +
       [
-        JSON.stringify(record('BE-H-1', { familyMembers: Array.from({ length: 14 }, () => member) })), // a family of 15: fine
-        JSON.stringify(record('BE-H-2', { familyMembers: Array.from({ length: 15 }, () => member) })), // 16: refused
+        // a family of 15: fine
+        JSON.stringify(record('BE-H-1', { familyMembers: Array.from({ length: 14 }, () => member) })),
+        // 16: refused
+        JSON.stringify(record('BE-H-2', { familyMembers: Array.from({ length: 15 }, () => member) })),
         JSON.stringify(record('BE-H-3', { caseReference: { $gt: '' } })),
         JSON.stringify({ ...record('BE-H-4'), $where: 'sleep(1000)' }),
         JSON.stringify({ ...record('BE-H-5'), 'mainApplicant.name': 'x' }),
@@ -187,7 +189,7 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
     });
   });
 
-  it('a feed that fails to parse halfway, or grows past the limit while streaming, leaves nothing staged or queued', async () => {
+  it('a feed failing to parse halfway or outgrowing the limit mid-stream leaves nothing staged or queued', async () => {
     const staged = async () => (await system.redis.keys(`${system.config.QUEUE_PREFIX}:feed-chunk:*`)).length;
     const before = await staged();
     // 100 good records (five chunks of 20 are staged) and then a broken line.
@@ -224,8 +226,13 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
     expect(nd.counts.created).toBe(1);
     expect(nd.rejected[0]).toMatchObject({ line: 2, path: 'departureDate' });
     const csv =
-      '\uFEFFmemberState,caseReference,recordVersion,returnType,packages,countryOfOrigin,departureDate,mainApplicant.name,mainApplicant.dateOfBirth,mainApplicant.sex,familyMembers.0.name,familyMembers.0.dateOfBirth,familyMembers.0.sex,eligibility.applicationSigned,eligibility.requestDate\n' +
-      'BE,BE-C-1,1,VOLUNTARY,POST_ARRIVAL|POST_RETURN,GE,2024-04-01,Олена Коваль,1985-01-01,FEMALE,Ana Koval,2015-05-05,FEMALE,true,2024-04-03\n' +
+      '\uFEFFmemberState,caseReference,recordVersion,returnType,packages,countryOfOrigin,departureDate,' +
+      'mainApplicant.name,mainApplicant.dateOfBirth,mainApplicant.sex,familyMembers.0.name,' +
+      'familyMembers.0.dateOfBirth,familyMembers.0.sex,eligibility.applicationSigned,' +
+      'eligibility.requestDate\n' +
+      'BE,BE-C-1,1,VOLUNTARY,POST_ARRIVAL|POST_RETURN,GE,2024-04-01,' +
+      'Олена Коваль,1985-01-01,FEMALE,Ana Koval,' +
+      '2015-05-05,FEMALE,true,2024-04-03\n' +
       'BE,BE-C-2,1,VOLUNTARY,POST_ARRIVAL,GE,2024-04-01,Nino Beridze,2999-01-01,FEMALE,,,,true,2024-04-03\n';
     const c = (await (await push(csv, 'text/csv; charset=utf-8')).json()) as { feedId: string };
     const cd = await finished(c.feedId);
@@ -249,8 +256,11 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
 
   it('takes a national dialect through its profile, only from its own Member State', async () => {
     const csv =
-      'zaaknummer,versie,terugkeer,charter,pakketten,land_herkomst,vertrekdatum,naam,geboortedatum,geslacht,kwetsbaarheden,gezinslid1_naam,gezinslid1_geboortedatum,gezinslid1_geslacht,gezinslid1_relatie,aanvraag_ondertekend,aanvraagdatum\n' +
-      'NL-24-0100,1,zelfstandig,N,aankomst;herintegratie,GEO,2024-04-01,Levan Kapanadze,1979-09-09,M,,Nino Kapanadze,1981-01-01,V,partner,J,2024-04-02\n';
+      'zaaknummer,versie,terugkeer,charter,pakketten,land_herkomst,vertrekdatum,naam,geboortedatum,geslacht,' +
+      'kwetsbaarheden,gezinslid1_naam,gezinslid1_geboortedatum,gezinslid1_geslacht,gezinslid1_relatie,' +
+      'aanvraag_ondertekend,aanvraagdatum\n' +
+      'NL-24-0100,1,zelfstandig,N,aankomst;herintegratie,GEO,2024-04-01,Levan Kapanadze,1979-09-09,M,,Nino ' +
+      'Kapanadze,1981-01-01,V,partner,J,2024-04-02\n';
     const nl = await mintToken({ subject: 'nl-system', role: 'MEMBER_STATE', memberState: 'NL' }, system.config);
     const wrongState = await fetch(`${base}/ingest/v1/feeds?profile=nl-dtenv`, {
       method: 'POST',

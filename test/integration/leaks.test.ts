@@ -248,7 +248,7 @@ describe('what reaches clients and logs (production mode)', () => {
   });
 
   describe('8. request ids in the personal data access log', () => {
-    it("takes a well-formed client id as the client's; replaces one shaped like the gateway's own, and says who made each", async () => {
+    it("keeps a well-formed client id, replaces one shaped like the gateway's own, says who made each", async () => {
       const headers = await system.as(owner);
       const read = (requestId: string) =>
         fetch(system.gatewayUrl, {

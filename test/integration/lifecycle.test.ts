@@ -6,8 +6,11 @@ import { casesModels } from '../../subgraphs/cases/case/models.js';
 import { applyTransition } from '../../subgraphs/cases/case/transitions.js';
 import { startTestSystem, type GraphQLBody, type TestSystem } from '../helpers/system.js';
 
-const CASE_FIELDS = `id status version milestones { km1At km2At km3At } history { version transition from to actorRole actorSubject reason }
-  allowedTransitions { transition actors } reintegrationPlan { totalCents rejectionReason services { category amountCents } } closingReason arrivalDate`;
+const CASE_FIELDS =
+  `id status version milestones { km1At km2At km3At } history { version transition from to ` +
+  `actorRole actorSubject reason }
+  allowedTransitions { transition actors } reintegrationPlan { totalCents rejectionReason services { category ` +
+  `amountCents } } closingReason arrivalDate`;
 
 interface CaseView {
   id: string;
@@ -264,7 +267,7 @@ describe('case lifecycle through the gateway', () => {
     expect(stored!.history.map((h) => h.actor.subject)).toEqual(['gone']);
   });
 
-  it("a case changed by its Member State's feed keeps one history entry per version, and its lifecycle goes on", async () => {
+  it("a case changed by its Member State's feed: one history entry per version; its lifecycle goes on", async () => {
     const record = (v: number, departureDate: string) => ({
       memberState: 'BE',
       caseReference: 'BE-FEED-HIST-1',
@@ -288,7 +291,7 @@ describe('case lifecycle through the gateway', () => {
     ]);
   });
 
-  it('a step whose case moves between its guard and its write (a feed update) does not happen: CONFLICT, no log entry left', async () => {
+  it('a step whose case moves (a feed update) between its guard and write fails: CONFLICT, no log entry', async () => {
     const id = await newCase();
     const models = casesModels(system.connections.cases);
     const collection = models.Case.collection;
@@ -344,7 +347,9 @@ describe('case lifecycle through the gateway', () => {
 
   it('serves personal data to the owning Member State and the assigned partner only', async () => {
     const id = await newCase();
-    const query = `query($id: ID!) { case(id: $id) { caseReference mainApplicant { name dateOfBirth pseudonym ageBand } familyMembers { name } } }`;
+    const query =
+      `query($id: ID!) { case(id: $id) { caseReference mainApplicant { name dateOfBirth pseudonym ` +
+      `ageBand } familyMembers { name } } }`;
     type View = {
       caseReference: string;
       mainApplicant: { name: string | null; dateOfBirth: string | null; pseudonym: string; ageBand: string } | null;

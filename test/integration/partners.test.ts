@@ -29,17 +29,20 @@ describe('partners across the graph: catalogue, coverage, cases and quality indi
     await system?.stop();
   });
 
-  it('each partner with its catalogue, subcontractors, countries, cases and indicators computed from case data', async () => {
-    const { body } = await system.graphql<{ partners: PartnerView[] }>(`{
+  it('each partner with catalogue, subcontractors, countries, cases and indicators from case data', async () => {
+    const { body } = await system.graphql<{ partners: PartnerView[] }>(
+      `{
       partners {
         id name capacity
         serviceCatalogue { package services }
         subcontractors { name countryCode }
         countriesServed { code name }
-        qualityIndicators { casesAssigned casesAccepted medianDaysArrivalToApprovedPlan completionRate planRejectionShare }
+        qualityIndicators { casesAssigned casesAccepted medianDaysArrivalToApprovedPlan completionRate ` +
+        `planRejectionShare }
         cases(first: 5) { totalCount edges { node { partner { id } } } }
       }
-    }`);
+    }`,
+    );
     expect(body.errors).toBeUndefined();
     const cases = await casesModels(system.connections.cases).Case.find().lean<CaseDoc[]>().exec();
     expect(body.data!.partners).toHaveLength(5);
@@ -95,7 +98,8 @@ describe('partners across the graph: catalogue, coverage, cases and quality indi
         }>;
       };
     }>(
-      `{ cases(first: 3) { edges { node { partner { name countriesServed { code } qualityIndicators { casesAssigned } } } } } }`,
+      `{ cases(first: 3) { edges { node { partner { name countriesServed { code } qualityIndicators { ` +
+        `casesAssigned } } } } } }`,
     );
     expect(body.errors).toBeUndefined();
     for (const { node } of body.data!.cases.edges) {

@@ -58,7 +58,7 @@ describe('personal data access log', () => {
     await system?.stop();
   });
 
-  it('records each read of personal data once per request, with the request id; metadata-only reads leave nothing', async () => {
+  it('logs each personal-data read once per request, with the request id; metadata-only reads log none', async () => {
     await read(tokens.owner!, 'status');
     expect(await log()).toHaveLength(0);
     const owner = await read(tokens.owner!, 'mainApplicant { name } familyMembers { name }', 'req-owner-0001');

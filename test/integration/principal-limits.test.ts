@@ -147,7 +147,7 @@ describe('limits per principal and per Member State: sockets, subscriptions, per
     await system?.stop();
   });
 
-  it(`WebSocket connections per principal: the one past WS_MAX_CONNECTIONS_PER_PRINCIPAL (counted across instances) is closed with 4429 and why; others connect; a closed one frees its slot`, async () => {
+  it('WS_MAX_CONNECTIONS_PER_PRINCIPAL across instances: the next socket closes 4429; closing frees one', async () => {
     const limit = system.config.WS_MAX_CONNECTIONS_PER_PRINCIPAL;
     const hoarder = await mintToken({ subject: 'hoarding-tool', role: 'PARTNER', partnerId: 'weldo' }, system.config);
     // The full allowance, spread over two gateway instances.
@@ -189,7 +189,7 @@ describe('limits per principal and per Member State: sockets, subscriptions, per
     expect(await system.redis.zcard(key)).toBe(0);
   });
 
-  it('subscriptions per principal: WS_MAX_SUBSCRIPTIONS_PER_PRINCIPAL across its sockets and instances, the next one refused with TOO_MANY_SUBSCRIPTIONS; the others still receive', async () => {
+  it('WS_MAX_SUBSCRIPTIONS_PER_PRINCIPAL over sockets/instances: TOO_MANY_SUBSCRIPTIONS; others receive', async () => {
     const limit = system.config.WS_MAX_SUBSCRIPTIONS_PER_PRINCIPAL;
     const token = await mintToken({ subject: 'subscribing-tool', role: 'ADMIN' }, system.config);
     const perSocket = 50;
@@ -234,7 +234,7 @@ describe('limits per principal and per Member State: sockets, subscriptions, per
     expect(await system.redis.zcard(`${system.config.QUEUE_PREFIX}:ws:subscriptions:ADMIN:subscribing-tool`)).toBe(0);
   });
 
-  it('a subscription id completed and subscribed again while it is being admitted (frames sent in one write) runs once, counted once, and ends with its socket', async () => {
+  it('an id completed and resubscribed during admission runs once, counted once, ending with its socket', async () => {
     const token = await mintToken({ subject: 'id-reusing-tool', role: 'ADMIN' }, system.config);
     const raw = new WebSocket(wsUrls[0], 'graphql-transport-ws');
     const frames: Array<{ type: string; id?: string; payload?: unknown }> = [];
@@ -269,7 +269,7 @@ describe('limits per principal and per Member State: sockets, subscriptions, per
     expect(await system.redis.zcard(`${system.config.QUEUE_PREFIX}:ws:subscriptions:ADMIN:id-reusing-tool`)).toBe(0);
   });
 
-  it('per-event fetches: at most SUBSCRIPTION_FETCHES_IN_FLIGHT per principal at one instance; a fetch that cannot get a slot in time is an error naming the limit; other principals get their case', async () => {
+  it('SUBSCRIPTION_FETCHES_IN_FLIGHT per instance: a fetch with no slot in time errors; others get cases', async () => {
     const limit = system.config.SUBSCRIPTION_FETCHES_IN_FLIGHT;
     // 40 subscriptions of one partner tool, each with its own selection: 40 distinct fetches per event.
     const hostile = await mintToken(
@@ -335,7 +335,7 @@ describe('limits per principal and per Member State: sockets, subscriptions, per
     await Promise.all([...sockets, ownerSocket].map((s) => s.dispose()));
   });
 
-  it("pushes per Member State: INGEST_PUSHES_PER_MINUTE across instances, the next one 429 with Retry-After before its body is read; another Member State's feed completes", async () => {
+  it('INGEST_PUSHES_PER_MINUTE across instances: 429 + Retry-After before the body; others complete', async () => {
     const limit = system.config.INGEST_PUSHES_PER_MINUTE;
     const be = await msToken('BE');
     const bases = [system.gateway.url, second.url];
@@ -365,7 +365,7 @@ describe('limits per principal and per Member State: sockets, subscriptions, per
     expect(await finished(accepted.body.feedId!, de)).toBe('DONE');
   });
 
-  it('pushes in flight per Member State: with INGEST_PUSHES_IN_FLIGHT bodies streaming, the next push is 429 at once; when one is answered the next is taken; another Member State is unaffected', async () => {
+  it('INGEST_PUSHES_IN_FLIGHT: the next push is 429 at once, taken once one is answered; others go on', async () => {
     const limit = system.config.INGEST_PUSHES_IN_FLIGHT;
     const nl = await msToken('NL');
     const key = `${system.config.QUEUE_PREFIX}:ingest-in-flight:NL`;

@@ -71,7 +71,7 @@ describe('persisted-operation safelist', () => {
     await system?.stop();
   });
 
-  it("over WebSocket too: a listed subscription runs (its per-event fetches are the gateway's own), another is refused", async () => {
+  it("over WebSocket too: a listed subscription runs (its fetches are the gateway's own), others refused", async () => {
     const ws = `${gateway.url.replace(/^http/, 'ws')}/graphql`;
     const received: unknown[] = [];
     const errors: unknown[] = [];

@@ -120,7 +120,8 @@ describe('a page of cases across all four subgraphs', () => {
     let pages = 0;
     do {
       const { body }: { body: { data?: PageData | null } } = await system.graphql<PageData>(
-        `query($after: String) { cases(first: 120, after: $after) { pageInfo { hasNextPage endCursor } edges { node { id } } } }`,
+        `query($after: String) { cases(first: 120, after: $after) { pageInfo { hasNextPage endCursor } edges ` +
+          `{ node { id } } } }`,
         { after },
       );
       const page: PageData['cases'] = body.data!.cases;
@@ -154,7 +155,8 @@ describe('a page of cases across all four subgraphs', () => {
   it('finds one case by id and by (Member State, case reference)', async () => {
     const doc = await casesModels(system.connections.cases).Case.findOne().lean<CaseDoc>();
     const { body } = await system.graphql<{ case: { caseReference: string }; caseByReference: { id: string } }>(
-      `query($id: ID!, $ms: ID!, $ref: String!) { case(id: $id) { caseReference } caseByReference(memberState: $ms, caseReference: $ref) { id } }`,
+      `query($id: ID!, $ms: ID!, $ref: String!) { case(id: $id) { caseReference } ` +
+        `caseByReference(memberState: $ms, caseReference: $ref) { id } }`,
       { id: doc!._id.toHexString(), ms: doc!.memberState, ref: doc!.caseReference },
     );
     expect(body.data).toEqual({
@@ -203,7 +205,8 @@ describe('a page of cases across all four subgraphs', () => {
       partners: unknown[];
       tariffs: Array<{ amountCents: number }>;
     }>(
-      `{ countriesOfOrigin { code } memberStates { code } partners { id } tariffs(on: "2024-01-15") { package component amountCents } }`,
+      `{ countriesOfOrigin { code } memberStates { code } partners { id } tariffs(on: "2024-01-15") { package ` +
+        `component amountCents } }`,
     );
     expect(body.data!.countriesOfOrigin).toHaveLength(37);
     expect(body.data!.memberStates).toHaveLength(26);

@@ -357,7 +357,9 @@ describe('the store answers every filter as MongoDB does (differential test of t
         }
         const mem = inMemory(collection, f, sort, limit, skip);
         if (JSON.stringify(got.ids) !== JSON.stringify(mem.ids) || got.count !== mem.count) {
-          const line = `${label}: store ${got.count} ${JSON.stringify(got.ids).slice(0, 200)} mingo ${mem.count} ${JSON.stringify(mem.ids).slice(0, 200)}`;
+          const line =
+            `${label}: store ${got.count} ${JSON.stringify(got.ids).slice(0, 200)} ` +
+            `mingo ${mem.count} ${JSON.stringify(mem.ids).slice(0, 200)}`;
           // FerretDB's own evaluator (the reference agrees) lets $ne / $nin match an array of
           // sub-documents of which one holds the value; MongoDB and mingo do not. Not the
           // patches' doing, and no query of the product takes that shape (README, FerretDB).

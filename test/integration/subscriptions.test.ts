@@ -69,10 +69,12 @@ function subscriber(url: string, token: string | null, query: string, variables:
   };
 }
 
-const FEDERATED = `subscription($filter: CaseEventFilter, $after: ID) {
+const FEDERATED =
+  `subscription($filter: CaseEventFilter, $after: ID) {
   caseEvents(filter: $filter, after: $after) {
     id type caseId status milestone
-    case { caseReference countryOfOrigin { name } partner { name } entitlement { totalCents } mainApplicant { name pseudonym } }
+    case { caseReference countryOfOrigin { name } partner { name } entitlement { totalCents } mainApplicant { ` +
+  `name pseudonym } }
   }
 }`;
 
@@ -141,7 +143,7 @@ describe('subscriptions over graphql-ws through the gateway', () => {
     await system?.stop();
   });
 
-  it('delivers each event with fields from every subgraph, to those who may see the case, with their field rights', async () => {
+  it("delivers each event with every subgraph's fields to those who may see the case, per field rights", async () => {
     const subs = Object.fromEntries(
       ['partner', 'otherPartner', 'owner', 'otherMs', 'analyst'].map((who, i) => [
         who,
@@ -206,7 +208,8 @@ describe('subscriptions over graphql-ws through the gateway', () => {
     await Promise.all([byCase, byType, byCountry].map((s) => s.ready()));
     await publish(other, 2);
     const arrive = await system.graphql(
-      'mutation($id: ID!) { reportArrival(caseId: $id, report: { arrivalDate: "2024-06-01", postArrivalServices: [] }) { status } }',
+      'mutation($id: ID!) { reportArrival(caseId: $id, report: { arrivalDate: "2024-06-01", ' +
+        'postArrivalServices: [] }) { status } }',
       { id: target._id.toHexString() },
       { authorization: `Bearer ${tokens.partner}` },
     );
@@ -225,7 +228,7 @@ describe('subscriptions over graphql-ws through the gateway', () => {
     await Promise.all([byCase, byType, byCountry].map((s) => s.stop()));
   });
 
-  it('two gateway instances: each subscriber gets each event exactly once, in order, whichever instance holds it', async () => {
+  it('two gateway instances: each subscriber gets each event exactly once, in order, whichever holds it', async () => {
     const light = 'subscription { caseEvents { id caseId } }';
     const subs = Array.from({ length: 6 }, (_, i) => subscriber(urls[i % 2]!, tokens.admin!, light));
     await Promise.all(subs.map((s) => s.ready()));
@@ -275,7 +278,7 @@ describe('subscriptions over graphql-ws through the gateway', () => {
     await Promise.all([expired.stop(), malformed.stop()]);
   });
 
-  it('authenticates in connection_init: no token, a bad token and an expired one close the socket with 4401 and a reason', async () => {
+  it('connection_init auth: no, bad or expired token closes the socket with 4401 and a reason', async () => {
     const light = 'subscription { caseEvents { id } }';
     const none = subscriber(urls[0], null, light);
     const forged = subscriber(urls[1], 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl', light);
@@ -300,7 +303,8 @@ describe('subscriptions over graphql-ws through the gateway', () => {
       ['subscription { caseEvents { id nope } }', /Cannot query field .{0,2}nope/],
       ['subscription { caseEvents { id ', /Syntax Error/],
       [
-        `subscription { caseEvents { case { partner { cases { edges { node { partner { cases { edges { node { partner { cases { edges { node { id } } } } } } } } } } } } } } }`,
+        `subscription { caseEvents { case { partner { cases { edges { node { partner { cases { edges { node { ` +
+          `partner { cases { edges { node { id } } } } } } } } } } } } } } }`,
         /depth/i,
       ],
       [
@@ -333,13 +337,14 @@ describe('subscriptions over graphql-ws through the gateway', () => {
     await fine.stop();
   });
 
-  it("many cases at once for subscribers with the same rights: batched fetches stay within the gateway's own alias limit", async () => {
+  it('many cases at once for subscribers with equal rights: batched fetches stay within the alias limit', async () => {
     // Twenty subscribers with the same rights and selection (twenty dashboards: one principal
     // may hold only WS_MAX_CONNECTIONS_PER_PRINCIPAL sockets), each following another case:
     // their fetches for one burst of events coalesce into batches of distinct cases.
     const many = await models().Case.find({}).limit(20).lean<CaseDoc[]>().exec();
     const query =
-      'subscription($filter: CaseEventFilter) { caseEvents(filter: $filter) { id caseId case { ref: caseReference s: status n: familySize } } }';
+      'subscription($filter: CaseEventFilter) { caseEvents(filter: $filter) { id caseId case { ref: ' +
+      'caseReference s: status n: familySize } } }';
     const dashboards = await Promise.all(
       many.map((_, i) => mintToken({ subject: `dashboard-${i}`, role: 'ADMIN' }, system.config)),
     );
@@ -367,7 +372,7 @@ describe('subscriptions over graphql-ws through the gateway', () => {
     await Promise.all(subs.map((s) => s.stop()));
   });
 
-  it('a gateway that shuts down closes its sockets with 1001 (going away) and stops promptly, even with a client that no longer answers', async () => {
+  it('a gateway shutting down closes its sockets with 1001 and stops promptly, even with a silent client', async () => {
     const held = subscriber(urls[1], tokens.admin!, 'subscription { caseEvents { id } }');
     await held.ready();
     const deaf = new WebSocket(urls[1], 'graphql-transport-ws');

@@ -59,7 +59,8 @@ const beCaseUnassigned = { memberState: 'BE', partnerId: null };
 
 describe('access rules (shared/access.ts)', () => {
   it.each([
-    // who, sees the BE/WELDO case, sees an unassigned BE case, personal access to the BE/WELDO case (no grant), with a support grant
+    // who, sees the BE/WELDO case, sees an unassigned BE case, personal access to the BE/WELDO case (no grant),
+    // with a support grant
     ['anonymous', false, false, 'NONE', 'NONE'],
     ['beOfficer', true, true, 'FULL', 'FULL'],
     ['nlOfficer', false, false, 'NONE', 'NONE'],
@@ -258,7 +259,7 @@ describe('the cases subgraph enforcement point', () => {
 });
 
 describe('case ids', () => {
-  it('are keyed: the same (Member State, reference) gives the same id under one key, another under another, and not the unkeyed hash', () => {
+  it('are keyed: the same (Member State, reference) gives one id per key, never the unkeyed hash', () => {
     const a = caseIdOf('BE', 'BE-2023-004711', 'k'.repeat(32));
     expect(caseIdOf('BE', 'BE-2023-004711', 'k'.repeat(32)).equals(a)).toBe(true);
     expect(caseIdOf('BE', 'BE-2023-004711', 'j'.repeat(32)).equals(a)).toBe(false);

@@ -49,7 +49,9 @@ describe('principals from tokens', () => {
     const otherAudience = await mintToken(principal, { ...settings, AUTH_AUDIENCE: 'elsewhere' });
     await expect(verifyBearerToken(otherAudience, settings)).rejects.toThrow(/"aud"/);
     await expect(verifyBearerToken('not.a.jwt', settings)).rejects.toThrow(AuthError);
-    const unsigned = `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"a","role":"ADMIN"}').toString('base64url')}.`;
+    const unsigned =
+      `${Buffer.from('{"alg":"none"}').toString('base64url')}.` +
+      `${Buffer.from('{"sub":"a","role":"ADMIN"}').toString('base64url')}.`;
     await expect(verifyBearerToken(unsigned, settings)).rejects.toThrow(AuthError);
   });
 });

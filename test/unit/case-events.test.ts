@@ -98,7 +98,7 @@ describe('case event messages', () => {
     expect(parseStreamEntry(['event', JSON.stringify(event({}))])).toMatchObject({ caseId: 'c1' });
   });
 
-  it('filters: every given criterion holds, any value within one; a milestone filter matches KM2 plan approvals', () => {
+  it('filters: every given criterion holds, any value within one; a milestone filter matches KM2 approvals', () => {
     const approved = messageOf('7-0', event({ transition: 'approveReintegrationPlan' }))!;
     const accepted = messageOf('8-0', event({ transition: 'acceptCase' }))!;
     expect(matchesFilter(approved, { types: ['MILESTONE_REACHED'] })).toBe(true);
@@ -149,7 +149,8 @@ describe('the per-event query a subscription runs', () => {
 
   it('keeps aliases, fragments and only the variables the case selection uses', () => {
     const info = infoFor(
-      `subscription S($after: ID, $unused: Int, $lang: String) { caseEvents(after: $after) { id case { ref: caseReference ...C } } }
+      `subscription S($after: ID, $unused: Int, $lang: String) { caseEvents(after: $after) { id case { ref: ` +
+        `caseReference ...C } } }
        fragment C on Case { countryOfOrigin { name(lang: $lang) } } fragment Unused on Case { id }`,
     );
     const built = caseQueryFor(info);
@@ -275,13 +276,16 @@ describe('which subscription selections read personal data', () => {
   const supergraph = readFileSync(new URL('../../gateway/supergraph.graphql', import.meta.url), 'utf8');
   const personal = personalFieldsOf(supergraph);
   const schema = buildASTSchema(
-    parse(`
+    parse(
+      `
     type Query { case(id: ID!): Case }
-    type Case { id: ID caseReference: String mainApplicant: Person familyMembers: [Person] countryOfOrigin: Country history: [Entry] }
+    type Case { id: ID caseReference: String mainApplicant: Person familyMembers: [Person] countryOfOrigin: ` +
+        `Country history: [Entry] }
     type Person { name: String pseudonym: ID ageBand: String sex: String }
     type Entry { reason: String to: String }
     type Country { name: String }
-  `),
+  `,
+    ),
   );
 
   it("the graph's CaseEventType (subscriptions and webhooks) has exactly the kinds the event mapping produces", () => {

@@ -22,7 +22,7 @@ describe('errors of a per-event case fetch', () => {
     expect((result as GraphQLError).message).toBe('The case could not be fetched: Subgraph "cases" is unavailable');
   });
 
-  it('a case that is null without a failure (not visible) stays null; an answer about it (NOT_FOUND) passes on as it is', () => {
+  it('a case null without a failure (not visible) stays null; an answer about it (NOT_FOUND) passes as is', () => {
     expect(placeErrors(null, [], [unavailable('finance')], false)).toEqual({
       value: null,
       unplaced: [],
@@ -37,7 +37,7 @@ describe('errors of a per-event case fetch', () => {
     expect((notFound as GraphQLError).extensions).toEqual({ code: 'NOT_FOUND' });
   });
 
-  it('a field error goes to its field (also below a null its failure propagated to); an error naming no field goes with the case', () => {
+  it('a field error goes to its field (even below a propagated null); one naming no field goes with the case', () => {
     const value = { caseReference: 'BE-1', entitlement: null, familyMembers: [{ name: 'A' }, null] };
     const result = placeErrors(
       value,

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { composeSupergraph, CompositionFailedError, SUPERGRAPH_FILE, subgraphSdl } from '../../gateway/compose.js';
 
 describe('supergraph composition', () => {
-  it('the committed supergraph equals a fresh composition of the four SDL files (run `npm run compose` when this fails)', () => {
+  it('the committed supergraph equals a fresh composition of the SDL files (else run `npm run compose`)', () => {
     expect(readFileSync(SUPERGRAPH_FILE, 'utf8')).toBe(composeSupergraph());
   });
 

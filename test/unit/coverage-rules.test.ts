@@ -35,7 +35,8 @@ describe('partner assignment by coverage', () => {
     expect(assignPartner(periods, 'AF', ['POST_ARRIVAL', 'POST_RETURN'], '2024-05-01')).toEqual({
       ok: false,
       message:
-        'No partner covers AF for POST_ARRIVAL + POST_RETURN on 2024-05-01 (weldo covers AF with POST_ARRIVAL since 2022-04-01). Request only covered packages, or ask the support desk to extend coverage.',
+        'No partner covers AF for POST_ARRIVAL + POST_RETURN on 2024-05-01 (weldo covers AF with POST_ARRIVAL ' +
+        'since 2022-04-01). Request only covered packages, or ask the support desk to extend coverage.',
     });
   });
 

@@ -111,7 +111,10 @@ describe('docker-compose.yml', () => {
     for (const name of ['cases', 'gateway', 'ingest-worker', 'seed']) {
       const environment = compose.services[name]!.environment!;
       expect(environment.MONGO_URL, name).toMatch(
-        /^mongodb:\/\/\$\{MONGO_USERNAME:\?[^}]+\}:\$\{MONGO_PASSWORD:\?[^}]+\}@mongo:27017\/\?replicaSet=rs0&authSource=admin$/,
+        new RegExp(
+          '^mongodb://\\$\\{MONGO_USERNAME:\\?[^}]+\\}:\\$\\{MONGO_PASSWORD:\\?[^}]+\\}' +
+            '@mongo:27017/\\?replicaSet=rs0&authSource=admin$',
+        ),
       );
       expect(environment.REDIS_URL, name).toMatch(/^redis:\/\/:\$\{REDIS_PASSWORD:\?[^}]+\}@redis:6379$/);
       // Staged personal data is kept days, not a month; metrics stay inside the network.
@@ -128,7 +131,7 @@ describe('docker-compose.yml', () => {
     for (const name of ['mongo', 'redis']) expect(compose.services[name]?.healthcheck?.test?.length).toBeGreaterThan(0);
   });
 
-  it('starts every process of the system with the same command as outside Docker, with health checks and restart policies', () => {
+  it('starts every process with the same command as outside Docker, with health checks and restart policies', () => {
     for (const { name, entry, port } of systemProcesses(loadConfig({}))) {
       const service = compose.services[name];
       expect(service, `service ${name}`).toBeDefined();

@@ -123,7 +123,7 @@ describe('the error vocabulary (shared/errors.ts)', () => {
     for (const [code, when] of rows.filter(([c]) => !CLIENT_ERROR_CODES.has(c))) expect(when, code).toMatch(/masked/);
   });
 
-  it('derives the client-facing codes from the definitions: safelist refusals and rate limits reach clients, internal failures do not', () => {
+  it('derives client-facing codes from the definitions: safelist and rate-limit refusals reach clients', () => {
     expect(CLIENT_ERROR_CODES).toEqual(
       new Set(
         Object.entries(ERROR_DEFINITIONS)
@@ -152,7 +152,8 @@ describe('the error vocabulary (shared/errors.ts)', () => {
       extensions: { code: 'OPERATION_NOT_IN_SAFELIST' },
     });
     const enumValue =
-      'Variable "$s" got invalid value "SUBMITED" at "s[0]"; Value "SUBMITED" does not exist in "CaseStatus" enum. Did you mean the enum value "SUBMITTED"?';
+      'Variable "$s" got invalid value "SUBMITED" at "s[0]"; Value "SUBMITED" does not exist in "CaseStatus" ' +
+      'enum. Did you mean the enum value "SUBMITTED"?';
     expect(production({ message: enumValue, extensions: { code: 'BAD_USER_INPUT' } }).message).toBe(
       'Variable "$s" got invalid value "SUBMITED" at "s[0]"; Value "SUBMITED" does not exist in "CaseStatus" enum.',
     );

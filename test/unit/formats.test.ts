@@ -47,7 +47,10 @@ describe('feed body formats', () => {
       splitter.end();
       expect(parts).toEqual(whole);
     }
-    expect(whole.map((t) => JSON.parse(t) as unknown)).toEqual([{ name: 'Ολγα "Ω" [x]' }, { n: [1, 2, { m: '}' }] }]);
+    expect(whole.map((t) => JSON.parse(t) as unknown)).toEqual([
+      { name: 'Ολγα "Ω" ' + '[x]' },
+      { n: [1, 2, { m: '}' }] },
+    ]);
   });
 
   it.each([

@@ -215,7 +215,7 @@ describe('coverage answers and the chunk report', () => {
     ]);
   });
 
-  it('counts each rejected record once, an erased case as rejected, keeps the first entries in order, with lines', () => {
+  it('counts each rejected record once (an erased case too), keeps the first entries in order, with lines', () => {
     const job = { feedId: 'f', firstPosition: 10, records: [1, 2, 3, 4], lines: [100, 101, 102, 103] };
     const invalid = {
       entries: [13, 13].map((position, i) => ({ position, caseReference: null, path: `p${i}`, message: 'bad' })),

@@ -190,7 +190,7 @@ describe('problems kept per record and per report are capped, with the count of 
 });
 
 describe('a staged chunk is bounded in bytes as well as records', () => {
-  it("ends a chunk before the record that would take it past INGEST_CHUNK_MAX_BYTES, and knows each chunk's first position", async () => {
+  it('ends a chunk before the record that would pass INGEST_CHUNK_MAX_BYTES; knows chunk first positions', async () => {
     const { FeedStager } = await import('../../subgraphs/cases/ingestion/staging.js');
     const written = new Map<string, string>();
     const redis = {

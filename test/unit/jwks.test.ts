@@ -68,7 +68,7 @@ describe('bearer tokens from an OpenID Connect provider (JWKS)', () => {
     await expect(verifyBearerToken(await sign('2026-a'), settings)).rejects.toThrow(/does not publish/);
   });
 
-  it('checks issuer, audience, expiry and the claims; refuses shared-secret tokens once a provider is configured', async () => {
+  it('checks issuer, audience, expiry and claims; refuses shared-secret tokens once a provider is set', async () => {
     await expect(
       verifyBearerToken(await sign('2026-b', { role: 'EU_ANALYST' }, { issuer: 'https://evil.example' }), settings),
     ).rejects.toThrow(/claim "iss"/);

@@ -43,7 +43,8 @@ describe('case lifecycle transitions', () => {
       refusal: {
         code: 'ILLEGAL_TRANSITION',
         message:
-          'approveCompletion is not allowed while the case is ARRIVED; allowed next: submitReintegrationPlan, withdrawCase, closeCase',
+          'approveCompletion is not allowed while the case is ARRIVED; allowed next: submitReintegrationPlan, ' +
+          'withdrawCase, closeCase',
         currentStatus: 'ARRIVED',
         allowed: ['submitReintegrationPlan', 'withdrawCase', 'closeCase'],
       },

@@ -15,7 +15,7 @@ describe('packages as one indexable value', () => {
     expect(packageSetOf([])).toBe('');
   });
 
-  it('a filter on packages selects exactly the cases holding one of them: every case shape against every filter', () => {
+  it('a packages filter selects exactly the cases holding one of them: every case shape against every filter', () => {
     for (const held of subsets(PACKAGES)) {
       for (const wanted of subsets(PACKAGES).filter((w) => w.length > 0)) {
         const matchesArray = held.some((p) => wanted.includes(p));

@@ -16,8 +16,11 @@ describe('national CSV dialect profiles', () => {
 
   it('Germany: semicolons, Windows-1252, dd.mm.yyyy, German names and codes', async () => {
     const csv =
-      'Aktenzeichen;Version;Bundesland;Rückkehrart;Charterflug;Leistungen;Herkunftsland;Ausreisedatum;Name;Geburtsdatum;Geschlecht;Schutzbedarf;Angehöriger1 Name;Angehöriger1 Geburtsdatum;Angehöriger1 Geschlecht;Angehöriger1 Verhältnis;Antrag unterschrieben;Antragsdatum\r\n' +
-      'DE-BY-2024-0042;1;Bayern;freiwillig;nein;Ankunft,Reintegration;Türkei;05.03.2024;Ayse Müller;07.11.1988;w;;Emre Müller;02.02.2015;m;Kind;ja;01.03.2024\r\n';
+      'Aktenzeichen;Version;Bundesland;Rückkehrart;Charterflug;Leistungen;Herkunftsland;Ausreisedatum;Name;' +
+      'Geburtsdatum;Geschlecht;Schutzbedarf;Angehöriger1 Name;Angehöriger1 Geburtsdatum;Angehöriger1 ' +
+      'Geschlecht;Angehöriger1 Verhältnis;Antrag unterschrieben;Antragsdatum\r\n' +
+      'DE-BY-2024-0042;1;Bayern;freiwillig;nein;Ankunft,Reintegration;Türkei;05.03.2024;Ayse Müller;' +
+      '07.11.1988;w;;Emre Müller;02.02.2015;m;Kind;ja;01.03.2024\r\n';
     const [row] = await parseWithProfile(profile('de-reag-garp'), Buffer.from(csv, 'latin1'));
     expect(row!.line).toBe(2);
     expect(row!.record).toEqual({
@@ -38,8 +41,11 @@ describe('national CSV dialect profiles', () => {
 
   it('Netherlands: UTF-8 with BOM, ISO dates, alpha-3 countries, Dutch codes, names in any script', async () => {
     const csv =
-      '\uFEFFzaaknummer,versie,terugkeer,charter,pakketten,land_herkomst,vertrekdatum,naam,geboortedatum,geslacht,kwetsbaarheden,gezinslid1_naam,gezinslid1_geboortedatum,gezinslid1_geslacht,gezinslid1_relatie,aanvraag_ondertekend,aanvraagdatum\n' +
-      'NL-24-0007,2,gedwongen,J,charter;aankomst,IRQ,2024-04-01,زينب حسين,1990-05-17,V,MEDICAL_CONDITION,,,,,N,2024-04-02\n';
+      '\uFEFFzaaknummer,versie,terugkeer,charter,pakketten,land_herkomst,vertrekdatum,naam,geboortedatum,' +
+      'geslacht,kwetsbaarheden,gezinslid1_naam,gezinslid1_geboortedatum,gezinslid1_geslacht,gezinslid1_relatie,' +
+      'aanvraag_ondertekend,aanvraagdatum\n' +
+      'NL-24-0007,2,gedwongen,J,charter;aankomst,IRQ,2024-04-01,زينب حسين,1990-05-17,V,MEDICAL_CONDITION,,,,,' +
+      'N,2024-04-02\n';
     const [row] = await parseWithProfile(profile('nl-dtenv'), Buffer.from(csv, 'utf8'));
     expect(row!.record).toMatchObject({
       caseReference: 'NL-24-0007',
@@ -57,8 +63,11 @@ describe('national CSV dialect profiles', () => {
 
   it('France: tabs, ISO-8859-1, dd/mm/yyyy, French country names', async () => {
     const csv =
-      'NUM_DOSSIER\tVERSION\tTYPE_RETOUR\tVOL_CHARTER\tAIDES\tPAYS_ORIGINE\tDATE_DEPART\tNOM_PRENOM\tDATE_NAISSANCE\tSEXE\tCONJOINT_NOM\tCONJOINT_DATE_NAISSANCE\tCONJOINT_SEXE\tDEMANDE_SIGNEE\tDATE_DEMANDE\n' +
-      'OFII-2024-1193\t1\tvolontaire\tnon\taccueil+réinsertion\tSénégal\t12/02/2024\tMamadou Diallo\t01/01/1985\tH\tAïssatou Diallo\t03/04/1987\tF\toui\t10/02/2024\n';
+      'NUM_DOSSIER\tVERSION\tTYPE_RETOUR\tVOL_CHARTER\tAIDES\tPAYS_ORIGINE\tDATE_DEPART\tNOM_PRENOM\t' +
+      'DATE_NAISSANCE\tSEXE\tCONJOINT_NOM\tCONJOINT_DATE_NAISSANCE\tCONJOINT_SEXE\tDEMANDE_SIGNEE\t' +
+      'DATE_DEMANDE\n' +
+      'OFII-2024-1193\t1\tvolontaire\tnon\taccueil+réinsertion\tSénégal\t12/02/2024\tMamadou Diallo\t' +
+      '01/01/1985\tH\tAïssatou Diallo\t03/04/1987\tF\toui\t10/02/2024\n';
     const [row] = await parseWithProfile(profile('fr-ofii'), Buffer.from(csv, 'latin1'));
     expect(row!.record).toMatchObject({
       memberState: 'FR',

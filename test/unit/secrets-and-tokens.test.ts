@@ -30,7 +30,7 @@ describe('bearer tokens must expire', () => {
     await expect(verifyBearerToken(await signed({}), settings)).rejects.toThrow('token has no expiry (exp)');
   });
 
-  it('refuses a locally signed token living longer than AUTH_MAX_TOKEN_LIFETIME_SECONDS, counted from iat or from now', async () => {
+  it('refuses a local token living longer than AUTH_MAX_TOKEN_LIFETIME_SECONDS, counted from iat or now', async () => {
     expect(settings.AUTH_MAX_TOKEN_LIFETIME_SECONDS).toBe(86_400);
     await expect(verifyBearerToken(await signed({ iat: now(), exp: now() + 86_400 + 60 }), settings)).rejects.toThrow(
       /token lifetime exceeds 86400 seconds/,
