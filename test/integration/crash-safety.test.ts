@@ -256,17 +256,15 @@ describe('ingestion crash safety (real worker processes)', () => {
     const storedA = (await models.Case.findOne({ _id: idA }).lean<CaseDoc>().exec())!;
     expect(storedA).toMatchObject({ version: 2, status: 'ACCEPTED', familySize: 3 });
     expect(storedA.history.map((h) => h.transition)).toEqual(['acceptCase', 'ingested']);
-    const events = (await system.redis.xrange(stream, '-', '+'))
-      .slice(before)
-      .map(
-        ([, fields]) =>
-          JSON.parse(fields[1]!) as {
-            caseId: string;
-            version: number;
-            before: { returnees: number; status: string };
-            after: { returnees: number };
-          },
-      );
+    const events = (await system.redis.xrange(stream, '-', '+')).slice(before).map(
+      ([, fields]) =>
+        JSON.parse(fields[1]!) as {
+          caseId: string;
+          version: number;
+          before: { returnees: number; status: string };
+          after: { returnees: number };
+        },
+    );
     expect(events).toHaveLength(2);
     // A's event starts from what was stored when it landed (accepted), not from the first read (submitted).
     expect(events.find((e) => e.caseId === idA.toHexString())).toMatchObject({

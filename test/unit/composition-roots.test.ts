@@ -78,7 +78,7 @@ describe('subgraph process descriptions', () => {
   const processes = [casesProcess, partnersProcess, coverageProcess, financeProcess];
   const config = loadConfig({ CASES_PORT: '5101', PARTNERS_PORT: '5102', COVERAGE_PORT: '5103', FINANCE_PORT: '5104' });
 
-  it("each names its subgraph and takes its own port from the config", () => {
+  it('each names its subgraph and takes its own port from the config', () => {
     expect(processes.map((p) => [p.name, p.port(config)])).toEqual([
       ['cases', 5101],
       ['partners', 5102],
