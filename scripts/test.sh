@@ -13,5 +13,6 @@ if command -v docker >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1
 fi
 step "type-check"; npx tsc -p .
 step "lint"; npx eslint .
+step "formatting"; npx prettier --check .
 step "supergraph composition"; node --import tsx scripts/compose.ts --check
 step "tests (unit and integration)"; npx vitest run
