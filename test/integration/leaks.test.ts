@@ -140,8 +140,9 @@ describe('what reaches clients and logs (production mode)', () => {
     });
 
     it('nor over WebSocket', async () => {
-      const socket = new WebSocket(`${system.gateway.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
+      // The token first: an 'open' handler attached after an await can miss the event.
       const token = await mintToken({ subject: 'a', role: 'ADMIN' }, system.config);
+      const socket = new WebSocket(`${system.gateway.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
       const refusal = new Promise<Array<{ message: string; extensions?: { code?: string } }>>((resolve, reject) => {
         socket.on('message', (data) => {
           const message = JSON.parse(String(data)) as { type: string; payload?: unknown };
@@ -230,11 +231,12 @@ describe('what reaches clients and logs (production mode)', () => {
     });
 
     it('over WebSocket: a token without exp closes the socket with 4401 and the reason', async () => {
+      // The token first: an 'open' handler attached after an await can miss the event.
+      const token = await noExpiry();
       const socket = new WebSocket(`${system.gateway.url.replace(/^http/, 'ws')}/graphql`, 'graphql-transport-ws');
       const closed = new Promise<{ code: number; reason: string }>((resolve) =>
         socket.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
       );
-      const token = await noExpiry();
       socket.on('open', () =>
         socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })),
       );
