@@ -48,19 +48,6 @@ export default tseslint.config(
   // (long strings, template literals, comments).
   {
     files: ['**/*.ts', '**/*.js'],
-    // being reworked; formatted after the merge
-    ignores: [
-      'bench/ingest.ts',
-      'bench/limits.ts',
-      'scripts/processes.ts',
-      'scripts/run-all.ts',
-      'shared/subgraph.ts',
-      'subgraphs/**',
-      'test/helpers/**',
-      'test/integration/processes.test.ts',
-      'test/integration/crash-safety.test.ts',
-      'test/integration/ingest-limits.test.ts',
-    ],
     rules: {
       'max-len': ['error', { code: 120, ignoreUrls: true }],
     },

@@ -137,17 +137,20 @@ process.stdout.write(
 line('raw insertMany, canonical records', `${rawRate.toFixed(0).padStart(8)} records/s  (${rawSeconds.toFixed(1)} s)`);
 line(
   'raw insertMany, stored case documents+indexes',
-  `${rate(stored.length, ceilingSeconds).toFixed(0).padStart(8)} records/s  (${ceilingSeconds.toFixed(1)} s, ${stored.length} documents)`,
+  `${rate(stored.length, ceilingSeconds).toFixed(0).padStart(8)} records/s  (${ceilingSeconds.toFixed(1)} s, ` +
+    `${stored.length} documents)`,
 );
 line(
   'end to end (API → worker → store), new cases',
-  `${e2eRate.toFixed(0).padStart(8)} records/s  (${created.seconds.toFixed(1)} s, ${created.counts.created ?? 0} created)`,
+  `${e2eRate.toFixed(0).padStart(8)} records/s  (${created.seconds.toFixed(1)} s, ` +
+    `${created.counts.created ?? 0} created)`,
 );
 if (updated) {
   const updateRate = rate(updated.counts.updated ?? 0, updated.seconds);
   line(
     'end to end, same cases at a new version',
-    `${updateRate.toFixed(0).padStart(8)} records/s  (${updated.seconds.toFixed(1)} s, ${updated.counts.updated ?? 0} updated)`,
+    `${updateRate.toFixed(0).padStart(8)} records/s  (${updated.seconds.toFixed(1)} s, ` +
+      `${updated.counts.updated ?? 0} updated)`,
   );
   line('ratio updates / new cases', `${(updateRate / e2eRate).toFixed(2)}  (goal >= 0.5)`);
 }

@@ -185,7 +185,12 @@ for (const input of chosen) {
       otherFeed = ((await response.json()) as { feedId?: string }).feedId;
     } catch (error) {
       await sleep(200);
-      answer += `; then the gateway ${alive(gateway) ? 'did not answer' : `died (${/heap out of memory|Invalid string length|ERR[^\n]{0,80}|RangeError[^\n]{0,80}/.exec(tails.get(gateway) ?? '')?.[0] ?? `exit ${gateway.exitCode ?? gateway.signalCode}`})`}: ${(error as Error).message}`;
+      const died =
+        /heap out of memory|Invalid string length|ERR[^\n]{0,80}|RangeError[^\n]{0,80}/.exec(
+          tails.get(gateway) ?? '',
+        )?.[0] ?? `exit ${gateway.exitCode ?? gateway.signalCode}`;
+      answer +=
+        `; then the gateway ${alive(gateway) ? 'did not answer' : `died (${died})`}: ` + `${(error as Error).message}`;
     }
   }
 
@@ -212,7 +217,10 @@ for (const input of chosen) {
       if (report && ['DONE', 'DONE_WITH_ERRORS', 'FAILED'].includes(report.status)) {
         workerMs = performance.now() - started;
         const first = report.rejected[0];
-        outcome = `${report.status} in ${(workerMs / 1000).toFixed(1)} s, ${report.rejected.length} problems listed${report.rejectedOmitted ? ` (+${report.rejectedOmitted} not listed)` : ''}${first ? `, first: ${first.path}: ${first.message}` : report.errors[0] ? `: ${report.errors[0]}` : ''}`;
+        outcome =
+          `${report.status} in ${(workerMs / 1000).toFixed(1)} s, ${report.rejected.length} problems listed` +
+          `${report.rejectedOmitted ? ` (+${report.rejectedOmitted} not listed)` : ''}` +
+          `${first ? `, first: ${first.path}: ${first.message}` : report.errors[0] ? `: ${report.errors[0]}` : ''}`;
       }
     }
     if (otherFeed && otherOutcome === 'pending') {
@@ -252,10 +260,12 @@ for (const input of chosen) {
 }
 
 process.stdout.write(
-  `\nhostile inputs through the push API (real processes; worker heap ${NODE_ARGS['subgraphs/cases/worker.ts']?.join(' ')})\n\n`,
+  `\nhostile inputs through the push API (real processes; worker heap ` +
+    `${NODE_ARGS['subgraphs/cases/worker.ts']?.join(' ')})\n\n`,
 );
 process.stdout.write(
-  "| input | body | answer | push took | longest gateway stall | gateway peak memory | worker peak memory | worker | another Member State's feed |\n|---|---|---|---|---|---|---|---|---|\n",
+  '| input | body | answer | push took | longest gateway stall | gateway peak memory | worker peak memory | ' +
+    "worker | another Member State's feed |\n|---|---|---|---|---|---|---|---|---|\n",
 );
 for (const row of rows) process.stdout.write(`| ${row.join(' | ')} |\n`);
 await queue.close();

@@ -62,9 +62,13 @@ try {
   process.stderr.write(`[start] ${(error as Error).message}\n`);
   await stopAll(1);
 }
-process.stderr.write(`
+process.stderr.write(
+  `
 [start] AVRR graph ready. GraphQL: http://localhost:${config.GATEWAY_PORT}/graphql  (Ctrl-C stops everything)
 [start] try: TOKEN=$(npm run -s token -- --role MEMBER_STATE --member-state BE)
-[start]      curl -s http://localhost:${config.GATEWAY_PORT}/graphql -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
-          -d '{"query":"{ cases(first: 3) { totalCount edges { node { caseReference countryOfOrigin { name } partner { name } entitlement { totalEur } } } } }"}'
-`);
+[start]      curl -s http://localhost:${config.GATEWAY_PORT}/graphql -H "authorization: Bearer $TOKEN" ` +
+    `-H 'content-type: application/json' \\
+          -d '{"query":"{ cases(first: 3) { totalCount edges { node { caseReference countryOfOrigin { name } ` +
+    `partner { name } entitlement { totalEur } } } } }"}'
+`,
+);

@@ -22,12 +22,18 @@ import { runProcess, type LoggerFor } from './process.js';
 
 export type { GraphQLResolverMap };
 
-/** What a subgraph folder exports: its SDL (merged from its slices, shared/schema-slices.ts), resolvers and per-request context factory. */
+/**
+ * What a subgraph folder exports: its SDL (merged from its slices, shared/schema-slices.ts), resolvers
+ * and per-request context factory.
+ */
 export interface SubgraphDefinition<TContext extends BaseContext> {
   name: SubgraphName;
   typeDefs: DocumentNode;
   resolvers: GraphQLResolverMap<TContext>;
-  /** Fresh per request, so DataLoader caches never outlive one operation. `requestIdSource`: who made the request id. */
+  /**
+   * Fresh per request, so DataLoader caches never outlive one operation. `requestIdSource`: who made
+   * the request id.
+   */
   createContext: (
     principal: Principal | null,
     requestId: string | null,

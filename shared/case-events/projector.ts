@@ -80,7 +80,10 @@ export class ReadModelProjector {
   }
 }
 
-/** Moves a read model's checkpoint to the end of the stream (after the read model was written directly, as a seed does). */
+/**
+ * Moves a read model's checkpoint to the end of the stream (after the read model was written
+ * directly, as a seed does).
+ */
 export async function resetProjectionCheckpoint(
   projection: ProjectionModel,
   projectionId: string,

@@ -39,8 +39,10 @@ export function assignPartner(
     ok: false,
     message:
       current.length > 0
-        ? `No partner covers ${country} for ${packages.join(' + ')} on ${on} (${described.join('; ')}). Request only covered packages, or ask the support desk to extend coverage.`
-        : `No partner covers ${country} on ${on} (coverage periods: ${known}). Check the country and the departure date, or ask the support desk to add coverage.`,
+        ? `No partner covers ${country} for ${packages.join(' + ')} on ${on} (${described.join('; ')}). ` +
+          `Request only covered packages, or ask the support desk to extend coverage.`
+        : `No partner covers ${country} on ${on} (coverage periods: ${known}). Check the country and the departure ` +
+          `date, or ask the support desk to add coverage.`,
   };
 }
 

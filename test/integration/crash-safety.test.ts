@@ -89,7 +89,8 @@ async function waitFor(condition: () => Promise<boolean>, timeoutMs: number, wha
 
 async function reportOf(system: TestSystem, feedId: string) {
   const result = await system.graphql<{ ingestionFeed: { status: string; counts: Record<string, number> } }>(
-    'query($id: ID!) { ingestionFeed(id: $id) { status counts { received created updated unchanged stale rejected } } }',
+    'query($id: ID!) { ingestionFeed(id: $id) { status counts { received created updated unchanged stale ' +
+      'rejected } } }',
     { id: feedId },
     { authorization: `Bearer ${await mintToken({ subject: 'desk', role: 'SUPPORT_DESK' }, system.config)}` },
   );
@@ -180,7 +181,7 @@ describe('ingestion crash safety (real worker processes)', () => {
     expect((await models.Case.findOne({ caseReference: 'BE-RETRY-OLD' }).lean().exec())?.version).toBe(1);
   });
 
-  it("a case that moves between the chunk's read and its write is decided again; every write keeps its event and its history entry", async () => {
+  it("a case moved between the chunk's read and write is decided again; writes keep event and history", async () => {
     const models = casesModels(system.connections.cases);
     const publish = (events: Parameters<typeof publishCaseEvents>[2], onceKey?: string) =>
       publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, events, onceKey);
@@ -274,7 +275,7 @@ describe('ingestion crash safety (real worker processes)', () => {
     });
   });
 
-  it('SIGKILL of a worker in the middle of a feed: another worker completes it, every record stored exactly once', async () => {
+  it('SIGKILL of a worker mid-feed: another worker completes it, every record stored exactly once', async () => {
     const first = await startWorker(system, 24_710);
     workers.push(first);
     const feedId = await pushFeed(system, 'BE-KILL');

@@ -93,7 +93,8 @@ describe('bounded work for every input (push API, real worker process)', () => {
       await sleep(50);
     }
     throw new Error(
-      `feed ${feedId} did not finish in ${timeoutMs} ms (worker ${worker.exitCode === null && worker.signalCode === null ? 'alive' : 'dead'})`,
+      `feed ${feedId} did not finish in ${timeoutMs} ms ` +
+        `(worker ${worker.exitCode === null && worker.signalCode === null ? 'alive' : 'dead'})`,
     );
   };
   /** Another Member State's small feed, pushed at the same time as a hostile one: it must complete. */
@@ -125,7 +126,7 @@ describe('bounded work for every input (push API, real worker process)', () => {
   });
 
   for (const index of [4_000_000, 1_000_000, 100_000_000]) {
-    it(`a canonical CSV column familyMembers.${index}.name is refused at the header: 400 naming the column, nothing staged, no stall`, async () => {
+    it(`CSV column familyMembers.${index}.name: 400 at the header naming it, nothing staged, no stall`, async () => {
       const body = `memberState,caseReference,familyMembers.${index}.name\nBE,BE-2024-1,A\n`;
       const other = await otherFeed();
       const stagedBefore = await system.redis.keys(`${system.config.QUEUE_PREFIX}:feed-chunk:*`);
@@ -142,7 +143,10 @@ describe('bounded work for every input (push API, real worker process)', () => {
         error: { code: string; message: string; line: number; column: string };
       };
       console.log(
-        `CSV familyMembers.${index}.name (${Buffer.byteLength(body)} bytes): ${response.status} in ${ms.toFixed(0)} ms, longest event-loop stall ${(loop.max / 1e6).toFixed(0)} ms, gateway process peak RSS +${((after.peak - before.rss) / MB).toFixed(1)} MB`,
+        `CSV familyMembers.${index}.name (${Buffer.byteLength(body)} bytes): ` +
+          `${response.status} in ${ms.toFixed(0)} ms, ` +
+          `longest event-loop stall ${(loop.max / 1e6).toFixed(0)} ms, ` +
+          `gateway process peak RSS +${((after.peak - before.rss) / MB).toFixed(1)} MB`,
       );
       expect(response.status).toBe(400);
       expect(answer.error.code).toBe('MALFORMED_FEED');
@@ -203,23 +207,32 @@ describe('bounded work for every input (push API, real worker process)', () => {
       'JSON, 200,000 family members',
       'application/json',
       () =>
-        `[${JSON.stringify(canonicalRecord('BE', 'BE-FAM-200K')).replace(/}$/, `,"familyMembers":[${Array(200_000).fill('0').join(',')}]}`)}]`,
+        `[${JSON.stringify(canonicalRecord('BE', 'BE-FAM-200K')).replace(
+          /}$/,
+          `,"familyMembers":[${Array(200_000).fill('0').join(',')}]}`,
+        )}]`,
     ],
     [
       'NDJSON, 500,000 family members (about 1 MB)',
       'application/x-ndjson',
       () =>
-        `${JSON.stringify(canonicalRecord('BE', 'BE-FAM-500K')).replace(/}$/, `,"familyMembers":[${Array(500_000).fill('0').join(',')}]}`)}\n`,
+        `${JSON.stringify(canonicalRecord('BE', 'BE-FAM-500K')).replace(
+          /}$/,
+          `,"familyMembers":[${Array(500_000).fill('0').join(',')}]}`,
+        )}\n`,
     ],
     [
       'JSON, 340,000 empty objects as family members (the most objects 1 MB can hold)',
       'application/json',
       () =>
-        `[${JSON.stringify(canonicalRecord('BE', 'BE-FAM-OBJ')).replace(/}$/, `,"familyMembers":[${Array(340_000).fill('{}').join(',')}]}`)}]`,
+        `[${JSON.stringify(canonicalRecord('BE', 'BE-FAM-OBJ')).replace(
+          /}$/,
+          `,"familyMembers":[${Array(340_000).fill('{}').join(',')}]}`,
+        )}]`,
     ],
   ];
   for (const [name, contentType, body] of families) {
-    it(`a record with a family array of ${name}: rejected with one problem, the worker's memory bounded, the worker stays up`, async () => {
+    it(`a family array of ${name}: rejected with one problem, worker memory bounded, worker stays up`, async () => {
       const text = body();
       expect(Buffer.byteLength(text)).toBeLessThan(1024 * 1024);
       const other = otherFeed();
@@ -232,7 +245,9 @@ describe('bounded work for every input (push API, real worker process)', () => {
       const ms = performance.now() - started;
       const after = memoryOf(worker.pid!);
       console.log(
-        `${name} (${(Buffer.byteLength(text) / 1e6).toFixed(2)} MB): ${done.status} in ${ms.toFixed(0)} ms, worker peak RSS +${((after.peak - before.rss) / MB).toFixed(1)} MB (peak ${(after.peak / MB).toFixed(0)} MB)`,
+        `${name} (${(Buffer.byteLength(text) / 1e6).toFixed(2)} MB): ${done.status} in ${ms.toFixed(0)} ms, ` +
+          `worker peak RSS +${((after.peak - before.rss) / MB).toFixed(1)} MB ` +
+          `(peak ${(after.peak / MB).toFixed(0)} MB)`,
       );
       expect(done.status).toBe('DONE_WITH_ERRORS');
       expect(done.counts.rejected).toBe(1);
@@ -263,7 +278,8 @@ describe('bounded work for every input (push API, real worker process)', () => {
     expect(response.status).toBe(202);
     const done = await finished(((await response.json()) as { feedId: string }).feedId, tokens.BE!, 60_000);
     console.log(
-      `2,500 records with ${done.rejected.filter((r) => r.position === 0).length} listed problems each: report lists ${done.rejected.length}, ${done.rejectedOmitted} not listed`,
+      `2,500 records with ${done.rejected.filter((r) => r.position === 0).length} listed problems each: ` +
+        `report lists ${done.rejected.length}, ${done.rejectedOmitted} not listed`,
     );
     expect(done.counts.rejected).toBe(2_500);
     expect(done.rejected).toHaveLength(1_000);
@@ -281,7 +297,7 @@ describe('bounded work for every input (push API, real worker process)', () => {
   });
 });
 
-describe('a poison job (one that takes its worker down) ends FAILED with its reason; the worker is not taken down again', () => {
+describe('a poison job (one that takes its worker down) ends FAILED with its reason; no worker goes down again', () => {
   let system: TestSystem;
   let proxy: Server;
   const workers: ChildProcess[] = [];
@@ -330,7 +346,7 @@ describe('a poison job (one that takes its worker down) ends FAILED with its rea
     await system?.stop();
   });
 
-  it('killed twice while storing the same chunk, the chunk ends FAILED naming why; the third worker stays up and other feeds complete', async () => {
+  it('killed twice on one chunk: it ends FAILED naming why; a third worker stays up, other feeds finish', async () => {
     const { port } = proxy.address() as AddressInfo;
     const env = workerEnv(system, 24_730, `http://127.0.0.1:${port}/graphql`, {
       INGEST_LOCK_MS: '1000',

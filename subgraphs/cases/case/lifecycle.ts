@@ -114,7 +114,9 @@ export function decideTransition(
       ok: false,
       refusal: {
         code: 'ILLEGAL_TRANSITION',
-        message: `${name} is not allowed while the case is ${current.status}; allowed next: ${allowed.length > 0 ? allowed.join(', ') : 'none (the case is closed)'}`,
+        message:
+          `${name} is not allowed while the case is ${current.status}; allowed next: ` +
+          `${allowed.length > 0 ? allowed.join(', ') : 'none (the case is closed)'}`,
         currentStatus: current.status,
         allowed,
       },

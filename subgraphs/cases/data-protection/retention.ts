@@ -39,7 +39,10 @@ export interface RetentionRunDoc {
   /** Cases ended before this instant are due. */
   cutoff: Date;
   due: number;
-  /** Due cases purged in this run (listed in a dry-run report at least the notice period before); in a dry run, those a real run would purge. */
+  /**
+   * Due cases purged in this run (listed in a dry-run report at least the notice period before); in a
+   * dry run, those a real run would purge.
+   */
   purged: number;
   /** Due cases still inside their notice period: purged by a later run. */
   awaitingNotice: number;

@@ -40,7 +40,8 @@ export async function loadChunk(
   // Not transient: retrying cannot bring back a payload that expired or was removed.
   if (json === null)
     throw new UnrecoverableError(
-      `the staged records of this chunk (${job.payloadKey}) are gone (kept INGEST_STAGED_DAYS, ${STAGED_CHUNK_TTL_SECONDS / 86_400} days by default); push the feed again`,
+      `the staged records of this chunk (${job.payloadKey}) are gone (kept INGEST_STAGED_DAYS, ` +
+        `${STAGED_CHUNK_TTL_SECONDS / 86_400} days by default); push the feed again`,
     );
   const staged = JSON.parse(json) as StagedChunk;
   return {
@@ -86,7 +87,9 @@ export function createIngestWorker(deps: {
       // down one worker after another (README, "Limits on feeds").
       if (job.stalledCounter >= maxStalls) {
         throw new UnrecoverableError(
-          `this chunk stopped the worker storing it ${job.stalledCounter} times (killed or out of memory); it is not tried again. Its staged records are kept ${STAGED_CHUNK_TTL_SECONDS / 86_400} days: find the cause, then replay it`,
+          `this chunk stopped the worker storing it ${job.stalledCounter} times (killed or out of memory); ` +
+            `it is not tried again. Its staged records are kept ${STAGED_CHUNK_TTL_SECONDS / 86_400} days: ` +
+            `find the cause, then replay it`,
         );
       }
       const timer = deps.metrics?.chunkSeconds.startTimer();

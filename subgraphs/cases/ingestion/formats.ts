@@ -79,14 +79,16 @@ export function checkCanonicalHeader(header: string[]): string[] {
       if (!/^\d+$/.test(part)) return;
       if (i !== 1 || parts[0] !== 'familyMembers') {
         throw new FeedSyntaxError(
-          `column "${column.slice(0, 80)}": only family members are numbered (familyMembers.0.name); other lists are one cell, values joined with |`,
+          `column "${column.slice(0, 80)}": only family members are numbered (familyMembers.0.name); ` +
+            `other lists are one cell, values joined with |`,
           1,
           column.slice(0, 80),
         );
       }
       if (part.length > 6 || Number(part) >= MAX_FAMILY_MEMBERS) {
         throw new FeedSyntaxError(
-          `column "${column.slice(0, 80)}": a case has at most ${MAX_FAMILY_MEMBERS} family members besides the main applicant, numbered familyMembers.0 to familyMembers.${MAX_FAMILY_MEMBERS - 1}`,
+          `column "${column.slice(0, 80)}": a case has at most ${MAX_FAMILY_MEMBERS} family members besides ` +
+            `the main applicant, numbered familyMembers.0 to familyMembers.${MAX_FAMILY_MEMBERS - 1}`,
           1,
           column.slice(0, 80),
         );
@@ -178,7 +180,8 @@ async function* decode(
       const lenient = current ? new TextDecoder('utf-8').decode(current) : '';
       counted(lenient.slice(0, Math.max(0, lenient.indexOf('\uFFFD'))));
       throw new FeedSyntaxError(
-        `not valid UTF-8 around line ${lines}: send UTF-8, or push with the profile of your national system, which names its encoding`,
+        `not valid UTF-8 around line ${lines}: send UTF-8, or push with the profile of your national system, ` +
+          `which names its encoding`,
         lines,
         null,
       );

@@ -89,7 +89,10 @@ export const canonicalRecordSchema = z
     arrivalDate: calendarDate.nullable().default(null),
     mainApplicant: person,
     familyMembers: boundedArray(person, MAX_FAMILY_MEMBERS).default([]),
-    /** Facts the eligibility rules need (docs/domain.md); defaults: no protection status, application signed, requested today. */
+    /**
+     * Facts the eligibility rules need (docs/domain.md); defaults: no protection status, application
+     * signed, requested today.
+     */
     eligibility: z
       .object({
         legalStay: z.boolean().default(false),
