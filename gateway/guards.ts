@@ -46,10 +46,10 @@ export interface GuardedOperation {
  * 1. `authenticate`: who is asking, from the `Authorization` value (the HTTP header, or
  *    `connection_init` over WebSocket, once per connection). Exactly one guard does it.
  * 2. `admit`: whether this caller may run one more operation now. It runs as the
- *    operation arrives, before its document is read (so a malformed one counts too); its
- *    refusal is answered once the document is known to be a valid operation (a malformed
- *    one gets its parse or validation error instead), because Apollo Server answers a
- *    plugin's refusal with its own status only from that point on (earlier it is a 500).
+ *    operation arrives, before its document is read (so a malformed one counts too), and
+ *    its refusal is the answer at once: a refused client costs no parsing or validation.
+ *    Over HTTP it runs as the request's context is built (`admitHttp`), the one point before
+ *    parsing where Apollo Server answers a refusal with its own status.
  * 3. `parseOptions`, `validationRules`: limits the document must keep to.
  * 4. `allow`: whether the parsed, valid operation may run.
  * A guard refuses by throwing a GraphQLError with its code (and `extensions.http` for the
@@ -109,14 +109,15 @@ export class Guards {
     for (const guard of this.list) await guard.admit?.(caller);
   }
 
-  /** `admit`, with its refusal as a value to answer later (undefined when admitted). */
-  private async admission(caller: Caller): Promise<unknown> {
-    try {
-      await this.admit(caller);
-      return undefined;
-    } catch (refusal) {
-      return refusal ?? new Error('refused without a reason');
-    }
+  /**
+   * For HTTP, as the request's context is built, before Apollo Server reads the document:
+   * who is asking, and whether they may run one more operation (a refusal is thrown, with
+   * its HTTP status and headers, and is the answer).
+   */
+  async admitHttp(authorization: string | undefined, clientAddress?: string): Promise<Principal | null> {
+    const principal = await this.authenticate(authorization);
+    await this.admit({ transport: 'http', principal, clientAddress });
+    return principal;
   }
 
   /** Every guard's parser limits at once: the lowest token limit wins. */
@@ -135,10 +136,10 @@ export class Guards {
 
   /**
    * For Apollo Server (HTTP): its parse options and validation rules, and a plugin that
-   * runs `admit` as a request starts, and answers its refusal or runs `allow` once the
-   * operation is resolved (Apollo Server parses and validates in between). The gateway's
-   * own per-event queries (`internal`) are not a client's: they keep to the limits but are
-   * neither counted nor held to the safelist (their documents were, as subscriptions).
+   * runs `allow` once the operation is resolved (`admitHttp` ran as the context was built).
+   * The gateway's own queries (`internal`: a subscription's per-event fetch, the push API's
+   * report) are not a client's: they keep to the limits but are neither counted nor held to
+   * the safelist (a subscription's document was, when it was subscribed).
    */
   apolloOptions(): {
     parseOptions: { maxTokens?: number };
@@ -153,10 +154,8 @@ export class Guards {
     const plugin: ApolloServerPlugin<GatewayContext> = {
       requestDidStart: async ({ contextValue }) => {
         if (contextValue.internal) return;
-        const refusal = await this.admission(callerOf(contextValue));
         return {
           didResolveOperation: async ({ source, document, operation }) => {
-            if (refusal) throw refusal;
             await this.allow({ source, document, operation }, callerOf(contextValue));
           },
         };
@@ -168,9 +167,8 @@ export class Guards {
 
   /**
    * For an operation Apollo Server does not run (a subscription over WebSocket): the same
-   * steps in the same order (admit, parse, validate, then the admission's answer and
-   * allow), with the errors Apollo Server gives over HTTP. Returns the operation to run,
-   * or why not.
+   * steps in the same order (admit, parse, validate, allow), with the errors Apollo Server
+   * gives over HTTP. Returns the operation to run, or why not.
    */
   async check(
     schema: GraphQLSchema,
@@ -182,7 +180,11 @@ export class Guards {
       if (error instanceof GraphQLError) return [withoutHttp(error)];
       throw error;
     };
-    const refusal = await this.admission(caller);
+    try {
+      await this.admit(caller);
+    } catch (error) {
+      return refused(error);
+    }
     let document: DocumentNode;
     try {
       document = parse(request.query, this.parseOptions);
@@ -203,7 +205,6 @@ export class Guards {
         return validationFailed(message, e.nodes);
       });
     }
-    if (refusal) return refused(refusal);
     const guarded: CheckedOperation = { source: request.query, document, operation };
     try {
       await this.allow(guarded, caller);

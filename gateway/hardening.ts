@@ -4,9 +4,10 @@ import type { Redis } from 'ioredis';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { AuthError, unauthenticated, verifyBearerToken } from '../shared/auth.js';
 import type { Config } from '../shared/config.js';
-import { rateLimited } from '../shared/errors.js';
+import { rateLimited, serviceUnavailableHttp } from '../shared/errors.js';
 import type { GatewayContext } from './datasource.js';
 import type { Guard } from './guards.js';
+import { checked } from './limits.js';
 
 /**
  * The principal of a request: from `Authorization: Bearer <JWT>`, or anonymous without one.
@@ -77,11 +78,15 @@ export function rateLimit(config: Config, redis: Redis): Guard {
     admit: async ({ principal, clientAddress }) => {
       const key = principal ? `${principal.role}:${principal.subject}` : `anonymous:${clientAddress ?? 'unknown'}`;
       try {
-        await limiter.consume(key);
+        // Bounded: with Redis away, commands wait for it; the caller is told to retry instead.
+        await checked(limiter.consume(key));
       } catch (rejection) {
-        if (!(rejection instanceof RateLimiterRes)) throw rejection;
-        const seconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
-        throw rateLimited(config.RATE_LIMIT_PER_MINUTE, seconds);
+        if (rejection instanceof RateLimiterRes) {
+          const seconds = Math.max(1, Math.ceil(rejection.msBeforeNext / 1000));
+          throw rateLimited(config.RATE_LIMIT_PER_MINUTE, seconds);
+        }
+        // Redis did not answer in time, or failed: a refusal the client can act on, not a closed socket.
+        throw serviceUnavailableHttp('The rate limit could not be checked (Redis did not answer); try again shortly');
       }
     },
   };

@@ -20,7 +20,7 @@ export class LimitCheckUnavailable extends Error {
 }
 
 /** `promise`, or LimitCheckUnavailable once CHECK_TIMEOUT_MS has passed (commands wait for Redis while it is away). */
-function checked<T>(promise: Promise<T>): Promise<T> {
+export function checked<T>(promise: Promise<T>): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   return Promise.race([
     promise,

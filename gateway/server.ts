@@ -194,7 +194,8 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
         server,
         maxBodyBytes: config.MAX_BODY_BYTES,
         context: async (req, res) => ({
-          principal: await guards.authenticate(req.headers.authorization),
+          // Who is asking, and whether they may run one more operation: before the document is read.
+          principal: await guards.admitHttp(req.headers.authorization, req.socket.remoteAddress),
           clientAddress: req.socket.remoteAddress,
           signal: clientGoneSignal(res),
           ...requestIdOf(req.headers[REQUEST_ID_HEADER]),

@@ -146,7 +146,8 @@ export const ERROR_DEFINITIONS = {
     client: true,
     status: 503,
     description:
-      'a limit could not be checked because Redis did not answer within 3 s (push: 503 with `Retry-After`; ' +
+      'a limit could not be checked because Redis did not answer within 3 s ' +
+      '(push and GraphQL request: 503 with `Retry-After`; ' +
       'a subscription: this error; a new WebSocket: closed with `1013`)',
   },
   INTERNAL_SERVER_ERROR: {
@@ -251,6 +252,11 @@ export const subgraphError = (serviceName: string, status: number) =>
 
 /** A limit could not be checked (Redis did not answer in time): the caller may try again shortly. */
 export const serviceUnavailable = (message: string) => codedError('SERVICE_UNAVAILABLE', message);
+/** The same over HTTP: 503 with Retry-After (a WebSocket client gets `serviceUnavailable`'s parts only). */
+export const serviceUnavailableHttp = (message: string, retryAfterSeconds = 5) =>
+  codedError('SERVICE_UNAVAILABLE', message, {
+    http: { status: 503, headers: new Map([['retry-after', String(retryAfterSeconds)]]) },
+  });
 
 // The operation's document, as the gateway checks it itself for WebSocket operations (gateway/guards.ts),
 // with the codes Apollo Server gives the same failures over HTTP.

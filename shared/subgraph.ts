@@ -222,14 +222,20 @@ export async function startSubgraphProcess<TContext extends BaseContext, TBackgr
   // After build(): the subgraph's models are registered on the connection by then.
   await ensureIndexes(connection);
   const background = await definition.background?.(config, loggerFor, pieces);
-  const service = await startSubgraph(subgraph, {
-    config,
-    logger,
-    port: options.port ?? definition.port(config),
-    connection,
-    onShutdown: background?.close,
-  });
-  return { service, connection, background };
+  try {
+    const service = await startSubgraph(subgraph, {
+      config,
+      logger,
+      port: options.port ?? definition.port(config),
+      connection,
+      onShutdown: background?.close,
+    });
+    return { service, connection, background };
+  } catch (error) {
+    // A server that did not start does not shut down: its background work (own connections) closes here.
+    await background?.close().catch((closeError: unknown) => logger.warn({ err: closeError }, 'closing failed'));
+    throw error;
+  }
 }
 
 /** The whole entry point of a subgraph process (its `main.ts`): config, logs, the composition root, signals. */

@@ -1,6 +1,13 @@
 import type { Principal } from '../auth.js';
 import { canSeeCase } from '../access.js';
-import type { CaseEvent, CaseEventFilter, CaseEventMessage, CaseOwnerFacts } from './contract.js';
+import type {
+  CaseEvent,
+  CaseEventFilter,
+  CaseEventMessage,
+  CaseEventType,
+  CaseOwnerFacts,
+  EventMilestone,
+} from './contract.js';
 import { publicTypeOf } from './publisher.js';
 
 interface OwnerLike {
@@ -21,10 +28,33 @@ function ownerOf(event: CaseEvent): CaseOwnerFacts | null {
   };
 }
 
+/**
+ * The public type of transitions in entries written before the publisher wrote one into
+ * each entry. The stream keeps entries for EVENT_REPLAY_HOURS, and webhooks and resuming
+ * subscribers read them after an upgrade: without this they would be dropped in silence.
+ * Frozen as those entries have it; new transitions take their type from the cases
+ * lifecycle's table (subgraphs/cases/case/transition-events.ts) through the publisher.
+ */
+const BEFORE_PUBLIC_TYPES: Readonly<Record<string, { type: CaseEventType; milestone?: EventMilestone }>> = {
+  acceptCase: { type: 'ACCEPTED' },
+  reportArrival: { type: 'MILESTONE_REACHED', milestone: 'KM1' },
+  submitReintegrationPlan: { type: 'PLAN_SUBMITTED' },
+  approveReintegrationPlan: { type: 'PLAN_APPROVED', milestone: 'KM2' },
+  rejectReintegrationPlan: { type: 'PLAN_REJECTED' },
+  reportCompletion: { type: 'COMPLETION_REPORTED' },
+  approveCompletion: { type: 'MILESTONE_REACHED', milestone: 'KM3' },
+  withdrawCase: { type: 'WITHDRAWN' },
+  closeCase: { type: 'CLOSED' },
+};
+
 /** The message for one stream entry; null for an entry that is not a case event this API tells. */
 export function messageOf(id: string, event: CaseEvent): CaseEventMessage | null {
   const owner = ownerOf(event);
-  const type = publicTypeOf(event);
+  const legacy =
+    event.type === 'case.transitioned' && !event.publicType && event.transition
+      ? BEFORE_PUBLIC_TYPES[event.transition]
+      : undefined;
+  const type = publicTypeOf(event) ?? legacy?.type;
   if (!owner || typeof event.caseId !== 'string' || !type) return null;
   return {
     id,
@@ -32,7 +62,7 @@ export function messageOf(id: string, event: CaseEvent): CaseEventMessage | null
     at: event.at,
     caseId: event.caseId,
     transition: event.transition ?? null,
-    milestone: event.milestone ?? null,
+    milestone: event.milestone ?? legacy?.milestone ?? null,
     status: event.type === 'case.disbursed' ? null : (owner.status ?? null),
     owner,
     disbursement: event.disbursement ?? null,

@@ -176,6 +176,12 @@ export class CaseEventReader {
     const raw = await this.source.read(from, this.options.batchSize, blockMs);
     const batch = batchOf(raw);
     if (!batch) return 0;
+    if (batch.entries.length < raw.length) {
+      // Read past, so one bad entry does not stop the consumer for good; said, so it is not lost unseen.
+      const parsed = new Set(batch.entries.map((entry) => entry.id));
+      const skipped = raw.filter(([id]) => !parsed.has(id)).map(([id]) => id);
+      this.logger.warn({ consumer: this.options.name, skipped }, 'case event entries that do not parse were skipped');
+    }
     // A consumer that answers at once keeps the checkpoint's move in the same tick (the hub's handoff relies on it).
     const handled = this.handle(batch);
     if (handled !== undefined) await handled;

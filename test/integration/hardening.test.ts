@@ -91,3 +91,42 @@ describe('gateway hardening: operation limits and per-principal rate limits', ()
     expect(keys).toHaveLength(1);
   });
 });
+
+describe('the rate limit when Redis does not answer', () => {
+  it('refuses within its 3 s deadline: 503 SERVICE_UNAVAILABLE, Retry-After; over WebSocket an error', async () => {
+    const { Redis } = await import('ioredis');
+    const { rateLimit } = await import('../../gateway/hardening.js');
+    const { Guards } = await import('../../gateway/guards.js');
+    const { buildSchema } = await import('graphql');
+    // Nothing listens on port 1: commands wait for a connection that never comes (as while Redis is away).
+    const away = new Redis({ host: '127.0.0.1', port: 1, maxRetriesPerRequest: null, lazyConnect: false });
+    away.on('error', () => undefined);
+    try {
+      const config = testConfig({ RATE_LIMIT_PER_MINUTE: '60' });
+      const guard = rateLimit(config, away);
+      const started = Date.now();
+      const refusal = (await guard.admit!({ transport: 'http', principal: { subject: 'a', role: 'ADMIN' } }).then(
+        () => null,
+        (error: unknown) => error,
+      )) as { extensions?: { code?: string; http?: { status?: number; headers?: Map<string, string> } } } | null;
+      const waited = Date.now() - started;
+      expect(refusal?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+      expect(refusal?.extensions?.http?.status).toBe(503);
+      expect(refusal?.extensions?.http?.headers?.get('retry-after')).toBe('5');
+      expect(waited).toBeLessThan(10_000);
+      // Over WebSocket: the subscription gets the error; the socket is not torn down by a thrown exception.
+      const guards = new Guards([{ name: 'authentication', authenticate: async () => null }, guard]);
+      const schema = buildSchema('type Query { a: Int } type Subscription { ticks: Int }');
+      const checked = await guards.check(
+        schema,
+        { transport: 'ws', principal: { subject: 'a', role: 'ADMIN' } },
+        { query: 'subscription { ticks }' },
+        { production: true },
+      );
+      expect(Array.isArray(checked) && checked.map((e) => e.extensions.code)).toEqual(['SERVICE_UNAVAILABLE']);
+      expect(Array.isArray(checked) && 'http' in checked[0]!.extensions).toBe(false);
+    } finally {
+      away.disconnect();
+    }
+  });
+});

@@ -70,6 +70,22 @@ describe('case event messages', () => {
     });
   });
 
+  it.each([
+    ['approveReintegrationPlan', 'PLAN_APPROVED', 'KM2'],
+    ['reportArrival', 'MILESTONE_REACHED', 'KM1'],
+    ['withdrawCase', 'WITHDRAWN', null],
+  ])(
+    'an entry written before entries carried their public type: %s is still %s (%s)',
+    (transition, type, milestone) => {
+      // As the earlier publisher wrote it: the transition, no publicType, no milestone.
+      const old = { ...event({}), type: 'case.transitioned' as const, transition } as Record<string, unknown>;
+      delete old.publicType;
+      delete old.milestone;
+      const parsed = parseStreamEntry(['event', JSON.stringify(old)]);
+      expect(parsed && messageOf('7-0', parsed)).toMatchObject({ type, milestone, transition });
+    },
+  );
+
   it('a disbursement takes its owner from the event, and has no status', () => {
     const message = messageOf(
       '6-0',

@@ -36,7 +36,11 @@ async function transports(guards: Guards) {
     const headers = new HeaderMap([['content-type', 'application/json']]);
     const response = await server.executeHTTPGraphQLRequest({
       httpGraphQLRequest: { method: 'POST', headers, search: '', body: { query } },
-      context: async () => context,
+      // As gateway/server.ts builds it: who asks and whether admitted, before the document is read.
+      context: async () => ({
+        ...context,
+        principal: await guards.admitHttp('Bearer token', context.clientAddress),
+      }),
     });
     const body = response.body.kind === 'complete' ? JSON.parse(response.body.string) : undefined;
     return { status: response.status ?? 200, headers: response.headers, body: body as { errors?: GraphQLError[] } };
@@ -123,11 +127,11 @@ describe('a refusal reads the same on both transports', () => {
       expect(overWs.map((e) => e.extensions)).toEqual([{ code: 'RATE_LIMITED', retryAfterSeconds: 30 }]);
       expect(overWs[0]!.message).toBe(refused.body.errors![0]!.message);
       expect(log).toEqual([]);
-      // Counted as it arrives, but answered once it is a valid operation: a malformed one gets its own error.
+      // Refused before its document is read: a malformed one costs no parsing either.
       const malformed = await both.http('{ hello ');
-      expect([malformed.status, malformed.body.errors![0]!.extensions!.code]).toEqual([400, 'GRAPHQL_PARSE_FAILED']);
+      expect([malformed.status, malformed.body.errors![0]!.extensions!.code]).toEqual([429, 'RATE_LIMITED']);
       const malformedWs = (await both.ws('subscription { ticks ')) as GraphQLError[];
-      expect(malformedWs[0]!.extensions.code).toBe('GRAPHQL_PARSE_FAILED');
+      expect(malformedWs[0]!.extensions.code).toBe('RATE_LIMITED');
     } finally {
       await both.server.stop();
     }
