@@ -387,6 +387,9 @@ describe('profiles managed through the graph, seen by every gateway without a re
       field: 'name',
       message: expect.not.stringMatching(/x{100}/),
     });
+    // A name no profile can have is refused without being echoed (it may be huge).
+    const hugeName = await refusal({ name: 'n'.repeat(100_000), p: JSON.stringify(beProfile()) }, NEW_VERSION);
+    expect(hugeName).toMatchObject({ code: 'BAD_USER_INPUT', message: expect.not.stringMatching(/n{50}/) });
     // A version must keep its profile's name; a name already taken is not created again.
     expect(
       await refusal({ name: 'nl-dtenv', p: JSON.stringify(beProfile({ memberState: 'NL' })) }, NEW_VERSION),

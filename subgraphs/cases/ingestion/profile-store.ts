@@ -140,6 +140,15 @@ const actorOf = (principal: Principal): ProfileActor => ({
   ...(principal.memberState ? { memberState: principal.memberState } : {}),
 });
 
+/** A profile name as the profile language allows it; anything else names no profile. */
+const PROFILE_NAME = /^[a-z0-9-]{2,40}$/;
+
+/** A name argument of a change: never echoed when it cannot be a profile's (it may be huge). */
+function checkedName(name: string): string {
+  if (!PROFILE_NAME.test(name)) throw badUserInput('name must be 2-40 lowercase letters, digits or -', 'name');
+  return name;
+}
+
 const isDuplicateKey = (error: unknown) => (error as { code?: number }).code === 11000;
 
 /** A profile change as every gateway instance hears it. */
@@ -174,6 +183,7 @@ export class ProfileStore {
 
   /** One version (the latest when none is named), or null when it does not exist or is not the principal's. */
   async get(principal: Principal | null, name: string, version?: number | null): Promise<FeedProfileVersionDoc | null> {
+    if (!PROFILE_NAME.test(name)) return null;
     const doc = await this.latestOrVersion(name, version);
     return doc && mayReadProfile(principal, doc.memberState) ? doc : null;
   }
@@ -183,6 +193,7 @@ export class ProfileStore {
     const limit = Math.min(Math.max(first, 1), 500);
     let filter: Record<string, unknown> = {};
     if (name) {
+      if (!PROFILE_NAME.test(name)) return [];
       const latest = await this.latestOrVersion(name);
       if (!latest || !mayReadProfile(principal, latest.memberState)) return [];
       filter = { name };
@@ -227,7 +238,7 @@ export class ProfileStore {
     requestId: string | null,
   ) {
     const who = this.manager(principal, 'newFeedProfileVersion');
-    const current = await this.latestOrVersion(name);
+    const current = await this.latestOrVersion(checkedName(name));
     // A profile the principal may not read does not exist for it (as for cases).
     if (!current || !mayReadProfile(who, current.memberState)) throw notFound('Profile', name);
     if (!mayManageProfile(who, current.memberState)) throw forbidden(this.whoManages(current.memberState));
@@ -253,7 +264,7 @@ export class ProfileStore {
   async retire(principal: Principal | null, name: string, note: string | null, requestId: string | null) {
     const who = this.manager(principal, 'retireFeedProfile');
     const why = checkedNote(note);
-    const current = await this.latestOrVersion(name);
+    const current = await this.latestOrVersion(checkedName(name));
     if (!current || !mayReadProfile(who, current.memberState)) throw notFound('Profile', name);
     if (!mayManageProfile(who, current.memberState)) throw forbidden(this.whoManages(current.memberState));
     if (current.status === 'RETIRED') throw badUserInput(`Profile ${name} is already retired`, 'name');
