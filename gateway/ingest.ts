@@ -23,12 +23,13 @@ import {
   readFeedReceipt,
   writeFeedReceipt,
   type ChunkReport,
-  type FeedProfile,
+  type FeedProfileRef,
   type FeedReceipt,
   type IngestChunkJob,
 } from '../subgraphs/cases/ingestion/index.js';
 import type { GatewayContext } from './datasource.js';
 import { pushLimits, type PushRefusal } from './limits.js';
+import type { ProfileCatalog } from './profiles.js';
 
 /** The canonical record as JSON Schema, generated from the validation the workers run. */
 export const CANONICAL_RECORD_JSON_SCHEMA = {
@@ -40,7 +41,7 @@ export const CANONICAL_RECORD_JSON_SCHEMA = {
 const REPORT_QUERY =
   `query($id: ID!) { ingestionFeed(id: $id) { id memberState status counts { received ` +
   `created updated unchanged stale rejected }
-  rejected { position line caseReference path message } rejectedOmitted errors createdAt } }`;
+  rejected { position line caseReference path message } rejectedOmitted profile { name version } errors createdAt } }`;
 
 const problem = (
   res: ServerResponse,
@@ -61,8 +62,8 @@ export function ingestHandler(options: {
   redis: Redis;
   server: ApolloServer<GatewayContext>;
   authenticate: (req: IncomingMessage) => Promise<GatewayContext>;
-  /** National CSV dialects by name (profiles/*.json). */
-  profiles?: Map<string, FeedProfile>;
+  /** National CSV dialects by name: the managed profiles, live (gateway/profiles.ts). */
+  profiles?: ProfileCatalog;
   queue: Queue<IngestChunkJob, ChunkReport>;
   onFeed?: (memberState: string, format: string) => void;
 }): RequestHandler {
@@ -130,7 +131,21 @@ export function ingestHandler(options: {
       );
     }
     const profileName = url.searchParams.get('profile') ?? (req.headers['x-feed-profile'] as string | undefined);
+    if (profileName && options.profiles && !options.profiles.loaded()) {
+      // Not yet read from the cases subgraph: "unknown" would be a wrong, final answer.
+      req.resume();
+      return void sendJson(
+        res,
+        503,
+        { error: { code: 'SERVICE_UNAVAILABLE', message: 'The feed profiles are not loaded yet; retry shortly' } },
+        { 'retry-after': '5' },
+      );
+    }
     const profile = profileName ? options.profiles?.get(profileName) : undefined;
+    // The version read now is the one the feed is read with, whatever a reload brings meanwhile.
+    const profileRef: FeedProfileRef | null = profile
+      ? { name: profile.name, version: options.profiles?.versionOf(profile) ?? 0 }
+      : null;
     if (profileName && !profile) {
       req.resume();
       return problem(
@@ -223,7 +238,14 @@ export function ingestHandler(options: {
     const totalChunks = stager.keys.length;
     const received = stager.received;
     const memberState = principal.memberState!;
-    const receipt: FeedReceipt = { feedId, memberState, received, totalChunks, createdAt: new Date().toISOString() };
+    const receipt: FeedReceipt = {
+      feedId,
+      memberState,
+      received,
+      totalChunks,
+      createdAt: new Date().toISOString(),
+      profile: profileRef,
+    };
     try {
       await stager.commit();
       await writeFeedReceipt(redis, config.QUEUE_PREFIX, receipt);
@@ -238,6 +260,7 @@ export function ingestHandler(options: {
           chunkIndex,
           received,
           queuedAt: receipt.createdAt,
+          profile: profileRef,
         } satisfies IngestChunkJob,
         opts: {
           jobId: chunkJobId(feedId, chunkIndex),
@@ -314,7 +337,8 @@ export function ingestHandler(options: {
   const handler = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
     if (!url.pathname.startsWith('/ingest/v1/')) return false;
     if (url.pathname === '/ingest/v1/profiles' && req.method === 'GET') {
-      sendJson(res, 200, [...(options.profiles?.values() ?? [])]);
+      const catalog = options.profiles;
+      sendJson(res, 200, catalog ? [...catalog.values()].map((p) => ({ ...p, version: catalog.versionOf(p) })) : []);
       return true;
     }
     if (url.pathname === '/ingest/v1/schema' && req.method === 'GET') {

@@ -29,12 +29,8 @@ import {
 import { maskError } from '../shared/errors.js';
 import { Queue } from 'bullmq';
 import { createMetrics, ingestQueueMetrics, startMetricsServer, type MetricsServer } from '../shared/metrics.js';
-import {
-  INGEST_QUEUE,
-  loadProfiles,
-  type ChunkReport,
-  type IngestChunkJob,
-} from '../subgraphs/cases/ingestion/index.js';
+import { INGEST_QUEUE, type ChunkReport, type IngestChunkJob } from '../subgraphs/cases/ingestion/index.js';
+import { casesProfileReader, LiveProfiles } from './profiles.js';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -80,6 +76,11 @@ export interface GatewayOptions {
   /** More HTTP routes on the gateway's port (ingestion, admin), tried before 404. */
   handlers?: RequestHandler[];
   onShutdown?: () => Promise<void>;
+  /**
+   * How often the feed profiles are read again besides when the cases subgraph announces a
+   * change (gateway/profiles.ts); 30 s unless given.
+   */
+  profileReloadMs?: number;
 }
 
 /** Builds the Apollo Gateway over the static supergraph, routing to configured URLs. */
@@ -144,7 +145,15 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
     stopOnTerminationSignals: false,
   });
   await server.start();
-  const profiles = loadProfiles(resolve(ROOT_DIR, config.PROFILES_DIR));
+  // The managed profiles, from the cases subgraph, reloaded on every announced change (README, Managing profiles).
+  const profiles = new LiveProfiles({
+    read: casesProfileReader(options.subgraphUrls.cases, config.INTERNAL_SIGNING_KEY, config.SUBGRAPH_TIMEOUT_MS),
+    subscriber: duplicateRedis(redis, 'gateway-profiles', logger),
+    prefix: config.QUEUE_PREFIX,
+    reloadMs: options.profileReloadMs ?? 30_000,
+    logger,
+  });
+  await profiles.start();
   const queue = new Queue<IngestChunkJob, ChunkReport>(INGEST_QUEUE, {
     connection: redis,
     prefix: config.QUEUE_PREFIX,
@@ -217,6 +226,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
     beforeClose: async () => {
       await subscriptions?.close();
       await hub.stop();
+      await profiles.stop();
     },
     onShutdown: async () => {
       await server.stop();

@@ -177,6 +177,27 @@ export function mayReadFeed(principal: Principal | null, memberState: string): b
   return scope.kind === 'all' || (scope.kind === 'memberState' && scope.memberState === memberState);
 }
 
+/**
+ * A national CSV profile (README, "Managing profiles"): the support desk and administrators
+ * manage every one; a Member State authority only its own system's (`memberState` its own).
+ * A profile of no Member State is shared, so only the desk and administrators change it.
+ */
+export function mayManageProfile(principal: Principal | null, memberState: string | null | undefined): boolean {
+  if (!principal) return false;
+  if (OPERATOR_ROLES.has(principal.role)) return true;
+  return principal.role === 'MEMBER_STATE' && memberState != null && principal.memberState === memberState;
+}
+
+/**
+ * Which profiles a principal reads: the support desk and administrators all; a Member State
+ * authority its own and the shared ones (it may push with those); everyone else none.
+ */
+export function mayReadProfile(principal: Principal | null, memberState: string | null | undefined): boolean {
+  if (!principal) return false;
+  if (OPERATOR_ROLES.has(principal.role)) return true;
+  return principal.role === 'MEMBER_STATE' && (memberState == null || principal.memberState === memberState);
+}
+
 /** Disbursements are reported by partners (the assigned one: finance checks the case). */
 export function mayReportDisbursements(principal: Principal | null): boolean {
   return principal?.role === 'PARTNER';

@@ -9,12 +9,15 @@ import type { ErasureDoc } from './data-protection/erasure.js';
 import type { RetentionModels } from './data-protection/retention.js';
 import type { PersonalDataGrantDoc } from './data-protection/support-access.js';
 import type { FeedModels } from './ingestion/feeds.js';
+import type { ProfileStore } from './ingestion/profile-store.js';
 import type { WebhookApi } from './webhooks/index.js';
 
 /** What every resolver of the cases subgraph gets, built per request in subgraph.ts. */
 export interface CasesContext {
   principal: Principal | null;
   feeds: FeedModels;
+  /** The managed national CSV profiles (ingestion/profile-store.ts). */
+  profiles: ProfileStore;
   models: CasesModels;
   loaders: CasesLoaders;
   /** Retries exhausted ingestion chunk jobs (all, or one feed's); returns how many. */

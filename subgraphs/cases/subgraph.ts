@@ -5,6 +5,11 @@ import { DateScalar, DateTimeScalar } from '../../shared/scalars.js';
 import { createCasesLoaders } from './case/loaders.js';
 import { backfillPackageSets, casesModels } from './case/models.js';
 import { feedModels } from './ingestion/feeds.js';
+import { profileModels, ProfileStore } from './ingestion/profile-store.js';
+import { loadProfiles } from './ingestion/profiles.js';
+import { feedProfilesChannel } from './ingestion/contract.js';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { INGEST_QUEUE, type ChunkReport, type IngestChunkJob } from './ingestion/contract.js';
 import { replayFailedChunks } from './ingestion/replay.js';
@@ -25,6 +30,8 @@ import type { Config } from '../../shared/config.js';
 import { publishCaseEvents, type CaseEvent } from '../../shared/case-events/index.js';
 import { createRedis } from '../../shared/redis.js';
 import { startStatisticsProjector, type RunningStatisticsProjector } from './statistics/projector.js';
+
+const ROOT_DIR = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The root's slice (directives, scalars) and each feature folder's `schema.graphql`, merged. */
 export const casesTypeDefs = loadSchemaFiles(new URL('./', import.meta.url));
@@ -56,6 +63,7 @@ export function casesSubgraph(
     | 'WEBHOOK_ATTEMPTS'
     | 'WEBHOOK_BACKOFF_MS'
   > &
+    Partial<Pick<Config, 'PROFILES_DIR'>> &
     Partial<Pick<Config, 'INGEST_MAX_PROBLEMS_PER_REPORT'>>,
   redis?: Redis,
 ): SubgraphDefinition<CasesContext> {
@@ -66,6 +74,11 @@ export function casesSubgraph(
   const ownRedis = redis ? undefined : createRedis(config, 'cases-subgraph');
   const client = redis ?? ownRedis!;
   const publish = (events: ReadonlyArray<CaseEvent>) => publishCaseEvents(client, config.QUEUE_PREFIX, events);
+  // A change is announced to every gateway; one lost (Redis away) is made good by their periodic reload.
+  const profiles = new ProfileStore(profileModels(connection), async (notice) => {
+    const announced = client.publish(feedProfilesChannel(config.QUEUE_PREFIX), JSON.stringify(notice));
+    await Promise.race([announced.catch(() => 0), new Promise((r) => setTimeout(r, 2_000))]);
+  });
   let queue: Queue<IngestChunkJob, ChunkReport> | undefined;
   const replayFailed = (feedId?: string) => {
     queue ??= new Queue<IngestChunkJob, ChunkReport>(INGEST_QUEUE, { connection: client, prefix: config.QUEUE_PREFIX });
@@ -89,7 +102,12 @@ export function casesSubgraph(
     name: 'cases',
     typeDefs: casesTypeDefs,
     resolvers: casesResolvers,
-    prepare: async () => void (await backfillPackageSets(models.Case)),
+    prepare: async () => {
+      await backfillPackageSets(models.Case);
+      // The profiles folder seeds the managed profiles (version 1 of names the store lacks).
+      const folder = config.PROFILES_DIR ?? 'profiles';
+      await profiles.seed(loadProfiles(resolve(ROOT_DIR, folder)), `${folder}/`);
+    },
     protectSchema: (schema) => {
       // Serving unprotected personal fields is worse than not starting.
       if (protectPersonalFields(schema, casesPseudonymisers).length === 0)
@@ -101,6 +119,7 @@ export function casesSubgraph(
         principal,
         models,
         feeds,
+        profiles,
         loaders: createCasesLoaders(models, access),
         publish,
         replayFailed,

@@ -57,6 +57,7 @@ describe('the report of a feed the store does not have yet', () => {
       errors: [],
       rejected: [],
       rejectedOmitted: 0,
+      profile: null,
       createdAt: '2024-05-01T10:00:00.000Z',
     });
   });

@@ -51,7 +51,7 @@ describe('schema slices (shared/schema-slices.ts)', () => {
     expect(fieldsOf(casesTypeDefs, 'Query')).toEqual([
       ...['cases', 'case', 'caseByReference', 'eligibilityRules'],
       ...['personalDataReads', 'personalDataErasures', 'personalDataAccessGrants', 'retentionRuns'],
-      ...['ingestionFeed', 'ingestionFeeds'],
+      ...['ingestionFeed', 'ingestionFeeds', 'feedProfiles', 'feedProfile', 'feedProfileChanges'],
       'statistics',
       ...['webhooks', 'webhookDeliveries'],
     ]);

@@ -18,6 +18,12 @@ export const STAGED_CHUNK_TTL_SECONDS = 7 * 86_400;
 /** Rejection entries a report lists by default (README, "Limits on feeds"); the rest are counted. */
 export const MAX_PROBLEMS_PER_REPORT = 1_000;
 
+/** A managed CSV profile's name and the version a feed was read with (README, "Managing profiles"). */
+export interface FeedProfileRef {
+  name: string;
+  version: number;
+}
+
 /** Where a record first appeared in its feed, for the rejection of a later record of the same case. */
 export interface EarlierRecord {
   position: number;
@@ -45,6 +51,8 @@ export interface IngestChunk {
   queuedAt?: string;
   /** Records whose case reference came earlier in the same feed. */
   duplicates?: FeedDuplicates;
+  /** The national CSV profile the push API read the feed with (none for canonical feeds). */
+  profile?: FeedProfileRef | null;
 }
 
 /**
@@ -98,6 +106,8 @@ export interface FeedReport {
   errors: string[];
   rejected: RejectedRecord[];
   rejectedOmitted: number;
+  /** The profile (name and version) the feed was read with; null for canonical feeds. */
+  profile: FeedProfileRef | null;
   createdAt: Date;
 }
 
@@ -112,6 +122,8 @@ export interface FeedReceipt {
   received: number;
   totalChunks: number;
   createdAt: string;
+  /** The profile the feed was read with (absent in receipts written before profiles were versioned). */
+  profile?: FeedProfileRef | null;
 }
 
 /** The Redis key of a feed's receipt. */
@@ -123,3 +135,9 @@ export const stagedChunkKey = (prefix: string, feedId: string, chunkIndex: numbe
 
 /** The BullMQ job id of a feed's chunk: one job per chunk, whoever queues it. */
 export const chunkJobId = (feedId: string, chunkIndex: number) => `${feedId}-${chunkIndex}`;
+
+/**
+ * The Redis pub/sub channel the cases subgraph announces every change of a managed profile on;
+ * each gateway instance reloads its profiles when it hears one (and on a timer besides).
+ */
+export const feedProfilesChannel = (prefix: string) => `${prefix}:feed-profiles:changed`;

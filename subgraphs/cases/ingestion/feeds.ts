@@ -4,6 +4,7 @@ import {
   MAX_PROBLEMS_PER_REPORT,
   type ChunkReport,
   type FeedReport,
+  type FeedProfileRef,
   type FeedStatus,
   type IngestChunkJob,
   type RejectedRecord,
@@ -16,6 +17,8 @@ export interface FeedDoc {
   received: number;
   totalChunks: number;
   createdAt: Date;
+  /** The profile the feed was read with (absent in feeds stored before profiles were versioned). */
+  profile?: FeedProfileRef | null;
 }
 
 /** One chunk's outcome; `_id` `<feed>:<chunk>`, written once. */
@@ -73,6 +76,7 @@ export async function recordChunk(
     received: job.received ?? job.records?.length ?? 0,
     totalChunks: job.totalChunks ?? 1,
     createdAt: job.queuedAt ? new Date(job.queuedAt) : new Date(),
+    profile: job.profile ?? null,
   };
   await retryOnContention(() => models.Feed.collection.insertOne(feed).catch(ignoreDuplicate));
   const failed = 'failed' in report;
@@ -118,7 +122,7 @@ export function reportEntries(chunks: ReadonlyArray<ChunkSummary>, cap: number):
  * entries in feed order and how many more there are (`rejectedOmitted`).
  */
 export function feedReport(
-  feed: Pick<FeedDoc, '_id' | 'memberState' | 'received' | 'totalChunks' | 'createdAt'>,
+  feed: Pick<FeedDoc, '_id' | 'memberState' | 'received' | 'totalChunks' | 'createdAt' | 'profile'>,
   chunks: ChunkSummary[],
   cap = MAX_PROBLEMS_PER_REPORT,
 ): FeedReport {
@@ -149,6 +153,7 @@ export function feedReport(
     errors: failed.map((c) => `chunk ${c.chunkIndex}: ${c.error}`),
     rejected,
     rejectedOmitted: Math.max(0, total - rejected.length),
+    profile: feed.profile ?? null,
     createdAt: feed.createdAt,
   };
 }

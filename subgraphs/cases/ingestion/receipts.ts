@@ -31,6 +31,7 @@ export function queuedReport(receipt: FeedReceipt): FeedReport {
     received: receipt.received,
     totalChunks: receipt.totalChunks,
     createdAt: new Date(receipt.createdAt),
+    profile: receipt.profile ?? null,
   };
   return feedReport(feed, []);
 }

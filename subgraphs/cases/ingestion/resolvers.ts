@@ -33,6 +33,13 @@ export const ingestionResolvers: GraphQLResolverMap<CasesContext> = {
         .exec();
       return loadFeedReports(ctx.feeds, feeds, ctx.problemsPerReport);
     },
+    // Managed profiles (profile-store.ts): who reads what is the store's rule.
+    feedProfiles: (_: unknown, args: { includeRetired?: boolean | null }, ctx: CasesContext) =>
+      ctx.profiles.list(ctx.principal, args.includeRetired ?? false),
+    feedProfile: (_: unknown, args: { name: string; version?: number | null }, ctx: CasesContext) =>
+      ctx.profiles.get(ctx.principal, args.name, args.version),
+    feedProfileChanges: (_: unknown, args: { name?: string | null; first?: number | null }, ctx: CasesContext) =>
+      ctx.profiles.changes(ctx.principal, args.name, args.first ?? 50),
   },
   Mutation: {
     replayFailedIngestion: async (_: unknown, args: { feedId?: string | null }, ctx: CasesContext) => {
@@ -45,5 +52,14 @@ export const ingestionResolvers: GraphQLResolverMap<CasesContext> = {
       }
       return ctx.replayFailed(args.feedId ?? undefined);
     },
+    createFeedProfile: (_: unknown, args: { profile: string; note?: string | null }, ctx: CasesContext) =>
+      ctx.profiles.create(ctx.principal, args.profile, args.note ?? null, ctx.requestId),
+    newFeedProfileVersion: (
+      _: unknown,
+      args: { name: string; profile: string; note?: string | null },
+      ctx: CasesContext,
+    ) => ctx.profiles.newVersion(ctx.principal, args.name, args.profile, args.note ?? null, ctx.requestId),
+    retireFeedProfile: (_: unknown, args: { name: string; note?: string | null }, ctx: CasesContext) =>
+      ctx.profiles.retire(ctx.principal, args.name, args.note ?? null, ctx.requestId),
   },
 };
