@@ -7,7 +7,7 @@ import { zodToJsonSchema } from 'zod-to-json-schema';
 import { mayPushFeeds, mayReadFeed } from '../shared/access.js';
 import type { Principal } from '../shared/auth.js';
 import type { Config } from '../shared/config.js';
-import { sendJson, type RequestHandler } from '../shared/http.js';
+import { BodyTooLargeError, readBody, sendJson, type RequestHandler } from '../shared/http.js';
 import type { Logger } from '../shared/logger.js';
 import {
   canonicalRecordSchema,
@@ -19,17 +19,22 @@ import {
   formatOf,
   limitBytes,
   profileDialect,
+  profileSchema,
   queuedReport,
   readFeedReceipt,
   writeFeedReceipt,
   type ChunkReport,
   type FeedProfileRef,
+  type FeedProfile,
+  type FeedFormat,
   type FeedReceipt,
   type IngestChunkJob,
 } from '../subgraphs/cases/ingestion/index.js';
 import type { GatewayContext } from './datasource.js';
 import { pushLimits, type PushRefusal } from './limits.js';
 import type { ProfileCatalog } from './profiles.js';
+import { multipartBoundary, MultipartError, parseMultipart, type MultipartPart } from './multipart.js';
+import { PREVIEW_MAX_RECORDS, previewFeed } from './preview.js';
 
 /** The canonical record as JSON Schema, generated from the validation the workers run. */
 export const CANONICAL_RECORD_JSON_SCHEMA = {
@@ -43,6 +48,54 @@ const REPORT_QUERY =
   `created updated unchanged stale rejected }
   rejected { position line caseReference path message } rejectedOmitted profile { name version } errors createdAt } }`;
 
+const RULES_QUERY = 'query($ms: ID!) { eligibilityRules(memberState: $ms) { requestWindowMonths } }';
+
+/** The most columns a profile sent with a preview may map (no national export comes near it). */
+export const PREVIEW_MAX_PROFILE_COLUMNS = 500;
+
+/** A feed's format from a multipart file part: its content type, else its file name's extension. */
+function partFormat(part: MultipartPart, profile: FeedProfile | undefined): FeedFormat | null {
+  const declared = formatOf(part.contentType ?? undefined);
+  if (declared) return declared;
+  if (profile) return 'csv';
+  const extension = /\.([A-Za-z]+)$/.exec(part.filename ?? '')?.[1]?.toLowerCase();
+  return extension === 'csv'
+    ? 'csv'
+    : extension === 'json'
+      ? 'json'
+      : /^(nd)?jsonl?$/.test(extension ?? '')
+        ? 'ndjson'
+        : null;
+}
+
+/**
+ * A profile sent with a preview, validated as an installed one is (profileSchema), or why not: the
+ * first field at fault and every problem, in words.
+ */
+function parsedProfile(data: Buffer): { profile: FeedProfile } | { message: string; field: string } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(data.toString('utf8'));
+  } catch (error) {
+    return { message: `the profile part is not valid JSON: ${(error as Error).message.slice(0, 200)}`, field: '' };
+  }
+  const columns = (raw as { columns?: unknown } | null)?.columns;
+  if (columns && typeof columns === 'object' && Object.keys(columns).length > PREVIEW_MAX_PROFILE_COLUMNS) {
+    const count = Object.keys(columns).length;
+    return {
+      message: `profile: columns maps ${count} columns; a profile maps at most ${PREVIEW_MAX_PROFILE_COLUMNS}`,
+      field: 'columns',
+    };
+  }
+  const result = profileSchema.safeParse(raw);
+  if (result.success) return { profile: result.data };
+  const issues = result.error.issues;
+  const field = issues[0]!.path.join('.');
+  const listed = issues.slice(0, 10).map((i) => `${i.path.join('.') || '(profile)'} ${i.message}`);
+  const more = issues.length > listed.length ? `; and ${issues.length - listed.length} more` : '';
+  return { message: `profile: ${listed.join('; ')}${more}`.slice(0, 2_000), field };
+}
+
 const problem = (
   res: ServerResponse,
   status: number,
@@ -54,7 +107,9 @@ const problem = (
 /**
  * The push API on the gateway's port: `POST /ingest/v1/feeds` (JSON array or {records},
  * NDJSON, or canonical CSV) answers 202 once every chunk is queued; `GET
- * /ingest/v1/feeds/{id}` reports; `GET /ingest/v1/schema` gives the canonical record.
+ * /ingest/v1/feeds/{id}` reports; `POST /ingest/v1/preview` shows what a push of a file's first
+ * records would do, storing nothing; `GET /ingest/v1/schema` gives the canonical record;
+ * `GET /ingest/v1/profiles` lists the national CSV profiles.
  */
 export function ingestHandler(options: {
   config: Config;
@@ -104,19 +159,181 @@ export function ingestHandler(options: {
     }
   }
 
-  async function push(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+  /**
+   * The installed profile a request names (`?profile=` or `X-Feed-Profile`): undefined when it names
+   * none, null once it was answered 400 because no such profile exists.
+   */
+  function installedProfile(req: IncomingMessage, res: ServerResponse, url: URL): FeedProfile | undefined | null {
+    const profileName = url.searchParams.get('profile') ?? (req.headers['x-feed-profile'] as string | undefined);
+    if (profileName && options.profiles && !options.profiles.loaded()) {
+      // Not yet read from the cases subgraph: "unknown" would be a wrong, final answer.
+      sendJson(
+        res,
+        503,
+        { error: { code: 'SERVICE_UNAVAILABLE', message: 'The feed profiles are not loaded yet; retry shortly' } },
+        { 'retry-after': '5' },
+      );
+      return null;
+    }
+    const profile = profileName ? options.profiles?.get(profileName) : undefined;
+    if (profileName && !profile) {
+      problem(
+        res,
+        400,
+        'UNKNOWN_PROFILE',
+        `No profile "${profileName.slice(0, 40)}"; ` +
+          `known: ${[...(options.profiles?.keys() ?? [])].join(', ') || 'none'}`,
+      );
+      return null;
+    }
+    return profile;
+  }
+
+  /** A profile reads CSV of its own Member State only: false once the request was answered (415 or 403). */
+  function profileAllowed(
+    res: ServerResponse,
+    profile: FeedProfile | undefined,
+    format: FeedFormat,
+    principal: Principal,
+  ): boolean {
+    if (profile && format !== 'csv') {
+      problem(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Profiles describe CSV dialects: send text/csv');
+      return false;
+    }
+    if (profile?.memberState && profile.memberState !== principal.memberState) {
+      problem(res, 403, 'FORBIDDEN', `Profile ${profile.name} is ${profile.memberState}'s national system`);
+      return false;
+    }
+    return true;
+  }
+
+  /** Checks the principal, admits the request under the push limits and runs `work`: a preview counts as a push. */
+  async function admitted(
+    req: IncomingMessage,
+    res: ServerResponse,
+    work: (principal: Principal) => Promise<void>,
+  ): Promise<void> {
     const principal = await principalOf(req, res);
     if (!principal) return void req.resume();
     if (!mayPushFeeds(principal))
       return void (req.resume(), problem(res, 403, 'FORBIDDEN', 'Feeds are pushed by Member State authorities'));
     // Pushes per minute and in flight per Member State (README, Pushing a feed): checked before the body is read.
-    const admitted = await limits.admit(principal.memberState!, randomUUID());
-    if ('status' in admitted) return refuse(req, res, admitted);
+    const slot = await limits.admit(principal.memberState!, randomUUID());
+    if ('status' in slot) return refuse(req, res, slot);
     try {
-      await receive(req, res, url, principal);
+      await work(principal);
     } finally {
-      await admitted.release();
+      await slot.release();
     }
+  }
+
+  /** The Member State's request window, as the worker reads it; the default when the store cannot say now. */
+  async function requestWindowOf(principal: Principal): Promise<number> {
+    const result = await options.server.executeOperation(
+      { query: RULES_QUERY, variables: { ms: principal.memberState } },
+      { contextValue: { principal } },
+    );
+    const single = result.body.kind === 'single' ? result.body.singleResult : undefined;
+    const rules = (single?.data as { eligibilityRules?: { requestWindowMonths?: unknown } } | undefined)
+      ?.eligibilityRules;
+    return typeof rules?.requestWindowMonths === 'number' ? rules.requestWindowMonths : 6;
+  }
+
+  /**
+   * `POST /ingest/v1/preview`: a feed body (JSON, NDJSON, CSV, with `?profile=` for a national CSV), or
+   * `multipart/form-data` with a `file` part and an optional `profile` part (a profile not yet installed).
+   * At most MAX_BODY_BYTES are read, and of them the first PREVIEW_MAX_RECORDS records; nothing is staged,
+   * queued or stored.
+   */
+  async function preview(req: IncomingMessage, res: ServerResponse, url: URL, principal: Principal): Promise<void> {
+    let boundary: string | null;
+    try {
+      boundary = multipartBoundary(req.headers['content-type']);
+    } catch (error) {
+      req.resume();
+      return problem(res, 400, 'BAD_REQUEST', (error as MultipartError).message);
+    }
+    const bodyFormat = boundary ? null : formatOf(req.headers['content-type']);
+    if (!boundary && !bodyFormat) {
+      req.resume();
+      return problem(
+        res,
+        415,
+        'UNSUPPORTED_MEDIA_TYPE',
+        'Send application/json, application/x-ndjson, text/csv (UTF-8, or as the profile says), or ' +
+          'multipart/form-data with a "file" part and an optional "profile" part',
+      );
+    }
+    const named = installedProfile(req, res, url);
+    if (named === null) return void req.resume();
+    let body: Buffer;
+    try {
+      body = await readBody(req, config.MAX_BODY_BYTES);
+    } catch (error) {
+      if (!(error instanceof BodyTooLargeError)) throw error;
+      res.setHeader('connection', 'close');
+      return problem(
+        res,
+        413,
+        'PAYLOAD_TOO_LARGE',
+        `a preview reads at most ${config.MAX_BODY_BYTES} bytes (MAX_BODY_BYTES), of which the first ` +
+          `${PREVIEW_MAX_RECORDS} records: send the start of the file`,
+      );
+    }
+    let profile = named;
+    let source: 'installed' | 'request' | null = named ? 'installed' : null;
+    let format = bodyFormat;
+    if (boundary) {
+      let parts: Map<string, MultipartPart>;
+      try {
+        parts = parseMultipart(body, boundary);
+      } catch (error) {
+        if (!(error instanceof MultipartError)) throw error;
+        return problem(res, 400, 'BAD_REQUEST', `not valid multipart/form-data: ${error.message}`);
+      }
+      const unexpected = [...parts.keys()].filter((name) => name !== 'file' && name !== 'profile');
+      if (unexpected.length > 0)
+        return problem(res, 400, 'BAD_REQUEST', `unexpected part "${unexpected[0]!.slice(0, 40)}": send file, profile`);
+      const file = parts.get('file');
+      if (!file) return problem(res, 400, 'BAD_REQUEST', 'the "file" part (the export to preview) is missing');
+      const sent = parts.get('profile');
+      if (sent) {
+        if (named)
+          return problem(res, 400, 'BAD_REQUEST', 'name an installed profile or send one in the body, not both');
+        const parsed = parsedProfile(sent.data);
+        if ('message' in parsed) return problem(res, 400, 'BAD_REQUEST', parsed.message, { field: parsed.field });
+        profile = parsed.profile;
+        source = 'request';
+      }
+      format = partFormat(file, profile);
+      if (!format)
+        return problem(
+          res,
+          415,
+          'UNSUPPORTED_MEDIA_TYPE',
+          'the "file" part needs Content-Type text/csv, application/json or application/x-ndjson ' +
+            '(or a .csv, .json, .ndjson file name)',
+        );
+      body = file.data;
+    }
+    if (!profileAllowed(res, profile, format!, principal)) return;
+    const preview = await previewFeed(body, format!, profile, {
+      memberState: principal.memberState!,
+      requestWindowMonths: await requestWindowOf(principal),
+      now: new Date(),
+      problemsPerRecord: config.INGEST_MAX_PROBLEMS_PER_RECORD,
+    });
+    sendJson(res, 200, {
+      preview: true,
+      stored: false,
+      profile: profile ? { name: profile.name, memberState: profile.memberState ?? null, source } : null,
+      limits: { maxRecords: PREVIEW_MAX_RECORDS, maxBodyBytes: config.MAX_BODY_BYTES },
+      ...preview,
+    });
+  }
+
+  function push(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    return admitted(req, res, (principal) => receive(req, res, url, principal));
   }
 
   async function receive(req: IncomingMessage, res: ServerResponse, url: URL, principal: Principal): Promise<void> {
@@ -130,41 +347,14 @@ export function ingestHandler(options: {
         'Send application/json, application/x-ndjson or text/csv (UTF-8)',
       );
     }
-    const profileName = url.searchParams.get('profile') ?? (req.headers['x-feed-profile'] as string | undefined);
-    if (profileName && options.profiles && !options.profiles.loaded()) {
-      // Not yet read from the cases subgraph: "unknown" would be a wrong, final answer.
-      req.resume();
-      return void sendJson(
-        res,
-        503,
-        { error: { code: 'SERVICE_UNAVAILABLE', message: 'The feed profiles are not loaded yet; retry shortly' } },
-        { 'retry-after': '5' },
-      );
-    }
-    const profile = profileName ? options.profiles?.get(profileName) : undefined;
+    const named = installedProfile(req, res, url);
+    if (named === null) return void req.resume();
+    const profile = named;
+    if (!profileAllowed(res, profile, format, principal)) return void req.resume();
     // The version read now is the one the feed is read with, whatever a reload brings meanwhile.
     const profileRef: FeedProfileRef | null = profile
       ? { name: profile.name, version: options.profiles?.versionOf(profile) ?? 0 }
       : null;
-    if (profileName && !profile) {
-      req.resume();
-      return problem(
-        res,
-        400,
-        'UNKNOWN_PROFILE',
-        `No profile "${profileName.slice(0, 40)}"; ` +
-          `known: ${[...(options.profiles?.keys() ?? [])].join(', ') || 'none'}`,
-      );
-    }
-    if (profile && format !== 'csv')
-      return void (
-        req.resume(),
-        problem(res, 415, 'UNSUPPORTED_MEDIA_TYPE', 'Profiles describe CSV dialects: send text/csv')
-      );
-    if (profile?.memberState && profile.memberState !== principal.memberState) {
-      req.resume();
-      return problem(res, 403, 'FORBIDDEN', `Profile ${profile.name} is ${profile.memberState}'s national system`);
-    }
     const idempotencyKey = req.headers['idempotency-key'];
     if (
       idempotencyKey !== undefined &&
@@ -347,6 +537,10 @@ export function ingestHandler(options: {
     }
     if (url.pathname === '/ingest/v1/feeds' && req.method === 'POST') {
       await push(req, res, url);
+      return true;
+    }
+    if (url.pathname === '/ingest/v1/preview' && req.method === 'POST') {
+      await admitted(req, res, (principal) => preview(req, res, url, principal));
       return true;
     }
     const match = /^\/ingest\/v1\/feeds\/(feed_[0-9a-f-]{36})$/.exec(url.pathname);

@@ -18,3 +18,5 @@ export { createIngestWorker } from './consumer.js';
 export { startIngestConsumer, type IngestConsumer } from './consumer-loop.js';
 export { coverageClient, type AssignPartners } from './assignment.js';
 export { processIngestChunk, type PublishEvents } from './processor.js';
+// The preview (gateway/preview.ts): a feed's first records through the worker's own checks, nothing stored.
+export { assessChunk } from './decisions.js';
