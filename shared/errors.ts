@@ -148,7 +148,8 @@ export const ERROR_DEFINITIONS = {
     description:
       'a limit could not be checked because Redis did not answer within 3 s ' +
       '(push and GraphQL request: 503 with `Retry-After`; ' +
-      'a subscription: this error; a new WebSocket: closed with `1013`)',
+      'a subscription: this error; a new WebSocket: closed with `1013`), ' +
+      'or a push names a profile before the gateway could read the profiles (503 with `Retry-After`)',
   },
   INTERNAL_SERVER_ERROR: {
     client: false,
