@@ -231,7 +231,8 @@ export function ingestHandler(options: {
   async function requestWindowOf(principal: Principal): Promise<number> {
     const result = await options.server.executeOperation(
       { query: RULES_QUERY, variables: { ms: principal.memberState } },
-      { contextValue: { principal } },
+      // The gateway's own query for the caller (not the client's document): no safelist, no rate count.
+      { contextValue: { principal, internal: true } },
     );
     const single = result.body.kind === 'single' ? result.body.singleResult : undefined;
     const rules = (single?.data as { eligibilityRules?: { requestWindowMonths?: unknown } } | undefined)
@@ -481,7 +482,8 @@ export function ingestHandler(options: {
     if (!principal) return;
     const result = await options.server.executeOperation(
       { query: REPORT_QUERY, variables: { id: feedId } },
-      { contextValue: { principal } },
+      // The gateway's own query for the caller (not the client's document): no safelist, no rate count.
+      { contextValue: { principal, internal: true } },
     );
     const single = result.body.kind === 'single' ? result.body.singleResult : undefined;
     const feed = (single?.data as { ingestionFeed?: unknown } | undefined)?.ingestionFeed;

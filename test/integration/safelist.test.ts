@@ -11,6 +11,7 @@ import WebSocket from 'ws';
 import { publishCaseEvents } from '../../shared/case-events/index.js';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { factsOf } from '../../subgraphs/cases/statistics/facts.js';
+import { canonicalRecord } from '../helpers/records.js';
 
 const LISTED = 'query Partners { partners { id name } }';
 const LISTED_SUBSCRIPTION = 'subscription Events { caseEvents { id case { caseReference countryOfOrigin { name } } } }';
@@ -151,5 +152,49 @@ describe('persisted-operation safelist', () => {
       (await post({ extensions: { persistedQuery: { version: 1, sha256Hash: sha(text) } } })).body.errors![0]!
         .extensions.code,
     ).toBe('PERSISTED_QUERY_NOT_FOUND');
+  });
+});
+
+describe('persisted-operation safelist and the push API', () => {
+  let system: TestSystem;
+  let gateway: RunningService;
+  beforeAll(async () => {
+    system = await startTestSystem({ cases: 0 });
+    const file = join(mkdtempSync(join(tmpdir(), 'safelist-')), 'manifest.json');
+    // One listed operation that is not the report's query.
+    const operations = [{ id: sha(LISTED), name: 'Partners', type: 'query', body: LISTED }];
+    const manifest = { format: 'apollo-persisted-query-manifest', version: 1, operations };
+    writeFileSync(file, JSON.stringify(manifest));
+    const urls = Object.fromEntries(
+      Object.entries(system.subgraphs).map(([name, s]) => [name, `${s.url}/graphql`]),
+    ) as Parameters<typeof startGateway>[0]['subgraphUrls'];
+    gateway = await startGateway({
+      config: testConfig({
+        MONGO_DB_PREFIX: system.config.MONGO_DB_PREFIX,
+        QUEUE_PREFIX: system.config.QUEUE_PREFIX,
+        GRAPHQL_SAFELIST_FILE: file,
+      }),
+      logger: silentLogger,
+      port: 0,
+      subgraphUrls: urls,
+    });
+  });
+  afterAll(async () => {
+    await gateway?.shutdown('test done');
+    await system?.stop();
+  });
+
+  it("a feed's report is the gateway's own query: it answers though the safelist does not list it", async () => {
+    const auth = await system.as({ subject: 'be-ministry', role: 'MEMBER_STATE', memberState: 'BE' });
+    const pushed = await fetch(`${gateway.url}/ingest/v1/feeds`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify([canonicalRecord('BE', 'BE-SAFE-1')]),
+    });
+    expect(pushed.status).toBe(202);
+    const { report } = (await pushed.json()) as { report: string };
+    const answer = await fetch(`${gateway.url}${report}`, { headers: auth });
+    expect(answer.status).toBe(200);
+    expect(((await answer.json()) as { status: string }).status).toBe('QUEUED');
   });
 });
