@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { loadProfiles, parseWithProfile, ProfileError, toIsoDate } from '../../subgraphs/cases/ingestion/profiles.js';
+import {
+  loadProfiles,
+  parseWithProfile,
+  ProfileError,
+  toIsoDate,
+} from '../../subgraphs/cases/ingestion/profiles/index.js';
 import { validateRecord } from '../../subgraphs/cases/ingestion/record.js';
 
 const profiles = loadProfiles(fileURLToPath(new URL('../../profiles', import.meta.url)));

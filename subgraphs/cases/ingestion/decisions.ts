@@ -13,7 +13,7 @@ import { factsOf, type StatsFacts } from '../statistics/facts.js';
 import type { AssignmentAnswer } from './assignment.js';
 import type { ChunkReport, FeedDuplicates, IngestChunk, RecordOutcome, RejectedRecord } from './contract.js';
 import { duplicateRejection, duplicatesInChunk, isReplayedWrite } from './duplicates.js';
-import { validateRecord, type CanonicalRecord } from './record.js';
+import { hasDetails, validateRecord, type CanonicalRecord } from './record.js';
 
 /**
  * Every decision the worker takes about a record, without the store: rejected or accepted,
@@ -214,7 +214,8 @@ export function planRecord(record: AssessedRecord, index: number, source: ChunkS
     packageSet: packageSetOf(record.packages),
     countryOfOrigin: record.countryOfOrigin,
     mainApplicant: record.mainApplicant,
-    familyMembers: record.familyMembers,
+    // Members the national system only counts are not stored as persons; they count in familySize.
+    familyMembers: record.familyMembers.filter(hasDetails),
     familySize: 1 + record.familyMembers.length,
     departureDate: record.departureDate,
     arrivalDate: record.arrivalDate,
