@@ -98,7 +98,7 @@ function build(profile: FeedProfile): { plan: ProfilePlan; issues: PlanIssue[] }
       if (slot >= MAX_FAMILY_MEMBERS) {
         issues.push({
           path: ['memberGroups', g, 'count'],
-          message: `the groups have more than ${MAX_FAMILY_MEMBERS} members, the most a case takes besides the applicant`,
+          message: `the groups have more than ${MAX_FAMILY_MEMBERS} members, the most a case has besides its applicant`,
         });
         return;
       }
@@ -147,7 +147,8 @@ function build(profile: FeedProfile): { plan: ProfilePlan; issues: PlanIssue[] }
         path: ['columns', unjoined[unjoined.length - 1]!],
         message:
           `columns ${quoted(columns)} all map to "${field}": the last would silently win. Say how to join them ` +
-          `("joins": {"${field}": {"columns": [${quoted(columns)}], "separator": " "}}) or map them to different fields`,
+          `("joins": {"${field}": {"columns": [${quoted(columns)}], "separator": " "}}) ` +
+          'or map them to different fields',
       });
   }
   const counts = ['familySize', 'familyMemberCount'].filter((f) => fieldColumns.has(f));
