@@ -43,8 +43,7 @@ function repeatsARepetition(source: string): boolean {
     else if (ch === ')') {
       const group = open.pop();
       const next = source[i + 1];
-      const unbounded =
-        next === '*' || next === '+' || (next === '{' && /^\{\d*,\d{2,}\}|^\{\d*,\}/.test(source.slice(i + 1)));
+      const unbounded = next === '*' || next === '+' || next === '{';
       if (group?.risky && unbounded) return true;
       // A group's repetition makes its enclosing group risky too.
       if (open.length > 0 && (group?.risky || unbounded)) open[open.length - 1]!.risky = true;
@@ -55,7 +54,16 @@ function repeatsARepetition(source: string): boolean {
   return false;
 }
 
-/** Compiles a pattern already checked by unsafePattern (case-insensitive, Unicode). */
+/** How many capturing groups a pattern has (-1 for an unsafe one). */
+export function groupCount(source: string): number {
+  if (unsafePattern(source) !== null) return -1;
+  return new RegExp(`${source}|`, 'u').exec('')!.length - 1;
+}
+
+/**
+ * Compiles a pattern (case-insensitive, Unicode). An unsafe one (refused when its profile is
+ * loaded) compiles to a pattern that never matches, so checking a refused profile cannot throw.
+ */
 export function compilePattern(source: string): RegExp {
-  return new RegExp(source, 'iu');
+  return unsafePattern(source) === null ? new RegExp(source, 'iu') : /(?!)/;
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { MAX_FAMILY_MEMBERS } from '../record.js';
 import { fieldKind, PERSON_FIELDS } from './fields.js';
-import { compilePattern, unsafePattern } from './patterns.js';
+import { groupCount, unsafePattern } from './patterns.js';
 import { checkPlan } from './plan.js';
 import { dateSpecSchema, transformSchema, transformsSchema } from './transforms.js';
 
@@ -47,11 +47,6 @@ const personTarget = z.union([
   z.object({ field: personField, transforms: transformsSchema.default([]) }).strict(),
 ]);
 
-/** How many capturing groups a (checked) pattern has. */
-function groupCount(source: string): number {
-  return compilePattern(`${source}|`).exec('')!.length - 1;
-}
-
 const split = z
   .object({
     separator: z.string().min(1).max(5).optional(),
@@ -62,7 +57,7 @@ const split = z
   .superRefine((s, ctx) => {
     if ((s.separator === undefined) === (s.pattern === undefined))
       ctx.addIssue({ code: z.ZodIssueCode.custom, message: 'a split has either a separator or a pattern' });
-    else if (s.pattern !== undefined && groupCount(s.pattern) !== s.into.length)
+    else if (s.pattern !== undefined && groupCount(s.pattern) >= 0 && groupCount(s.pattern) !== s.into.length)
       ctx.addIssue({
         code: z.ZodIssueCode.custom,
         path: ['pattern'],
@@ -194,7 +189,10 @@ export function describeIssues(error: z.ZodError): string {
   const flat = error.issues.flatMap(function flatten(issue): z.ZodIssue[] {
     if (issue.code !== 'invalid_union') return [issue];
     // The branch that got furthest into the value says what is wrong with it.
-    const depth = (e: z.ZodError) => Math.max(...e.issues.map((i) => i.path.length));
+    // A branch with keys it does not know is the wrong branch, whatever its depth.
+    const depth = (e: z.ZodError) =>
+      Math.max(...e.issues.map((i) => i.path.length)) -
+      (e.issues.some((i) => i.code === 'unrecognized_keys') ? 100 : 0);
     const best = [...issue.unionErrors].sort((a, b) => depth(b) - depth(a))[0];
     if (!best || depth(best) <= issue.path.length) return [issue];
     return best.issues.flatMap(flatten);
