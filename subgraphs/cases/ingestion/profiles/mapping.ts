@@ -255,7 +255,10 @@ export function mapProfileRow(profile: FeedProfile, row: Readonly<Record<string,
   let found: RecordProblem[] = problems;
   if (problems.length === 0) {
     const result = validateRecord(record);
-    if (!result.ok) found = result.problems.map((p) => ({ ...p, column: source.get(p.path) ?? '' }));
+    // A problem on a field names its column; one on a whole list (familyMembers) the column that filled it.
+    const columnOf = (path: string) =>
+      source.get(path) ?? [...source].find(([p]) => p.startsWith(`${path}.`))?.[1] ?? '';
+    if (!result.ok) found = result.problems.map((p) => ({ ...p, column: columnOf(p.path) }));
   }
   const named = found.slice(0, MAX_PROBLEMS_PER_RECORD).map((p) => {
     const column = 'column' in p && typeof p.column === 'string' ? p.column : '';
