@@ -16,6 +16,8 @@ import {
   type Transform,
 } from '../../subgraphs/cases/ingestion/profiles/index.js';
 import { compileDateFormat } from '../../subgraphs/cases/ingestion/profiles/dates.js';
+import { contentHash } from '../../subgraphs/cases/ingestion/decisions.js';
+import { comparableName } from '../../subgraphs/cases/ingestion/duplicates.js';
 import { validateRecord } from '../../subgraphs/cases/ingestion/record.js';
 
 const profiles = loadProfiles(fileURLToPath(new URL('../../profiles', import.meta.url)));
@@ -528,3 +530,43 @@ function compile(format: string) {
   if (typeof compiled === 'string') throw new Error(compiled);
   return compiled;
 }
+
+describe('Unicode: names stored as sent, compared after NFC', () => {
+  const record = (name: string) => {
+    const result = validateRecord({
+      memberState: 'SE',
+      caseReference: 'SE-1',
+      recordVersion: 1,
+      returnType: 'VOLUNTARY',
+      packages: ['POST_ARRIVAL'],
+      countryOfOrigin: 'IQ',
+      mainApplicant: { name, dateOfBirth: '1990-01-01', sex: 'FEMALE' },
+      familyMembers: [{ detailsUnknown: true }],
+    });
+    if (!result.ok) throw new Error(JSON.stringify(result.problems));
+    return result.record;
+  };
+
+  it.each([
+    ['Zoë Ñúñez', 'Zoë Ñúñez'.normalize('NFD')],
+    ['Đorđe Šević', 'Đorđe Šević'.normalize('NFD')],
+    ['Nguyễn Thị Ánh', 'Nguyễn Thị Ánh'.normalize('NFD')],
+  ])('%s composed and decomposed: one name, stored as sent', (composed, decomposed) => {
+    expect(composed).not.toBe(decomposed);
+    expect(comparableName(decomposed)).toBe(comparableName(composed));
+    expect(record(decomposed).mainApplicant.name).toBe(decomposed);
+    expect(contentHash(record(decomposed))).toBe(contentHash(record(composed)));
+    expect(contentHash(record(composed))).not.toBe(contentHash(record('Zoe Nunez')));
+  });
+
+  it('a member with unknown details is part of the canonical record; a half-described member is not', () => {
+    expect(record('A').familyMembers).toEqual([{ detailsUnknown: true }]);
+    const half = validateRecord({ ...record('A'), familyMembers: [{ name: 'B' }] });
+    expect(half.ok ? [] : half.problems.map((p) => p.path)).toEqual([
+      'familyMembers.0.dateOfBirth',
+      'familyMembers.0.sex',
+    ]);
+    const mixed = validateRecord({ ...record('A'), familyMembers: [{ detailsUnknown: true, name: 'B' }] });
+    expect(mixed.ok ? [] : mixed.problems.map((p) => p.message)).toEqual(['unknown field(s): name']);
+  });
+});
