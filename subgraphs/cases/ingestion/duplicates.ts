@@ -17,7 +17,7 @@ export function duplicateKeyOf(record: unknown): string | null {
 }
 
 /**
- * A name as it is compared (README, "Profiles: Unicode"): names are stored as sent, but two
+ * A name as it is compared (README, "Profiles", Unicode): names are stored as sent, but two
  * systems type "Zoë" as one character or as "e" and a combining diaeresis; after NFC they are
  * the same name. Used where a record is compared with another, never for what is stored.
  */

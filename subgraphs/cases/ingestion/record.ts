@@ -190,7 +190,7 @@ function memberIssues(issue: z.ZodIssue, input: unknown): z.ZodIssue[] {
 }
 
 /**
- * What a profile could not map (README, "Profiles: no silent loss"): the mapping leaves its
+ * What a profile could not map (README, "Profiles", no silent loss): the mapping leaves its
  * problems on the record, each naming its column, and such a record is never stored.
  */
 function mappingProblemsOf(input: unknown, maxProblems: number): RecordProblem[] | null {

@@ -7,7 +7,7 @@ import type { Scalar, Transform } from './transforms.js';
 /**
  * A profile compiled for mapping rows: one rule per column, joins by field, member groups
  * expanded into columns. Compiling also finds what would lose data, which the schema
- * reports when the profile is loaded (README, "Profiles: no silent loss").
+ * reports when the profile is loaded (README, "Profiles", no silent loss).
  */
 
 export interface ColumnTarget {
