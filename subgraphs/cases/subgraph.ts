@@ -6,7 +6,7 @@ import { createCasesLoaders } from './case/loaders.js';
 import { backfillPackageSets, casesModels } from './case/models.js';
 import { feedModels } from './ingestion/feeds.js';
 import { profileModels, ProfileStore } from './ingestion/profile-store.js';
-import { loadProfiles } from './ingestion/profiles.js';
+import { loadProfiles } from './ingestion/profiles/index.js';
 import { feedProfilesChannel } from './ingestion/contract.js';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -208,7 +208,7 @@ describe('feed preview: POST /ingest/v1/preview, npm run ingest -- --preview', (
       expect(new Set(problems)).toEqual(
         new Set(['3 Geburtsdatum mainApplicant.dateOfBirth', '4 Geburtsdatum mainApplicant.dateOfBirth']),
       );
-      expect(body.rows[1]!.problems[0]!.message).toBe('must be a calendar date YYYY-MM-DD');
+      expect(body.rows[1]!.problems[0]!.message).toBe('column "Geburtsdatum": must be a calendar date YYYY-MM-DD');
       expect(body.rows[1]!.mapped).toMatchObject({ mainApplicant: { dateOfBirth: '1988-02-31' } });
     }
     expect(await traces()).toEqual(before);

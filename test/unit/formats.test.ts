@@ -8,6 +8,8 @@ import {
   JsonElementSplitter,
   MAX_RECORD_BYTES,
   readFeed,
+  sniffDelimiter,
+  sniffEncoding,
 } from '../../subgraphs/cases/ingestion/formats.js';
 
 describe('feed body formats', () => {
@@ -152,5 +154,70 @@ describe('feed body formats', () => {
     )) as FeedSyntaxError;
     expect(error).toBeInstanceOf(FeedSyntaxError);
     expect(error.line).toBe(3);
+  });
+});
+
+describe('CSV dialects: encodings and delimiters sniffed, header offsets, no header', () => {
+  it.each([
+    ['a UTF-8 byte-order mark', Buffer.from('\uFEFFa;b\n', 'utf8'), 'utf-8'],
+    [
+      'a UTF-16 byte-order mark',
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('a;b\n', 'utf16le')]),
+      'utf-16le',
+    ],
+    ['UTF-16 without a mark', Buffer.from('namn;född\n', 'utf16le'), 'utf-16le'],
+    ['valid UTF-8', Buffer.from('namn;född;Ñúñez\n', 'utf8'), 'utf-8'],
+    ['Latin bytes', Buffer.from('Name;Geburtsdatum;Müller\n', 'latin1'), 'windows-1252'],
+    ['a character cut at the end of the sample', Buffer.from('Zoë', 'utf8').subarray(0, 3), 'utf-8'],
+  ])('encoding: %s', (_, bytes, encoding) => {
+    expect(sniffEncoding(bytes)).toBe(encoding);
+  });
+
+  it.each([
+    ['a;b;c', ';'],
+    ['a,b,c', ','],
+    ['a\tb\tc', '\t'],
+    ['a|b|c', '|'],
+    ['"x;y;z",b,c', ','],
+    ['single', ','],
+  ])('delimiter of %j is %j', (line, delimiter) => {
+    expect(sniffDelimiter(line)).toBe(delimiter);
+  });
+
+  const rows = (csv: Buffer | string, dialect: Parameters<typeof readFeed>[2]) =>
+    readFeed(csv, 'csv', { ...dialect, mapRow: (row) => row });
+
+  it('a header at an offset: lines above it are skipped, lines are counted from the top of the file', async () => {
+    const csv = 'Export 2024;;\nsecond title\nref;name\nA-1;Zoë\nA-2;Олена\n';
+    expect(await rows(csv, { headerLine: 3, delimiter: 'auto', encoding: 'auto' })).toEqual([
+      { position: 0, line: 4, record: { ref: 'A-1', name: 'Zoë' } },
+      { position: 1, line: 5, record: { ref: 'A-2', name: 'Олена' } },
+    ]);
+  });
+
+  it('no header: cells named by position, the first row checked like a header', async () => {
+    const seen: string[][] = [];
+    const csv = Buffer.from('A-1|Müller|x\r\nA-2|Öz|y\r\n', 'latin1');
+    const dialect = { headerLine: 'none' as const, delimiter: '|', encoding: 'windows-1252' as const };
+    expect(await rows(csv, { ...dialect, checkHeader: (h) => void seen.push(h) })).toEqual([
+      { position: 0, line: 1, record: { '#1': 'A-1', '#2': 'Müller', '#3': 'x' } },
+      { position: 1, line: 2, record: { '#1': 'A-2', '#2': 'Öz', '#3': 'y' } },
+    ]);
+    expect(seen).toEqual([['#1', '#2', '#3']]);
+    expect(await rows('skip me\nA-1,x\n', { headerLine: 'none', firstDataLine: 2 })).toEqual([
+      { position: 0, line: 2, record: { '#1': 'A-1', '#2': 'x' } },
+    ]);
+  });
+
+  it('UTF-16 exports are read', async () => {
+    const csv = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('ref;name\nA-1;زينب\n', 'utf16le')]);
+    expect(await rows(csv, { encoding: 'auto', delimiter: 'auto' })).toEqual([
+      { position: 0, line: 2, record: { ref: 'A-1', name: 'زينب' } },
+    ]);
+  });
+
+  it('a header naming a column twice is refused: the last cell would silently win', async () => {
+    await expect(rows('name;name\na;b\n', { delimiter: ';' })).rejects.toThrow(/column "name" appears twice/);
+    await expect(readFeed('caseReference,caseReference\na,b\n', 'csv')).rejects.toThrow(/appears twice/);
   });
 });

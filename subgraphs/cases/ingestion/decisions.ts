@@ -12,8 +12,8 @@ import {
 import { factsOf, type StatsFacts } from '../statistics/facts.js';
 import type { AssignmentAnswer } from './assignment.js';
 import type { ChunkReport, FeedDuplicates, IngestChunk, RecordOutcome, RejectedRecord } from './contract.js';
-import { duplicateRejection, duplicatesInChunk, isReplayedWrite } from './duplicates.js';
-import { validateRecord, type CanonicalRecord } from './record.js';
+import { comparableName, duplicateRejection, duplicatesInChunk, isReplayedWrite } from './duplicates.js';
+import { hasDetails, validateRecord, type CanonicalRecord } from './record.js';
 
 /**
  * Every decision the worker takes about a record, without the store: rejected or accepted,
@@ -154,15 +154,18 @@ export function applyAssignments(
   return { stored: accepted.filter((r) => !unassignable.has(r)), rejections };
 }
 
-/** Stable hash of a record's content: keys sorted, so field order in the feed does not matter. */
+/**
+ * Stable hash of a record's content: keys sorted, so field order in the feed does not matter,
+ * and names compared after NFC, so the same name sent composed or decomposed is unchanged.
+ */
 export function contentHash(record: CanonicalRecord): string {
-  const canonical = (value: unknown): unknown => {
-    if (Array.isArray(value)) return value.map(canonical);
+  const canonical = (value: unknown, key?: string): unknown => {
+    if (Array.isArray(value)) return value.map((v) => canonical(v));
     if (value && typeof value === 'object') {
       const keys = Object.keys(value).sort();
-      return Object.fromEntries(keys.map((key) => [key, canonical((value as Record<string, unknown>)[key])]));
+      return Object.fromEntries(keys.map((k) => [k, canonical((value as Record<string, unknown>)[k], k)]));
     }
-    return value;
+    return key === 'name' && typeof value === 'string' ? comparableName(value) : value;
   };
   return createHash('sha256')
     .update(JSON.stringify(canonical(record)))
@@ -214,7 +217,8 @@ export function planRecord(record: AssessedRecord, index: number, source: ChunkS
     packageSet: packageSetOf(record.packages),
     countryOfOrigin: record.countryOfOrigin,
     mainApplicant: record.mainApplicant,
-    familyMembers: record.familyMembers,
+    // Members the national system only counts are not stored as persons; they count in familySize.
+    familyMembers: record.familyMembers.filter(hasDetails),
     familySize: 1 + record.familyMembers.length,
     departureDate: record.departureDate,
     arrivalDate: record.arrivalDate,

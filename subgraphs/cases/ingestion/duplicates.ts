@@ -13,7 +13,16 @@ const MAX_REFERENCE_LENGTH = 64;
 /** The case reference a duplicate is recognised by, or null when the record has none worth remembering. */
 export function duplicateKeyOf(record: unknown): string | null {
   const reference = (record as { caseReference?: unknown } | null)?.caseReference;
-  return typeof reference === 'string' && reference.length <= MAX_REFERENCE_LENGTH ? reference : null;
+  return typeof reference === 'string' && reference.length <= MAX_REFERENCE_LENGTH ? reference.normalize('NFC') : null;
+}
+
+/**
+ * A name as it is compared (README, "Profiles", Unicode): names are stored as sent, but two
+ * systems type "Zoë" as one character or as "e" and a combining diaeresis; after NFC they are
+ * the same name. Used where a record is compared with another, never for what is stored.
+ */
+export function comparableName(name: string): string {
+  return name.normalize('NFC');
 }
 
 /**

@@ -152,11 +152,100 @@ export async function* limitBytes(source: AsyncIterable<Buffer | string>, limit:
   }
 }
 
-/** Decodes a byte stream as it arrives; bytes that are not valid UTF-8 are a syntax error naming the line. */
-async function* decode(
+/** The encodings a feed may be sent in; `auto` in a dialect sniffs one of them. */
+export type TextEncoding = 'utf-8' | 'windows-1252' | 'iso-8859-1' | 'utf-16le';
+
+/** Bytes looked at to sniff an encoding. */
+const SNIFF_BYTES = 64 * 1024;
+
+/**
+ * The encoding of a body's first bytes: a byte-order mark, else UTF-16 when every other byte
+ * is zero, else UTF-8 when they are valid UTF-8, else Windows-1252 (the usual national export).
+ */
+export function sniffEncoding(head: Buffer): TextEncoding {
+  if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return 'utf-8';
+  if (head[0] === 0xff && head[1] === 0xfe) return 'utf-16le';
+  let zeros = 0;
+  for (let i = 1; i < head.length; i += 2) if (head[i] === 0) zeros++;
+  if (head.length >= 4 && zeros > head.length / 2 / 2) return 'utf-16le';
+  try {
+    // `stream` so a character cut at the end of the sample is not an error.
+    new TextDecoder('utf-8', { fatal: true }).decode(head, { stream: true });
+    return 'utf-8';
+  } catch {
+    return 'windows-1252';
+  }
+}
+
+/** Reads the first bytes of a stream to sniff its encoding, then gives the whole stream back. */
+async function sniffed(
   source: AsyncIterable<Buffer>,
-  encoding: 'utf-8' | 'windows-1252' | 'iso-8859-1',
-): AsyncGenerator<string> {
+): Promise<{ encoding: TextEncoding; body: AsyncIterable<Buffer> }> {
+  const iterator = source[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let size = 0;
+  let done = false;
+  while (size < SNIFF_BYTES) {
+    const next = await iterator.next();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    head.push(next.value);
+    size += next.value.length;
+  }
+  const encoding = sniffEncoding(Buffer.concat(head).subarray(0, SNIFF_BYTES));
+  const body = (async function* () {
+    yield* head;
+    if (done) return;
+    for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
+  })();
+  return { encoding, body };
+}
+
+const DELIMITERS = [',', ';', '\t', '|'] as const;
+
+/** The delimiter of a CSV line: the most frequent of , ; tab | outside quotes (a comma when none is). */
+export function sniffDelimiter(line: string): string {
+  const counts = new Map<string, number>(DELIMITERS.map((d) => [d, 0]));
+  let quoted = false;
+  for (const ch of line) {
+    if (ch === '"') quoted = !quoted;
+    else if (!quoted && counts.has(ch)) counts.set(ch, counts.get(ch)! + 1);
+  }
+  let best: string = ',';
+  for (const d of DELIMITERS) if (counts.get(d)! > counts.get(best)!) best = d;
+  return best;
+}
+
+/** Reads decoded text until line `lineNumber` is whole, sniffs its delimiter, then gives the whole text back. */
+async function sniffedDelimiter(
+  text: AsyncGenerator<string>,
+  lineNumber: number,
+): Promise<{ delimiter: string; text: AsyncIterable<string> }> {
+  let head = '';
+  const pieces: string[] = [];
+  let done = false;
+  const lines = () => head.split('\n');
+  while (lines().length <= lineNumber && head.length < MAX_RECORD_BYTES) {
+    const next = await text.next();
+    if (next.done) {
+      done = true;
+      break;
+    }
+    pieces.push(next.value);
+    head += next.value;
+  }
+  const line = (lines()[lineNumber - 1] ?? '').slice(0, SNIFF_BYTES);
+  const rest = (async function* () {
+    yield* pieces;
+    if (!done) yield* text;
+  })();
+  return { delimiter: sniffDelimiter(line), text: rest };
+}
+
+/** Decodes a byte stream as it arrives; bytes that are not valid UTF-8 are a syntax error naming the line. */
+async function* decode(source: AsyncIterable<Buffer>, encoding: TextEncoding): AsyncGenerator<string> {
   // Strict for UTF-8, so a Latin-1 file pushed without its profile is refused instead of garbling names.
   const decoder = new TextDecoder(encoding, { fatal: encoding === 'utf-8' });
   let lines = 1;
@@ -366,6 +455,36 @@ function parseElement(text: string, line: number, column: number): unknown {
 /** A CSV row as a record: canonical layout, or a national one through its profile. */
 export type CsvRowMapper = (row: Record<string, string>, line: number) => unknown;
 
+/** How a CSV body is written: the canonical layout by default, a national one as its profile says. */
+export interface CsvDialect {
+  /** `auto`: sniffed from the first bytes (sniffEncoding). */
+  encoding?: TextEncoding | 'auto';
+  /** `auto`: sniffed from the header line (or the first data line). */
+  delimiter?: string;
+  mapRow?: CsvRowMapper;
+  trim?: boolean;
+  /** The header's line (lines above it are skipped), or `none`: cells are named by position, `#1`, `#2`, ... */
+  headerLine?: number | 'none';
+  /** Without a header: the first line of data. */
+  firstDataLine?: number;
+  /** Checks the header (or the first row's positions) before any row is mapped; throws FeedSyntaxError. */
+  checkHeader?: (header: string[]) => void;
+}
+
+/** A header naming a column twice would let the last cell silently win. */
+function checkDistinct(header: string[], line: number): void {
+  const seen = new Set<string>();
+  for (const column of header) {
+    if (seen.has(column))
+      throw new FeedSyntaxError(
+        `column "${column.slice(0, 80)}" appears twice in the header`,
+        line,
+        column.slice(0, 80),
+      );
+    seen.add(column);
+  }
+}
+
 /**
  * Reads a feed body as it streams in and yields its records one by one with their
  * position and line. A syntax error anywhere throws FeedSyntaxError naming line and column;
@@ -374,14 +493,11 @@ export type CsvRowMapper = (row: Record<string, string>, line: number) => unknow
 export async function* feedRecords(
   body: AsyncIterable<Buffer>,
   format: FeedFormat,
-  dialect: {
-    encoding?: 'utf-8' | 'windows-1252' | 'iso-8859-1';
-    delimiter?: string;
-    mapRow?: CsvRowMapper;
-    trim?: boolean;
-  } = {},
+  dialect: CsvDialect = {},
 ): AsyncGenerator<PositionedRecord> {
-  const text = decode(body, dialect.encoding ?? 'utf-8');
+  let encoding = dialect.encoding ?? 'utf-8';
+  if (encoding === 'auto') ({ encoding, body } = await sniffed(body));
+  const text = decode(body, encoding);
   let position = 0;
   const next = (record: unknown, line: number | null): PositionedRecord => {
     if (position >= MAX_FEED_RECORDS) throw new FeedTooLargeError(`the feed has more than ${MAX_FEED_RECORDS} records`);
@@ -418,24 +534,52 @@ export async function* feedRecords(
     if (pending.trim() !== '') yield next(parseElement(pending, line, 1), line);
     return;
   }
+  const headerLine = dialect.headerLine ?? 1;
+  const positional = headerLine === 'none';
+  const firstLine = headerLine === 'none' ? (dialect.firstDataLine ?? 1) : headerLine;
+  let delimiter = dialect.delimiter ?? ',';
+  let csvText: AsyncIterable<string> = text;
+  if (delimiter === 'auto') ({ delimiter, text: csvText } = await sniffedDelimiter(text, firstLine));
   const parser = parseCsvStream({
-    // The canonical layout's header is checked before any row; a profile checks its own.
-    columns: dialect.mapRow ? true : checkCanonicalHeader,
+    // The header is checked before any row: the canonical layout's paths, or the profile's columns.
+    columns: positional
+      ? false
+      : (header: string[]) => {
+          checkDistinct(header, firstLine);
+          if (dialect.checkHeader) dialect.checkHeader(header);
+          else if (!dialect.mapRow) checkCanonicalHeader(header);
+          return header;
+        },
+    from_line: firstLine,
     bom: true,
     info: true,
     skip_empty_lines: true,
     relax_column_count: false,
-    delimiter: dialect.delimiter ?? ',',
+    delimiter,
     trim: dialect.trim ?? false,
     max_record_size: MAX_RECORD_BYTES,
   });
-  const input = Readable.from(text);
+  const input = Readable.from(csvText);
   input.on('error', (error) => parser.destroy(error));
   input.pipe(parser);
   const mapRow: CsvRowMapper = dialect.mapRow ?? ((row) => csvRowToRecord(row));
+  let positions: string[] | undefined;
   try {
-    for await (const row of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-      yield next(mapRow(row.record, row.info.lines), row.info.lines);
+    for await (const row of parser as AsyncIterable<{
+      record: Record<string, string> | string[];
+      info: { lines: number };
+    }>) {
+      let cells = row.record;
+      if (Array.isArray(cells)) {
+        // Without a header, cells are named by position; the first row's width is checked like a header.
+        if (!positions) {
+          positions = cells.map((_, i) => `#${i + 1}`);
+          dialect.checkHeader?.(positions);
+        }
+        const values = cells;
+        cells = Object.fromEntries(positions.map((p, i) => [p, values[i] ?? '']));
+      }
+      yield next(mapRow(cells, row.info.lines), row.info.lines);
     }
   } catch (error) {
     if (error instanceof FeedSyntaxError || error instanceof FeedTooLargeError) throw error;

@@ -6,7 +6,16 @@
 export * from './contract.js';
 // The push API: reading, checking and staging a feed; the receipt of a queued one.
 export { FeedSyntaxError, FeedTooLargeError, feedRecords, formatOf, limitBytes, type FeedFormat } from './formats.js';
-export { loadProfiles, profileDialect, ProfileError, profileSchema, type FeedProfile } from './profiles.js';
+export {
+  loadProfiles,
+  mapProfileRow,
+  parseProfile,
+  parseWithProfile,
+  profileDialect,
+  ProfileError,
+  profileSchema,
+  type FeedProfile,
+} from './profiles/index.js';
 export { canonicalRecordSchema, MAX_FAMILY_MEMBERS, type CanonicalRecord } from './record.js';
 export { FeedStager } from './staging.js';
 export { FEED_RECEIPT_TTL_SECONDS, queuedReport, readFeedReceipt, writeFeedReceipt } from './receipts.js';

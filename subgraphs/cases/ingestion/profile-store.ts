@@ -3,7 +3,7 @@ import { mayManageProfile, mayReadProfile } from '../../../shared/access.js';
 import type { Principal } from '../../../shared/auth.js';
 import { badUserInput, conflict, forbidden, notFound, principalRequired } from '../../../shared/errors.js';
 import type { FeedProfileRef } from './contract.js';
-import { profileSchema, type FeedProfile } from './profiles.js';
+import { MAX_PROFILE_COLUMNS, profileSchema, type FeedProfile } from './profiles/index.js';
 
 /**
  * The managed national CSV profiles (README, "Managing profiles"): every version of a profile
@@ -54,8 +54,8 @@ export interface FeedProfileChangeDoc {
 
 /** Largest profile text taken: the national profiles are a few KiB; far more is a mistake or an attack. */
 export const MAX_PROFILE_BYTES = 64 * 1024;
-/** Most columns a profile may name: national exports have tens to a few hundred. */
-export const MAX_PROFILE_COLUMNS = 1_000;
+/** Most columns a profile may name: the profile language's own limit, checked before the rest of it. */
+export { MAX_PROFILE_COLUMNS };
 /** Longest note a change may carry. */
 export const MAX_NOTE_LENGTH = 1_000;
 

@@ -58,6 +58,23 @@ const person = z
   .strict();
 
 /**
+ * A family member the national system only counts (a family-size column): no name, birth
+ * date or sex, but a member of the family all the same, for its size and the entitlement.
+ */
+const memberWithUnknownDetails = z
+  .object({
+    detailsUnknown: z.literal(true),
+    relationship: text(40).optional(),
+  })
+  .strict();
+
+export type PersonRecord = z.infer<typeof person>;
+export type FamilyMemberRecord = PersonRecord | z.infer<typeof memberWithUnknownDetails>;
+
+/** True for a family member whose details the record has (not only counted). */
+export const hasDetails = (member: FamilyMemberRecord): member is PersonRecord => !('detailsUnknown' in member);
+
+/**
  * The canonical case record that national feeds are mapped to. `.strict()` refuses unknown
  * keys, which also refuses `$`-operators and `__proto__` smuggled in as keys.
  */
@@ -88,7 +105,7 @@ export const canonicalRecordSchema = z
     departureDate: calendarDate.nullable().default(null),
     arrivalDate: calendarDate.nullable().default(null),
     mainApplicant: person,
-    familyMembers: boundedArray(person, MAX_FAMILY_MEMBERS).default([]),
+    familyMembers: boundedArray(z.union([memberWithUnknownDetails, person]), MAX_FAMILY_MEMBERS).default([]),
     /**
      * Facts the eligibility rules need (docs/domain.md); defaults: no protection status, application
      * signed, requested today.
@@ -140,9 +157,11 @@ export function validateRecord(
   input: unknown,
   maxProblems = MAX_PROBLEMS_PER_RECORD,
 ): { ok: true; record: CanonicalRecord } | { ok: false; problems: RecordProblem[] } {
+  const mapped = mappingProblemsOf(input, maxProblems);
+  if (mapped) return { ok: false, problems: mapped };
   const result = canonicalRecordSchema.safeParse(input);
   if (result.success) return { ok: true, record: result.data };
-  const issues = result.error.issues;
+  const issues = result.error.issues.flatMap((issue) => memberIssues(issue, input));
   const problems = issues.slice(0, maxProblems).map((issue): RecordProblem => {
     if (issue.code !== 'unrecognized_keys') return { path: issue.path.join('.') || '(record)', message: issue.message };
     const named = issue.keys.slice(0, UNKNOWN_KEYS_NAMED).map((k) => k.slice(0, 64));
@@ -156,4 +175,34 @@ export function validateRecord(
       message: `and ${issues.length - maxProblems} more problems in this record (the first ${maxProblems} are listed)`,
     });
   return { ok: false, problems };
+}
+
+/**
+ * A family member is a person or a member with unknown details: a member that is neither
+ * is described as the one it claims to be (`detailsUnknown` or not), field by field.
+ */
+function memberIssues(issue: z.ZodIssue, input: unknown): z.ZodIssue[] {
+  if (issue.code !== 'invalid_union' || issue.path[0] !== 'familyMembers' || issue.path.length !== 2) return [issue];
+  const members = (input as { familyMembers?: unknown } | null)?.familyMembers;
+  const member = Array.isArray(members) ? (members[Number(issue.path[1])] as unknown) : undefined;
+  const unknown = !!member && typeof member === 'object' && 'detailsUnknown' in member;
+  return issue.unionErrors[unknown ? 0 : 1]?.issues ?? [issue];
+}
+
+/**
+ * What a profile could not map (README, "Profiles", no silent loss): the mapping leaves its
+ * problems on the record, each naming its column, and such a record is never stored.
+ */
+function mappingProblemsOf(input: unknown, maxProblems: number): RecordProblem[] | null {
+  if (!input || typeof input !== 'object' || !('mappingProblems' in input)) return null;
+  const listed = (input as { mappingProblems: unknown }).mappingProblems;
+  if (!Array.isArray(listed) || listed.length === 0) return null;
+  const text = (value: unknown, fallback: string) => (typeof value === 'string' ? value.slice(0, 500) : fallback);
+  const problems = listed.slice(0, maxProblems).map((p: unknown) => {
+    const problem = (p && typeof p === 'object' ? p : {}) as { path?: unknown; message?: unknown };
+    return { path: text(problem.path, '(record)'), message: text(problem.message, 'could not be mapped') };
+  });
+  if (listed.length > maxProblems)
+    problems.push({ path: '(record)', message: `and ${listed.length - maxProblems} more problems in this record` });
+  return problems;
 }
