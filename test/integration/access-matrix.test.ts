@@ -148,6 +148,17 @@ const MUTATIONS: Record<
     why: 'refused by role before any feed is read; those who may replay (administrators, support desk) see every feed',
   },
   registerWebhook: { subgraph: 'cases', target: null, why: 'creates; acts on no existing thing' },
+  createFeedProfile: { subgraph: 'cases', target: null, why: 'creates; acts on no existing thing' },
+  newFeedProfileVersion: {
+    subgraph: 'cases',
+    target: null,
+    why: "another Member State's profile answers exactly as a missing one: profiles-graph.test.ts",
+  },
+  retireFeedProfile: {
+    subgraph: 'cases',
+    target: null,
+    why: "another Member State's profile answers exactly as a missing one: profiles-graph.test.ts",
+  },
   setEligibilityRules: { subgraph: 'cases', target: null, why: 'Member States are public reference data' },
   assignCoverage: { subgraph: 'coverage', target: null, why: 'countries and partners are public reference data' },
   setAnnualBudget: { subgraph: 'finance', target: null, why: 'the programme budget of a year; no per-principal scope' },

@@ -317,6 +317,13 @@ describe('profiles managed through the graph, seen by every gateway without a re
     const nlTries = await gql('nl', NEW_VERSION, { name: 'be-access-demo', p: beShaped });
     expect(errorOf(nlTries.body)?.extensions?.code).toBe('NOT_FOUND');
     expect(errorOf((await gql('nl', RETIRE, { name: 'be-access-demo' })).body)?.extensions?.code).toBe('NOT_FOUND');
+    // Exactly as a profile that does not exist (the name aside): nothing tells that it exists.
+    const asMissing = async (name: string) => {
+      const p = beShaped.replaceAll('be-access-demo', name);
+      const answers = [await gql('nl', NEW_VERSION, { name, p }), await gql('nl', RETIRE, { name })];
+      return JSON.stringify(answers.map((a) => [a.status, errorOf(a.body)])).replaceAll(name, '<name>');
+    };
+    expect(await asMissing('be-access-demo')).toBe(await asMissing('no-such-demo'));
     expect((await gql<{ feedProfile: null }>('nl', ONE, { name: 'be-access-demo' })).body.data!.feedProfile).toBeNull();
     const nlList = (await gql<{ feedProfiles: ProfileView[] }>('nl', LIST)).body.data!.feedProfiles.map((p) => p.name);
     expect(nlList).toContain('shared-demo');
