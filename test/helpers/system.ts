@@ -13,8 +13,11 @@ import { partnersProcess } from '../../subgraphs/partners/subgraph.js';
 import { seedCases, seedReferenceData } from '../../scripts/seed-data.js';
 import type { Redis } from 'ioredis';
 import { caseEventStream, publishCaseEvents } from '../../shared/case-events/index.js';
+import type { Worker } from 'bullmq';
 import {
   coverageClient,
+  createIngestWorker,
+  feedModels,
   processIngestChunk,
   type AssignPartners,
   type ChunkReport,
@@ -180,4 +183,25 @@ export async function postGraphQL<T>(
     body: JSON.stringify({ query, variables }),
   });
   return { status: response.status, body: (await response.json()) as GraphQLBody<T> };
+}
+
+/**
+ * An ingestion worker on this system's store and queue, as the worker process runs one: for
+ * tests that push feeds through the push API and wait for their reports. `name` names its Redis
+ * connection; `assignPartners` replaces the coverage client (to make coverage fail, say).
+ */
+export function startTestWorker(
+  system: TestSystem,
+  name: string,
+  options: { assignPartners?: AssignPartners } = {},
+): Worker {
+  return createIngestWorker({
+    config: system.config,
+    redis: createRedis(system.config, name),
+    models: casesModels(system.connections.cases),
+    feeds: feedModels(system.connections.cases),
+    publish: (events) => publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, events),
+    assignPartners: options.assignPartners ?? system.assignPartners,
+    logger: silentLogger,
+  });
 }

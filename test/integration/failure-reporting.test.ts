@@ -4,13 +4,11 @@ import { startGateway } from '../../gateway/server.js';
 import { mintToken } from '../../shared/auth.js';
 import { caseEventStream, publishCaseEvents } from '../../shared/case-events/index.js';
 import type { RunningService } from '../../shared/http.js';
-import { createRedis } from '../../shared/redis.js';
-import { createIngestWorker } from '../../subgraphs/cases/ingestion/consumer.js';
-import { feedModels } from '../../subgraphs/cases/ingestion/feeds.js';
+
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { factsOf } from '../../subgraphs/cases/statistics/facts.js';
 import { faultyProxy, socket, until, type FaultyProxy, type Payload } from '../helpers/faults.js';
-import { silentLogger, startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
+import { silentLogger, startTestSystem, testConfig, type TestSystem, startTestWorker } from '../helpers/system.js';
 
 /**
  * Issue #12, item 9: a subscriber gets the case or an error naming why, and a feed's report
@@ -48,15 +46,7 @@ describe('failures are reported, never hidden: per-event fetches and feed report
     wsUrl = `${gateway.url.replace(/^http/, 'ws')}/graphql`;
     admin = await mintToken({ subject: 'replaying-tool', role: 'ADMIN' }, system.config);
     docs = await casesModels(system.connections.cases).Case.find({}).limit(6).lean<CaseDoc[]>().exec();
-    worker = createIngestWorker({
-      config: system.config,
-      redis: createRedis(system.config, 'test-failure-worker'),
-      models: casesModels(system.connections.cases),
-      feeds: feedModels(system.connections.cases),
-      publish: (events) => publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, events),
-      assignPartners: system.assignPartners,
-      logger: silentLogger,
-    });
+    worker = startTestWorker(system, 'test-failure-worker');
   });
   afterAll(async () => {
     await worker?.close();

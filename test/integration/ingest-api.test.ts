@@ -6,12 +6,10 @@ import { join } from 'node:path';
 import { ROOT } from '../../scripts/processes.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../shared/auth.js';
-import { publishCaseEvents } from '../../shared/case-events/index.js';
-import { createRedis } from '../../shared/redis.js';
-import { createIngestWorker } from '../../subgraphs/cases/ingestion/consumer.js';
+
 import { feedModels } from '../../subgraphs/cases/ingestion/feeds.js';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
-import { silentLogger, startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
+import { startTestSystem, testConfig, type TestSystem, startTestWorker } from '../helpers/system.js';
 
 interface Report {
   id: string;
@@ -79,17 +77,10 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
     tokens.be = await mintToken({ subject: 'be-system', role: 'MEMBER_STATE', memberState: 'BE' }, system.config);
     tokens.de = await mintToken({ subject: 'de-system', role: 'MEMBER_STATE', memberState: 'DE' }, system.config);
     tokens.partner = await mintToken({ subject: 'p', role: 'PARTNER', partnerId: 'weldo' }, system.config);
-    const redis = createRedis(system.config, 'test-ingest-worker');
-    worker = createIngestWorker({
-      config: system.config,
-      redis,
-      models: casesModels(system.connections.cases),
-      feeds: feedModels(system.connections.cases),
-      publish: (events) => publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, events),
+    worker = startTestWorker(system, 'test-ingest-worker', {
       // A switch to make coverage "unavailable" (a transient failure) for the replay test.
       assignPartners: (requests) =>
         coverageDown ? Promise.reject(new Error('coverage subgraph unreachable')) : system.assignPartners(requests),
-      logger: silentLogger,
     });
   });
   afterAll(async () => {

@@ -6,14 +6,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../../scripts/processes.js';
 import { mintToken } from '../../shared/auth.js';
-import { publishCaseEvents } from '../../shared/case-events/index.js';
-import { createRedis } from '../../shared/redis.js';
+
 import { casesModels } from '../../subgraphs/cases/case/models.js';
-import { createIngestWorker } from '../../subgraphs/cases/ingestion/consumer.js';
+
 import { feedModels } from '../../subgraphs/cases/ingestion/feeds.js';
 import type { FeedPreview } from '../../gateway/preview.js';
 import { canonicalRecord } from '../helpers/records.js';
-import { silentLogger, startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
+import { startTestSystem, testConfig, type TestSystem, startTestWorker } from '../helpers/system.js';
 
 type Preview = FeedPreview & {
   preview: true;
@@ -148,16 +147,7 @@ describe('feed preview: POST /ingest/v1/preview, npm run ingest -- --preview', (
   });
 
   it('says of each record what a push of the same body does: the worker rejects the same, the same way', async () => {
-    const redis = createRedis(system.config, 'test-preview-worker');
-    worker = createIngestWorker({
-      config: system.config,
-      redis,
-      models: casesModels(system.connections.cases),
-      feeds: feedModels(system.connections.cases),
-      publish: (events) => publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, events),
-      assignPartners: system.assignPartners,
-      logger: silentLogger,
-    });
+    worker = startTestWorker(system, 'test-preview-worker');
     const feed = ndjson([
       canonicalRecord('BE', 'BE-SAME-1'),
       canonicalRecord('BE', 'BE-SAME-2', { recordVersion: 0, arrivalDate: '2024-01-01' }),

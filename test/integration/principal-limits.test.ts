@@ -6,14 +6,12 @@ import { startGateway } from '../../gateway/server.js';
 import { mintToken } from '../../shared/auth.js';
 import { publishCaseEvents } from '../../shared/case-events/index.js';
 import type { RunningService } from '../../shared/http.js';
-import { createRedis } from '../../shared/redis.js';
-import { createIngestWorker } from '../../subgraphs/cases/ingestion/consumer.js';
-import { feedModels } from '../../subgraphs/cases/ingestion/feeds.js';
+
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { factsOf } from '../../subgraphs/cases/statistics/facts.js';
 import { faultyProxy, socket, until, type FaultyProxy } from '../helpers/faults.js';
 import { canonicalRecord } from '../helpers/records.js';
-import { silentLogger, startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
+import { silentLogger, startTestSystem, testConfig, type TestSystem, startTestWorker } from '../helpers/system.js';
 
 /**
  * Issue #12, item 3: what one principal (a partner's tool, a Member State's system) can make
@@ -125,15 +123,7 @@ describe('limits per principal and per Member State: sockets, subscriptions, per
       subgraphUrls: { ...urls, cases: casesProxy.url },
     });
     wsUrls = [system.gatewayUrl.replace(/^http/, 'ws'), `${second.url.replace(/^http/, 'ws')}/graphql`];
-    worker = createIngestWorker({
-      config: system.config,
-      redis: createRedis(system.config, 'test-limits-worker'),
-      models: casesModels(system.connections.cases),
-      feeds: feedModels(system.connections.cases),
-      publish: (events) => publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, events),
-      assignPartners: system.assignPartners,
-      logger: silentLogger,
-    });
+    worker = startTestWorker(system, 'test-limits-worker');
     target = (await casesModels(system.connections.cases)
       .Case.findOne({ partnerId: { $ne: null } })
       .lean<CaseDoc>()

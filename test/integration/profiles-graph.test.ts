@@ -2,14 +2,12 @@ import type { Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type GatewayService } from '../../gateway/server.js';
 import type { Principal } from '../../shared/auth.js';
-import { publishCaseEvents } from '../../shared/case-events/index.js';
-import { createRedis } from '../../shared/redis.js';
+
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
-import { createIngestWorker } from '../../subgraphs/cases/ingestion/consumer.js';
-import { feedModels } from '../../subgraphs/cases/ingestion/feeds.js';
+
 import { profileModels, ProfileStore } from '../../subgraphs/cases/ingestion/profile-store.js';
 import { loadProfiles } from '../../subgraphs/cases/ingestion/index.js';
-import { silentLogger, startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
+import { silentLogger, startTestSystem, testConfig, type TestSystem, startTestWorker } from '../helpers/system.js';
 
 /**
  * Profiles managed through the graph (README, "Managing profiles"): created, versioned and retired
@@ -144,15 +142,7 @@ describe('profiles managed through the graph, seen by every gateway without a re
       subgraphUrls: urls,
       profileReloadMs: 600_000,
     });
-    worker = createIngestWorker({
-      config: system.config,
-      redis: createRedis(system.config, 'test-profiles-worker'),
-      models: casesModels(system.connections.cases),
-      feeds: feedModels(system.connections.cases),
-      publish: (events) => publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, events),
-      assignPartners: system.assignPartners,
-      logger: silentLogger,
-    });
+    worker = startTestWorker(system, 'test-profiles-worker');
   });
   afterAll(async () => {
     await worker?.close();

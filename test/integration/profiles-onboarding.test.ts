@@ -2,12 +2,10 @@ import type { Worker } from 'bullmq';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../shared/auth.js';
-import { publishCaseEvents } from '../../shared/case-events/index.js';
-import { createRedis } from '../../shared/redis.js';
+
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
-import { createIngestWorker } from '../../subgraphs/cases/ingestion/consumer.js';
-import { feedModels } from '../../subgraphs/cases/ingestion/feeds.js';
-import { silentLogger, startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
+
+import { startTestSystem, testConfig, type TestSystem, startTestWorker } from '../helpers/system.js';
 
 interface Report {
   status: string;
@@ -77,15 +75,7 @@ describe('onboarding national dialects by profile: every field of every row thro
     });
     tokens.se = await mintToken({ subject: 'se-system', role: 'MEMBER_STATE', memberState: 'SE' }, system.config);
     tokens.it = await mintToken({ subject: 'it-system', role: 'MEMBER_STATE', memberState: 'IT' }, system.config);
-    worker = createIngestWorker({
-      config: system.config,
-      redis: createRedis(system.config, 'test-profiles-worker'),
-      models: casesModels(system.connections.cases),
-      feeds: feedModels(system.connections.cases),
-      publish: (events) => publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, events),
-      assignPartners: system.assignPartners,
-      logger: silentLogger,
-    });
+    worker = startTestWorker(system, 'test-profiles-worker');
   });
   afterAll(async () => {
     await worker?.close();

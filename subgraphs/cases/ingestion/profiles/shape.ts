@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { MAX_FAMILY_MEMBERS } from '../record.js';
 import { fieldKind, PERSON_FIELDS } from './fields.js';
 import { groupCount, unsafePattern } from './patterns.js';
-import { dateSpecSchema, transformSchema, transformsSchema } from './transforms.js';
+import { boundedMap, dateSpecSchema, transformSchema, transformsSchema } from './transforms.js';
 
 /**
  * A national system's CSV dialect, as a configuration file (README, "Profiles"): which column
@@ -107,24 +107,6 @@ const memberGroup = z
   })
   .strict();
 
-/** A map whose size is checked before its entries, so a hostile profile of a million columns is one issue. */
-function boundedRecord<T extends z.ZodTypeAny>(value: T, max: number) {
-  return z.preprocess(
-    (input, ctx) => {
-      if (input && typeof input === 'object' && !Array.isArray(input) && Object.keys(input).length > max) {
-        ctx.addIssue({
-          code: z.ZodIssueCode.custom,
-          message: `must have at most ${max} entries (got ${Object.keys(input).length})`,
-          fatal: true,
-        });
-        return {};
-      }
-      return input;
-    },
-    z.record(header, value),
-  );
-}
-
 export const profileShape = z
   .object({
     name: z.string().regex(/^[a-z0-9-]{2,40}$/, 'must be 2-40 lowercase letters, digits or -'),
@@ -147,9 +129,9 @@ export const profileShape = z
     /** Overrides dateFormat: formats tried in order; a cell none fits is reported. */
     dates: dateSpecSchema.optional(),
     /** National column header (or `#n` without a header) → canonical field, or a construct. */
-    columns: boundedRecord(columnSpec, MAX_PROFILE_COLUMNS),
+    columns: boundedMap(columnSpec, MAX_PROFILE_COLUMNS),
     /** Several columns in one field: the columns in order and what goes between them. */
-    joins: boundedRecord(
+    joins: boundedMap(
       z.object({ columns: z.array(header).min(2).max(10), separator: z.string().max(5).default(' ') }).strict(),
       20,
     ).default({}),
@@ -163,11 +145,11 @@ export const profileShape = z
     /** Separator inside multi-valued cells (packages, vulnerabilities). */
     multiValueSeparator: z.string().min(1).max(3).default('|'),
     /** Per canonical field: national value → canonical value (case-insensitive). */
-    codeLists: boundedRecord(boundedRecord(scalar, 2_000), 50).default({}),
+    codeLists: boundedMap(boundedMap(scalar, 2_000), 50).default({}),
     /** How country cells are written besides the code lists: ISO alpha-2, alpha-3, or English names. */
     countryCodes: z.enum(['alpha2', 'alpha3', 'name']).default('alpha2'),
     /** Canonical values for fields the national system does not send (or leaves empty). */
-    constants: boundedRecord(scalar, 50).default({}),
+    constants: boundedMap(scalar, 50).default({}),
   })
   .strict();
 

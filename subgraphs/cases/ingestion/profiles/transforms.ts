@@ -30,8 +30,11 @@ export const dateSpecSchema = z
 /** Languages whose number words (zero to twenty) the `number` transform knows. */
 export const NUMBER_WORD_LANGUAGES = ['en', 'de', 'fr', 'nl', 'sv', 'pl', 'it', 'es'] as const;
 
-/** A bounded map: its size is checked before its entries (a hostile profile may carry millions). */
-function boundedMap<T extends z.ZodTypeAny>(value: T, max: number) {
+/**
+ * A map keyed by up to 200 characters whose size is checked before its entries, so a hostile
+ * profile of a million keys is one issue, not a million.
+ */
+export function boundedMap<T extends z.ZodTypeAny>(value: T, max: number) {
   return z.preprocess(
     (input, ctx) => {
       if (input && typeof input === 'object' && !Array.isArray(input) && Object.keys(input).length > max) {
