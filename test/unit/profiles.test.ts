@@ -30,6 +30,7 @@ describe('national CSV dialect profiles', () => {
       'fr-ofii',
       'it-viminale',
       'nl-dtenv',
+      'pl-udsc',
       'se-migrationsverket',
     ]);
   });
