@@ -4,12 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../shared/auth.js';
-import { publishCaseEvents } from '../../shared/case-events/index.js';
-import { createRedis } from '../../shared/redis.js';
+
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
-import { createIngestWorker } from '../../subgraphs/cases/ingestion/consumer.js';
-import { feedModels } from '../../subgraphs/cases/ingestion/feeds.js';
-import { silentLogger, startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
+
+import { startTestSystem, testConfig, type TestSystem, startTestWorker } from '../helpers/system.js';
 
 /**
  * Poland (Office for Foreigners, UdSC) onboarded from the README's profile section alone: the
@@ -110,15 +108,7 @@ describe('Poland onboarded from the README alone: profile pl-udsc installed, pre
       config: testConfig({ PROFILES_DIR: mkdtempSync(join(tmpdir(), 'avrr-profiles-')) }),
     });
     token = await mintToken({ subject: 'pl-udsc-system', role: 'MEMBER_STATE', memberState: 'PL' }, system.config);
-    worker = createIngestWorker({
-      config: system.config,
-      redis: createRedis(system.config, 'test-pl-profile-worker'),
-      models: casesModels(system.connections.cases),
-      feeds: feedModels(system.connections.cases),
-      publish: (events) => publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, events),
-      assignPartners: system.assignPartners,
-      logger: silentLogger,
-    });
+    worker = startTestWorker(system, 'test-pl-profile-worker');
   });
   afterAll(async () => {
     await worker?.close();
