@@ -9,6 +9,7 @@ import { loadConfigOrExit } from '../shared/config.js';
 import { connectDatabase, ensureIndexes } from '../shared/mongo.js';
 import { createRedis } from '../shared/redis.js';
 import { dataProtectionDeps, runRetention } from '../subgraphs/cases/data-protection/retention.js';
+import { retentionSettings } from '../subgraphs/cases/data-protection/retention-loop.js';
 
 const USAGE = 'usage: npm run retention -- [--dry-run] [--json]';
 let options: { 'dry-run'?: boolean; json?: boolean; help?: boolean };
@@ -32,7 +33,7 @@ try {
   await ensureIndexes(connection);
   const run = await runRetention(
     dataProtectionDeps(connection, redis, config.QUEUE_PREFIX),
-    { retentionDays: config.RETENTION_DAYS, noticeHours: config.RETENTION_NOTICE_HOURS },
+    retentionSettings(config),
     { dryRun: options['dry-run'] === true },
   );
   if (options.json) process.stdout.write(`${JSON.stringify(run, null, 2)}\n`);
