@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { compilePattern } from '../../subgraphs/cases/ingestion/profiles/patterns.js';
 import { describe, expect, it } from 'vitest';
 import {
   applyTransform,
@@ -569,5 +570,19 @@ describe('Unicode: names stored as sent, compared after NFC', () => {
     ]);
     const mixed = validateRecord({ ...record('A'), familyMembers: [{ detailsUnknown: true, name: 'B' }] });
     expect(mixed.ok ? [] : mixed.problems.map((p) => p.message)).toEqual(['unknown field(s): name']);
+  });
+});
+
+describe('profile patterns run in linear time (RE2): a pattern cannot stall the gateway', () => {
+  it.each([
+    ['^(aa?)*$', 'a'.repeat(1_000) + '!'],
+    ['.*.*.*x', 'y'.repeat(1_000)],
+    ['^(?:\\w\\w?)+$', 'w'.repeat(999) + '!'],
+  ])('%s on a 1,000-character cell answers (JavaScript’s own engine took minutes to forever)', (source, cell) => {
+    // Accepted or refused, it must answer: the backtracking engine did not, so this test would time out.
+    const pattern = compilePattern(source);
+    expect(pattern.test(cell)).toBe(false);
+    expect(pattern.exec(cell)).toBeNull();
+    expect(compilePattern('^(\\w+)-(\\d+)$').exec('RM-42')).toEqual(['RM-42', 'RM', '42']);
   });
 });

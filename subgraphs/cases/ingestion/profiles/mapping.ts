@@ -30,15 +30,30 @@ interface Entry {
 const ALPHA3 = new Map(COUNTRIES_OF_ORIGIN.map((c) => [c.alpha3, c.code]));
 const NAMES = new Map(COUNTRIES_OF_ORIGIN.map((c) => [c.name.toLowerCase(), c.code]));
 
+/** Each code list keyed as cells are compared (NFC, any case), built once: a lookup is one map read. */
+const normalisedLists = new WeakMap<object, Map<string, Scalar>>();
+function normalisedList(list: Record<string, Scalar>): Map<string, Scalar> {
+  let map = normalisedLists.get(list);
+  if (!map) {
+    map = new Map();
+    // The first of keys that differ only in case or composition wins, as the scan in file order did.
+    for (const [key, value] of Object.entries(list)) {
+      const normalised = key.normalize('NFC').toLowerCase();
+      if (!map.has(normalised)) map.set(normalised, value);
+    }
+    normalisedLists.set(list, map);
+  }
+  return map;
+}
+
 function lookup(profile: FeedProfile, path: string, value: string): Scalar {
   // Exact path, then any family member's field, then any person's field (`person.sex`).
   const member = path.replace(/^familyMembers\.\d+\./, 'familyMembers.');
   const person = member.replace(/^(mainApplicant|familyMembers)\./, 'person.');
   const list = profile.codeLists[path] ?? profile.codeLists[member] ?? profile.codeLists[person];
   if (list) {
-    const key = value.normalize('NFC').toLowerCase();
-    const hit = Object.entries(list).find(([k]) => k.normalize('NFC').toLowerCase() === key);
-    if (hit) return hit[1];
+    const hit = normalisedList(list).get(value.normalize('NFC').toLowerCase());
+    if (hit !== undefined) return hit;
   }
   if (path === 'countryOfOrigin') {
     if (profile.countryCodes === 'alpha3') return ALPHA3.get(value.toUpperCase()) ?? value;

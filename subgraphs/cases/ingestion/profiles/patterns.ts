@@ -1,9 +1,13 @@
+import { RE2JS } from 're2js';
+
 /**
- * Regular expressions written in profiles run on every cell of every feed, so a pattern
- * that backtracks catastrophically would stall the push API. Patterns are bounded in
- * length, may not use back-references or quantified groups that themselves repeat or
- * alternate (the shapes that backtrack exponentially), and only run on cells of bounded
- * length.
+ * Regular expressions written in profiles run on every cell of every feed, inside the
+ * gateway. JavaScript's own engine backtracks: a pattern such as `^(aa?)*$` or `.*.*.*x`
+ * takes seconds to hours on one cell, and no shape check catches them all. So profile
+ * patterns run on RE2 (re2js), whose matching time grows linearly with the cell; RE2 has no
+ * back-references or look-arounds, which are refused when the profile is loaded. Patterns are
+ * also bounded in length, and only run on cells of bounded length; the shapes that backtrack
+ * in other engines are still refused, so a profile stays portable.
  */
 
 export const MAX_PATTERN_LENGTH = 200;
@@ -13,12 +17,12 @@ export const MAX_PATTERN_INPUT = 1_000;
 /** Why a pattern is refused, or null when it is safe to run. */
 export function unsafePattern(source: string): string | null {
   if (source.length > MAX_PATTERN_LENGTH) return `is longer than ${MAX_PATTERN_LENGTH} characters`;
+  if (/\\[1-9]|\\k</.test(source)) return 'uses a back-reference, which can backtrack without bound';
   try {
-    new RegExp(source, 'u');
+    RE2JS.compile(source, RE2JS.CASE_INSENSITIVE);
   } catch (error) {
     return `is not a valid regular expression (${(error as Error).message.slice(0, 120)})`;
   }
-  if (/\\[1-9]|\\k</.test(source)) return 'uses a back-reference, which can backtrack without bound';
   if (repeatsARepetition(source))
     return 'repeats a group that itself repeats or alternates (like (a+)+ or (a|ab)*), which backtracks without bound';
   return null;
@@ -57,13 +61,33 @@ function repeatsARepetition(source: string): boolean {
 /** How many capturing groups a pattern has (-1 for an unsafe one). */
 export function groupCount(source: string): number {
   if (unsafePattern(source) !== null) return -1;
-  return new RegExp(`${source}|`, 'u').exec('')!.length - 1;
+  return RE2JS.compile(source, RE2JS.CASE_INSENSITIVE).groupCount();
 }
 
 /**
  * Compiles a pattern (case-insensitive, Unicode). An unsafe one (refused when its profile is
  * loaded) compiles to a pattern that never matches, so checking a refused profile cannot throw.
  */
-export function compilePattern(source: string): RegExp {
-  return unsafePattern(source) === null ? new RegExp(source, 'iu') : /(?!)/;
+export function compilePattern(source: string): ProfilePattern {
+  if (unsafePattern(source) !== null) return NEVER;
+  const compiled = RE2JS.compile(source, RE2JS.CASE_INSENSITIVE);
+  return {
+    source,
+    test: (text) => compiled.matcher(text).find(),
+    exec: (text) => {
+      const matcher = compiled.matcher(text);
+      if (!matcher.find()) return null;
+      return Array.from({ length: compiled.groupCount() + 1 }, (_, i) => matcher.group(i) ?? undefined);
+    },
+  };
 }
+
+/** A compiled profile pattern: the parts of RegExp the profile language uses, in linear time. */
+export interface ProfilePattern {
+  readonly source: string;
+  test(text: string): boolean;
+  /** The whole match and each group (undefined when a group took no part), or null. */
+  exec(text: string): Array<string | undefined> | null;
+}
+
+const NEVER: ProfilePattern = { source: '(?!)', test: () => false, exec: () => null };

@@ -1,6 +1,6 @@
 import { MAX_FAMILY_MEMBERS } from '../record.js';
 import { fieldKind, memberSlot, REQUIRED_FIELDS } from './fields.js';
-import { compilePattern } from './patterns.js';
+import { compilePattern, type ProfilePattern } from './patterns.js';
 import type { ColumnSpec, FeedProfile } from './shape.js';
 import type { Scalar, Transform } from './transforms.js';
 
@@ -22,7 +22,7 @@ export type ColumnRule =
       column: string;
       transforms: Transform[];
       separator?: string;
-      pattern?: RegExp;
+      pattern?: ProfilePattern;
       into: ColumnTarget[];
     }
   | {
@@ -42,7 +42,7 @@ export interface ProfilePlan {
   /** Member slot → values set on the member when any of its group's cells is filled. */
   memberConstants: Map<number, Record<string, Scalar>>;
   ignoreNames: Set<string>;
-  ignorePatterns: RegExp[];
+  ignorePatterns: ProfilePattern[];
 }
 
 export interface PlanIssue {

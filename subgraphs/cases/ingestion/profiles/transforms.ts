@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { compileDateFormat, hasTwoDigitYear, parseDate, type CompiledDateFormat } from './dates.js';
-import { compilePattern, MAX_PATTERN_INPUT, unsafePattern } from './patterns.js';
+import { compilePattern, MAX_PATTERN_INPUT, unsafePattern, type ProfilePattern } from './patterns.js';
 
 /** A value on its way from a cell to a canonical field. */
 export type Scalar = string | number | boolean;
@@ -131,8 +131,8 @@ const WORDS = new Map(
 );
 
 // Compiled once per transform object: profiles are parsed once and their transforms reused for every row.
-const compiled = new WeakMap<object, RegExp | Map<string, Scalar> | CompiledDateFormat[]>();
-function cached<T extends RegExp | Map<string, Scalar> | CompiledDateFormat[]>(key: object, make: () => T): T {
+const compiled = new WeakMap<object, ProfilePattern | Map<string, Scalar> | CompiledDateFormat[]>();
+function cached<T extends ProfilePattern | Map<string, Scalar> | CompiledDateFormat[]>(key: object, make: () => T): T {
   let value = compiled.get(key) as T | undefined;
   if (!value) compiled.set(key, (value = make()));
   return value;
