@@ -24,9 +24,11 @@ export { matchesFilter, mayReceive, messageOf } from './messages.js';
 export {
   ReadModelProjector,
   resetProjectionCheckpoint,
+  startOwnProjector,
   type ProjectionModel,
   type ReadModelProjectorOptions,
   type ReadModelProjectorSpec,
+  type RunningProjector,
 } from './projector.js';
 export {
   batchOf,

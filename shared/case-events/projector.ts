@@ -1,6 +1,9 @@
 import type { Redis } from 'ioredis';
-import type { Model } from 'mongoose';
+import type { Connection, Model } from 'mongoose';
+import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import { connectDatabase, type SubgraphName } from '../mongo.js';
+import { createRedis } from '../redis.js';
 import { CaseEventReader, projectionCheckpoint, redisEventSource, streamTail, type CaseEventBatch } from './reader.js';
 
 /** Where a read model keeps the id of the last event it applied, next to the read model itself. */
@@ -92,4 +95,35 @@ export async function resetProjectionCheckpoint(
 ): Promise<void> {
   const last = await streamTail(redis, prefix);
   await projection.updateOne({ _id: projectionId }, { $set: { lastEventId: last } }, { upsert: true }).exec();
+}
+
+/** A projector running on connections of its own (a blocking read holds its Redis connection). */
+export interface RunningProjector<P extends ReadModelProjector> {
+  projector: P;
+  close: () => Promise<void>;
+}
+
+/**
+ * Starts a projector as its subgraph's process runs it: its own connection to the subgraph's
+ * database and its own Redis connection (named after the projector), both closed by `close`.
+ */
+export async function startOwnProjector<P extends ReadModelProjector>(
+  config: Config,
+  subgraph: SubgraphName,
+  name: string,
+  logger: Logger,
+  make: (connection: Connection, redis: Redis) => P,
+): Promise<RunningProjector<P>> {
+  const connection = await connectDatabase(config, subgraph);
+  const redis = createRedis(config, name, logger);
+  const projector = make(connection, redis);
+  projector.start();
+  return {
+    projector,
+    close: async () => {
+      await projector.stop();
+      redis.disconnect();
+      await connection.close();
+    },
+  };
 }

@@ -17,6 +17,28 @@ const LISTED = 'query Partners { partners { id name } }';
 const LISTED_SUBSCRIPTION = 'subscription Events { caseEvents { id case { caseReference countryOfOrigin { name } } } }';
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
 
+/** A second gateway over `system`'s subgraphs that runs only the operations listed (a persisted-query manifest). */
+async function safelistedGateway(
+  system: TestSystem,
+  operations: Array<{ id: string; name: string; type: string; body: string }>,
+): Promise<RunningService> {
+  const file = join(mkdtempSync(join(tmpdir(), 'safelist-')), 'manifest.json');
+  writeFileSync(file, JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations }));
+  const urls = Object.fromEntries(
+    Object.entries(system.subgraphs).map(([name, s]) => [name, `${s.url}/graphql`]),
+  ) as Parameters<typeof startGateway>[0]['subgraphUrls'];
+  return startGateway({
+    config: testConfig({
+      MONGO_DB_PREFIX: system.config.MONGO_DB_PREFIX,
+      QUEUE_PREFIX: system.config.QUEUE_PREFIX,
+      GRAPHQL_SAFELIST_FILE: file,
+    }),
+    logger: silentLogger,
+    port: 0,
+    subgraphUrls: urls,
+  });
+}
+
 /** With GRAPHQL_SAFELIST_FILE, the gateway runs only the operations of the manifest. */
 describe('persisted-operation safelist', () => {
   let system: TestSystem;
@@ -40,32 +62,10 @@ describe('persisted-operation safelist', () => {
   beforeAll(async () => {
     system = await startTestSystem({ cases: 5, seed: 2 });
     headers = await system.as({ subject: 'analyst', role: 'EU_ANALYST' });
-    const dir = mkdtempSync(join(tmpdir(), 'safelist-'));
-    const file = join(dir, 'manifest.json');
-    writeFileSync(
-      file,
-      JSON.stringify({
-        format: 'apollo-persisted-query-manifest',
-        version: 1,
-        operations: [
-          { id: sha(LISTED), name: 'Partners', type: 'query', body: LISTED },
-          { id: sha(LISTED_SUBSCRIPTION), name: 'Events', type: 'subscription', body: LISTED_SUBSCRIPTION },
-        ],
-      }),
-    );
-    const urls = Object.fromEntries(
-      Object.entries(system.subgraphs).map(([name, s]) => [name, `${s.url}/graphql`]),
-    ) as Parameters<typeof startGateway>[0]['subgraphUrls'];
-    gateway = await startGateway({
-      config: testConfig({
-        MONGO_DB_PREFIX: system.config.MONGO_DB_PREFIX,
-        QUEUE_PREFIX: system.config.QUEUE_PREFIX,
-        GRAPHQL_SAFELIST_FILE: file,
-      }),
-      logger: silentLogger,
-      port: 0,
-      subgraphUrls: urls,
-    });
+    gateway = await safelistedGateway(system, [
+      { id: sha(LISTED), name: 'Partners', type: 'query', body: LISTED },
+      { id: sha(LISTED_SUBSCRIPTION), name: 'Events', type: 'subscription', body: LISTED_SUBSCRIPTION },
+    ]);
   });
   afterAll(async () => {
     await gateway?.shutdown('test done');
@@ -160,24 +160,8 @@ describe('persisted-operation safelist and the push API', () => {
   let gateway: RunningService;
   beforeAll(async () => {
     system = await startTestSystem({ cases: 0 });
-    const file = join(mkdtempSync(join(tmpdir(), 'safelist-')), 'manifest.json');
     // One listed operation that is not the report's query.
-    const operations = [{ id: sha(LISTED), name: 'Partners', type: 'query', body: LISTED }];
-    const manifest = { format: 'apollo-persisted-query-manifest', version: 1, operations };
-    writeFileSync(file, JSON.stringify(manifest));
-    const urls = Object.fromEntries(
-      Object.entries(system.subgraphs).map(([name, s]) => [name, `${s.url}/graphql`]),
-    ) as Parameters<typeof startGateway>[0]['subgraphUrls'];
-    gateway = await startGateway({
-      config: testConfig({
-        MONGO_DB_PREFIX: system.config.MONGO_DB_PREFIX,
-        QUEUE_PREFIX: system.config.QUEUE_PREFIX,
-        GRAPHQL_SAFELIST_FILE: file,
-      }),
-      logger: silentLogger,
-      port: 0,
-      subgraphUrls: urls,
-    });
+    gateway = await safelistedGateway(system, [{ id: sha(LISTED), name: 'Partners', type: 'query', body: LISTED }]);
   });
   afterAll(async () => {
     await gateway?.shutdown('test done');

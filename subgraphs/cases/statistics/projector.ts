@@ -1,17 +1,16 @@
 import type { Redis } from 'ioredis';
-import type { Connection } from 'mongoose';
 import {
   compareStreamIds,
   ReadModelProjector,
   resetProjectionCheckpoint,
+  startOwnProjector,
   type CaseEventBatch,
   type CaseEventEntry,
   type ReadModelProjectorOptions,
+  type RunningProjector,
 } from '../../../shared/case-events/index.js';
 import type { Config } from '../../../shared/config.js';
 import type { Logger } from '../../../shared/logger.js';
-import { connectDatabase } from '../../../shared/mongo.js';
-import { createRedis } from '../../../shared/redis.js';
 import { casesModels, type CasesModels } from '../case/models.js';
 import { statisticsDelta } from './facts.js';
 
@@ -98,30 +97,23 @@ export class StatisticsProjector extends ReadModelProjector {
   }
 }
 
-/** A running statistics projector on connections of its own (a blocking read holds its Redis connection). */
-export interface RunningStatisticsProjector {
-  projector: StatisticsProjector;
-  close: () => Promise<void>;
-}
+/** A running statistics projector on connections of its own. */
+export type RunningStatisticsProjector = RunningProjector<StatisticsProjector>;
 
 /** Starts the statistics projector as the cases subgraph's process runs it, on its own connections. */
-export async function startStatisticsProjector(
+export function startStatisticsProjector(
   config: Config,
   logger: Logger,
   options: { blockMs?: number } = {},
 ): Promise<RunningStatisticsProjector> {
-  const connection: Connection = await connectDatabase(config, 'cases');
-  const redis = createRedis(config, 'statistics-projector', logger);
-  const projector = new StatisticsProjector(casesModels(connection), redis, config.QUEUE_PREFIX, logger, options);
-  projector.start();
-  return {
-    projector,
-    close: async () => {
-      await projector.stop();
-      redis.disconnect();
-      await connection.close();
-    },
-  };
+  return startOwnProjector(
+    config,
+    'cases',
+    'statistics-projector',
+    logger,
+    (connection, redis) =>
+      new StatisticsProjector(casesModels(connection), redis, config.QUEUE_PREFIX, logger, options),
+  );
 }
 
 /** Moves the statistics checkpoint to the end of the stream (after seeding the read model directly). */

@@ -1,18 +1,17 @@
 import type { Redis } from 'ioredis';
-import type { Connection } from 'mongoose';
 import {
   compareStreamIds,
   ReadModelProjector,
   resetProjectionCheckpoint,
+  startOwnProjector,
   type CaseEvent,
   type CaseEventBatch,
   type ReadModelProjectorOptions,
+  type RunningProjector,
 } from '../../../shared/case-events/index.js';
 import type { Config } from '../../../shared/config.js';
 import type { Package } from '../../../shared/domain.js';
 import type { Logger } from '../../../shared/logger.js';
-import { connectDatabase } from '../../../shared/mongo.js';
-import { createRedis } from '../../../shared/redis.js';
 import {
   commitmentInc,
   disbursementInc,
@@ -159,30 +158,18 @@ export class FinanceProjector extends ReadModelProjector {
 }
 
 /** A running finance projector on connections of its own. */
-export interface RunningFinanceProjector {
-  projector: FinanceProjector;
-  close: () => Promise<void>;
-}
+export type RunningFinanceProjector = RunningProjector<FinanceProjector>;
 
 /** Starts the finance projector as the finance subgraph's process runs it, on its own connections. */
-export async function startFinanceProjector(
+export function startFinanceProjector(
   config: Config,
   logger: Logger,
   options: { blockMs?: number } = {},
 ): Promise<RunningFinanceProjector> {
-  const connection: Connection = await connectDatabase(config, 'finance');
-  const redis = createRedis(config, 'finance-projector', logger);
-  const models = { ...financeModels(connection), ...ledgerModels(connection) };
-  const projector = new FinanceProjector(models, redis, config.QUEUE_PREFIX, logger, options);
-  projector.start();
-  return {
-    projector,
-    close: async () => {
-      await projector.stop();
-      redis.disconnect();
-      await connection.close();
-    },
-  };
+  return startOwnProjector(config, 'finance', 'finance-projector', logger, (connection, redis) => {
+    const models = { ...financeModels(connection), ...ledgerModels(connection) };
+    return new FinanceProjector(models, redis, config.QUEUE_PREFIX, logger, options);
+  });
 }
 
 /** Moves finance's checkpoint to the end of the stream (after seeding its ledger directly). */
