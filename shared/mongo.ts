@@ -114,6 +114,11 @@ function deadlinePlugin(schema: Schema): void {
   });
 }
 
+/** The model `name` on `connection`: compiled once, the same one for every later caller. */
+export function modelOn<T>(connection: Connection, name: string, schema: Schema<T>): Model<T> {
+  return (connection.models[name] as Model<T> | undefined) ?? connection.model<T>(name, schema);
+}
+
 /** Mongo's "already exists" style errors are harmless when creating indexes twice. */
 export async function ensureIndexes(connection: Connection): Promise<void> {
   for (const model of Object.values(connection.models)) {

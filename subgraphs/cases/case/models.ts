@@ -10,6 +10,7 @@ import {
   type ReturnType,
   type Sex,
 } from '../../../shared/domain.js';
+import { modelOn } from '../../../shared/mongo.js';
 
 export interface PersonDoc {
   name: string;
@@ -373,18 +374,10 @@ export interface CasesModels {
 
 export function casesModels(connection: Connection): CasesModels {
   return {
-    Case: (connection.models.Case as Model<CaseDoc> | undefined) ?? connection.model<CaseDoc>('Case', caseSchema),
-    CaseEvent:
-      (connection.models.CaseEvent as Model<CaseEventDoc> | undefined) ??
-      connection.model<CaseEventDoc>('CaseEvent', caseEventSchema),
-    Statistics:
-      (connection.models.Statistics as Model<StatisticsDoc> | undefined) ??
-      connection.model<StatisticsDoc>('Statistics', statisticsSchema),
-    Projection:
-      (connection.models.Projection as Model<ProjectionDoc> | undefined) ??
-      connection.model<ProjectionDoc>('Projection', projectionSchema),
-    MemberStateRules:
-      (connection.models.MemberStateRules as Model<MemberStateRulesDoc> | undefined) ??
-      connection.model<MemberStateRulesDoc>('MemberStateRules', memberStateRulesSchema),
+    Case: modelOn<CaseDoc>(connection, 'Case', caseSchema),
+    CaseEvent: modelOn<CaseEventDoc>(connection, 'CaseEvent', caseEventSchema),
+    Statistics: modelOn<StatisticsDoc>(connection, 'Statistics', statisticsSchema),
+    Projection: modelOn<ProjectionDoc>(connection, 'Projection', projectionSchema),
+    MemberStateRules: modelOn<MemberStateRulesDoc>(connection, 'MemberStateRules', memberStateRulesSchema),
   };
 }

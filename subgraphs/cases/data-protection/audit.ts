@@ -5,6 +5,7 @@ import type { Principal } from '../../../shared/auth.js';
 import type { RequestIdSource } from '../../../shared/http.js';
 import { checkPageSize } from '../../../shared/pagination.js';
 import type { CaseDoc } from '../case/models.js';
+import { modelOn } from '../../../shared/mongo.js';
 
 /** One read of one case's personal data in one request: append-only, never updated. */
 export interface PersonalDataReadDoc {
@@ -29,10 +30,7 @@ personalDataReadSchema.index({ caseId: 1, _id: -1 }, { name: 'caseId_id' });
 personalDataReadSchema.index({ 'actor.subject': 1, _id: -1 }, { name: 'actorSubject_id' });
 
 export function personalDataReadModel(connection: Connection): Model<PersonalDataReadDoc> {
-  return (
-    (connection.models.PersonalDataRead as Model<PersonalDataReadDoc> | undefined) ??
-    connection.model<PersonalDataReadDoc>('PersonalDataRead', personalDataReadSchema)
-  );
+  return modelOn<PersonalDataReadDoc>(connection, 'PersonalDataRead', personalDataReadSchema);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { Schema, Types, type AnyBulkWriteOperation, type Connection, type Model } from 'mongoose';
 import type { Redis } from 'ioredis';
 import type { CaseEvent } from '../../../shared/case-events/index.js';
-import { retryOnContention } from '../../../shared/mongo.js';
+import { retryOnContention, modelOn } from '../../../shared/mongo.js';
 import type { FeedChunkDoc, FeedDoc, FeedModels, StagedChunk } from '../ingestion/index.js';
 import type {
   ActorRecord,
@@ -37,10 +37,7 @@ erasureSchema.index({ caseId: 1 }, { name: 'caseId' });
 erasureSchema.index({ caseMemberState: 1, _id: -1 }, { name: 'caseMemberState_id' });
 
 export function erasureModel(connection: Connection): Model<ErasureDoc> {
-  return (
-    (connection.models.PersonalDataErasure as Model<ErasureDoc> | undefined) ??
-    connection.model<ErasureDoc>('PersonalDataErasure', erasureSchema)
-  );
+  return modelOn<ErasureDoc>(connection, 'PersonalDataErasure', erasureSchema);
 }
 
 /** Case fields that hold personal data (names, birth dates, free text about the person). */

@@ -5,6 +5,7 @@ import { publishCaseEvents } from '../../../shared/case-events/index.js';
 import { eraseCase, erasureModel, type ErasureDeps } from './erasure.js';
 import { feedModels } from '../ingestion/feeds.js';
 import { casesModels, type CaseDoc } from '../case/models.js';
+import { modelOn } from '../../../shared/mongo.js';
 
 /** Cases listed in one run's report (the counts cover all). */
 export const MAX_REPORTED_CASES = 1_000;
@@ -76,12 +77,8 @@ export interface RetentionModels {
 
 export function retentionModels(connection: Connection): RetentionModels {
   return {
-    Run:
-      (connection.models.RetentionRun as Model<RetentionRunDoc> | undefined) ??
-      connection.model<RetentionRunDoc>('RetentionRun', runSchema),
-    Notice:
-      (connection.models.RetentionNotice as Model<RetentionNoticeDoc> | undefined) ??
-      connection.model<RetentionNoticeDoc>('RetentionNotice', noticeSchema),
+    Run: modelOn<RetentionRunDoc>(connection, 'RetentionRun', runSchema),
+    Notice: modelOn<RetentionNoticeDoc>(connection, 'RetentionNotice', noticeSchema),
   };
 }
 

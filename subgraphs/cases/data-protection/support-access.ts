@@ -3,6 +3,7 @@ import type { Principal } from '../../../shared/auth.js';
 import { mayOpenPersonalDataAccess, mayReadDataProtectionRecords, requirePrincipal } from '../../../shared/access.js';
 import { badUserInput, forbidden } from '../../../shared/errors.js';
 import { checkPageSize } from '../../../shared/pagination.js';
+import { modelOn } from '../../../shared/mongo.js';
 
 /**
  * A support-desk user's access to one case's personal data: opened with a written
@@ -28,10 +29,7 @@ grantSchema.index({ subject: 1, expiresAt: -1 }, { name: 'subject_expiresAt' });
 grantSchema.index({ caseId: 1, _id: -1 }, { name: 'caseId_id' });
 
 export function personalDataGrantModel(connection: Connection): Model<PersonalDataGrantDoc> {
-  return (
-    (connection.models.PersonalDataGrant as Model<PersonalDataGrantDoc> | undefined) ??
-    connection.model<PersonalDataGrantDoc>('PersonalDataGrant', grantSchema)
-  );
+  return modelOn<PersonalDataGrantDoc>(connection, 'PersonalDataGrant', grantSchema);
 }
 
 export const JUSTIFICATION_MIN = 20;

@@ -1,5 +1,5 @@
 import { Schema, type Connection, type Model } from 'mongoose';
-import { retryOnContention } from '../../../shared/mongo.js';
+import { retryOnContention, modelOn } from '../../../shared/mongo.js';
 import {
   MAX_PROBLEMS_PER_REPORT,
   type ChunkReport,
@@ -51,10 +51,8 @@ export interface FeedModels {
 
 export function feedModels(connection: Connection): FeedModels {
   return {
-    Feed: (connection.models.Feed as Model<FeedDoc> | undefined) ?? connection.model<FeedDoc>('Feed', feedSchema),
-    FeedChunk:
-      (connection.models.FeedChunk as Model<FeedChunkDoc> | undefined) ??
-      connection.model<FeedChunkDoc>('FeedChunk', feedChunkSchema),
+    Feed: modelOn<FeedDoc>(connection, 'Feed', feedSchema),
+    FeedChunk: modelOn<FeedChunkDoc>(connection, 'FeedChunk', feedChunkSchema),
   };
 }
 

@@ -4,6 +4,7 @@ import type { Principal } from '../../../shared/auth.js';
 import { badUserInput, conflict, forbidden, notFound, principalRequired } from '../../../shared/errors.js';
 import type { FeedProfileRef } from './contract.js';
 import { MAX_PROFILE_COLUMNS, profileSchema, type FeedProfile } from './profiles/index.js';
+import { modelOn } from '../../../shared/mongo.js';
 
 /**
  * The managed national CSV profiles (README, "Managing profiles"): every version of a profile
@@ -77,12 +78,8 @@ export interface ProfileModels {
 
 export function profileModels(connection: Connection): ProfileModels {
   return {
-    Version:
-      (connection.models.FeedProfileVersion as Model<FeedProfileVersionDoc> | undefined) ??
-      connection.model<FeedProfileVersionDoc>('FeedProfileVersion', versionSchema),
-    Change:
-      (connection.models.FeedProfileChange as Model<FeedProfileChangeDoc> | undefined) ??
-      connection.model<FeedProfileChangeDoc>('FeedProfileChange', changeSchema),
+    Version: modelOn<FeedProfileVersionDoc>(connection, 'FeedProfileVersion', versionSchema),
+    Change: modelOn<FeedProfileChangeDoc>(connection, 'FeedProfileChange', changeSchema),
   };
 }
 

@@ -1,4 +1,5 @@
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
+import { modelOn } from '../../../shared/mongo.js';
 
 /** The BullMQ queue of deliveries, between the dispatcher and the delivery worker. */
 export const WEBHOOK_QUEUE = 'webhook-delivery';
@@ -68,11 +69,7 @@ export interface WebhookModels {
 
 export function webhookModels(connection: Connection): WebhookModels {
   return {
-    Webhook:
-      (connection.models.Webhook as Model<WebhookDoc> | undefined) ??
-      connection.model<WebhookDoc>('Webhook', webhookSchema),
-    Delivery:
-      (connection.models.WebhookDelivery as Model<WebhookDeliveryDoc> | undefined) ??
-      connection.model<WebhookDeliveryDoc>('WebhookDelivery', deliverySchema),
+    Webhook: modelOn<WebhookDoc>(connection, 'Webhook', webhookSchema),
+    Delivery: modelOn<WebhookDeliveryDoc>(connection, 'WebhookDelivery', deliverySchema),
   };
 }
