@@ -38,7 +38,7 @@ async function exportedNames(): Promise<Set<string>> {
   const names = new Set(['up']);
   for (const metric of [...(await registry.getMetricsAsJSON()), ...(await sharedRegistry.getMetricsAsJSON())]) {
     names.add(metric.name);
-    if (metric.type === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(metric.name + s);
+    if (String(metric.type) === 'histogram') for (const s of ['_bucket', '_sum', '_count']) names.add(metric.name + s);
   }
   return names;
 }
