@@ -1,3 +1,4 @@
+import { traceCarrier } from '../shared/telemetry/index.js';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
@@ -440,6 +441,7 @@ export function ingestHandler(options: {
     try {
       await stager.commit();
       await writeFeedReceipt(redis, config.QUEUE_PREFIX, receipt);
+      const carrier = traceCarrier();
       const jobs = stager.keys.map((payloadKey, chunkIndex) => ({
         name: 'chunk',
         data: {
@@ -452,6 +454,7 @@ export function ingestHandler(options: {
           received,
           queuedAt: receipt.createdAt,
           profile: profileRef,
+          ...(carrier ? { trace: carrier } : {}),
         } satisfies IngestChunkJob,
         opts: {
           jobId: chunkJobId(feedId, chunkIndex),

@@ -5,6 +5,8 @@ import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/dis
 import type { Config } from '../shared/config.js';
 import {
   graphqlHandler,
+  READINESS_TIMEOUT_MS,
+  redisReadiness,
   startService,
   validRequestId,
   type RequestHandler,
@@ -28,7 +30,15 @@ import {
 } from './subscriptions/index.js';
 import { maskError } from '../shared/errors.js';
 import { Queue } from 'bullmq';
-import { createMetrics, ingestQueueMetrics, startMetricsServer, type MetricsServer } from '../shared/metrics.js';
+import {
+  createMetrics,
+  gatewayMetrics,
+  ingestQueueMetrics,
+  startMetricsServer,
+  type GatewayMetrics,
+  type MetricsServer,
+} from '../shared/metrics.js';
+import { operationMetricsPlugin, subgraphReadiness, tagRequestId, timedDataSource } from '../shared/telemetry/index.js';
 import { INGEST_QUEUE, type ChunkReport, type IngestChunkJob } from '../subgraphs/cases/ingestion/index.js';
 import { casesProfileReader, LiveProfiles } from './profiles.js';
 import { resolve } from 'node:path';
@@ -85,7 +95,7 @@ export interface GatewayOptions {
 
 /** Builds the Apollo Gateway over the static supergraph, routing to configured URLs. */
 export function createGateway(
-  options: Pick<GatewayOptions, 'config' | 'logger' | 'subgraphUrls' | 'supergraphSdl'>,
+  options: Pick<GatewayOptions, 'config' | 'logger' | 'subgraphUrls' | 'supergraphSdl'> & { metrics?: GatewayMetrics },
 ): ApolloGateway {
   const supergraphSdl = options.supergraphSdl ?? readFileSync(SUPERGRAPH_FILE, 'utf8');
   return new ApolloGateway({
@@ -93,7 +103,7 @@ export function createGateway(
     logger: options.logger,
     buildService: ({ name }) => {
       if (!(SUBGRAPHS as readonly string[]).includes(name)) throw new Error(`Unknown subgraph "${name}" in supergraph`);
-      return new SubgraphDataSource(
+      const source = new SubgraphDataSource(
         name,
         options.subgraphUrls[name as SubgraphId],
         options.config.SUBGRAPH_TIMEOUT_MS,
@@ -103,6 +113,7 @@ export function createGateway(
           logger: options.logger,
         },
       );
+      return options.metrics ? timedDataSource(name, source, options.metrics) : source;
     },
   });
 }
@@ -113,7 +124,9 @@ export type GatewayService = RunningService & { metrics: MetricsServer };
 export async function startGateway(options: GatewayOptions): Promise<GatewayService> {
   const { config, logger } = options;
   const production = config.NODE_ENV === 'production';
-  const gateway = createGateway(options);
+  const metrics = createMetrics('gateway');
+  const observed = gatewayMetrics(metrics.registry);
+  const gateway = createGateway({ ...options, metrics: observed });
   const redis = createRedis(config, 'gateway', logger);
   const safelist = config.GRAPHQL_SAFELIST_FILE
     ? loadSafelist(resolve(ROOT_DIR, config.GRAPHQL_SAFELIST_FILE))
@@ -136,7 +149,11 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
     allowBatchedHttpRequests: false,
     validationRules: guarded.validationRules,
     parseOptions: guarded.parseOptions,
-    plugins: [...guarded.plugins, ...(production ? [ApolloServerPluginLandingPageDisabled()] : [])],
+    plugins: [
+      operationMetricsPlugin(observed),
+      ...guarded.plugins,
+      ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
+    ],
     // With a safelist, a client may send just the hash of a listed operation; nothing new is registered.
     ...(safelist ? { persistedQueries: { cache: safelist.cache } } : {}),
     formatError: maskError(production, (error) => logger.error({ error }, 'internal error masked in the response')),
@@ -158,7 +175,6 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
     connection: redis,
     prefix: config.QUEUE_PREFIX,
   });
-  const metrics = createMetrics('gateway');
   const ingestMetrics = ingestQueueMetrics(metrics.registry, () =>
     queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'),
   );
@@ -202,13 +218,17 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
       graphqlHandler({
         server,
         maxBodyBytes: config.MAX_BODY_BYTES,
-        context: async (req, res) => ({
-          // Who is asking, and whether they may run one more operation: before the document is read.
-          principal: await guards.admitHttp(req.headers.authorization, req.socket.remoteAddress),
-          clientAddress: req.socket.remoteAddress,
-          signal: clientGoneSignal(res),
-          ...requestIdOf(req.headers[REQUEST_ID_HEADER]),
-        }),
+        context: async (req, res) => {
+          const id = requestIdOf(req.headers[REQUEST_ID_HEADER]);
+          tagRequestId(id.requestId);
+          return {
+            // Who is asking, and whether they may run one more operation: before the document is read.
+            principal: await guards.admitHttp(req.headers.authorization, req.socket.remoteAddress),
+            clientAddress: req.socket.remoteAddress,
+            signal: clientGoneSignal(res),
+            ...id,
+          };
+        },
         logger,
       }),
       ingest,
@@ -219,9 +239,14 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
       supergraph: async () => {
         if (!gateway.schema) throw new Error('supergraph not loaded');
       },
-      redis: async () => {
-        await redis.ping();
-      },
+      redis: redisReadiness(redis),
+      // Each subgraph by name: the gateway is not ready while one it routes to is not (README, Health and readiness).
+      ...Object.fromEntries(
+        SUBGRAPHS.map((name) => [
+          `subgraph:${name}`,
+          subgraphReadiness(name, options.subgraphUrls[name], observed, READINESS_TIMEOUT_MS),
+        ]),
+      ),
     },
     beforeClose: async () => {
       await subscriptions?.close();

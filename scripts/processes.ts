@@ -26,9 +26,15 @@ export const NODE_ARGS: Record<string, string[]> = {
   'subgraphs/cases/worker.ts': ['--max-old-space-size=128', '--max-semi-space-size=8'],
 };
 
+/**
+ * Loaded before every entry point: starts tracing when the OTEL_* variables ask for it, and
+ * must come before the entry so the instrumented modules load patched (README, Tracing).
+ */
+export const TELEMETRY_ARGS = ['--import', './shared/telemetry/register.ts'];
+
 /** Runs a TypeScript entry point with Node and tsx (the same command the compose file uses). */
 export function spawnEntry(entry: string, env: NodeJS.ProcessEnv, stdio: 'inherit' | 'pipe' = 'inherit'): ChildProcess {
-  return spawn(process.execPath, [...(NODE_ARGS[entry] ?? []), '--import', 'tsx', entry], {
+  return spawn(process.execPath, [...(NODE_ARGS[entry] ?? []), '--import', 'tsx', ...TELEMETRY_ARGS, entry], {
     cwd: ROOT,
     env,
     stdio: ['ignore', stdio, stdio],

@@ -152,6 +152,40 @@ export function graphqlHandler<TContext extends BaseContext>(options: GraphQLHan
 
 export type ReadinessCheck = () => Promise<void>;
 
+/**
+ * Readiness answers within about a second: a dependency slower than that is not one a
+ * request can use either (README, Health and readiness).
+ */
+export const READINESS_TIMEOUT_MS = 1_000;
+
+/** The part of a mongoose connection the store check uses. */
+interface StoreConnection {
+  db?: { collection: (name: string) => { findOne: (f: object, o: { maxTimeMS: number }) => Promise<unknown> } };
+}
+
+/**
+ * The store answers a real read, not only a ping: a store that pings but times out every
+ * query (a wedged backend, a full pool) is not ready. One indexed `_id` read of `collection`,
+ * bounded on the server by maxTimeMS and here by the check's own deadline.
+ */
+export function storeReadiness(connection: StoreConnection, collection: string, ms = READINESS_TIMEOUT_MS) {
+  return async (): Promise<void> => {
+    if (!connection.db) throw new Error('store not connected');
+    await withTimeout(
+      connection.db.collection(collection).findOne({ _id: 'readiness-probe' }, { maxTimeMS: ms }),
+      ms,
+      `store did not answer a read of ${collection} within ${ms} ms`,
+    );
+  };
+}
+
+/** Redis answers a PING within the deadline (ioredis queues commands while reconnecting, so it is bounded here). */
+export function redisReadiness(redis: { ping: () => Promise<unknown> }, ms = READINESS_TIMEOUT_MS) {
+  return async (): Promise<void> => {
+    await withTimeout(redis.ping(), ms, `redis did not answer PING within ${ms} ms`);
+  };
+}
+
 export interface ServiceOptions {
   name: string;
   host: string;
@@ -165,6 +199,8 @@ export interface ServiceOptions {
   /** Runs first on shutdown, before the server stops accepting (closes WebSockets). */
   beforeClose?: () => Promise<void>;
   shutdownTimeoutMs: number;
+  /** How long each readiness check may take before it counts as failed (1 s unless given). */
+  readinessTimeoutMs?: number;
 }
 
 export interface RunningService {
@@ -208,7 +244,8 @@ export async function startService(options: ServiceOptions): Promise<RunningServ
     await Promise.all(
       Object.entries(options.readiness).map(async ([name, check]) => {
         try {
-          await withTimeout(check(), 2_000, `${name} readiness check timed out`);
+          const ms = options.readinessTimeoutMs ?? READINESS_TIMEOUT_MS;
+          await withTimeout(check(), ms, `${name} readiness check timed out after ${ms} ms`);
           checks[name] = 'ok';
         } catch (error) {
           ok = false;

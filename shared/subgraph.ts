@@ -13,7 +13,10 @@ import {
   forwardedRequestId,
   type RequestIdSource,
   type RunningService,
+  storeReadiness,
 } from './http.js';
+import { tagRequestId } from './telemetry/index.js';
+import { createMetrics, observeStore, startMetricsServer } from './metrics.js';
 import { maskError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Redis } from 'ioredis';
@@ -104,6 +107,23 @@ export function withRequestDeadline(budgetMs: number, handler: RequestHandler): 
   };
 }
 
+/** The METRICS_PORT of a subgraph's process. */
+export function subgraphMetricsPort(config: Config, name: SubgraphName): number {
+  const ports: Record<SubgraphName, number> = {
+    cases: config.CASES_METRICS_PORT,
+    partners: config.PARTNERS_METRICS_PORT,
+    coverage: config.COVERAGE_METRICS_PORT,
+    finance: config.FINANCE_METRICS_PORT,
+  };
+  return ports[name];
+}
+
+/** The collection the store readiness check reads: the subgraph's first model's (each has one). */
+function readinessCollection(connection: Connection): string {
+  const first = connection.modelNames()[0];
+  return first ? connection.model(first).collection.collectionName : 'readiness';
+}
+
 /** Starts a subgraph's HTTP server with its GraphQL endpoint and health checks. */
 export async function startSubgraph<TContext extends BaseContext>(
   definition: SubgraphDefinition<TContext>,
@@ -111,6 +131,8 @@ export async function startSubgraph<TContext extends BaseContext>(
     config: Config;
     logger: Logger;
     port: number;
+    /** Defaults to the subgraph's <NAME>_METRICS_PORT; 0 picks a free one. */
+    metricsPort?: number;
     connection: Connection;
     onShutdown?: () => Promise<void>;
   },
@@ -119,6 +141,15 @@ export async function startSubgraph<TContext extends BaseContext>(
   await definition.prepare?.();
   const server = createSubgraphServer(definition, config, logger);
   await server.start();
+  observeStore(connection);
+  // Every process has its metrics on an internal port of its own (README, Metrics).
+  const metrics = createMetrics(`${definition.name}-subgraph`);
+  const metricsServer = await startMetricsServer({
+    host: config.METRICS_HOST,
+    port: options.metricsPort ?? subgraphMetricsPort(config, definition.name),
+    registry: metrics.registry,
+    logger,
+  });
   return startService({
     name: `${definition.name}-subgraph`,
     host: config.HOST,
@@ -137,20 +168,17 @@ export async function startSubgraph<TContext extends BaseContext>(
               req.headers['x-request-id'],
               req.headers['x-avrr-request-id-source'],
             );
+            tagRequestId(requestId);
             return definition.createContext(principal, requestId, requestIdSource);
           },
           logger,
         }),
       ),
     ],
-    readiness: {
-      mongo: async () => {
-        if (!connection.db) throw new Error('mongo not connected');
-        await connection.db.command({ ping: 1 });
-      },
-    },
+    readiness: { mongo: storeReadiness(connection, readinessCollection(connection)) },
     onShutdown: async () => {
       await server.stop();
+      await metricsServer.close();
       await options.onShutdown?.();
       await definition.close?.();
       await connection.close();

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { traceCarrier } from '../telemetry/propagation.js';
 import {
   CASE_EVENT_RETENTION,
   caseEventStream,
@@ -46,6 +47,9 @@ export async function publishCaseEvents(
   if (events.length === 0) return false;
   const stream = caseEventStream(prefix);
   const retention = String(CASE_EVENT_RETENTION);
+  // The writer's trace context rides in each entry, so readers continue its trace (README, Tracing).
+  const carrier = traceCarrier();
+  const trace = carrier ? JSON.stringify(carrier) : '';
   if (onceKey) {
     const once = `${prefix}:${onceKey}`;
     const appended = await redis.eval(
@@ -55,12 +59,16 @@ export async function publishCaseEvents(
       once,
       String(ONCE_KEY_TTL_SECONDS),
       retention,
+      trace,
       ...events.map(entryJsonOf),
     );
     return appended === 1;
   }
   const pipeline = redis.pipeline();
-  for (const event of events) pipeline.xadd(stream, 'MAXLEN', '~', retention, '*', 'event', entryJsonOf(event));
+  for (const event of events) {
+    const fields = trace ? ['event', entryJsonOf(event), 'trace', trace] : ['event', entryJsonOf(event)];
+    pipeline.xadd(stream, 'MAXLEN', '~', retention, '*', ...fields);
+  }
   const results = await pipeline.exec();
   const failed = results?.find(([error]) => error);
   if (failed) throw failed[0];
@@ -72,5 +80,8 @@ const ONCE_KEY_TTL_SECONDS = 45 * 86_400;
 
 const PUBLISH_ONCE = `
 if not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) then return 0 end
-for i = 3, #ARGV do redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[i]) end
+for i = 4, #ARGV do
+  if ARGV[3] == '' then redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[i])
+  else redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[i], 'trace', ARGV[3]) end
+end
 return 1`;

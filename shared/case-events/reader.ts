@@ -1,6 +1,8 @@
 import type { Redis } from 'ioredis';
 import type { Model } from 'mongoose';
 import { LeasedLoop } from '../leased-loop.js';
+import { recordCaseEventRead } from '../metrics.js';
+import { withTraceContext } from '../telemetry/propagation.js';
 import type { Logger } from '../logger.js';
 import { caseEventStream, type CaseEvent, type CaseEventEntry } from './contract.js';
 
@@ -12,6 +14,18 @@ export function parseStreamEntry(fields: readonly string[]): CaseEvent | null {
     return JSON.parse(fields[index + 1]!) as CaseEvent;
   } catch {
     return null;
+  }
+}
+
+/** The trace context an entry's writer left in it (`trace <json>`), if any. */
+export function traceOfEntry(fields: readonly string[]): unknown {
+  const index = fields.indexOf('trace');
+  const json = index >= 0 && index % 2 === 0 ? fields[index + 1] : undefined;
+  if (json === undefined || json.length > 1_024) return undefined;
+  try {
+    return JSON.parse(json) as unknown;
+  } catch {
+    return undefined;
   }
 }
 
@@ -175,6 +189,7 @@ export class CaseEventReader {
     const from = await this.resume();
     const raw = await this.source.read(from, this.options.batchSize, blockMs);
     const batch = batchOf(raw);
+    recordCaseEventRead(this.options.name, raw.length, raw[0]?.[0]);
     if (!batch) return 0;
     if (batch.entries.length < raw.length) {
       // Read past, so one bad entry does not stop the consumer for good; said, so it is not lost unseen.
@@ -183,7 +198,13 @@ export class CaseEventReader {
       this.logger.warn({ consumer: this.options.name, skipped }, 'case event entries that do not parse were skipped');
     }
     // A consumer that answers at once keeps the checkpoint's move in the same tick (the hub's handoff relies on it).
-    const handled = this.handle(batch);
+    // The batch continues the trace of its first entry's writer (README, Tracing).
+    const handled = withTraceContext(
+      traceOfEntry(raw[0]![1]),
+      `case events ${this.options.name}`,
+      { 'avrr.consumer': this.options.name, 'avrr.entries': raw.length },
+      () => this.handle(batch),
+    );
     if (handled !== undefined) await handled;
     await this.options.checkpoint.save(batch.lastId);
     return raw.length;

@@ -1,14 +1,21 @@
 import type { Connection } from 'mongoose';
 import type { Config } from '../../shared/config.js';
-import { startService, type ReadinessCheck, type RunningService } from '../../shared/http.js';
-import { createMetrics, startMetricsServer } from '../../shared/metrics.js';
+import { Queue } from 'bullmq';
+import {
+  redisReadiness,
+  startService,
+  storeReadiness,
+  type ReadinessCheck,
+  type RunningService,
+} from '../../shared/http.js';
+import { createMetrics, observeStore, queueMetrics, startMetricsServer } from '../../shared/metrics.js';
 import { connectDatabase, ensureIndexes } from '../../shared/mongo.js';
 import { stopInOrder, type LoggerFor } from '../../shared/process.js';
 import { createRedis } from '../../shared/redis.js';
 import { casesModels } from './case/models.js';
 import { startRetentionLoop } from './data-protection/retention-loop.js';
-import { feedModels, startIngestConsumer, type IngestConsumer } from './ingestion/index.js';
-import { startWebhookLoops } from './webhooks/index.js';
+import { feedModels, INGEST_QUEUE, startIngestConsumer, type IngestConsumer } from './ingestion/index.js';
+import { startWebhookLoops, WEBHOOK_QUEUE } from './webhooks/index.js';
 
 /** The worker's /health/ready: its database and Redis answer, and the feed-chunk consumer runs. */
 export function workerReadiness(deps: {
@@ -58,6 +65,12 @@ export async function startWorkerProcess(options: {
   await ensureIndexes(connection);
   const redis = createRedis(config, 'ingest-worker', logger);
   const metrics = createMetrics('ingest-worker');
+  observeStore(connection);
+  // Both queues' depth and lag, read when scraped (README, Metrics): failed chunks and webhooks alert on them.
+  const counted = [INGEST_QUEUE, WEBHOOK_QUEUE].map(
+    (name) => new Queue(name, { connection: redis, prefix: config.QUEUE_PREFIX }),
+  );
+  queueMetrics(metrics.registry, counted);
   const consumer = startIngestConsumer({ config, connection, redis, logger, registry: metrics.registry });
   const retention = startRetentionLoop({ config, connection, redis, logger });
   const webhooks = startWebhookLoops({ config, connection, redis, logger });
@@ -76,12 +89,13 @@ export async function startWorkerProcess(options: {
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     handlers: [],
     readiness: workerReadiness({
-      pingMongo: async () => connection.db?.command({ ping: 1 }),
-      pingRedis: () => redis.ping(),
+      pingMongo: storeReadiness(connection, casesModels(connection).Case.collection.collectionName),
+      pingRedis: redisReadiness(redis),
       consumer,
     }),
     onShutdown: async () => {
       await stopInOrder([consumer, { stop: () => metricsServer.close() }, retention, webhooks]);
+      await Promise.all(counted.map((queue) => queue.close()));
       redis.disconnect();
       await connection.close();
     },

@@ -46,6 +46,10 @@ export function testConfig(overrides: Record<string, string> = {}): Config {
     // Test files run side by side: every metrics server on a free port.
     GATEWAY_METRICS_PORT: '0',
     WORKER_METRICS_PORT: '0',
+    CASES_METRICS_PORT: '0',
+    PARTNERS_METRICS_PORT: '0',
+    COVERAGE_METRICS_PORT: '0',
+    FINANCE_METRICS_PORT: '0',
     ...overrides,
   });
 }

@@ -1,3 +1,4 @@
+import { withTraceContext } from '../../../shared/telemetry/index.js';
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../../shared/config.js';
@@ -92,27 +93,35 @@ export function createIngestWorker(deps: {
             `find the cause, then replay it`,
         );
       }
-      const timer = deps.metrics?.chunkSeconds.startTimer();
-      const chunk = await loadChunk(
-        deps.redis,
-        job.data,
-        stagedChunkLimit(deps.config.INGEST_CHUNK_MAX_BYTES ?? 1024 * 1024),
+      // The push's trace continues here (README, Tracing); a no-op when tracing is off.
+      return withTraceContext(
+        job.data.trace,
+        'ingest chunk',
+        { 'avrr.feed_id': job.data.feedId, 'avrr.chunk_index': job.data.chunkIndex ?? 0 },
+        async () => {
+          const timer = deps.metrics?.chunkSeconds.startTimer();
+          const chunk = await loadChunk(
+            deps.redis,
+            job.data,
+            stagedChunkLimit(deps.config.INGEST_CHUNK_MAX_BYTES ?? 1024 * 1024),
+          );
+          const report = await processIngestChunk(
+            chunk,
+            deps.models,
+            deps.publish,
+            deps.assignPartners,
+            deps.config.CASE_ID_KEY,
+            limits,
+          );
+          await recordChunk(feeds, chunk, report);
+          if (job.data.payloadKey) await deps.redis.del(job.data.payloadKey);
+          timer?.();
+          for (const [outcome, n] of Object.entries(report.counts))
+            if (n > 0) deps.metrics?.records.inc({ member_state: job.data.memberState, outcome }, n);
+          deps.metrics?.chunks.inc({ result: 'done' });
+          return report;
+        },
       );
-      const report = await processIngestChunk(
-        chunk,
-        deps.models,
-        deps.publish,
-        deps.assignPartners,
-        deps.config.CASE_ID_KEY,
-        limits,
-      );
-      await recordChunk(feeds, chunk, report);
-      if (job.data.payloadKey) await deps.redis.del(job.data.payloadKey);
-      timer?.();
-      for (const [outcome, n] of Object.entries(report.counts))
-        if (n > 0) deps.metrics?.records.inc({ member_state: job.data.memberState, outcome }, n);
-      deps.metrics?.chunks.inc({ result: 'done' });
-      return report;
     },
     {
       connection: deps.redis,

@@ -63,6 +63,8 @@ export type IngestChunkJob = Omit<IngestChunk, 'records' | 'lines'> & {
   payloadKey?: string;
   records?: unknown[];
   lines?: Array<number | null>;
+  /** The push's W3C trace context, so its trace continues in the worker (README, Tracing). */
+  trace?: Record<string, string>;
 };
 
 /** A staged chunk's records, their lines and in-feed duplicates, as the push API wrote them. */

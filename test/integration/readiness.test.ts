@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGateway, type GatewayService } from '../../gateway/server.js';
+import { silentLogger, startTestSystem, type TestSystem } from '../helpers/system.js';
+
+/** Readiness that tells the truth (README, Health and readiness). */
+describe('readiness', () => {
+  let system: TestSystem;
+  let broken: GatewayService;
+
+  beforeAll(async () => {
+    system = await startTestSystem();
+    // A second gateway whose cases subgraph is a port nobody listens on.
+    broken = await startGateway({
+      config: system.config,
+      logger: silentLogger,
+      port: 0,
+      metricsPort: 0,
+      subgraphUrls: {
+        cases: 'http://127.0.0.1:1/graphql',
+        partners: `${system.subgraphs.partners.url}/graphql`,
+        coverage: `${system.subgraphs.coverage.url}/graphql`,
+        finance: `${system.subgraphs.finance.url}/graphql`,
+      },
+    });
+  });
+  afterAll(async () => {
+    await broken?.shutdown('test done');
+    await system?.stop();
+  });
+
+  const ready = async (url: string) => {
+    const response = await fetch(`${url}/health/ready`);
+    return { status: response.status, body: (await response.json()) as { checks: Record<string, string> } };
+  };
+
+  it('the gateway is ready when every subgraph is, and reports each by name', async () => {
+    const { status, body } = await ready(system.gateway.url);
+    expect(status).toBe(200);
+    expect(Object.keys(body.checks).sort()).toEqual(
+      ['redis', 'subgraph:cases', 'subgraph:coverage', 'subgraph:finance', 'subgraph:partners', 'supergraph'].sort(),
+    );
+    const metrics = await (await fetch(system.gateway.metrics.url)).text();
+    expect(metrics).toMatch(/avrr_subgraph_up\{[^}]*subgraph="cases"[^}]*\} 1/);
+  });
+
+  it('a gateway whose subgraph does not answer is not ready, and names that subgraph', async () => {
+    const { status, body } = await ready(broken.url);
+    expect(status).toBe(503);
+    expect(body.checks['subgraph:cases']).toMatch(/^cases subgraph not ready/);
+    expect(body.checks['subgraph:partners']).toBe('ok');
+  });
+});
