@@ -16,7 +16,7 @@ export function traceCarrier(): TraceCarrier | undefined {
 }
 
 /** Only the two W3C fields, each bounded: a carrier read back from Redis is untrusted input. */
-function cleanCarrier(value: unknown): TraceCarrier {
+export function cleanCarrier(value: unknown): TraceCarrier {
   if (typeof value !== 'object' || value === null) return {};
   const carrier: TraceCarrier = {};
   for (const key of ['traceparent', 'tracestate'] as const) {
