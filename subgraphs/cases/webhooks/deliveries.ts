@@ -2,7 +2,7 @@ import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Types } from 'mongoose';
 import type { Logger } from '../../../shared/logger.js';
-import { postWebhook, signWebhook } from './endpoint.js';
+import { postWebhook, signWebhook, standardWebhookHeaders } from './endpoint.js';
 import {
   WEBHOOK_QUEUE,
   type DeliveryAttempt,
@@ -27,7 +27,8 @@ export async function deliver(
       : null;
   if (!delivery || !hook || hook.deletedAt) return 'GONE';
   const body = JSON.stringify(delivery.payload);
-  const timestamp = Math.floor(now().getTime() / 1000);
+  const sentAt = now();
+  const timestamp = Math.floor(sentAt.getTime() / 1000);
   const started = Date.now();
   let statusCode: number | null = null;
   let error: string | null = null;
@@ -37,6 +38,8 @@ export async function deliver(
       {
         'content-type': 'application/json',
         'user-agent': 'avrr-graph-webhooks/1',
+        ...standardWebhookHeaders(hook.secret, delivery._id, sentAt, body),
+        // Deprecated: the headers before Standard Webhooks, sent for one more version (README, Webhooks).
         'avrr-delivery-id': delivery._id,
         'avrr-event-id': delivery.eventId,
         'avrr-timestamp': String(timestamp),

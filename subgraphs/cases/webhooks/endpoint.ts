@@ -1,28 +1,38 @@
 import { badUserInput } from '../../../shared/errors.js';
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+import { signingSecretOf } from '../../../packages/client/src/webhooks.js';
 
-/** `v1=<hex>`: HMAC-SHA-256 with the endpoint's secret of `<unix seconds>.<body>`. */
+/**
+ * Deprecated (README, Webhooks), sent for one more version: `v1=<hex>`, HMAC-SHA-256 with the
+ * endpoint's secret of `<unix seconds>.<body>`. Receivers verify it with verifyLegacyWebhook
+ * from `@avrr/client/legacy-webhooks`.
+ */
 export function signWebhook(secret: string, timestamp: number, body: string): string {
   return `v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
-/** What a receiver does: the signature matches and the timestamp is recent (replays refused). */
-export function verifyWebhook(
+/**
+ * The Standard Webhooks headers of one attempt: `webhook-id` (the delivery, the same on every
+ * retry), `webhook-timestamp` (this attempt) and `webhook-signature` (`v1,<base64>` over
+ * `<id>.<timestamp>.<body>`), signed with the key of the endpoint's secret as the client kit
+ * derives it (signingSecretOf), so secrets issued before these headers verify them too.
+ */
+export function standardWebhookHeaders(
   secret: string,
-  signature: string,
-  timestamp: number,
+  deliveryId: string,
+  at: Date,
   body: string,
-  toleranceSeconds = 300,
-  now = Date.now(),
-): boolean {
-  if (!Number.isInteger(timestamp) || Math.abs(now / 1000 - timestamp) > toleranceSeconds) return false;
-  const expected = Buffer.from(signWebhook(secret, timestamp, body));
-  const given = Buffer.from(signature);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+): Record<'webhook-id' | 'webhook-timestamp' | 'webhook-signature', string> {
+  return {
+    'webhook-id': deliveryId,
+    'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+    'webhook-signature': new Webhook(signingSecretOf(secret)).sign(deliveryId, at, body),
+  };
 }
 
 /**
