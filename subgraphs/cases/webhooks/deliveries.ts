@@ -15,7 +15,7 @@ import {
 export async function deliver(
   models: WebhookModels,
   deliveryId: string,
-  options: { timeoutMs: number; finalAttempt: boolean; allowPrivate: boolean },
+  options: { timeoutMs: number; finalAttempt: boolean; allowPrivate: boolean; allowLocalhost?: boolean },
   now = () => new Date(),
 ): Promise<'DELIVERED' | 'GONE'> {
   const delivery = await models.Delivery.findOne({ _id: deliveryId }).lean<WebhookDeliveryDoc>().exec();
@@ -48,6 +48,7 @@ export async function deliver(
       body,
       options.timeoutMs,
       options.allowPrivate,
+      options.allowLocalhost ?? false,
     );
     if (statusCode < 200 || statusCode >= 300) error = `HTTP ${statusCode}`;
   } catch (caught) {
@@ -69,6 +70,8 @@ export function createWebhookWorker(deps: {
   prefix: string;
   timeoutMs: number;
   allowPrivate: boolean;
+  /** Development only: deliveries may reach this machine's loopback (WEBHOOK_LOCAL_RECEIVER). */
+  allowLocalhost?: boolean;
   logger: Logger;
   concurrency?: number;
 }): Worker<{ deliveryId: string }> {
@@ -78,6 +81,7 @@ export function createWebhookWorker(deps: {
       deliver(deps.models, job.data.deliveryId, {
         timeoutMs: deps.timeoutMs,
         allowPrivate: deps.allowPrivate,
+        allowLocalhost: deps.allowLocalhost ?? false,
         finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
       }),
     { connection: deps.redis, prefix: deps.prefix, concurrency: deps.concurrency ?? 8 },
