@@ -158,6 +158,11 @@ export const configShape = {
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
+  // Development only (README, Trying webhooks on a laptop): http://localhost endpoints.
+  WEBHOOK_LOCAL_RECEIVER: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
 };
 
 export const configSchema = z.object(configShape).superRefine((config, ctx) => {
@@ -180,6 +185,12 @@ export const configSchema = z.object(configShape).superRefine((config, ctx) => {
       code: z.ZodIssueCode.custom,
       path: ['CASE_ID_KEY'],
       message: 'must be set in production (the default is for development only)',
+    });
+  if (config.WEBHOOK_LOCAL_RECEIVER)
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      path: ['WEBHOOK_LOCAL_RECEIVER'],
+      message: 'is for trying webhooks on a laptop and is refused in production (it lets deliveries reach localhost)',
     });
   if (config.PSEUDONYM_KEY === DEV_PSEUDONYM_KEY)
     ctx.addIssue({

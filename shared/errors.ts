@@ -110,6 +110,10 @@ export const ERROR_DEFINITIONS = {
     description: 'with `GRAPHQL_SAFELIST_FILE`, the operation is not listed (400)',
   },
   RESUME_POINT_EXPIRED: { client: true, description: "a subscription's `after:` is older than `EVENT_REPLAY_HOURS`" },
+  RESUME_POINT_IN_FUTURE: {
+    client: true,
+    description: "a subscription's `after:` is later than the newest event (`extensions.newest`): no such event exists",
+  },
   SUBSCRIBER_TOO_SLOW: {
     client: true,
     description: 'more than `SUBSCRIPTION_MAX_QUEUE` events were waiting for a subscriber',
@@ -279,6 +283,14 @@ export const resumePointExpired = (oldestKept: string) =>
     `Events before ${oldestKept} are no longer kept; read the current state with a query and subscribe again ` +
       'without after',
     { oldestKept },
+  );
+/** `after:` names an event later than any in the stream: resuming there would wait for nothing in silence. */
+export const resumePointInFuture = (after: string, newest: string) =>
+  codedError(
+    'RESUME_POINT_IN_FUTURE',
+    `after: "${after}" is later than the newest event (${newest}); resume with an id you received, or subscribe ` +
+      'without after',
+    { newest },
   );
 /** The subscriber's queue overflowed; all before `resumeAfter` was delivered, so resuming there loses nothing. */
 export const subscriberTooSlow = (maxQueue: number, resumeAfter: string) =>

@@ -14,7 +14,7 @@ import {
   type CaseEventFilter,
   type CaseEventMessage,
 } from '../../shared/case-events/index.js';
-import { badUserInput, resumePointExpired, subscriberTooSlow } from '../../shared/errors.js';
+import { badUserInput, resumePointExpired, resumePointInFuture, subscriberTooSlow } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 
 /** A subscriber's view of the hub: its rights, its filter, where it is. */
@@ -120,6 +120,22 @@ export class CaseEventHub {
     await this.redis.set(this.floorKey, floor);
   }
 
+  /**
+   * The newest id the stream has given out (trimmed entries included), or what this instance
+   * has read if that is later: an `after` past both names an event that does not exist.
+   */
+  private async newestId(): Promise<string> {
+    let generated = '0-0';
+    try {
+      const info = (await this.redis.xinfo('STREAM', this.stream)) as unknown[];
+      const at = info.indexOf('last-generated-id');
+      if (at >= 0 && typeof info[at + 1] === 'string') generated = info[at + 1] as string;
+    } catch {
+      // No stream yet: no event has been written, so any `after` is later than all of them.
+    }
+    return compareStreamIds(generated, this.lastId) >= 0 ? generated : this.lastId;
+  }
+
   private dispatch(message: CaseEventMessage): void {
     for (const subscriber of this.subscribers) {
       if (mayReceive(subscriber.principal, message) && matchesFilter(message, subscriber.filter))
@@ -142,6 +158,8 @@ export class CaseEventHub {
       if (floor && compareStreamIds(after, floor) < 0) {
         throw resumePointExpired(floor);
       }
+      const newest = await this.newestId();
+      if (compareStreamIds(after, newest) > 0) throw resumePointInFuture(after, newest);
     }
     const maxQueue = this.options.maxQueue ?? 10_000;
     const queue: CaseEventMessage[] = [];

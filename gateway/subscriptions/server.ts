@@ -85,6 +85,28 @@ function withPayloadErrors(source: ResultStream, ctx: SubscriptionContext): Resu
   return generator as unknown as ResultStream;
 }
 
+/**
+ * A subscription refused before its first event (an expired or future `after`, no rights):
+ * sent as the protocol's `error` message, which clients hand to their error handler, not as
+ * a `next` that a handler written for events would misread. graphql-ws sends an `error` for
+ * a stream that throws; it carries the first error with its code and extensions.
+ */
+function refused(result: ExecutionResult): ResultStream | ExecutionResult {
+  const first = result.errors?.[0];
+  if (!first) return result;
+  const generator = {
+    next: async (): Promise<IteratorResult<ExecutionResult, void>> => {
+      throw first;
+    },
+    return: async (): Promise<IteratorResult<ExecutionResult, void>> => ({ done: true, value: undefined }),
+    throw: async (error: unknown): Promise<IteratorResult<ExecutionResult, void>> => {
+      throw error;
+    },
+    [Symbol.asyncIterator]: () => generator,
+  };
+  return generator as unknown as ResultStream;
+}
+
 /** `stream`, calling `onEnd` once when it ends: run out, returned or thrown. */
 function untilEnded(stream: ResultStream, onEnd: () => void): ResultStream {
   let ended = false;
@@ -296,7 +318,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
       },
       subscribe: async (args) => {
         const result = await subscribe({ ...args, fieldResolver: byResponseKey });
-        if (!(Symbol.asyncIterator in result)) return result;
+        if (!(Symbol.asyncIterator in result)) return refused(result);
         const context = args.contextValue as SubscriptionContext;
         const stream = withPayloadErrors(result, context);
         const state = statesById.get(context.connectionId);

@@ -60,6 +60,7 @@ export function casesSubgraph(
     | 'SUPPORT_ACCESS_MINUTES'
     | 'WEBHOOK_ALLOW_HTTP'
     | 'WEBHOOK_ALLOW_PRIVATE_NETWORK'
+    | 'WEBHOOK_LOCAL_RECEIVER'
     | 'WEBHOOK_ATTEMPTS'
     | 'WEBHOOK_BACKOFF_MS'
   > &
@@ -87,6 +88,7 @@ export function casesSubgraph(
   const webhooks = new WebhookApi(webhookModels(connection), client, config.QUEUE_PREFIX, {
     allowHttp: config.WEBHOOK_ALLOW_HTTP,
     allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_NETWORK,
+    allowLocalhost: config.WEBHOOK_LOCAL_RECEIVER,
     attempts: config.WEBHOOK_ATTEMPTS,
     backoffMs: config.WEBHOOK_BACKOFF_MS,
   });

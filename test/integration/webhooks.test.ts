@@ -2,6 +2,9 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Queue, type Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Webhook } from 'standardwebhooks';
+import { verifyLegacyWebhook as verifyWebhook } from '../../packages/client/src/legacy-webhooks.js';
+import { verifyWebhook as verifyDelivery, WebhookVerificationError } from '../../packages/client/src/webhooks.js';
 import { mintToken } from '../../shared/auth.js';
 import { publishCaseEvents } from '../../shared/case-events/index.js';
 import { duplicateRedis } from '../../shared/redis.js';
@@ -10,12 +13,14 @@ import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js'
 import { factsOf } from '../../subgraphs/cases/statistics/facts.js';
 import {
   createWebhookWorker,
-  verifyWebhook,
   WEBHOOK_QUEUE,
   WebhookDispatcher,
   webhookModels,
 } from '../../subgraphs/cases/webhooks/index.js';
 import { silentLogger, startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
+
+/** The delivery id the deprecated header names: the Standard Webhooks `webhook-id` is the same. */
+const byHookDelivery = (hit: Hit) => String(hit.headers['avrr-delivery-id']);
 
 interface Hit {
   path: string;
@@ -45,9 +50,9 @@ describe('webhooks', () => {
     while (!(await check()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   };
   const register = (path: string, eventTypes: string[]) =>
-    graphql<{ registerWebhook: { id: string; secret: string; url: string } }>(
+    graphql<{ registerWebhook: { id: string; secret: string; signingSecret: string; url: string } }>(
       'mutation($u: String!, $t: [CaseEventType!]!) { registerWebhook(url: $u, eventTypes: $t) { id secret ' +
-        'url eventTypes } }',
+        'signingSecret url eventTypes } }',
       { u: `${base}${path}`, t: eventTypes },
     );
 
@@ -225,6 +230,28 @@ describe('webhooks', () => {
         okHit.body.replace('ACCEPTED', 'CLOSED'),
       ),
     ).toBe(false);
+    // The Standard Webhooks headers, verified as a partner would: with the reference library and
+    // the `signingSecret`, and with the client kit (which also takes the older `secret`).
+    expect(ok.signingSecret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
+    const standard = {
+      'webhook-id': String(okHit.headers['webhook-id']),
+      'webhook-timestamp': String(okHit.headers['webhook-timestamp']),
+      'webhook-signature': String(okHit.headers['webhook-signature']),
+    };
+    expect(standard['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
+    expect(new Webhook(ok.signingSecret).verify(okHit.body, standard)).toMatchObject({ type: 'ACCEPTED' });
+    expect(() => new Webhook(flaky.signingSecret).verify(okHit.body, standard)).toThrow();
+    const verified = verifyDelivery(ok.secret, okHit.headers, okHit.body);
+    expect(verified.webhookId).toBe(byHookDelivery(okHit));
+    expect(verified.payload.caseId).toBe(target._id.toHexString());
+    expect(() => verifyDelivery(ok.signingSecret, okHit.headers, okHit.body.replace('ACCEPTED', 'CLOSED'))).toThrow(
+      WebhookVerificationError,
+    );
+    // A retry is the same message: the same webhook-id on every attempt, a new signature each time.
+    const flakyHits = hits.filter((h) => h.path === '/flaky');
+    expect(new Set(flakyHits.map((h) => h.headers['webhook-id'])).size).toBe(1);
+    for (const hit of flakyHits)
+      expect(verifyDelivery(flaky.signingSecret, hit.headers, hit.body).payload.type).toBe('ACCEPTED');
     const payload = JSON.parse(okHit.body) as Record<string, unknown>;
     expect(payload).toMatchObject({
       type: 'ACCEPTED',

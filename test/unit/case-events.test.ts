@@ -1,3 +1,4 @@
+import { verifyLegacyWebhook as verifyWebhook } from '../../packages/client/src/legacy-webhooks.js';
 import {
   Kind,
   parse,
@@ -29,7 +30,6 @@ import {
   payloadOf,
   postWebhook,
   signWebhook,
-  verifyWebhook,
 } from '../../subgraphs/cases/webhooks/index.js';
 
 const facts = eventFacts({ memberState: 'BE', partnerId: 'weldo', countryOfOrigin: 'AF', status: 'ACCEPTED' });

@@ -2,7 +2,7 @@ import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Types } from 'mongoose';
 import type { Logger } from '../../../shared/logger.js';
-import { postWebhook, signWebhook } from './endpoint.js';
+import { postWebhook, signWebhook, standardWebhookHeaders } from './endpoint.js';
 import {
   WEBHOOK_QUEUE,
   type DeliveryAttempt,
@@ -15,7 +15,7 @@ import {
 export async function deliver(
   models: WebhookModels,
   deliveryId: string,
-  options: { timeoutMs: number; finalAttempt: boolean; allowPrivate: boolean },
+  options: { timeoutMs: number; finalAttempt: boolean; allowPrivate: boolean; allowLocalhost?: boolean },
   now = () => new Date(),
 ): Promise<'DELIVERED' | 'GONE'> {
   const delivery = await models.Delivery.findOne({ _id: deliveryId }).lean<WebhookDeliveryDoc>().exec();
@@ -27,7 +27,8 @@ export async function deliver(
       : null;
   if (!delivery || !hook || hook.deletedAt) return 'GONE';
   const body = JSON.stringify(delivery.payload);
-  const timestamp = Math.floor(now().getTime() / 1000);
+  const sentAt = now();
+  const timestamp = Math.floor(sentAt.getTime() / 1000);
   const started = Date.now();
   let statusCode: number | null = null;
   let error: string | null = null;
@@ -37,6 +38,8 @@ export async function deliver(
       {
         'content-type': 'application/json',
         'user-agent': 'avrr-graph-webhooks/1',
+        ...standardWebhookHeaders(hook.secret, delivery._id, sentAt, body),
+        // Deprecated: the headers before Standard Webhooks, sent for one more version (README, Webhooks).
         'avrr-delivery-id': delivery._id,
         'avrr-event-id': delivery.eventId,
         'avrr-timestamp': String(timestamp),
@@ -45,6 +48,7 @@ export async function deliver(
       body,
       options.timeoutMs,
       options.allowPrivate,
+      options.allowLocalhost ?? false,
     );
     if (statusCode < 200 || statusCode >= 300) error = `HTTP ${statusCode}`;
   } catch (caught) {
@@ -66,6 +70,8 @@ export function createWebhookWorker(deps: {
   prefix: string;
   timeoutMs: number;
   allowPrivate: boolean;
+  /** Development only: deliveries may reach this machine's loopback (WEBHOOK_LOCAL_RECEIVER). */
+  allowLocalhost?: boolean;
   logger: Logger;
   concurrency?: number;
 }): Worker<{ deliveryId: string }> {
@@ -75,6 +81,7 @@ export function createWebhookWorker(deps: {
       deliver(deps.models, job.data.deliveryId, {
         timeoutMs: deps.timeoutMs,
         allowPrivate: deps.allowPrivate,
+        allowLocalhost: deps.allowLocalhost ?? false,
         finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
       }),
     { connection: deps.redis, prefix: deps.prefix, concurrency: deps.concurrency ?? 8 },

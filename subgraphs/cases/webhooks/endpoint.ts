@@ -1,28 +1,38 @@
 import { badUserInput } from '../../../shared/errors.js';
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+import { signingSecretOf } from '../../../packages/client/src/webhooks.js';
 
-/** `v1=<hex>`: HMAC-SHA-256 with the endpoint's secret of `<unix seconds>.<body>`. */
+/**
+ * Deprecated (README, Webhooks), sent for one more version: `v1=<hex>`, HMAC-SHA-256 with the
+ * endpoint's secret of `<unix seconds>.<body>`. Receivers verify it with verifyLegacyWebhook
+ * from `@avrr/client/legacy-webhooks`.
+ */
 export function signWebhook(secret: string, timestamp: number, body: string): string {
   return `v1=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
-/** What a receiver does: the signature matches and the timestamp is recent (replays refused). */
-export function verifyWebhook(
+/**
+ * The Standard Webhooks headers of one attempt: `webhook-id` (the delivery, the same on every
+ * retry), `webhook-timestamp` (this attempt) and `webhook-signature` (`v1,<base64>` over
+ * `<id>.<timestamp>.<body>`), signed with the key of the endpoint's secret as the client kit
+ * derives it (signingSecretOf), so secrets issued before these headers verify them too.
+ */
+export function standardWebhookHeaders(
   secret: string,
-  signature: string,
-  timestamp: number,
+  deliveryId: string,
+  at: Date,
   body: string,
-  toleranceSeconds = 300,
-  now = Date.now(),
-): boolean {
-  if (!Number.isInteger(timestamp) || Math.abs(now / 1000 - timestamp) > toleranceSeconds) return false;
-  const expected = Buffer.from(signWebhook(secret, timestamp, body));
-  const given = Buffer.from(signature);
-  return given.length === expected.length && timingSafeEqual(given, expected);
+): Record<'webhook-id' | 'webhook-timestamp' | 'webhook-signature', string> {
+  return {
+    'webhook-id': deliveryId,
+    'webhook-timestamp': String(Math.floor(at.getTime() / 1000)),
+    'webhook-signature': new Webhook(signingSecretOf(secret)).sign(deliveryId, at, body),
+  };
 }
 
 /**
@@ -78,6 +88,22 @@ export interface EndpointPolicy {
   allowHttp: boolean;
   /** Private and loopback addresses reachable (local development and tests). */
   allowPrivate: boolean;
+  /**
+   * Development only (WEBHOOK_LOCAL_RECEIVER, refused in production): `http://` or `https://`
+   * to `localhost`, `127.0.0.1` or `[::1]`, and nothing else private.
+   */
+  allowLocalhost?: boolean;
+}
+
+const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '::1']);
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+
+/** This machine's own address (what `localhost` resolves to). */
+function isLoopback(address: string): boolean {
+  const family = isIP(address);
+  return family !== 0 && LOOPBACK.check(address, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 /** An endpoint must be HTTPS, with no credentials, and not a private or internal address (literal or name). */
@@ -90,13 +116,15 @@ export function checkWebhookUrl(raw: string, policy: EndpointPolicy): URL {
   } catch {
     throw bad('is not a URL');
   }
-  if (url.protocol !== 'https:' && !(policy.allowHttp && url.protocol === 'http:'))
-    throw bad(`must start with https:// (got ${url.protocol}//)`);
   if (url.username || url.password) throw bad('must not carry credentials; deliveries are signed instead');
   const host = url.hostname
     .replace(/^\[|\]$/g, '')
     .replace(/\.$/, '')
     .toLowerCase();
+  if (policy.allowLocalhost && LOOPBACK_NAMES.has(host) && (url.protocol === 'http:' || url.protocol === 'https:'))
+    return url;
+  if (url.protocol !== 'https:' && !(policy.allowHttp && url.protocol === 'http:'))
+    throw bad(`must start with https:// (got ${url.protocol}//)`);
   const internalName =
     host === 'localhost' ||
     host.endsWith('.localhost') ||
@@ -112,12 +140,13 @@ export function checkWebhookUrl(raw: string, policy: EndpointPolicy): URL {
  * DNS resolution for deliveries: a name that resolves to a blocked address is refused at
  * connect time (so a name pointing inside, or re-pointed after registration, reaches nothing).
  */
-function guardedLookup(allowPrivate: boolean): LookupFunction {
+function guardedLookup(allowPrivate: boolean, allowLoopback: boolean): LookupFunction {
   return (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
       if (error) return callback(error, '', 0);
       const list = addresses as LookupAddress[];
-      const blocked = !allowPrivate && list.some((a) => isBlockedAddress(a.address));
+      const blocked =
+        !allowPrivate && list.some((a) => isBlockedAddress(a.address) && !(allowLoopback && isLoopback(a.address)));
       if (blocked || list.length === 0)
         return callback(
           Object.assign(new Error(`${hostname} resolves to a private or internal address`), { code: 'EBLOCKED' }),
@@ -138,10 +167,11 @@ export function postWebhook(
   body: string,
   timeoutMs: number,
   allowPrivate: boolean,
+  allowLoopback = false,
 ): Promise<number> {
   return new Promise((resolve, reject) => {
     const host = url.hostname.replace(/^\[|\]$/g, '');
-    if (!allowPrivate && isIP(host) !== 0 && isBlockedAddress(host))
+    if (!allowPrivate && isIP(host) !== 0 && isBlockedAddress(host) && !(allowLoopback && isLoopback(host)))
       return reject(new Error(`${host} is a private or internal address`));
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
     const request = send(
@@ -149,7 +179,7 @@ export function postWebhook(
       {
         method: 'POST',
         headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
-        lookup: guardedLookup(allowPrivate),
+        lookup: guardedLookup(allowPrivate, allowLoopback),
         signal: AbortSignal.timeout(timeoutMs),
       },
       (response) => {

@@ -2,8 +2,9 @@
  * Webhooks for partner systems that cannot hold a socket. A partner registers an HTTPS
  * endpoint and the event types it wants (api.ts); the dispatcher (one at a time, in the worker
  * process) reads the case event stream and queues one delivery per event and matching
- * endpoint, for the partner's assigned cases only (dispatcher.ts). Deliveries are signed (HMAC-SHA-256
- * with the endpoint's secret over `<timestamp>.<body>`), retried with exponential backoff
+ * endpoint, for the partner's assigned cases only (dispatcher.ts). Deliveries are signed the
+ * Standard Webhooks way (and with the deprecated `avrr-signature` for one more version; endpoint.ts);
+ * receivers verify with the client kit (packages/client). They are retried with exponential backoff
  * by BullMQ, and every attempt is logged (deliveries.ts). Payloads carry no personal data.
  */
 export { WebhookApi } from './api.js';
@@ -15,7 +16,7 @@ export {
   isBlockedAddress,
   postWebhook,
   signWebhook,
-  verifyWebhook,
+  standardWebhookHeaders,
   type EndpointPolicy,
 } from './endpoint.js';
 export {

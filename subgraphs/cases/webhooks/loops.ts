@@ -11,7 +11,12 @@ import { WEBHOOK_QUEUE, webhookModels } from './models.js';
 
 type WebhookConfig = Pick<
   Config,
-  'QUEUE_PREFIX' | 'WEBHOOK_ATTEMPTS' | 'WEBHOOK_BACKOFF_MS' | 'WEBHOOK_TIMEOUT_MS' | 'WEBHOOK_ALLOW_PRIVATE_NETWORK'
+  | 'QUEUE_PREFIX'
+  | 'WEBHOOK_ATTEMPTS'
+  | 'WEBHOOK_BACKOFF_MS'
+  | 'WEBHOOK_TIMEOUT_MS'
+  | 'WEBHOOK_ALLOW_PRIVATE_NETWORK'
+  | 'WEBHOOK_LOCAL_RECEIVER'
 >;
 
 /**
@@ -44,6 +49,7 @@ export function startWebhookLoops(deps: {
     prefix: config.QUEUE_PREFIX,
     timeoutMs: config.WEBHOOK_TIMEOUT_MS,
     allowPrivate: config.WEBHOOK_ALLOW_PRIVATE_NETWORK,
+    allowLocalhost: config.WEBHOOK_LOCAL_RECEIVER,
     logger,
   });
   return {

@@ -1,3 +1,4 @@
+import { signingSecretOf } from '../../../packages/client/src/webhooks.js';
 import type { GraphQLResolverMap } from '../../../shared/subgraph.js';
 import type { CasesContext } from '../context.js';
 import type { WebhookDeliveryDoc, WebhookDoc } from './models.js';
@@ -7,6 +8,8 @@ export const webhookResolvers: GraphQLResolverMap<CasesContext> = {
   Webhook: {
     id: (doc: WebhookDoc & { revealSecret?: boolean }) => doc._id.toHexString(),
     secret: (doc: WebhookDoc & { revealSecret?: boolean }) => (doc.revealSecret ? doc.secret : null),
+    signingSecret: (doc: WebhookDoc & { revealSecret?: boolean }) =>
+      doc.revealSecret ? signingSecretOf(doc.secret) : null,
   },
   WebhookDelivery: {
     id: (doc: WebhookDeliveryDoc) => doc._id,
