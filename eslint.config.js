@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier/flat';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.services/', 'coverage/', 'tools/'] },
+  { ignores: ['node_modules/', '.services/', 'coverage/', 'tools/', 'packages/*/dist/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
