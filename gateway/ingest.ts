@@ -9,6 +9,8 @@ import type { Principal } from '../shared/auth.js';
 import type { Config } from '../shared/config.js';
 import { BodyTooLargeError, readBody, sendJson, type RequestHandler } from '../shared/http.js';
 import type { Logger } from '../shared/logger.js';
+import { isErrorCode, type ErrorCode } from '../shared/errors.js';
+import { sendProblem } from '../shared/problem-details.js';
 import {
   canonicalRecordSchema,
   chunkJobId,
@@ -96,13 +98,15 @@ function parsedProfile(data: Buffer): { profile: FeedProfile } | { message: stri
   return { message: `profile: ${listed.join('; ')}${more}`.slice(0, 2_000), field };
 }
 
+/** An error answer as RFC 9457 problem details (shared/problem-details.ts), the earlier body kept inside. */
 const problem = (
   res: ServerResponse,
   status: number,
-  code: string,
+  code: ErrorCode,
   message: string,
   extra: Record<string, unknown> = {},
-) => sendJson(res, status, { error: { code, message, ...extra } });
+  headers: Record<string, string> = {},
+) => sendProblem(res, status, code, message, extra, headers);
 
 /**
  * The push API on the gateway's port: `POST /ingest/v1/feeds` (JSON array or {records},
@@ -132,17 +136,12 @@ export function ingestHandler(options: {
   function refuse(req: IncomingMessage, res: ServerResponse, refusal: PushRefusal): void {
     res.setHeader('connection', 'close');
     req.resume();
-    sendJson(
+    sendProblem(
       res,
       refusal.status,
-      {
-        error: {
-          code: refusal.code,
-          message: refusal.message,
-          limit: refusal.limit,
-          retryAfterSeconds: refusal.retryAfterSeconds,
-        },
-      },
+      isErrorCode(refusal.code) ? refusal.code : 'INTERNAL_SERVER_ERROR',
+      refusal.message,
+      { limit: refusal.limit, retryAfterSeconds: refusal.retryAfterSeconds },
       { 'retry-after': String(refusal.retryAfterSeconds) },
     );
   }
@@ -167,12 +166,9 @@ export function ingestHandler(options: {
     const profileName = url.searchParams.get('profile') ?? (req.headers['x-feed-profile'] as string | undefined);
     if (profileName && options.profiles && !options.profiles.loaded()) {
       // Not yet read from the cases subgraph: "unknown" would be a wrong, final answer.
-      sendJson(
-        res,
-        503,
-        { error: { code: 'SERVICE_UNAVAILABLE', message: 'The feed profiles are not loaded yet; retry shortly' } },
-        { 'retry-after': '5' },
-      );
+      problem(res, 503, 'SERVICE_UNAVAILABLE', 'The feed profiles are not loaded yet; retry shortly', {}, {
+        'retry-after': '5',
+      });
       return null;
     }
     const profile = profileName ? options.profiles?.get(profileName) : undefined;
@@ -367,10 +363,24 @@ export function ingestHandler(options: {
     const idemKey = idempotencyKey
       ? `${config.QUEUE_PREFIX}:feed-idempotency:${principal.memberState}:${idempotencyKey}`
       : undefined;
+    /**
+     * A retry answers the feed's current status and counts (its report), not the QUEUED of the first
+     * answer: a feed long finished says so. When the store cannot be asked now, the status is null
+     * (unknown), never a guess; the report link gives it later.
+     */
     const repeated = async (existing: string) => {
-      const receipt = await readFeedReceipt(redis, config.QUEUE_PREFIX, existing);
-      const answer = { feedId: existing, received: receipt?.received ?? null, status: 'QUEUED', replayed: true };
-      return sendJson(res, 202, { ...answer, report: `/ingest/v1/feeds/${existing}` });
+      const current = await currentReport(principal, existing);
+      const found = current.kind === 'report' ? current.report : undefined;
+      const receipt = found ? undefined : await readFeedReceipt(redis, config.QUEUE_PREFIX, existing);
+      const counts = found?.counts as { received?: unknown } | undefined;
+      return sendJson(res, 202, {
+        feedId: existing,
+        received: typeof counts?.received === 'number' ? counts.received : (receipt?.received ?? null),
+        status: typeof found?.status === 'string' ? found.status : null,
+        counts: found?.counts ?? null,
+        replayed: true,
+        report: `/ingest/v1/feeds/${existing}`,
+      });
     };
     // A retry of a push already taken: answered without reading (or processing) it again.
     const known = idemKey ? await redis.get(idemKey) : null;
@@ -477,17 +487,26 @@ export function ingestHandler(options: {
     sendJson(res, 202, { feedId, received, status: 'QUEUED', report: `/ingest/v1/feeds/${feedId}` });
   }
 
-  async function report(req: IncomingMessage, res: ServerResponse, feedId: string): Promise<void> {
-    const principal = await principalOf(req, res);
-    if (!principal) return;
+  /**
+   * A feed's current report for the principal: the store's, else (no chunk stored yet) the receipt's
+   * QUEUED one; `unavailable` when the store could not be asked now, `missing` when the feed is not theirs.
+   */
+  async function currentReport(
+    principal: Principal,
+    feedId: string,
+  ): Promise<
+    | { kind: 'report'; report: Record<string, unknown> }
+    | { kind: 'unavailable'; code: ErrorCode; message: string; serviceName?: string }
+    | { kind: 'missing' }
+  > {
     const result = await options.server.executeOperation(
       { query: REPORT_QUERY, variables: { id: feedId } },
       // The gateway's own query for the caller (not the client's document): no safelist, no rate count.
       { contextValue: { principal, internal: true } },
     );
     const single = result.body.kind === 'single' ? result.body.singleResult : undefined;
-    const feed = (single?.data as { ingestionFeed?: unknown } | undefined)?.ingestionFeed;
-    if (feed) return sendJson(res, 200, feed);
+    const feed = (single?.data as { ingestionFeed?: Record<string, unknown> | null } | undefined)?.ingestionFeed;
+    if (feed) return { kind: 'report', report: feed };
     const failure = single
       ? single.errors?.[0]
       : { message: 'unexpected incremental response', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
@@ -498,32 +517,38 @@ export function ingestHandler(options: {
         failure.extensions?.code === 'SUBGRAPH_UNAVAILABLE' || failure.extensions?.code === 'SUBGRAPH_ERROR'
           ? failure.extensions.code
           : 'INTERNAL_SERVER_ERROR';
-      const serviceName =
-        typeof failure.extensions?.serviceName === 'string' ? { serviceName: failure.extensions.serviceName } : {};
-      return sendJson(
-        res,
-        503,
-        {
-          error: {
-            code,
-            message:
-              `The report of feed ${feedId} could not be read now (${failure.message}); retry: a ` +
-              `report answers the feed's state or nothing`,
-            ...serviceName,
-          },
-        },
-        { 'retry-after': '5' },
-      );
+      const serviceName = failure.extensions?.serviceName;
+      return {
+        kind: 'unavailable',
+        code,
+        message: failure.message,
+        ...(typeof serviceName === 'string' ? { serviceName } : {}),
+      };
     }
     // The store has no chunk of the feed yet: its report by the store's rule from no chunks
     // (QUEUED), with what the push API's receipt says was received.
     const receipt = await readFeedReceipt(redis, config.QUEUE_PREFIX, feedId);
-    if (!receipt || !mayReadFeed(principal, receipt.memberState)) {
-      return problem(res, 404, 'NOT_FOUND', `Feed ${feedId} was not found`);
-    }
+    if (!receipt || !mayReadFeed(principal, receipt.memberState)) return { kind: 'missing' };
     // The fields REPORT_QUERY asks the graph for, so both answers have one shape.
     const { chunks: _chunks, ...answer } = queuedReport(receipt);
-    sendJson(res, 200, answer);
+    return { kind: 'report', report: answer };
+  }
+
+  async function report(req: IncomingMessage, res: ServerResponse, feedId: string): Promise<void> {
+    const principal = await principalOf(req, res);
+    if (!principal) return;
+    const current = await currentReport(principal, feedId);
+    if (current.kind === 'report') return sendJson(res, 200, current.report);
+    if (current.kind === 'missing') return problem(res, 404, 'NOT_FOUND', `Feed ${feedId} was not found`);
+    return problem(
+      res,
+      503,
+      current.code,
+      `The report of feed ${feedId} could not be read now (${current.message}); retry: a ` +
+        `report answers the feed's state or nothing`,
+      current.serviceName ? { serviceName: current.serviceName } : {},
+      { 'retry-after': '5' },
+    );
   }
 
   const handler = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
