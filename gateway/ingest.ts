@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
 import type { Queue } from 'bullmq';
@@ -37,6 +37,7 @@ import { pushLimits, type PushRefusal } from './limits.js';
 import type { ProfileCatalog } from './profiles.js';
 import { multipartBoundary, MultipartError, parseMultipart, type MultipartPart } from './multipart.js';
 import { PREVIEW_MAX_RECORDS, previewFeed } from './preview.js';
+import { ingestOpenApiDocument, OPENAPI_PATH } from './openapi/index.js';
 
 /** The canonical record as JSON Schema, generated from the validation the workers run. */
 export const CANONICAL_RECORD_JSON_SCHEMA = {
@@ -96,6 +97,62 @@ function parsedProfile(data: Buffer): { profile: FeedProfile } | { message: stri
   const listed = issues.slice(0, 10).map((i) => `${i.path.join('.') || '(profile)'} ${i.message}`);
   const more = issues.length > listed.length ? `; and ${issues.length - listed.length} more` : '';
   return { message: `profile: ${listed.join('; ')}${more}`.slice(0, 2_000), field };
+}
+
+/**
+ * Every route the push API serves, as its OpenAPI document names them: the router serves these and no
+ * other (test/integration/ingest-openapi.test.ts holds them to the document both ways).
+ */
+export const INGEST_ROUTES = [
+  { method: 'GET', path: OPENAPI_PATH },
+  { method: 'GET', path: '/ingest/v1/profiles' },
+  { method: 'GET', path: '/ingest/v1/schema' },
+  { method: 'POST', path: '/ingest/v1/feeds' },
+  { method: 'GET', path: '/ingest/v1/feeds/{feedId}' },
+  { method: 'POST', path: '/ingest/v1/preview' },
+] as const;
+
+type IngestRoute = (typeof INGEST_ROUTES)[number];
+
+const FEED_REPORT_PATH = /^\/ingest\/v1\/feeds\/(feed_[0-9a-f-]{36})$/;
+
+/** The route a request is for, with the feed id a report names; undefined when none serves it. */
+export function ingestRouteOf(method: string, pathname: string): { route: IngestRoute; feedId?: string } | undefined {
+  const feedId = FEED_REPORT_PATH.exec(pathname)?.[1];
+  const path = feedId ? '/ingest/v1/feeds/{feedId}' : pathname;
+  const route = INGEST_ROUTES.find((r) => r.method === method && r.path === path);
+  return route ? { route, ...(feedId ? { feedId } : {}) } : undefined;
+}
+
+/**
+ * The OpenAPI document, public (it names no one's data) and cacheable: an ETag of its bytes, so a client
+ * polling it gets 304 until a new gateway version serves another document.
+ */
+const openApiBody = (() => {
+  let body: { text: string; etag: string } | undefined;
+  return () => {
+    if (!body) {
+      const text = JSON.stringify(ingestOpenApiDocument());
+      body = { text, etag: `"${createHash('sha256').update(text).digest('base64url').slice(0, 27)}"` };
+    }
+    return body;
+  };
+})();
+
+function sendOpenApiDocument(req: IncomingMessage, res: ServerResponse): void {
+  const { text, etag } = openApiBody();
+  const headers = { etag, 'cache-control': 'public, max-age=300' };
+  if (req.headers['if-none-match'] === etag) {
+    res.writeHead(304, headers);
+    res.end();
+    return;
+  }
+  res.writeHead(200, {
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
 }
 
 /** An error answer as RFC 9457 problem details (shared/problem-details.ts), the earlier body kept inside. */
@@ -166,9 +223,16 @@ export function ingestHandler(options: {
     const profileName = url.searchParams.get('profile') ?? (req.headers['x-feed-profile'] as string | undefined);
     if (profileName && options.profiles && !options.profiles.loaded()) {
       // Not yet read from the cases subgraph: "unknown" would be a wrong, final answer.
-      problem(res, 503, 'SERVICE_UNAVAILABLE', 'The feed profiles are not loaded yet; retry shortly', {}, {
-        'retry-after': '5',
-      });
+      problem(
+        res,
+        503,
+        'SERVICE_UNAVAILABLE',
+        'The feed profiles are not loaded yet; retry shortly',
+        {},
+        {
+          'retry-after': '5',
+        },
+      );
       return null;
     }
     const profile = profileName ? options.profiles?.get(profileName) : undefined;
@@ -553,29 +617,33 @@ export function ingestHandler(options: {
 
   const handler = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
     if (!url.pathname.startsWith('/ingest/v1/')) return false;
-    if (url.pathname === '/ingest/v1/profiles' && req.method === 'GET') {
-      const catalog = options.profiles;
-      sendJson(res, 200, catalog ? [...catalog.values()].map((p) => ({ ...p, version: catalog.versionOf(p) })) : []);
+    const found = ingestRouteOf(req.method ?? 'GET', url.pathname);
+    if (!found) {
+      problem(res, 404, 'NOT_FOUND', `No route ${req.method} ${url.pathname.slice(0, 200)}`);
       return true;
     }
-    if (url.pathname === '/ingest/v1/schema' && req.method === 'GET') {
-      sendJson(res, 200, CANONICAL_RECORD_JSON_SCHEMA);
-      return true;
+    switch (found.route.path) {
+      case OPENAPI_PATH:
+        sendOpenApiDocument(req, res);
+        break;
+      case '/ingest/v1/profiles': {
+        const catalog = options.profiles;
+        sendJson(res, 200, catalog ? [...catalog.values()].map((p) => ({ ...p, version: catalog.versionOf(p) })) : []);
+        break;
+      }
+      case '/ingest/v1/schema':
+        sendJson(res, 200, CANONICAL_RECORD_JSON_SCHEMA);
+        break;
+      case '/ingest/v1/feeds':
+        await push(req, res, url);
+        break;
+      case '/ingest/v1/preview':
+        await admitted(req, res, (principal) => preview(req, res, url, principal));
+        break;
+      case '/ingest/v1/feeds/{feedId}':
+        await report(req, res, found.feedId!);
+        break;
     }
-    if (url.pathname === '/ingest/v1/feeds' && req.method === 'POST') {
-      await push(req, res, url);
-      return true;
-    }
-    if (url.pathname === '/ingest/v1/preview' && req.method === 'POST') {
-      await admitted(req, res, (principal) => preview(req, res, url, principal));
-      return true;
-    }
-    const match = /^\/ingest\/v1\/feeds\/(feed_[0-9a-f-]{36})$/.exec(url.pathname);
-    if (match && req.method === 'GET') {
-      await report(req, res, match[1]!);
-      return true;
-    }
-    problem(res, 404, 'NOT_FOUND', `No route ${req.method} ${url.pathname}`);
     return true;
   };
   return handler;
