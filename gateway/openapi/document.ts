@@ -89,6 +89,7 @@ function registry(): OpenAPIRegistry {
         description: 'The OpenAPI 3.1 document of the push API',
         content: { 'application/json': { schema: z.record(z.unknown()) } },
       },
+      '304': { description: "Not modified: the ETag sent in If-None-Match is still the document's" },
     },
   });
   registry.registerPath({
@@ -110,7 +111,13 @@ function registry(): OpenAPIRegistry {
         description: 'The profiles',
         content: {
           'application/json': {
-            schema: z.array(z.intersection(profile, z.object({ version: z.number().int().min(1).optional() }))),
+            // The profile schema itself (it allows no other member) with the version this gateway has of it.
+            schema: z.array(
+              profileSchema
+                .innerType()
+                .extend({ version: z.number().int().min(1).optional() })
+                .openapi('InstalledFeedProfile'),
+            ),
           },
         },
       },
