@@ -119,9 +119,13 @@ const FEED_REPORT_PATH = /^\/ingest\/v1\/feeds\/(feed_[0-9a-f-]{36})$/;
 /** The route a request is for, with the feed id a report names; undefined when none serves it. */
 export function ingestRouteOf(method: string, pathname: string): { route: IngestRoute; feedId?: string } | undefined {
   const feedId = FEED_REPORT_PATH.exec(pathname)?.[1];
-  const path = feedId ? '/ingest/v1/feeds/{feedId}' : pathname;
-  const route = INGEST_ROUTES.find((r) => r.method === method && r.path === path);
-  return route ? { route, ...(feedId ? { feedId } : {}) } : undefined;
+  if (feedId) {
+    const route = INGEST_ROUTES.find((r) => r.method === method && r.path === '/ingest/v1/feeds/{feedId}');
+    return route ? { route, feedId } : undefined;
+  }
+  // A template is matched only by the pattern above, never by its own text.
+  const route = INGEST_ROUTES.find((r) => r.method === method && r.path === pathname && !r.path.includes('{'));
+  return route ? { route } : undefined;
 }
 
 /**

@@ -210,3 +210,11 @@ export function ingestOpenApiDocument(): ReturnType<OpenApiGeneratorV31['generat
   });
   return cached;
 }
+
+/** Where the document is committed, readable without a running gateway (scripts/openapi.ts writes it). */
+export const OPENAPI_FILE = new URL('../../docs/ingest-openapi.json', import.meta.url);
+
+/** The document as committed: two-space JSON with a final newline. */
+export function openApiText(): string {
+  return `${JSON.stringify(ingestOpenApiDocument(), null, 2)}\n`;
+}
