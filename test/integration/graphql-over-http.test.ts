@@ -37,7 +37,7 @@ describe('GraphQL over HTTP: media types and status codes', () => {
 
   beforeAll(async () => {
     system = await startTestSystem({
-      config: testConfig({ MAX_BODY_BYTES: '4096', RATE_LIMIT_PER_MINUTE: '1000' }),
+      config: testConfig({ MAX_BODY_BYTES: '4096', RATE_LIMIT_PER_MINUTE: '30' }),
     });
     url = system.gatewayUrl;
     token = await mintToken({ subject: 'analyst', role: 'EU_ANALYST' }, system.config);
@@ -110,6 +110,20 @@ describe('GraphQL over HTTP: media types and status codes', () => {
     expect([answer.status, answer.type]).toEqual([200, GRAPHQL_RESPONSE]);
     expect(answer.body).toHaveProperty('data');
     expect(code(answer)).toBe('BAD_USER_INPUT');
+  });
+
+  it('rate limited: 429 with Retry-After in the media type asked for, without data', async () => {
+    const limitedToken = await mintToken({ subject: 'busy-analyst', role: 'EU_ANALYST' }, system.config);
+    let limited: Awaited<ReturnType<typeof post>> | undefined;
+    for (let i = 0; i < 40 && !limited; i++) {
+      const answer = await post(JSON.stringify({ query: '{ __typename }' }), GRAPHQL_RESPONSE, {
+        authorization: `Bearer ${limitedToken}`,
+      });
+      if (answer.status === 429) limited = answer;
+    }
+    expect(limited).toBeDefined();
+    expect([limited!.type, code(limited!)]).toEqual([GRAPHQL_RESPONSE, 'RATE_LIMITED']);
+    expect(limited!.body.data).toBeUndefined();
   });
 
   it('a mutation over GET is refused 405', async () => {
