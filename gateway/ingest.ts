@@ -174,7 +174,8 @@ const problem = (
  * NDJSON, or canonical CSV) answers 202 once every chunk is queued; `GET
  * /ingest/v1/feeds/{id}` reports; `POST /ingest/v1/preview` shows what a push of a file's first
  * records would do, storing nothing; `GET /ingest/v1/schema` gives the canonical record;
- * `GET /ingest/v1/profiles` lists the national CSV profiles.
+ * `GET /ingest/v1/profiles` lists the national CSV profiles; `GET /ingest/v1/openapi.json` describes them all
+ * (gateway/openapi/). Errors are RFC 9457 problem details (README, Errors).
  */
 export function ingestHandler(options: {
   config: Config;
