@@ -627,27 +627,43 @@ export function ingestHandler(options: {
       problem(res, 404, 'NOT_FOUND', `No route ${req.method} ${url.pathname.slice(0, 200)}`);
       return true;
     }
-    switch (found.route.path) {
-      case OPENAPI_PATH:
-        sendOpenApiDocument(req, res);
-        break;
-      case '/ingest/v1/profiles': {
-        const catalog = options.profiles;
-        sendJson(res, 200, catalog ? [...catalog.values()].map((p) => ({ ...p, version: catalog.versionOf(p) })) : []);
-        break;
+    try {
+      switch (found.route.path) {
+        case OPENAPI_PATH:
+          sendOpenApiDocument(req, res);
+          break;
+        case '/ingest/v1/profiles': {
+          const catalog = options.profiles;
+          sendJson(
+            res,
+            200,
+            catalog ? [...catalog.values()].map((p) => ({ ...p, version: catalog.versionOf(p) })) : [],
+          );
+          break;
+        }
+        case '/ingest/v1/schema':
+          sendJson(res, 200, CANONICAL_RECORD_JSON_SCHEMA);
+          break;
+        case '/ingest/v1/feeds':
+          await push(req, res, url);
+          break;
+        case '/ingest/v1/preview':
+          await admitted(req, res, (principal) => preview(req, res, url, principal));
+          break;
+        case '/ingest/v1/feeds/{feedId}':
+          await report(req, res, found.feedId!);
+          break;
       }
-      case '/ingest/v1/schema':
-        sendJson(res, 200, CANONICAL_RECORD_JSON_SCHEMA);
-        break;
-      case '/ingest/v1/feeds':
-        await push(req, res, url);
-        break;
-      case '/ingest/v1/preview':
-        await admitted(req, res, (principal) => preview(req, res, url, principal));
-        break;
-      case '/ingest/v1/feeds/{feedId}':
-        await report(req, res, found.feedId!);
-        break;
+    } catch (error) {
+      // A failure inside is answered as the document says (a problem), not as the server's GraphQL-shaped 500.
+      options.logger.error({ err: error, path: found.route.path }, 'push API request failed');
+      req.resume();
+      if (res.headersSent) {
+        res.destroy();
+      } else {
+        res.setHeader('connection', 'close');
+        problem(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error; the gateway logged it');
+      }
     }
     return true;
   };
