@@ -151,6 +151,13 @@ describe('push API: the OpenAPI document against real requests', () => {
     });
     expect(again.status).toBe(304);
     expect(again.body).toBeUndefined();
+    // A validator that is not the document's (or is hostile): the whole document again.
+    for (const stale of ['"stale"', `"${'x'.repeat(8_000)}"`, `${etag}, *`]) {
+      const answer = await call('GET', '/ingest/v1/openapi.json', '/ingest/v1/openapi.json', {
+        headers: { 'if-none-match': stale },
+      });
+      expect(answer.status, stale.slice(0, 20)).toBe(200);
+    }
   });
 
   it('the schema and the profiles', async () => {
