@@ -1,5 +1,4 @@
-import { traceCarrier } from '../shared/telemetry/index.js';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
 import type { Queue } from 'bullmq';
@@ -10,6 +9,9 @@ import type { Principal } from '../shared/auth.js';
 import type { Config } from '../shared/config.js';
 import { BodyTooLargeError, readBody, sendJson, type RequestHandler } from '../shared/http.js';
 import type { Logger } from '../shared/logger.js';
+import { isErrorCode, type ErrorCode } from '../shared/errors.js';
+import { sendProblem } from '../shared/problem-details.js';
+import { traceCarrier } from '../shared/telemetry/index.js';
 import {
   canonicalRecordSchema,
   chunkJobId,
@@ -36,6 +38,7 @@ import { pushLimits, type PushRefusal } from './limits.js';
 import type { ProfileCatalog } from './profiles.js';
 import { multipartBoundary, MultipartError, parseMultipart, type MultipartPart } from './multipart.js';
 import { PREVIEW_MAX_RECORDS, previewFeed } from './preview.js';
+import { ingestOpenApiDocument, OPENAPI_PATH } from './openapi/index.js';
 
 /** The canonical record as JSON Schema, generated from the validation the workers run. */
 export const CANONICAL_RECORD_JSON_SCHEMA = {
@@ -97,20 +100,83 @@ function parsedProfile(data: Buffer): { profile: FeedProfile } | { message: stri
   return { message: `profile: ${listed.join('; ')}${more}`.slice(0, 2_000), field };
 }
 
+/**
+ * Every route the push API serves, as its OpenAPI document names them: the router serves these and no
+ * other (test/integration/ingest-openapi.test.ts holds them to the document both ways).
+ */
+export const INGEST_ROUTES = [
+  { method: 'GET', path: OPENAPI_PATH },
+  { method: 'GET', path: '/ingest/v1/profiles' },
+  { method: 'GET', path: '/ingest/v1/schema' },
+  { method: 'POST', path: '/ingest/v1/feeds' },
+  { method: 'GET', path: '/ingest/v1/feeds/{feedId}' },
+  { method: 'POST', path: '/ingest/v1/preview' },
+] as const;
+
+type IngestRoute = (typeof INGEST_ROUTES)[number];
+
+const FEED_REPORT_PATH = /^\/ingest\/v1\/feeds\/(feed_[0-9a-f-]{36})$/;
+
+/** The route a request is for, with the feed id a report names; undefined when none serves it. */
+export function ingestRouteOf(method: string, pathname: string): { route: IngestRoute; feedId?: string } | undefined {
+  const feedId = FEED_REPORT_PATH.exec(pathname)?.[1];
+  if (feedId) {
+    const route = INGEST_ROUTES.find((r) => r.method === method && r.path === '/ingest/v1/feeds/{feedId}');
+    return route ? { route, feedId } : undefined;
+  }
+  // A template is matched only by the pattern above, never by its own text.
+  const route = INGEST_ROUTES.find((r) => r.method === method && r.path === pathname && !r.path.includes('{'));
+  return route ? { route } : undefined;
+}
+
+/**
+ * The OpenAPI document, public (it names no one's data) and cacheable: an ETag of its bytes, so a client
+ * polling it gets 304 until a new gateway version serves another document.
+ */
+const openApiBody = (() => {
+  let body: { text: string; etag: string } | undefined;
+  return () => {
+    if (!body) {
+      const text = JSON.stringify(ingestOpenApiDocument());
+      body = { text, etag: `"${createHash('sha256').update(text).digest('base64url').slice(0, 27)}"` };
+    }
+    return body;
+  };
+})();
+
+function sendOpenApiDocument(req: IncomingMessage, res: ServerResponse): void {
+  const { text, etag } = openApiBody();
+  const headers = { etag, 'cache-control': 'public, max-age=300' };
+  if (req.headers['if-none-match'] === etag) {
+    res.writeHead(304, headers);
+    res.end();
+    return;
+  }
+  res.writeHead(200, {
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
+
+/** An error answer as RFC 9457 problem details (shared/problem-details.ts), the earlier body kept inside. */
 const problem = (
   res: ServerResponse,
   status: number,
-  code: string,
+  code: ErrorCode,
   message: string,
   extra: Record<string, unknown> = {},
-) => sendJson(res, status, { error: { code, message, ...extra } });
+  headers: Record<string, string> = {},
+) => sendProblem(res, status, code, message, extra, headers);
 
 /**
  * The push API on the gateway's port: `POST /ingest/v1/feeds` (JSON array or {records},
  * NDJSON, or canonical CSV) answers 202 once every chunk is queued; `GET
  * /ingest/v1/feeds/{id}` reports; `POST /ingest/v1/preview` shows what a push of a file's first
  * records would do, storing nothing; `GET /ingest/v1/schema` gives the canonical record;
- * `GET /ingest/v1/profiles` lists the national CSV profiles.
+ * `GET /ingest/v1/profiles` lists the national CSV profiles; `GET /ingest/v1/openapi.json` describes them all
+ * (gateway/openapi/). Errors are RFC 9457 problem details (README, Errors).
  */
 export function ingestHandler(options: {
   config: Config;
@@ -133,17 +199,12 @@ export function ingestHandler(options: {
   function refuse(req: IncomingMessage, res: ServerResponse, refusal: PushRefusal): void {
     res.setHeader('connection', 'close');
     req.resume();
-    sendJson(
+    sendProblem(
       res,
       refusal.status,
-      {
-        error: {
-          code: refusal.code,
-          message: refusal.message,
-          limit: refusal.limit,
-          retryAfterSeconds: refusal.retryAfterSeconds,
-        },
-      },
+      isErrorCode(refusal.code) ? refusal.code : 'INTERNAL_SERVER_ERROR',
+      refusal.message,
+      { limit: refusal.limit, retryAfterSeconds: refusal.retryAfterSeconds },
       { 'retry-after': String(refusal.retryAfterSeconds) },
     );
   }
@@ -168,11 +229,15 @@ export function ingestHandler(options: {
     const profileName = url.searchParams.get('profile') ?? (req.headers['x-feed-profile'] as string | undefined);
     if (profileName && options.profiles && !options.profiles.loaded()) {
       // Not yet read from the cases subgraph: "unknown" would be a wrong, final answer.
-      sendJson(
+      problem(
         res,
         503,
-        { error: { code: 'SERVICE_UNAVAILABLE', message: 'The feed profiles are not loaded yet; retry shortly' } },
-        { 'retry-after': '5' },
+        'SERVICE_UNAVAILABLE',
+        'The feed profiles are not loaded yet; retry shortly',
+        {},
+        {
+          'retry-after': '5',
+        },
       );
       return null;
     }
@@ -368,10 +433,24 @@ export function ingestHandler(options: {
     const idemKey = idempotencyKey
       ? `${config.QUEUE_PREFIX}:feed-idempotency:${principal.memberState}:${idempotencyKey}`
       : undefined;
+    /**
+     * A retry answers the feed's current status and counts (its report), not the QUEUED of the first
+     * answer: a feed long finished says so. When the store cannot be asked now, the status is null
+     * (unknown), never a guess; the report link gives it later.
+     */
     const repeated = async (existing: string) => {
-      const receipt = await readFeedReceipt(redis, config.QUEUE_PREFIX, existing);
-      const answer = { feedId: existing, received: receipt?.received ?? null, status: 'QUEUED', replayed: true };
-      return sendJson(res, 202, { ...answer, report: `/ingest/v1/feeds/${existing}` });
+      const current = await currentReport(principal, existing);
+      const found = current.kind === 'report' ? current.report : undefined;
+      const receipt = found ? undefined : await readFeedReceipt(redis, config.QUEUE_PREFIX, existing);
+      const counts = found?.counts as { received?: unknown } | undefined;
+      return sendJson(res, 202, {
+        feedId: existing,
+        received: typeof counts?.received === 'number' ? counts.received : (receipt?.received ?? null),
+        status: typeof found?.status === 'string' ? found.status : null,
+        counts: found?.counts ?? null,
+        replayed: true,
+        report: `/ingest/v1/feeds/${existing}`,
+      });
     };
     // A retry of a push already taken: answered without reading (or processing) it again.
     const known = idemKey ? await redis.get(idemKey) : null;
@@ -480,17 +559,26 @@ export function ingestHandler(options: {
     sendJson(res, 202, { feedId, received, status: 'QUEUED', report: `/ingest/v1/feeds/${feedId}` });
   }
 
-  async function report(req: IncomingMessage, res: ServerResponse, feedId: string): Promise<void> {
-    const principal = await principalOf(req, res);
-    if (!principal) return;
+  /**
+   * A feed's current report for the principal: the store's, else (no chunk stored yet) the receipt's
+   * QUEUED one; `unavailable` when the store could not be asked now, `missing` when the feed is not theirs.
+   */
+  async function currentReport(
+    principal: Principal,
+    feedId: string,
+  ): Promise<
+    | { kind: 'report'; report: Record<string, unknown> }
+    | { kind: 'unavailable'; code: ErrorCode; message: string; serviceName?: string }
+    | { kind: 'missing' }
+  > {
     const result = await options.server.executeOperation(
       { query: REPORT_QUERY, variables: { id: feedId } },
       // The gateway's own query for the caller (not the client's document): no safelist, no rate count.
       { contextValue: { principal, internal: true } },
     );
     const single = result.body.kind === 'single' ? result.body.singleResult : undefined;
-    const feed = (single?.data as { ingestionFeed?: unknown } | undefined)?.ingestionFeed;
-    if (feed) return sendJson(res, 200, feed);
+    const feed = (single?.data as { ingestionFeed?: Record<string, unknown> | null } | undefined)?.ingestionFeed;
+    if (feed) return { kind: 'report', report: feed };
     const failure = single
       ? single.errors?.[0]
       : { message: 'unexpected incremental response', extensions: { code: 'INTERNAL_SERVER_ERROR' } };
@@ -501,59 +589,85 @@ export function ingestHandler(options: {
         failure.extensions?.code === 'SUBGRAPH_UNAVAILABLE' || failure.extensions?.code === 'SUBGRAPH_ERROR'
           ? failure.extensions.code
           : 'INTERNAL_SERVER_ERROR';
-      const serviceName =
-        typeof failure.extensions?.serviceName === 'string' ? { serviceName: failure.extensions.serviceName } : {};
-      return sendJson(
-        res,
-        503,
-        {
-          error: {
-            code,
-            message:
-              `The report of feed ${feedId} could not be read now (${failure.message}); retry: a ` +
-              `report answers the feed's state or nothing`,
-            ...serviceName,
-          },
-        },
-        { 'retry-after': '5' },
-      );
+      const serviceName = failure.extensions?.serviceName;
+      return {
+        kind: 'unavailable',
+        code,
+        message: failure.message,
+        ...(typeof serviceName === 'string' ? { serviceName } : {}),
+      };
     }
     // The store has no chunk of the feed yet: its report by the store's rule from no chunks
     // (QUEUED), with what the push API's receipt says was received.
     const receipt = await readFeedReceipt(redis, config.QUEUE_PREFIX, feedId);
-    if (!receipt || !mayReadFeed(principal, receipt.memberState)) {
-      return problem(res, 404, 'NOT_FOUND', `Feed ${feedId} was not found`);
-    }
+    if (!receipt || !mayReadFeed(principal, receipt.memberState)) return { kind: 'missing' };
     // The fields REPORT_QUERY asks the graph for, so both answers have one shape.
     const { chunks: _chunks, ...answer } = queuedReport(receipt);
-    sendJson(res, 200, answer);
+    return { kind: 'report', report: answer };
+  }
+
+  async function report(req: IncomingMessage, res: ServerResponse, feedId: string): Promise<void> {
+    const principal = await principalOf(req, res);
+    if (!principal) return;
+    const current = await currentReport(principal, feedId);
+    if (current.kind === 'report') return sendJson(res, 200, current.report);
+    if (current.kind === 'missing') return problem(res, 404, 'NOT_FOUND', `Feed ${feedId} was not found`);
+    return problem(
+      res,
+      503,
+      current.code,
+      `The report of feed ${feedId} could not be read now (${current.message}); retry: a ` +
+        `report answers the feed's state or nothing`,
+      current.serviceName ? { serviceName: current.serviceName } : {},
+      { 'retry-after': '5' },
+    );
   }
 
   const handler = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean> => {
     if (!url.pathname.startsWith('/ingest/v1/')) return false;
-    if (url.pathname === '/ingest/v1/profiles' && req.method === 'GET') {
-      const catalog = options.profiles;
-      sendJson(res, 200, catalog ? [...catalog.values()].map((p) => ({ ...p, version: catalog.versionOf(p) })) : []);
+    const found = ingestRouteOf(req.method ?? 'GET', url.pathname);
+    if (!found) {
+      problem(res, 404, 'NOT_FOUND', `No route ${req.method} ${url.pathname.slice(0, 200)}`);
       return true;
     }
-    if (url.pathname === '/ingest/v1/schema' && req.method === 'GET') {
-      sendJson(res, 200, CANONICAL_RECORD_JSON_SCHEMA);
-      return true;
+    try {
+      switch (found.route.path) {
+        case OPENAPI_PATH:
+          sendOpenApiDocument(req, res);
+          break;
+        case '/ingest/v1/profiles': {
+          const catalog = options.profiles;
+          sendJson(
+            res,
+            200,
+            catalog ? [...catalog.values()].map((p) => ({ ...p, version: catalog.versionOf(p) })) : [],
+          );
+          break;
+        }
+        case '/ingest/v1/schema':
+          sendJson(res, 200, CANONICAL_RECORD_JSON_SCHEMA);
+          break;
+        case '/ingest/v1/feeds':
+          await push(req, res, url);
+          break;
+        case '/ingest/v1/preview':
+          await admitted(req, res, (principal) => preview(req, res, url, principal));
+          break;
+        case '/ingest/v1/feeds/{feedId}':
+          await report(req, res, found.feedId!);
+          break;
+      }
+    } catch (error) {
+      // A failure inside is answered as the document says (a problem), not as the server's GraphQL-shaped 500.
+      options.logger.error({ err: error, path: found.route.path }, 'push API request failed');
+      req.resume();
+      if (res.headersSent) {
+        res.destroy();
+      } else {
+        res.setHeader('connection', 'close');
+        problem(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error; the gateway logged it');
+      }
     }
-    if (url.pathname === '/ingest/v1/feeds' && req.method === 'POST') {
-      await push(req, res, url);
-      return true;
-    }
-    if (url.pathname === '/ingest/v1/preview' && req.method === 'POST') {
-      await admitted(req, res, (principal) => preview(req, res, url, principal));
-      return true;
-    }
-    const match = /^\/ingest\/v1\/feeds\/(feed_[0-9a-f-]{36})$/.exec(url.pathname);
-    if (match && req.method === 'GET') {
-      await report(req, res, match[1]!);
-      return true;
-    }
-    problem(res, 404, 'NOT_FOUND', `No route ${req.method} ${url.pathname}`);
     return true;
   };
   return handler;

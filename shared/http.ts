@@ -3,11 +3,37 @@ import type { AddressInfo } from 'node:net';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import type { Logger } from './logger.js';
 
-/** A GraphQL-conformant error body: `{ errors: [{ message, extensions: { code } }] }`. */
+/** The media type of GraphQL over HTTP (README, GraphQL over HTTP); `application/json` is the legacy one. */
+export const GRAPHQL_RESPONSE_TYPE = 'application/graphql-response+json';
+
+/**
+ * The media type a GraphQL answer goes out in, as Apollo Server picks it for the answers it writes: the
+ * current one only when the client names it and likes it at least as well as `application/json`, so a
+ * legacy client (no Accept, or any type) keeps the type it knows.
+ */
+export function graphqlMediaType(accept: string | undefined): string {
+  const quality = (type: string): number => {
+    for (const range of (accept ?? '').slice(0, 1_000).split(',')) {
+      const [name, ...params] = range.split(';');
+      if (name!.trim().toLowerCase() !== type) continue;
+      // A q that is not a number counts as 0: not acceptable.
+      const q = params.map((p) => /^\s*q\s*=(.*)$/i.exec(p)?.[1]).find((v) => v !== undefined);
+      return q === undefined ? 1 : Number(q.trim() || 'x') || 0;
+    }
+    return -1;
+  };
+  const modern = quality(GRAPHQL_RESPONSE_TYPE);
+  return modern > 0 && modern >= quality('application/json') ? GRAPHQL_RESPONSE_TYPE : 'application/json';
+}
+
+/**
+ * A GraphQL-conformant error body: `{ errors: [{ message, extensions: { code } }] }`, in the media type
+ * the request accepts (its `status` is a request error's, which the current media type requires).
+ */
 export function sendGraphQLError(res: ServerResponse, status: number, code: string, message: string): void {
   const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
   res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
+    'content-type': `${graphqlMediaType(res.req?.headers.accept)}; charset=utf-8`,
     'content-length': Buffer.byteLength(body),
   });
   res.end(body);

@@ -182,7 +182,8 @@ describe('failures are reported, never hidden: per-event fetches and feed report
         status: response.status,
         retryAfter: response.headers.get('retry-after'),
         body: (await response.json()) as {
-          status?: string;
+          status?: string | number;
+          code?: string;
           error?: { code: string; message: string; serviceName?: string };
         },
       };
@@ -195,7 +196,9 @@ describe('failures are reported, never hidden: per-event fetches and feed report
     casesProxy.mode = { kind: 'delay', ms: timeout + 500 };
     const slow = await report();
     casesProxy.mode = { kind: 'pass' };
-    expect(slow.body.status).toBeUndefined();
+    // A problem (RFC 9457): its `status` is the HTTP status, never a feed's.
+    expect(slow.body.status).toBe(503);
+    expect(slow.body.code).toBe('SUBGRAPH_UNAVAILABLE');
     expect(slow.status).toBe(503);
     expect(Number(slow.retryAfter)).toBeGreaterThan(0);
     expect(slow.body.error).toMatchObject({
