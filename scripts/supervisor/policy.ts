@@ -80,9 +80,10 @@ export function decideRestart(history: RestartHistory, exit: ExitFacts, policy: 
   const next: RestartHistory = { consecutive, fastCrashes };
   if (fastCrashes.length >= policy.maxFastCrashes) {
     const seconds = Math.round(policy.crashWindowMs / 1000);
+    const within = `within ${seconds} s, each less than ${policy.stableAfterMs} ms after start`;
     return {
       action: 'give-up',
-      reason: `${fastCrashes.length} crashes within ${seconds} s, each less than ${policy.stableAfterMs} ms after start`,
+      reason: `${fastCrashes.length} crashes ${within}`,
       history: next,
     };
   }
