@@ -68,21 +68,32 @@ export function createSupervisor(options: SupervisorOptions): Supervisor {
     const child = entry.spec.start();
     entry.child = child;
     entry.startedAt = Date.now();
-    // A spawn failure (ENOENT, EACCES) ends in 'exit' too, or only in 'error': both land here once.
+    // A spawn failure (ENOENT, EACCES) has no pid and may end in 'error', 'exit' or both: one
+    // call of onExit, after both had their turn, so the log names the error rather than a bare errno.
     let ended = false;
+    let spawnError: string | undefined;
     const onEnd = (code: number | null, signal: NodeJS.Signals | null): void => {
       if (ended) return;
       ended = true;
-      onExit(entry, code, signal);
+      const how = child.pid === undefined ? `could not start: ${spawnError ?? 'no pid'}` : describeExit(code, signal);
+      onExit(entry, how);
     };
-    child.once('exit', onEnd);
-    child.once('error', () => setImmediate(() => onEnd(child.exitCode, child.signalCode)));
+    child.once('exit', (code, signal) => {
+      if (child.pid === undefined) setImmediate(() => onEnd(code, signal));
+      else onEnd(code, signal);
+    });
+    // `on`, not `once`: a later 'error' (a failed kill) with no listener would crash the supervisor.
+    // Only an 'error' without a pid means the process never started; a failed kill leaves it running.
+    child.on('error', (error) => {
+      if (child.pid !== undefined) return;
+      spawnError = error.message;
+      setImmediate(() => onEnd(child.exitCode, child.signalCode));
+    });
   };
 
-  const onExit = (entry: Entry, code: number | null, signal: NodeJS.Signals | null): void => {
+  const onExit = (entry: Entry, how: string): void => {
     if (halted) return;
     const { name } = entry.spec;
-    const how = describeExit(code, signal);
     const decision = decideRestart(entry.history, { startedAt: entry.startedAt, exitedAt: Date.now() }, policy);
     entry.history = decision.history;
     if (decision.action === 'give-up') {

@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createSupervisor } from '../../scripts/supervisor/index.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURE = 'test/fixtures/supervisor/supervise.ts';
@@ -135,5 +137,24 @@ describe('npm start supervisor (scripts/supervisor)', () => {
     run.process.kill('SIGINT');
     expect(await run.exited).toEqual({ code: 0, signal: null });
     expect(pidsOf(run, 'worker')).toEqual([worker]);
+  });
+
+  it('a program that cannot be started at all (ENOENT) counts as a crash: retried, then given up', async () => {
+    const lines: string[] = [];
+    const gaveUp = new Promise<string>((resolve) => {
+      const supervisor = createSupervisor({
+        policy: { ...policy, initialDelayMs: 10, maxDelayMs: 10 },
+        log: (line) => lines.push(line),
+        stopGraceMs: 1_000,
+        onGiveUp: (name, reason) => resolve(`${name}: ${reason}`),
+      });
+      supervisor.add({ name: 'missing', start: () => spawn(join(ROOT, 'no-such-program'), { stdio: 'ignore' }) });
+    });
+    expect(await gaveUp).toBe('missing: 3 crashes within 60 s, each less than 60000 ms after start');
+    const why = `could not start: spawn ${join(ROOT, 'no-such-program')} ENOENT`;
+    expect(lines.slice(0, 2)).toEqual([
+      `missing exited (${why}); restarting in 10 ms (restart 1)`,
+      `missing exited (${why}); restarting in 10 ms (restart 2)`,
+    ]);
   });
 });
