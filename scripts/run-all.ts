@@ -1,66 +1,43 @@
 /**
  * Starts every process of the system (four subgraphs, the ingestion worker, the gateway),
- * waits until each is ready, and stops them all on Ctrl-C / SIGTERM. Used by `npm start`.
+ * waits until each is ready, restarts any that dies (scripts/supervisor, with backoff; after
+ * repeated fast crashes it stops everything), and stops them all on Ctrl-C / SIGTERM.
+ * Used by `npm start`.
  */
-import type { ChildProcess } from 'node:child_process';
 import { loadConfigOrExit } from '../shared/config.js';
 import { spawnEntry, systemProcesses, waitForReady } from './processes.js';
+import { createSupervisor, stopOnSignals } from './supervisor/index.js';
 
 const config = loadConfigOrExit();
-const children = new Map<string, ChildProcess>();
-let stopping = false;
+const say = (line: string): boolean => process.stderr.write(`[start] ${line}\n`);
 
-async function stopAll(code: number): Promise<never> {
-  stopping = true;
-  const exits = [...children.values()].map(
-    (child) =>
-      new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve()))),
-  );
-  for (const child of children.values()) child.kill('SIGTERM');
-  await Promise.race([
-    Promise.all(exits),
-    new Promise((resolve) => setTimeout(resolve, config.SHUTDOWN_TIMEOUT_MS + 3_000)),
-  ]);
-  for (const child of children.values()) if (child.exitCode === null) child.kill('SIGKILL');
-  process.exit(code);
-}
-
-process.on('SIGINT', () => void stopAll(0));
-process.on('SIGTERM', () => void stopAll(0));
+const supervisor = createSupervisor({
+  log: say,
+  stopGraceMs: config.SHUTDOWN_TIMEOUT_MS + 3_000,
+  onGiveUp: () => void supervisor.stop().then(() => process.exit(1)),
+});
+stopOnSignals(supervisor);
 
 const processes = systemProcesses(config);
-for (const { name, entry } of processes) {
-  const child = spawnEntry(entry, process.env);
-  children.set(name, child);
-  child.on('exit', (code, signal) => {
-    if (stopping) return;
-    process.stderr.write(`[start] ${name} exited (${signal ?? code}); stopping the system\n`);
-    void stopAll(1);
-  });
-  if (name === 'finance') {
-    // The gateway routes to the subgraphs: start it only when they are ready.
-    await Promise.all(
-      processes
-        .slice(0, 4)
-        .map((p) =>
-          waitForReady(
-            `http://127.0.0.1:${p.port}/health/ready`,
-            60_000,
-            () => children.get(p.name)?.exitCode === null,
-          ),
-        ),
-    );
-  }
-}
+// A process that crashes while starting is restarted like any other: readiness keeps polling
+// until the supervisor gives up or the deadline passes.
+const ready = (port: number): Promise<void> =>
+  waitForReady(`http://127.0.0.1:${port}/health/ready`, 60_000, () => !supervisor.halted());
+
 try {
-  await Promise.all(
-    processes.map((p) =>
-      waitForReady(`http://127.0.0.1:${p.port}/health/ready`, 60_000, () => children.get(p.name)?.exitCode === null),
-    ),
-  );
+  for (const { name, entry } of processes) {
+    supervisor.add({ name, start: () => spawnEntry(entry, process.env) });
+    if (name === 'finance') {
+      // The gateway routes to the subgraphs: start it only when they are ready.
+      await Promise.all(processes.slice(0, 4).map((p) => ready(p.port)));
+    }
+  }
+  await Promise.all(processes.map((p) => ready(p.port)));
 } catch (error) {
-  process.stderr.write(`[start] ${(error as Error).message}\n`);
-  await stopAll(1);
+  // Halted: a signal or a give-up is already stopping the system, and exits with its own code.
+  if (!supervisor.halted()) say((error as Error).message);
+  await supervisor.stop();
+  process.exit(1);
 }
 process.stderr.write(
   `
