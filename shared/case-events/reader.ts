@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Model } from 'mongoose';
+import { fencedFilter, fencedSet, fencedUpsert } from '../fence.js';
 import { LeasedLoop } from '../leased-loop.js';
 import type { Logger } from '../logger.js';
 import { caseEventStream, type CaseEvent, type CaseEventEntry } from './contract.js';
@@ -70,7 +71,8 @@ export function redisEventSource(redis: Redis, prefix: string): CaseEventSource 
 export interface CheckpointStore {
   /** The id of the last entry handled; null when nothing was stored yet. */
   load(): Promise<string | null>;
-  save(id: string): Promise<void>;
+  /** Stores `id`; with a lease's fence, refused (LeaseLostError) once a newer holder has stored one. */
+  save(id: string, fence?: number): Promise<void>;
 }
 
 /**
@@ -83,9 +85,16 @@ export function projectionCheckpoint(
 ): CheckpointStore {
   return {
     load: async () => (await Projection.findOne({ _id: id }).lean().exec())?.lastEventId ?? null,
-    save: async (lastEventId) => {
-      await Projection.updateOne({ _id: id }, { $set: { lastEventId } }, { upsert: true }).exec();
-    },
+    save: (lastEventId, fence) =>
+      fencedUpsert(`checkpoint ${id}`, fence, () =>
+        Projection.collection.updateOne(
+          fencedFilter({ _id: id as never }, fence),
+          {
+            $set: fencedSet({ lastEventId }, fence),
+          },
+          { upsert: true },
+        ),
+      ),
   };
 }
 
@@ -116,8 +125,11 @@ export class MemoryCheckpoint implements CheckpointStore {
   }
 }
 
-/** A consumer: what it does with one batch. Its checkpoint moves only once this has finished. */
-export type CaseEventHandler = (batch: CaseEventBatch) => void | Promise<unknown>;
+/**
+ * A consumer: what it does with one batch. Its checkpoint moves only once this has finished.
+ * Under a lease it gets the lease's fence, for the writes it makes as the single writer.
+ */
+export type CaseEventHandler = (batch: CaseEventBatch, fence?: number) => void | Promise<unknown>;
 
 export interface CaseEventReaderOptions {
   /** Names the consumer in logs. */
@@ -157,7 +169,9 @@ export class CaseEventReader {
     private readonly logger: Logger,
   ) {
     const lease = options.lease;
-    this.leased = lease ? new LeasedLoop(lease.redis, lease.key, () => this.readOnce(), logger, lease.ms) : undefined;
+    this.leased = lease
+      ? new LeasedLoop(lease.redis, lease.key, ({ fence }) => this.readOnce(undefined, fence), logger, lease.ms)
+      : undefined;
   }
 
   /** The stored checkpoint, or the starting point when there is none (a tail start stores it). */
@@ -170,8 +184,11 @@ export class CaseEventReader {
     return tail;
   }
 
-  /** Reads one batch after the checkpoint (waiting up to `blockMs`) and handles it; returns how many were read. */
-  async readOnce(blockMs = this.options.blockMs): Promise<number> {
+  /**
+   * Reads one batch after the checkpoint (waiting up to `blockMs`) and handles it; returns how many were read.
+   * `fence` is the lease's, when read under one: the handler's writes and the checkpoint carry it.
+   */
+  async readOnce(blockMs = this.options.blockMs, fence?: number): Promise<number> {
     const from = await this.resume();
     const raw = await this.source.read(from, this.options.batchSize, blockMs);
     const batch = batchOf(raw);
@@ -183,9 +200,9 @@ export class CaseEventReader {
       this.logger.warn({ consumer: this.options.name, skipped }, 'case event entries that do not parse were skipped');
     }
     // A consumer that answers at once keeps the checkpoint's move in the same tick (the hub's handoff relies on it).
-    const handled = this.handle(batch);
+    const handled = this.handle(batch, fence);
     if (handled !== undefined) await handled;
-    await this.options.checkpoint.save(batch.lastId);
+    await this.options.checkpoint.save(batch.lastId, fence);
     return raw.length;
   }
 
