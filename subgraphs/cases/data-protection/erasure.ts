@@ -33,7 +33,9 @@ const erasureSchema = new Schema<ErasureDoc>(
   {},
   { collection: 'personalDataErasures', versionKey: false, strict: false },
 );
-erasureSchema.index({ caseId: 1 }, { name: 'caseId' });
+// One record per case, however often an erasure is asked or re-run after its caller gave up
+// (README, "Erasure"): the store refuses a second record, and the loser answers the first.
+erasureSchema.index({ caseId: 1 }, { name: 'caseId_unique', unique: true });
 erasureSchema.index({ caseMemberState: 1, _id: -1 }, { name: 'caseMemberState_id' });
 
 export function erasureModel(connection: Connection): Model<ErasureDoc> {
@@ -105,7 +107,8 @@ export interface ErasureDeps {
  * transition log, the ingestion reports of its Member State's feeds, and feed chunks still
  * staged in Redis for a replay. Statistics do not move (the retained facts stand in for the
  * ages), the erasure is recorded, and a `case.erased` event is published. Idempotent: an
- * erased case is left as it is and its first erasure record returned.
+ * erased case is left as it is and its erasure record returned; concurrent calls, and calls
+ * after an attempt whose caller gave up, end with that one record.
  */
 export async function eraseCase(
   deps: ErasureDeps,
@@ -119,7 +122,7 @@ export async function eraseCase(
     doc = await deps.models.Case.findOne({ _id: caseId }).lean<CaseDoc>().exec();
     if (!doc) throw new Error(`case ${id} does not exist`);
     if (doc.erasure) {
-      const first = await deps.erasures.findOne({ caseId: id }).sort({ _id: 1 }).lean<ErasureDoc>().exec();
+      const first = await deps.erasures.findOne({ caseId: id }).lean<ErasureDoc>().exec();
       if (first) {
         // Recorded already (marks written before the completion flag existed have none).
         if (!doc.erasure.complete)
@@ -198,7 +201,16 @@ export async function eraseCase(
     requestId: who.requestId,
     erased,
   };
-  await deps.erasures.collection.insertOne(record);
+  try {
+    await deps.erasures.collection.insertOne(record);
+  } catch (error) {
+    if ((error as { code?: number }).code !== 11000) throw error;
+    // A concurrent or earlier attempt recorded it (and published its event): answer that record.
+    const first = await deps.erasures.findOne({ caseId: id }).lean<ErasureDoc>().exec();
+    if (!first) throw error;
+    await deps.models.Case.updateOne({ _id: caseId }, { $set: { 'erasure.complete': true } }).exec();
+    return first;
+  }
   await deps.models.Case.updateOne({ _id: caseId }, { $set: { 'erasure.complete': true } }).exec();
   // Facts before and after are equal (the retained facts stand in): statistics do not move.
   await deps.publish([
