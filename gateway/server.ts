@@ -30,6 +30,7 @@ import { maskError } from '../shared/errors.js';
 import { Queue } from 'bullmq';
 import { createMetrics, ingestQueueMetrics, startMetricsServer, type MetricsServer } from '../shared/metrics.js';
 import { INGEST_QUEUE, type ChunkReport, type IngestChunkJob } from '../subgraphs/cases/ingestion/index.js';
+import { WEBHOOK_QUEUE } from '../subgraphs/cases/webhooks/models.js';
 import { casesProfileReader, LiveProfiles } from './profiles.js';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -158,6 +159,8 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
     connection: redis,
     prefix: config.QUEUE_PREFIX,
   });
+  // Shown on the queues dashboard next to the ingestion queue; the gateway only reads it.
+  const webhookQueue = new Queue(WEBHOOK_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
   const metrics = createMetrics('gateway');
   const ingestMetrics = ingestQueueMetrics(metrics.registry, () =>
     queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'),
@@ -212,7 +215,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
         logger,
       }),
       ingest,
-      adminHandler({ config, queues: [queue] }),
+      adminHandler({ config, queues: [queue, webhookQueue] }),
       ...(options.handlers ?? []),
     ],
     readiness: {
@@ -232,6 +235,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
       await server.stop();
       await metricsServer.close();
       await queue.close();
+      await webhookQueue.close();
       redis.disconnect();
       await options.onShutdown?.();
     },
