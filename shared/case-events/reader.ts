@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Model } from 'mongoose';
 import { fencedFilter, fencedSet, fencedUpsert } from '../fence.js';
-import { LeasedLoop } from '../leased-loop.js';
+import { LeasedLoop, LeaseLostError } from '../leased-loop.js';
 import type { Logger } from '../logger.js';
 import { caseEventStream, type CaseEvent, type CaseEventEntry } from './contract.js';
 
@@ -98,12 +98,31 @@ export function projectionCheckpoint(
   };
 }
 
-/** A checkpoint kept in a Redis key. */
+/**
+ * Stores the checkpoint (KEYS[1]) and the fence it was stored under (KEYS[2]) unless a newer
+ * fence is recorded there: answers 1 when stored, 0 when refused.
+ */
+const FENCED_SET = `
+local stored = tonumber(redis.call('GET', KEYS[2]) or '0')
+if stored > tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[2])
+return 1`;
+
+/**
+ * A checkpoint kept in a Redis key. Under a lease, its fence is kept next to it in one script,
+ * so a holder paused past its lease cannot move the next holder's checkpoint back.
+ */
 export function redisCheckpoint(redis: Redis, key: string): CheckpointStore {
   return {
     load: () => redis.get(key),
-    save: async (id) => {
-      await redis.set(key, id);
+    save: async (id, fence) => {
+      if (fence === undefined) {
+        await redis.set(key, id);
+        return;
+      }
+      if ((await redis.eval(FENCED_SET, 2, key, `${key}:fence`, id, fence)) !== 1)
+        throw new LeaseLostError(`checkpoint ${key}`, fence);
     },
   };
 }

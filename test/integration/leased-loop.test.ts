@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import type { Connection } from 'mongoose';
-import { projectionCheckpoint } from '../../shared/case-events/index.js';
+import { projectionCheckpoint, redisCheckpoint } from '../../shared/case-events/index.js';
 import { LeasedLoop, LeaseLostError, type Lease } from '../../shared/leased-loop.js';
 import { connectDatabase } from '../../shared/mongo.js';
 import { createRedis } from '../../shared/redis.js';
@@ -115,5 +115,17 @@ describe('LeasedLoop', () => {
     await expect(checkpoint.save('3-1', 6)).rejects.toBeInstanceOf(LeaseLostError);
     await checkpoint.save('3-2');
     expect(await checkpoint.load()).toBe('3-2');
+  });
+});
+
+describe('Redis checkpoint under a lease', () => {
+  it('refuses a save from an older fence, so a late holder cannot move the checkpoint back', async () => {
+    const key = `${config.QUEUE_PREFIX}:webhooks:checkpoint`;
+    const checkpoint = redisCheckpoint(redis, key);
+    await checkpoint.save('5-0', 3);
+    await expect(checkpoint.save('4-0', 2)).rejects.toBeInstanceOf(LeaseLostError);
+    expect(await checkpoint.load()).toBe('5-0');
+    await checkpoint.save('6-0', 4);
+    expect(await checkpoint.load()).toBe('6-0');
   });
 });
