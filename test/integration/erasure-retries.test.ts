@@ -130,5 +130,13 @@ describe('erasure under retries and timeouts, and retention dry runs', () => {
     expect((await Case.findOne({ _id: flagless._id }).lean<CaseDoc>().exec())!.erasure!.complete).toBe(true);
     expect(await records(flagless._id.toHexString())).toBe(1);
     expect(await records(half._id.toHexString())).toBe(1);
+    const dpo = await system.as({ subject: 'dpo', role: 'DATA_PROTECTION_OFFICER' });
+    const runs = await system.graphql<{ retentionRuns: Array<{ dryRun: boolean; due: number; unfinished: number }> }>(
+      '{ retentionRuns(first: 1) { dryRun due unfinished } }',
+      undefined,
+      dpo,
+    );
+    expect(runs.body.errors).toBeUndefined();
+    expect(runs.body.data!.retentionRuns).toEqual([{ dryRun: false, due: 0, unfinished: 1 }]);
   });
 });
