@@ -1,9 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Types } from 'mongoose';
-import { eraseCase } from '../../subgraphs/cases/data-protection/erasure.js';
+import { connectDatabase, ensureIndexes } from '../../shared/mongo.js';
+import {
+  DUPLICATE_ERASURES_COLLECTION,
+  eraseCase,
+  erasureModel,
+} from '../../subgraphs/cases/data-protection/erasure.js';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { dataProtectionDeps, runRetention } from '../../subgraphs/cases/data-protection/retention.js';
-import { startTestSystem, type TestSystem } from '../helpers/system.js';
+import { startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
 
 /** Erasure asked again and again, at once and after an attempt whose caller gave up; dry runs of retention. */
 describe('erasure under retries and timeouts, and retention dry runs', () => {
@@ -138,5 +143,40 @@ describe('erasure under retries and timeouts, and retention dry runs', () => {
     );
     expect(runs.body.errors).toBeUndefined();
     expect(runs.body.data!.retentionRuns).toEqual([{ dryRun: false, due: 0, unfinished: 1 }]);
+  });
+
+  it('a store of an earlier version upgrades: old index replaced, repeated records moved aside, not lost', async () => {
+    const connection = await connectDatabase(testConfig(), 'cases');
+    try {
+      const raw = connection.db!.collection('personalDataErasures');
+      await raw.createIndex({ caseId: 1 }, { name: 'caseId' });
+      const [first, second, third, other] = [1, 2, 3, 4].map(() => new Types.ObjectId());
+      await raw.insertMany([
+        { _id: first, caseId: 'c1', kind: 'REQUEST' },
+        { _id: second, caseId: 'c1', kind: 'REQUEST' },
+        { _id: third, caseId: 'c1', kind: 'RETENTION' },
+        { _id: other, caseId: 'c2', kind: 'REQUEST' },
+      ]);
+      erasureModel(connection);
+      await ensureIndexes(connection);
+      expect((await raw.find({}).sort({ _id: 1 }).toArray()).map((d) => String(d._id))).toEqual(
+        [first, other].map(String),
+      );
+      const moved = await connection.db!.collection(DUPLICATE_ERASURES_COLLECTION).find({}).sort({ _id: 1 }).toArray();
+      expect(moved.map((d) => [String(d._id), d.caseId])).toEqual([
+        [String(second), 'c1'],
+        [String(third), 'c1'],
+      ]);
+      const names = (await raw.listIndexes().toArray()).map((i) => i.name);
+      expect(names).toContain('caseId_unique');
+      expect(names).not.toContain('caseId');
+      await expect(raw.insertOne({ caseId: 'c2' })).rejects.toMatchObject({ code: 11000 });
+      // A second start changes nothing.
+      await ensureIndexes(connection);
+      expect(await raw.countDocuments({})).toBe(2);
+    } finally {
+      await connection.dropDatabase();
+      await connection.close();
+    }
   });
 });
