@@ -7,7 +7,12 @@ import {
   erasureModel,
 } from '../../subgraphs/cases/data-protection/erasure.js';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
-import { dataProtectionDeps, runRetention } from '../../subgraphs/cases/data-protection/retention.js';
+import {
+  dataProtectionDeps,
+  retentionStep,
+  runRetention,
+  type RetentionRunDoc,
+} from '../../subgraphs/cases/data-protection/retention.js';
 import { startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
 
 /** Erasure asked again and again, at once and after an attempt whose caller gave up; dry runs of retention. */
@@ -143,6 +148,14 @@ describe('erasure under retries and timeouts, and retention dry runs', () => {
     );
     expect(runs.body.errors).toBeUndefined();
     expect(runs.body.data!.retentionRuns).toEqual([{ dryRun: false, due: 0, unfinished: 1 }]);
+  });
+
+  it('the scheduled step records the lease fence it ran under on its run', async () => {
+    const runs: RetentionRunDoc[] = [];
+    await retentionStep(deps(), { ...settings, intervalMs: 0 }, (run) => runs.push(run))({ fence: 42 });
+    expect(runs.map((r) => r.fence)).toEqual([42]);
+    const stored = await deps().retention.Run.findOne({ _id: runs[0]!._id }).lean<RetentionRunDoc>().exec();
+    expect(stored!.fence).toBe(42);
   });
 
   it('a store of an earlier version upgrades: old index replaced, repeated records moved aside, not lost', async () => {

@@ -5,6 +5,7 @@ import { publishCaseEvents } from '../../../shared/case-events/index.js';
 import { eraseCase, erasureModel, type ErasureDeps, type ErasureDoc } from './erasure.js';
 import { feedModels } from '../ingestion/feeds.js';
 import { casesModels, type CaseDoc } from '../case/models.js';
+import type { Lease } from '../../../shared/leased-loop.js';
 import { modelOn } from '../../../shared/mongo.js';
 
 /** Cases listed in one run's report (the counts cover all). */
@@ -37,6 +38,11 @@ export interface RetentionRunDoc {
   at: Date;
   dryRun: boolean;
   retentionDays: number;
+  /**
+   * The lease fence the scheduled job ran under (README, "Leases and fencing"); absent for a run from the
+   * command line. Two runs that overlapped show different fences; erasure and notices are idempotent.
+   */
+  fence?: number;
   /** Cases ended before this instant are due. */
   cutoff: Date;
   due: number;
@@ -119,7 +125,7 @@ export interface RetentionSettings {
 export async function runRetention(
   deps: ErasureDeps & { retention: RetentionModels },
   settings: RetentionSettings,
-  options: { dryRun: boolean; now?: Date },
+  options: { dryRun: boolean; now?: Date; fence?: number },
 ): Promise<RetentionRunDoc> {
   const now = options.now ?? new Date();
   const cutoff = new Date(now.getTime() - settings.retentionDays * 86_400_000);
@@ -241,6 +247,7 @@ export async function runRetention(
     at: now,
     dryRun: options.dryRun,
     retentionDays: settings.retentionDays,
+    ...(options.fence === undefined ? {} : { fence: options.fence }),
     cutoff,
     due: due.length - unfinished,
     purged,
@@ -263,15 +270,15 @@ export function retentionStep(
   deps: ErasureDeps & { retention: RetentionModels },
   settings: RetentionSettings & { intervalMs: number },
   onRun: (run: RetentionRunDoc) => void,
-): () => Promise<void> {
+): (lease?: Lease) => Promise<void> {
   const lastRunKey = `${deps.queuePrefix}:retention:last-run`;
-  return async () => {
+  return async (lease) => {
     const last = Number((await deps.redis.get(lastRunKey)) ?? 0);
     if (Date.now() - last < settings.intervalMs) {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       return;
     }
     await deps.redis.set(lastRunKey, String(Date.now()));
-    onRun(await runRetention(deps, settings, { dryRun: false }));
+    onRun(await runRetention(deps, settings, { dryRun: false, ...(lease ? { fence: lease.fence } : {}) }));
   };
 }
