@@ -6,6 +6,8 @@ import { LeasedLoop, LeaseLostError, type Lease } from '../../shared/leased-loop
 import { connectDatabase } from '../../shared/mongo.js';
 import { createRedis } from '../../shared/redis.js';
 import { casesModels } from '../../subgraphs/cases/case/models.js';
+import { applyStatistics } from '../../subgraphs/cases/statistics/projector.js';
+import { eventFacts } from '../helpers/event-facts.js';
 import { silentLogger, testConfig } from '../helpers/system.js';
 
 const config = testConfig();
@@ -127,5 +129,33 @@ describe('Redis checkpoint under a lease', () => {
     expect(await checkpoint.load()).toBe('5-0');
     await checkpoint.save('6-0', 4);
     expect(await checkpoint.load()).toBe('6-0');
+  });
+});
+
+describe('fenced read-model counters', () => {
+  it('a batch applied late by a holder with an older fence adds nothing to the statistics', async () => {
+    const { Statistics } = casesModels(connection);
+    const created = (id: string, caseId: string) => ({
+      id,
+      event: {
+        type: 'case.created' as const,
+        caseId,
+        version: 1,
+        at: '2024-03-01T00:00:00Z',
+        before: null,
+        after: eventFacts(),
+      },
+    });
+    const total = async () => (await Statistics.findOne({ _id: 'all' }).lean().exec())?.cases;
+    // The new holder (fence 8) applied two events; the paused one (fence 7) wakes with the second.
+    await applyStatistics(casesModels(connection), { entries: [created('10-0', 'c1')], lastId: '10-0' }, 8);
+    const after = await total();
+    expect(after).toBe(1);
+    await expect(
+      applyStatistics(casesModels(connection), { entries: [created('11-0', 'c2')], lastId: '11-0' }, 7),
+    ).rejects.toBeInstanceOf(LeaseLostError);
+    expect(await total()).toBe(after);
+    await applyStatistics(casesModels(connection), { entries: [created('11-0', 'c2')], lastId: '11-0' }, 8);
+    expect(await total()).toBe(2);
   });
 });
