@@ -14,8 +14,10 @@ export interface Lease {
 /**
  * Takes the lease (KEYS[1]) when free or renews it when ours, in one step, so no other
  * instance can take it between a check and a renewal. The value is `<fence>:<token>`;
- * the fence counter (KEYS[2]) moves only when the lease is newly taken. Answers the fence,
- * or 0 while another instance holds the lease.
+ * the fence counter (KEYS[2]) moves only when the lease is newly taken. It is never below
+ * Redis's clock in milliseconds, so fences keep growing even if Redis lost the counter (a
+ * restart without persistence) while the store kept the fences written with it. Answers
+ * the fence, or 0 while another instance holds the lease.
  */
 const ACQUIRE = `
 local held = redis.call('GET', KEYS[1])
@@ -28,6 +30,12 @@ if held then
   return 0
 end
 local fence = redis.call('INCR', KEYS[2])
+local now = redis.call('TIME')
+local floor = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+if fence < floor then
+  fence = floor
+  redis.call('SET', KEYS[2], fence)
+end
 redis.call('SET', KEYS[1], fence .. ':' .. ARGV[1], 'PX', ARGV[2])
 return fence`;
 
