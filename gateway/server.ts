@@ -40,6 +40,7 @@ import {
 } from '../shared/metrics.js';
 import { operationMetricsPlugin, subgraphReadiness, tagRequestId, timedDataSource } from '../shared/telemetry/index.js';
 import { INGEST_QUEUE, type ChunkReport, type IngestChunkJob } from '../subgraphs/cases/ingestion/index.js';
+import { WEBHOOK_QUEUE } from '../subgraphs/cases/webhooks/models.js';
 import { casesProfileReader, LiveProfiles } from './profiles.js';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -175,6 +176,8 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
     connection: redis,
     prefix: config.QUEUE_PREFIX,
   });
+  // Shown on the queues dashboard next to the ingestion queue; the gateway only reads it.
+  const webhookQueue = new Queue(WEBHOOK_QUEUE, { connection: redis, prefix: config.QUEUE_PREFIX });
   const ingestMetrics = ingestQueueMetrics(metrics.registry, () =>
     queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized'),
   );
@@ -232,7 +235,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
         logger,
       }),
       ingest,
-      adminHandler({ config, queues: [queue] }),
+      adminHandler({ config, queues: [queue, webhookQueue] }),
       ...(options.handlers ?? []),
     ],
     readiness: {
@@ -257,6 +260,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
       await server.stop();
       await metricsServer.close();
       await queue.close();
+      await webhookQueue.close();
       redis.disconnect();
       await options.onShutdown?.();
     },

@@ -41,6 +41,8 @@ try {
     process.stdout.write(
       `${run.dryRun ? 'dry run: ' : ''}cases ended before ${run.cutoff.toISOString()} (${run.retentionDays} ` +
         `days) still holding personal data: ${run.due}\n` +
+        `erasures interrupted midway, ${run.dryRun ? 'a real run finishes' : 'finished or retried'}: ` +
+        `${run.unfinished}\n` +
         `${run.dryRun ? 'a real run now would purge' : 'purged'}: ${run.purged}; failed: ${run.failed}; ` +
         `listed, inside the ${config.RETENTION_NOTICE_HOURS} h notice: ${run.awaitingNotice}\n`,
     );

@@ -125,6 +125,9 @@ export async function ensureIndexes(connection: Connection): Promise<void> {
     await model.createCollection().catch((error: unknown) => {
       if (!(error instanceof Error) || !/already exists/i.test(error.message)) throw error;
     });
+    // A model may first bring stored data to what a new index needs (an older index it replaces, duplicates).
+    const prepare = (model as { prepareIndexes?: () => Promise<void> }).prepareIndexes;
+    if (prepare) await prepare.call(model);
     await model.createIndexes();
   }
 }

@@ -15,8 +15,11 @@ export interface ReadModelProjectorSpec {
   projection: ProjectionModel;
   /** The projection document's `_id` (one per read model). */
   projectionId: string;
-  /** Applies one batch to the read model; the checkpoint moves only once it has finished. */
-  apply: (batch: CaseEventBatch) => Promise<unknown>;
+  /**
+   * Applies one batch to the read model; the checkpoint moves only once it has finished.
+   * `fence` is the lease's (none in a catch-up outside the loop): writes to shared counters carry it.
+   */
+  apply: (batch: CaseEventBatch, fence?: number) => Promise<unknown>;
   batchSize: number;
 }
 

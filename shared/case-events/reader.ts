@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Model } from 'mongoose';
-import { LeasedLoop } from '../leased-loop.js';
+import { fencedFilter, fencedSet, fencedUpsert } from '../fence.js';
+import { LeasedLoop, LeaseLostError } from '../leased-loop.js';
 import { recordCaseEventRead } from '../metrics.js';
 import { withTraceContext } from '../telemetry/propagation.js';
 import type { Logger } from '../logger.js';
@@ -84,7 +85,8 @@ export function redisEventSource(redis: Redis, prefix: string): CaseEventSource 
 export interface CheckpointStore {
   /** The id of the last entry handled; null when nothing was stored yet. */
   load(): Promise<string | null>;
-  save(id: string): Promise<void>;
+  /** Stores `id`; with a lease's fence, refused (LeaseLostError) once a newer holder has stored one. */
+  save(id: string, fence?: number): Promise<void>;
 }
 
 /**
@@ -97,18 +99,44 @@ export function projectionCheckpoint(
 ): CheckpointStore {
   return {
     load: async () => (await Projection.findOne({ _id: id }).lean().exec())?.lastEventId ?? null,
-    save: async (lastEventId) => {
-      await Projection.updateOne({ _id: id }, { $set: { lastEventId } }, { upsert: true }).exec();
-    },
+    save: (lastEventId, fence) =>
+      fencedUpsert(`checkpoint ${id}`, fence, () =>
+        Projection.collection.updateOne(
+          fencedFilter({ _id: id as never }, fence),
+          {
+            $set: fencedSet({ lastEventId }, fence),
+          },
+          { upsert: true },
+        ),
+      ),
   };
 }
 
-/** A checkpoint kept in a Redis key. */
+/**
+ * Stores the checkpoint (KEYS[1]) and the fence it was stored under (KEYS[2]) unless a newer
+ * fence is recorded there: answers 1 when stored, 0 when refused.
+ */
+const FENCED_SET = `
+local stored = tonumber(redis.call('GET', KEYS[2]) or '0')
+if stored > tonumber(ARGV[2]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[2], ARGV[2])
+return 1`;
+
+/**
+ * A checkpoint kept in a Redis key. Under a lease, its fence is kept next to it in one script,
+ * so a holder paused past its lease cannot move the next holder's checkpoint back.
+ */
 export function redisCheckpoint(redis: Redis, key: string): CheckpointStore {
   return {
     load: () => redis.get(key),
-    save: async (id) => {
-      await redis.set(key, id);
+    save: async (id, fence) => {
+      if (fence === undefined) {
+        await redis.set(key, id);
+        return;
+      }
+      if ((await redis.eval(FENCED_SET, 2, key, `${key}:fence`, id, fence)) !== 1)
+        throw new LeaseLostError(`checkpoint ${key}`, fence);
     },
   };
 }
@@ -130,8 +158,11 @@ export class MemoryCheckpoint implements CheckpointStore {
   }
 }
 
-/** A consumer: what it does with one batch. Its checkpoint moves only once this has finished. */
-export type CaseEventHandler = (batch: CaseEventBatch) => void | Promise<unknown>;
+/**
+ * A consumer: what it does with one batch. Its checkpoint moves only once this has finished.
+ * Under a lease it gets the lease's fence, for the writes it makes as the single writer.
+ */
+export type CaseEventHandler = (batch: CaseEventBatch, fence?: number) => void | Promise<unknown>;
 
 export interface CaseEventReaderOptions {
   /** Names the consumer in logs. */
@@ -171,7 +202,9 @@ export class CaseEventReader {
     private readonly logger: Logger,
   ) {
     const lease = options.lease;
-    this.leased = lease ? new LeasedLoop(lease.redis, lease.key, () => this.readOnce(), logger, lease.ms) : undefined;
+    this.leased = lease
+      ? new LeasedLoop(lease.redis, lease.key, ({ fence }) => this.readOnce(undefined, fence), logger, lease.ms)
+      : undefined;
   }
 
   /** The stored checkpoint, or the starting point when there is none (a tail start stores it). */
@@ -184,8 +217,11 @@ export class CaseEventReader {
     return tail;
   }
 
-  /** Reads one batch after the checkpoint (waiting up to `blockMs`) and handles it; returns how many were read. */
-  async readOnce(blockMs = this.options.blockMs): Promise<number> {
+  /**
+   * Reads one batch after the checkpoint (waiting up to `blockMs`) and handles it; returns how many were read.
+   * `fence` is the lease's, when read under one: the handler's writes and the checkpoint carry it.
+   */
+  async readOnce(blockMs = this.options.blockMs, fence?: number): Promise<number> {
     const from = await this.resume();
     const raw = await this.source.read(from, this.options.batchSize, blockMs);
     const batch = batchOf(raw);
@@ -203,10 +239,10 @@ export class CaseEventReader {
       traceOfEntry(raw[0]![1]),
       `case events ${this.options.name}`,
       { 'avrr.consumer': this.options.name, 'avrr.entries': raw.length },
-      () => this.handle(batch),
+      () => this.handle(batch, fence),
     );
     if (handled !== undefined) await handled;
-    await this.options.checkpoint.save(batch.lastId);
+    await this.options.checkpoint.save(batch.lastId, fence);
     return raw.length;
   }
 

@@ -418,7 +418,8 @@ describe('data subject rights: erasure, justified access, retention', () => {
       undefined,
       headers.dpo,
     );
-    expect(runs.body.data!.retentionRuns.map((r) => r.dryRun)).toEqual([false, false, true, false, true]);
+    // Dry runs leave no record.
+    expect(runs.body.data!.retentionRuns.map((r) => r.dryRun)).toEqual([false, false, false]);
   });
 
   it('the next retention run finishes an erasure interrupted after marking the case, whatever its age', async () => {
@@ -466,7 +467,9 @@ describe('data subject rights: erasure, justified access, retention', () => {
     expect(await erasureModel(system.connections.cases).countDocuments({ caseId: id })).toBe(1);
   });
 
-  it('npm run retention: a dry run prints the report and changes nothing; bad options are refused', () => {
+  it('npm run retention: a dry run prints the report and changes nothing; bad options are refused', async () => {
+    const Run = dataProtectionDeps(system.connections.cases, system.redis, system.config.QUEUE_PREFIX).retention.Run;
+    const runsBefore = await Run.countDocuments({}).exec();
     const env = {
       ...process.env,
       MONGO_DB_PREFIX: system.config.MONGO_DB_PREFIX,
@@ -482,6 +485,9 @@ describe('data subject rights: erasure, justified access, retention', () => {
     });
     expect(dry.status, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/^dry run: cases ended before \S+ \(1 days\) still holding personal data: \d+/);
+    expect(dry.stdout).toMatch(/\nerasures interrupted midway, a real run finishes: \d+\n/);
+    // Not even a run record.
+    expect(await Run.countDocuments({}).exec()).toBe(runsBefore);
     const bad = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/retention.ts', '--purge-everything'], {
       cwd: ROOT,
       env,

@@ -33,7 +33,43 @@ const erasureSchema = new Schema<ErasureDoc>(
   {},
   { collection: 'personalDataErasures', versionKey: false, strict: false },
 );
-erasureSchema.index({ caseId: 1 }, { name: 'caseId' });
+// One record per case, however often an erasure is asked or re-run after its caller gave up
+// (README, "Erasure"): the store refuses a second record, and the loser answers the first.
+erasureSchema.index({ caseId: 1 }, { name: 'caseId_unique', unique: true });
+erasureSchema.static('prepareIndexes', function (this: Model<ErasureDoc>) {
+  return upgradeErasureRecords(this);
+});
+
+/** Where records that repeated an erasure already recorded are kept (moved, not deleted) by the upgrade below. */
+export const DUPLICATE_ERASURES_COLLECTION = 'personalDataErasureDuplicates';
+
+/**
+ * Before the unique index: a store of an earlier version has a plain `caseId` index and may
+ * hold several records for one case (retries that raced). The first record per case stays;
+ * the later ones move to DUPLICATE_ERASURES_COLLECTION, so no proof is lost; the old index goes.
+ * Runs only while the old index exists, so once per store.
+ */
+export async function upgradeErasureRecords(model: Model<ErasureDoc>): Promise<number> {
+  const indexes = await model.collection
+    .listIndexes()
+    .toArray()
+    .catch(() => []);
+  if (!indexes.some((index) => index.name === 'caseId')) return 0;
+  // Counted per case first ($push is not in FerretDB's $group), then the records of each repeated case read.
+  const repeated = await model.collection
+    .aggregate<{ _id: string }>([{ $group: { _id: '$caseId', n: { $sum: 1 } } }, { $match: { n: { $gt: 1 } } }])
+    .toArray();
+  let moved = 0;
+  const duplicates = model.db.collection(DUPLICATE_ERASURES_COLLECTION);
+  for (const { _id: caseId } of repeated) {
+    const later = (await model.collection.find({ caseId }).sort({ _id: 1 }).toArray()).slice(1);
+    // Copied before deleted: an upgrade cut off in between leaves a copy, never a loss.
+    for (const doc of later) await duplicates.replaceOne({ _id: doc._id }, doc, { upsert: true });
+    moved += (await model.collection.deleteMany({ _id: { $in: later.map((doc) => doc._id) } })).deletedCount;
+  }
+  await model.collection.dropIndex('caseId');
+  return moved;
+}
 erasureSchema.index({ caseMemberState: 1, _id: -1 }, { name: 'caseMemberState_id' });
 
 export function erasureModel(connection: Connection): Model<ErasureDoc> {
@@ -105,7 +141,8 @@ export interface ErasureDeps {
  * transition log, the ingestion reports of its Member State's feeds, and feed chunks still
  * staged in Redis for a replay. Statistics do not move (the retained facts stand in for the
  * ages), the erasure is recorded, and a `case.erased` event is published. Idempotent: an
- * erased case is left as it is and its first erasure record returned.
+ * erased case is left as it is and its erasure record returned; concurrent calls, and calls
+ * after an attempt whose caller gave up, end with that one record.
  */
 export async function eraseCase(
   deps: ErasureDeps,
@@ -119,7 +156,7 @@ export async function eraseCase(
     doc = await deps.models.Case.findOne({ _id: caseId }).lean<CaseDoc>().exec();
     if (!doc) throw new Error(`case ${id} does not exist`);
     if (doc.erasure) {
-      const first = await deps.erasures.findOne({ caseId: id }).sort({ _id: 1 }).lean<ErasureDoc>().exec();
+      const first = await deps.erasures.findOne({ caseId: id }).lean<ErasureDoc>().exec();
       if (first) {
         // Recorded already (marks written before the completion flag existed have none).
         if (!doc.erasure.complete)
@@ -198,7 +235,16 @@ export async function eraseCase(
     requestId: who.requestId,
     erased,
   };
-  await deps.erasures.collection.insertOne(record);
+  try {
+    await deps.erasures.collection.insertOne(record);
+  } catch (error) {
+    if ((error as { code?: number }).code !== 11000) throw error;
+    // A concurrent or earlier attempt recorded it (and published its event): answer that record.
+    const first = await deps.erasures.findOne({ caseId: id }).lean<ErasureDoc>().exec();
+    if (!first) throw error;
+    await deps.models.Case.updateOne({ _id: caseId }, { $set: { 'erasure.complete': true } }).exec();
+    return first;
+  }
   await deps.models.Case.updateOne({ _id: caseId }, { $set: { 'erasure.complete': true } }).exec();
   // Facts before and after are equal (the retained facts stand in): statistics do not move.
   await deps.publish([

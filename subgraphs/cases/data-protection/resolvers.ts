@@ -32,6 +32,8 @@ export const dataProtectionResolvers: GraphQLResolverMap<CasesContext> = {
   },
   RetentionRun: {
     id: (doc: RetentionRunDoc) => doc._id.toHexString(),
+    // Runs recorded before the count existed did not finish interrupted erasures apart.
+    unfinished: (doc: RetentionRunDoc) => doc.unfinished ?? 0,
   },
   PersonalDataRead: {
     id: (doc: PersonalDataReadDoc) => doc._id.toHexString(),

@@ -2,9 +2,10 @@ import type { Redis } from 'ioredis';
 import { Schema, Types, type Connection, type Model } from 'mongoose';
 import type { CaseStatus } from '../../../shared/domain.js';
 import { publishCaseEvents } from '../../../shared/case-events/index.js';
-import { eraseCase, erasureModel, type ErasureDeps } from './erasure.js';
+import { eraseCase, erasureModel, type ErasureDeps, type ErasureDoc } from './erasure.js';
 import { feedModels } from '../ingestion/feeds.js';
 import { casesModels, type CaseDoc } from '../case/models.js';
+import type { Lease } from '../../../shared/leased-loop.js';
 import { modelOn } from '../../../shared/mongo.js';
 
 /** Cases listed in one run's report (the counts cover all). */
@@ -37,6 +38,11 @@ export interface RetentionRunDoc {
   at: Date;
   dryRun: boolean;
   retentionDays: number;
+  /**
+   * The lease fence the scheduled job ran under (README, "Leases and fencing"); absent for a run from the
+   * command line. Two runs that overlapped show different fences; erasure and notices are idempotent.
+   */
+  fence?: number;
   /** Cases ended before this instant are due. */
   cutoff: Date;
   due: number;
@@ -49,6 +55,11 @@ export interface RetentionRunDoc {
   awaitingNotice: number;
   /** Due cases whose purge failed in this run (retried by the next). */
   failed: number;
+  /**
+   * Erasures interrupted midway (on request or by retention), finished by this run (in a dry run: by a real
+   * one), whatever the case's age; not counted in `due`, which is about the cutoff.
+   */
+  unfinished: number;
   cases: Array<
     Omit<RetentionCandidate, 'firstListedAt'> & {
       firstListedAt: Date;
@@ -114,7 +125,7 @@ export interface RetentionSettings {
 export async function runRetention(
   deps: ErasureDeps & { retention: RetentionModels },
   settings: RetentionSettings,
-  options: { dryRun: boolean; now?: Date },
+  options: { dryRun: boolean; now?: Date; fence?: number },
 ): Promise<RetentionRunDoc> {
   const now = options.now ?? new Date();
   const cutoff = new Date(now.getTime() - settings.retentionDays * 86_400_000);
@@ -129,7 +140,25 @@ export async function runRetention(
     .select({ _id: 1, memberState: 1, status: 1, history: 1, updatedAt: 1, erasure: 1 })
     .lean<CaseDoc[]>()
     .exec();
+  // A mark whose erasure record exists is an erasure that finished but for its flag: not due, only flagged.
+  const marked = ended.filter((doc) => doc.erasure !== undefined).map((doc) => doc._id.toHexString());
+  const recorded = new Set(
+    marked.length === 0
+      ? []
+      : (
+          await deps.erasures
+            .find({ caseId: { $in: marked } }, { caseId: 1 })
+            .lean<ErasureDoc[]>()
+            .exec()
+        ).map((r) => r.caseId),
+  );
+  if (!options.dryRun && recorded.size > 0)
+    await deps.models.Case.updateMany(
+      { _id: { $in: [...recorded].map((id) => new Types.ObjectId(id)) } },
+      { $set: { 'erasure.complete': true } },
+    ).exec();
   const due = ended
+    .filter((doc) => !recorded.has(doc._id.toHexString()))
     .map((doc) => ({ doc, endedAt: endedAt(doc) }))
     // An interrupted erasure is finished whatever its age.
     .filter(
@@ -137,6 +166,7 @@ export async function runRetention(
         c.doc.erasure !== undefined || (c.endedAt !== null && c.endedAt < cutoff),
     )
     .map((c) => ({ doc: c.doc, endedAt: c.endedAt ?? new Date(c.doc.updatedAt) }));
+  const unfinished = due.filter((c) => c.doc.erasure !== undefined).length;
   const notices = new Map(
     (
       await deps.retention.Notice.find({ _id: { $in: due.map((c) => c.doc._id.toHexString()) } })
@@ -211,20 +241,24 @@ export async function runRetention(
   }
   const purged = cases.filter((c) => c.action === 'PURGED' || c.action === 'WOULD_PURGE').length;
   const failed = cases.filter((c) => c.action === 'FAILED').length;
+  const awaitingNotice = cases.filter((c) => c.action === 'LISTED').length;
   const run: RetentionRunDoc = {
     _id: new Types.ObjectId(),
     at: now,
     dryRun: options.dryRun,
     retentionDays: settings.retentionDays,
+    ...(options.fence === undefined ? {} : { fence: options.fence }),
     cutoff,
-    due: due.length,
+    due: due.length - unfinished,
     purged,
     failed,
-    awaitingNotice: due.length - purged - failed,
+    unfinished,
+    awaitingNotice,
     // The report keeps the first cases (the counts above are whole); a run over more is rare.
     cases: cases.slice(0, MAX_REPORTED_CASES),
   };
-  await deps.retention.Run.collection.insertOne(run);
+  // A dry run changes nothing, its own record included (README, "Retention").
+  if (!options.dryRun) await deps.retention.Run.collection.insertOne(run);
   return run;
 }
 
@@ -236,15 +270,15 @@ export function retentionStep(
   deps: ErasureDeps & { retention: RetentionModels },
   settings: RetentionSettings & { intervalMs: number },
   onRun: (run: RetentionRunDoc) => void,
-): () => Promise<void> {
+): (lease?: Lease) => Promise<void> {
   const lastRunKey = `${deps.queuePrefix}:retention:last-run`;
-  return async () => {
+  return async (lease) => {
     const last = Number((await deps.redis.get(lastRunKey)) ?? 0);
     if (Date.now() - last < settings.intervalMs) {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       return;
     }
     await deps.redis.set(lastRunKey, String(Date.now()));
-    onRun(await runRetention(deps, settings, { dryRun: false }));
+    onRun(await runRetention(deps, settings, { dryRun: false, ...(lease ? { fence: lease.fence } : {}) }));
   };
 }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { fencedFilter, fencedSet, fencedUpsert } from '../../../shared/fence.js';
 import {
   compareStreamIds,
   ReadModelProjector,
@@ -53,7 +54,7 @@ export function statisticsIncrements(
 }
 
 /** Applies one batch to the statistics read model. */
-export async function applyStatistics(models: CasesModels, batch: CaseEventBatch): Promise<void> {
+export async function applyStatistics(models: CasesModels, batch: CaseEventBatch, fence?: number): Promise<void> {
   const scopes = scopesTouched(batch.entries);
   const seen = new Map<string, string>();
   if (scopes.size > 0) {
@@ -63,10 +64,13 @@ export async function applyStatistics(models: CasesModels, batch: CaseEventBatch
     for (const doc of stored) seen.set(doc._id, doc.lastEventId);
   }
   for (const [scope, { inc, lastId }] of statisticsIncrements(batch.entries, seen)) {
-    await models.Statistics.collection.updateOne(
-      { _id: scope as never },
-      { $inc: inc, $set: { lastEventId: lastId, updatedAt: new Date() } },
-      { upsert: true },
+    // Fenced: a projector paused past its lease cannot add a batch the next holder has added already.
+    await fencedUpsert(`statistics ${scope}`, fence, () =>
+      models.Statistics.collection.updateOne(
+        fencedFilter({ _id: scope as never }, fence),
+        { $inc: inc, $set: fencedSet({ lastEventId: lastId, updatedAt: new Date() }, fence) },
+        { upsert: true },
+      ),
     );
   }
 }
@@ -90,7 +94,7 @@ export class StatisticsProjector extends ReadModelProjector {
       name: 'statistics-projector',
       projection: models.Projection,
       projectionId: PROJECTION_ID,
-      apply: (batch: CaseEventBatch) => applyStatistics(models, batch),
+      apply: (batch: CaseEventBatch, fence?: number) => applyStatistics(models, batch, fence),
       batchSize: 1_000,
     };
     super(spec, redis, prefix, logger, options);

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { fencedFilter, fencedSet, fencedUpsert, refusedUnlessMatched } from '../../../shared/fence.js';
 import {
   compareStreamIds,
   ReadModelProjector,
@@ -95,41 +96,60 @@ async function writeEffects(
   id: string,
   caseId: string,
   effects: FinanceEffects,
+  fence: number | undefined,
 ): Promise<void> {
+  // Fenced (README, "Leases and fencing"): a projector paused past its lease writes nothing the next holder wrote.
   const cases = models.CaseFinance.collection;
+  const caseFilter = fencedFilter({ _id: caseId as never }, fence);
+  const newer = async (mine: number) =>
+    (await cases.countDocuments({ _id: caseId as never, fence: { $gt: mine } })) > 0;
   if (effects.entry) {
     const setOnInsert = { committedCents: 0, committedAt: null, disbursedCents: 0 };
-    await cases.updateOne(
-      { _id: caseId as never },
-      { $set: effects.entry, $setOnInsert: setOnInsert },
-      { upsert: true },
+    const entry = fencedSet(effects.entry, fence);
+    await fencedUpsert(`case ledger ${caseId}`, fence, () =>
+      cases.updateOne(caseFilter, { $set: entry, $setOnInsert: setOnInsert }, { upsert: true }),
     );
   }
-  if (effects.commitment) await cases.updateOne({ _id: caseId as never }, { $set: effects.commitment });
+  if (effects.commitment)
+    await refusedUnlessMatched(
+      `case ledger ${caseId}`,
+      fence,
+      () => cases.updateOne(caseFilter, { $set: fencedSet(effects.commitment!, fence) }),
+      newer,
+    );
   if (effects.disbursedCents !== null) {
-    await cases.updateOne(
-      { _id: caseId as never },
-      { $inc: { disbursedCents: effects.disbursedCents }, $set: { lastEventId: id } },
+    const disbursed = effects.disbursedCents;
+    await refusedUnlessMatched(
+      `case ledger ${caseId}`,
+      fence,
+      () =>
+        cases.updateOne(caseFilter, {
+          $inc: { disbursedCents: disbursed },
+          $set: fencedSet({ lastEventId: id }, fence),
+        }),
+      newer,
     );
   }
   for (const [year, inc] of effects.spend) {
     const doc = await models.Spend.findOne({ _id: year }, { lastEventId: 1 }).lean().exec();
     if (doc && compareStreamIds(doc.lastEventId, id) >= 0) continue;
-    await models.Spend.collection.updateOne(
-      { _id: year as never },
-      { $inc: inc, $set: { lastEventId: id } },
-      { upsert: true },
+    await fencedUpsert(`spend ${year}`, fence, () =>
+      models.Spend.collection.updateOne(
+        fencedFilter({ _id: year as never }, fence),
+        { $inc: inc, $set: fencedSet({ lastEventId: id }, fence) },
+        { upsert: true },
+      ),
     );
   }
 }
 
 /** Applies one batch to finance's case ledger and yearly spend, event by event. */
-export async function applyFinance(models: ProjectorModels, batch: CaseEventBatch): Promise<void> {
+export async function applyFinance(models: ProjectorModels, batch: CaseEventBatch, fence?: number): Promise<void> {
   const tariffs = await models.Tariff.find({}, { _id: 0 }).lean<TariffRow[]>().exec();
   for (const { id, event } of batch.entries) {
     if (!event.caseId) continue;
     const ledger = await models.CaseFinance.findOne({ _id: event.caseId }).lean<CaseFinanceDoc>().exec();
-    await writeEffects(models, id, event.caseId, financeEffects(id, event, ledger, tariffs));
+    await writeEffects(models, id, event.caseId, financeEffects(id, event, ledger, tariffs), fence);
   }
 }
 
@@ -150,7 +170,7 @@ export class FinanceProjector extends ReadModelProjector {
       name: 'finance-projector',
       projection: models.Projection,
       projectionId: PROJECTION_ID,
-      apply: (batch: CaseEventBatch) => applyFinance(models, batch),
+      apply: (batch: CaseEventBatch, fence?: number) => applyFinance(models, batch, fence),
       batchSize: 500,
     };
     super(spec, redis, prefix, logger, options);
