@@ -1,3 +1,4 @@
+import type { WebhookPayload } from '../../../packages/client/src/webhooks.js';
 import { Schema, type Connection, type Model, type Types } from 'mongoose';
 import { modelOn } from '../../../shared/mongo.js';
 
@@ -41,18 +42,8 @@ export interface WebhookDeliveryDoc {
   redeliveries: number;
 }
 
-/** The body a partner receives. */
-export interface WebhookPayload {
-  id: string;
-  type: string;
-  at: string;
-  caseId: string;
-  transition: string | null;
-  milestone: string | null;
-  status: string | null;
-  countryOfOrigin: string;
-  memberState: string;
-}
+/** The body a partner receives: one type, the client kit's, so what we send is what partners verify. */
+export type { WebhookPayload };
 
 const webhookSchema = new Schema<WebhookDoc>({}, { collection: 'webhooks', versionKey: false, strict: false });
 webhookSchema.index({ partnerId: 1 }, { name: 'partnerId' });
