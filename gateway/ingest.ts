@@ -4,7 +4,7 @@ import type { ApolloServer } from '@apollo/server';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { zodToJsonSchema } from 'zod-to-json-schema';
-import { mayPushFeeds, mayReadFeed } from '../shared/access.js';
+import { mayPushFeeds, mayReadFeed, mayReadProfile } from '../shared/access.js';
 import type { Principal } from '../shared/auth.js';
 import type { Config } from '../shared/config.js';
 import { BodyTooLargeError, readBody, sendJson, type RequestHandler } from '../shared/http.js';
@@ -222,10 +222,24 @@ export function ingestHandler(options: {
   }
 
   /**
+   * The installed profiles a principal may read (README, Managing profiles): a Member State
+   * authority its own and the shared ones, operators all, anyone else none. Another Member
+   * State's export format is its own business, so neither the list nor a refusal names it.
+   */
+  function readableProfiles(principal: Principal): FeedProfile[] {
+    return [...(options.profiles?.values() ?? [])].filter((p) => mayReadProfile(principal, p.memberState));
+  }
+
+  /**
    * The installed profile a request names (`?profile=` or `X-Feed-Profile`): undefined when it names
    * none, null once it was answered 400 because no such profile exists.
    */
-  function installedProfile(req: IncomingMessage, res: ServerResponse, url: URL): FeedProfile | undefined | null {
+  function installedProfile(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    principal: Principal,
+  ): FeedProfile | undefined | null {
     const profileName = url.searchParams.get('profile') ?? (req.headers['x-feed-profile'] as string | undefined);
     if (profileName && options.profiles && !options.profiles.loaded()) {
       // Not yet read from the cases subgraph: "unknown" would be a wrong, final answer.
@@ -248,7 +262,11 @@ export function ingestHandler(options: {
         400,
         'UNKNOWN_PROFILE',
         `No profile "${profileName.slice(0, 40)}"; ` +
-          `known: ${[...(options.profiles?.keys() ?? [])].join(', ') || 'none'}`,
+          `known: ${
+            readableProfiles(principal)
+              .map((p) => p.name)
+              .join(', ') || 'none'
+          }`,
       );
       return null;
     }
@@ -331,7 +349,7 @@ export function ingestHandler(options: {
           'multipart/form-data with a "file" part and an optional "profile" part',
       );
     }
-    const named = installedProfile(req, res, url);
+    const named = installedProfile(req, res, url, principal);
     if (named === null) return void req.resume();
     let body: Buffer;
     try {
@@ -414,7 +432,7 @@ export function ingestHandler(options: {
         'Send application/json, application/x-ndjson or text/csv (UTF-8)',
       );
     }
-    const named = installedProfile(req, res, url);
+    const named = installedProfile(req, res, url, principal);
     if (named === null) return void req.resume();
     const profile = named;
     if (!profileAllowed(res, profile, format, principal)) return void req.resume();
@@ -636,11 +654,13 @@ export function ingestHandler(options: {
           sendOpenApiDocument(req, res);
           break;
         case '/ingest/v1/profiles': {
+          const principal = await principalOf(req, res);
+          if (!principal) break;
           const catalog = options.profiles;
           sendJson(
             res,
             200,
-            catalog ? [...catalog.values()].map((p) => ({ ...p, version: catalog.versionOf(p) })) : [],
+            catalog ? readableProfiles(principal).map((p) => ({ ...p, version: catalog.versionOf(p) })) : [],
           );
           break;
         }

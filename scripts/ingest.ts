@@ -202,7 +202,11 @@ async function profileMemberState(): Promise<string | undefined> {
   const name = option('profile');
   if (!name) return undefined;
   try {
-    const listed = (await (await fetch(`${base}/ingest/v1/profiles`)).json()) as Array<{
+    // The list answers what the caller may read: the given token's, else (locally) the support desk's.
+    const listing = option('token') ?? (await mintToken({ subject: 'file-drop', role: 'SUPPORT_DESK' }, config, 300));
+    const answer = await fetch(`${base}/ingest/v1/profiles`, { headers: { authorization: `Bearer ${listing}` } });
+    if (!answer.ok) return fail(`cannot list the profiles at ${base}: HTTP ${answer.status}`);
+    const listed = (await answer.json()) as Array<{
       name: string;
       memberState?: string;
     }>;

@@ -105,8 +105,12 @@ function registry(): OpenAPIRegistry {
     method: 'get',
     path: '/ingest/v1/profiles',
     operationId: 'listProfiles',
-    summary: 'The installed national CSV profiles, each at its latest active version',
+    summary:
+      'The installed national CSV profiles the caller may read (a Member State its own and the shared ones, ' +
+      'operators all), each at its latest active version',
+    security,
     responses: {
+      ...AUTHENTICATED_ERRORS,
       '200': {
         description: 'The profiles',
         content: {

@@ -290,8 +290,28 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
       familySize: 2,
       familyMembers: [{ relationship: 'SPOUSE', sex: 'FEMALE' }],
     });
-    const listed = (await (await fetch(`${base}/ingest/v1/profiles`)).json()) as Array<{ name: string }>;
-    expect(listed.map((p) => p.name)).toEqual(expect.arrayContaining(['de-reag-garp', 'nl-dtenv', 'fr-ofii']));
+    // Each Member State lists its own profiles (and shared ones), never another's; anonymous callers none.
+    const listed = async (token?: string) => {
+      const response = await fetch(`${base}/ingest/v1/profiles`, {
+        headers: token ? { authorization: `Bearer ${token}` } : {},
+      });
+      return { status: response.status, names: (await response.json()) as Array<{ name: string }> };
+    };
+    const admin = await mintToken({ subject: 'ops', role: 'SUPPORT_DESK' }, system.config);
+    const all = await listed(admin);
+    expect(all.names.map((p) => p.name)).toEqual(expect.arrayContaining(['de-reag-garp', 'nl-dtenv', 'fr-ofii']));
+    const de = (await listed(tokens.de)).names.map((p) => p.name);
+    expect(de).toContain('de-reag-garp');
+    expect(de).not.toContain('nl-dtenv');
+    expect(de).not.toContain('fr-ofii');
+    expect((await listed(tokens.partner)).names).toEqual([]);
+    expect((await listed()).status).toBe(401);
+    // A refusal for an unknown profile names only what the caller may read.
+    const notInstalled = await push('a;b\n', 'text/csv', tokens.de, { 'x-feed-profile': 'no-such-profile' });
+    expect(notInstalled.status).toBe(400);
+    const refusal = JSON.stringify(await notInstalled.json());
+    expect(refusal).toContain('de-reag-garp');
+    expect(refusal).not.toContain('nl-dtenv');
   });
 
   it('fairness: a small feed pushed after a huge one from another Member State is not starved', async () => {

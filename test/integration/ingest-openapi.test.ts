@@ -162,7 +162,8 @@ describe('push API: the OpenAPI document against real requests', () => {
 
   it('the schema and the profiles', async () => {
     expect((await call('GET', '/ingest/v1/schema', '/ingest/v1/schema')).status).toBe(200);
-    expect((await call('GET', '/ingest/v1/profiles', '/ingest/v1/profiles')).status).toBe(200);
+    expect((await call('GET', '/ingest/v1/profiles', '/ingest/v1/profiles')).status).toBe(401);
+    expect((await call('GET', '/ingest/v1/profiles', '/ingest/v1/profiles', { token: tokens.be })).status).toBe(200);
   });
 
   it('a push, its report, and a retry with the same Idempotency-Key answering the finished status', async () => {

@@ -220,7 +220,9 @@ describe('feed preview: POST /ingest/v1/preview, npm run ingest -- --preview', (
     expect(body.rows[0]!.record).toMatchObject({ mainApplicant: { name: 'Ayse Müller-Lüdenscheidt' } });
     expect(body.rows[1]!.problems[0]).toMatchObject({ column: 'Geb.-Datum', line: 3 });
     // The profile is not installed by being tried.
-    const listed = (await (await fetch(`${base}/ingest/v1/profiles`)).json()) as Array<{ name: string }>;
+    const listed = (await (
+      await fetch(`${base}/ingest/v1/profiles`, { headers: { authorization: `Bearer ${tokens.de}` } })
+    ).json()) as Array<{ name: string }>;
     expect(listed.map((p) => p.name)).not.toContain('de-trial');
 
     // A bad profile: 400 naming the field.

@@ -112,7 +112,7 @@ describe('profiles managed through the graph, seen by every gateway without a re
   const seenWithin = async (gateway: string, name: string, version: number | null): Promise<number> => {
     const started = Date.now();
     while (Date.now() - started < 10_000) {
-      const listed = (await (await fetch(`${gateway}/ingest/v1/profiles`)).json()) as Array<{
+      const listed = (await (await fetch(`${gateway}/ingest/v1/profiles`, { headers: auth.desk })).json()) as Array<{
         name: string;
         version: number;
       }>;
