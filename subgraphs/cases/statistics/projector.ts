@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { fencedFilter, fencedSet, fencedUpsert } from '../../../shared/fence.js';
+import { LeaseLostError } from '../../../shared/leased-loop.js';
 import {
   compareStreamIds,
   ReadModelProjector,
@@ -65,13 +66,25 @@ export async function applyStatistics(models: CasesModels, batch: CaseEventBatch
   }
   for (const [scope, { inc, lastId }] of statisticsIncrements(batch.entries, seen)) {
     // Fenced: a projector paused past its lease cannot add a batch the next holder has added already.
-    await fencedUpsert(`statistics ${scope}`, fence, () =>
+    // And conditional on the lastEventId read above: the fence only refuses a document the newer holder
+    // has already written, so a paused holder waking between this read and this write would otherwise
+    // have its increment counted twice. A miss inserts the same _id and fails (duplicate key): retried.
+    const write = () =>
       models.Statistics.collection.updateOne(
-        fencedFilter({ _id: scope as never }, fence),
+        fencedFilter({ _id: scope as never, lastEventId: (seen.get(scope) ?? null) as never }, fence),
         { $inc: inc, $set: fencedSet({ lastEventId: lastId, updatedAt: new Date() }, fence) },
         { upsert: true },
-      ),
-    );
+      );
+    try {
+      await fencedUpsert(`statistics ${scope}`, fence, write);
+    } catch (error) {
+      const code = (error as { code?: number }).code;
+      if (!(error instanceof LeaseLostError) && code !== 11000) throw error;
+      // A newer fence on the document: this holder lost its lease. Else the document moved since it was read.
+      const stored = await models.Statistics.findOne({ _id: scope }, { fence: 1 }).lean<{ fence?: number }>().exec();
+      if (fence !== undefined && (stored?.fence ?? 0) > fence) throw error;
+      throw new Error(`statistics ${scope} was written by another writer during this batch; the batch is retried`);
+    }
   }
 }
 
