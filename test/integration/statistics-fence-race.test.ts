@@ -16,7 +16,7 @@ afterAll(async () => {
   await connection.close();
 });
 
-it('a stale holder (older fence) writing between the new holder read and write double counts', async () => {
+it('a stale holder (older fence) writing between the new holder read and write does not double count', async () => {
   const models = casesModels(connection);
   const batch = {
     entries: [

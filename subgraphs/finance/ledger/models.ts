@@ -18,6 +18,8 @@ export interface CaseFinanceDoc {
   committedAt: Date | null;
   disbursedCents: number;
   lastEventId: string;
+  /** The last disbursement event added to disbursedCents (the projector adds only if it is still the one read). */
+  lastDisbursedEventId?: string | null;
 }
 
 /**

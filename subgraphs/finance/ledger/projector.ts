@@ -97,6 +97,7 @@ async function writeEffects(
   caseId: string,
   effects: FinanceEffects,
   fence: number | undefined,
+  ledger: CaseFinanceDoc | null,
 ): Promise<void> {
   // Fenced (README, "Leases and fencing"): a projector paused past its lease writes nothing the next holder wrote.
   const cases = models.CaseFinance.collection;
@@ -122,20 +123,28 @@ async function writeEffects(
     await refusedUnlessMatched(
       `case ledger ${caseId}`,
       fence,
+      // Also conditional on the disbursement last added being the one read: the fence refuses only a
+      // document a newer holder already wrote, so a paused holder waking between the newer one's read
+      // and its write would add the same amount twice. A miss here means another writer added it.
       () =>
-        cases.updateOne(caseFilter, {
-          $inc: { disbursedCents: disbursed },
-          $set: fencedSet({ lastEventId: id }, fence),
-        }),
+        cases.updateOne(
+          { ...caseFilter, lastDisbursedEventId: (ledger?.lastDisbursedEventId ?? null) as never },
+          {
+            $inc: { disbursedCents: disbursed },
+            $set: fencedSet({ lastEventId: id, lastDisbursedEventId: id }, fence),
+          },
+        ),
       newer,
     );
   }
   for (const [year, inc] of effects.spend) {
     const doc = await models.Spend.findOne({ _id: year }, { lastEventId: 1 }).lean().exec();
     if (doc && compareStreamIds(doc.lastEventId, id) >= 0) continue;
+    // Conditional on the lastEventId read (as the statistics are): a miss inserts the same _id and fails,
+    // and the batch is retried, then finds the event counted.
     await fencedUpsert(`spend ${year}`, fence, () =>
       models.Spend.collection.updateOne(
-        fencedFilter({ _id: year as never }, fence),
+        fencedFilter({ _id: year as never, lastEventId: (doc?.lastEventId ?? null) as never }, fence),
         { $inc: inc, $set: fencedSet({ lastEventId: id }, fence) },
         { upsert: true },
       ),
@@ -149,7 +158,7 @@ export async function applyFinance(models: ProjectorModels, batch: CaseEventBatc
   for (const { id, event } of batch.entries) {
     if (!event.caseId) continue;
     const ledger = await models.CaseFinance.findOne({ _id: event.caseId }).lean<CaseFinanceDoc>().exec();
-    await writeEffects(models, id, event.caseId, financeEffects(id, event, ledger, tariffs), fence);
+    await writeEffects(models, id, event.caseId, financeEffects(id, event, ledger, tariffs), fence, ledger);
   }
 }
 
