@@ -80,6 +80,8 @@ export interface GatewayOptions {
   logger: Logger;
   subgraphUrls: SubgraphUrls;
   port?: number;
+  /** How often the gateway checks each subgraph's readiness for avrr_subgraph_up (default 15 s). */
+  subgraphWatchMs?: number;
   /** Port of the metrics server (GATEWAY_METRICS_PORT unless given; 0 picks a free one). */
   metricsPort?: number;
   /** Defaults to the committed gateway/supergraph.graphql. */
@@ -211,6 +213,19 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
     logger,
   });
   let subscriptions: SubscriptionServer | undefined = undefined;
+  // Each subgraph by name: the gateway is not ready while one it routes to is not (README, Health and readiness).
+  const subgraphChecks = Object.fromEntries(
+    SUBGRAPHS.map((name) => [
+      `subgraph:${name}`,
+      subgraphReadiness(name, options.subgraphUrls[name], observed, READINESS_TIMEOUT_MS),
+    ]),
+  );
+  // avrr_subgraph_up stays current between readiness probes (an alert reads it; nothing may probe /health/ready).
+  const subgraphWatch = setInterval(() => {
+    for (const check of Object.values(subgraphChecks)) check().catch(() => undefined);
+  }, options.subgraphWatchMs ?? 15_000);
+  subgraphWatch.unref();
+
   const service = await startService({
     name: 'gateway',
     host: config.HOST,
@@ -243,13 +258,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
         if (!gateway.schema) throw new Error('supergraph not loaded');
       },
       redis: redisReadiness(redis),
-      // Each subgraph by name: the gateway is not ready while one it routes to is not (README, Health and readiness).
-      ...Object.fromEntries(
-        SUBGRAPHS.map((name) => [
-          `subgraph:${name}`,
-          subgraphReadiness(name, options.subgraphUrls[name], observed, READINESS_TIMEOUT_MS),
-        ]),
-      ),
+      ...subgraphChecks,
     },
     beforeClose: async () => {
       await subscriptions?.close();
@@ -257,6 +266,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
       await profiles.stop();
     },
     onShutdown: async () => {
+      clearInterval(subgraphWatch);
       await server.stop();
       await metricsServer.close();
       await queue.close();

@@ -15,6 +15,7 @@ describe('readiness', () => {
       logger: silentLogger,
       port: 0,
       metricsPort: 0,
+      subgraphWatchMs: 100,
       subgraphUrls: {
         cases: 'http://127.0.0.1:1/graphql',
         partners: `${system.subgraphs.partners.url}/graphql`,
@@ -41,6 +42,16 @@ describe('readiness', () => {
     );
     const metrics = await (await fetch(system.gateway.metrics.url)).text();
     expect(metrics).toMatch(/avrr_subgraph_up\{[^}]*subgraph="cases"[^}]*\} 1/);
+  });
+
+  it('avrr_subgraph_up goes to 0 for a subgraph that does not answer, with nobody asking /health/ready', async () => {
+    let metrics = '';
+    for (let i = 0; i < 100 && !/avrr_subgraph_up\{[^}]*subgraph="cases"[^}]*\} 0/.test(metrics); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      metrics = await (await fetch(broken.metrics.url)).text();
+    }
+    expect(metrics).toMatch(/avrr_subgraph_up\{[^}]*subgraph="cases"[^}]*\} 0/);
+    expect(metrics).toMatch(/avrr_subgraph_up\{[^}]*subgraph="partners"[^}]*\} 1/);
   });
 
   it('a gateway whose subgraph does not answer is not ready, and names that subgraph', async () => {
