@@ -153,7 +153,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
     validationRules: guarded.validationRules,
     parseOptions: guarded.parseOptions,
     plugins: [
-      operationMetricsPlugin(observed),
+      operationMetricsPlugin<GatewayContext>(observed, (context) => context.principal !== null),
       ...guarded.plugins,
       ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
     ],

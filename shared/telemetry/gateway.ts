@@ -15,10 +15,13 @@ export function tagRequestId(requestId: string | null): void {
 /**
  * Times every GraphQL operation at the gateway and counts its errors by code. Operation
  * names come from clients: kept to GraphQL names and at most 200 distinct ones, the rest
- * counted as `other`, so no client can grow the metrics without bound.
+ * counted as `other`, so no client can grow the metrics without bound. Only signed-in callers
+ * name their operations (`named`): anonymous ones are counted as `anonymous`, or anyone could
+ * spend the 200 names right after a restart and leave every real operation under `other`.
  */
 export function operationMetricsPlugin<TContext extends BaseContext>(
   metrics: GatewayMetrics,
+  named: (context: TContext) => boolean = () => true,
 ): ApolloServerPlugin<TContext> {
   const names = new Set<string>();
   return {
@@ -29,7 +32,7 @@ export function operationMetricsPlugin<TContext extends BaseContext>(
       let failed = false;
       return {
         async didResolveOperation(context) {
-          operation = boundedLabel(context.operationName, names);
+          operation = named(context.contextValue) ? boundedLabel(context.operationName, names) : 'anonymous';
           type = context.operation?.operation ?? 'unknown';
         },
         async didEncounterErrors(context) {

@@ -54,6 +54,16 @@ describe('readiness', () => {
     expect(metrics).toMatch(/avrr_subgraph_up\{[^}]*subgraph="partners"[^}]*\} 1/);
   });
 
+  it('only signed-in callers name operations in the metrics (anonymous names spend no label budget)', async () => {
+    const analyst = await system.as({ subject: 'metrics-analyst', role: 'EU_ANALYST' });
+    await system.graphql('query AnalystCounts { statistics { totalCases } }', {}, analyst);
+    for (let i = 0; i < 5; i++) await system.graphql(`query Junk${i} { __typename }`, {}, { authorization: '' });
+    const metrics = await (await fetch(system.gateway.metrics.url)).text();
+    expect(metrics).toMatch(/avrr_graphql_operation_seconds_count\{[^}]*operation="AnalystCounts"/);
+    expect(metrics).toMatch(/avrr_graphql_operation_seconds_count\{[^}]*operation="anonymous"/);
+    expect(metrics).not.toMatch(/operation="Junk\d"/);
+  });
+
   it('a gateway whose subgraph does not answer is not ready, and names that subgraph', async () => {
     const { status, body } = await ready(broken.url);
     expect(status).toBe(503);
