@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { loadConfig } from '../../shared/config.js';
-import { NODE_ARGS, systemProcesses } from '../../scripts/processes.js';
+import { NODE_ARGS, systemProcesses, TELEMETRY_ARGS } from '../../scripts/processes.js';
 
 interface Service {
   image?: string;
@@ -135,7 +135,14 @@ describe('docker-compose.yml', () => {
     for (const { name, entry, port } of systemProcesses(loadConfig({}))) {
       const service = compose.services[name];
       expect(service, `service ${name}`).toBeDefined();
-      expect(service!.command).toEqual(['node', ...(NODE_ARGS[entry] ?? []), '--import', 'tsx', entry]);
+      expect(service!.command).toEqual([
+        'node',
+        ...(NODE_ARGS[entry] ?? []),
+        '--import',
+        'tsx',
+        ...TELEMETRY_ARGS,
+        entry,
+      ]);
       expect(existsSync(`${root}/${entry}`)).toBe(true);
       expect(service!.restart).toBe('unless-stopped');
       expect(service!.healthcheck?.test?.join(' ')).toContain(`127.0.0.1:${port}/health/ready`);
