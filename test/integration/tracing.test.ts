@@ -139,9 +139,10 @@ describe('tracing across processes', () => {
     await until('the gateway span with the request id', () => tagged() !== undefined);
     const traceId = tagged()!.traceId;
     const inTrace = () => collector.spans.filter((s) => s.traceId === traceId);
-    await until('subgraph and store spans in the same trace', () => {
+    // Each process exports on its own schedule: the first tagged span found may be the subgraph's.
+    await until('gateway, subgraph and store spans in the same trace', () => {
       const services = new Set(inTrace().map((s) => s.service));
-      return services.has('avrr-cases-subgraph') && inTrace().some(isStoreSpan);
+      return services.has('avrr-gateway') && services.has('avrr-cases-subgraph') && inTrace().some(isStoreSpan);
     });
     const services = new Set(inTrace().map((s) => s.service));
     expect(services).toContain('avrr-gateway');
