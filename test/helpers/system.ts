@@ -87,6 +87,19 @@ export interface GraphQLBody<T> {
 }
 
 /** The whole graph in this process, on ephemeral ports, over real FerretDB. */
+/**
+ * Seeds the reference data (partners, countries, coverage, tariffs) into `config`'s databases and
+ * closes its connections: for tests that start the real entry points as processes of their own.
+ */
+export async function seedReferenceDatabases(config: Config): Promise<void> {
+  const names: SubgraphName[] = ['cases', 'partners', 'coverage', 'finance'];
+  const connections = Object.fromEntries(
+    await Promise.all(names.map(async (n) => [n, await connectDatabase(config, n)] as const)),
+  ) as Record<SubgraphName, Connection>;
+  await seedReferenceData(connections);
+  await Promise.all(Object.values(connections).map((c) => c.close()));
+}
+
 export async function startTestSystem(
   options: { cases?: number; seed?: number; config?: Config } = {},
 ): Promise<TestSystem> {

@@ -1,6 +1,4 @@
-import { Queue, type Worker } from 'bullmq';
 import { createClient } from 'graphql-ws';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { followCaseEvents } from '../../packages/client/examples/follow-case-events.js';
@@ -8,16 +6,10 @@ import { startWebhookReceiver, type Receiver } from '../../packages/client/examp
 import type { CaseEventsSubscription, VerifiedWebhook } from '../../packages/client/src/index.js';
 import { mintToken } from '../../shared/auth.js';
 import { caseEventStream, publishCaseEvents } from '../../shared/case-events/index.js';
-import { duplicateRedis } from '../../shared/redis.js';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { factsOf } from '../../subgraphs/cases/statistics/facts.js';
-import {
-  createWebhookWorker,
-  WEBHOOK_QUEUE,
-  WebhookDispatcher,
-  webhookModels,
-} from '../../subgraphs/cases/webhooks/index.js';
-import { silentLogger, startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
+import { startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
+import { startWebhookDelivery } from '../helpers/webhooks.js';
 
 type Event = CaseEventsSubscription['caseEvents'];
 
@@ -194,11 +186,7 @@ describe('client kit against a running system', () => {
 
   describe('webhooks to a receiver on this machine (WEBHOOK_LOCAL_RECEIVER)', () => {
     let receiver: Receiver;
-    let worker: Worker;
-    let queue: Queue;
-    let reader: Redis;
-    let dispatching = true;
-    let loop: Promise<void>;
+    let delivery: Awaited<ReturnType<typeof startWebhookDelivery>>;
     const received: VerifiedWebhook[] = [];
     const refused: string[] = [];
     const register = (url: string) =>
@@ -209,11 +197,7 @@ describe('client kit against a running system', () => {
       );
 
     afterAll(async () => {
-      dispatching = false;
-      await loop;
-      await worker?.close();
-      await queue?.close();
-      reader?.disconnect();
+      await delivery?.stop();
       await receiver?.close();
     });
 
@@ -235,27 +219,7 @@ describe('client kit against a running system', () => {
       expect(registered.body.errors).toBeUndefined();
       secret = registered.body.data!.registerWebhook.signingSecret;
 
-      const models = webhookModels(system.connections.cases);
-      reader = duplicateRedis(system.redis, 'kit-webhooks-reader');
-      queue = new Queue(WEBHOOK_QUEUE, { connection: system.redis, prefix: system.config.QUEUE_PREFIX });
-      const dispatcher = new WebhookDispatcher(models, reader, queue, system.config.QUEUE_PREFIX, {
-        attempts: system.config.WEBHOOK_ATTEMPTS,
-        backoffMs: system.config.WEBHOOK_BACKOFF_MS,
-        blockMs: 100,
-      });
-      await dispatcher.step(); // its starting point: what happens from now on
-      loop = (async () => {
-        while (dispatching) await dispatcher.step();
-      })();
-      worker = createWebhookWorker({
-        models,
-        redis: duplicateRedis(system.redis, 'kit-webhook-worker'),
-        prefix: system.config.QUEUE_PREFIX,
-        timeoutMs: 2_000,
-        allowPrivate: false,
-        allowLocalhost: true,
-        logger: silentLogger,
-      });
+      delivery = await startWebhookDelivery(system, 'kit', { allowPrivate: false, allowLocalhost: true });
       await publish(1, 'case.transitioned');
       await until(() => received.length >= 1);
       expect(refused).toEqual([]);

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../shared/auth.js';
 import { INGEST_ROUTES } from '../../gateway/ingest.js';
 import { ingestOpenApiDocument } from '../../gateway/openapi/index.js';
+import { canonicalRecord } from '../helpers/records.js';
 import { startTestSystem, startTestWorker, testConfig, type TestSystem } from '../helpers/system.js';
 
 // ajv-formats is CommonJS: its default export is the plugin under ESM interop.
@@ -39,18 +40,8 @@ describe('push API: the OpenAPI document against real requests', () => {
   /** Route (method and path template) → statuses answered in these tests. */
   const seen = new Map<string, Set<number>>();
 
-  const record = (ref: string, extra: Record<string, unknown> = {}) => ({
-    memberState: 'BE',
-    caseReference: ref,
-    recordVersion: 1,
-    returnType: 'VOLUNTARY',
-    packages: ['POST_ARRIVAL', 'POST_RETURN'],
-    countryOfOrigin: 'MA',
-    departureDate: '2024-04-02',
-    mainApplicant: { name: 'Amina Benali', dateOfBirth: '1990-02-02', sex: 'FEMALE' },
-    eligibility: { requestDate: '2024-04-10' },
-    ...extra,
-  });
+  const record = (ref: string, extra: Record<string, unknown> = {}) =>
+    canonicalRecord('BE', ref, { packages: ['POST_ARRIVAL', 'POST_RETURN'], ...extra });
 
   /** Sends a request and checks its answer against the document's operation for `template`. */
   async function call(

@@ -6,8 +6,7 @@ import { createRedis } from '../../shared/redis.js';
 import { casesModels } from '../../subgraphs/cases/case/models.js';
 import { INGEST_QUEUE, type ChunkReport, type IngestChunkJob } from '../../subgraphs/cases/ingestion/index.js';
 import { spawnEntry, waitForReady } from '../../scripts/processes.js';
-import { seedReferenceData } from '../../scripts/seed-data.js';
-import { testConfig } from '../helpers/system.js';
+import { seedReferenceDatabases, testConfig } from '../helpers/system.js';
 
 /** The real entry points as separate processes: readiness, structured logs, SIGTERM, bad config. */
 describe('system processes', () => {
@@ -45,15 +44,7 @@ describe('system processes', () => {
 
   beforeAll(async () => {
     // The worker asks coverage which partner takes a new case: reference data and the coverage subgraph first.
-    const names = ['cases', 'partners', 'coverage', 'finance'] as const;
-    const connections = await Promise.all(names.map((n) => connectDatabase(config, n)));
-    await seedReferenceData({
-      cases: connections[0]!,
-      partners: connections[1]!,
-      coverage: connections[2]!,
-      finance: connections[3]!,
-    });
-    await Promise.all(connections.map((c) => c.close()));
+    await seedReferenceDatabases(config);
     coverage = start('subgraphs/coverage/main.ts');
     await waitForReady(
       `http://127.0.0.1:${config.COVERAGE_PORT}/health/ready`,

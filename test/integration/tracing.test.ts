@@ -3,11 +3,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mintToken } from '../../shared/auth.js';
-import { connectDatabase } from '../../shared/mongo.js';
 import { spawnEntry, waitForReady } from '../../scripts/processes.js';
-import { seedReferenceData } from '../../scripts/seed-data.js';
 import { canonicalRecord } from '../helpers/records.js';
-import { testConfig } from '../helpers/system.js';
+import { seedReferenceDatabases, testConfig } from '../helpers/system.js';
 
 interface ExportedSpan {
   traceId: string;
@@ -77,15 +75,7 @@ describe('tracing across processes', () => {
     collector = await startCollector();
     describeSpans = () =>
       `; spans: ${collector.spans.map((s) => `${s.service} ${s.name} ${s.traceId.slice(0, 6)}`).join(', ')}`;
-    const names = ['cases', 'partners', 'coverage', 'finance'] as const;
-    const connections = await Promise.all(names.map((n) => connectDatabase(config, n)));
-    await seedReferenceData({
-      cases: connections[0]!,
-      partners: connections[1]!,
-      coverage: connections[2]!,
-      finance: connections[3]!,
-    });
-    await Promise.all(connections.map((c) => c.close()));
+    await seedReferenceDatabases(config);
     const env = {
       ...process.env,
       ...Object.fromEntries(

@@ -1,23 +1,15 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Queue, type Worker } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { verifyLegacyWebhook as verifyWebhook } from '../../packages/client/src/legacy-webhooks.js';
 import { verifyWebhook as verifyDelivery, WebhookVerificationError } from '../../packages/client/src/webhooks.js';
 import { mintToken } from '../../shared/auth.js';
 import { publishCaseEvents } from '../../shared/case-events/index.js';
-import { duplicateRedis } from '../../shared/redis.js';
-import type { Redis } from 'ioredis';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { factsOf } from '../../subgraphs/cases/statistics/facts.js';
-import {
-  createWebhookWorker,
-  WEBHOOK_QUEUE,
-  WebhookDispatcher,
-  webhookModels,
-} from '../../subgraphs/cases/webhooks/index.js';
-import { silentLogger, startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
+import { startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
+import { startWebhookDelivery } from '../helpers/webhooks.js';
 
 /** The delivery id the deprecated header names: the Standard Webhooks `webhook-id` is the same. */
 const byHookDelivery = (hit: Hit) => String(hit.headers['avrr-delivery-id']);
@@ -31,16 +23,11 @@ interface Hit {
 /** Partner systems that cannot hold a socket: signed deliveries, retries, a log, redelivery. */
 describe('webhooks', () => {
   let system: TestSystem;
+  let delivery: Awaited<ReturnType<typeof startWebhookDelivery>>;
   let receiver: Server;
   let base: string;
   const hits: Hit[] = [];
   const behaviour: Record<string, number[]> = {};
-  let worker: Worker;
-  let queue: Queue;
-  let reader: Redis;
-  let dispatcher: WebhookDispatcher;
-  let dispatching = true;
-  let loop: Promise<void>;
   let target: CaseDoc;
   let partnerToken: string;
   const graphql = <T>(query: string, variables?: Record<string, unknown>, token = partnerToken) =>
@@ -102,33 +89,10 @@ describe('webhooks', () => {
       system.config,
     );
     // The worker process's parts: the dispatcher (one at a time) and the delivery worker.
-    const models = webhookModels(system.connections.cases);
-    reader = duplicateRedis(system.redis, 'test-webhooks-reader');
-    queue = new Queue(WEBHOOK_QUEUE, { connection: system.redis, prefix: system.config.QUEUE_PREFIX });
-    dispatcher = new WebhookDispatcher(models, reader, queue, system.config.QUEUE_PREFIX, {
-      attempts: system.config.WEBHOOK_ATTEMPTS,
-      backoffMs: system.config.WEBHOOK_BACKOFF_MS,
-      blockMs: 100,
-    });
-    await dispatcher.step(); // takes its starting point: what happens from now on
-    loop = (async () => {
-      while (dispatching) await dispatcher.step();
-    })();
-    worker = createWebhookWorker({
-      models,
-      redis: duplicateRedis(system.redis, 'test-webhook-worker'),
-      prefix: system.config.QUEUE_PREFIX,
-      timeoutMs: 2_000,
-      allowPrivate: true,
-      logger: silentLogger,
-    });
+    delivery = await startWebhookDelivery(system, 'test', { allowPrivate: true });
   });
   afterAll(async () => {
-    dispatching = false;
-    await loop;
-    await worker?.close();
-    await queue?.close();
-    reader?.disconnect();
+    await delivery?.stop();
     receiver?.close();
     await system?.stop();
   });
