@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import {
+  addDays,
+  caseWindows,
+  daysUntil,
+  effectiveRequestWindowMonths,
+  packageWindowBreach,
+  requestWindowBreach,
+  type WindowFacts,
+} from '../../subgraphs/cases/case/windows.js';
+
+const facts: WindowFacts = {
+  departureDate: '2024-01-31',
+  arrivalDate: '2024-02-01',
+  charterFlight: false,
+  requestWindowMonths: 6,
+};
+
+describe('case windows (docs/domain.md)', () => {
+  it.each([
+    [
+      'voluntary return',
+      {},
+      { postArrivalEndsOn: '2024-02-03', postReturnEndsOn: '2025-01-31', requestWindowEndsOn: '2024-07-31' },
+    ],
+    [
+      'charter arrival: the arrival day only',
+      { charterFlight: true },
+      { postArrivalEndsOn: '2024-02-01', postReturnEndsOn: '2025-01-31', requestWindowEndsOn: '2024-07-31' },
+    ],
+    [
+      'a Member State narrowed the request window to 3 months',
+      { requestWindowMonths: 3 },
+      { postArrivalEndsOn: '2024-02-03', postReturnEndsOn: '2025-01-31', requestWindowEndsOn: '2024-04-30' },
+    ],
+    [
+      "a wider configuration is clamped to the programme's 6 months",
+      { requestWindowMonths: 12 },
+      { postArrivalEndsOn: '2024-02-03', postReturnEndsOn: '2025-01-31', requestWindowEndsOn: '2024-07-31' },
+    ],
+    [
+      'not departed, not arrived',
+      { departureDate: null, arrivalDate: null },
+      { postArrivalEndsOn: null, postReturnEndsOn: null, requestWindowEndsOn: null },
+    ],
+    [
+      'leap day departure',
+      { departureDate: '2024-02-29', arrivalDate: '2024-02-29' },
+      { postArrivalEndsOn: '2024-03-02', postReturnEndsOn: '2025-02-28', requestWindowEndsOn: '2024-08-29' },
+    ],
+    [
+      'arrival across a year end',
+      { arrivalDate: '2024-12-30' },
+      { postArrivalEndsOn: '2025-01-01', postReturnEndsOn: '2025-01-31', requestWindowEndsOn: '2024-07-31' },
+    ],
+  ] as const)('%s', (_, change, expected) => {
+    expect(caseWindows({ ...facts, ...change })).toEqual(expected);
+  });
+
+  it.each([
+    [undefined, 6],
+    [null, 6],
+    [Number.NaN, 6],
+    [0, 1],
+    [-4, 1],
+    [3, 3],
+    [3.9, 3],
+    [6, 6],
+    [7, 6],
+    [120, 6],
+  ])('configured request window %s → %s months', (configured, months) => {
+    expect(effectiveRequestWindowMonths(configured)).toBe(months);
+  });
+
+  it.each([
+    ['POST_ARRIVAL', '2024-02-01', null],
+    ['POST_ARRIVAL', '2024-02-03', null],
+    ['POST_ARRIVAL', '2024-02-04', 'POST_ARRIVAL_WINDOW_CLOSED'],
+    ['POST_ARRIVAL', '2024-01-31', 'BEFORE_WINDOW_OPENS'],
+    ['CHARTER_ARRIVAL', '2024-02-03', 'POST_ARRIVAL_WINDOW_CLOSED'],
+    ['POST_RETURN', '2024-01-31', null],
+    ['POST_RETURN', '2025-01-31', null],
+    ['POST_RETURN', '2025-02-01', 'POST_RETURN_WINDOW_CLOSED'],
+    ['POST_RETURN', '2024-01-30', 'BEFORE_WINDOW_OPENS'],
+  ] as const)('%s dated %s → %s', (pkg, date, code) => {
+    const charter = pkg === 'CHARTER_ARRIVAL';
+    expect(packageWindowBreach(pkg, date, { ...facts, charterFlight: charter })?.code ?? null).toBe(code);
+  });
+
+  it('nothing to check before the window can be computed', () => {
+    expect(packageWindowBreach('POST_ARRIVAL', '2030-01-01', { ...facts, arrivalDate: null })).toBeNull();
+    expect(packageWindowBreach('POST_RETURN', '2030-01-01', { ...facts, departureDate: null })).toBeNull();
+  });
+
+  it('a retroactive insertion is checked against its date', () => {
+    expect(requestWindowBreach('2024-07-31', facts)).toBeNull();
+    expect(requestWindowBreach('2024-08-01', facts)).toEqual({
+      code: 'REQUEST_WINDOW_CLOSED',
+      boundary: '2024-07-31',
+      date: '2024-08-01',
+    });
+    expect(requestWindowBreach('2024-05-01', { ...facts, requestWindowMonths: 3 })?.code).toBe('REQUEST_WINDOW_CLOSED');
+  });
+
+  it('day arithmetic', () => {
+    expect(addDays('2024-02-28', 1)).toBe('2024-02-29');
+    expect(addDays('2023-02-28', 1)).toBe('2023-03-01');
+    expect(daysUntil('2024-03-01', '2024-02-28')).toBe(2);
+    expect(daysUntil('2024-02-27', '2024-02-28')).toBe(-1);
+  });
+});
