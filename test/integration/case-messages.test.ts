@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../shared/auth.js';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { caseMessageModels } from '../../subgraphs/cases/messages/models.js';
+import { postMessage } from '../../subgraphs/cases/messages/thread.js';
+import type { CaseEvent } from '../../shared/case-events/index.js';
 import { startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
 import { startWebhookDelivery } from '../helpers/webhooks.js';
 
@@ -244,6 +246,11 @@ describe('case messages', () => {
       expect(refused.body.errors?.[0]?.message, who).toContain(target._id.toHexString());
       expect((await mark(who)).body.errors?.[0]?.extensions?.code, who).toBe('FORBIDDEN');
     }
+    // Ids that name no case, or are not ids at all: the same answer as a case one may not see.
+    for (const id of ['65f000000000000000000000', 'not-an-id', '{"$ne": null}']) {
+      const refused = await post('officer', 'Hello', {}, id);
+      expect(refused.body.errors?.[0]?.extensions?.code, id).toBe('NOT_FOUND');
+    }
     const anonymous = await post('anonymous', 'Hello');
     expect(anonymous.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
   });
@@ -370,5 +377,24 @@ describe('case messages', () => {
       .lean()
       .exec();
     expect(untouched.map((m) => m.body)).toEqual(['On the other case']);
+  });
+  it('a message stored while an erasure marks the case loses its body, is refused and is not announced', async () => {
+    const models = caseMessageModels(system.connections.cases);
+    const published: CaseEvent[] = [];
+    const principal: Principal = { subject: 'be-officer', role: 'MEMBER_STATE', memberState: 'BE' };
+    const attempt = postMessage(
+      models,
+      async (events) => published.push(...events),
+      other,
+      principal,
+      { body: 'Karim asked again about the tools' },
+      async () => true, // the erasure's mark landed while the message was stored
+    );
+    await expect(attempt).rejects.toMatchObject({ extensions: { code: 'FORBIDDEN' } });
+    expect(published).toEqual([]);
+    const stored = await models.Message.find({ caseId: other._id.toHexString() }).sort({ _id: 1 }).lean().exec();
+    // The whole thread is scrubbed, as the erasure does: the case's personal data is gone.
+    expect(stored.map((m) => m.body)).toEqual([null, null]);
+    expect(stored.map((m) => m.erasedAt instanceof Date)).toEqual([true, true]);
   });
 });

@@ -199,6 +199,8 @@ describe('MESSAGE_POSTED on the case event backbone', () => {
     expect(mayReceive(p('PARTNER', { partnerId: 'weldo' }), told)).toBe(true);
     expect(mayReceive(p('PARTNER', { partnerId: 'irara' }), told)).toBe(false);
     expect(mayReceive(p('MEMBER_STATE', { memberState: 'NL' }), told)).toBe(false);
+    // Analysts see every case's events: this one names no one (no body, no author), so they get it too.
+    expect(mayReceive(p('EU_ANALYST'), told)).toBe(true);
   });
 
   it("reaches the assigned partner's webhooks with the message named, and nothing more", () => {

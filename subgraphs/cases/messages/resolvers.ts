@@ -67,7 +67,9 @@ export const messageResolvers: GraphQLResolverMap<CasesContext> = {
     ) => {
       const found = await ctx.loaders.caseById.load(args.caseId);
       const { doc, principal } = await threadCase(ctx.access, found, args.caseId, 'postCaseMessage');
-      const message = await postMessage(ctx.messages.models, ctx.publish, doc, principal, args);
+      const erasedSince = async () =>
+        (await ctx.models.Case.countDocuments({ _id: doc._id, erasure: { $exists: true, $ne: null } }).exec()) > 0;
+      const message = await postMessage(ctx.messages.models, ctx.publish, doc, principal, args, erasedSince);
       return messageView(message, doc);
     },
     markCaseMessagesRead: async (_: unknown, args: { caseId: string; upTo?: string | null }, ctx: CasesContext) => {

@@ -60,6 +60,8 @@ export async function postMessage(
   doc: CaseDoc,
   principal: Principal,
   input: PostInput,
+  /** Whether the case's personal data has been erased by now (read from the store). */
+  erasedSince: () => Promise<boolean>,
   now = new Date(),
 ): Promise<CaseMessageDoc> {
   const caseId = doc._id.toHexString();
@@ -102,6 +104,12 @@ export async function postMessage(
     body: body.body,
   };
   await models.Message.collection.insertOne(message);
+  // An erasure that marked the case while this message was being stored has scrubbed the thread
+  // already, or is about to: a body stored after that mark is removed here (erasure marks, then scrubs).
+  if (await erasedSince()) {
+    await eraseThread(models, caseId, now);
+    throw forbidden(`The personal data of case ${caseId} was erased: its thread is closed`, { caseId });
+  }
   await publish([messagePostedEvent(doc, message)]);
   return message;
 }
