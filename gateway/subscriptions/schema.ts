@@ -44,6 +44,13 @@ export const SUBSCRIPTION_SDL = /* GraphQL */ `
     date: Date!
   }
 
+  "MESSAGE_POSTED: the message posted on the case's thread (its body: \`case { messages }\`, with personal access)."
+  type CaseEventCaseMessage {
+    id: ID!
+    authorRole: Actor!
+    topic: CaseMessageTopic!
+  }
+
   "One change of a case. \`id\` orders events; pass the last one you saw as \`after\` to resume."
   type CaseEventMessage {
     id: ID!
@@ -56,6 +63,7 @@ export const SUBSCRIPTION_SDL = /* GraphQL */ `
     "Status after the change; null for a disbursement."
     status: CaseStatus
     disbursement: CaseEventDisbursement
+    caseMessage: CaseEventCaseMessage
     "The case now, fetched through the whole graph under your rights (null if you may no longer see it)."
     case: Case
   }
@@ -124,6 +132,8 @@ export function subscriptionSchema(apiSchema: GraphQLSchema, hub: Pick<CaseEvent
   }
   const disbursement: MessageResolver = (message) => message.disbursement;
   messageFields.disbursement!.resolve = disbursement;
+  const caseMessage: MessageResolver = (message) => message.caseMessage ?? null;
+  messageFields.caseMessage!.resolve = caseMessage;
   const fetchedCase: MessageResolver = async (message, _args, ctx, info) => {
     const fetched = await ctx.fetchCase(message, info);
     // Errors that name no field of the case go into this event's payload, at the case.
@@ -137,6 +147,10 @@ export function subscriptionSchema(apiSchema: GraphQLSchema, hub: Pick<CaseEvent
   const disbursementFields = fieldsOf(schema, 'CaseEventDisbursement');
   for (const name of ['amountCents', 'package', 'kind', 'date']) {
     disbursementFields[name]!.resolve = (value) => (value as Record<string, unknown>)[name];
+  }
+  const caseMessageFields = fieldsOf(schema, 'CaseEventCaseMessage');
+  for (const name of ['id', 'authorRole', 'topic']) {
+    caseMessageFields[name]!.resolve = (value) => (value as Record<string, unknown>)[name];
   }
   return schema;
 }

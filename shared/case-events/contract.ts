@@ -14,7 +14,14 @@ export function caseEventStream(prefix: string): string {
 export const CASE_EVENT_RETENTION = 1_000_000;
 
 /** What changed, as the writers see it. */
-export type CaseEventKind = 'case.created' | 'case.updated' | 'case.transitioned' | 'case.erased' | 'case.disbursed';
+export type CaseEventKind =
+  | 'case.created'
+  | 'case.updated'
+  | 'case.transitioned'
+  | 'case.erased'
+  | 'case.disbursed'
+  // Case messages (subgraphs/cases/messages/): a message was posted on the case's thread.
+  | 'case.messaged';
 
 /**
  * What subscribers and webhooks are told about a case event. The kind of change, in the
@@ -33,6 +40,8 @@ export const CASE_EVENT_TYPES = [
   'WITHDRAWN',
   'CLOSED',
   'PERSONAL_DATA_ERASED',
+  // Case messages: a message was posted on the case's thread (no body; `caseMessage` says which).
+  'MESSAGE_POSTED',
 ] as const;
 export type CaseEventType = (typeof CASE_EVENT_TYPES)[number];
 
@@ -82,6 +91,17 @@ export interface CaseDisbursement {
   date: string;
 }
 
+/**
+ * What a `case.messaged` event tells of the message: never its body (personal data), which a
+ * subscriber with personal access fetches through the graph (`Case.messages`).
+ */
+export interface CaseMessageFacts {
+  /** The message's id (`CaseMessage.id`). */
+  id: string;
+  authorRole: string;
+  topic: string;
+}
+
 /** The one payload of a case event: the JSON of a stream entry's `event` field. */
 export interface CaseEvent {
   type: CaseEventKind;
@@ -93,8 +113,10 @@ export interface CaseEvent {
   after: CaseEventFacts | null;
   /** For `case.disbursed`: what the partner reported. */
   disbursement?: CaseDisbursement;
+  /** For `case.messaged`: which message, by whom, on what (never the body). */
+  caseMessage?: CaseMessageFacts;
   /**
-   * Who the case belongs to, for events without facts (`case.disbursed`): subscriptions
+   * Who the case belongs to, for events without facts (`case.disbursed`, `case.messaged`): subscriptions
    * and webhooks deliver an event only to those who may see its case.
    */
   owner?: CaseOwnerFacts;
@@ -127,6 +149,8 @@ export interface CaseEventMessage {
   status: string | null;
   owner: CaseOwnerFacts;
   disbursement: CaseDisbursement | null;
+  /** For MESSAGE_POSTED: which message (never its body). */
+  caseMessage: CaseMessageFacts | null;
 }
 
 export interface CaseEventFilter {

@@ -16,6 +16,7 @@ export {
   type CaseEventKind,
   type CaseEventMessage,
   type CaseEventType,
+  type CaseMessageFacts,
   type CaseOwnerFacts,
   type EventMilestone,
 } from './contract.js';

@@ -66,6 +66,7 @@ export function messageOf(id: string, event: CaseEvent): CaseEventMessage | null
     status: event.type === 'case.disbursed' ? null : (owner.status ?? null),
     owner,
     disbursement: event.disbursement ?? null,
+    caseMessage: event.caseMessage ?? null,
   };
 }
 

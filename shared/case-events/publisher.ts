@@ -14,6 +14,7 @@ const TYPE_OF_KIND: Readonly<Record<Exclude<CaseEventKind, 'case.transitioned'>,
   'case.updated': 'UPDATED',
   'case.erased': 'PERSONAL_DATA_ERASED',
   'case.disbursed': 'DISBURSEMENT_RECORDED',
+  'case.messaged': 'MESSAGE_POSTED',
 };
 
 /**

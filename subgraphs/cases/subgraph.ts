@@ -21,6 +21,9 @@ import { dataProtectionResolvers } from './data-protection/resolvers.js';
 import { ingestionResolvers } from './ingestion/resolvers.js';
 import { statisticsResolvers } from './statistics/resolvers.js';
 import { webhookResolvers } from './webhooks/resolvers.js';
+import { messageResolvers } from './messages/resolvers.js';
+import { caseMessageModels } from './messages/models.js';
+import { messageCountLoader } from './messages/thread.js';
 import { personalDataGrantModel } from './data-protection/support-access.js';
 import { eraseCase } from './data-protection/erasure.js';
 import { dataProtectionDeps } from './data-protection/retention.js';
@@ -44,6 +47,7 @@ export const casesResolvers = mergeResolvers<CasesContext>(
   ingestionResolvers,
   statisticsResolvers,
   webhookResolvers,
+  messageResolvers,
 );
 
 /**
@@ -72,6 +76,7 @@ export function casesSubgraph(
   const feeds = feedModels(connection);
   const personalDataReadLog = personalDataReadModel(connection);
   const grants = personalDataGrantModel(connection);
+  const messages = caseMessageModels(connection);
   const ownRedis = redis ? undefined : createRedis(config, 'cases-subgraph');
   const client = redis ?? ownRedis!;
   const publish = (events: ReadonlyArray<CaseEvent>) => publishCaseEvents(client, config.QUEUE_PREFIX, events);
@@ -131,6 +136,7 @@ export function casesSubgraph(
         requestId,
         dataProtection,
         webhooks,
+        messages: { models: messages, counts: messageCountLoader(messages) },
         problemsPerReport: config.INGEST_MAX_PROBLEMS_PER_REPORT,
       };
     },

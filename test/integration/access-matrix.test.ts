@@ -129,6 +129,16 @@ const MUTATIONS: Record<
       'mutation($id: ID!) { openPersonalDataAccess(caseId: $id, justification: "Checking the record for the ' +
       'ministry helpdesk") { id } }',
   },
+  postCaseMessage: {
+    subgraph: 'cases',
+    target: 'case',
+    document: 'mutation($id: ID!) { postCaseMessage(caseId: $id, body: "Which supplier?") { id } }',
+  },
+  markCaseMessagesRead: {
+    subgraph: 'cases',
+    target: 'case',
+    document: 'mutation($id: ID!) { markCaseMessagesRead(caseId: $id) { id } }',
+  },
   recordDisbursement: {
     subgraph: 'finance',
     target: 'case',

@@ -233,6 +233,7 @@ describe('the cases subgraph enforcement point', () => {
       'Case.familyMembers@pseudonymous',
       'Case.mainApplicant@pseudonymous',
       'CaseHistoryEntry.reason@personal',
+      'CaseMessage.body@personal',
       'Person.ageBand@pseudonymous',
       'Person.dateOfBirth@personal',
       'Person.name@personal',

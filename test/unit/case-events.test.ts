@@ -320,6 +320,7 @@ describe('which subscription selections read personal data', () => {
       'Case.familyMembers',
       'Case.mainApplicant',
       'CaseHistoryEntry.reason',
+      'CaseMessage.body',
       'Person.ageBand',
       'Person.dateOfBirth',
       'Person.name',

@@ -22,6 +22,7 @@ describe('schema slices (shared/schema-slices.ts)', () => {
       'case/schema.graphql',
       'data-protection/schema.graphql',
       'ingestion/schema.graphql',
+      'messages/schema.graphql',
       'statistics/schema.graphql',
       'webhooks/schema.graphql',
     ]);

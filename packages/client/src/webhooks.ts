@@ -20,6 +20,8 @@ export interface WebhookPayload {
   status: string | null;
   countryOfOrigin: string;
   memberState: string;
+  /** MESSAGE_POSTED only: the message posted (its body is read through the graph, `Case.messages`). */
+  caseMessage?: { id: string; authorRole: string; topic: string };
 }
 
 /** A verified delivery: `webhookId` is the same on every retry of it, so de-duplicate on it. */

@@ -14,6 +14,8 @@ import type {
   RetainedFacts,
 } from '../case/models.js';
 import { factsOf } from '../statistics/facts.js';
+import { caseMessageModels } from '../messages/models.js';
+import { eraseThread } from '../messages/thread.js';
 
 /** The erasure record: append-only proof of what was erased where, without the data. */
 export interface ErasureDoc {
@@ -26,7 +28,14 @@ export interface ErasureDoc {
   requestReference: string | null;
   at: Date;
   requestId: string | null;
-  erased: { caseFields: string[]; transitionLog: number; feedReports: number; stagedRecords: number };
+  erased: {
+    caseFields: string[];
+    transitionLog: number;
+    feedReports: number;
+    stagedRecords: number;
+    /** Messages of the case's thread whose body was removed (absent in records made before threads). */
+    messages?: number;
+  };
 }
 
 const erasureSchema = new Schema<ErasureDoc>(
@@ -138,7 +147,7 @@ export interface ErasureDeps {
 
 /**
  * Erases one case's personal data everywhere this system keeps it: the case, its
- * transition log, the ingestion reports of its Member State's feeds, and feed chunks still
+ * transition log, its message thread's bodies, the ingestion reports of its Member State's feeds, and feed chunks still
  * staged in Redis for a replay. Statistics do not move (the retained facts stand in for the
  * ages), the erasure is recorded, and a `case.erased` event is published. Idempotent: an
  * erased case is left as it is and its erasure record returned; concurrent calls, and calls
@@ -223,6 +232,7 @@ export async function eraseCase(
     transitionLog: await scrubTransitionLog(deps.models, id),
     feedReports: await scrubFeedReports(deps.feeds, doc.memberState, doc.caseReference),
     stagedRecords: await scrubStagedChunks(deps, doc.memberState, doc.caseReference),
+    messages: await eraseThread(caseMessageModels(deps.models.Case.db), id, now),
   };
   const record: ErasureDoc = {
     _id: new Types.ObjectId(),

@@ -26,6 +26,7 @@ export const dataProtectionResolvers: GraphQLResolverMap<CasesContext> = {
     transitionLogEntries: (doc: ErasureDoc) => doc.erased.transitionLog,
     feedReportEntries: (doc: ErasureDoc) => doc.erased.feedReports,
     stagedRecords: (doc: ErasureDoc) => doc.erased.stagedRecords,
+    messageBodies: (doc: ErasureDoc) => doc.erased.messages ?? 0,
   },
   PersonalDataAccessGrant: {
     id: (doc: PersonalDataGrantDoc) => doc._id.toHexString(),

@@ -24,6 +24,8 @@ export function payloadOf(message: CaseEventMessage): WebhookPayload {
     status: message.status,
     countryOfOrigin: message.owner.countryOfOrigin,
     memberState: message.owner.memberState,
+    // MESSAGE_POSTED names the message (id, author role, topic), never its body.
+    ...(message.caseMessage ? { caseMessage: message.caseMessage } : {}),
   };
 }
 

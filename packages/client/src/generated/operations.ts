@@ -20,6 +20,8 @@ export type CaseEventType =
   | 'COMPLETION_REPORTED'
   | 'CREATED'
   | 'DISBURSEMENT_RECORDED'
+  /** A message was posted on the case's thread (the event names it, never its body: read `Case.messages`). */
+  | 'MESSAGE_POSTED'
   /** KM1 (arrival reported) or KM3 (completion approved); a filter on it also matches PLAN_APPROVED (KM2). */
   | 'MILESTONE_REACHED'
   | 'PERSONAL_DATA_ERASED'
