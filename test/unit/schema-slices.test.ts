@@ -22,6 +22,7 @@ describe('schema slices (shared/schema-slices.ts)', () => {
       'case/schema.graphql',
       'data-protection/schema.graphql',
       'ingestion/schema.graphql',
+      'quality/schema.graphql',
       'statistics/schema.graphql',
       'webhooks/schema.graphql',
     ]);
@@ -52,6 +53,7 @@ describe('schema slices (shared/schema-slices.ts)', () => {
       ...['cases', 'case', 'caseByReference', 'eligibilityRules'],
       ...['personalDataReads', 'personalDataErasures', 'personalDataAccessGrants', 'retentionRuns'],
       ...['ingestionFeed', 'ingestionFeeds', 'feedProfiles', 'feedProfile', 'feedProfileChanges'],
+      'dataQuality',
       'statistics',
       ...['webhooks', 'webhookDeliveries'],
     ]);
