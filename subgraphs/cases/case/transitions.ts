@@ -7,12 +7,12 @@ import type { Principal } from '../../../shared/auth.js';
 import { canSeeCase } from '../../../shared/access.js';
 import {
   badInputField,
-  badUserInput,
   caseNotFound,
   conflict,
   forbidden,
   principalRequired,
   transitionRefused,
+  windowClosed,
 } from '../../../shared/errors.js';
 import type { CaseEvent } from '../../../shared/case-events/index.js';
 import { decideTransition, type Actor, type TransitionName } from './lifecycle.js';
@@ -104,7 +104,7 @@ function validateInput(name: TransitionName, input: TransitionInput, doc: CaseDo
   if (name === 'reportArrival' && input.arrivalDate) {
     if (arrivalBeforeDeparture(doc.departureDate, input.arrivalDate)) {
       const message = `arrivalDate ${input.arrivalDate} is before the departure on ${doc.departureDate}`;
-      throw badUserInput(message, undefined, { field: 'arrivalDate', reason: 'ARRIVAL_BEFORE_DEPARTURE' });
+      throw windowClosed('BEFORE_WINDOW_OPENS', message, { boundary: doc.departureDate!, date: input.arrivalDate });
     }
     if (input.arrivalDate > new Date().toISOString().slice(0, 10)) {
       throw badInputField(`arrivalDate ${input.arrivalDate} is in the future`, 'arrivalDate');

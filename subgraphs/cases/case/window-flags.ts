@@ -50,5 +50,5 @@ export function windowFlagChanges(
   return flag ? [{ path: 'windowFlags', value: [...(doc.windowFlags ?? []), flag] }] : [];
 }
 
-/** Whether an arrival report dates the arrival before the departure (refused: ARRIVAL_BEFORE_DEPARTURE). */
+/** Whether an arrival report dates the arrival before the departure (refused: BEFORE_WINDOW_OPENS). */
 export { arrivalBeforeDeparture };
