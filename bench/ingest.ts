@@ -43,7 +43,7 @@ const records = [...generateCases({ count: RECORDS, seed: 99 })].map((c, i) => (
   departureDate: c.departureDate,
   mainApplicant: c.mainApplicant,
   familyMembers: c.familyMembers,
-  eligibility: { requestDate: c.departureDate },
+  eligibility: { requestDate: c.departureDate, applicationSigned: true },
 }));
 
 // Raw: the same documents straight into the same store.

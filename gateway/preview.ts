@@ -188,7 +188,7 @@ export async function previewFeed(
         problems: found,
       };
     }
-    const { assessed: eligibility, position: _position, partnerId: _partner, ...record } = taken;
+    const { assessed: eligibility, position: _position, partnerId: _partner, lateInsertion: _late, ...record } = taken;
     return {
       position,
       line,

@@ -178,6 +178,14 @@ export function mayReadFeed(principal: Principal | null, memberState: string): b
 }
 
 /**
+ * A Member State's data-quality figures (#15): like its feeds, its own authority, the support
+ * desk and administrators; no one else (they describe a Member State's national system).
+ */
+export function mayReadDataQuality(principal: Principal | null, memberState: string): boolean {
+  return mayReadFeed(principal, memberState);
+}
+
+/**
  * A national CSV profile (README, "Managing profiles"): the support desk and administrators
  * manage every one; a Member State authority only its own system's (`memberState` its own).
  * A profile of no Member State is shared, so only the desk and administrators change it.

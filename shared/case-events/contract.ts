@@ -73,6 +73,8 @@ export interface CaseEventFacts {
   daysKm2ToKm3: number | null;
   planRejections: number;
   planApprovals: number;
+  /** Part A (#15): the codes of the case's window flags (late reports), for data quality; absent in older events. */
+  windowFlags?: string[];
 }
 
 /** The part of an event's facts that decides who may receive it. */

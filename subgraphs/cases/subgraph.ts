@@ -19,6 +19,7 @@ import { caseResolvers } from './case/resolvers.js';
 import type { CasesContext } from './context.js';
 import { dataProtectionResolvers } from './data-protection/resolvers.js';
 import { ingestionResolvers } from './ingestion/resolvers.js';
+import { qualityResolvers } from './quality/resolvers.js';
 import { statisticsResolvers } from './statistics/resolvers.js';
 import { webhookResolvers } from './webhooks/resolvers.js';
 import { messageResolvers } from './messages/resolvers.js';
@@ -45,6 +46,7 @@ export const casesResolvers = mergeResolvers<CasesContext>(
   caseResolvers,
   dataProtectionResolvers,
   ingestionResolvers,
+  qualityResolvers,
   statisticsResolvers,
   webhookResolvers,
   messageResolvers,

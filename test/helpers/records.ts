@@ -16,7 +16,7 @@ export function canonicalRecord(
     countryOfOrigin: 'MA',
     departureDate: '2024-04-02',
     mainApplicant: { name: 'Youssef El Amrani', dateOfBirth: '1990-02-02', sex: 'MALE' },
-    eligibility: { requestDate: '2024-04-10' },
+    eligibility: { requestDate: '2024-04-10', applicationSigned: true },
     ...extra,
   };
 }

@@ -264,7 +264,7 @@ describe('access matrix: every principal, every operation, every personal field'
           vulnerabilities: ['MEDICAL_CONDITION'],
         },
         familyMembers: [{ name: 'Leila Karimi', dateOfBirth: '2015-09-09', sex: 'FEMALE', relationship: 'CHILD' }],
-        eligibility: { requestDate: '2024-03-15' },
+        eligibility: { requestDate: '2024-03-15', applicationSigned: true },
       },
     ]);
     expect(report.counts.created, JSON.stringify(report.rejected)).toBe(1);

@@ -15,7 +15,7 @@ describe('coverage: who serves which country, with history, and the assignment o
     countryOfOrigin: 'SO',
     departureDate: '2024-06-01',
     mainApplicant: { name: 'Hawa Diallo', dateOfBirth: '1992-07-07', sex: 'FEMALE' },
-    eligibility: { requestDate: '2024-06-10' },
+    eligibility: { requestDate: '2024-06-10', applicationSigned: true },
     ...extra,
   });
   const stored = async (ref: string) =>

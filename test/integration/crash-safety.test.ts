@@ -29,7 +29,7 @@ const record = (ref: string) => ({
   departureDate: '2024-04-02',
   mainApplicant: { name: 'Гиорги Бериძე', dateOfBirth: '1988-03-04', sex: 'MALE' },
   familyMembers: [{ name: 'Nino', dateOfBirth: '2014-01-01', sex: 'FEMALE', relationship: 'CHILD' }],
-  eligibility: { requestDate: '2024-04-10' },
+  eligibility: { requestDate: '2024-04-10', applicationSigned: true },
 });
 
 const exited = (child: ChildProcess) =>

@@ -29,7 +29,7 @@ describe('data subject rights: erasure, justified access, retention', () => {
     departureDate: '2024-01-10',
     mainApplicant: { name: 'Samir Haddad', dateOfBirth: '1980-02-02', sex: 'MALE' },
     familyMembers: [{ name: 'Mira Haddad', dateOfBirth: '2012-06-06', sex: 'FEMALE', relationship: 'CHILD' }],
-    eligibility: { requestDate: '2024-02-01' },
+    eligibility: { requestDate: '2024-02-01', applicationSigned: true },
     ...extra,
   });
   const settle = async () => {

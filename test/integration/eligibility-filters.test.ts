@@ -15,7 +15,7 @@ describe('eligibility at ingestion, per-Member-State rules, and case filters', (
     countryOfOrigin: 'IQ',
     departureDate: '2024-01-10',
     mainApplicant: { name: 'Ali Hussein', dateOfBirth: '1985-03-03', sex: 'MALE' },
-    eligibility: { requestDate: '2024-02-01' },
+    eligibility: { requestDate: '2024-02-01', applicationSigned: true },
     ...extra,
   });
 
@@ -76,8 +76,12 @@ describe('eligibility at ingestion, per-Member-State rules, and case filters', (
     });
   });
 
-  it('applies the request window the Member State configured', async () => {
-    const late = record('NL-W-1', { memberState: 'NL', eligibility: { requestDate: '2024-10-01' } });
+  it('applies the request window the Member State configured: narrower, never wider than 6 months', async () => {
+    // Departed 2024-01-10, requested 2024-05-01: inside the programme's 6 months, outside 3.
+    const late = record('NL-W-1', {
+      memberState: 'NL',
+      eligibility: { requestDate: '2024-05-01', applicationSigned: true },
+    });
     expect((await ingest('NL', [late])).counts.created).toBe(1);
     const officer = await mintToken({ subject: 'nl', role: 'MEMBER_STATE', memberState: 'NL' }, system.config);
     const other = await mintToken({ subject: 'be', role: 'MEMBER_STATE', memberState: 'BE' }, system.config);
@@ -85,34 +89,62 @@ describe('eligibility at ingestion, per-Member-State rules, and case filters', (
       `mutation($m: Int!) { setEligibilityRules(memberState: "NL", requestWindowMonths: $m) { ` +
       `memberState requestWindowMonths } }`;
     expect(
-      (await system.graphql(set, { m: 12 }, { authorization: `Bearer ${other}` })).body.errors![0]!.extensions!.code,
+      (await system.graphql(set, { m: 3 }, { authorization: `Bearer ${other}` })).body.errors![0]!.extensions!.code,
     ).toBe('FORBIDDEN');
-    expect((await system.graphql(set, { m: 12 }, { authorization: '' })).body.errors![0]!.extensions!.code).toBe(
+    expect((await system.graphql(set, { m: 3 }, { authorization: '' })).body.errors![0]!.extensions!.code).toBe(
       'UNAUTHENTICATED',
     );
-    expect(
-      (await system.graphql(set, { m: 99 }, { authorization: `Bearer ${officer}` })).body.errors![0]!.extensions!.code,
-    ).toBe('BAD_USER_INPUT');
-    const ok = await system.graphql(set, { m: 12 }, { authorization: `Bearer ${officer}` });
-    expect(ok.body.data).toEqual({ setEligibilityRules: { memberState: 'NL', requestWindowMonths: 12 } });
+    // Wider than the programme's 6 months: refused, naming the limit.
+    for (const months of [7, 12, 99]) {
+      const wide = await system.graphql(set, { m: months }, { authorization: `Bearer ${officer}` });
+      expect(wide.body.errors![0]).toMatchObject({
+        message: expect.stringContaining('wider than the programme allows: assistance may be requested up to 6 months'),
+        extensions: { code: 'BAD_USER_INPUT', reason: 'REQUEST_WINDOW_TOO_WIDE', limit: 6 },
+      });
+    }
+    const zero = await system.graphql(set, { m: 0 }, { authorization: `Bearer ${officer}` });
+    expect(zero.body.errors![0]!.extensions).toMatchObject({
+      code: 'BAD_USER_INPUT',
+      reason: 'REQUEST_WINDOW_TOO_NARROW',
+    });
     expect((await system.graphql(`{ eligibilityRules(memberState: "NL") { requestWindowMonths } }`)).body.data).toEqual(
-      { eligibilityRules: { requestWindowMonths: 12 } },
+      { eligibilityRules: { requestWindowMonths: 6 } },
     );
-    // The same late request is eligible under NL's 12 months (a newer record version re-assesses it).
-    expect((await ingest('NL', [{ ...late, recordVersion: 2, caseReference: 'NL-W-2' }])).counts.created).toBe(1);
-    const stored = await casesModels(system.connections.cases)
-      .Case.find({ memberState: 'NL', caseReference: { $in: ['NL-W-1', 'NL-W-2'] } })
+    const ok = await system.graphql(set, { m: 3 }, { authorization: `Bearer ${officer}` });
+    expect(ok.body.data).toEqual({ setEligibilityRules: { memberState: 'NL', requestWindowMonths: 3 } });
+    expect((await system.graphql(`{ eligibilityRules(memberState: "NL") { requestWindowMonths } }`)).body.data).toEqual(
+      { eligibilityRules: { requestWindowMonths: 3 } },
+    );
+    // The same request is ineligible under NL's 3 months.
+    expect((await ingest('NL', [{ ...late, caseReference: 'NL-W-2' }])).counts.created).toBe(1);
+    // A wider value stored by an earlier version (12 months) does not widen the window: it counts as 6.
+    const { Case, MemberStateRules } = casesModels(system.connections.cases);
+    await MemberStateRules.updateOne({ _id: 'NL' }, { $set: { requestWindowMonths: 12 } }).exec();
+    const wider = {
+      ...late,
+      caseReference: 'NL-W-3',
+      eligibility: { requestDate: '2024-09-01', applicationSigned: true },
+    };
+    expect((await ingest('NL', [wider])).counts.created).toBe(1);
+    const stored = await Case.find({ memberState: 'NL', caseReference: { $in: ['NL-W-1', 'NL-W-2', 'NL-W-3'] } })
       .lean<CaseDoc[]>()
       .exec();
-    const outcome = new Map(stored.map((c) => [c.caseReference, c.eligibility?.outcome]));
-    expect(outcome.get('NL-W-1')).toBe('INELIGIBLE');
-    expect(outcome.get('NL-W-2')).toBe('ELIGIBLE');
+    const outcome = new Map(
+      stored.map((c) => [c.caseReference, [c.eligibility?.outcome, c.eligibility?.requestWindowMonths]]),
+    );
+    expect(outcome.get('NL-W-1')).toEqual(['ELIGIBLE', 6]);
+    expect(outcome.get('NL-W-2')).toEqual(['INELIGIBLE', 3]);
+    expect(outcome.get('NL-W-3')).toEqual(['INELIGIBLE', 6]);
+    expect((await system.graphql(`{ eligibilityRules(memberState: "NL") { requestWindowMonths } }`)).body.data).toEqual(
+      { eligibilityRules: { requestWindowMonths: 6 } },
+    );
+    await MemberStateRules.deleteOne({ _id: 'NL' }).exec();
   });
 
   it('refuses birth and request dates in the future', async () => {
     const report = await ingest('FI', [
       record('FI-F-1', { mainApplicant: { name: 'X', dateOfBirth: '2999-01-01', sex: 'MALE' } }),
-      record('FI-F-2', { eligibility: { requestDate: '2999-01-01' } }),
+      record('FI-F-2', { eligibility: { requestDate: '2999-01-01', applicationSigned: true } }),
     ]);
     expect(report.rejected.map((r) => [r.path, r.message])).toEqual([
       ['mainApplicant.dateOfBirth', 'must not be in the future'],

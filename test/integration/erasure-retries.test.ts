@@ -40,7 +40,7 @@ describe('erasure under retries and timeouts, and retention dry runs', () => {
         departureDate: '2024-01-10',
         mainApplicant: { name: 'Samir Haddad', dateOfBirth: '1980-02-02', sex: 'MALE' },
         familyMembers: [],
-        eligibility: { requestDate: '2024-02-01' },
+        eligibility: { requestDate: '2024-02-01', applicationSigned: true },
       },
     ]);
     expect(report.counts.created, JSON.stringify(report.rejected)).toBe(1);

@@ -165,7 +165,7 @@ describe('failures are reported, never hidden: per-event fetches and feed report
       countryOfOrigin: 'MA',
       departureDate: '2024-04-02',
       mainApplicant: { name: 'A B', dateOfBirth: '1990-02-02', sex: 'MALE' },
-      eligibility: { requestDate: '2024-04-10' },
+      eligibility: { requestDate: '2024-04-10', applicationSigned: true },
     };
     const pushed = await fetch(`${gateway.url}/ingest/v1/feeds`, {
       method: 'POST',

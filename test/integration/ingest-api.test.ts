@@ -39,7 +39,7 @@ describe('push API: POST /ingest/v1/feeds, reports, schema', () => {
     countryOfOrigin: 'MA',
     departureDate: '2024-04-02',
     mainApplicant: { name: 'Youssef El Amrani يوسف', dateOfBirth: '1990-02-02', sex: 'MALE' },
-    eligibility: { requestDate: '2024-04-10' },
+    eligibility: { requestDate: '2024-04-10', applicationSigned: true },
     ...extra,
   });
   const push = (body: string | Buffer, contentType: string, token = tokens.be, headers: Record<string, string> = {}) =>

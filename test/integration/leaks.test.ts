@@ -88,7 +88,7 @@ describe('what reaches clients and logs (production mode)', () => {
         countryOfOrigin: 'AF',
         departureDate: '2024-03-01',
         mainApplicant: { name: 'Amina Rahimi', dateOfBirth: '1990-01-02', sex: 'FEMALE' },
-        eligibility: { requestDate: '2024-03-10' },
+        eligibility: { requestDate: '2024-03-10', applicationSigned: true },
       },
     ]);
     expect(report.counts.created, JSON.stringify(report.rejected)).toBe(1);
@@ -297,7 +297,7 @@ describe('what reaches clients and logs (production mode)', () => {
         countryOfOrigin: 'AF',
         departureDate: '2024-03-01',
         mainApplicant: { name: 'Omar Said', dateOfBirth: '1985-05-05', sex: 'MALE' },
-        eligibility: { requestDate: '2024-03-10' },
+        eligibility: { requestDate: '2024-03-10', applicationSigned: true },
       };
       const response = await fetch(`${system.gateway.url}/ingest/v1/feeds`, {
         method: 'POST',

@@ -277,7 +277,7 @@ describe('case lifecycle through the gateway', () => {
       countryOfOrigin: 'AF',
       departureDate,
       mainApplicant: { name: 'Omar Sadiq', dateOfBirth: '1991-01-01', sex: 'MALE' },
-      eligibility: { requestDate: '2024-03-10' },
+      eligibility: { requestDate: '2024-03-10', applicationSigned: true },
     });
     expect((await system.ingest('BE', [record(1, '2024-03-01')])).counts.created).toBe(1);
     expect((await system.ingest('BE', [record(2, '2024-03-02')])).counts.updated).toBe(1);

@@ -46,7 +46,8 @@ const PROFILE = {
     packages: { arrivee: 'POST_ARRIVAL', retour: 'POST_RETURN' },
     'person.sex': { m: 'MALE', f: 'FEMALE' },
   },
-  constants: { memberState: 'BE' },
+  // The export has no signature column: the profile states it (a missing signature would refuse POST_RETURN).
+  constants: { memberState: 'BE', 'eligibility.applicationSigned': true },
 };
 
 const EXPORT = [

@@ -242,6 +242,7 @@ describe('programme statistics from the incrementally updated read model', () =>
       departureDate: '2024-05-10',
       mainApplicant: { name: 'Nino Beridze', dateOfBirth: '1980-05-11', sex: 'FEMALE' },
       familyMembers: [{ name: 'Levan Beridze', dateOfBirth: '2012-02-02', sex: 'MALE', relationship: 'CHILD' }],
+      eligibility: { applicationSigned: true },
       ...extra,
     });
     const first = await system.ingest('AT', [record('AT-S-1'), record('AT-S-2')]);

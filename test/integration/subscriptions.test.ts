@@ -120,7 +120,7 @@ describe('subscriptions over graphql-ws through the gateway', () => {
         countryOfOrigin: 'AF',
         departureDate: '2024-03-01',
         mainApplicant: { name: 'Nadia Ahmadi', dateOfBirth: '1992-01-01', sex: 'FEMALE' },
-        eligibility: { requestDate: '2024-03-10' },
+        eligibility: { requestDate: '2024-03-10', applicationSigned: true },
       },
     ]);
     expect(report.counts.created, JSON.stringify(report.rejected)).toBe(1);

@@ -76,7 +76,7 @@ describe('webhooks', () => {
         countryOfOrigin: 'AF',
         departureDate: '2024-03-01',
         mainApplicant: { name: 'Karim Nouri', dateOfBirth: '1990-01-01', sex: 'MALE' },
-        eligibility: { requestDate: '2024-03-10' },
+        eligibility: { requestDate: '2024-03-10', applicationSigned: true },
       },
     ]);
     expect(report.counts.created).toBe(1);

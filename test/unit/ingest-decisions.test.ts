@@ -231,3 +231,77 @@ describe('coverage answers and the chunk report', () => {
     expect(report.received).toBe(4);
   });
 });
+
+describe('missing facts stay missing; a late insertion is checked against its insertion date (#15)', () => {
+  const chunk = (records: unknown[]) => ({ memberState: 'BE', firstPosition: 0, records });
+  const bare = (reference: string, extra: Record<string, unknown> = {}) => ({
+    ...canonicalRecord('BE', reference),
+    eligibility: undefined,
+    ...extra,
+  });
+
+  it('refuses POST_RETURN when the record does not say whether the application was signed, naming the field', () => {
+    const { accepted, rejections, gaps } = assessChunk(
+      chunk([bare('BE-PR', { packages: ['POST_ARRIVAL', 'POST_RETURN'] })]),
+      context,
+    );
+    expect(accepted).toEqual([]);
+    expect(rejections[0]!.entries[0]).toMatchObject({
+      path: 'eligibility.applicationSigned',
+      message: expect.stringMatching(/^missing: .*send eligibility.applicationSigned$/),
+    });
+    // Refused, yet its gaps count in data quality.
+    expect(gaps).toEqual([
+      {
+        missing: ['eligibility.requestDate', 'eligibility.applicationSigned'],
+        defaulted: ['eligibility.legalStay', 'eligibility.temporaryProtection', 'charterFlight'],
+      },
+    ]);
+  });
+
+  it('stores no request date and no signature, lists them, and checks the window against the insertion day', () => {
+    // Departed 2024-04-02; inserted 2024-05-01 (context.now): within 6 months.
+    const { accepted } = assessChunk(chunk([bare('BE-A')]), context);
+    expect(accepted[0]!.assessed).toMatchObject({
+      outcome: 'ELIGIBILITY_LETTER_ONLY',
+      requestDate: null,
+      requestCheckedOn: '2024-05-01',
+      applicationSigned: null,
+      missingFacts: ['requestDate', 'applicationSigned'],
+    });
+    expect(accepted[0]!.lateInsertion).toBe(false);
+    // Departed 2023-06-01, inserted 2024-05-01 without a request date: after the window, ineligible and late.
+    const late = assessChunk(chunk([bare('BE-L', { departureDate: '2023-06-01' })]), context).accepted[0]!;
+    expect(late.assessed).toMatchObject({
+      outcome: 'INELIGIBLE',
+      reasons: ['REQUEST_AFTER_WINDOW'],
+      requestDate: null,
+    });
+    expect(late.lateInsertion).toBe(true);
+    expect(planRecord(late, 0, source, now).created).toMatchObject({ status: 'CLOSED' });
+  });
+
+  it('a later push supplying the signature re-assesses the case, its window still checked on insertion', () => {
+    const inserted = new Date('2024-05-01T00:00:00Z');
+    const first = assessChunk(chunk([bare('BE-R')]), { ...context, now: inserted }).accepted[0]!;
+    const stored = { ...planRecord(first, 0, { ...source, feedId: 'feed_old' }, inserted).created, version: 1 };
+    expect(stored.eligibility).toMatchObject({ outcome: 'ELIGIBILITY_LETTER_ONLY' });
+    // Pushed again a year later, signed, still without a request date.
+    const later = new Date('2025-05-01T00:00:00Z');
+    const signed = bare('BE-R', { recordVersion: 2, eligibility: { applicationSigned: true } });
+    const again = assessChunk(chunk([signed]), { ...context, now: later }).accepted[0]!;
+    // Against the push day alone it would be ineligible (more than 6 months after departure)...
+    expect(again.assessed?.outcome).toBe('INELIGIBLE');
+    // ...but the case was inserted on 2024-05-01: that day is checked.
+    const decision = decideAgainstStored(planRecord(again, 0, source, later), stored, source, later);
+    expect(decision.outcome).toBe('updated');
+    const set = 'write' in decision ? decision.write.update.$set : {};
+    expect(set.eligibility).toMatchObject({
+      outcome: 'ELIGIBLE',
+      requestDate: null,
+      requestCheckedOn: '2024-05-01',
+      applicationSigned: true,
+      missingFacts: ['requestDate'],
+    });
+  });
+});

@@ -23,6 +23,7 @@ describe('schema slices (shared/schema-slices.ts)', () => {
       'data-protection/schema.graphql',
       'ingestion/schema.graphql',
       'messages/schema.graphql',
+      'quality/schema.graphql',
       'statistics/schema.graphql',
       'webhooks/schema.graphql',
     ]);
@@ -53,6 +54,7 @@ describe('schema slices (shared/schema-slices.ts)', () => {
       ...['cases', 'case', 'caseByReference', 'eligibilityRules'],
       ...['personalDataReads', 'personalDataErasures', 'personalDataAccessGrants', 'retentionRuns'],
       ...['ingestionFeed', 'ingestionFeeds', 'feedProfiles', 'feedProfile', 'feedProfileChanges'],
+      'dataQuality',
       'statistics',
       ...['webhooks', 'webhookDeliveries'],
     ]);

@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import {
   addDays,
+  arrivalBeforeDeparture,
   caseWindows,
   daysUntil,
   effectiveRequestWindowMonths,
+  lateReportBreach,
   packageWindowBreach,
   requestWindowBreach,
   type WindowFacts,
 } from '../../subgraphs/cases/case/windows.js';
+import { windowFlagChanges } from '../../subgraphs/cases/case/window-flags.js';
 
 const facts: WindowFacts = {
   departureDate: '2024-01-31',
@@ -107,5 +110,71 @@ describe('case windows (docs/domain.md)', () => {
     expect(addDays('2023-02-28', 1)).toBe('2023-03-01');
     expect(daysUntil('2024-03-01', '2024-02-28')).toBe(2);
     expect(daysUntil('2024-02-27', '2024-02-28')).toBe(-1);
+  });
+});
+
+describe('late reports are flagged (windows.ts lateReportBreach, case/window-flags.ts)', () => {
+  it.each([
+    ['arrival with services reported on the last day', { kind: 'ARRIVAL', postArrivalServices: 2 }, '2024-02-03', null],
+    [
+      'arrival with services reported the day after',
+      { kind: 'ARRIVAL', postArrivalServices: 1 },
+      '2024-02-04',
+      { code: 'POST_ARRIVAL_WINDOW_CLOSED', boundary: '2024-02-03', date: '2024-02-04' },
+    ],
+    [
+      'arrival without services, reported late: nothing was delivered late',
+      { kind: 'ARRIVAL', postArrivalServices: 0 },
+      '2024-05-01',
+      null,
+    ],
+    ['completion within 12 months', { kind: 'COMPLETION' }, '2025-01-31', null],
+    [
+      'completion after 12 months',
+      { kind: 'COMPLETION' },
+      '2025-02-01',
+      { code: 'POST_RETURN_WINDOW_CLOSED', boundary: '2025-01-31', date: '2025-02-01' },
+    ],
+  ] as const)('%s', (_, report, reportedOn, expected) => {
+    expect(lateReportBreach(report, reportedOn, facts)).toEqual(expected);
+  });
+
+  it('a charter arrival has one day; no window before arrival or departure', () => {
+    expect(
+      lateReportBreach({ kind: 'ARRIVAL', postArrivalServices: 1 }, '2024-02-02', { ...facts, charterFlight: true }),
+    ).toMatchObject({ code: 'POST_ARRIVAL_WINDOW_CLOSED', boundary: '2024-02-01' });
+    expect(
+      lateReportBreach({ kind: 'ARRIVAL', postArrivalServices: 1 }, '2030-01-01', { ...facts, arrivalDate: null }),
+    ).toBeNull();
+    expect(lateReportBreach({ kind: 'COMPLETION' }, '2030-01-01', { ...facts, departureDate: null })).toBeNull();
+  });
+
+  it('records the flag on the case after those it has, only for the steps a window bounds', () => {
+    const doc = { departureDate: '2024-01-31', arrivalDate: '2024-02-01', charterFlight: false, windowFlags: [] };
+    const at = new Date('2025-03-01T09:00:00Z');
+    expect(windowFlagChanges('reportCompletion', {}, doc, at)).toEqual([
+      {
+        path: 'windowFlags',
+        value: [{ code: 'POST_RETURN_WINDOW_CLOSED', boundary: '2025-01-31', date: '2025-03-01', at }],
+      },
+    ]);
+    // The arrival report's own date counts, not the stored one.
+    expect(
+      windowFlagChanges('reportArrival', { arrivalDate: '2025-02-27', postArrivalServices: ['CASH'] }, doc, at),
+    ).toEqual([]);
+    expect(
+      windowFlagChanges('reportArrival', { arrivalDate: '2025-02-20', postArrivalServices: ['CASH'] }, doc, at)[0]!
+        .value,
+    ).toEqual([{ code: 'POST_ARRIVAL_WINDOW_CLOSED', boundary: '2025-02-22', date: '2025-03-01', at }]);
+    expect(windowFlagChanges('approveCompletion', {}, doc, at)).toEqual([]);
+    expect(windowFlagChanges('reportCompletion', {}, doc, new Date('2025-01-31T23:00:00Z'))).toEqual([]);
+  });
+
+  it.each([
+    [null, '2024-01-01', false],
+    ['2024-01-31', '2024-01-31', false],
+    ['2024-01-31', '2024-01-30', true],
+  ] as const)('departure %s, arrival %s: before departure %s', (departure, arrival, before) => {
+    expect(arrivalBeforeDeparture(departure, arrival)).toBe(before);
   });
 });

@@ -1,3 +1,8 @@
+import { addMonths, effectiveRequestWindowMonths } from './windows.js';
+
+// Calendar months live with the windows (windows.ts); re-exported for the callers that import them from here.
+export { addMonths };
+
 /**
  * Eligibility (docs/domain.md, "Who is eligible"): third-country nationals returning voluntarily or not who no
  * longer fulfil the conditions to stay. Not eligible: legal stay under Directive
@@ -11,16 +16,22 @@ export interface EligibilityFacts {
   legalStay: boolean;
   /** Holds temporary protection under Directive 2001/55/EC. */
   temporaryProtection: boolean;
-  /** Signed the application for assistance. */
-  applicationSigned: boolean;
+  /** Signed the application for assistance; null when the record does not say (a missing fact, never a yes). */
+  applicationSigned: boolean | null;
   /** YYYY-MM-DD, or null while not departed. */
   departureDate: string | null;
-  /** YYYY-MM-DD: when assistance was requested (the case inserted). */
+  /**
+   * YYYY-MM-DD: when assistance was requested; for a record without a request date, the day the case
+   * was inserted (a case inserted retroactively is checked against its insertion date).
+   */
   requestDate: string;
 }
 
 export interface EligibilityRules {
-  /** Months after departure within which assistance can be requested. */
+  /**
+   * Months after departure within which assistance can be requested. A Member State narrows the
+   * programme's 6 months, never widens them: a wider stored value (older data) counts as 6.
+   */
   requestWindowMonths: number;
 }
 
@@ -33,16 +44,6 @@ export type EligibilityOutcome =
   | { outcome: 'ELIGIBILITY_LETTER_ONLY'; reasons: [] }
   | { outcome: 'INELIGIBLE'; reasons: IneligibilityReason[] };
 
-/** Adds calendar months, clamping to the month's last day (2024-08-31 + 6 → 2025-02-28). */
-export function addMonths(date: string, months: number): string {
-  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
-  const targetMonth = m - 1 + months;
-  const year = y + Math.floor(targetMonth / 12);
-  const month = ((targetMonth % 12) + 12) % 12;
-  const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
-  return `${year}-${String(month + 1).padStart(2, '0')}-${String(Math.min(d, lastDay)).padStart(2, '0')}`;
-}
-
 export function assessEligibility(
   facts: EligibilityFacts,
   rules: EligibilityRules = DEFAULT_ELIGIBILITY_RULES,
@@ -50,9 +51,86 @@ export function assessEligibility(
   const reasons: IneligibilityReason[] = [];
   if (facts.legalStay) reasons.push('LEGAL_STAY');
   if (facts.temporaryProtection) reasons.push('TEMPORARY_PROTECTION');
-  if (facts.departureDate && facts.requestDate > addMonths(facts.departureDate, rules.requestWindowMonths))
+  const months = effectiveRequestWindowMonths(rules.requestWindowMonths);
+  if (facts.departureDate && facts.requestDate > addMonths(facts.departureDate, months))
     reasons.push('REQUEST_AFTER_WINDOW');
   if (reasons.length > 0) return { outcome: 'INELIGIBLE', reasons };
-  if (!facts.applicationSigned) return { outcome: 'ELIGIBILITY_LETTER_ONLY', reasons: [] };
+  // An unknown signature grants no more than a refused one: post-arrival support only.
+  if (facts.applicationSigned !== true) return { outcome: 'ELIGIBILITY_LETTER_ONLY', reasons: [] };
   return { outcome: 'ELIGIBLE', reasons: [] };
+}
+
+/** The facts a feed record may leave out, as the record gives them (absent or null: missing). */
+export interface RecordedEligibilityFacts {
+  legalStay: boolean;
+  temporaryProtection: boolean;
+  applicationSigned?: boolean | null;
+  requestDate?: string | null;
+}
+
+/** The eligibility facts a record did not give, by name (`requestDate`, `applicationSigned`). */
+export type MissingFact = 'requestDate' | 'applicationSigned';
+
+export function missingFactsOf(
+  facts: Pick<RecordedEligibilityFacts, 'applicationSigned' | 'requestDate'>,
+): MissingFact[] {
+  const missing: MissingFact[] = [];
+  if (facts.requestDate == null) missing.push('requestDate');
+  if (facts.applicationSigned == null) missing.push('applicationSigned');
+  return missing;
+}
+
+/** A record's eligibility as stored on its case (models.ts EligibilityDoc). */
+export interface AssessedEligibility {
+  outcome: EligibilityOutcome['outcome'];
+  reasons: IneligibilityReason[];
+  /** As the record gave it: null when missing (never the insertion day). */
+  requestDate: string | null;
+  /** The day the request window was checked against: the request date, else the insertion day. */
+  requestCheckedOn: string;
+  /** The window that applied (the Member State's, never wider than the programme's 6 months). */
+  requestWindowMonths: number;
+  missingFacts: MissingFact[];
+}
+
+/**
+ * Assesses a feed record: without a request date the insertion day stands in for the window
+ * check (a case inserted late is checked against its insertion), but the stored request date
+ * stays null; an unknown signature stays unknown (null) and counts as not signed.
+ */
+export function assessRecordEligibility(
+  facts: RecordedEligibilityFacts,
+  departureDate: string | null,
+  insertionDay: string,
+  requestWindowMonths: number | null | undefined,
+): AssessedEligibility {
+  const months = effectiveRequestWindowMonths(requestWindowMonths);
+  const requestCheckedOn = facts.requestDate ?? insertionDay;
+  const assessed = assessEligibility(
+    {
+      legalStay: facts.legalStay,
+      temporaryProtection: facts.temporaryProtection,
+      applicationSigned: facts.applicationSigned ?? null,
+      departureDate,
+      requestDate: requestCheckedOn,
+    },
+    { requestWindowMonths: months },
+  );
+  return {
+    ...assessed,
+    requestDate: facts.requestDate ?? null,
+    requestCheckedOn,
+    requestWindowMonths: months,
+    missingFacts: missingFactsOf(facts),
+  };
+}
+
+/** True when a case was inserted after its request window closed (a late insertion, for data quality). */
+export function insertedLate(
+  departureDate: string | null,
+  insertionDay: string,
+  requestWindowMonths: number | null | undefined,
+): boolean {
+  if (!departureDate) return false;
+  return insertionDay > addMonths(departureDate, effectiveRequestWindowMonths(requestWindowMonths));
 }

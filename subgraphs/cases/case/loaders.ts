@@ -1,13 +1,15 @@
 import type DataLoader from 'dataloader';
 import { Types } from 'mongoose';
 import { batchByKey } from '../../../shared/loaders.js';
-import type { CaseDoc, CasesModels, StatisticsDoc } from './models.js';
+import type { CaseDoc, CasesModels, MemberStateRulesDoc, StatisticsDoc } from './models.js';
 import type { CaseAccess } from './access.js';
 
 export interface CasesLoaders {
   caseById: DataLoader<string, CaseDoc | null>;
   /** Statistics read-model documents by scope (`partner:weldo`, ...). */
   statisticsByScope: DataLoader<string, StatisticsDoc | null>;
+  /** A Member State's configured rules (null: the programme's defaults), one read per request for a page of cases. */
+  memberStateRules: DataLoader<string, MemberStateRulesDoc | null>;
 }
 
 /** `caseById` sees only the cases `access` allows: a case out of scope is null, as if it did not exist. */
@@ -29,6 +31,13 @@ export function createCasesLoaders(models: CasesModels, access: CaseAccess): Cas
       (scopes) =>
         models.Statistics.find({ _id: { $in: [...scopes] } })
           .lean<StatisticsDoc[]>()
+          .exec(),
+      (doc) => doc._id,
+    ),
+    memberStateRules: batchByKey<string, MemberStateRulesDoc>(
+      (memberStates) =>
+        models.MemberStateRules.find({ _id: { $in: [...memberStates] } })
+          .lean<MemberStateRulesDoc[]>()
           .exec(),
       (doc) => doc._id,
     ),

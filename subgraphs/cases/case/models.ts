@@ -11,6 +11,7 @@ import {
   type Sex,
 } from '../../../shared/domain.js';
 import { modelOn } from '../../../shared/mongo.js';
+import { qualityModels, type QualityModels } from '../quality/model.js';
 
 export interface PersonDoc {
   name: string;
@@ -65,9 +66,28 @@ export interface MilestonesDoc {
 export interface EligibilityDoc {
   outcome: 'ELIGIBLE' | 'ELIGIBILITY_LETTER_ONLY' | 'INELIGIBLE';
   reasons: string[];
+  /** As the feed gave it: null when the record had none (never defaulted). */
   requestDate: string | null;
   assessedAt: Date | null;
   requestWindowMonths: number | null;
+  /** The day the request window was checked against: the request date, else the insertion day. */
+  requestCheckedOn?: string | null;
+  /** Eligibility facts the record did not give (`requestDate`, `applicationSigned`); absent on older cases. */
+  missingFacts?: string[];
+  /** The signature as the record gave it: null when it did not say. */
+  applicationSigned?: boolean | null;
+}
+
+/** A date reported outside its window: flagged on the case, not lost (windows.ts). */
+export interface WindowFlagDoc {
+  /** The WindowCode (windows.ts). */
+  code: string;
+  /** The window's last day. */
+  boundary: string;
+  /** The day reported. */
+  date: string;
+  /** When the flag was recorded. */
+  at: Date;
 }
 
 /** Per-Member-State configuration of the rules docs/domain.md marks configurable. */
@@ -171,6 +191,8 @@ export interface CaseDoc {
   version: number;
   history: HistoryEntry[];
   eligibility?: EligibilityDoc;
+  /** Late reports (windows.ts): arrival services or completion reported after their window closed. */
+  windowFlags?: WindowFlagDoc[];
   milestones: MilestonesDoc;
   postArrivalServices: string[];
   reintegrationPlan: ReintegrationPlanDoc | null;
@@ -278,6 +300,7 @@ const caseSchema = new Schema<CaseDoc>(
     version: { type: Number, default: 0 },
     history: { type: Schema.Types.Mixed, default: () => [] },
     eligibility: { type: Schema.Types.Mixed },
+    windowFlags: { type: Schema.Types.Mixed },
     milestones: { type: Schema.Types.Mixed, default: () => ({ km1At: null, km2At: null, km3At: null }) },
     postArrivalServices: { type: [String], default: [] },
     reintegrationPlan: { type: Schema.Types.Mixed, default: null },
@@ -364,7 +387,7 @@ const projectionSchema = new Schema<ProjectionDoc>(
   { collection: 'projections', versionKey: false },
 );
 
-export interface CasesModels {
+export interface CasesModels extends QualityModels {
   Case: Model<CaseDoc>;
   CaseEvent: Model<CaseEventDoc>;
   Statistics: Model<StatisticsDoc>;
@@ -379,5 +402,6 @@ export function casesModels(connection: Connection): CasesModels {
     Statistics: modelOn<StatisticsDoc>(connection, 'Statistics', statisticsSchema),
     Projection: modelOn<ProjectionDoc>(connection, 'Projection', projectionSchema),
     MemberStateRules: modelOn<MemberStateRulesDoc>(connection, 'MemberStateRules', memberStateRulesSchema),
+    ...qualityModels(connection),
   };
 }

@@ -7,7 +7,7 @@ import type { GraphQLResolverMap } from '../../../shared/subgraph.js';
 import type { CasesContext } from '../context.js';
 import { ageBandOf, CASE_OF, owned, type CaseOwned } from './access.js';
 import { checkMemberState } from './arguments.js';
-import { DEFAULT_ELIGIBILITY_RULES } from './eligibility.js';
+import { caseWindows, effectiveRequestWindowMonths, PROGRAMME_REQUEST_WINDOW_MONTHS } from './windows.js';
 import { allowedTransitions, TRANSITION_NAMES, TRANSITIONS } from './lifecycle.js';
 import { packageSetsWithAny, type CaseDoc, type PersonDoc, type PlannedService } from './models.js';
 import { applyTransition } from './transitions.js';
@@ -102,6 +102,43 @@ function parseAfter(after: string | null | undefined): Types.ObjectId | undefine
   return new Types.ObjectId(key);
 }
 
+/**
+ * A Member State narrows the programme's request window, never widens it (docs/domain.md,
+ * "Who is eligible"): 1 to 6 months. Wider is refused naming the programme's limit.
+ */
+export function checkRequestWindowMonths(months: number): void {
+  if (!Number.isInteger(months) || months < 1) {
+    throw badUserInput(
+      `requestWindowMonths must be a whole number of months from 1 to ${PROGRAMME_REQUEST_WINDOW_MONTHS}, ` +
+        `got ${months}`,
+      'requestWindowMonths',
+      { reason: 'REQUEST_WINDOW_TOO_NARROW', limit: 1 },
+    );
+  }
+  if (months > PROGRAMME_REQUEST_WINDOW_MONTHS) {
+    throw badUserInput(
+      `requestWindowMonths ${months} is wider than the programme allows: assistance may be requested up to ` +
+        `${PROGRAMME_REQUEST_WINDOW_MONTHS} months after departure, and a Member State may only narrow that window`,
+      'requestWindowMonths',
+      { reason: 'REQUEST_WINDOW_TOO_WIDE', limit: PROGRAMME_REQUEST_WINDOW_MONTHS },
+    );
+  }
+}
+
+/**
+ * A case's windows (windows.ts). Only the request window depends on the Member State's rules,
+ * read through the request's loader (one read for a page of cases).
+ */
+async function windowsOf(doc: CaseDoc, ctx?: CasesContext) {
+  const rules = ctx ? await ctx.loaders.memberStateRules.load(doc.memberState) : null;
+  return caseWindows({
+    departureDate: doc.departureDate ?? null,
+    arrivalDate: doc.arrivalDate ?? null,
+    charterFlight: doc.charterFlight ?? false,
+    requestWindowMonths: effectiveRequestWindowMonths(rules?.requestWindowMonths),
+  });
+}
+
 interface MutationArgs {
   caseId: string;
   expectedVersion?: number | null;
@@ -124,11 +161,9 @@ export const caseResolvers: GraphQLResolverMap<CasesContext> = {
     case: (_: unknown, args: { id: string }, ctx: CasesContext) => ctx.loaders.caseById.load(args.id),
     eligibilityRules: async (_: unknown, args: { memberState: string }, ctx: CasesContext) => {
       const memberState = checkMemberState(args.memberState);
-      const doc = await ctx.models.MemberStateRules.findOne({ _id: memberState }).lean().exec();
-      return {
-        memberState,
-        requestWindowMonths: doc?.requestWindowMonths ?? DEFAULT_ELIGIBILITY_RULES.requestWindowMonths,
-      };
+      const doc = await ctx.loaders.memberStateRules.load(memberState);
+      // What applies: a wider value stored by an earlier version counts as the programme's 6 months.
+      return { memberState, requestWindowMonths: effectiveRequestWindowMonths(doc?.requestWindowMonths) };
     },
     caseByReference: (_: unknown, args: { memberState: string; caseReference: string }, ctx: CasesContext) => {
       // Analysts see pseudonymised references: looking a case up by its real one would undo that.
@@ -154,14 +189,7 @@ export const caseResolvers: GraphQLResolverMap<CasesContext> = {
       if (!maySetEligibilityRules(principal, memberState)) {
         throw forbidden(`Only ${memberState}'s own authority or an administrator sets its eligibility rules`);
       }
-      if (
-        !Number.isInteger(args.requestWindowMonths) ||
-        args.requestWindowMonths < 0 ||
-        args.requestWindowMonths > 60
-      ) {
-        const message = `requestWindowMonths must be 0 to 60, got ${args.requestWindowMonths}`;
-        throw badUserInput(message, 'requestWindowMonths');
-      }
+      checkRequestWindowMonths(args.requestWindowMonths);
       await ctx.models.MemberStateRules.updateOne(
         { _id: memberState },
         { $set: { requestWindowMonths: args.requestWindowMonths, updatedBy: principal.subject } },
@@ -202,14 +230,21 @@ export const caseResolvers: GraphQLResolverMap<CasesContext> = {
     ) => listCases(ctx, { ...(args.filter ?? {}), partners: [partner.id] }, args.first, args.after),
   },
   Case: {
-    eligibility: (doc: CaseDoc) =>
-      doc.eligibility ?? {
-        outcome: 'ELIGIBLE',
-        reasons: [],
-        requestDate: null,
-        assessedAt: null,
-        requestWindowMonths: null,
-      },
+    eligibility: (doc: CaseDoc) => ({
+      outcome: 'ELIGIBLE',
+      reasons: [],
+      requestDate: null,
+      assessedAt: null,
+      requestWindowMonths: null,
+      ...doc.eligibility,
+      // Cases stored before missing facts were kept have none listed.
+      missingFacts: doc.eligibility?.missingFacts ?? [],
+    }),
+    postArrivalEndsOn: async (doc: CaseDoc) => (await windowsOf(doc)).postArrivalEndsOn,
+    postReturnEndsOn: async (doc: CaseDoc) => (await windowsOf(doc)).postReturnEndsOn,
+    requestWindowEndsOn: async (doc: CaseDoc, _: unknown, ctx: CasesContext) =>
+      (await windowsOf(doc, ctx)).requestWindowEndsOn,
+    windowFlags: (doc: CaseDoc) => doc.windowFlags ?? [],
     __resolveReference: (ref: { id: string }, ctx: CasesContext) => ctx.loaders.caseById.load(ref.id),
     history: (doc: CaseDoc) =>
       (doc.history ?? [])

@@ -12,10 +12,12 @@ import {
   forbidden,
   principalRequired,
   transitionRefused,
+  windowClosed,
 } from '../../../shared/errors.js';
 import type { CaseEvent } from '../../../shared/case-events/index.js';
 import { decideTransition, type Actor, type TransitionName } from './lifecycle.js';
 import { transitionEventType } from './transition-events.js';
+import { arrivalBeforeDeparture, windowFlagChanges } from './window-flags.js';
 import { factsOf } from '../statistics/facts.js';
 import type { ActorRecord, CaseDoc, CaseEventDoc, CasesModels, HistoryEntry, PlannedService } from './models.js';
 
@@ -100,9 +102,9 @@ function validateInput(name: TransitionName, input: TransitionInput, doc: CaseDo
     throw badInputField('summary must be at most 5000 characters', 'summary');
   }
   if (name === 'reportArrival' && input.arrivalDate) {
-    if (doc.departureDate && input.arrivalDate < doc.departureDate) {
+    if (arrivalBeforeDeparture(doc.departureDate, input.arrivalDate)) {
       const message = `arrivalDate ${input.arrivalDate} is before the departure on ${doc.departureDate}`;
-      throw badInputField(message, 'arrivalDate');
+      throw windowClosed('BEFORE_WINDOW_OPENS', message, { boundary: doc.departureDate!, date: input.arrivalDate });
     }
     if (input.arrivalDate > new Date().toISOString().slice(0, 10)) {
       throw badInputField(`arrivalDate ${input.arrivalDate} is in the future`, 'arrivalDate');
@@ -169,6 +171,8 @@ export async function applyTransition(
 
   const version = doc.version + 1;
   const changes = changesFor(name, input, now);
+  // A report made after its window closed is recorded, flagged (window-flags.ts), never lost.
+  changes.push(...windowFlagChanges(name, input, doc, now));
   const entry: HistoryEntry = {
     version,
     transition: name,

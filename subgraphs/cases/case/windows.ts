@@ -1,5 +1,4 @@
 import type { Package } from '../../../shared/domain.js';
-import { addMonths } from './eligibility.js';
 
 /**
  * The programme's time windows (docs/domain.md, "Packages" and "A case's life"), computed per case:
@@ -38,6 +37,16 @@ export interface CaseWindows {
   postReturnEndsOn: string | null;
   /** Last day assistance may be requested (departure + the window); null before departure. */
   requestWindowEndsOn: string | null;
+}
+
+/** Adds calendar months, clamping to the month's last day (2024-08-31 + 6 → 2025-02-28). */
+export function addMonths(date: string, months: number): string {
+  const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+  const targetMonth = m - 1 + months;
+  const year = y + Math.floor(targetMonth / 12);
+  const month = ((targetMonth % 12) + 12) % 12;
+  const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
+  return `${year}-${String(month + 1).padStart(2, '0')}-${String(Math.min(d, lastDay)).padStart(2, '0')}`;
 }
 
 /** Adds calendar days to a YYYY-MM-DD date. */
@@ -109,4 +118,29 @@ export function requestWindowBreach(requestOrInsertionDate: string, facts: Windo
 /** Whole days from `today` until a window's last day (negative once closed). */
 export function daysUntil(endsOn: string, today: string): number {
   return Math.round((Date.parse(`${endsOn}T00:00:00Z`) - Date.parse(`${today}T00:00:00Z`)) / 86_400_000);
+}
+
+/** A report the partner makes that a window bounds: the arrival (with its services) and the completion. */
+export type WindowedReport = { kind: 'ARRIVAL'; postArrivalServices: number } | { kind: 'COMPLETION' };
+
+/**
+ * Whether a report made on `reportedOn` came after its window closed: arrival reported with
+ * post-arrival services after the post-arrival window (counted from the arrival date reported),
+ * completion after the post-return window. Late reporting is flagged on the case, not refused:
+ * the assistance happened, the record must say so, and data quality counts it. Null when on
+ * time or when the window cannot be computed (no arrival / departure date).
+ */
+export function lateReportBreach(report: WindowedReport, reportedOn: string, facts: WindowFacts): WindowBreach | null {
+  const w = caseWindows(facts);
+  if (report.kind === 'ARRIVAL') {
+    if (report.postArrivalServices === 0 || !w.postArrivalEndsOn || reportedOn <= w.postArrivalEndsOn) return null;
+    return { code: 'POST_ARRIVAL_WINDOW_CLOSED', boundary: w.postArrivalEndsOn, date: reportedOn };
+  }
+  if (!w.postReturnEndsOn || reportedOn <= w.postReturnEndsOn) return null;
+  return { code: 'POST_RETURN_WINDOW_CLOSED', boundary: w.postReturnEndsOn, date: reportedOn };
+}
+
+/** An arrival dated before the departure: refused (the return cannot end before it starts). */
+export function arrivalBeforeDeparture(departureDate: string | null, arrivalDate: string): boolean {
+  return departureDate !== null && arrivalDate < departureDate;
 }

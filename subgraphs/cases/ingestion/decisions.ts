@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { CaseEvent } from '../../../shared/case-events/index.js';
-import { assessEligibility } from '../case/eligibility.js';
+import { assessRecordEligibility, insertedLate, type AssessedEligibility } from '../case/eligibility.js';
 import {
   caseIdOf,
   packageSetOf,
@@ -10,6 +10,7 @@ import {
   type IngestMark,
 } from '../case/models.js';
 import { factsOf, type StatsFacts } from '../statistics/facts.js';
+import { recordGaps, type RecordGaps } from '../quality/rules.js';
 import type { AssignmentAnswer } from './assignment.js';
 import type { ChunkReport, FeedDuplicates, IngestChunk, RecordOutcome, RejectedRecord } from './contract.js';
 import { comparableName, duplicateRejection, duplicatesInChunk, isReplayedWrite } from './duplicates.js';
@@ -31,7 +32,18 @@ export type AssessedRecord = CanonicalRecord & {
   partnerId?: string;
   /** Position in the feed, for reports. */
   position?: number;
+  /** Inserted (if it creates its case) after the request window closed: a late insertion, for data quality. */
+  lateInsertion?: boolean;
 };
+
+/** The stored form of an assessment (models.ts EligibilityDoc), with the signature as the record gave it. */
+export function eligibilityDocOf(
+  assessed: AssessedEligibility,
+  applicationSigned: boolean | null,
+  now: Date,
+): EligibilityDoc {
+  return { ...assessed, applicationSigned, assessedAt: now };
+}
 
 /** Where a chunk's records come from, for the marks left on the cases they write. */
 export interface ChunkSource {
@@ -69,8 +81,10 @@ export interface AssessmentContext {
 export function assessChunk(
   job: Pick<IngestChunk, 'memberState' | 'firstPosition' | 'records' | 'lines' | 'duplicates'>,
   context: AssessmentContext,
-): { accepted: AssessedRecord[]; rejections: Rejection[] } {
+): { accepted: AssessedRecord[]; rejections: Rejection[]; gaps: RecordGaps[] } {
   const today = context.now.toISOString().slice(0, 10);
+  // The gaps of every valid record of this Member State (data quality), accepted or refused by a rule.
+  const gaps: RecordGaps[] = [];
   const duplicates: FeedDuplicates = job.duplicates ?? duplicatesInChunk(job.records, job.firstPosition, job.lines);
   const accepted: AssessedRecord[] = [];
   const rejections: Rejection[] = [];
@@ -94,31 +108,35 @@ export function assessChunk(
           `this feed was pushed by ${job.memberState}, which may only send its own cases`,
       });
     }
-    const requestDate = record.eligibility.requestDate ?? today;
-    const rules = { requestWindowMonths: context.requestWindowMonths };
-    const assessed = assessEligibility(
-      { ...record.eligibility, requestDate, departureDate: record.departureDate },
-      rules,
+    gaps.push(recordGaps(raw));
+    // Without a request date, the insertion day (today) is checked against the window; the stored date stays null.
+    const assessed = assessRecordEligibility(
+      record.eligibility,
+      record.departureDate,
+      today,
+      context.requestWindowMonths,
     );
     if (assessed.outcome === 'ELIGIBILITY_LETTER_ONLY' && record.packages.includes('POST_RETURN')) {
+      // A missing signature is refused like a refused one, naming the field the record lacks: the
+      // post-return package is never granted on an unknown fact, and what was asked for is not changed.
+      const unknown = record.eligibility.applicationSigned === null;
       return reject({
         position,
         caseReference: record.caseReference,
-        path: 'packages',
-        message:
-          'without a signed application the returnee gets an eligibility letter: support after arrival only; ' +
-          'remove POST_RETURN or send eligibility.applicationSigned: true',
+        path: unknown ? 'eligibility.applicationSigned' : 'packages',
+        message: unknown
+          ? 'missing: the record does not say whether the application was signed, and POST_RETURN needs a signed ' +
+            'application (without one the returnee gets an eligibility letter: support after arrival only); ' +
+            'send eligibility.applicationSigned'
+          : 'without a signed application the returnee gets an eligibility letter: support after arrival only; ' +
+            'remove POST_RETURN or send eligibility.applicationSigned: true',
       });
     }
-    const eligibility = {
-      ...assessed,
-      requestDate,
-      assessedAt: context.now,
-      requestWindowMonths: context.requestWindowMonths,
-    };
-    accepted.push({ ...record, assessed: eligibility, position });
+    const eligibility = eligibilityDocOf(assessed, record.eligibility.applicationSigned, context.now);
+    const lateInsertion = insertedLate(record.departureDate, today, context.requestWindowMonths);
+    accepted.push({ ...record, assessed: eligibility, position, lateInsertion });
   });
-  return { accepted, rejections };
+  return { accepted, rejections, gaps };
 }
 
 /** The records a partner will serve: coverage is asked about these only (not the ineligible). */
@@ -201,15 +219,15 @@ export interface PlannedRecord {
 
 /** Plans one record's write; `index` is its place in the chunk when it carries no position. */
 export function planRecord(record: AssessedRecord, index: number, source: ChunkSource, now: Date): PlannedRecord {
-  const { assessed, partnerId, position, ...canonical } = record;
+  const { assessed, partnerId, position, lateInsertion: _late, ...canonical } = record;
   const hash = contentHash(canonical);
-  const eligibility: EligibilityDoc = assessed ?? {
-    outcome: 'ELIGIBLE',
-    reasons: [],
-    requestDate: null,
-    assessedAt: now,
-    requestWindowMonths: null,
-  };
+  const eligibility: EligibilityDoc =
+    assessed ??
+    eligibilityDocOf(
+      assessRecordEligibility(record.eligibility, record.departureDate, now.toISOString().slice(0, 10), null),
+      record.eligibility.applicationSigned,
+      now,
+    );
   const fields = {
     returnType: record.returnType,
     charterFlight: record.charterFlight,
@@ -300,7 +318,7 @@ export function decideAgainstStored(
   if (outcome === 'unchanged' || outcome === 'stale') return { outcome };
   // Reassigned only while no partner has accepted the case.
   const reassigned = planned.partnerId && current.status === 'SUBMITTED' ? { partnerId: planned.partnerId } : {};
-  const set = { ...planned.fields, ...reassigned };
+  const set = { ...planned.fields, ...reassessed(planned, current, now), ...reassigned };
   const event: CaseEvent = {
     type: 'case.updated',
     caseId: current._id.toHexString(),
@@ -329,6 +347,21 @@ export function decideAgainstStored(
     update: { $set: { ...set, lastIngest, [`history.${current.version}`]: step }, $inc: { version: 1 } },
   };
   return { outcome: 'updated', event, write };
+}
+
+/**
+ * An update re-assesses the case with the record's facts (a later push may supply a missing
+ * signature). A record without a request date is checked against the day its case was
+ * inserted, not the day of the update: a case inserted retroactively stays checked against its
+ * insertion date.
+ */
+function reassessed(planned: PlannedRecord, current: CaseDoc, now: Date): { eligibility?: EligibilityDoc } {
+  const { record } = planned;
+  if (record.eligibility.requestDate !== null || !current.createdAt) return {};
+  const insertionDay = new Date(current.createdAt).toISOString().slice(0, 10);
+  const months = record.assessed?.requestWindowMonths ?? null;
+  const assessed = assessRecordEligibility(record.eligibility, record.departureDate, insertionDay, months);
+  return { eligibility: eligibilityDocOf(assessed, record.eligibility.applicationSigned, now) };
 }
 
 /** True when a write of this update landed: the stored case carries its mark. */

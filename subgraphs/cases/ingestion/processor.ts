@@ -6,6 +6,8 @@ import { MAX_PROBLEMS_PER_REPORT, type ChunkReport, type IngestChunk } from './c
 import { applyAssignments, assessChunk, chunkReport, servedRecords } from './decisions.js';
 import { MAX_PROBLEMS_PER_RECORD } from './record.js';
 import { upsertRecords } from './upsert.js';
+import { applyChunkQuality } from '../quality/model.js';
+import { qualityIncrement } from '../quality/rules.js';
 
 /** Publishes a chunk's case events; `onceKey` makes a retried chunk publish them at most once. */
 export type PublishEvents = (events: ReadonlyArray<CaseEvent>, onceKey?: string) => Promise<unknown>;
@@ -48,5 +50,21 @@ export async function processIngestChunk(
   const { outcomes, events } = await upsertRecords(models, assigned.stored, { feedId: job.feedId, caseIdKey });
   await publish(events, `ingest-published:${job.feedId}:${job.chunkIndex ?? job.firstPosition}`);
   const rejections = [...assessed.rejections, ...assigned.rejections];
-  return chunkReport(job, rejections, assigned.stored, outcomes, limits.problemsPerReport ?? MAX_PROBLEMS_PER_REPORT);
+  const report = chunkReport(
+    job,
+    rejections,
+    assigned.stored,
+    outcomes,
+    limits.problemsPerReport ?? MAX_PROBLEMS_PER_REPORT,
+  );
+  // The Member State's data-quality read model, once per chunk (a retried chunk adds nothing again).
+  const lateInsertions = assigned.stored.filter((r, i) => r.lateInsertion && outcomes[i] === 'created').length;
+  const inc = qualityIncrement({
+    received: job.records.length,
+    rejected: report.counts.rejected,
+    gaps: assessed.gaps,
+    lateInsertions,
+  });
+  await applyChunkQuality(models, job.memberState, `${job.feedId}:${job.chunkIndex ?? job.firstPosition}`, inc, now);
+  return report;
 }

@@ -107,15 +107,17 @@ export const canonicalRecordSchema = z
     mainApplicant: person,
     familyMembers: boundedArray(z.union([memberWithUnknownDetails, person]), MAX_FAMILY_MEMBERS).default([]),
     /**
-     * Facts the eligibility rules need (docs/domain.md); defaults: no protection status, application
-     * signed, requested today.
+     * Facts the eligibility rules need (docs/domain.md). Without a protection status the record
+     * counts as having none (defaulted, counted in data quality). A missing signature or request
+     * date stays missing (null): an unknown signature grants post-arrival support only, and the
+     * request window is checked against the insertion day instead.
      */
     eligibility: z
       .object({
         legalStay: z.boolean().default(false),
         temporaryProtection: z.boolean().default(false),
-        applicationSigned: z.boolean().default(true),
-        requestDate: pastDate.optional(),
+        applicationSigned: z.boolean().nullable().default(null),
+        requestDate: pastDate.nullable().default(null),
       })
       .strict()
       .default({}),

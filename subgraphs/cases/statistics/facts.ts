@@ -46,7 +46,7 @@ export function factsOf(
     | 'milestones'
     | 'history'
   > &
-    Partial<Pick<CaseDoc, 'erasure'>>,
+    Partial<Pick<CaseDoc, 'erasure' | 'windowFlags'>>,
 ): StatsFacts {
   const reference = doc.departureDate ?? new Date(doc.createdAt ?? Date.now()).toISOString().slice(0, 10);
   const people: PersonDoc[] = [doc.mainApplicant, ...(doc.familyMembers ?? [])].filter((p): p is PersonDoc =>
@@ -82,6 +82,7 @@ export function factsOf(
     daysKm2ToKm3: days(milestones.km2At, milestones.km3At),
     planRejections: history.filter((h) => h.transition === 'rejectReintegrationPlan').length,
     planApprovals: history.filter((h) => h.transition === 'approveReintegrationPlan').length,
+    windowFlags: (doc.windowFlags ?? []).map((flag) => flag.code),
   };
 }
 
@@ -104,6 +105,8 @@ export function contribution(facts: StatsFacts): Record<string, number> {
     completed: facts.status === 'COMPLETED' ? 1 : 0,
   };
   for (const pkg of facts.packages) c[`byPackage.${pkg}`] = 1;
+  // Window flags (late reports), per code: the data-quality figure reads them per Member State.
+  for (const code of facts.windowFlags ?? []) c[`windowFlags.${code}`] = (c[`windowFlags.${code}`] ?? 0) + 1;
   if (facts.mainApplicantAge !== null) {
     c.mainApplicantAgeSum = facts.mainApplicantAge;
     c.mainApplicantAgeCount = 1;
