@@ -28,6 +28,9 @@ export const CASE_EVENT_TYPES = [
   'PLAN_SUBMITTED',
   'PLAN_APPROVED',
   'PLAN_REJECTED',
+  // Plans and service delivery (#15, part B).
+  'PLAN_AMENDED',
+  'SERVICE_DELIVERED',
   'COMPLETION_REPORTED',
   'DISBURSEMENT_RECORDED',
   'WITHDRAWN',
@@ -64,6 +67,15 @@ export interface CaseEventFacts {
   daysKm2ToKm3: number | null;
   planRejections: number;
   planApprovals: number;
+  // Plans and money (#15, part B): what finance needs to cap, commit and release. Optional: events
+  // written before they existed carry none (finance then reads the case as eligible, without plan lines).
+  /** The stored eligibility outcome; null when not assessed. */
+  eligibilityOutcome?: 'ELIGIBLE' | 'ELIGIBILITY_LETTER_ONLY' | 'INELIGIBLE' | null;
+  /** YYYY-MM-DD, for the post-arrival window. */
+  arrivalDate?: string | null;
+  charterFlight?: boolean;
+  /** The lines of the plan in force (the last approved version), no free text; null without one. */
+  planLines?: Array<{ lineId: string; package: Package; budgetCents: number; status: string }> | null;
 }
 
 /** The part of an event's facts that decides who may receive it. */
