@@ -104,6 +104,12 @@ async function prepare(name: TransitionName, input: TransitionInput, doc: CaseDo
   if (PLAN_TRANSITIONS.has(name)) {
     const submitted = submittedLines(input.plan);
     const shape = checkPlanLines(submitted, doc.packages);
+    // The deprecated `services` input is told about in its own words.
+    const legacy = input.plan?.services != null;
+    if (shape && legacy && shape.field) {
+      const field = shape.field.replace('plan.lines', 'plan.services').replace('.budgetCents', '.amountCents');
+      throw planRefused({ ...shape, field, message: shape.message.replace('plan.lines', 'plan.services') });
+    }
     if (shape) throw planRefused(shape);
     const previous = doc.reintegrationPlan ? linesOf(doc.reintegrationPlan) : null;
     const next = nextPlanLines(submitted, previous);
