@@ -92,6 +92,8 @@ export interface CaseDisbursement {
   package: string;
   kind: string;
   date: string;
+  /** The plan line it pays (#15, part B); absent for a package the plan does not itemise, and on older events. */
+  planLineId?: string;
 }
 
 /** The one payload of a case event: the JSON of a stream entry's `event` field. */

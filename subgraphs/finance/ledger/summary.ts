@@ -190,7 +190,13 @@ export async function recordDisbursement(
         at: doc.recordedAt.toISOString(),
         before: null,
         after: null,
-        disbursement: { amountCents: input.amountCents, package: input.package, kind: input.kind, date: input.date },
+        disbursement: {
+          amountCents: input.amountCents,
+          package: input.package,
+          kind: input.kind,
+          date: input.date,
+          ...(planLineId ? { planLineId } : {}),
+        },
         owner: {
           memberState: ledger.memberState,
           partnerId: ledger.partnerId,
