@@ -10,6 +10,7 @@ import {
   planExceedsEntitlement,
   planTotalCents,
   servicesOf,
+  versionLimitProblem,
   type PlanLineDoc,
   type PlanLineInput,
 } from '../../subgraphs/cases/case/plan.js';
@@ -173,6 +174,15 @@ describe('amendments: versions keep line ids; delivered lines stay', () => {
       // Deliveries travel with their line.
       expect('lines' in next && next.lines[0]!.deliveries).toEqual([delivered]);
     }
+  });
+
+  it.each([
+    [0, false, null],
+    [18, true, null],
+    [19, true, 'BAD_USER_INPUT'],
+    [25, true, 'BAD_USER_INPUT'],
+  ])('with %i earlier versions (current: %s) a new version is %s', (kept, current, code) => {
+    expect(versionLimitProblem(kept, current)?.code ?? null).toBe(code);
   });
 
   it('totals and the legacy services view leave cancelled lines out', () => {

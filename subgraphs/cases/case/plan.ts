@@ -16,6 +16,8 @@ export const PLAN_PROVIDER_MAX = 200;
 export const EVIDENCE_REFERENCE_MAX = 200;
 /** One line's budget: at most 100,000 EUR (no package of one case is worth more). */
 export const LINE_BUDGET_MAX_CENTS = 10_000_000;
+/** Plan versions one case keeps (submissions, resubmissions and amendments together). */
+export const PLAN_MAX_VERSIONS = 20;
 /** Deliveries reported on one line. */
 export const LINE_MAX_DELIVERIES = 100;
 
@@ -136,6 +138,17 @@ export function checkPlanLines(lines: readonly PlanLineInput[], packages: readon
     }
   }
   return null;
+}
+
+/** A further version is refused once the case holds PLAN_MAX_VERSIONS of them. */
+export function versionLimitProblem(versionsKept: number, hasCurrent: boolean): PlanProblem | null {
+  const versions = versionsKept + (hasCurrent ? 1 : 0);
+  if (versions < PLAN_MAX_VERSIONS) return null;
+  return {
+    code: 'BAD_USER_INPUT',
+    message: `the case already has ${versions} plan versions, the most one case keeps (${PLAN_MAX_VERSIONS})`,
+    field: 'plan',
+  };
 }
 
 /** The cents the lines plan per package, cancelled lines left out. */

@@ -28,6 +28,7 @@ import {
   planExceedsEntitlement,
   planTotalCents,
   servicesOf,
+  versionLimitProblem,
   type DeliveryInput,
   type PlanLineDoc,
   type PlanLineInput,
@@ -102,6 +103,8 @@ async function caseEntitlementByPackage(doc: CaseDoc, now: Date) {
 /** Checks a plan or a delivery against the case (bounds, entitlement, amendments, windows); the lines to write. */
 async function prepare(name: TransitionName, input: TransitionInput, doc: CaseDoc, now: Date): Promise<Prepared> {
   if (PLAN_TRANSITIONS.has(name)) {
+    const limit = versionLimitProblem(doc.reintegrationPlanVersions?.length ?? 0, doc.reintegrationPlan != null);
+    if (limit) throw planRefused(limit);
     const submitted = submittedLines(input.plan);
     const shape = checkPlanLines(submitted, doc.packages);
     // The deprecated `services` input is told about in its own words.
