@@ -10,6 +10,22 @@ export type FinanceFacts = Pick<
 > &
   Partial<Pick<CaseEventFacts, 'status' | 'eligibilityOutcome'>>;
 
+/**
+ * The case facts finance's ledger entry keeps for the money rules (rules.ts): status,
+ * acceptance, eligibility, the arrival window and the plan lines in force. A ledger written
+ * without the projector (the demo seed) sets them the same way.
+ */
+export function ledgerCaseFacts(facts: CaseEventFacts) {
+  return {
+    status: facts.status,
+    accepted: facts.accepted,
+    eligibilityOutcome: facts.eligibilityOutcome ?? null,
+    arrivalDate: facts.arrivalDate ?? null,
+    charterFlight: facts.charterFlight ?? false,
+    planLines: facts.planLines ?? null,
+  };
+}
+
 /** A path → increment map for one spend document (one year). */
 export type SpendInc = Record<string, number>;
 
