@@ -96,7 +96,44 @@ export const ERROR_DEFINITIONS = {
     client: true,
     description: 'no partner covers the country and packages on that day (the message says what coverage there is)',
   },
-  ENTITLEMENT_EXCEEDED: { client: true, description: 'a disbursement would take the case above its entitlement' },
+  ENTITLEMENT_EXCEEDED: {
+    client: true,
+    description:
+      'a disbursement would take the case, or its package, above the entitlement (`extensions.package`, ' +
+      '`entitlementCents`, `disbursedCents`)',
+  },
+  // Plans, service delivery and money (#15, part B).
+  PLAN_EXCEEDS_ENTITLEMENT: {
+    client: true,
+    description:
+      "a plan's lines for a package total more than the case's entitlement for it (`extensions.package`, " +
+      '`entitlementCents`, `plannedCents`)',
+  },
+  PACKAGE_NOT_REQUESTED: {
+    client: true,
+    description: 'a plan line or a disbursement is for a package the case did not request (`extensions.package`)',
+  },
+  PLAN_LINE_NOT_FOUND: {
+    client: true,
+    description: 'the plan in force has no (open) line with that id (`extensions.lineId`)',
+  },
+  PLAN_LINE_DELIVERED: {
+    client: true,
+    description: 'an amendment removes, moves or cuts a line already delivered (`extensions.lineId`)',
+  },
+  PLAN_LINE_REQUIRED: {
+    client: true,
+    description: 'a post-return disbursement, or one on a package the plan itemises, must name its plan line',
+  },
+  PLAN_LINE_BUDGET_EXCEEDED: {
+    client: true,
+    description:
+      'a disbursement would take a plan line above its budget (`extensions.lineId`, `budgetCents`, `paidCents`)',
+  },
+  NO_ENTITLEMENT: {
+    client: true,
+    description: 'the case is ineligible or withdrawn: it has no entitlement to pay (`extensions.reason`)',
+  },
   POST_ARRIVAL_WINDOW_CLOSED: {
     client: true,
     description:
@@ -244,8 +281,12 @@ export const transitionRefused = ({ code, message, ...details }: { code: Transit
 
 export const tariffNotFound = (message: string, pkg: string, date: string) =>
   codedError('TARIFF_NOT_FOUND', message, { package: pkg, date });
-export const entitlementExceeded = (message: string, entitlementCents: number, disbursedCents: number) =>
-  codedError('ENTITLEMENT_EXCEEDED', message, { entitlementCents, disbursedCents });
+export const entitlementExceeded = (
+  message: string,
+  entitlementCents: number,
+  disbursedCents: number,
+  extensions: ErrorExtensions = {},
+) => codedError('ENTITLEMENT_EXCEEDED', message, { ...extensions, entitlementCents, disbursedCents });
 export const noCoverage = (message: string) => codedError('NO_COVERAGE', message);
 
 /** Something that cannot happen with correct data (a value a scalar cannot represent); masked in production. */

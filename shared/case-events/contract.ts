@@ -35,6 +35,9 @@ export const CASE_EVENT_TYPES = [
   'PLAN_SUBMITTED',
   'PLAN_APPROVED',
   'PLAN_REJECTED',
+  // Plans and service delivery (#15, part B).
+  'PLAN_AMENDED',
+  'SERVICE_DELIVERED',
   'COMPLETION_REPORTED',
   'DISBURSEMENT_RECORDED',
   'WITHDRAWN',
@@ -75,6 +78,15 @@ export interface CaseEventFacts {
   planApprovals: number;
   /** Part A (#15): the codes of the case's window flags (late reports), for data quality; absent in older events. */
   windowFlags?: string[];
+  // Plans and money (#15, part B): what finance needs to cap, commit and release. Optional: events
+  // written before they existed carry none (finance then reads the case as eligible, without plan lines).
+  /** The stored eligibility outcome; null when not assessed. */
+  eligibilityOutcome?: 'ELIGIBLE' | 'ELIGIBILITY_LETTER_ONLY' | 'INELIGIBLE' | null;
+  /** YYYY-MM-DD, for the post-arrival window. */
+  arrivalDate?: string | null;
+  charterFlight?: boolean;
+  /** The lines of the plan in force (the last approved version), no free text; null without one. */
+  planLines?: Array<{ lineId: string; package: Package; budgetCents: number; status: string }> | null;
 }
 
 /** The part of an event's facts that decides who may receive it. */
@@ -91,6 +103,8 @@ export interface CaseDisbursement {
   package: string;
   kind: string;
   date: string;
+  /** The plan line it pays (#15, part B); absent for a package the plan does not itemise, and on older events. */
+  planLineId?: string;
 }
 
 /**

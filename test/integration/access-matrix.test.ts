@@ -97,6 +97,20 @@ const MUTATIONS: Record<
     target: 'case',
     document: 'mutation($id: ID!) { rejectReintegrationPlan(caseId: $id, reason: "Costs not itemised") { id } }',
   },
+  amendReintegrationPlan: {
+    subgraph: 'cases',
+    target: 'case',
+    document:
+      'mutation($id: ID!) { amendReintegrationPlan(caseId: $id, plan: { lines: [{ package: POST_RETURN, ' +
+      'category: "CASH", description: "Cash", budgetCents: 1000 }] }) { id } }',
+  },
+  reportServiceDelivery: {
+    subgraph: 'cases',
+    target: 'case',
+    document:
+      'mutation($id: ID!) { reportServiceDelivery(caseId: $id, delivery: { lineId: "L1", date: "2024-04-01", ' +
+      'provider: "weldo", evidenceReference: "INV-1" }) { id } }',
+  },
   reportCompletion: {
     subgraph: 'cases',
     target: 'case',

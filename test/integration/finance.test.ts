@@ -87,13 +87,15 @@ describe('finance: commitments, disbursements within the entitlement, budget aga
     }
   });
 
-  it('approving a plan records the commitment; the partner disburses up to the entitlement, never beyond', async () => {
+  it('an accepted case stays committed at plan approval; a plan line is paid up to its cap, never beyond', async () => {
     const { Case } = casesModels(system.connections.cases);
     const c = (await Case.findOne({ status: 'PLAN_SUBMITTED' }).lean<CaseDoc>().exec())!;
     expect(c).toBeTruthy();
     const id = c._id.toHexString();
     const year = new Date().getUTCFullYear();
     const before = await summary(year);
+    const { CaseFinance } = ledgerModels(system.connections.finance);
+    const committedBefore = (await CaseFinance.findOne({ _id: id }).lean().exec())?.committedCents ?? 0;
     const officer = await mintToken({ subject: 'o', role: 'MEMBER_STATE', memberState: c.memberState }, system.config);
     const partner = await mintToken({ subject: 'p', role: 'PARTNER', partnerId: c.partnerId! }, system.config);
     const otherPartner = await mintToken(
@@ -109,39 +111,61 @@ describe('finance: commitments, disbursements within the entitlement, budget aga
     await settle();
     const entitlement = entitlementCents(c);
     const view = await system.graphql<{
-      case: { entitlement: { totalCents: number }; commitment: { amountCents: number } | null };
-    }>(`query($id: ID!) { case(id: $id) { entitlement { totalCents } commitment { amountCents committedAt } } }`, {
-      id,
-    });
+      case: {
+        entitlement: { totalCents: number; lines: Array<{ package: string; amountCents: number }> };
+        commitment: { amountCents: number } | null;
+      };
+    }>(
+      `query($id: ID!) { case(id: $id) { entitlement { totalCents lines { package amountCents } } ` +
+        `commitment { amountCents committedAt } } }`,
+      { id },
+    );
+    // The case was accepted (it has a plan): its whole entitlement is committed, once.
     expect(view.body.data!.case.commitment!.amountCents).toBe(entitlement);
     expect(view.body.data!.case.entitlement.totalCents).toBe(entitlement);
-    expect((await summary(year)).committedCents).toBe(before.committedCents + entitlement);
+    expect((await summary(year)).committedCents).toBe(before.committedCents + entitlement - committedBefore);
 
+    // A post-return payment names its plan line; it is capped by the line's budget and the package's entitlement.
+    const postReturn = view.body
+      .data!.case.entitlement.lines.filter((l) => l.package === 'POST_RETURN')
+      .reduce((n, l) => n + l.amountCents, 0);
+    const budget = c.reintegrationPlan!.services[0]!.amountCents;
+    const cap = Math.min(budget, postReturn);
     const disburse =
-      `mutation($id: ID!, $a: Cents!, $d: Date!) { recordDisbursement(caseId: $id, kind: CASH, ` +
-      `package: POST_ARRIVAL, date: $d, amountCents: $a) { seq amountCents cumulativeCents } }`;
-    const today = new Date().toISOString().slice(0, 10);
-    const as = (token: string, amount: number, date = today) =>
+      `mutation($id: ID!, $a: Cents!, $d: Date!, $l: ID) { recordDisbursement(caseId: $id, kind: CASH, ` +
+      `package: POST_RETURN, planLineId: $l, date: $d, amountCents: $a) { seq amountCents cumulativeCents ` +
+      `planLineId } }`;
+    const date = c.departureDate!;
+    const as = (token: string, amount: number, on = date, line: string | null = 'L1') =>
       system.graphql<{ recordDisbursement: { seq: number; cumulativeCents: number } }>(
         disburse,
-        { id, a: amount, d: date },
+        { id, a: amount, d: on, l: line },
         { authorization: `Bearer ${token}` },
       );
     expect((await as(otherPartner, 100)).body.errors![0]!.extensions!.code).toBe('NOT_FOUND');
     expect((await as(officer, 100)).body.errors![0]!.extensions!.code).toBe('FORBIDDEN');
     expect((await as(partner, 100, '2999-01-01')).body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
     expect((await as(partner, -5)).body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
-    const first = await as(partner, 30_000);
-    expect(first.body.data!.recordDisbursement).toEqual({ seq: 1, amountCents: 30_000, cumulativeCents: 30_000 });
-    const over = await as(partner, entitlement);
-    expect(over.body.errors![0]!.extensions).toMatchObject({
-      code: 'ENTITLEMENT_EXCEEDED',
-      entitlementCents: entitlement,
-      disbursedCents: 30_000,
+    expect((await as(partner, 100, date, null)).body.errors![0]!.extensions!.code).toBe('PLAN_LINE_REQUIRED');
+    expect((await as(partner, 100, date, 'L99')).body.errors![0]!.extensions!.code).toBe('PLAN_LINE_NOT_FOUND');
+    const first = Math.max(1, Math.floor(cap / 4));
+    const paid = await as(partner, first);
+    expect(paid.body.data!.recordDisbursement).toEqual({
+      seq: 1,
+      amountCents: first,
+      cumulativeCents: first,
+      planLineId: 'L1',
     });
+    const over = await as(partner, cap);
+    // The line is checked first, then its package.
+    expect(over.body.errors![0]!.extensions).toMatchObject(
+      first + cap > budget
+        ? { code: 'PLAN_LINE_BUDGET_EXCEEDED', lineId: 'L1', budgetCents: budget, paidCents: first }
+        : { code: 'ENTITLEMENT_EXCEEDED', package: 'POST_RETURN', entitlementCents: postReturn, disbursedCents: first },
+    );
 
-    // Concurrent reports: together they exceed what is left; the cumulative total never does.
-    const left = entitlement - 30_000;
+    // Concurrent reports: together they exceed what is left; the line's total never does.
+    const left = cap - first;
     const share = Math.floor(left / 3) + 1;
     const results = await Promise.all(Array.from({ length: 4 }, () => as(partner, share)));
     const accepted = results.filter((r) => !r.body.errors);
@@ -150,18 +174,26 @@ describe('finance: commitments, disbursements within the entitlement, budget aga
       .Disbursement.find({ caseId: id })
       .lean()
       .exec();
-    expect(disbursements.reduce((n, d) => n + d.amountCents, 0)).toBeLessThanOrEqual(entitlement);
+    expect(disbursements.reduce((n, d) => n + d.amountCents, 0)).toBeLessThanOrEqual(cap);
     expect(disbursements.map((d) => d.seq).sort()).toEqual([1, 2, 3]);
     await settle();
     const after = await summary(year);
-    expect(after.disbursedCents).toBe(before.disbursedCents + 30_000 + 2 * share);
-    const listed = await system.graphql<{ case: { disbursedCents: number; disbursements: Array<{ seq: number }> } }>(
+    const paidYear = Number(date.slice(0, 4)) === year ? first + 2 * share : 0;
+    expect(after.disbursedCents).toBe(before.disbursedCents + paidYear);
+    const listed = await system.graphql<{
+      case: {
+        disbursedCents: number;
+        disbursements: Array<{ seq: number }>;
+        paidByPlanLine: Array<{ lineId: string; paidCents: number }>;
+      };
+    }>(
       `query($id: ID!) { case(id: $id) { disbursedCents disbursements { seq kind package amountCents ` +
-        `cumulativeCents } } }`,
+        `cumulativeCents } paidByPlanLine { lineId paidCents } } }`,
       { id },
     );
-    expect(listed.body.data!.case.disbursedCents).toBe(30_000 + 2 * share);
+    expect(listed.body.data!.case.disbursedCents).toBe(first + 2 * share);
     expect(listed.body.data!.case.disbursements.map((d) => d.seq)).toEqual([1, 2, 3]);
+    expect(listed.body.data!.case.paidByPlanLine).toEqual([{ lineId: 'L1', paidCents: first + 2 * share }]);
   });
 
   it('the support desk sets the yearly budget; available is budget minus commitments', async () => {

@@ -84,26 +84,67 @@ describe('finance consumer', () => {
 
   it('a new case gets its ledger entry at the tariffs and counts its people in the year of departure', () => {
     const effects = financeEffects('5-0', entry('5-0', { type: 'case.created', after }).event, null, PROGRAMME_TARIFFS);
-    expect(effects.entry).toMatchObject({ familySize: 2, entitlementCents: 2 * 61_500, lastEventId: '5-0' });
-    expect(effects.commitment).toBeNull();
+    expect(effects.entry).toMatchObject({
+      familySize: 2,
+      entitlementCents: 2 * 61_500,
+      lastEventId: '5-0',
+      committedCents: 0, // not accepted yet: nothing committed
+      committedAt: null,
+    });
     expect(effects.spend.get('2024')).toMatchObject({ 'people.total': 2, 'people.byPartner.weldo': 2 });
+    expect(effects.spend.get('2024')).not.toHaveProperty('committed.total');
   });
 
-  it('a plan approval commits the entitlement in the year of the approval', () => {
-    const approved = entry('6-0', {
+  it("the partner's acceptance of an eligible case commits its entitlement (post-arrival only too)", () => {
+    const accepted = { ...after, status: 'ACCEPTED' as const, accepted: true, eligibilityOutcome: 'ELIGIBLE' as const };
+    const event = entry('6-0', {
       type: 'case.transitioned',
-      transition: 'approveReintegrationPlan',
+      transition: 'acceptCase',
       before: after,
-      after,
+      after: accepted,
       at: '2025-01-02T00:00:00.000Z',
     });
-    const effects = financeEffects('6-0', approved.event, ledger('5-0'), PROGRAMME_TARIFFS);
-    expect(effects.commitment).toEqual({ committedCents: 123_000, committedAt: new Date('2025-01-02T00:00:00.000Z') });
+    const effects = financeEffects('6-0', event.event, { ...ledger('5-0'), committedCents: 0 }, PROGRAMME_TARIFFS);
+    expect(effects.entry).toMatchObject({
+      committedCents: 123_000,
+      committedAt: new Date('2025-01-02T00:00:00.000Z'),
+    });
     expect(effects.spend.get('2025')).toMatchObject({
       'committed.total': 123_000,
       'committed.byPackage.POST_ARRIVAL': 123_000,
     });
     expect(effects.spend.has('2024')).toBe(false); // the same people before and after: no change
+    // Approving a plan later commits nothing more.
+    const approval = entry('7-0', {
+      type: 'case.transitioned',
+      transition: 'approveReintegrationPlan',
+      before: accepted,
+      after: { ...accepted, status: 'PLAN_APPROVED' },
+      at: '2025-02-02T00:00:00.000Z',
+    });
+    const again = financeEffects('7-0', approval.event, ledger('6-0'), PROGRAMME_TARIFFS);
+    expect(again.entry).toMatchObject({ committedCents: 123_000 });
+    expect(again.spend.size).toBe(0);
+  });
+
+  it('a withdrawal releases what was not paid, and its people leave the objective', () => {
+    const accepted = { ...after, status: 'ACCEPTED' as const, accepted: true };
+    const withdrawn = entry('8-0', {
+      type: 'case.transitioned',
+      transition: 'withdrawCase',
+      before: accepted,
+      after: { ...accepted, status: 'WITHDRAWN' },
+      at: '2025-03-01T00:00:00.000Z',
+    });
+    const effects = financeEffects(
+      '8-0',
+      withdrawn.event,
+      { ...ledger('7-0'), disbursedCents: 3_000 },
+      PROGRAMME_TARIFFS,
+    );
+    expect(effects.entry).toMatchObject({ committedCents: 3_000, entitlementCents: 0 });
+    expect(effects.spend.get('2025')).toMatchObject({ 'committed.total': 3_000 - 123_000 });
+    expect(effects.spend.get('2024')).toMatchObject({ 'people.total': -2 });
   });
 
   it('a disbursement adds to the case from its ledger entry, once', () => {

@@ -326,6 +326,7 @@ describe('which subscription selections read personal data', () => {
       'Person.name',
       'Person.pseudonym',
       'Person.vulnerabilities',
+      'PlanLine.description',
       'PlannedService.description',
       'ReintegrationPlan.rejectionReason',
     ]);

@@ -217,7 +217,6 @@ describe('MESSAGE_POSTED on the case event backbone', () => {
     const ledger = { _id: doc._id.toHexString(), lastEventId: '8-0', departureDate: '2024-03-01' } as CaseFinanceDoc;
     const effects = financeEffects('9-0', event, ledger, PROGRAMME_TARIFFS);
     expect(effects.entry).toBeNull();
-    expect(effects.commitment).toBeNull();
     expect(effects.disbursedCents).toBeNull();
     expect(effects.spend.size).toBe(0);
   });

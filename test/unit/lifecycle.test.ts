@@ -20,9 +20,32 @@ describe('case lifecycle transitions', () => {
     ['reportCompletion', 'PLAN_APPROVED', 'PARTNER', withPlan, 'COMPLETION_REPORTED', undefined],
     ['reportCompletion', 'ARRIVED', 'PARTNER', letterOnly, 'COMPLETION_REPORTED', undefined],
     ['approveCompletion', 'COMPLETION_REPORTED', 'MEMBER_STATE', withPlan, 'COMPLETED', 'KM3'],
+    ['amendReintegrationPlan', 'PLAN_APPROVED', 'PARTNER', withPlan, 'PLAN_SUBMITTED', undefined],
+    // A delivery records a service on the approved plan; the case stays where it is.
+    ['reportServiceDelivery', 'PLAN_APPROVED', 'PARTNER', withPlan, 'PLAN_APPROVED', undefined],
+    ['reportServiceDelivery', 'COMPLETION_REPORTED', 'PARTNER', withPlan, 'COMPLETION_REPORTED', undefined],
   ] as const)('%s from %s by %s → %s', (name, from, actor, packages, to, milestone) => {
     const result = decideTransition(name, { status: from, packages }, actor);
     expect(result).toEqual({ ok: true, to, ...(milestone ? { milestone } : {}) });
+  });
+
+  it.each([
+    ['amendReintegrationPlan', 'PLAN_SUBMITTED'],
+    ['amendReintegrationPlan', 'ARRIVED'],
+    ['reportServiceDelivery', 'PLAN_SUBMITTED'],
+    ['reportServiceDelivery', 'COMPLETED'],
+  ] as const)('%s from %s is an ILLEGAL_TRANSITION', (name, status) => {
+    const result = decideTransition(name, { status, packages: withPlan }, 'PARTNER');
+    expect(result.ok === false && result.refusal.code).toBe('ILLEGAL_TRANSITION');
+  });
+
+  it('a case without the post-return package has no plan to deliver on', () => {
+    const result = decideTransition(
+      'reportServiceDelivery',
+      { status: 'PLAN_APPROVED', packages: letterOnly },
+      'PARTNER',
+    );
+    expect(result.ok).toBe(false);
   });
 
   it.each([
@@ -30,6 +53,8 @@ describe('case lifecycle transitions', () => {
     ['acceptCase', 'SUBMITTED', 'MEMBER_STATE'],
     ['approveCompletion', 'COMPLETION_REPORTED', 'SUPPORT_DESK'],
     ['withdrawCase', 'ACCEPTED', 'PARTNER'],
+    ['amendReintegrationPlan', 'PLAN_APPROVED', 'MEMBER_STATE'],
+    ['reportServiceDelivery', 'PLAN_APPROVED', 'MEMBER_STATE'],
   ] as const)('%s by %s is refused as FORBIDDEN_ACTOR', (name, status, actor) => {
     const result = decideTransition(name, { status, packages: withPlan }, actor, 'a reason');
     expect(result.ok).toBe(false);

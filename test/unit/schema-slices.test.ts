@@ -60,11 +60,12 @@ describe('schema slices (shared/schema-slices.ts)', () => {
     ]);
     expect(fieldsOf(casesTypeDefs, 'Partner')).toEqual(['id', 'cases', 'qualityIndicators']);
     expect(fieldsOf(financeTypeDefs, 'Query')).toEqual(['tariffs', 'financeSummary']);
-    expect(fieldsOf(financeTypeDefs, 'Case').slice(-4)).toEqual([
+    expect(fieldsOf(financeTypeDefs, 'Case').slice(-5)).toEqual([
       'entitlement',
       'commitment',
       'disbursements',
       'disbursedCents',
+      'paidByPlanLine',
     ]);
   });
 

@@ -16,6 +16,8 @@ export const TRANSITION_NAMES = [
   'submitReintegrationPlan',
   'approveReintegrationPlan',
   'rejectReintegrationPlan',
+  'amendReintegrationPlan',
+  'reportServiceDelivery',
   'reportCompletion',
   'approveCompletion',
   'withdrawCase',
@@ -30,7 +32,8 @@ export const FINAL_STATUSES: ReadonlySet<CaseStatus> = new Set(['COMPLETED', 'WI
 interface TransitionRule {
   actors: readonly Actor[];
   from: (status: CaseStatus, facts: CaseFacts) => boolean;
-  to: CaseStatus;
+  /** The status after the step; `UNCHANGED` for a step that records something without moving the case. */
+  to: CaseStatus | 'UNCHANGED';
   milestone?: Milestone;
   reasonRequired?: boolean;
 }
@@ -61,6 +64,14 @@ export const TRANSITIONS: Readonly<Record<TransitionName, TransitionRule>> = {
     from: (s) => s === 'PLAN_SUBMITTED',
     to: 'PLAN_REJECTED',
     reasonRequired: true,
+  },
+  // An approved plan is amended by the partner: version n+1, approved or rejected again (plan.ts).
+  amendReintegrationPlan: { actors: ['PARTNER'], from: (s) => s === 'PLAN_APPROVED', to: 'PLAN_SUBMITTED' },
+  // A service of the approved plan delivered (one line, one date, its evidence).
+  reportServiceDelivery: {
+    actors: ['PARTNER'],
+    from: (s, f) => hasPlan(f) && (s === 'PLAN_APPROVED' || s === 'COMPLETION_REPORTED'),
+    to: 'UNCHANGED',
   },
   reportCompletion: {
     actors: ['PARTNER'],
@@ -125,5 +136,6 @@ export function decideTransition(
   if (rule.reasonRequired && !(reason && reason.trim().length > 0)) {
     return { ok: false, refusal: { code: 'REASON_REQUIRED', message: `${name} needs a reason` } };
   }
-  return { ok: true, to: rule.to, ...(rule.milestone ? { milestone: rule.milestone } : {}) };
+  const to = rule.to === 'UNCHANGED' ? current.status : rule.to;
+  return { ok: true, to, ...(rule.milestone ? { milestone: rule.milestone } : {}) };
 }

@@ -12,6 +12,7 @@ import {
 } from '../../../shared/domain.js';
 import { modelOn } from '../../../shared/mongo.js';
 import { qualityModels, type QualityModels } from '../quality/model.js';
+import type { PlanLineDoc } from './plan.js';
 
 export interface PersonDoc {
   name: string;
@@ -47,6 +48,11 @@ export interface PlannedService {
 }
 
 export interface ReintegrationPlanDoc {
+  /** 1 on first submission, +1 per resubmission or amendment (plan.ts). */
+  version: number;
+  /** The itemised lines (plan.ts); plans stored before lines existed have none. */
+  lines?: PlanLineDoc[];
+  /** Legacy view: the POST_RETURN lines as planned services. */
   services: PlannedService[];
   totalCents: number;
   submittedAt: Date;
@@ -196,6 +202,8 @@ export interface CaseDoc {
   milestones: MilestonesDoc;
   postArrivalServices: string[];
   reintegrationPlan: ReintegrationPlanDoc | null;
+  /** Earlier plan versions (rejected, or approved then amended), oldest first. */
+  reintegrationPlanVersions?: ReintegrationPlanDoc[];
   completionSummary: string | null;
   closingReason: string | null;
   createdAt: Date;
@@ -304,6 +312,7 @@ const caseSchema = new Schema<CaseDoc>(
     milestones: { type: Schema.Types.Mixed, default: () => ({ km1At: null, km2At: null, km3At: null }) },
     postArrivalServices: { type: [String], default: [] },
     reintegrationPlan: { type: Schema.Types.Mixed, default: null },
+    reintegrationPlanVersions: { type: Schema.Types.Mixed },
     completionSummary: { type: String, default: null },
     closingReason: { type: String, default: null },
     lastIngest: { type: Schema.Types.Mixed },

@@ -9,7 +9,14 @@ import { ageBandOf, CASE_OF, owned, type CaseOwned } from './access.js';
 import { checkMemberState } from './arguments.js';
 import { caseWindows, effectiveRequestWindowMonths, PROGRAMME_REQUEST_WINDOW_MONTHS } from './windows.js';
 import { allowedTransitions, TRANSITION_NAMES, TRANSITIONS } from './lifecycle.js';
-import { packageSetsWithAny, type CaseDoc, type PersonDoc, type PlannedService } from './models.js';
+import {
+  packageSetsWithAny,
+  type CaseDoc,
+  type PersonDoc,
+  type PlannedService,
+  type ReintegrationPlanDoc,
+} from './models.js';
+import { linesOf, type DeliveryInput, type PlanLineInput } from './plan.js';
 import { applyTransition } from './transitions.js';
 
 export interface CaseFilterInput {
@@ -145,7 +152,35 @@ interface MutationArgs {
   reason?: string | null;
   summary?: string | null;
   report?: { arrivalDate: string; postArrivalServices: string[] };
-  plan?: { services: PlannedService[] };
+  plan?: { services?: PlannedService[] | null; lines?: PlanLineInput[] | null };
+  delivery?: DeliveryInput;
+}
+
+/** A plan version as the graph shows it; its free text guarded by the case's rules (`owned`). */
+function planView(plan: ReintegrationPlanDoc, doc: CaseDoc, path: string) {
+  return owned(
+    {
+      ...plan,
+      version: plan.version ?? 1,
+      services: plan.services.map((s) => owned(s, doc, `${path}services.`)),
+      lines: linesOf(plan).map((line) =>
+        owned(
+          {
+            ...line,
+            deliveredOn:
+              line.deliveries
+                .map((d) => d.date)
+                .sort()
+                .at(-1) ?? null,
+          },
+          doc,
+          `${path}lines.`,
+        ),
+      ),
+    },
+    doc,
+    path,
+  );
 }
 
 /** The case core: cases and their lifecycle, a partner's cases, eligibility rules. */
@@ -214,6 +249,7 @@ export const caseResolvers: GraphQLResolverMap<CasesContext> = {
                 ? { arrivalDate: args.report.arrivalDate, postArrivalServices: args.report.postArrivalServices }
                 : {}),
               ...(args.plan ? { plan: args.plan } : {}),
+              ...(args.delivery ? { delivery: args.delivery } : {}),
             },
             args.expectedVersion,
           ),
@@ -253,16 +289,9 @@ export const caseResolvers: GraphQLResolverMap<CasesContext> = {
           owned({ ...entry, actorRole: entry.actor.role, actorSubject: entry.actor.subject }, doc, 'history.'),
         ),
     reintegrationPlan: (doc: CaseDoc) =>
-      doc.reintegrationPlan
-        ? owned(
-            {
-              ...doc.reintegrationPlan,
-              services: doc.reintegrationPlan.services.map((s) => owned(s, doc, 'reintegrationPlan.services.')),
-            },
-            doc,
-            'reintegrationPlan.',
-          )
-        : null,
+      doc.reintegrationPlan ? planView(doc.reintegrationPlan, doc, 'reintegrationPlan.') : null,
+    reintegrationPlanVersions: (doc: CaseDoc) =>
+      (doc.reintegrationPlanVersions ?? []).map((plan) => planView(plan, doc, 'reintegrationPlanVersions.')),
     erasure: (doc: CaseDoc) => (doc.erasure ? { at: doc.erasure.at, kind: doc.erasure.kind } : null),
     milestones: (doc: CaseDoc) => doc.milestones ?? { km1At: null, km2At: null, km3At: null },
     postArrivalServices: (doc: CaseDoc) => doc.postArrivalServices ?? [],

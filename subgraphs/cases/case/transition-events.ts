@@ -14,6 +14,8 @@ export const TRANSITION_EVENT_TYPES: Readonly<
   submitReintegrationPlan: { publicType: 'PLAN_SUBMITTED' },
   approveReintegrationPlan: { publicType: 'PLAN_APPROVED', milestone: 'KM2' },
   rejectReintegrationPlan: { publicType: 'PLAN_REJECTED' },
+  amendReintegrationPlan: { publicType: 'PLAN_AMENDED' },
+  reportServiceDelivery: { publicType: 'SERVICE_DELIVERED' },
   reportCompletion: { publicType: 'COMPLETION_REPORTED' },
   approveCompletion: { publicType: 'MILESTONE_REACHED', milestone: 'KM3' },
   withdrawCase: { publicType: 'WITHDRAWN' },

@@ -8,6 +8,7 @@ import { canSeeCase } from '../../../shared/access.js';
 import {
   badInputField,
   caseNotFound,
+  codedError,
   conflict,
   forbidden,
   principalRequired,
@@ -20,14 +21,134 @@ import { transitionEventType } from './transition-events.js';
 import { arrivalBeforeDeparture, windowFlagChanges } from './window-flags.js';
 import { factsOf } from '../statistics/facts.js';
 import type { ActorRecord, CaseDoc, CaseEventDoc, CasesModels, HistoryEntry, PlannedService } from './models.js';
+import {
+  checkPlanLines,
+  deliveryProblem,
+  entitlementByPackage,
+  linesOf,
+  nextPlanLines,
+  planExceedsEntitlement,
+  planTotalCents,
+  servicesOf,
+  versionLimitProblem,
+  type DeliveryInput,
+  type PlanLineDoc,
+  type PlanLineInput,
+  type PlanProblem,
+} from './plan.js';
+import { computeEntitlement, TariffNotFoundError } from '../../finance/tariffs/rules.js';
+import { referenceLists } from '../reference/index.js';
+import { tariffNotFound } from '../../../shared/errors.js';
 
 /** Parameters some transitions carry. */
 export interface TransitionInput {
   reason?: string | null;
   arrivalDate?: string;
   postArrivalServices?: string[];
-  plan?: { services: PlannedService[] };
+  /** `lines`, or the deprecated `services` (read as POST_RETURN lines). */
+  plan?: { services?: PlannedService[] | null; lines?: PlanLineInput[] | null };
   summary?: string | null;
+  delivery?: DeliveryInput;
+}
+
+/** What applyTransition works out before it writes: the new plan lines, a delivery's line. */
+interface Prepared {
+  planLines?: PlanLineDoc[];
+}
+
+const PLAN_TRANSITIONS: ReadonlySet<TransitionName> = new Set(['submitReintegrationPlan', 'amendReintegrationPlan']);
+
+function planRefused(problem: PlanProblem): GraphQLError {
+  return codedError(problem.code, problem.message, {
+    ...(problem.details ?? {}),
+    ...(problem.field ? { field: problem.field } : {}),
+  });
+}
+
+/** The submitted lines: `lines`, or the legacy services as POST_RETURN lines; never both. */
+function submittedLines(plan: TransitionInput['plan']): PlanLineInput[] {
+  const hasLines = plan?.lines != null;
+  const hasServices = plan?.services != null;
+  if (hasLines === hasServices) {
+    throw badInputField('a plan gives either lines or (deprecated) services, not both nor neither', 'plan');
+  }
+  if (hasLines) return plan!.lines!;
+  return plan!.services!.map((s) => ({
+    package: 'POST_RETURN',
+    category: s.category,
+    description: s.description,
+    budgetCents: s.amountCents,
+    provider: null,
+  }));
+}
+
+/** The case's entitlement per package (tariffs of its departure date), none once found ineligible. */
+async function caseEntitlementByPackage(doc: CaseDoc, now: Date) {
+  if (doc.eligibility?.outcome === 'INELIGIBLE') return new Map();
+  try {
+    const entitlement = computeEntitlement(
+      {
+        packages: doc.packages,
+        returnType: doc.returnType,
+        familySize: Math.max(1, doc.familySize),
+        referenceDate: doc.departureDate ?? now.toISOString().slice(0, 10),
+      },
+      (await referenceLists()).tariffs,
+    );
+    return entitlementByPackage(entitlement.lines);
+  } catch (error) {
+    if (error instanceof TariffNotFoundError) throw tariffNotFound(error.message, error.pkg, error.date);
+    throw error;
+  }
+}
+
+/** Checks a plan or a delivery against the case (bounds, entitlement, amendments, windows); the lines to write. */
+async function prepare(name: TransitionName, input: TransitionInput, doc: CaseDoc, now: Date): Promise<Prepared> {
+  if (PLAN_TRANSITIONS.has(name)) {
+    const limit = versionLimitProblem(doc.reintegrationPlanVersions?.length ?? 0, doc.reintegrationPlan != null);
+    if (limit) throw planRefused(limit);
+    const submitted = submittedLines(input.plan);
+    const shape = checkPlanLines(submitted, doc.packages);
+    // The deprecated `services` input is told about in its own words.
+    const legacy = input.plan?.services != null;
+    if (shape && legacy && shape.field) {
+      const field = shape.field.replace('plan.lines', 'plan.services').replace('.budgetCents', '.amountCents');
+      throw planRefused({ ...shape, field, message: shape.message.replace('plan.lines', 'plan.services') });
+    }
+    if (shape) throw planRefused(shape);
+    const previous = doc.reintegrationPlan ? linesOf(doc.reintegrationPlan) : null;
+    const next = nextPlanLines(submitted, previous);
+    if ('problem' in next) throw planRefused(next.problem);
+    const over = planExceedsEntitlement(next.lines, await caseEntitlementByPackage(doc, now));
+    if (over) throw planRefused(over);
+    return { planLines: next.lines };
+  }
+  if (name === 'reportServiceDelivery') {
+    const delivery = input.delivery!;
+    const lines = doc.reintegrationPlan ? linesOf(doc.reintegrationPlan) : [];
+    const problem = deliveryProblem(
+      delivery,
+      lines,
+      {
+        departureDate: doc.departureDate,
+        arrivalDate: doc.arrivalDate,
+        charterFlight: doc.charterFlight,
+        requestWindowMonths: doc.eligibility?.requestWindowMonths ?? 6,
+      },
+      now.toISOString().slice(0, 10),
+    );
+    if (problem) throw planRefused(problem);
+    const record = { ...delivery, recordedAt: now };
+    const { lineId: _lineId, ...entry } = record;
+    return {
+      planLines: lines.map((line) =>
+        line.lineId === delivery.lineId
+          ? { ...line, status: 'DELIVERED', deliveries: [...line.deliveries, entry] }
+          : line,
+      ),
+    };
+  }
+  return {};
 }
 
 /** The lifecycle role a principal plays on this case, if any. */
@@ -49,7 +170,13 @@ function actorRecord(principal: Principal): ActorRecord {
 }
 
 /** The case fields each transition sets, besides status and version. */
-function changesFor(name: TransitionName, input: TransitionInput, now: Date): Array<{ path: string; value: unknown }> {
+function changesFor(
+  name: TransitionName,
+  input: TransitionInput,
+  now: Date,
+  doc: CaseDoc,
+  prepared: Prepared,
+): Array<{ path: string; value: unknown }> {
   switch (name) {
     case 'reportArrival':
       return [
@@ -57,25 +184,39 @@ function changesFor(name: TransitionName, input: TransitionInput, now: Date): Ar
         { path: 'postArrivalServices', value: input.postArrivalServices ?? [] },
         { path: 'milestones.km1At', value: now },
       ];
-    case 'submitReintegrationPlan': {
-      const services = input.plan?.services ?? [];
-      return [
-        {
-          path: 'reintegrationPlan',
-          value: {
-            services,
-            totalCents: services.reduce((sum, s) => sum + s.amountCents, 0),
-            submittedAt: now,
-            decidedAt: null,
-            rejectionReason: null,
-          },
+    case 'submitReintegrationPlan':
+    case 'amendReintegrationPlan': {
+      const lines = prepared.planLines ?? [];
+      const current = doc.reintegrationPlan;
+      const changes: Array<{ path: string; value: unknown }> = [];
+      // The version it replaces (rejected, or approved and now amended) is kept, oldest first.
+      if (current) {
+        changes.push({
+          path: 'reintegrationPlanVersions',
+          value: [...(doc.reintegrationPlanVersions ?? []), { ...current, version: current.version ?? 1 }],
+        });
+      }
+      changes.push({
+        path: 'reintegrationPlan',
+        value: {
+          version: current ? (current.version ?? 1) + 1 : 1,
+          lines,
+          services: servicesOf(lines),
+          totalCents: planTotalCents(lines),
+          submittedAt: now,
+          decidedAt: null,
+          rejectionReason: null,
         },
-      ];
+      });
+      return changes;
     }
+    case 'reportServiceDelivery':
+      return [{ path: 'reintegrationPlan.lines', value: prepared.planLines ?? [] }];
     case 'approveReintegrationPlan':
+      // KM2 is the first approval; an amendment approved later does not move it.
       return [
         { path: 'reintegrationPlan.decidedAt', value: now },
-        { path: 'milestones.km2At', value: now },
+        ...(doc.milestones?.km2At ? [] : [{ path: 'milestones.km2At', value: now }]),
       ];
     case 'rejectReintegrationPlan':
       return [
@@ -109,22 +250,6 @@ function validateInput(name: TransitionName, input: TransitionInput, doc: CaseDo
     if (input.arrivalDate > new Date().toISOString().slice(0, 10)) {
       throw badInputField(`arrivalDate ${input.arrivalDate} is in the future`, 'arrivalDate');
     }
-  }
-  if (name === 'submitReintegrationPlan') {
-    const services = input.plan?.services ?? [];
-    if (services.length === 0 || services.length > 30) {
-      throw badInputField('a reintegration plan has 1 to 30 services', 'plan.services');
-    }
-    services.forEach((s, i) => {
-      if (!Number.isInteger(s.amountCents) || s.amountCents < 0 || s.amountCents > 2_000_000) {
-        const field = `plan.services.${i}.amountCents`;
-        throw badInputField(`plan.services[${i}].amountCents must be 0 to 2000000 cents`, field);
-      }
-      if (s.description.trim().length === 0 || s.description.length > 1_000) {
-        const field = `plan.services.${i}.description`;
-        throw badInputField(`plan.services[${i}].description must be 1 to 1000 characters`, field);
-      }
-    });
   }
 }
 
@@ -160,17 +285,17 @@ export async function applyTransition(
   const decision = decideTransition(name, { status: doc.status, packages: doc.packages }, actor, input.reason);
   if (!decision.ok) throw transitionRefused(decision.refusal);
   validateInput(name, input, doc);
+  const prepared = await prepare(name, input, doc, now);
   // An erased case keeps going through its lifecycle, but no new free text is stored on it.
-  if (doc.erasure)
-    input = {
-      ...input,
-      reason: null,
-      summary: null,
-      ...(input.plan ? { plan: { services: input.plan.services.map((s) => ({ ...s, description: '' })) } } : {}),
-    };
+  if (doc.erasure) {
+    input = { ...input, reason: null, summary: null };
+    if (prepared.planLines) {
+      prepared.planLines = prepared.planLines.map((line) => ({ ...line, description: '' }));
+    }
+  }
 
   const version = doc.version + 1;
-  const changes = changesFor(name, input, now);
+  const changes = changesFor(name, input, now, doc, prepared);
   // A report made after its window closed is recorded, flagged (window-flags.ts), never lost.
   changes.push(...windowFlagChanges(name, input, doc, now));
   const entry: HistoryEntry = {

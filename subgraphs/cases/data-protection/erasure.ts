@@ -92,7 +92,9 @@ export const PERSONAL_CASE_FIELDS = [
   'completionSummary',
   'closingReason',
   'reintegrationPlan.services.description',
+  'reintegrationPlan.lines.description',
   'reintegrationPlan.rejectionReason',
+  'reintegrationPlanVersions.lines.description',
   'history.reason',
   'contentHash',
 ] as const;
@@ -103,17 +105,19 @@ const PERSONAL_CHANGE_PATHS = new Set([
   'closingReason',
   'reintegrationPlan',
   'reintegrationPlan.rejectionReason',
+  'reintegrationPlan.lines',
+  'reintegrationPlanVersions',
 ]);
 
 /** The case with its personal data removed; everything else (status, dates, counts, money) stays. */
 export function erasedFields(doc: CaseDoc, mark: ErasureMark): Partial<CaseDoc> & { erasure: ErasureMark } {
-  const plan: ReintegrationPlanDoc | null = doc.reintegrationPlan
-    ? {
-        ...doc.reintegrationPlan,
-        services: doc.reintegrationPlan.services.map((s) => ({ ...s, description: '' })),
-        rejectionReason: null,
-      }
-    : null;
+  const scrub = (p: ReintegrationPlanDoc): ReintegrationPlanDoc => ({
+    ...p,
+    services: p.services.map((s) => ({ ...s, description: '' })),
+    ...(p.lines ? { lines: p.lines.map((line) => ({ ...line, description: '' })) } : {}),
+    rejectionReason: null,
+  });
+  const plan: ReintegrationPlanDoc | null = doc.reintegrationPlan ? scrub(doc.reintegrationPlan) : null;
   const history: HistoryEntry[] = (doc.history ?? []).map((entry) => {
     if (entry == null) return entry;
     const { reason: _reason, ...rest } = entry;
@@ -125,6 +129,7 @@ export function erasedFields(doc: CaseDoc, mark: ErasureMark): Partial<CaseDoc> 
     completionSummary: null,
     closingReason: null,
     reintegrationPlan: plan,
+    ...(doc.reintegrationPlanVersions ? { reintegrationPlanVersions: doc.reintegrationPlanVersions.map(scrub) } : {}),
     history,
     contentHash: null,
     erasure: mark,

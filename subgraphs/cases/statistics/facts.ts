@@ -1,6 +1,7 @@
 import type { CaseEventFacts } from '../../../shared/case-events/index.js';
 import type { CaseStatus } from '../../../shared/domain.js';
 import type { CaseDoc, PersonDoc } from '../case/models.js';
+import { approvedPlanLines } from '../case/plan.js';
 
 /**
  * What a case contributes to the programme statistics: the facts every case event carries
@@ -46,7 +47,18 @@ export function factsOf(
     | 'milestones'
     | 'history'
   > &
-    Partial<Pick<CaseDoc, 'erasure' | 'windowFlags'>>,
+    Partial<
+      Pick<
+        CaseDoc,
+        | 'erasure'
+        | 'windowFlags'
+        | 'eligibility'
+        | 'arrivalDate'
+        | 'charterFlight'
+        | 'reintegrationPlan'
+        | 'reintegrationPlanVersions'
+      >
+    >,
 ): StatsFacts {
   const reference = doc.departureDate ?? new Date(doc.createdAt ?? Date.now()).toISOString().slice(0, 10);
   const people: PersonDoc[] = [doc.mainApplicant, ...(doc.familyMembers ?? [])].filter((p): p is PersonDoc =>
@@ -83,6 +95,10 @@ export function factsOf(
     planRejections: history.filter((h) => h.transition === 'rejectReintegrationPlan').length,
     planApprovals: history.filter((h) => h.transition === 'approveReintegrationPlan').length,
     windowFlags: (doc.windowFlags ?? []).map((flag) => flag.code),
+    eligibilityOutcome: doc.eligibility?.outcome ?? null,
+    arrivalDate: doc.arrivalDate ?? null,
+    charterFlight: doc.charterFlight ?? false,
+    planLines: approvedPlanLines(doc.reintegrationPlan, doc.reintegrationPlanVersions),
   };
 }
 

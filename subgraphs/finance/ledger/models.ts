@@ -17,6 +17,14 @@ export interface CaseFinanceDoc {
   committedCents: number;
   committedAt: Date | null;
   disbursedCents: number;
+  // Plans and money (#15, part B), from the case events (absent on entries written before).
+  status?: string;
+  accepted?: boolean;
+  eligibilityOutcome?: string | null;
+  arrivalDate?: string | null;
+  charterFlight?: boolean;
+  /** The lines of the plan in force (no free text); null without an approved plan. */
+  planLines?: Array<{ lineId: string; package: Package; budgetCents: number; status: string }> | null;
   lastEventId: string;
   /** The last disbursement event added to disbursedCents (the projector adds only if it is still the one read). */
   lastDisbursedEventId?: string | null;
@@ -33,6 +41,8 @@ export interface DisbursementDoc {
   seq: number;
   kind: 'CASH' | 'IN_KIND';
   package: Package;
+  /** The plan line it pays; null for a package the plan does not itemise. */
+  planLineId?: string | null;
   date: string;
   amountCents: number;
   cumulativeCents: number;

@@ -13,10 +13,12 @@ import {
 import type { Config } from '../../../shared/config.js';
 import type { Package } from '../../../shared/domain.js';
 import type { Logger } from '../../../shared/logger.js';
+import { noEntitlementReason, targetCommitmentCents } from './rules.js';
 import {
-  commitmentInc,
+  commitmentChangeInc,
   disbursementInc,
   entitlementOf,
+  ledgerCaseFacts,
   peopleDelta,
   type FinanceFacts,
   type SpendInc,
@@ -31,8 +33,6 @@ const PROJECTION_ID = 'finance';
 export interface FinanceEffects {
   /** The case's ledger entry, written when the event carries facts finance has not applied yet. */
   entry: Record<string, unknown> | null;
-  /** A plan approval commits the entitlement. */
-  commitment: { committedCents: number; committedAt: Date } | null;
   /** A disbursement adds to what was paid out on the case. */
   disbursedCents: number | null;
   /** Increments per yearly spend document, merged so each document is written once per event. */
@@ -51,7 +51,7 @@ export function financeEffects(
   ledger: CaseFinanceDoc | null,
   tariffs: readonly TariffRow[],
 ): FinanceEffects {
-  const effects: FinanceEffects = { entry: null, commitment: null, disbursedCents: null, spend: new Map() };
+  const effects: FinanceEffects = { entry: null, disbursedCents: null, spend: new Map() };
   if (!event.caseId) return effects;
   const add = ([year, inc]: [string, SpendInc]) => {
     const target = effects.spend.get(year) ?? {};
@@ -60,22 +60,31 @@ export function financeEffects(
   };
   const seen = ledger !== null && compareStreamIds(ledger.lastEventId, id) >= 0;
   if (event.after && !seen) {
-    const entitlement = entitlementOf(event.after, tariffs);
+    const after = event.after;
+    const none = noEntitlementReason(after);
+    const entitlement = none ? { totalCents: 0, lines: [] } : entitlementOf(after, tariffs);
+    // Commitments follow the case (rules.ts): the entitlement once an eligible case is accepted, only what was
+    // paid once it is ineligible or withdrawn. The entry holds the absolute amount; the spend gets the change.
+    const committedBefore = ledger?.committedCents ?? 0;
+    const committed = targetCommitmentCents(after, entitlement.totalCents, ledger?.disbursedCents ?? 0);
     effects.entry = {
-      memberState: event.after.memberState,
-      countryOfOrigin: event.after.countryOfOrigin,
-      partnerId: event.after.partnerId,
-      packages: event.after.packages,
-      returnType: event.after.returnType,
-      familySize: event.after.returnees,
-      departureDate: event.after.departureDate,
+      memberState: after.memberState,
+      countryOfOrigin: after.countryOfOrigin,
+      partnerId: after.partnerId,
+      packages: after.packages,
+      returnType: after.returnType,
+      familySize: after.returnees,
+      departureDate: after.departureDate,
       entitlementCents: entitlement.totalCents,
       entitlementLines: entitlement.lines,
+      ...ledgerCaseFacts(after),
+      committedCents: committed,
+      committedAt: committed > 0 ? (ledger?.committedAt ?? new Date(event.at)) : (ledger?.committedAt ?? null),
       lastEventId: id,
     };
-    if (event.transition === 'approveReintegrationPlan') {
-      effects.commitment = { committedCents: entitlement.totalCents, committedAt: new Date(event.at) };
-      add(commitmentInc(event.after, entitlement.lines, event.at));
+    if (committed !== committedBefore) {
+      const split = entitlement.lines.length > 0 ? entitlement.lines : (ledger?.entitlementLines ?? []);
+      add(commitmentChangeInc(after, split, committed - committedBefore, event.at));
     }
   }
   if (event.type === 'case.disbursed' && event.disbursement && ledger && !seen) {
@@ -105,19 +114,12 @@ async function writeEffects(
   const newer = async (mine: number) =>
     (await cases.countDocuments({ _id: caseId as never, fence: { $gt: mine } })) > 0;
   if (effects.entry) {
-    const setOnInsert = { committedCents: 0, committedAt: null, disbursedCents: 0 };
+    const setOnInsert = { disbursedCents: 0 };
     const entry = fencedSet(effects.entry, fence);
     await fencedUpsert(`case ledger ${caseId}`, fence, () =>
       cases.updateOne(caseFilter, { $set: entry, $setOnInsert: setOnInsert }, { upsert: true }),
     );
   }
-  if (effects.commitment)
-    await refusedUnlessMatched(
-      `case ledger ${caseId}`,
-      fence,
-      () => cases.updateOne(caseFilter, { $set: fencedSet(effects.commitment!, fence) }),
-      newer,
-    );
   if (effects.disbursedCents !== null) {
     const disbursed = effects.disbursedCents;
     await refusedUnlessMatched(

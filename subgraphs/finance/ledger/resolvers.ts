@@ -3,6 +3,7 @@ import { badUserInput, forbidden, principalRequired } from '../../../shared/erro
 import type { GraphQLResolverMap } from '../../../shared/subgraph.js';
 import type { FinanceContext } from '../context.js';
 import type { CaseRepresentation } from '../tariffs/resolvers.js';
+import { paidByLine } from './rules.js';
 import {
   CentsScalar,
   DEFAULT_OBJECTIVE_PEOPLE,
@@ -69,6 +70,10 @@ export const ledgerResolvers: GraphQLResolverMap<FinanceContext> = {
     },
     disbursedCents: async (ref: CaseRepresentation, _: unknown, ctx: FinanceContext) =>
       (await ctx.access.caseLedger(ref.id))?.disbursedCents ?? 0,
+    paidByPlanLine: async (ref: CaseRepresentation, _: unknown, ctx: FinanceContext) => {
+      await ctx.access.caseLedger(ref.id);
+      return paidByLine(await ctx.ledger.disbursementsByCase.load(ref.id));
+    },
   },
-  Disbursement: {},
+  Disbursement: { planLineId: (d: { planLineId?: string | null }) => d.planLineId ?? null },
 };

@@ -1,4 +1,4 @@
-import { GraphQLScalarType, Kind } from 'graphql';
+import { GraphQLScalarType, Kind, type GraphQLError } from 'graphql';
 import type { Principal } from '../../../shared/auth.js';
 import type { Package } from '../../../shared/domain.js';
 import type { CaseEvent } from '../../../shared/case-events/index.js';
@@ -7,12 +7,14 @@ import { mayReportDisbursements } from '../../../shared/access.js';
 import {
   badUserInput,
   caseNotFound,
+  codedError,
   conflict,
   entitlementExceeded,
   forbidden,
   principalRequired,
 } from '../../../shared/errors.js';
 import type { CaseFinanceDoc, DisbursementDoc, LedgerModels, SpendDoc } from './models.js';
+import { disbursementRefusal, type DisbursementCase, type DisbursementRefusal } from './rules.js';
 
 export const DEFAULT_OBJECTIVE_PEOPLE = 7_000;
 
@@ -90,8 +92,20 @@ export interface DisbursementInput {
   caseId: string;
   kind: 'CASH' | 'IN_KIND';
   package: Package;
+  /** The plan line it pays: required for POST_RETURN and for a package the plan itemises. */
+  planLineId?: string | null;
   date: string;
   amountCents: number;
+}
+
+/** A refusal of the money rules (rules.ts) as the graph reports it: its code, what, and the figures. */
+function refused(refusal: DisbursementRefusal): GraphQLError {
+  if (refusal.code === 'ENTITLEMENT_EXCEEDED') {
+    const { message, package: pkg, entitlementCents, paidCents } = refusal;
+    return entitlementExceeded(message, entitlementCents, paidCents, { package: pkg });
+  }
+  const { code, message, ...details } = refusal;
+  return codedError(code, message, details);
 }
 
 /**
@@ -118,24 +132,35 @@ export async function recordDisbursement(
     throw badUserInput(`date ${input.date} is in the future`, 'date');
   }
   if (input.amountCents <= 0) throw badUserInput('amountCents must be positive', 'amountCents');
-  if (!ledger.packages.includes(input.package)) {
-    throw badUserInput(`the case did not request ${input.package}`, 'package');
+  if (input.amountCents > 100_000_000) throw badUserInput('amountCents must be at most 100000000', 'amountCents');
+  const planLineId = input.planLineId ?? null;
+  if (planLineId !== null && !/^L[1-9][0-9]{0,2}$/.test(planLineId)) {
+    throw badUserInput('planLineId must be a plan line id, L1 to L999', 'planLineId');
   }
+  const entitlementByPackage = new Map<Package, number>();
+  for (const line of ledger.entitlementLines ?? [])
+    entitlementByPackage.set(line.package, (entitlementByPackage.get(line.package) ?? 0) + line.amountCents);
+  const facts: DisbursementCase = {
+    status: ledger.status ?? '',
+    eligibilityOutcome: ledger.eligibilityOutcome ?? null,
+    packages: ledger.packages,
+    entitlementByPackage,
+    planLines: ledger.planLines ?? null,
+    departureDate: ledger.departureDate,
+    arrivalDate: ledger.arrivalDate ?? null,
+    charterFlight: ledger.charterFlight ?? false,
+  };
   for (let attempt = 0; attempt < 5; attempt++) {
-    const last = await models.Disbursement.findOne({ caseId: input.caseId })
-      .sort({ seq: -1 })
-      .lean<DisbursementDoc>()
+    // Every earlier payment (the chain of `<case>:<seq>` documents): the caps are per package and per line.
+    const paid = await models.Disbursement.find({ caseId: input.caseId })
+      .sort({ seq: 1 })
+      .lean<DisbursementDoc[]>()
       .exec();
+    const last = paid.at(-1);
+    const request = { package: input.package, planLineId, date: input.date, amountCents: input.amountCents };
+    const refusal = disbursementRefusal(facts, request, paid);
+    if (refusal) throw refused(refusal);
     const cumulative = (last?.cumulativeCents ?? 0) + input.amountCents;
-    if (cumulative > ledger.entitlementCents) {
-      const disbursed = last?.cumulativeCents ?? 0;
-      throw entitlementExceeded(
-        `Disbursing ${input.amountCents} cents would bring the case to ${cumulative}, ` +
-          `above its entitlement of ${ledger.entitlementCents} (already disbursed ${disbursed})`,
-        ledger.entitlementCents,
-        disbursed,
-      );
-    }
     const seq = (last?.seq ?? 0) + 1;
     const doc: DisbursementDoc = {
       _id: `${input.caseId}:${seq}`,
@@ -143,6 +168,7 @@ export async function recordDisbursement(
       seq,
       kind: input.kind,
       package: input.package,
+      planLineId,
       date: input.date,
       amountCents: input.amountCents,
       cumulativeCents: cumulative,
@@ -164,7 +190,13 @@ export async function recordDisbursement(
         at: doc.recordedAt.toISOString(),
         before: null,
         after: null,
-        disbursement: { amountCents: input.amountCents, package: input.package, kind: input.kind, date: input.date },
+        disbursement: {
+          amountCents: input.amountCents,
+          package: input.package,
+          kind: input.kind,
+          date: input.date,
+          ...(planLineId ? { planLineId } : {}),
+        },
         owner: {
           memberState: ledger.memberState,
           partnerId: ledger.partnerId,

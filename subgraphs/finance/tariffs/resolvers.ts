@@ -3,6 +3,7 @@ import { tariffNotFound } from '../../../shared/errors.js';
 import type { GraphQLResolverMap } from '../../../shared/subgraph.js';
 import type { FinanceContext } from '../context.js';
 import { computeEntitlement, TariffNotFoundError, type Entitlement, type TariffRow } from './rules.js';
+import { noEntitlementReason, type NoEntitlementReason } from '../ledger/rules.js';
 
 /** The fields the gateway sends for `@requires`. */
 export interface CaseRepresentation {
@@ -25,10 +26,23 @@ export const tariffResolvers: GraphQLResolverMap<FinanceContext> = {
   Case: {
     // No database read here: the entity is the representation plus computed fields.
     __resolveReference: (ref: CaseRepresentation) => ref,
-    entitlement: async (ref: CaseRepresentation, _: unknown, ctx: FinanceContext): Promise<Entitlement | null> => {
+    entitlement: async (
+      ref: CaseRepresentation,
+      _: unknown,
+      ctx: FinanceContext,
+    ): Promise<(Entitlement & { noEntitlementReason?: NoEntitlementReason }) | null> => {
       // Computed from the representation alone (no stored data); still not for those who read no cases.
       ctx.access.readsCases();
       if (!ref.packages || !ref.returnType || ref.familySize == null) return null;
+      // An ineligible or withdrawn case has none to pay (finance's ledger knows from the case events).
+      const ledger = ref.id ? await ctx.ledger.caseById.load(String(ref.id)) : null;
+      const none = ledger
+        ? noEntitlementReason({ status: ledger.status ?? '', eligibilityOutcome: ledger.eligibilityOutcome })
+        : null;
+      if (none) {
+        const referenceDate = ref.departureDate ?? ctx.today();
+        return { currency: 'EUR', totalCents: 0, lines: [], referenceDate, noEntitlementReason: none };
+      }
       const rows: TariffRow[] = await ctx.loaders.tariffs.load('all');
       try {
         return computeEntitlement(

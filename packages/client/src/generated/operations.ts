@@ -25,10 +25,14 @@ export type CaseEventType =
   /** KM1 (arrival reported) or KM3 (completion approved); a filter on it also matches PLAN_APPROVED (KM2). */
   | 'MILESTONE_REACHED'
   | 'PERSONAL_DATA_ERASED'
+  /** The partner amended an approved plan (a new version waits for approval). */
+  | 'PLAN_AMENDED'
   /** KM2. */
   | 'PLAN_APPROVED'
   | 'PLAN_REJECTED'
   | 'PLAN_SUBMITTED'
+  /** The partner reported a service of the plan delivered. */
+  | 'SERVICE_DELIVERED'
   /** The Member State's feed changed the case. */
   | 'UPDATED'
   | 'WITHDRAWN';
