@@ -11,6 +11,8 @@ import type { PersonalDataGrantDoc } from './data-protection/support-access.js';
 import type { FeedModels } from './ingestion/feeds.js';
 import type { ProfileStore } from './ingestion/profile-store.js';
 import type { WebhookApi } from './webhooks/index.js';
+import type { WorklistThresholds } from './worklist/rules.js';
+import type { WorklistItemDoc } from './worklist/store.js';
 
 /** What every resolver of the cases subgraph gets, built per request in subgraph.ts. */
 export interface CasesContext {
@@ -28,6 +30,8 @@ export interface CasesContext {
   audit: PersonalDataAudit;
   personalDataReadLog: Model<PersonalDataReadDoc>;
   webhooks: WebhookApi;
+  /** The worklist read model, its thresholds and the day due-ness is computed for. */
+  worklist: { Worklist: Model<WorklistItemDoc>; thresholds: WorklistThresholds; today: () => string };
   /** This request's view of the cases: the one place the access rules are applied. */
   access: CaseAccess;
   requestId: string | null;

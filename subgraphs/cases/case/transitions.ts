@@ -53,7 +53,7 @@ function changesFor(name: TransitionName, input: TransitionInput, now: Date): Ar
       return [
         { path: 'arrivalDate', value: input.arrivalDate },
         { path: 'postArrivalServices', value: input.postArrivalServices ?? [] },
-        { path: 'milestones.km1At', value: now },
+        { path: 'milestones.arrivedAt', value: now },
       ];
     case 'submitReintegrationPlan': {
       const services = input.plan?.services ?? [];
@@ -88,7 +88,8 @@ function changesFor(name: TransitionName, input: TransitionInput, now: Date): Ar
     case 'closeCase':
       return [{ path: 'closingReason', value: input.reason }];
     case 'acceptCase':
-      return [];
+      // KM1: the application is complete once the partner accepts the case.
+      return [{ path: 'milestones.km1At', value: now }];
   }
 }
 
