@@ -24,6 +24,7 @@ describe('schema slices (shared/schema-slices.ts)', () => {
       'ingestion/schema.graphql',
       'statistics/schema.graphql',
       'webhooks/schema.graphql',
+      'worklist/schema.graphql',
     ]);
     expect(schemaSlicePaths(new URL('../../subgraphs/partners/', import.meta.url))).toEqual(['schema.graphql']);
   });
@@ -54,6 +55,7 @@ describe('schema slices (shared/schema-slices.ts)', () => {
       ...['ingestionFeed', 'ingestionFeeds', 'feedProfiles', 'feedProfile', 'feedProfileChanges'],
       'statistics',
       ...['webhooks', 'webhookDeliveries'],
+      'myWorklist',
     ]);
     expect(fieldsOf(casesTypeDefs, 'Partner')).toEqual(['id', 'cases', 'qualityIndicators']);
     expect(fieldsOf(financeTypeDefs, 'Query')).toEqual(['tariffs', 'financeSummary']);
