@@ -1,10 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
+import { Types } from 'mongoose';
 import type { Principal } from '../../shared/auth.js';
 import { publishCaseEvents } from '../../shared/case-events/index.js';
 import type { CaseStatus, Package } from '../../shared/domain.js';
-import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
+import { casesModels, upgradeKeyMoments, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { factsOf } from '../../subgraphs/cases/statistics/facts.js';
 import { startTestSystem, type GraphQLBody, type TestSystem } from '../helpers/system.js';
 
@@ -205,6 +206,46 @@ describe('worklists through the gateway', () => {
     }
     expect(seen).toEqual(ids(all));
     expect(new Set(seen).size).toBe(all.data!.myWorklist.totalCount);
+  });
+
+  it('upgrades a case stored when KM1 meant the arrival report: KM1 at acceptance, arrival its own step', async () => {
+    const { Case } = casesModels(system.connections.cases);
+    const accepted = new Date('2024-03-01T10:00:00.000Z');
+    const arrived = new Date('2024-03-05T10:00:00.000Z');
+    const step = (version: number, transition: string, from: string, to: string, at: Date) => ({
+      version,
+      transition,
+      from,
+      to,
+      at,
+      actor: { role: 'PARTNER', subject: 'weldo-case-worker', partnerId: 'weldo' },
+    });
+    const id = await newCase({ status: 'ARRIVED' });
+    // As the earlier version stored it: no arrivedAt, km1At at the arrival report.
+    await Case.collection.updateOne(
+      { _id: new Types.ObjectId(id) },
+      {
+        $set: {
+          milestones: { km1At: arrived, km2At: null, km3At: null },
+          history: [
+            step(1, 'acceptCase', 'SUBMITTED', 'ACCEPTED', accepted),
+            step(2, 'reportArrival', 'ACCEPTED', 'ARRIVED', arrived),
+          ],
+        },
+      },
+    );
+    expect(await upgradeKeyMoments(Case)).toBe(1);
+    expect(await upgradeKeyMoments(Case)).toBe(0);
+    const { body } = await system.graphql<{ case: { milestones: Record<string, string | null> } }>(
+      'query($id: ID!) { case(id: $id) { milestones { km1At arrivedAt km2At } } }',
+      { id },
+      headers.belgium,
+    );
+    expect(body.data!.case.milestones).toEqual({
+      km1At: accepted.toISOString(),
+      arrivedAt: arrived.toISOString(),
+      km2At: null,
+    });
   });
 
   it('refuses malformed, oversized and hostile input with named codes', async () => {

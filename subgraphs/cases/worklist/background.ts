@@ -29,7 +29,8 @@ export interface CasesBackground {
  * before it existed, or seeded directly).
  */
 export async function prepareReadModels(config: Config, loggerFor: LoggerFor): Promise<void> {
-  const logger = loggerFor('cases-read-models');
+  // Part of the subgraph process's start: logged as it.
+  const logger = loggerFor('cases-subgraph');
   const connection = await connectDatabase(config, 'cases');
   const redis = createRedis(config, 'cases-read-models', logger);
   try {
