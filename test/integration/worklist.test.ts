@@ -7,6 +7,10 @@ import { publishCaseEvents } from '../../shared/case-events/index.js';
 import type { CaseStatus, Package } from '../../shared/domain.js';
 import { casesModels, upgradeKeyMoments, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { factsOf } from '../../subgraphs/cases/statistics/facts.js';
+import { LeaseLostError } from '../../shared/leased-loop.js';
+import { DEFAULT_WORKLIST_THRESHOLDS } from '../../subgraphs/cases/worklist/rules.js';
+import { applyWorklist, worklistModel } from '../../subgraphs/cases/worklist/store.js';
+import { eventFacts } from '../helpers/event-facts.js';
 import { startTestSystem, type GraphQLBody, type TestSystem } from '../helpers/system.js';
 
 interface Item {
@@ -246,6 +250,32 @@ describe('worklists through the gateway', () => {
       arrivedAt: arrived.toISOString(),
       km2At: null,
     });
+  });
+
+  it('a projector past its lease cannot overwrite what a newer holder wrote (fenced)', async () => {
+    const Worklist = worklistModel(system.connections.cases);
+    const caseId = new Types.ObjectId().toHexString();
+    const batch = (id: string, status: CaseStatus) => ({
+      lastId: id,
+      entries: [
+        {
+          id,
+          event: {
+            type: 'case.transitioned' as const,
+            caseId,
+            version: 1,
+            at: new Date().toISOString(),
+            before: null,
+            after: eventFacts({ status, partnerId: 'weldo', packages: ['POST_ARRIVAL', 'POST_RETURN'] }),
+          },
+        },
+      ],
+    });
+    await applyWorklist(Worklist, batch('1-0', 'PLAN_SUBMITTED'), DEFAULT_WORKLIST_THRESHOLDS, 7);
+    await expect(
+      applyWorklist(Worklist, batch('0-5', 'SUBMITTED'), DEFAULT_WORKLIST_THRESHOLDS, 6),
+    ).rejects.toBeInstanceOf(LeaseLostError);
+    expect(await Worklist.findById(caseId).lean().exec()).toMatchObject({ step: 'PLAN_DECISION', fence: 7 });
   });
 
   it('refuses malformed, oversized and hostile input with named codes', async () => {

@@ -132,6 +132,15 @@ describe('due dates', () => {
     expect(entry?.dueOn).toBe('2024-02-21');
   });
 
+  it("facts of an event written before they carried statusSince take the event's time", () => {
+    const old = eventFacts({ status: 'PLAN_SUBMITTED', partnerId: 'weldo' });
+    expect(worklistEntryOf('c1', old, t, '2024-04-01T08:00:00.000Z')).toMatchObject({
+      since: '2024-04-01T08:00:00.000Z',
+      dueOn: '2024-04-11',
+    });
+    expect(worklistEntryOf('c1', old, t)?.since).toBe('2024-03-01T00:00:00.000Z');
+  });
+
   it('a case that waits for nobody has no entry', () => {
     expect(worklistEntryOf('c1', facts({ status: 'COMPLETED' }))).toBeNull();
   });

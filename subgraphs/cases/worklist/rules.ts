@@ -55,15 +55,21 @@ const earliest = (...dues: Array<Due | null>): Due | null =>
     .reduce<Due | null>((a, b) => (a === null || b.dueOn < a.dueOn ? b : a), null);
 const due = (dueOn: string | null, dueReason: DueReason): Due | null => (dueOn ? { dueOn, dueReason } : null);
 
-/** The case's worklist entry from the facts an event carries; null when it waits for nobody. */
+/**
+ * The case's worklist entry from the facts an event carries; null when it waits for nobody.
+ * Facts of events written before they carried `statusSince` take the event's time (`at`).
+ */
 export function worklistEntryOf(
   caseId: string,
   facts: CaseEventFacts,
   thresholds: WorklistThresholds = DEFAULT_WORKLIST_THRESHOLDS,
+  at?: string,
 ): WorklistEntry | null {
   const awaited = awaitedStep(facts.status, facts.packages);
   if (!awaited) return null;
-  const since = facts.statusSince ?? `${facts.insertedOn ?? facts.month}T00:00:00.000Z`;
+  const since =
+    facts.statusSince ??
+    (facts.insertedOn ? `${facts.insertedOn}T00:00:00.000Z` : (at ?? `${facts.month}-01T00:00:00.000Z`));
   const sinceDay = since.slice(0, 10);
   const windows = caseWindows({
     departureDate: facts.departureDate,

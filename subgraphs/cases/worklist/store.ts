@@ -119,7 +119,7 @@ export function worklistWrites(
   for (const { id, event } of entries) {
     const facts = event.after ?? event.before;
     if (!facts) continue;
-    const entry = event.after ? worklistEntryOf(event.caseId, event.after, thresholds) : null;
+    const entry = event.after ? worklistEntryOf(event.caseId, event.after, thresholds, event.at) : null;
     writes.set(event.caseId, itemDocOf(event.caseId, entry, facts, id, event.at));
   }
   return writes;
