@@ -158,6 +158,13 @@ export const configShape = {
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
+  // Worklists (README, "Worklists"): the DUE_SOON horizon and the service levels, in days.
+  WORKLIST_DUE_SOON_DAYS: z.coerce.number().int().min(0).max(365).default(14),
+  WORKLIST_ACCEPTANCE_DAYS: z.coerce.number().int().min(0).max(365).default(5),
+  WORKLIST_ARRIVAL_REPORT_DAYS: z.coerce.number().int().min(0).max(365).default(3),
+  WORKLIST_PLAN_DAYS: z.coerce.number().int().min(0).max(365).default(30),
+  WORKLIST_DECISION_DAYS: z.coerce.number().int().min(0).max(365).default(10),
+  WORKLIST_COMPLETION_REPORT_DAYS: z.coerce.number().int().min(0).max(365).default(30),
   // Development only (README, Trying webhooks on a laptop): http://localhost endpoints.
   WEBHOOK_LOCAL_RECEIVER: z
     .enum(['true', 'false'])

@@ -21,6 +21,8 @@ import type { Logger } from '../../shared/logger.js';
 interface Subscriber {
   principal: Principal;
   filter: CaseEventFilter | null;
+  /** A further choice of events (the worklist subscription's); all when absent. */
+  select?: (message: CaseEventMessage) => boolean;
   push: (message: CaseEventMessage) => void;
 }
 
@@ -138,7 +140,11 @@ export class CaseEventHub {
 
   private dispatch(message: CaseEventMessage): void {
     for (const subscriber of this.subscribers) {
-      if (mayReceive(subscriber.principal, message) && matchesFilter(message, subscriber.filter))
+      if (
+        mayReceive(subscriber.principal, message) &&
+        matchesFilter(message, subscriber.filter) &&
+        (subscriber.select?.(message) ?? true)
+      )
         subscriber.push(message);
     }
   }
@@ -151,6 +157,7 @@ export class CaseEventHub {
     principal: Principal,
     filter: CaseEventFilter | null,
     after: string | null,
+    select?: (message: CaseEventMessage) => boolean,
   ): Promise<AsyncIterableIterator<CaseEventMessage>> {
     if (after !== null) {
       if (!STREAM_ID.test(after)) throw badUserInput('after must be an event id as received (`<ms>-<seq>`)', 'after');
@@ -172,6 +179,7 @@ export class CaseEventHub {
     const subscriber: Subscriber = {
       principal,
       filter,
+      ...(select ? { select } : {}),
       push: (message) => {
         if (queue.length >= maxQueue) {
           tooSlow = true;
@@ -193,7 +201,13 @@ export class CaseEventHub {
         for (const [id, fields] of entries) {
           const event = parseStreamEntry(fields);
           const message = event && messageOf(id, event);
-          if (message && mayReceive(principal, message) && matchesFilter(message, filter)) replayed.push(message);
+          if (
+            message &&
+            mayReceive(principal, message) &&
+            matchesFilter(message, filter) &&
+            (select?.(message) ?? true)
+          )
+            replayed.push(message);
         }
         replayFrom = entries.at(-1)![0];
         if (replayFrom === handoff) replayFrom = null;

@@ -9,7 +9,8 @@ import {
 } from 'graphql';
 import type { Principal } from '../../shared/auth.js';
 import type { CaseEventFilter, CaseEventMessage } from '../../shared/case-events/index.js';
-import { rebuiltError } from '../../shared/errors.js';
+import { changesWorklistOf } from '../../shared/case-events/index.js';
+import { forbidden, rebuiltError } from '../../shared/errors.js';
 import type { CaseFetch } from './case-fetch.js';
 import type { CaseEventHub } from './hub.js';
 
@@ -68,6 +69,25 @@ export const SUBSCRIPTION_SDL = /* GraphQL */ `
     case: Case
   }
 
+  """
+  A case entered, moved within or left your worklist (\`myWorklist\`): a lifecycle step, a new
+  case, a feed update. Due dates are read with \`myWorklist\`.
+  """
+  type WorklistChange {
+    "The case event's id: pass the last one you saw as \`after\` to resume."
+    id: ID!
+    at: DateTime!
+    caseId: ID!
+    "What the case waits for now; null when it waits for nobody any more."
+    awaiting: WorklistStep
+    awaitedBy: Actor
+    "What it waited for before the change; null for a case that waited for nobody."
+    previously: WorklistStep
+    previouslyAwaitedBy: Actor
+    "The case now, fetched through the whole graph under your rights (null if you may no longer see it)."
+    case: Case
+  }
+
   extend schema {
     subscription: Subscription
   }
@@ -79,6 +99,12 @@ export const SUBSCRIPTION_SDL = /* GraphQL */ `
     order, then live ones; an id older than the replay window is RESUME_POINT_EXPIRED.
     """
     caseEvents(filter: CaseEventFilter, after: ID): CaseEventMessage!
+    """
+    Changes of your worklist, from the same events: a Member State's when its cases start or
+    stop waiting for its decision, a partner's for its steps, the support desk's for every case.
+    Other roles have no worklist (FORBIDDEN). \`after\` resumes as for \`caseEvents\`.
+    """
+    worklistChanged(after: ID): WorklistChange!
   }
 `;
 
@@ -144,6 +170,28 @@ export function subscriptionSchema(apiSchema: GraphQLSchema, hub: Pick<CaseEvent
     return fetched.value;
   };
   messageFields.case!.resolve = fetchedCase;
+  const worklistChanged = fieldsOf(schema, 'Subscription').worklistChanged!;
+  worklistChanged.subscribe = async (_source, args: { after?: string | null }, ctx: SubscriptionContext) => {
+    if (!['MEMBER_STATE', 'PARTNER', 'SUPPORT_DESK', 'ADMIN'].includes(ctx.principal.role))
+      throw forbidden(`${ctx.principal.role} has no worklist: Member States, partners and the support desk have one`);
+    const principal = ctx.principal;
+    return hub.subscribe(principal, null, args.after ?? null, (message) => changesWorklistOf(principal, message));
+  };
+  worklistChanged.resolve = (message: CaseEventMessage) => message;
+  const changeFields = fieldsOf(schema, 'WorklistChange');
+  for (const name of ['id', 'at', 'caseId'] as const) {
+    const resolve: MessageResolver = (message) => message[name];
+    changeFields[name]!.resolve = resolve;
+  }
+  const awaitedField =
+    (side: 'before' | 'after', part: 'step' | 'by'): MessageResolver =>
+    (message) =>
+      message.worklist?.[side]?.[part] ?? null;
+  changeFields.awaiting!.resolve = awaitedField('after', 'step');
+  changeFields.awaitedBy!.resolve = awaitedField('after', 'by');
+  changeFields.previously!.resolve = awaitedField('before', 'step');
+  changeFields.previouslyAwaitedBy!.resolve = awaitedField('before', 'by');
+  changeFields.case!.resolve = fetchedCase;
   const disbursementFields = fieldsOf(schema, 'CaseEventDisbursement');
   for (const name of ['amountCents', 'package', 'kind', 'date']) {
     disbursementFields[name]!.resolve = (value) => (value as Record<string, unknown>)[name];

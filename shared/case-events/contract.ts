@@ -1,4 +1,5 @@
 import type { CaseStatus, Package, ReturnType } from '../domain.js';
+import type { Awaited } from './awaiting.js';
 
 /**
  * The case event contract: one Redis Stream, ordered by its entry ids, that ties ingestion,
@@ -31,6 +32,8 @@ export const CASE_EVENT_TYPES = [
   'CREATED',
   'UPDATED',
   'ACCEPTED',
+  // Part C (key moments): arrival is its own step, no longer KM1.
+  'ARRIVED',
   'MILESTONE_REACHED',
   'PLAN_SUBMITTED',
   'PLAN_APPROVED',
@@ -70,10 +73,26 @@ export interface CaseEventFacts {
   minors: number;
   mainApplicantAge: number | null;
   accepted: boolean;
-  /** Days from departure to KM1, from KM1 to KM2, from KM2 to KM3 (null until reached). */
+  /**
+   * Days from insertion to KM1 (the application: accepted by the partner), from KM1 to KM2,
+   * from KM2 to KM3 (null until reached).
+   */
   daysToKm1: number | null;
   daysKm1ToKm2: number | null;
   daysKm2ToKm3: number | null;
+  // Part C (key moments, worklists): arrival is its own step; the worklist read model's facts.
+  /** Days from departure to the arrival report, and from the arrival report to KM2 (null until reached). */
+  daysToArrival?: number | null;
+  daysArrivalToKm2?: number | null;
+  /** YYYY-MM-DD of arrival, as reported. */
+  arrivalDate?: string | null;
+  charterFlight?: boolean;
+  /** YYYY-MM-DD the case was inserted. */
+  insertedOn?: string;
+  /** When the case reached its current status (ISO instant). */
+  statusSince?: string;
+  /** The request window (months) that applied to the case's eligibility, if assessed. */
+  requestWindowMonths?: number | null;
   planRejections: number;
   planApprovals: number;
   /** Part A (#15): the codes of the case's window flags (late reports), for data quality; absent in older events. */
@@ -82,9 +101,7 @@ export interface CaseEventFacts {
   // written before they existed carry none (finance then reads the case as eligible, without plan lines).
   /** The stored eligibility outcome; null when not assessed. */
   eligibilityOutcome?: 'ELIGIBLE' | 'ELIGIBILITY_LETTER_ONLY' | 'INELIGIBLE' | null;
-  /** YYYY-MM-DD, for the post-arrival window. */
-  arrivalDate?: string | null;
-  charterFlight?: boolean;
+  // arrivalDate and charterFlight (above) serve the post-arrival window too.
   /** The lines of the plan in force (the last approved version), no free text; null without one. */
   planLines?: Array<{ lineId: string; package: Package; budgetCents: number; status: string }> | null;
 }
@@ -167,6 +184,9 @@ export interface CaseEventMessage {
   disbursement: CaseDisbursement | null;
   /** For MESSAGE_POSTED: which message (never its body). */
   caseMessage: CaseMessageFacts | null;
+  // Part C (worklists): what the case waited for before the event and after it (shared/case-events/awaiting.ts).
+  /** Set when the event changes the case's worklist entry (it appears, moves or goes); else null. */
+  worklist?: { before: Awaited | null; after: Awaited | null } | null;
 }
 
 export interface CaseEventFilter {

@@ -21,7 +21,15 @@ export {
   type EventMilestone,
 } from './contract.js';
 export { entryJsonOf, publicTypeOf, publishCaseEvents } from './publisher.js';
-export { matchesFilter, mayReceive, messageOf } from './messages.js';
+export { changesWorklistOf, matchesFilter, mayReceive, messageOf, worklistChangeOf } from './messages.js';
+export {
+  awaitedStep,
+  sameAwaited,
+  WORKLIST_STEPS,
+  type Awaited,
+  type AwaitedRole,
+  type WorklistStep,
+} from './awaiting.js';
 export {
   ReadModelProjector,
   resetProjectionCheckpoint,

@@ -9,6 +9,15 @@ import type {
   EventMilestone,
 } from './contract.js';
 import { publicTypeOf } from './publisher.js';
+import { awaitedStep, sameAwaited, type Awaited } from './awaiting.js';
+
+/** What an event does to its case's worklist entry: null when nothing (no facts, or the same step awaited). */
+export function worklistChangeOf(event: CaseEvent): { before: Awaited | null; after: Awaited | null } | null {
+  if (!event.before && !event.after) return null;
+  const before = event.before ? awaitedStep(event.before.status, event.before.packages) : null;
+  const after = event.after ? awaitedStep(event.after.status, event.after.packages) : null;
+  return sameAwaited(before, after) ? null : { before, after };
+}
 
 interface OwnerLike {
   memberState?: unknown;
@@ -32,12 +41,14 @@ function ownerOf(event: CaseEvent): CaseOwnerFacts | null {
  * The public type of transitions in entries written before the publisher wrote one into
  * each entry. The stream keeps entries for EVENT_REPLAY_HOURS, and webhooks and resuming
  * subscribers read them after an upgrade: without this they would be dropped in silence.
- * Frozen as those entries have it; new transitions take their type from the cases
+ * Frozen but for the key moments (KM1 moved from arrival to acceptance); new transitions take their type from the cases
  * lifecycle's table (subgraphs/cases/case/transition-events.ts) through the publisher.
  */
 const BEFORE_PUBLIC_TYPES: Readonly<Record<string, { type: CaseEventType; milestone?: EventMilestone }>> = {
-  acceptCase: { type: 'ACCEPTED' },
-  reportArrival: { type: 'MILESTONE_REACHED', milestone: 'KM1' },
+  // Told by the key moments as the programme names them (KM1 = the application, reached at
+  // acceptance; arrival is its own step), whatever the version that wrote the entry.
+  acceptCase: { type: 'ACCEPTED', milestone: 'KM1' },
+  reportArrival: { type: 'ARRIVED' },
   submitReintegrationPlan: { type: 'PLAN_SUBMITTED' },
   approveReintegrationPlan: { type: 'PLAN_APPROVED', milestone: 'KM2' },
   rejectReintegrationPlan: { type: 'PLAN_REJECTED' },
@@ -67,6 +78,7 @@ export function messageOf(id: string, event: CaseEvent): CaseEventMessage | null
     owner,
     disbursement: event.disbursement ?? null,
     caseMessage: event.caseMessage ?? null,
+    worklist: worklistChangeOf(event),
   };
 }
 
@@ -91,4 +103,24 @@ export function matchesFilter(message: CaseEventMessage, filter: CaseEventFilter
 /** A subscriber receives an event only if it may see the case, exactly as for queries. */
 export function mayReceive(principal: Principal | null, message: CaseEventMessage): boolean {
   return canSeeCase(principal, message.owner);
+}
+
+/**
+ * Whether an event changes `principal`'s worklist (the `worklistChanged` subscription): a
+ * Member State's when its cases start or stop waiting for it, a partner's likewise, the
+ * support desk's and administrators' on every change; no other role has a worklist.
+ */
+export function changesWorklistOf(principal: Principal | null, message: CaseEventMessage): boolean {
+  if (!message.worklist || !mayReceive(principal, message)) return false;
+  const { before, after } = message.worklist;
+  switch (principal?.role) {
+    case 'MEMBER_STATE':
+    case 'PARTNER':
+      return before?.by === principal.role || after?.by === principal.role;
+    case 'SUPPORT_DESK':
+    case 'ADMIN':
+      return true;
+    default:
+      return false;
+  }
 }

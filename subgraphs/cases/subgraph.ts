@@ -33,7 +33,9 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../../shared/config.js';
 import { publishCaseEvents, type CaseEvent } from '../../shared/case-events/index.js';
 import { createRedis } from '../../shared/redis.js';
-import { startStatisticsProjector, type RunningStatisticsProjector } from './statistics/projector.js';
+import { startCasesBackground, type CasesBackground } from './worklist/background.js';
+import { worklistResolvers } from './worklist/resolvers.js';
+import { worklistModel, worklistThresholds } from './worklist/store.js';
 
 const ROOT_DIR = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -50,6 +52,7 @@ export const casesResolvers = mergeResolvers<CasesContext>(
   statisticsResolvers,
   webhookResolvers,
   messageResolvers,
+  worklistResolvers,
 );
 
 /**
@@ -71,8 +74,11 @@ export function casesSubgraph(
     | 'WEBHOOK_BACKOFF_MS'
   > &
     Partial<Pick<Config, 'PROFILES_DIR'>> &
-    Partial<Pick<Config, 'INGEST_MAX_PROBLEMS_PER_REPORT'>>,
+    Partial<Pick<Config, 'INGEST_MAX_PROBLEMS_PER_REPORT'>> &
+    Partial<Config>,
   redis?: Redis,
+  /** Today's date (YYYY-MM-DD) for the worklists' due-ness; the test system fixes it. */
+  today: () => string = () => new Date().toISOString().slice(0, 10),
 ): SubgraphDefinition<CasesContext> {
   const models = casesModels(connection);
   const feeds = feedModels(connection);
@@ -99,6 +105,7 @@ export function casesSubgraph(
     attempts: config.WEBHOOK_ATTEMPTS,
     backoffMs: config.WEBHOOK_BACKOFF_MS,
   });
+  const worklist = { Worklist: worklistModel(connection), thresholds: worklistThresholds(config), today };
   const erasureDeps = dataProtectionDeps(connection, client, config.QUEUE_PREFIX);
   const dataProtection: CasesContext['dataProtection'] = {
     grants,
@@ -139,6 +146,7 @@ export function casesSubgraph(
         dataProtection,
         webhooks,
         messages: { models: messages, counts: messageCountLoader(messages) },
+        worklist,
         problemsPerReport: config.INGEST_MAX_PROBLEMS_PER_REPORT,
       };
     },
@@ -161,14 +169,13 @@ export function casesSubgraph(
 }
 
 /**
- * The cases subgraph's process (main.ts, and the test system): the statistics projector keeps
- * the statistics read model from the case event stream beside the server. The ingestion
- * worker is a process of its own (worker.ts).
+ * The cases subgraph's process (main.ts, and the test system): the statistics and worklist
+ * projectors keep their read models from the case event stream beside the server. The
+ * ingestion worker is a process of its own (worker.ts).
  */
-export const casesProcess: SubgraphProcess<CasesContext, RunningStatisticsProjector> = {
+export const casesProcess: SubgraphProcess<CasesContext, CasesBackground> = {
   name: 'cases',
   port: (config) => config.CASES_PORT,
-  build: (connection, config, { pieces }) => casesSubgraph(connection, config, pieces.redis),
-  background: (config, loggerFor, pieces) =>
-    startStatisticsProjector(config, loggerFor('statistics-projector'), { blockMs: pieces.blockMs }),
+  build: (connection, config, { pieces }) => casesSubgraph(connection, config, pieces.redis, pieces.today),
+  background: (config, loggerFor, pieces) => startCasesBackground(config, loggerFor, { blockMs: pieces.blockMs }),
 };

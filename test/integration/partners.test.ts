@@ -72,9 +72,11 @@ describe('partners across the graph: catalogue, coverage, cases and quality indi
         0,
       );
       const spans = own
-        .filter((c) => c.milestones?.km1At && c.milestones?.km2At)
+        .filter((c) => c.milestones?.arrivedAt && c.milestones?.km2At)
         .map((c) =>
-          Math.round((new Date(c.milestones.km2At!).getTime() - new Date(c.milestones.km1At!).getTime()) / 86_400_000),
+          Math.round(
+            (new Date(c.milestones.km2At!).getTime() - new Date(c.milestones.arrivedAt!).getTime()) / 86_400_000,
+          ),
         )
         .sort((a, b) => a - b);
       const median = spans.length

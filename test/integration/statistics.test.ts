@@ -133,8 +133,11 @@ function expectedFrom(cases: CaseDoc[]) {
     byPartner: tally(cases.map((c) => c.partnerId ?? 'UNASSIGNED')),
     byStatus: tally(cases.map((c) => c.status)),
     durations: [
-      { milestone: 'DEPARTURE_TO_KM1', ...durations((c) => spanDays(c.departureDate, c.milestones?.km1At)) },
+      // KM1 is the application (accepted by the partner); the arrival report is its own step.
+      { milestone: 'INSERTION_TO_KM1', ...durations((c) => spanDays(c.createdAt, c.milestones?.km1At)) },
+      { milestone: 'DEPARTURE_TO_ARRIVAL', ...durations((c) => spanDays(c.departureDate, c.milestones?.arrivedAt)) },
       { milestone: 'KM1_TO_KM2', ...durations((c) => spanDays(c.milestones?.km1At, c.milestones?.km2At)) },
+      { milestone: 'ARRIVAL_TO_KM2', ...durations((c) => spanDays(c.milestones?.arrivedAt, c.milestones?.km2At)) },
       { milestone: 'KM2_TO_KM3', ...durations((c) => spanDays(c.milestones?.km2At, c.milestones?.km3At)) },
     ],
     asSet,

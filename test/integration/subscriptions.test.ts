@@ -164,7 +164,8 @@ describe('subscriptions over graphql-ws through the gateway', () => {
       type: 'ACCEPTED',
       caseId: target._id.toHexString(),
       status: 'ACCEPTED',
-      milestone: null,
+      // KM1 is the application, complete at acceptance.
+      milestone: 'KM1',
     });
     expect(forPartner!.id).toMatch(/^\d+-\d+$/);
     expect(forPartner!.case).toMatchObject({
@@ -194,14 +195,14 @@ describe('subscriptions over graphql-ws through the gateway', () => {
     await Promise.all(Object.values(subs).map((s) => s.stop()));
   });
 
-  it('filters by case, country, status and type (a milestone filter also matches a plan approval)', async () => {
+  it('filters by case, country, status and type (the arrival report is its own ARRIVED type)', async () => {
     const other = (await models()
       .Case.findOne({ partnerId: target.partnerId, _id: { $ne: target._id } })
       .lean<CaseDoc>()
       .exec())!;
     const light = 'subscription($filter: CaseEventFilter) { caseEvents(filter: $filter) { id type caseId status } }';
     const byCase = subscriber(urls[0], tokens.admin!, light, { filter: { caseIds: [other._id.toHexString()] } });
-    const byType = subscriber(urls[1], tokens.admin!, light, { filter: { types: ['MILESTONE_REACHED'] } });
+    const byType = subscriber(urls[1], tokens.admin!, light, { filter: { types: ['ARRIVED'] } });
     const byCountry = subscriber(urls[0], tokens.admin!, light, {
       filter: { countriesOfOrigin: [target.countryOfOrigin], statuses: ['ARRIVED'] },
     });
@@ -219,9 +220,7 @@ describe('subscriptions over graphql-ws through the gateway', () => {
     await byCountry.until(() => byCountry.events.length >= 1);
     await new Promise((r) => setTimeout(r, 300));
     expect(byCase.events.map((e) => e.caseId)).toEqual([other._id.toHexString(), other._id.toHexString()]);
-    expect(byType.events).toEqual([
-      expect.objectContaining({ type: 'MILESTONE_REACHED', caseId: target._id.toHexString() }),
-    ]);
+    expect(byType.events).toEqual([expect.objectContaining({ type: 'ARRIVED', caseId: target._id.toHexString() })]);
     expect(byCountry.events).toEqual([
       expect.objectContaining({ status: 'ARRIVED', caseId: target._id.toHexString() }),
     ]);

@@ -74,15 +74,13 @@ describe('the publisher writes the public event type', () => {
     const event: CaseEvent = {
       ...updated('c1'),
       type: 'case.transitioned',
-      transition: 'reportArrival',
-      ...transitionEventType('reportArrival'),
+      transition: 'acceptCase',
+      ...transitionEventType('acceptCase'),
     };
     const read = parseStreamEntry(['event', entryJsonOf(event)])!;
-    expect(messageOf('1-0', read)).toMatchObject({
-      type: 'MILESTONE_REACHED',
-      milestone: 'KM1',
-      transition: 'reportArrival',
-    });
+    // KM1 is the application, complete at acceptance; the arrival report is its own ARRIVED step.
+    expect(messageOf('1-0', read)).toMatchObject({ type: 'ACCEPTED', milestone: 'KM1', transition: 'acceptCase' });
+    expect(transitionEventType('reportArrival')).toEqual({ publicType: 'ARRIVED' });
   });
 });
 

@@ -49,8 +49,8 @@ describe('case event messages', () => {
   it.each([
     [{ type: 'case.created' as const, before: null }, 'CREATED', null],
     [{ type: 'case.updated' as const }, 'UPDATED', null],
-    [{ transition: 'acceptCase' }, 'ACCEPTED', null],
-    [{ transition: 'reportArrival' }, 'MILESTONE_REACHED', 'KM1'],
+    [{ transition: 'acceptCase' }, 'ACCEPTED', 'KM1'],
+    [{ transition: 'reportArrival' }, 'ARRIVED', null],
     [{ transition: 'submitReintegrationPlan' }, 'PLAN_SUBMITTED', null],
     [{ transition: 'approveReintegrationPlan' }, 'PLAN_APPROVED', 'KM2'],
     [{ transition: 'rejectReintegrationPlan' }, 'PLAN_REJECTED', null],
@@ -72,19 +72,18 @@ describe('case event messages', () => {
 
   it.each([
     ['approveReintegrationPlan', 'PLAN_APPROVED', 'KM2'],
-    ['reportArrival', 'MILESTONE_REACHED', 'KM1'],
+    // Told by the key moments as the programme names them: KM1 at acceptance, arrival its own step.
+    ['acceptCase', 'ACCEPTED', 'KM1'],
+    ['reportArrival', 'ARRIVED', null],
     ['withdrawCase', 'WITHDRAWN', null],
-  ])(
-    'an entry written before entries carried their public type: %s is still %s (%s)',
-    (transition, type, milestone) => {
-      // As the earlier publisher wrote it: the transition, no publicType, no milestone.
-      const old = { ...event({}), type: 'case.transitioned' as const, transition } as Record<string, unknown>;
-      delete old.publicType;
-      delete old.milestone;
-      const parsed = parseStreamEntry(['event', JSON.stringify(old)]);
-      expect(parsed && messageOf('7-0', parsed)).toMatchObject({ type, milestone, transition });
-    },
-  );
+  ])('an entry written before entries carried their public type: %s is %s (%s)', (transition, type, milestone) => {
+    // As the earlier publisher wrote it: the transition, no publicType, no milestone.
+    const old = { ...event({}), type: 'case.transitioned' as const, transition } as Record<string, unknown>;
+    delete old.publicType;
+    delete old.milestone;
+    const parsed = parseStreamEntry(['event', JSON.stringify(old)]);
+    expect(parsed && messageOf('7-0', parsed)).toMatchObject({ type, milestone, transition });
+  });
 
   it('a disbursement takes its owner from the event, and has no status', () => {
     const message = messageOf(
@@ -114,11 +113,14 @@ describe('case event messages', () => {
     expect(parseStreamEntry(['event', JSON.stringify(event({}))])).toMatchObject({ caseId: 'c1' });
   });
 
-  it('filters: every given criterion holds, any value within one; a milestone filter matches KM2 approvals', () => {
+  it('filters: every given criterion holds, any value within one; a milestone filter matches KM1 and KM2', () => {
     const approved = messageOf('7-0', event({ transition: 'approveReintegrationPlan' }))!;
     const accepted = messageOf('8-0', event({ transition: 'acceptCase' }))!;
+    const arrived = messageOf('8-1', event({ transition: 'reportArrival' }))!;
     expect(matchesFilter(approved, { types: ['MILESTONE_REACHED'] })).toBe(true);
-    expect(matchesFilter(accepted, { types: ['MILESTONE_REACHED'] })).toBe(false);
+    expect(matchesFilter(accepted, { types: ['MILESTONE_REACHED'] })).toBe(true);
+    expect(matchesFilter(arrived, { types: ['MILESTONE_REACHED'] })).toBe(false);
+    expect(matchesFilter(arrived, { types: ['ARRIVED'] })).toBe(true);
     expect(
       matchesFilter(accepted, {
         types: ['ACCEPTED', 'CLOSED'],

@@ -12,8 +12,9 @@ const letterOnly: Package[] = ['POST_ARRIVAL'];
 
 describe('case lifecycle transitions', () => {
   it.each([
-    ['acceptCase', 'SUBMITTED', 'PARTNER', withPlan, 'ACCEPTED', undefined],
-    ['reportArrival', 'ACCEPTED', 'PARTNER', withPlan, 'ARRIVED', 'KM1'],
+    // KM1 is the application: complete when the partner accepts; the arrival report is its own step.
+    ['acceptCase', 'SUBMITTED', 'PARTNER', withPlan, 'ACCEPTED', 'KM1'],
+    ['reportArrival', 'ACCEPTED', 'PARTNER', withPlan, 'ARRIVED', undefined],
     ['submitReintegrationPlan', 'ARRIVED', 'PARTNER', withPlan, 'PLAN_SUBMITTED', undefined],
     ['submitReintegrationPlan', 'PLAN_REJECTED', 'PARTNER', withPlan, 'PLAN_SUBMITTED', undefined],
     ['approveReintegrationPlan', 'PLAN_SUBMITTED', 'MEMBER_STATE', withPlan, 'PLAN_APPROVED', 'KM2'],

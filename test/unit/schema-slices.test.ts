@@ -26,6 +26,7 @@ describe('schema slices (shared/schema-slices.ts)', () => {
       'quality/schema.graphql',
       'statistics/schema.graphql',
       'webhooks/schema.graphql',
+      'worklist/schema.graphql',
     ]);
     expect(schemaSlicePaths(new URL('../../subgraphs/partners/', import.meta.url))).toEqual(['schema.graphql']);
   });
@@ -57,6 +58,7 @@ describe('schema slices (shared/schema-slices.ts)', () => {
       'dataQuality',
       'statistics',
       ...['webhooks', 'webhookDeliveries'],
+      'myWorklist',
     ]);
     expect(fieldsOf(casesTypeDefs, 'Partner')).toEqual(['id', 'cases', 'qualityIndicators']);
     expect(fieldsOf(financeTypeDefs, 'Query')).toEqual(['tariffs', 'financeSummary']);

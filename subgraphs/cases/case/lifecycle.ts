@@ -1,11 +1,14 @@
 import type { CaseStatus, Package } from '../../../shared/domain.js';
 
 /**
- * The case lifecycle (docs/domain.md, "A case's life"): the Member State inserts the case → the partner accepts
- * it → arrival and post-arrival assistance (KM1) → the partner submits the reintegration
- * plan → the Member State approves it (KM2) or rejects it with a reason → completion
- * reported by the partner → approved by the Member State (KM3). Cases without the
- * post-return package (eligibility letter only) have no plan: KM1 leads to completion.
+ * The case lifecycle (docs/domain.md, "A case's life"), with the key moments as the programme
+ * names them: KM1 is the application (the Member State inserts the case, its eligibility is
+ * established, the assigned partner accepts it: KM1 is reached at acceptance) → arrival and
+ * post-arrival assistance reported (its own step, `arrivedAt`, not a key moment) → the partner
+ * submits the reintegration plan → the Member State approves it (KM2) or rejects it with a
+ * reason → completion reported by the partner → approved by the Member State (KM3). Cases
+ * without the post-return package (eligibility letter only) have no plan: arrival leads to
+ * completion.
  */
 export const ACTORS = ['MEMBER_STATE', 'PARTNER', 'SUPPORT_DESK'] as const;
 export type Actor = (typeof ACTORS)[number];
@@ -46,8 +49,8 @@ const hasPlan = (facts: CaseFacts) => facts.packages.includes('POST_RETURN');
 const open = (status: CaseStatus) => !FINAL_STATUSES.has(status);
 
 export const TRANSITIONS: Readonly<Record<TransitionName, TransitionRule>> = {
-  acceptCase: { actors: ['PARTNER'], from: (s) => s === 'SUBMITTED', to: 'ACCEPTED' },
-  reportArrival: { actors: ['PARTNER'], from: (s) => s === 'ACCEPTED', to: 'ARRIVED', milestone: 'KM1' },
+  acceptCase: { actors: ['PARTNER'], from: (s) => s === 'SUBMITTED', to: 'ACCEPTED', milestone: 'KM1' },
+  reportArrival: { actors: ['PARTNER'], from: (s) => s === 'ACCEPTED', to: 'ARRIVED' },
   submitReintegrationPlan: {
     actors: ['PARTNER'],
     from: (s, f) => hasPlan(f) && (s === 'ARRIVED' || s === 'PLAN_REJECTED'),

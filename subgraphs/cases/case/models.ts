@@ -61,8 +61,10 @@ export interface ReintegrationPlanDoc {
 }
 
 export interface MilestonesDoc {
-  /** KM1: arrival and post-arrival assistance reported. */
+  /** KM1: the application (inserted, eligibility established, accepted by the partner): set at acceptance. */
   km1At: Date | null;
+  /** Arrival and post-arrival assistance reported: its own step, not a key moment. Missing before upgradeKeyMoments. */
+  arrivedAt?: Date | null;
   /** KM2: reintegration plan approved. */
   km2At: Date | null;
   /** KM3: completion approved. */
@@ -171,6 +173,63 @@ export async function backfillPackageSets(Case: Model<CaseDoc>, batch = 1_000): 
       { ordered: false },
     );
     done += docs.length;
+  }
+}
+
+/**
+ * The key moments of a case from its history: KM1 at acceptance (the application), the arrival
+ * report as its own step, KM2 and KM3 unchanged. Earlier versions set `km1At` at the arrival
+ * report; a case without history entries for either step keeps what it has (an old case's
+ * `km1At` was its arrival).
+ */
+export function keyMomentsOf(
+  doc: Pick<CaseDoc, 'milestones' | 'history'>,
+): Pick<MilestonesDoc, 'km1At'> & { arrivedAt: Date | null } {
+  const history = (doc.history ?? []).filter((h): h is HistoryEntry => h != null);
+  const at = (transition: string) => {
+    const entry = history.find((h) => h.transition === transition);
+    return entry ? new Date(entry.at) : null;
+  };
+  const accepted = at('acceptCase');
+  const arrived = at('reportArrival');
+  const old = doc.milestones ?? { km1At: null, km2At: null, km3At: null };
+  const hasArrivedKey = Object.hasOwn(old, 'arrivedAt');
+  return {
+    km1At: accepted ?? (hasArrivedKey ? old.km1At : null),
+    arrivedAt: arrived ?? (hasArrivedKey ? (old.arrivedAt ?? null) : (old.km1At ?? null)),
+  };
+}
+
+const sameInstant = (a: Date | null | undefined, b: Date | null | undefined) =>
+  (a ? new Date(a).getTime() : null) === (b ? new Date(b).getTime() : null);
+
+/**
+ * Brings cases stored by a version where KM1 meant the arrival report up to the key moments as
+ * the programme names them (keyMomentsOf), in batches. Only cases without `milestones.arrivedAt`
+ * are read; returns how many changed (the statistics spans built on them must then be rebuilt).
+ */
+export async function upgradeKeyMoments(Case: Model<CaseDoc>, batch = 500): Promise<number> {
+  let changed = 0;
+  for (;;) {
+    const docs = await Case.find({ 'milestones.arrivedAt': { $exists: false } }, { milestones: 1, history: 1 })
+      .limit(batch)
+      .maxTimeMS(30_000)
+      .lean<Array<Pick<CaseDoc, '_id' | 'milestones' | 'history'>>>()
+      .exec();
+    if (docs.length === 0) return changed;
+    await Case.collection.bulkWrite(
+      docs.map((d) => {
+        const moments = keyMomentsOf(d);
+        if (!sameInstant(moments.km1At, d.milestones?.km1At) || moments.arrivedAt) changed++;
+        return {
+          updateOne: {
+            filter: { _id: d._id, 'milestones.arrivedAt': { $exists: false } },
+            update: { $set: { 'milestones.km1At': moments.km1At, 'milestones.arrivedAt': moments.arrivedAt } },
+          },
+        };
+      }),
+      { ordered: false },
+    );
   }
 }
 
@@ -309,7 +368,10 @@ const caseSchema = new Schema<CaseDoc>(
     history: { type: Schema.Types.Mixed, default: () => [] },
     eligibility: { type: Schema.Types.Mixed },
     windowFlags: { type: Schema.Types.Mixed },
-    milestones: { type: Schema.Types.Mixed, default: () => ({ km1At: null, km2At: null, km3At: null }) },
+    milestones: {
+      type: Schema.Types.Mixed,
+      default: () => ({ km1At: null, arrivedAt: null, km2At: null, km3At: null }),
+    },
     postArrivalServices: { type: [String], default: [] },
     reintegrationPlan: { type: Schema.Types.Mixed, default: null },
     reintegrationPlanVersions: { type: Schema.Types.Mixed },

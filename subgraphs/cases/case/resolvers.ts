@@ -293,7 +293,10 @@ export const caseResolvers: GraphQLResolverMap<CasesContext> = {
     reintegrationPlanVersions: (doc: CaseDoc) =>
       (doc.reintegrationPlanVersions ?? []).map((plan) => planView(plan, doc, 'reintegrationPlanVersions.')),
     erasure: (doc: CaseDoc) => (doc.erasure ? { at: doc.erasure.at, kind: doc.erasure.kind } : null),
-    milestones: (doc: CaseDoc) => doc.milestones ?? { km1At: null, km2At: null, km3At: null },
+    milestones: (doc: CaseDoc) => ({
+      arrivedAt: null,
+      ...(doc.milestones ?? { km1At: null, km2At: null, km3At: null }),
+    }),
     postArrivalServices: (doc: CaseDoc) => doc.postArrivalServices ?? [],
     allowedTransitions: (doc: CaseDoc) =>
       allowedTransitions(doc.status, doc).map((transition) => ({ transition, actors: TRANSITIONS[transition].actors })),

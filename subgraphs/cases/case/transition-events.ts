@@ -9,8 +9,8 @@ import type { TransitionName } from './lifecycle.js';
 export const TRANSITION_EVENT_TYPES: Readonly<
   Record<TransitionName, { publicType: CaseEventType; milestone?: EventMilestone }>
 > = {
-  acceptCase: { publicType: 'ACCEPTED' },
-  reportArrival: { publicType: 'MILESTONE_REACHED', milestone: 'KM1' },
+  acceptCase: { publicType: 'ACCEPTED', milestone: 'KM1' },
+  reportArrival: { publicType: 'ARRIVED' },
   submitReintegrationPlan: { publicType: 'PLAN_SUBMITTED' },
   approveReintegrationPlan: { publicType: 'PLAN_APPROVED', milestone: 'KM2' },
   rejectReintegrationPlan: { publicType: 'PLAN_REJECTED' },

@@ -182,7 +182,7 @@ function changesFor(
       return [
         { path: 'arrivalDate', value: input.arrivalDate },
         { path: 'postArrivalServices', value: input.postArrivalServices ?? [] },
-        { path: 'milestones.km1At', value: now },
+        { path: 'milestones.arrivedAt', value: now },
       ];
     case 'submitReintegrationPlan':
     case 'amendReintegrationPlan': {
@@ -231,7 +231,8 @@ function changesFor(
     case 'closeCase':
       return [{ path: 'closingReason', value: input.reason }];
     case 'acceptCase':
-      return [];
+      // KM1: the application is complete once the partner accepts the case.
+      return [{ path: 'milestones.km1At', value: now }];
   }
 }
 

@@ -257,7 +257,7 @@ export function planRecord(record: AssessedRecord, index: number, source: ChunkS
     partnerId: partnerId ?? null,
     version: 0,
     history: [],
-    milestones: { km1At: null, km2At: null, km3At: null },
+    milestones: { km1At: null, arrivedAt: null, km2At: null, km3At: null },
     postArrivalServices: [],
     reintegrationPlan: null,
     completionSummary: null,

@@ -1,6 +1,6 @@
 import type { CaseEventFacts } from '../../../shared/case-events/index.js';
 import type { CaseStatus } from '../../../shared/domain.js';
-import type { CaseDoc, PersonDoc } from '../case/models.js';
+import type { CaseDoc, HistoryEntry, MilestonesDoc, PersonDoc } from '../case/models.js';
 import { approvedPlanLines } from '../case/plan.js';
 
 /**
@@ -29,6 +29,20 @@ export function ageOn(dateOfBirth: string, on: string): number {
 
 const days = (from: Date | string | null | undefined, to: Date | string | null | undefined) =>
   from && to ? Math.max(0, Math.round((new Date(to).getTime() - new Date(from).getTime()) / DAY)) : null;
+
+/** When the case reached `status`: the last step that changed it (insertion when none did). */
+export function statusSince(
+  history: ReadonlyArray<Pick<HistoryEntry, 'from' | 'to' | 'at'>>,
+  status: CaseStatus,
+  createdAt: Date,
+): Date {
+  for (let i = history.length - 1; i >= 0; i--) {
+    const entry = history[i]!;
+    if (entry.to !== status) break;
+    if (entry.from !== entry.to) return new Date(entry.at);
+  }
+  return createdAt;
+}
 
 export function factsOf(
   doc: Pick<
@@ -68,9 +82,10 @@ export function factsOf(
   const retained = doc.erasure?.retained;
   const minors = retained ? retained.minors : people.filter((p) => ageOn(p.dateOfBirth, reference) < 18).length;
   const returnees = Math.max(doc.familySize, people.length);
-  const milestones = doc.milestones ?? { km1At: null, km2At: null, km3At: null };
+  const milestones: Partial<MilestonesDoc> = doc.milestones ?? {};
   // Entries can be missing (null) in cases stored before feed updates were recorded in the history.
   const history = (doc.history ?? []).filter((h): h is NonNullable<typeof h> => h != null);
+  const createdAt = new Date(doc.createdAt ?? Date.now());
   return {
     memberState: doc.memberState,
     countryOfOrigin: doc.countryOfOrigin,
@@ -89,15 +104,20 @@ export function factsOf(
         ? ageOn(doc.mainApplicant.dateOfBirth, reference)
         : null,
     accepted: PAST_ACCEPTANCE.has(doc.status) || history.some((h) => h.transition === 'acceptCase'),
-    daysToKm1: days(doc.departureDate, milestones.km1At),
+    daysToKm1: days(createdAt, milestones.km1At),
     daysKm1ToKm2: days(milestones.km1At, milestones.km2At),
     daysKm2ToKm3: days(milestones.km2At, milestones.km3At),
+    daysToArrival: days(doc.departureDate, milestones.arrivedAt),
+    daysArrivalToKm2: days(milestones.arrivedAt, milestones.km2At),
+    arrivalDate: doc.arrivalDate ?? null,
+    charterFlight: doc.charterFlight ?? false,
+    insertedOn: createdAt.toISOString().slice(0, 10),
+    statusSince: statusSince(history, doc.status, createdAt).toISOString(),
+    requestWindowMonths: doc.eligibility?.requestWindowMonths ?? null,
     planRejections: history.filter((h) => h.transition === 'rejectReintegrationPlan').length,
     planApprovals: history.filter((h) => h.transition === 'approveReintegrationPlan').length,
     windowFlags: (doc.windowFlags ?? []).map((flag) => flag.code),
     eligibilityOutcome: doc.eligibility?.outcome ?? null,
-    arrivalDate: doc.arrivalDate ?? null,
-    charterFlight: doc.charterFlight ?? false,
     planLines: approvedPlanLines(doc.reintegrationPlan, doc.reintegrationPlanVersions),
   };
 }
@@ -127,12 +147,16 @@ export function contribution(facts: StatsFacts): Record<string, number> {
     c.mainApplicantAgeSum = facts.mainApplicantAge;
     c.mainApplicantAgeCount = 1;
   }
+  // Counter names of spans whose meaning changed with the key moments (KM1 = the application)
+  // are new: `toKm1` and `km1ToKm2` of earlier versions measured from arrival (upgradeKeyMoments rebuilds).
   for (const [name, value] of [
-    ['toKm1', facts.daysToKm1],
-    ['km1ToKm2', facts.daysKm1ToKm2],
+    ['insertionToKm1', facts.daysToKm1],
+    ['acceptedToKm2', facts.daysKm1ToKm2],
     ['km2ToKm3', facts.daysKm2ToKm3],
+    ['departureToArrival', facts.daysToArrival],
+    ['arrivalToKm2', facts.daysArrivalToKm2],
   ] as const) {
-    if (value === null) continue;
+    if (value === null || value === undefined) continue;
     c[`durations.${name}.sum`] = value;
     c[`durations.${name}.count`] = 1;
     // Histogram by day (capped at 730) for medians.

@@ -55,9 +55,12 @@ export function medianFromHistogram(histogram: Record<string, number>): number |
   return lower;
 }
 
-const MILESTONES = [
-  ['DEPARTURE_TO_KM1', 'toKm1'],
-  ['KM1_TO_KM2', 'km1ToKm2'],
+/** The spans of a case's life (MilestoneSpan) and their counters in the read model (facts.ts, contribution). */
+export const MILESTONE_SPANS = [
+  ['INSERTION_TO_KM1', 'insertionToKm1'],
+  ['DEPARTURE_TO_ARRIVAL', 'departureToArrival'],
+  ['KM1_TO_KM2', 'acceptedToKm2'],
+  ['ARRIVAL_TO_KM2', 'arrivalToKm2'],
   ['KM2_TO_KM3', 'km2ToKm3'],
 ] as const;
 
@@ -85,7 +88,7 @@ export function presentStatistics(scope: string, doc: StatisticsDoc | null) {
     casesByCountryOfOrigin: counts(d.byCountry),
     casesByPartner: counts(d.byPartner),
     casesByStatus: counts(d.byStatus),
-    milestoneDurations: MILESTONES.map(([milestone, key]) => {
+    milestoneDurations: MILESTONE_SPANS.map(([milestone, key]) => {
       const entry = durations[key] ?? {};
       const reached = num(entry.count);
       return {

@@ -12,7 +12,7 @@ export function qualityIndicators(doc: StatisticsDoc | null) {
   const status = (d.byStatus ?? {}) as Record<string, number>;
   const ended = n(status.COMPLETED) + n(status.WITHDRAWN) + n(status.CLOSED);
   const decisions = n(d.planRejections) + n(d.planApprovals);
-  const km2 = ((d.durations ?? {}) as Record<string, { days?: Record<string, number> }>).km1ToKm2;
+  const km2 = ((d.durations ?? {}) as Record<string, { days?: Record<string, number> }>).arrivalToKm2;
   return {
     casesAssigned: n(d.cases),
     casesAccepted: n(d.accepted),

@@ -15,14 +15,17 @@ export type CaseEventFilter = {
 
 /** What changed on a case: the kinds of the `caseEvents` subscription and of webhooks. */
 export type CaseEventType =
+  /** Accepted by the partner: the application is complete (KM1); a MILESTONE_REACHED filter matches it too. */
   | 'ACCEPTED'
+  /** Arrival and post-arrival assistance reported (its own step, not a key moment). */
+  | 'ARRIVED'
   | 'CLOSED'
   | 'COMPLETION_REPORTED'
   | 'CREATED'
   | 'DISBURSEMENT_RECORDED'
   /** A message was posted on the case's thread (the event names it, never its body: read `Case.messages`). */
   | 'MESSAGE_POSTED'
-  /** KM1 (arrival reported) or KM3 (completion approved); a filter on it also matches PLAN_APPROVED (KM2). */
+  /** KM3 (completion approved); a filter on it also matches ACCEPTED (KM1) and PLAN_APPROVED (KM2). */
   | 'MILESTONE_REACHED'
   | 'PERSONAL_DATA_ERASED'
   /** The partner amended an approved plan (a new version waits for approval). */
@@ -38,9 +41,9 @@ export type CaseEventType =
   | 'WITHDRAWN';
 
 export type CaseStatus =
-  /** Accepted by the assigned partner. */
+  /** Accepted by the assigned partner: the application is complete (KM1). */
   | 'ACCEPTED'
-  /** Arrival and post-arrival assistance reported (KM1). */
+  /** Arrival and post-arrival assistance reported (its own step, `milestones.arrivedAt`). */
   | 'ARRIVED'
   | 'CLOSED'
   /** Completion approved by the Member State (KM3). */
@@ -53,7 +56,7 @@ export type CaseStatus =
   | 'PLAN_REJECTED'
   /** Reintegration plan submitted by the partner. */
   | 'PLAN_SUBMITTED'
-  /** Inserted by the Member State, waiting for the partner. */
+  /** Inserted by the Member State, waiting for the partner's acceptance (the application, KM1, is not yet complete). */
   | 'SUBMITTED'
   | 'WITHDRAWN';
 

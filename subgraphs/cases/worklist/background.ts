@@ -1,0 +1,94 @@
+import type { Config } from '../../../shared/config.js';
+import { startOwnProjector } from '../../../shared/case-events/index.js';
+import { connectDatabase } from '../../../shared/mongo.js';
+import type { LoggerFor } from '../../../shared/process.js';
+import { createRedis } from '../../../shared/redis.js';
+import { casesModels, upgradeKeyMoments } from '../case/models.js';
+import { startStatisticsProjector, type StatisticsProjector } from '../statistics/projector.js';
+import { rebuildStatistics } from '../statistics/rebuild.js';
+import {
+  rebuildWorklist,
+  WORKLIST_PROJECTION_ID,
+  WorklistProjector,
+  worklistModel,
+  worklistThresholds,
+} from './store.js';
+
+/** The cases subgraph's background work: the statistics and worklist projectors. */
+export interface CasesBackground {
+  /** Keeps `statistics` (the test system drives it directly). */
+  projector: StatisticsProjector;
+  worklist: WorklistProjector;
+  close: () => Promise<void>;
+}
+
+/**
+ * Before the projectors start, on connections of its own: brings stored cases up to the key
+ * moments as the programme names them (upgradeKeyMoments; the statistics spans are then
+ * rebuilt), and builds the worklist read model on a store that has none yet (cases stored
+ * before it existed, or seeded directly).
+ */
+export async function prepareReadModels(config: Config, loggerFor: LoggerFor): Promise<void> {
+  // Part of the subgraph process's start: logged as it.
+  const logger = loggerFor('cases-subgraph');
+  const connection = await connectDatabase(config, 'cases');
+  const redis = createRedis(config, 'cases-read-models', logger);
+  try {
+    const models = casesModels(connection);
+    const upgraded = await upgradeKeyMoments(models.Case);
+    if (upgraded > 0) {
+      const rebuilt = await rebuildStatistics(models, redis, config.QUEUE_PREFIX);
+      logger.info({ upgraded, ...rebuilt }, 'key moments upgraded (KM1 = acceptance); statistics rebuilt');
+    }
+    const checkpoint = await models.Projection.findOne({ _id: WORKLIST_PROJECTION_ID }).lean().exec();
+    if (!checkpoint) {
+      const Worklist = worklistModel(connection);
+      await Worklist.createIndexes();
+      const cases = await rebuildWorklist(models, Worklist, worklistThresholds(config), redis, config.QUEUE_PREFIX);
+      logger.info({ cases }, 'worklist read model built');
+    }
+  } finally {
+    redis.disconnect();
+    await connection.close();
+  }
+}
+
+/** Starts the cases subgraph's projectors as its process runs them. */
+export async function startCasesBackground(
+  config: Config,
+  loggerFor: LoggerFor,
+  options: { blockMs?: number } = {},
+): Promise<CasesBackground> {
+  await prepareReadModels(config, loggerFor);
+  const statistics = await startStatisticsProjector(config, loggerFor('statistics-projector'), options);
+  const logger = loggerFor('worklist-projector');
+  const thresholds = worklistThresholds(config);
+  try {
+    const worklist = await startOwnProjector(
+      config,
+      'cases',
+      'worklist-projector',
+      logger,
+      (connection, redis) =>
+        new WorklistProjector(
+          casesModels(connection),
+          worklistModel(connection),
+          thresholds,
+          redis,
+          config.QUEUE_PREFIX,
+          logger,
+          options,
+        ),
+    );
+    return {
+      projector: statistics.projector,
+      worklist: worklist.projector,
+      close: async () => {
+        await Promise.all([statistics.close(), worklist.close()]);
+      },
+    };
+  } catch (error) {
+    await statistics.close();
+    throw error;
+  }
+}
