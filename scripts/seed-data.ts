@@ -215,8 +215,11 @@ export async function seedCases(
 type SeededCase = DemoCase & { _id: Types.ObjectId };
 
 /**
- * Finance's view of seeded cases, as its projector would have built it: entitlement,
- * commitment at plan approval, and for completed cases the whole entitlement disbursed at KM3.
+ * Finance's view of seeded cases, as its projector keeps it under the programme's rules: an
+ * ineligible or withdrawn case has no entitlement to pay; every eligible case a partner
+ * accepted commits its entitlement at acceptance (KM1); the people of eligible, not withdrawn
+ * cases count towards the yearly objective; a completed case is paid per package (post-arrival
+ * money is never paid as post-return), the post-return package per delivered plan line.
  */
 async function writeLedger(
   ledger: LedgerModels,
@@ -236,28 +239,42 @@ async function writeLedger(
       departureDate: c.departureDate,
       month: c.departureDate.slice(0, 7),
     };
-    const entitlement = entitlementOf(facts, PROGRAMME_TARIFFS);
-    const approval = c.history.find((h) => h.transition === 'approveReintegrationPlan');
-    for (const entry of peopleDelta(null, facts)) addSpend(entry);
-    if (approval) addSpend(commitmentInc(facts, entitlement.lines, approval.at));
-    const disbursed = c.status === 'COMPLETED' && c.milestones.km3At ? entitlement.totalCents : 0;
-    if (disbursed > 0) {
-      const pkg = c.packages.includes('POST_RETURN') ? 'POST_RETURN' : c.packages[0]!;
-      const date = c.milestones.km3At!.toISOString().slice(0, 10);
-      addSpend(disbursementInc(facts, pkg, disbursed, date));
-      disbursements.push({
-        _id: `${c._id.toHexString()}:1`,
-        caseId: c._id.toHexString(),
-        seq: 1,
-        kind: 'CASH',
-        package: pkg,
-        date,
-        amountCents: disbursed,
-        cumulativeCents: disbursed,
-        recordedAt: c.milestones.km3At!,
-        recordedBy: `${c.partnerId}-case-worker`,
-        partnerId: c.partnerId,
-      });
+    const payable = c.eligibility.outcome !== 'INELIGIBLE' && c.status !== 'WITHDRAWN';
+    const entitlement = payable ? entitlementOf(facts, PROGRAMME_TARIFFS) : { totalCents: 0, lines: [] };
+    const acceptance = payable ? c.history.find((h) => h.transition === 'acceptCase') : undefined;
+    if (payable) for (const entry of peopleDelta(null, facts)) addSpend(entry);
+    if (acceptance) addSpend(commitmentInc(facts, entitlement.lines, acceptance.at));
+    let disbursed = 0;
+    if (payable && c.status === 'COMPLETED' && c.milestones.km3At && c.partnerId) {
+      const date = c.milestones.km3At.toISOString().slice(0, 10);
+      const pay = (pkg: Package, amountCents: number, lineId: string | null) => {
+        if (amountCents <= 0) return;
+        disbursed += amountCents;
+        addSpend(disbursementInc(facts, pkg, amountCents, date));
+        const seq = disbursements.filter((d) => d.caseId === c._id.toHexString()).length + 1;
+        disbursements.push({
+          _id: `${c._id.toHexString()}:${seq}`,
+          caseId: c._id.toHexString(),
+          seq,
+          kind: 'CASH',
+          package: pkg,
+          ...(lineId ? { lineId } : {}),
+          date,
+          amountCents,
+          cumulativeCents: disbursed,
+          recordedAt: c.milestones.km3At!,
+          recordedBy: `${c.partnerId}-case-worker`,
+          partnerId: c.partnerId!,
+        } as DisbursementDoc);
+      };
+      for (const pkg of c.packages) {
+        if (pkg !== 'POST_RETURN') {
+          const owed = entitlement.lines.filter((l) => l.package === pkg).reduce((sum, l) => sum + l.amountCents, 0);
+          pay(pkg, owed, null);
+        } else
+          for (const line of c.reintegrationPlan?.lines ?? [])
+            if (line.status === 'DELIVERED') pay('POST_RETURN', line.budgetCents, line.lineId);
+      }
     }
     ledgerRows.push({
       _id: c._id.toHexString(),
@@ -270,8 +287,8 @@ async function writeLedger(
       departureDate: c.departureDate,
       entitlementCents: entitlement.totalCents,
       entitlementLines: entitlement.lines,
-      committedCents: approval ? entitlement.totalCents : 0,
-      committedAt: approval ? approval.at : null,
+      committedCents: acceptance ? entitlement.totalCents : 0,
+      committedAt: acceptance ? acceptance.at : null,
       disbursedCents: disbursed,
       lastEventId: '0-0',
     });
