@@ -97,6 +97,24 @@ export const ERROR_DEFINITIONS = {
     description: 'no partner covers the country and packages on that day (the message says what coverage there is)',
   },
   ENTITLEMENT_EXCEEDED: { client: true, description: 'a disbursement would take the case above its entitlement' },
+  POST_ARRIVAL_WINDOW_CLOSED: {
+    client: true,
+    description:
+      'a post-arrival or charter-arrival service or payment dated after the window closed (3 days from arrival, ' +
+      '1 for a charter arrival; `extensions.boundary`, `extensions.date`)',
+  },
+  POST_RETURN_WINDOW_CLOSED: {
+    client: true,
+    description: 'a post-return service or payment dated more than 12 months after departure (`extensions.boundary`)',
+  },
+  REQUEST_WINDOW_CLOSED: {
+    client: true,
+    description: "assistance requested (or the case inserted) after the Member State's request window closed",
+  },
+  BEFORE_WINDOW_OPENS: {
+    client: true,
+    description: 'a service or payment dated before its window opens (before arrival, or before departure)',
+  },
   RATE_LIMITED: {
     client: true,
     status: 429,
@@ -374,3 +392,10 @@ export function maskError(production: boolean, onMasked?: (error: GraphQLFormatt
     };
   };
 }
+
+/** A date outside one of the case's windows (subgraphs/cases/case/windows.ts computes them). */
+export const windowClosed = (
+  code: 'POST_ARRIVAL_WINDOW_CLOSED' | 'POST_RETURN_WINDOW_CLOSED' | 'REQUEST_WINDOW_CLOSED' | 'BEFORE_WINDOW_OPENS',
+  message: string,
+  extensions: { boundary: string; date: string },
+) => codedError(code, message, extensions);
