@@ -1,5 +1,7 @@
 import type { Connection } from 'mongoose';
-import { COUNTRIES_OF_ORIGIN, MEMBER_STATES, PACKAGES, PARTNERS, type Package } from '../shared/domain.js';
+import { COUNTRIES_OF_ORIGIN, PACKAGES, PARTNERS, type Package } from '../shared/domain.js';
+import { RELEASED_MEMBER_STATES } from '../subgraphs/coverage/released.js';
+import { referenceCopyModel } from '../subgraphs/cases/reference/copy.js';
 import { clearCollection, ensureIndexes } from '../shared/mongo.js';
 import { caseIdOf, casesModels, packageSetOf } from '../subgraphs/cases/case/models.js';
 import { feedModels } from '../subgraphs/cases/ingestion/index.js';
@@ -82,6 +84,7 @@ export async function seedReferenceData(db: SeedConnections): Promise<void> {
   // Every model registered first: ensureIndexes creates the indexes of registered models.
   casesModels(db.cases);
   feedModels(db.cases);
+  referenceCopyModel(db.cases);
   personalDataReadModel(db.cases);
   ledgerModels(db.finance);
   for (const connection of Object.values(db)) await ensureIndexes(connection);
@@ -117,8 +120,12 @@ export async function seedReferenceData(db: SeedConnections): Promise<void> {
     })),
   );
   await coverage.MemberState.bulkWrite(
-    MEMBER_STATES.map((m) => ({
-      replaceOne: { filter: { _id: m.code }, replacement: { _id: m.code, name: m.name }, upsert: true },
+    RELEASED_MEMBER_STATES.map((m) => ({
+      replaceOne: {
+        filter: { _id: m.code },
+        replacement: { _id: m.code, name: m.name, joinedOn: m.joinedOn },
+        upsert: true,
+      },
     })),
   );
   await coverage.Coverage.bulkWrite(

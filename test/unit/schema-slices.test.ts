@@ -56,7 +56,7 @@ describe('schema slices (shared/schema-slices.ts)', () => {
       ...['webhooks', 'webhookDeliveries'],
     ]);
     expect(fieldsOf(casesTypeDefs, 'Partner')).toEqual(['id', 'cases', 'qualityIndicators']);
-    expect(fieldsOf(financeTypeDefs, 'Query')).toEqual(['tariffs', 'financeSummary']);
+    expect(fieldsOf(financeTypeDefs, 'Query')).toEqual(['tariffs', 'tariffChanges', 'financeSummary']);
     expect(fieldsOf(financeTypeDefs, 'Case').slice(-4)).toEqual([
       'entitlement',
       'commitment',
