@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { Types } from 'mongoose';
 import { generateCases } from '../../scripts/demo/generate.js';
+import { seededCaseEvents } from '../../scripts/seed-data.js';
 import { PACKAGES, type CaseStatus } from '../../shared/domain.js';
 import { addMonths } from '../../subgraphs/cases/case/eligibility.js';
 import { decideTransition, type Actor, type TransitionName } from '../../subgraphs/cases/case/lifecycle.js';
@@ -233,6 +235,35 @@ describe('demo data distributions', () => {
       expect(c.returnType).toBe('FORCED');
       expect(c.charterFlight).toBe(true);
     }
+  });
+
+  it('seeded events end in the case state; only completed cases are paid, per package', () => {
+    let paidCases = 0;
+    for (const c of cases) {
+      const events = seededCaseEvents({ ...c, _id: new Types.ObjectId() });
+      expect(events[0]!.type).toBe('case.created');
+      expect(events.filter((e) => e.after).at(-1)!.after!.status).toBe(c.status);
+      const paid = events.filter((e) => e.type === 'case.disbursed').map((e) => e.disbursement!);
+      if (c.status !== 'COMPLETED' || c.eligibility.outcome === 'INELIGIBLE') {
+        expect(paid).toEqual([]);
+        continue;
+      }
+      paidCases++;
+      const entitlement = computeEntitlement(
+        { packages: c.packages, returnType: c.returnType, familySize: c.familySize, referenceDate: c.departureDate },
+        PROGRAMME_TARIFFS,
+      );
+      for (const pkg of c.packages) {
+        const owed = entitlement.lines.filter((l) => l.package === pkg).reduce((n, l) => n + l.amountCents, 0);
+        const sum = paid.filter((d) => d.package === pkg).reduce((n, d) => n + d.amountCents, 0);
+        if (pkg === 'POST_RETURN') {
+          const delivered = c.reintegrationPlan!.lines.reduce((n, l) => n + l.budgetCents, 0);
+          expect(sum).toBe(delivered);
+          expect(sum).toBeLessThanOrEqual(owed);
+        } else expect(sum).toBe(owed);
+      }
+    }
+    expect(paidCases).toBeGreaterThan(1_000);
   });
 
   it('is deterministic for a seed and differs between seeds', () => {
