@@ -1,5 +1,7 @@
 import type { Connection } from 'mongoose';
-import { COUNTRIES_OF_ORIGIN, MEMBER_STATES, PACKAGES, PARTNERS, type Package } from '../shared/domain.js';
+import { COUNTRIES_OF_ORIGIN, PACKAGES, PARTNERS, type Package } from '../shared/domain.js';
+import { RELEASED_MEMBER_STATES } from '../subgraphs/coverage/released.js';
+import { referenceCopyModel } from '../subgraphs/cases/reference/copy.js';
 import { clearCollection, ensureIndexes } from '../shared/mongo.js';
 import { caseIdOf, casesModels, packageSetOf } from '../subgraphs/cases/case/models.js';
 import { feedModels } from '../subgraphs/cases/ingestion/index.js';
@@ -11,13 +13,9 @@ import { partnersModels } from '../subgraphs/partners/models.js';
 import type { Types } from 'mongoose';
 import { addInto, contribution, factsOf, scopesOf } from '../subgraphs/cases/statistics/facts.js';
 import type { CaseDoc } from '../subgraphs/cases/case/models.js';
-import {
-  commitmentInc,
-  disbursementInc,
-  entitlementOf,
-  peopleDelta,
-  type FinanceFacts,
-} from '../subgraphs/finance/ledger/projection.js';
+import { entitlementOf } from '../subgraphs/finance/ledger/projection.js';
+import { financeEffects } from '../subgraphs/finance/ledger/projector.js';
+import type { CaseEvent } from '../shared/case-events/index.js';
 import {
   ledgerModels,
   type CaseFinanceDoc,
@@ -82,6 +80,7 @@ export async function seedReferenceData(db: SeedConnections): Promise<void> {
   // Every model registered first: ensureIndexes creates the indexes of registered models.
   casesModels(db.cases);
   feedModels(db.cases);
+  referenceCopyModel(db.cases);
   personalDataReadModel(db.cases);
   ledgerModels(db.finance);
   for (const connection of Object.values(db)) await ensureIndexes(connection);
@@ -117,8 +116,12 @@ export async function seedReferenceData(db: SeedConnections): Promise<void> {
     })),
   );
   await coverage.MemberState.bulkWrite(
-    MEMBER_STATES.map((m) => ({
-      replaceOne: { filter: { _id: m.code }, replacement: { _id: m.code, name: m.name }, upsert: true },
+    RELEASED_MEMBER_STATES.map((m) => ({
+      replaceOne: {
+        filter: { _id: m.code },
+        replacement: { _id: m.code, name: m.name, joinedOn: m.joinedOn },
+        upsert: true,
+      },
     })),
   );
   await coverage.Coverage.bulkWrite(
@@ -215,8 +218,94 @@ export async function seedCases(
 type SeededCase = DemoCase & { _id: Types.ObjectId };
 
 /**
- * Finance's view of seeded cases, as its projector would have built it: entitlement,
- * commitment at plan approval, and for completed cases the whole entitlement disbursed at KM3.
+ * The events a seeded case would have published, in order: its creation, each step of its
+ * history (with the facts before and after), and, once completed, the partner's disbursements:
+ * per package, the post-return package per delivered plan line (post-arrival money is never
+ * paid as post-return).
+ */
+export function seededCaseEvents(c: SeededCase): CaseEvent[] {
+  const caseId = c._id.toHexString();
+  const stateAt = (steps: number): CaseDoc => {
+    const history = c.history.slice(0, steps);
+    const last = history.at(-1);
+    const reached = (at: Date | null) => (at && last && at.getTime() <= last.at.getTime() ? at : null);
+    return {
+      ...(c as unknown as CaseDoc),
+      status: last ? last.to : steps === 0 && c.history.length > 0 ? 'SUBMITTED' : c.status,
+      history: history as CaseDoc['history'],
+      milestones: {
+        km1At: reached(c.milestones.km1At),
+        km2At: reached(c.milestones.km2At),
+        km3At: reached(c.milestones.km3At),
+      },
+    };
+  };
+  const events: CaseEvent[] = [
+    {
+      type: 'case.created',
+      caseId,
+      version: 0,
+      at: c.createdAt.toISOString(),
+      before: null,
+      after: factsOf(stateAt(0)),
+    },
+  ];
+  c.history.forEach((h, i) => {
+    events.push({
+      type: 'case.transitioned',
+      caseId,
+      version: i + 1,
+      at: h.at.toISOString(),
+      transition: h.transition,
+      before: factsOf(stateAt(i)),
+      after: factsOf(stateAt(i + 1)),
+    });
+  });
+  if (c.status === 'COMPLETED' && c.milestones.km3At && c.partnerId && c.eligibility.outcome !== 'INELIGIBLE') {
+    const at = c.milestones.km3At.toISOString();
+    const owed = entitlementOf(
+      { ...factsOf(stateAt(c.history.length)), returnees: c.familySize },
+      PROGRAMME_TARIFFS,
+    ).lines;
+    // Each payment is dated inside its package's window: post-arrival money on the arrival day,
+    // post-return money on the day its plan line was delivered, naming the line.
+    const pay = (pkg: Package, amountCents: number, date: string | null, planLineId?: string) => {
+      if (amountCents <= 0 || !date) return;
+      events.push({
+        type: 'case.disbursed',
+        caseId,
+        version: c.history.length,
+        at,
+        before: null,
+        after: null,
+        disbursement: { amountCents, package: pkg, kind: 'CASH', date, ...(planLineId ? { planLineId } : {}) },
+        owner: { memberState: c.memberState, partnerId: c.partnerId, countryOfOrigin: c.countryOfOrigin },
+      });
+    };
+    for (const pkg of c.packages) {
+      if (pkg !== 'POST_RETURN')
+        pay(
+          pkg,
+          owed.filter((l) => l.package === pkg).reduce((sum, l) => sum + l.amountCents, 0),
+          c.arrivalDate ?? null,
+        );
+      else
+        for (const line of c.reintegrationPlan?.lines ?? [])
+          if (line.status === 'DELIVERED')
+            pay('POST_RETURN', line.budgetCents, line.deliveries.at(-1)?.date ?? null, line.lineId);
+    }
+  }
+  return events;
+}
+
+/** A case's ledger entry before finance has applied anything to it (as the projector inserts it). */
+const NEW_LEDGER_ENTRY = { committedCents: 0, committedAt: null, disbursedCents: 0 } as unknown as CaseFinanceDoc;
+
+/**
+ * Finance's view of seeded cases, as its projector builds it: each case's events replayed
+ * through the projector's own decisions (financeEffects), so the seeded ledger follows the
+ * programme's money rules as the projector applies them (entitlements, commitments,
+ * disbursements, people against the objective), never a copy of them.
  */
 async function writeLedger(
   ledger: LedgerModels,
@@ -226,56 +315,41 @@ async function writeLedger(
   const ledgerRows: CaseFinanceDoc[] = [];
   const disbursements: DisbursementDoc[] = [];
   for (const c of cases) {
-    const facts: FinanceFacts = {
-      memberState: c.memberState,
-      countryOfOrigin: c.countryOfOrigin,
-      partnerId: c.partnerId,
-      packages: c.packages,
-      returnType: c.returnType,
-      returnees: c.familySize,
-      departureDate: c.departureDate,
-      month: c.departureDate.slice(0, 7),
-    };
-    const entitlement = entitlementOf(facts, PROGRAMME_TARIFFS);
-    const approval = c.history.find((h) => h.transition === 'approveReintegrationPlan');
-    for (const entry of peopleDelta(null, facts)) addSpend(entry);
-    if (approval) addSpend(commitmentInc(facts, entitlement.lines, approval.at));
-    const disbursed = c.status === 'COMPLETED' && c.milestones.km3At ? entitlement.totalCents : 0;
-    if (disbursed > 0) {
-      const pkg = c.packages.includes('POST_RETURN') ? 'POST_RETURN' : c.packages[0]!;
-      const date = c.milestones.km3At!.toISOString().slice(0, 10);
-      addSpend(disbursementInc(facts, pkg, disbursed, date));
-      disbursements.push({
-        _id: `${c._id.toHexString()}:1`,
-        caseId: c._id.toHexString(),
-        seq: 1,
-        kind: 'CASH',
-        package: pkg,
-        date,
-        amountCents: disbursed,
-        cumulativeCents: disbursed,
-        recordedAt: c.milestones.km3At!,
-        recordedBy: `${c.partnerId}-case-worker`,
-        partnerId: c.partnerId,
-      });
-    }
-    ledgerRows.push({
-      _id: c._id.toHexString(),
-      memberState: c.memberState,
-      countryOfOrigin: c.countryOfOrigin,
-      partnerId: c.partnerId,
-      packages: c.packages,
-      returnType: c.returnType,
-      familySize: c.familySize,
-      departureDate: c.departureDate,
-      entitlementCents: entitlement.totalCents,
-      entitlementLines: entitlement.lines,
-      committedCents: approval ? entitlement.totalCents : 0,
-      committedAt: approval ? approval.at : null,
-      disbursedCents: disbursed,
-      lastEventId: '0-0',
+    const caseId = c._id.toHexString();
+    let entry: CaseFinanceDoc | null = null;
+    seededCaseEvents(c).forEach((event, i) => {
+      const id = `0-${i + 1}`;
+      const effects = financeEffects(id, event, entry, PROGRAMME_TARIFFS);
+      for (const spend of effects.spend) addSpend(spend);
+      if (effects.entry)
+        entry = {
+          ...(entry ?? NEW_LEDGER_ENTRY),
+          ...(effects.entry as unknown as CaseFinanceDoc),
+          _id: caseId,
+        };
+      if (effects.disbursedCents !== null && entry && event.disbursement) {
+        const current: CaseFinanceDoc = entry;
+        entry = { ...current, disbursedCents: current.disbursedCents + effects.disbursedCents, lastEventId: id };
+        const seq = disbursements.filter((d) => d.caseId === caseId).length + 1;
+        disbursements.push({
+          _id: `${caseId}:${seq}`,
+          caseId,
+          seq,
+          kind: 'CASH',
+          package: event.disbursement.package as Package,
+          planLineId: event.disbursement.planLineId ?? null,
+          date: event.disbursement.date,
+          amountCents: event.disbursement.amountCents,
+          cumulativeCents: entry.disbursedCents,
+          recordedAt: new Date(event.at),
+          recordedBy: `${c.partnerId}-case-worker`,
+          partnerId: c.partnerId!,
+        } as DisbursementDoc);
+      }
     });
+    // Read from the live stream from its start: the seeded entries carry no stream position.
+    if (entry) ledgerRows.push({ ...(entry as CaseFinanceDoc), lastEventId: '0-0' });
   }
-  await ledger.CaseFinance.collection.insertMany(ledgerRows as never[]);
+  if (ledgerRows.length > 0) await ledger.CaseFinance.collection.insertMany(ledgerRows as never[]);
   if (disbursements.length > 0) await ledger.Disbursement.collection.insertMany(disbursements as never[]);
 }

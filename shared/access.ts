@@ -148,6 +148,8 @@ const isOperator = (principal: Principal | null) => principal !== null && OPERAT
 
 export const maySetBudgets = isOperator;
 export const mayChangeCoverage = isOperator;
+/** Reference data (countries of origin, Member States, tariff versions): the support desk or an administrator. */
+export const mayChangeReferenceData = isOperator;
 export const mayReplayIngestion = isOperator;
 
 /** A Member State's eligibility rules: its own authority, or an administrator. */

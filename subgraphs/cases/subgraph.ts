@@ -30,6 +30,8 @@ import { eraseCase } from './data-protection/erasure.js';
 import { dataProtectionDeps } from './data-protection/retention.js';
 import { WebhookApi, webhookModels } from './webhooks/index.js';
 import type { Redis } from 'ioredis';
+import { keepReferenceCopy } from './reference/index.js';
+import { referenceCopyModel } from './reference/copy.js';
 import type { Config } from '../../shared/config.js';
 import { publishCaseEvents, type CaseEvent } from '../../shared/case-events/index.js';
 import { createRedis } from '../../shared/redis.js';
@@ -87,6 +89,9 @@ export function casesSubgraph(
   const messages = caseMessageModels(connection);
   const ownRedis = redis ? undefined : createRedis(config, 'cases-subgraph');
   const client = redis ?? ownRedis!;
+  // The copy of the reference lists (collection referenceData), kept from the reference-data stream.
+  referenceCopyModel(connection);
+  keepReferenceCopy(connection, client, config.QUEUE_PREFIX);
   const publish = (events: ReadonlyArray<CaseEvent>) => publishCaseEvents(client, config.QUEUE_PREFIX, events);
   // A change is announced to every gateway; one lost (Redis away) is made good by their periodic reload.
   const profiles = new ProfileStore(profileModels(connection), async (notice) => {

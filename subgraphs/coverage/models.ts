@@ -10,6 +10,18 @@ export interface CountryDoc {
 export interface MemberStateDoc {
   _id: string;
   name: string;
+  /** The day it joined the programme, YYYY-MM-DD (the programme's start for those stored before). */
+  joinedOn?: string;
+}
+
+/** One audited change to the reference data: who, when, what before and after. */
+export interface ReferenceChangeDoc {
+  at: Date;
+  actor: { role: string; subject: string };
+  kind: 'COUNTRY_OF_ORIGIN' | 'MEMBER_STATE';
+  code: string;
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown>;
 }
 
 export interface CoverageDoc {
@@ -25,9 +37,21 @@ const countrySchema = new Schema<CountryDoc>(
   { collection: 'countries', versionKey: false },
 );
 const memberStateSchema = new Schema<MemberStateDoc>(
-  { _id: String, name: { type: String, required: true } },
+  { _id: String, name: { type: String, required: true }, joinedOn: { type: String } },
   { collection: 'memberStates', versionKey: false },
 );
+const referenceChangeSchema = new Schema<ReferenceChangeDoc>(
+  {
+    at: { type: Date, required: true },
+    actor: { role: String, subject: String },
+    kind: { type: String, required: true },
+    code: { type: String, required: true },
+    before: { type: Schema.Types.Mixed, default: null },
+    after: { type: Schema.Types.Mixed, required: true },
+  },
+  { collection: 'referenceChanges', versionKey: false },
+);
+referenceChangeSchema.index({ at: -1 }, { name: 'at_desc' });
 const coverageSchema = new Schema<CoverageDoc>(
   {
     countryCode: { type: String, required: true },
@@ -44,6 +68,7 @@ export interface CoverageModels {
   Country: Model<CountryDoc>;
   MemberState: Model<MemberStateDoc>;
   Coverage: Model<CoverageDoc>;
+  ReferenceChange: Model<ReferenceChangeDoc>;
 }
 
 export function coverageModels(connection: Connection): CoverageModels {
@@ -53,5 +78,6 @@ export function coverageModels(connection: Connection): CoverageModels {
     Country: get('Country', countrySchema),
     MemberState: get('MemberState', memberStateSchema),
     Coverage: get('Coverage', coverageSchema),
+    ReferenceChange: get('ReferenceChange', referenceChangeSchema),
   };
 }

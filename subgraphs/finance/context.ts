@@ -3,6 +3,7 @@ import type { Principal } from '../../shared/auth.js';
 import type { CaseEvent } from '../../shared/case-events/index.js';
 import type { FinanceAccess } from './ledger/access.js';
 import type { CaseFinanceDoc, DisbursementDoc, LedgerModels, SpendDoc } from './ledger/models.js';
+import type { ReferenceChange } from '../cases/reference/stream.js';
 import type { FinanceLoaders } from './tariffs/loaders.js';
 import type { FinanceModels } from './tariffs/models.js';
 
@@ -20,6 +21,8 @@ export interface FinanceContext {
   loaders: FinanceLoaders;
   /** The access rules, applied in one place (ledger/access.ts). */
   access: FinanceAccess;
+  /** Appends a tariff version to the reference-data stream the cases subgraph keeps its copy from. */
+  publishReference: (change: ReferenceChange) => Promise<string>;
   /** Today, YYYY-MM-DD; injectable so tests are not date-dependent. */
   today: () => string;
 }

@@ -11,6 +11,7 @@ import { createFinanceLoaders } from './tariffs/loaders.js';
 import { financeModels } from './tariffs/models.js';
 import { tariffResolvers } from './tariffs/resolvers.js';
 import type { Redis } from 'ioredis';
+import { publishReferenceChange, type ReferenceChange } from '../cases/reference/stream.js';
 import type { Config } from '../../shared/config.js';
 import { publishCaseEvents, type CaseEvent } from '../../shared/case-events/index.js';
 import type { Logger } from '../../shared/logger.js';
@@ -40,6 +41,7 @@ export function financeSubgraph(
   const redis = options.redis ?? createRedis(config, 'finance-subgraph', options.logger);
   const today = options.today ?? (() => new Date().toISOString().slice(0, 10));
   const publish = (events: ReadonlyArray<CaseEvent>) => publishCaseEvents(redis, config.QUEUE_PREFIX, events);
+  const publishReference = (change: ReferenceChange) => publishReferenceChange(redis, config.QUEUE_PREFIX, change);
   return {
     name: 'finance',
     typeDefs: financeTypeDefs,
@@ -53,6 +55,7 @@ export function financeSubgraph(
         ledger,
         access: new FinanceAccess(principal, ledger.caseById),
         publish,
+        publishReference,
         today,
       };
     },

@@ -185,6 +185,9 @@ const MUTATIONS: Record<
   },
   setEligibilityRules: { subgraph: 'cases', target: null, why: 'Member States are public reference data' },
   assignCoverage: { subgraph: 'coverage', target: null, why: 'countries and partners are public reference data' },
+  addCountryOfOrigin: { subgraph: 'coverage', target: null, why: 'countries of origin are public reference data' },
+  addMemberState: { subgraph: 'coverage', target: null, why: 'Member States are public reference data' },
+  addTariffVersion: { subgraph: 'finance', target: null, why: 'tariffs are public reference data' },
   setAnnualBudget: { subgraph: 'finance', target: null, why: 'the programme budget of a year; no per-principal scope' },
 };
 

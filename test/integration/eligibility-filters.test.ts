@@ -186,3 +186,39 @@ describe('eligibility at ingestion, per-Member-State rules, and case filters', (
     expect(badDate.body.errors![0]!.extensions!.code).toMatch(/BAD_USER_INPUT|GRAPHQL_VALIDATION_FAILED/);
   });
 });
+
+/** The demo data stores each case's eligibility: the filter finds the seeded cases by it (issue #15). */
+describe('seeded demo cases and the eligibility filter', () => {
+  let system: TestSystem;
+  beforeAll(async () => {
+    system = await startTestSystem({ cases: 400, seed: 11 });
+  });
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  it('filtering on each outcome finds the seeded cases that show it, and they add up to all of them', async () => {
+    const stored = await casesModels(system.connections.cases).Case.find().lean<CaseDoc[]>().exec();
+    const count = async (outcomes: string[] | null) => {
+      const filter = outcomes ? { eligibilityOutcomes: outcomes } : {};
+      const { body } = await system.graphql<{ cases: { totalCount: number } }>(
+        `query($filter: CaseFilter) { cases(first: 1, filter: $filter) { totalCount } }`,
+        { filter },
+      );
+      expect(body.errors).toBeUndefined();
+      return body.data!.cases.totalCount;
+    };
+    const eligible = await count(['ELIGIBLE']);
+    expect(eligible).toBe(stored.filter((c) => c.eligibility?.outcome === 'ELIGIBLE').length);
+    expect(eligible).toBeGreaterThan(stored.length * 0.85);
+    const ineligible = await count(['INELIGIBLE']);
+    expect(ineligible).toBeGreaterThan(0);
+    const letter = await count(['ELIGIBILITY_LETTER_ONLY']);
+    expect(eligible + ineligible + letter).toBe(await count(null));
+    // The ineligible are closed without a partner, and finance owes them nothing.
+    for (const c of stored.filter((x) => x.eligibility?.outcome === 'INELIGIBLE')) {
+      expect(c.status).toBe('CLOSED');
+      expect(c.partnerId).toBeNull();
+    }
+  });
+});

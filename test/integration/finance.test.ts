@@ -5,6 +5,16 @@ import { ledgerModels } from '../../subgraphs/finance/ledger/models.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';
 
 /** Entitlement from docs/domain.md's table, computed here independently of the finance code. */
+/**
+ * What the demo data's partners paid a completed case: each arrival package's entitlement,
+ * and the post-return package per delivered plan line (never post-arrival money as post-return).
+ */
+function paidAtCompletionCents(c: CaseDoc): number {
+  const lines = (c.reintegrationPlan as { lines?: Array<{ status: string; budgetCents: number }> } | null)?.lines ?? [];
+  const delivered = lines.filter((l) => l.status === 'DELIVERED').reduce((n, l) => n + l.budgetCents, 0);
+  return entitlementCents({ ...c, packages: c.packages.filter((p) => p !== 'POST_RETURN') }) + delivered;
+}
+
 function entitlementCents(c: Pick<CaseDoc, 'packages' | 'returnType' | 'familySize'>): number {
   let total = 0;
   if (c.packages.includes('POST_ARRIVAL')) total += 615_00 * c.familySize;
@@ -72,7 +82,7 @@ describe('finance: commitments, disbursements within the entitlement, budget aga
         .reduce((n, c) => n + entitlementCents(c), 0);
       const disbursed = cases
         .filter((c) => c.status === 'COMPLETED' && new Date(c.milestones.km3At!).getUTCFullYear() === year)
-        .reduce((n, c) => n + entitlementCents(c), 0);
+        .reduce((n, c) => n + paidAtCompletionCents(c), 0);
       expect(s).toMatchObject({
         year,
         objectivePeople: 7_000,

@@ -1,6 +1,7 @@
 import { withTraceContext } from '../../../shared/telemetry/index.js';
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { keepReferenceCopy } from '../reference/index.js';
 import type { Config } from '../../../shared/config.js';
 import type { Logger } from '../../../shared/logger.js';
 import type { ingestWorkerMetrics } from '../../../shared/metrics.js';
@@ -75,6 +76,8 @@ export function createIngestWorker(deps: {
   metrics?: ReturnType<typeof ingestWorkerMetrics>;
 }): Worker<IngestChunkJob, ChunkReport> {
   const { logger, feeds } = deps;
+  // Records are checked against the cases subgraph's copy of the reference lists, kept from their stream.
+  keepReferenceCopy(deps.models.Case.db, deps.redis, deps.config.QUEUE_PREFIX);
   const maxStalls = deps.config.INGEST_MAX_STALLS ?? 2;
   const limits = {
     problemsPerRecord: deps.config.INGEST_MAX_PROBLEMS_PER_RECORD,

@@ -15,6 +15,8 @@ import type { AssignmentAnswer } from './assignment.js';
 import type { ChunkReport, FeedDuplicates, IngestChunk, RecordOutcome, RejectedRecord } from './contract.js';
 import { comparableName, duplicateRejection, duplicatesInChunk, isReplayedWrite } from './duplicates.js';
 import { hasDetails, validateRecord, type CanonicalRecord } from './record.js';
+import { RELEASED_REFERENCE_LISTS, type ReferenceLists } from '../reference/index.js';
+import { caseDayOf, joiningDateBreach } from '../reference/rules.js';
 
 /**
  * Every decision the worker takes about a record, without the store: rejected or accepted,
@@ -71,6 +73,22 @@ export interface AssessmentContext {
   requestWindowMonths: number;
   now: Date;
   problemsPerRecord: number;
+  /** The reference lists in force (the cases subgraph's stored copy); the released lists when absent. */
+  reference?: ReferenceLists;
+}
+
+/**
+ * A record of a Member State dated before the Member State joined the programme is refused
+ * (reference data, subgraphs/cases/reference/rules.ts).
+ */
+export function joiningRejection(
+  record: CanonicalRecord,
+  position: number,
+  reference: Pick<ReferenceLists, 'memberStateJoinedOn'>,
+  today: string,
+): RejectedRecord | null {
+  const breach = joiningDateBreach(reference.memberStateJoinedOn, record.memberState, caseDayOf(record, today));
+  return breach ? { position, caseReference: record.caseReference, path: 'departureDate', message: breach } : null;
 }
 
 /**
@@ -94,7 +112,8 @@ export function assessChunk(
     // A feed carries one record per case: a second one is refused, never silently merged.
     const earlier = duplicates[position];
     if (earlier) return reject(duplicateRejection(position, referenceOf(raw), earlier));
-    const result = validateRecord(raw, context.problemsPerRecord);
+    const reference = context.reference ?? RELEASED_REFERENCE_LISTS;
+    const result = validateRecord(raw, context.problemsPerRecord, reference);
     if (!result.ok)
       return reject(...result.problems.map((problem) => ({ position, caseReference: referenceOf(raw), ...problem })));
     const record = result.record;
@@ -108,6 +127,8 @@ export function assessChunk(
           `this feed was pushed by ${job.memberState}, which may only send its own cases`,
       });
     }
+    const notYetJoined = joiningRejection(record, position, reference, today);
+    if (notYetJoined) return reject(notYetJoined);
     gaps.push(recordGaps(raw));
     // Without a request date, the insertion day (today) is checked against the window; the stored date stays null.
     const assessed = assessRecordEligibility(

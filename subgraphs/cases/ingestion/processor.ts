@@ -8,6 +8,7 @@ import { MAX_PROBLEMS_PER_RECORD } from './record.js';
 import { upsertRecords } from './upsert.js';
 import { applyChunkQuality } from '../quality/model.js';
 import { qualityIncrement } from '../quality/rules.js';
+import { referenceLists } from '../reference/index.js';
 
 /** Publishes a chunk's case events; `onceKey` makes a retried chunk publish them at most once. */
 export type PublishEvents = (events: ReadonlyArray<CaseEvent>, onceKey?: string) => Promise<unknown>;
@@ -37,7 +38,9 @@ export async function processIngestChunk(
   const rulesDoc = await models.MemberStateRules.findOne({ _id: job.memberState }).lean().exec();
   const requestWindowMonths = rulesDoc?.requestWindowMonths ?? DEFAULT_ELIGIBILITY_RULES.requestWindowMonths;
   const problemsPerRecord = limits.problemsPerRecord ?? MAX_PROBLEMS_PER_RECORD;
-  const assessed = assessChunk(job, { requestWindowMonths, now, problemsPerRecord });
+  // Checked against the cases subgraph's copy of the reference lists (Member States, countries).
+  const reference = await referenceLists(models.Case.db);
+  const assessed = assessChunk(job, { requestWindowMonths, now, problemsPerRecord, reference });
   // Partner assignment by coverage, for cases that will be served (not the ineligible).
   const served = servedRecords(assessed.accepted);
   const questions = served.map((r) => ({

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { COUNTRY_OF_ORIGIN_CODES, MEMBER_STATE_CODES, PACKAGES, RETURN_TYPES, SEXES } from '../../../shared/domain.js';
+import { PACKAGES, RETURN_TYPES, SEXES } from '../../../shared/domain.js';
 import { isCalendarDate } from '../../../shared/scalars.js';
+import { RELEASED_REFERENCE_LISTS } from '../reference/index.js';
 
 /** The largest family the programme's forms take (main applicant + 14). */
 export const MAX_FAMILY_MEMBERS = 14;
@@ -74,18 +75,37 @@ export type FamilyMemberRecord = PersonRecord | z.infer<typeof memberWithUnknown
 /** True for a family member whose details the record has (not only counted). */
 export const hasDetails = (member: FamilyMemberRecord): member is PersonRecord => !('detailsUnknown' in member);
 
+const ALPHA2 = /^[A-Z]{2}$/;
+const MEMBER_STATE_MESSAGE = 'must be a participating Member State, ISO 3166-1 alpha-2 in capitals';
+const COUNTRY_MESSAGE = 'must be a country of origin the programme covers, ISO 3166-1 alpha-2 in capitals';
+
+/** The reference lists a record is checked against (subgraphs/cases/reference: the stored copy, or as released). */
+export interface RecordReference {
+  memberStates: ReadonlySet<string>;
+  countriesOfOrigin: ReadonlySet<string>;
+}
+
+/** A valid record's Member State and country against the reference lists in force. */
+export function referenceProblems(
+  record: Pick<CanonicalRecord, 'memberState' | 'countryOfOrigin'>,
+  lists: RecordReference,
+): RecordProblem[] {
+  const problems: RecordProblem[] = [];
+  if (!lists.memberStates.has(record.memberState))
+    problems.push({ path: 'memberState', message: MEMBER_STATE_MESSAGE });
+  if (!lists.countriesOfOrigin.has(record.countryOfOrigin))
+    problems.push({ path: 'countryOfOrigin', message: COUNTRY_MESSAGE });
+  return problems;
+}
+
 /**
  * The canonical case record that national feeds are mapped to. `.strict()` refuses unknown
  * keys, which also refuses `$`-operators and `__proto__` smuggled in as keys.
  */
 export const canonicalRecordSchema = z
   .object({
-    memberState: z
-      .string()
-      .refine(
-        (code) => MEMBER_STATE_CODES.has(code),
-        'must be a participating Member State, ISO 3166-1 alpha-2 in capitals',
-      ),
+    // The format here; whether it is a participating Member State, against the stored lists (referenceProblems).
+    memberState: z.string().regex(ALPHA2, MEMBER_STATE_MESSAGE),
     caseReference: z
       .string()
       .regex(
@@ -96,12 +116,7 @@ export const canonicalRecordSchema = z
     returnType: z.enum(RETURN_TYPES),
     charterFlight: z.boolean().default(false),
     packages: boundedArray(z.enum(PACKAGES), PACKAGES.length, 1),
-    countryOfOrigin: z
-      .string()
-      .refine(
-        (code) => COUNTRY_OF_ORIGIN_CODES.has(code),
-        'must be a country of origin the programme covers, ISO 3166-1 alpha-2 in capitals',
-      ),
+    countryOfOrigin: z.string().regex(ALPHA2, COUNTRY_MESSAGE),
     departureDate: calendarDate.nullable().default(null),
     arrivalDate: calendarDate.nullable().default(null),
     mainApplicant: person,
@@ -158,12 +173,20 @@ const UNKNOWN_KEYS_NAMED = 10;
 export function validateRecord(
   input: unknown,
   maxProblems = MAX_PROBLEMS_PER_RECORD,
+  lists: RecordReference = RELEASED_REFERENCE_LISTS,
 ): { ok: true; record: CanonicalRecord } | { ok: false; problems: RecordProblem[] } {
   const mapped = mappingProblemsOf(input, maxProblems);
   if (mapped) return { ok: false, problems: mapped };
   const result = canonicalRecordSchema.safeParse(input);
-  if (result.success) return { ok: true, record: result.data };
-  const issues = result.error.issues.flatMap((issue) => memberIssues(issue, input));
+  if (result.success) {
+    const problems = referenceProblems(result.data, lists);
+    return problems.length > 0 ? { ok: false, problems } : { ok: true, record: result.data };
+  }
+  const issues = withReferenceIssues(
+    result.error.issues.flatMap((issue) => memberIssues(issue, input)),
+    input,
+    lists,
+  );
   const problems = issues.slice(0, maxProblems).map((issue): RecordProblem => {
     if (issue.code !== 'unrecognized_keys') return { path: issue.path.join('.') || '(record)', message: issue.message };
     const named = issue.keys.slice(0, UNKNOWN_KEYS_NAMED).map((k) => k.slice(0, 64));
@@ -177,6 +200,34 @@ export function validateRecord(
       message: `and ${issues.length - maxProblems} more problems in this record (the first ${maxProblems} are listed)`,
     });
   return { ok: false, problems };
+}
+
+/**
+ * An invalid record's codes that have the right format but are not in the lists: listed too,
+ * each in the place of its field among the record's other problems.
+ */
+function withReferenceIssues(issues: z.ZodIssue[], input: unknown, lists: RecordReference): z.ZodIssue[] {
+  if (!input || typeof input !== 'object') return issues;
+  const { memberState, countryOfOrigin } = input as Record<string, unknown>;
+  const found = referenceProblems(
+    {
+      memberState: typeof memberState === 'string' && ALPHA2.test(memberState) ? memberState : 'ok',
+      countryOfOrigin: typeof countryOfOrigin === 'string' && ALPHA2.test(countryOfOrigin) ? countryOfOrigin : 'ok',
+    },
+    {
+      memberStates: new Set([...lists.memberStates, 'ok']),
+      countriesOfOrigin: new Set([...lists.countriesOfOrigin, 'ok']),
+    },
+  );
+  const order = Object.keys(canonicalRecordSchema.innerType().shape);
+  const rank = (issue: z.ZodIssue) => order.indexOf(String(issue.path[0] ?? ''));
+  const merged = [...issues];
+  for (const problem of found) {
+    const issue: z.ZodIssue = { code: z.ZodIssueCode.custom, path: [problem.path], message: problem.message };
+    const at = merged.findIndex((other) => rank(other) > rank(issue));
+    merged.splice(at < 0 ? merged.length : at, 0, issue);
+  }
+  return merged;
 }
 
 /**

@@ -14,11 +14,39 @@ const tariffSchema = new Schema<TariffRow>(
 );
 tariffSchema.index({ package: 1, component: 1, validFrom: 1 }, { unique: true, name: 'package_component_validFrom' });
 
+/** One change to the tariffs, audited: who, when, the version closed (before) and the one added (after). */
+export interface TariffChangeDoc {
+  at: Date;
+  actor: { role: string; subject: string };
+  package: string;
+  component: string;
+  before: TariffRow | null;
+  after: TariffRow;
+}
+
+const tariffChangeSchema = new Schema<TariffChangeDoc>(
+  {
+    at: { type: Date, required: true },
+    actor: { role: String, subject: String },
+    package: { type: String, required: true },
+    component: { type: String, required: true },
+    before: { type: Schema.Types.Mixed, default: null },
+    after: { type: Schema.Types.Mixed, required: true },
+  },
+  { collection: 'tariffChanges', versionKey: false },
+);
+tariffChangeSchema.index({ at: -1 }, { name: 'at_desc' });
+
 export interface FinanceModels {
   Tariff: Model<TariffRow>;
+  TariffChange: Model<TariffChangeDoc>;
 }
 
 export function financeModels(connection: Connection): FinanceModels {
   const existing = connection.models.Tariff as Model<TariffRow> | undefined;
-  return { Tariff: existing ?? connection.model<TariffRow>('Tariff', tariffSchema) };
+  const changes = connection.models.TariffChange as Model<TariffChangeDoc> | undefined;
+  return {
+    Tariff: existing ?? connection.model<TariffRow>('Tariff', tariffSchema),
+    TariffChange: changes ?? connection.model<TariffChangeDoc>('TariffChange', tariffChangeSchema),
+  };
 }
