@@ -11,9 +11,8 @@ import { createReadStream, openSync, readFileSync, readSync, statSync, closeSync
 import { Readable } from 'node:stream';
 import { basename, extname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { mintToken } from '../shared/auth.js';
+import { MEMBER_STATE_CODE_FORM, mintToken } from '../shared/auth.js';
 import { loadConfigOrExit } from '../shared/config.js';
-import { MEMBER_STATE_CODES } from '../shared/domain.js';
 import { previewTable, type PreviewAnswer } from './preview-table.js';
 
 const USAGE =
@@ -54,7 +53,9 @@ if (!previewing && (option('profile-file') || values.json)) fail('--profile-file
 if (option('profile') && option('profile-file')) fail('--profile names an installed profile, --profile-file sends one');
 // A preview may leave the Member State to the profile, which names it.
 let memberState = option('member-state') ?? (previewing ? undefined : '');
-if (memberState !== undefined && !MEMBER_STATE_CODES.has(memberState))
+// The form only: the server checks participation against the lists in force (a Member State may
+// have been added since this release).
+if (memberState !== undefined && !MEMBER_STATE_CODE_FORM.test(memberState))
   fail(
     `--member-state must be a participating Member State (ISO alpha-2, capitals), got ${JSON.stringify(memberState)}`,
   );
@@ -230,8 +231,10 @@ async function preview(): Promise<never> {
   }
   memberState ??= await profileMemberState();
   if (!memberState) fail('--member-state is required (the profile does not name its Member State)');
-  if (!MEMBER_STATE_CODES.has(memberState!))
-    fail(`the profile's Member State ${JSON.stringify(memberState)} is not a participating Member State`);
+  if (!MEMBER_STATE_CODE_FORM.test(memberState!))
+    fail(
+      `the profile's Member State ${JSON.stringify(memberState)} is not a Member State code (ISO alpha-2, capitals)`,
+    );
   const { bytes, cut } = startOfFile(config.MAX_BODY_BYTES);
   const headers: Record<string, string> = { authorization: `Bearer ${await tokenFor(memberState!)}` };
   let body: FormData | Buffer;

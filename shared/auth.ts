@@ -1,6 +1,6 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify, SignJWT, errors as joseErrors, type JWTVerifyGetKey } from 'jose';
-import { MEMBER_STATE_CODES, PARTNERS } from './domain.js';
+import { PARTNERS } from './domain.js';
 export { unauthenticated } from './errors.js';
 
 /**
@@ -26,6 +26,8 @@ export interface Principal {
 }
 
 const PARTNER_IDS = new Set(PARTNERS.map((p) => p.id));
+/** ISO 3166-1 alpha-2 in capitals, the form every Member State code has. */
+export const MEMBER_STATE_CODE_FORM = /^[A-Z]{2}$/;
 
 export class AuthError extends Error {}
 
@@ -39,8 +41,13 @@ export function principalFromClaims(claims: Record<string, unknown>): Principal 
     throw new AuthError(`token role must be one of ${ROLES.join(', ')}`);
   const principal: Principal = { subject, role: role as Role };
   if (role === 'MEMBER_STATE') {
-    if (typeof claims.memberState !== 'string' || !MEMBER_STATE_CODES.has(claims.memberState))
-      throw new AuthError('a MEMBER_STATE token must name a participating Member State (memberState)');
+    // The form only: the support desk adds Member States without a release (the cases subgraph keeps
+    // the list in force), so a token for one added since is valid; its scope is its own code, and
+    // ingestion and every memberState argument check participation against the list.
+    if (typeof claims.memberState !== 'string' || !MEMBER_STATE_CODE_FORM.test(claims.memberState))
+      throw new AuthError(
+        'a MEMBER_STATE token must name a participating Member State (memberState: ISO 3166-1 alpha-2, capitals)',
+      );
     principal.memberState = claims.memberState;
   }
   if (role === 'PARTNER') {

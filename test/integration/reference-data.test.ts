@@ -136,6 +136,26 @@ describe('reference data added by the support desk, without a release', () => {
       `{ caseByReference(memberState: "BE", caseReference: "BE-KE-1") { status partner { id } } }`,
     );
     expect(body.data!.caseByReference).toEqual({ status: 'SUBMITTED', partner: { id: 'irara' } });
+    // The new Member State's own officer signs in and reads its case and its data quality through the
+    // gateway: the token and every memberState argument are checked against the lists in force.
+    const irish = await system.as({ subject: 'ie-officer', role: 'MEMBER_STATE', memberState: 'IE' });
+    const own = await system.graphql<{
+      caseByReference: { sendingMemberState: { code: string } } | null;
+      dataQuality: { memberState: string } | null;
+    }>(
+      `{ caseByReference(memberState: "IE", caseReference: "IE-1") { sendingMemberState { code } }
+         dataQuality(memberState: "IE") { memberState } }`,
+      {},
+      irish,
+    );
+    expect(own.body.errors).toBeUndefined();
+    expect(own.body.data).toEqual({
+      caseByReference: { sendingMemberState: { code: 'IE' } },
+      dataQuality: { memberState: 'IE' },
+    });
+    // A code nobody added is still no Member State.
+    const unknown = await system.graphql(`{ dataQuality(memberState: "XX") { memberState } }`, {}, desk);
+    expect(code(unknown.body)).toBe('BAD_USER_INPUT');
   });
 
   it('a tariff version added applies to cases departing after it, not before; past days keep their price', async () => {

@@ -30,11 +30,22 @@ describe('principals from tokens', () => {
   it.each([
     [{ sub: 'x', role: 'ROOT' }, /role must be one of/],
     [{ sub: 'x', role: 'MEMBER_STATE' }, /must name a participating Member State/],
-    [{ sub: 'x', role: 'MEMBER_STATE', memberState: 'US' }, /must name a participating Member State/],
+    [{ sub: 'x', role: 'MEMBER_STATE', memberState: 'us' }, /must name a participating Member State/],
+    [{ sub: 'x', role: 'MEMBER_STATE', memberState: 'BEL' }, /must name a participating Member State/],
+    [{ sub: 'x', role: 'MEMBER_STATE', memberState: 'B<' }, /must name a participating Member State/],
+    [{ sub: 'x', role: 'MEMBER_STATE', memberState: 7 }, /must name a participating Member State/],
     [{ sub: 'x', role: 'PARTNER', partnerId: 'acme' }, /must name a contracted partner/],
     [{ role: 'ADMIN' }, /no subject/],
   ])('refuses incoherent claims %j', (claims, message) => {
     expect(() => principalFromClaims(claims)).toThrow(message);
+  });
+
+  it('takes a Member State added after the release (participation is checked against the lists in force)', () => {
+    expect(principalFromClaims({ sub: 'x', role: 'MEMBER_STATE', memberState: 'IE' })).toEqual({
+      subject: 'x',
+      role: 'MEMBER_STATE',
+      memberState: 'IE',
+    });
   });
 
   it('refuses expired, foreign-secret, wrong-audience and garbage tokens', async () => {

@@ -7,6 +7,7 @@ import type { GraphQLResolverMap } from '../../../shared/subgraph.js';
 import type { CasesContext } from '../context.js';
 import { ageBandOf, CASE_OF, owned, type CaseOwned } from './access.js';
 import { checkMemberState } from './arguments.js';
+import { referenceLists } from '../reference/index.js';
 import { caseWindows, effectiveRequestWindowMonths, PROGRAMME_REQUEST_WINDOW_MONTHS } from './windows.js';
 import { allowedTransitions, TRANSITION_NAMES, TRANSITIONS } from './lifecycle.js';
 import {
@@ -195,7 +196,7 @@ export const caseResolvers: GraphQLResolverMap<CasesContext> = {
       listCases(ctx, args.filter, args.first, args.after),
     case: (_: unknown, args: { id: string }, ctx: CasesContext) => ctx.loaders.caseById.load(args.id),
     eligibilityRules: async (_: unknown, args: { memberState: string }, ctx: CasesContext) => {
-      const memberState = checkMemberState(args.memberState);
+      const memberState = checkMemberState(args.memberState, (await referenceLists(ctx.models.Case.db)).memberStates);
       const doc = await ctx.loaders.memberStateRules.load(memberState);
       // What applies: a wider value stored by an earlier version counts as the programme's 6 months.
       return { memberState, requestWindowMonths: effectiveRequestWindowMonths(doc?.requestWindowMonths) };
@@ -218,7 +219,7 @@ export const caseResolvers: GraphQLResolverMap<CasesContext> = {
       args: { memberState: string; requestWindowMonths: number },
       ctx: CasesContext,
     ) => {
-      const memberState = checkMemberState(args.memberState);
+      const memberState = checkMemberState(args.memberState, (await referenceLists(ctx.models.Case.db)).memberStates);
       const principal = ctx.principal;
       if (!principal) throw principalRequired('setEligibilityRules');
       if (!maySetEligibilityRules(principal, memberState)) {

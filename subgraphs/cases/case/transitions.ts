@@ -1,5 +1,5 @@
 import type { GraphQLError } from 'graphql';
-import { Types, type mongo } from 'mongoose';
+import { Types, type Connection, type mongo } from 'mongoose';
 
 type UpdateFilter<T extends mongo.Document> = mongo.UpdateFilter<T>;
 type Document = mongo.Document;
@@ -83,7 +83,7 @@ function submittedLines(plan: TransitionInput['plan']): PlanLineInput[] {
 }
 
 /** The case's entitlement per package (tariffs of its departure date), none once found ineligible. */
-async function caseEntitlementByPackage(doc: CaseDoc, now: Date) {
+async function caseEntitlementByPackage(doc: CaseDoc, now: Date, connection: Connection) {
   if (doc.eligibility?.outcome === 'INELIGIBLE') return new Map();
   try {
     const entitlement = computeEntitlement(
@@ -93,7 +93,8 @@ async function caseEntitlementByPackage(doc: CaseDoc, now: Date) {
         familySize: Math.max(1, doc.familySize),
         referenceDate: doc.departureDate ?? now.toISOString().slice(0, 10),
       },
-      (await referenceLists()).tariffs,
+      // The tariff versions in force, from this subgraph's copy of finance's list.
+      (await referenceLists(connection)).tariffs,
     );
     return entitlementByPackage(entitlement.lines);
   } catch (error) {
@@ -103,7 +104,13 @@ async function caseEntitlementByPackage(doc: CaseDoc, now: Date) {
 }
 
 /** Checks a plan or a delivery against the case (bounds, entitlement, amendments, windows); the lines to write. */
-async function prepare(name: TransitionName, input: TransitionInput, doc: CaseDoc, now: Date): Promise<Prepared> {
+async function prepare(
+  name: TransitionName,
+  input: TransitionInput,
+  doc: CaseDoc,
+  now: Date,
+  connection: Connection,
+): Promise<Prepared> {
   if (PLAN_TRANSITIONS.has(name)) {
     const limit = versionLimitProblem(doc.reintegrationPlanVersions?.length ?? 0, doc.reintegrationPlan != null);
     if (limit) throw planRefused(limit);
@@ -119,7 +126,7 @@ async function prepare(name: TransitionName, input: TransitionInput, doc: CaseDo
     const previous = doc.reintegrationPlan ? linesOf(doc.reintegrationPlan) : null;
     const next = nextPlanLines(submitted, previous);
     if ('problem' in next) throw planRefused(next.problem);
-    const over = planExceedsEntitlement(next.lines, await caseEntitlementByPackage(doc, now));
+    const over = planExceedsEntitlement(next.lines, await caseEntitlementByPackage(doc, now, connection));
     if (over) throw planRefused(over);
     return { planLines: next.lines };
   }
@@ -286,7 +293,7 @@ export async function applyTransition(
   const decision = decideTransition(name, { status: doc.status, packages: doc.packages }, actor, input.reason);
   if (!decision.ok) throw transitionRefused(decision.refusal);
   validateInput(name, input, doc);
-  const prepared = await prepare(name, input, doc, now);
+  const prepared = await prepare(name, input, doc, now, models.Case.db);
   // An erased case keeps going through its lifecycle, but no new free text is stored on it.
   if (doc.erasure) {
     input = { ...input, reason: null, summary: null };

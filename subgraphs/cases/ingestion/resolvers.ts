@@ -4,6 +4,7 @@ import type { GraphQLResolverMap } from '../../../shared/subgraph.js';
 import { checkMemberState } from '../case/arguments.js';
 import type { CasesContext } from '../context.js';
 import { loadFeedReports, type FeedDoc } from './feeds.js';
+import { referenceLists } from '../reference/index.js';
 
 /** The feeds' reports and the replay of failed chunks (the push API itself is the gateway's, gateway/ingest.ts). */
 export const ingestionResolvers: GraphQLResolverMap<CasesContext> = {
@@ -23,8 +24,11 @@ export const ingestionResolvers: GraphQLResolverMap<CasesContext> = {
       const scope = feedScope(ctx.principal);
       if (scope.kind === 'none') return [];
       // A Member State authority lists its own feeds, whatever it asks; the others name one or none.
-      const named = () => (args.memberState ? checkMemberState(args.memberState) : undefined);
-      const memberState = scope.kind === 'memberState' ? scope.memberState : named();
+      const named = async () =>
+        args.memberState
+          ? checkMemberState(args.memberState, (await referenceLists(ctx.models.Case.db)).memberStates)
+          : undefined;
+      const memberState = scope.kind === 'memberState' ? scope.memberState : await named();
       const first = Math.min(Math.max(args.first ?? 20, 1), 100);
       const feeds = await ctx.feeds.Feed.find(memberState ? { memberState } : {})
         .sort({ createdAt: -1 })

@@ -6,6 +6,7 @@ import type { StatisticsDoc } from '../case/models.js';
 import type { CasesContext } from '../context.js';
 import type { DataQualityDoc } from './model.js';
 import { fieldFigures, share } from './rules.js';
+import { referenceLists } from '../reference/index.js';
 
 /** The window codes a data-quality figure lists, always all of them (zero when none). */
 const WINDOW_CODES = [
@@ -41,7 +42,7 @@ export const qualityResolvers: GraphQLResolverMap<CasesContext> = {
     // Two documents by _id: constant time whatever the number of cases or feeds.
     dataQuality: async (_: unknown, args: { memberState: string }, ctx: CasesContext) => {
       const principal = requirePrincipal(ctx.principal, 'dataQuality');
-      const memberState = checkMemberState(args.memberState);
+      const memberState = checkMemberState(args.memberState, (await referenceLists(ctx.models.Case.db)).memberStates);
       if (!mayReadDataQuality(principal, memberState)) {
         throw forbidden(
           `${memberState}'s data quality is read by its own authority, the support desk and administrators only`,

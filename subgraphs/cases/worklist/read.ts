@@ -13,8 +13,12 @@ type Filter = Record<string, unknown>;
  * administrators) every open entry, or one Member State's with `memberState`. Other roles have
  * no worklist.
  */
-export function worklistScope(principal: Principal, memberState?: string | null): Filter {
-  const narrowed = memberState != null ? checkMemberState(memberState) : null;
+export function worklistScope(
+  principal: Principal,
+  memberState?: string | null,
+  participating?: ReadonlySet<string>,
+): Filter {
+  const narrowed = memberState != null ? checkMemberState(memberState, participating) : null;
   if (principal.role === 'MEMBER_STATE' && principal.memberState) {
     if (narrowed && narrowed !== principal.memberState)
       throw forbidden(`a Member State reads its own worklist (${principal.memberState}), not ${narrowed}'s`);

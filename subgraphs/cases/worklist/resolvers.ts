@@ -3,6 +3,7 @@ import type { GraphQLResolverMap } from '../../../shared/subgraph.js';
 import type { CasesContext } from '../context.js';
 import { checkKind, checkPageSize, cursorOf, presentItem, worklistQuery, worklistScope } from './read.js';
 import type { WorklistItemDoc } from './store.js';
+import { referenceLists } from '../reference/index.js';
 
 interface WorklistArgs {
   kind: string;
@@ -18,7 +19,7 @@ export const worklistResolvers: GraphQLResolverMap<CasesContext> = {
       const principal = requirePrincipal(ctx.principal, 'myWorklist');
       const kind = checkKind(args.kind);
       const size = checkPageSize(args.first);
-      const scope = worklistScope(principal, args.memberState);
+      const scope = worklistScope(principal, args.memberState, (await referenceLists(ctx.models.Case.db)).memberStates);
       const { today, thresholds, Worklist } = ctx.worklist;
       const day = today();
       const query = worklistQuery(scope, kind, day, thresholds.dueSoonDays, args.after);
