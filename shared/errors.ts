@@ -144,10 +144,6 @@ export const ERROR_DEFINITIONS = {
     client: true,
     description: 'a post-return service or payment dated more than 12 months after departure (`extensions.boundary`)',
   },
-  REQUEST_WINDOW_CLOSED: {
-    client: true,
-    description: "assistance requested (or the case inserted) after the Member State's request window closed",
-  },
   BEFORE_WINDOW_OPENS: {
     client: true,
     description: 'a service or payment dated before its window opens (before arrival, or before departure)',
@@ -436,7 +432,7 @@ export function maskError(production: boolean, onMasked?: (error: GraphQLFormatt
 
 /** A date outside one of the case's windows (subgraphs/cases/case/windows.ts computes them). */
 export const windowClosed = (
-  code: 'POST_ARRIVAL_WINDOW_CLOSED' | 'POST_RETURN_WINDOW_CLOSED' | 'REQUEST_WINDOW_CLOSED' | 'BEFORE_WINDOW_OPENS',
+  code: 'POST_ARRIVAL_WINDOW_CLOSED' | 'POST_RETURN_WINDOW_CLOSED' | 'BEFORE_WINDOW_OPENS',
   message: string,
   extensions: { boundary: string; date: string },
 ) => codedError(code, message, extensions);

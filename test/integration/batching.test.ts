@@ -102,7 +102,8 @@ describe('entity references are batched (no N+1)', () => {
       cases: ['find'],
       partners: ['find'],
       coverage: ['find', 'find', 'find'],
-      finance: ['find'],
+      // finance: the tariffs, and the ledger entries that say which cases have nothing to pay.
+      finance: ['find', 'find'],
     });
   });
 });

@@ -4,17 +4,28 @@ import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js'
 import { ledgerModels } from '../../subgraphs/finance/ledger/models.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';
 
-/** Entitlement from docs/domain.md's table, computed here independently of the finance code. */
+/** Whether the case has money at all: an ineligible or withdrawn case has none to pay (docs/domain.md). */
+const hasMoney = (c: CaseDoc) => c.eligibility?.outcome !== 'INELIGIBLE' && c.status !== 'WITHDRAWN';
+
 /**
- * What the demo data's partners paid a completed case: each arrival package's entitlement,
- * and the post-return package per delivered plan line (never post-arrival money as post-return).
+ * What the demo data's partners paid a completed case, by the year of each payment's date: each
+ * arrival package's entitlement on the arrival day, and the post-return package per delivered
+ * plan line on the day it was delivered (never post-arrival money as post-return).
  */
-function paidAtCompletionCents(c: CaseDoc): number {
-  const lines = (c.reintegrationPlan as { lines?: Array<{ status: string; budgetCents: number }> } | null)?.lines ?? [];
-  const delivered = lines.filter((l) => l.status === 'DELIVERED').reduce((n, l) => n + l.budgetCents, 0);
-  return entitlementCents({ ...c, packages: c.packages.filter((p) => p !== 'POST_RETURN') }) + delivered;
+function paidInYearCents(c: CaseDoc, year: number): number {
+  if (c.status !== 'COMPLETED' || !c.partnerId || !hasMoney(c)) return 0;
+  const inYear = (date: string | null | undefined) => !!date && date.startsWith(String(year));
+  const arrival = inYear(c.arrivalDate)
+    ? entitlementCents({ ...c, packages: c.packages.filter((p) => p !== 'POST_RETURN') })
+    : 0;
+  const lines = c.reintegrationPlan?.lines ?? [];
+  const delivered = lines
+    .filter((l) => l.status === 'DELIVERED' && inYear(l.deliveries.at(-1)?.date))
+    .reduce((n, l) => n + l.budgetCents, 0);
+  return arrival + delivered;
 }
 
+/** Entitlement from docs/domain.md's table, computed here independently of the finance code. */
 function entitlementCents(c: Pick<CaseDoc, 'packages' | 'returnType' | 'familySize'>): number {
   let total = 0;
   if (c.packages.includes('POST_ARRIVAL')) total += 615_00 * c.familySize;
@@ -66,23 +77,29 @@ describe('finance: commitments, disbursements within the entitlement, budget aga
     await system?.stop();
   });
 
-  it('the yearly summary matches the raw cases: people by departure year, KM2 commitments, disbursements', async () => {
+  it('the yearly summary matches the raw cases: people of cases with money, commitments, disbursements', async () => {
     const cases = await casesModels(system.connections.cases).Case.find().lean<CaseDoc[]>().exec();
+    const stepYear = (c: CaseDoc, transition: string) => {
+      const step = c.history.find((h) => h.transition === transition);
+      return step ? new Date(step.at).getUTCFullYear() : null;
+    };
+    expect(cases.some((c) => !hasMoney(c))).toBe(true);
     for (const year of [2023, 2024]) {
       const s = await summary(year);
       const people = cases
-        .filter((c) => c.departureDate!.startsWith(String(year)))
+        .filter((c) => hasMoney(c) && c.departureDate!.startsWith(String(year)))
         .reduce((n, c) => n + c.familySize, 0);
+      // An eligible case commits its entitlement in the year the partner accepts it; a withdrawal
+      // releases it (nothing of a withdrawn case was paid) in the year of the withdrawal.
       const committed = cases
-        .filter((c) =>
-          c.history.some(
-            (h) => h.transition === 'approveReintegrationPlan' && new Date(h.at).getUTCFullYear() === year,
-          ),
-        )
-        .reduce((n, c) => n + entitlementCents(c), 0);
-      const disbursed = cases
-        .filter((c) => c.status === 'COMPLETED' && new Date(c.milestones.km3At!).getUTCFullYear() === year)
-        .reduce((n, c) => n + paidAtCompletionCents(c), 0);
+        .filter((c) => c.eligibility?.outcome !== 'INELIGIBLE')
+        .reduce((n, c) => {
+          const accepted = stepYear(c, 'acceptCase');
+          if (accepted === null) return n;
+          const withdrawn = stepYear(c, 'withdrawCase');
+          return n + (accepted === year ? entitlementCents(c) : 0) - (withdrawn === year ? entitlementCents(c) : 0);
+        }, 0);
+      const disbursed = cases.reduce((n, c) => n + paidInYearCents(c, year), 0);
       expect(s).toMatchObject({
         year,
         objectivePeople: 7_000,

@@ -72,6 +72,8 @@ interface PageData {
 
 /** Entitlement computed here from docs/domain.md's table, independently of the finance code. */
 function expectedEntitlementCents(doc: CaseDoc): number {
+  // An ineligible or withdrawn case has nothing to pay (docs/domain.md).
+  if (doc.eligibility?.outcome === 'INELIGIBLE' || doc.status === 'WITHDRAWN') return 0;
   let total = 0;
   if (doc.packages.includes('POST_ARRIVAL')) total += 615_00 * doc.familySize;
   if (doc.packages.includes('CHARTER_ARRIVAL')) total += 205_00 * doc.familySize;

@@ -7,7 +7,7 @@ import { silentLogger, startTestSystem, testConfig, type TestSystem } from '../h
 
 const QUERY =
   `{ cases(first: 5) { edges { node { caseReference countryOfOrigin { name } partner { name } ` +
-  `entitlement { totalCents } } } } }`;
+  `entitlement { totalCents noEntitlementReason } } } } }`;
 
 interface Data {
   cases: {
@@ -16,7 +16,7 @@ interface Data {
         caseReference: string;
         countryOfOrigin: { name: string } | null;
         partner: { name: string } | null;
-        entitlement: { totalCents: number } | null;
+        entitlement: { totalCents: number; noEntitlementReason: string | null } | null;
       };
     }>;
   };
@@ -117,7 +117,9 @@ describe('a subgraph that is down or hangs', () => {
     for (const { node } of body.data!.cases.edges) {
       expect(node.caseReference).toBeTruthy();
       expect(node.countryOfOrigin?.name).toBeTruthy();
-      expect(node.entitlement?.totalCents).toBeGreaterThan(0);
+      // Finance still answers: an entitlement for each case (zero only for one with nothing to pay).
+      expect(node.entitlement).not.toBeNull();
+      expect(node.entitlement!.totalCents === 0).toBe(node.entitlement!.noEntitlementReason !== null);
       expect(node.partner).toBeNull();
     }
     expect(body.errors).toHaveLength(1);

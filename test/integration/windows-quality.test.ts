@@ -197,7 +197,6 @@ describe('windows enforced, missing facts kept missing, data quality per Member 
       windowFlags: [
         { code: 'POST_ARRIVAL_WINDOW_CLOSED', count: 1 },
         { code: 'POST_RETURN_WINDOW_CLOSED', count: 1 },
-        { code: 'REQUEST_WINDOW_CLOSED', count: 0 },
         { code: 'BEFORE_WINDOW_OPENS', count: 0 },
       ],
     });

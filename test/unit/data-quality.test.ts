@@ -132,7 +132,6 @@ describe('data quality: which fields a feed record left out (quality/rules.ts)',
       windowFlags: [
         { code: 'POST_ARRIVAL_WINDOW_CLOSED', count: 0 },
         { code: 'POST_RETURN_WINDOW_CLOSED', count: 3 },
-        { code: 'REQUEST_WINDOW_CLOSED', count: 0 },
         { code: 'BEFORE_WINDOW_OPENS', count: 0 },
       ],
     });

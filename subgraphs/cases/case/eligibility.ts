@@ -1,4 +1,4 @@
-import { addMonths, effectiveRequestWindowMonths } from './windows.js';
+import { addMonths, effectiveRequestWindowMonths, requestWindowBreach } from './windows.js';
 
 // Calendar months live with the windows (windows.ts); re-exported for the callers that import them from here.
 export { addMonths };
@@ -131,6 +131,11 @@ export function insertedLate(
   insertionDay: string,
   requestWindowMonths: number | null | undefined,
 ): boolean {
-  if (!departureDate) return false;
-  return insertionDay > addMonths(departureDate, effectiveRequestWindowMonths(requestWindowMonths));
+  const facts = {
+    departureDate,
+    arrivalDate: null,
+    charterFlight: false,
+    requestWindowMonths: requestWindowMonths ?? 6,
+  };
+  return requestWindowBreach(insertionDay, facts) !== null;
 }

@@ -74,9 +74,11 @@ export function caseWindows(facts: WindowFacts): CaseWindows {
   };
 }
 
-/** Named codes for a date outside a window. */
-export type WindowCode =
-  'POST_ARRIVAL_WINDOW_CLOSED' | 'POST_RETURN_WINDOW_CLOSED' | 'REQUEST_WINDOW_CLOSED' | 'BEFORE_WINDOW_OPENS';
+/**
+ * Named codes for a service or payment dated outside its window. A request after the request
+ * window is no such code: it makes the case INELIGIBLE (REQUEST_AFTER_WINDOW, eligibility.ts).
+ */
+export type WindowCode = 'POST_ARRIVAL_WINDOW_CLOSED' | 'POST_RETURN_WINDOW_CLOSED' | 'BEFORE_WINDOW_OPENS';
 
 export interface WindowBreach {
   code: WindowCode;
@@ -109,10 +111,13 @@ export function packageWindowBreach(pkg: Package, date: string, facts: WindowFac
  * Whether a request (or, without a request date, the insertion day of a case inserted after
  * departure) falls inside the request window.
  */
-export function requestWindowBreach(requestOrInsertionDate: string, facts: WindowFacts): WindowBreach | null {
+export function requestWindowBreach(
+  requestOrInsertionDate: string,
+  facts: WindowFacts,
+): { boundary: string; date: string } | null {
   const w = caseWindows(facts);
   if (!w.requestWindowEndsOn || requestOrInsertionDate <= w.requestWindowEndsOn) return null;
-  return { code: 'REQUEST_WINDOW_CLOSED', boundary: w.requestWindowEndsOn, date: requestOrInsertionDate };
+  return { boundary: w.requestWindowEndsOn, date: requestOrInsertionDate };
 }
 
 /** Whole days from `today` until a window's last day (negative once closed). */

@@ -12,7 +12,6 @@ import { referenceLists } from '../reference/index.js';
 const WINDOW_CODES = [
   'POST_ARRIVAL_WINDOW_CLOSED',
   'POST_RETURN_WINDOW_CLOSED',
-  'REQUEST_WINDOW_CLOSED',
   'BEFORE_WINDOW_OPENS',
 ] as const;
 
