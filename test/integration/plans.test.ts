@@ -448,5 +448,8 @@ describe('itemised plans within the entitlement, amendments, delivery and money 
     const view = await as<MoneyView>('belgium', money, { id });
     expect(view.data!.case.commitment!.amountCents).toBe(3 * 20_500);
     expect(await committedThisYear()).toBe(before + 3 * 20_500);
+    // Accepted but not arrived: charter-arrival assistance cannot be paid yet, whatever the date.
+    const early = await as('weldo', pay, { id, p: 'CHARTER_ARRIVAL', l: null, d: '2024-03-01', a: 20_500 });
+    expect(early.errors![0]!.extensions).toMatchObject({ code: 'BEFORE_WINDOW_OPENS', package: 'CHARTER_ARRIVAL' });
   });
 });
