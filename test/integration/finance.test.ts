@@ -5,16 +5,6 @@ import { ledgerModels } from '../../subgraphs/finance/ledger/models.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';
 
 /** Entitlement from docs/domain.md's table, computed here independently of the finance code. */
-/**
- * What the demo data's partners paid a completed case: each arrival package's entitlement,
- * and the post-return package per delivered plan line (never post-arrival money as post-return).
- */
-function paidAtCompletionCents(c: CaseDoc): number {
-  const lines = (c.reintegrationPlan as { lines?: Array<{ status: string; budgetCents: number }> } | null)?.lines ?? [];
-  const delivered = lines.filter((l) => l.status === 'DELIVERED').reduce((n, l) => n + l.budgetCents, 0);
-  return entitlementCents({ ...c, packages: c.packages.filter((p) => p !== 'POST_RETURN') }) + delivered;
-}
-
 function entitlementCents(c: Pick<CaseDoc, 'packages' | 'returnType' | 'familySize'>): number {
   let total = 0;
   if (c.packages.includes('POST_ARRIVAL')) total += 615_00 * c.familySize;
@@ -66,23 +56,47 @@ describe('finance: commitments, disbursements within the entitlement, budget aga
     await system?.stop();
   });
 
-  it('the yearly summary matches the raw cases: people by departure year, KM2 commitments, disbursements', async () => {
+  it('the yearly summary matches the raw cases: eligible people, commitments from acceptance, payments', async () => {
     const cases = await casesModels(system.connections.cases).Case.find().lean<CaseDoc[]>().exec();
+    const yearOf = (at: Date | string) => new Date(at).getUTCFullYear();
+    const ineligible = (c: CaseDoc) => c.eligibility?.outcome === 'INELIGIBLE';
+    // What the demo's partners paid a completed case, per payment date: each arrival package on the
+    // arrival day, the post-return package per delivered plan line on its delivery day.
+    const payments = (c: CaseDoc): Array<{ date: string; cents: number }> => {
+      if (c.status !== 'COMPLETED' || ineligible(c)) return [];
+      const out = c.packages
+        .filter((p) => p !== 'POST_RETURN')
+        .map((p) => ({ date: c.arrivalDate!, cents: entitlementCents({ ...c, packages: [p] }) }));
+      const lines = (c.reintegrationPlan?.lines ?? []) as Array<{
+        status: string;
+        budgetCents: number;
+        deliveries: Array<{ date: string }>;
+      }>;
+      for (const l of lines)
+        if (l.status === 'DELIVERED') out.push({ date: l.deliveries.at(-1)!.date, cents: l.budgetCents });
+      return out;
+    };
     for (const year of [2023, 2024]) {
       const s = await summary(year);
+      // The objective counts the people of eligible cases that were not withdrawn (issue #15).
       const people = cases
-        .filter((c) => c.departureDate!.startsWith(String(year)))
+        .filter((c) => c.departureDate!.startsWith(String(year)) && !ineligible(c) && c.status !== 'WITHDRAWN')
         .reduce((n, c) => n + c.familySize, 0);
-      const committed = cases
-        .filter((c) =>
-          c.history.some(
-            (h) => h.transition === 'approveReintegrationPlan' && new Date(h.at).getUTCFullYear() === year,
-          ),
-        )
-        .reduce((n, c) => n + entitlementCents(c), 0);
+      // An eligible case commits its entitlement when the partner accepts it; a withdrawal releases what was not paid.
+      let committed = 0;
+      for (const c of cases) {
+        if (ineligible(c)) continue;
+        const accepted = c.history.find((h) => h.transition === 'acceptCase');
+        if (!accepted) continue;
+        if (yearOf(accepted.at) === year) committed += entitlementCents(c);
+        const withdrawn = c.history.find((h) => h.transition === 'withdrawCase');
+        const paid = payments(c).reduce((n, p) => n + p.cents, 0);
+        if (withdrawn && yearOf(withdrawn.at) === year) committed -= entitlementCents(c) - paid;
+      }
       const disbursed = cases
-        .filter((c) => c.status === 'COMPLETED' && new Date(c.milestones.km3At!).getUTCFullYear() === year)
-        .reduce((n, c) => n + paidAtCompletionCents(c), 0);
+        .flatMap(payments)
+        .filter((p) => p.date.startsWith(String(year)))
+        .reduce((n, p) => n + p.cents, 0);
       expect(s).toMatchObject({
         year,
         objectivePeople: 7_000,
