@@ -1,5 +1,5 @@
 import type { GraphQLError } from 'graphql';
-import { Types, type mongo } from 'mongoose';
+import { mongo, Types } from 'mongoose';
 
 type UpdateFilter<T extends mongo.Document> = mongo.UpdateFilter<T>;
 type Document = mongo.Document;
@@ -28,6 +28,7 @@ import {
   linesOf,
   nextPlanLines,
   planExceedsEntitlement,
+  planStorageProblem,
   planTotalCents,
   servicesOf,
   versionLimitProblem,
@@ -102,6 +103,11 @@ async function caseEntitlementByPackage(doc: CaseDoc, now: Date) {
   }
 }
 
+/** The BSON bytes a case's plans take: its kept versions and its current lines (stored twice: lines, services). */
+function storedBytes(versions: readonly unknown[], lines: readonly PlanLineDoc[]): number {
+  return mongo.BSON.calculateObjectSize({ versions, lines, services: servicesOf(lines) });
+}
+
 /** Checks a plan or a delivery against the case (bounds, entitlement, amendments, windows); the lines to write. */
 async function prepare(name: TransitionName, input: TransitionInput, doc: CaseDoc, now: Date): Promise<Prepared> {
   if (PLAN_TRANSITIONS.has(name)) {
@@ -121,6 +127,9 @@ async function prepare(name: TransitionName, input: TransitionInput, doc: CaseDo
     if ('problem' in next) throw planRefused(next.problem);
     const over = planExceedsEntitlement(next.lines, await caseEntitlementByPackage(doc, now));
     if (over) throw planRefused(over);
+    const kept = [...(doc.reintegrationPlanVersions ?? []), ...(doc.reintegrationPlan ? [doc.reintegrationPlan] : [])];
+    const size = planStorageProblem(storedBytes(kept, next.lines));
+    if (size) throw planRefused(size);
     return { planLines: next.lines };
   }
   if (name === 'reportServiceDelivery') {
@@ -140,13 +149,14 @@ async function prepare(name: TransitionName, input: TransitionInput, doc: CaseDo
     if (problem) throw planRefused(problem);
     const record = { ...delivery, recordedAt: now };
     const { lineId: _lineId, ...entry } = record;
-    return {
-      planLines: lines.map((line) =>
-        line.lineId === delivery.lineId
-          ? { ...line, status: 'DELIVERED', deliveries: [...line.deliveries, entry] }
-          : line,
-      ),
-    };
+    const planLines: PlanLineDoc[] = lines.map((line) =>
+      line.lineId === delivery.lineId
+        ? { ...line, status: 'DELIVERED', deliveries: [...line.deliveries, entry] }
+        : line,
+    );
+    const size = planStorageProblem(storedBytes(doc.reintegrationPlanVersions ?? [], planLines));
+    if (size) throw planRefused({ ...size, field: 'delivery' });
+    return { planLines };
   }
   return {};
 }
