@@ -156,6 +156,28 @@ describe('itemised plans within the entitlement, amendments, delivery and money 
     ...over,
   });
 
+  it('plans amended at full size stay within what the store holds: refused by name, never a failure', async () => {
+    const id = await arrivedCase();
+    // 50 lines of 1,000 three-byte characters, every line new each time (the previous ones kept, cancelled).
+    const full = { lines: Array.from({ length: 50 }, () => line({ budgetCents: 1, description: '界'.repeat(1_000) })) };
+    let refused: Record<string, unknown> | undefined;
+    for (let version = 1; version <= 20 && !refused; version++) {
+      const body = await as('weldo', version === 1 ? submit : amend, { id, p: full });
+      if (body.errors) {
+        refused = body.errors[0]!.extensions;
+        break;
+      }
+      expect((await as('belgium', approve, { id })).errors).toBeUndefined();
+    }
+    expect(refused).toMatchObject({ code: 'BAD_USER_INPUT', field: 'plan' });
+    // The case still reads, and its partner can still amend within the bound.
+    const view = await as('weldo', `query($id: ID!) { case(id: $id) { status reintegrationPlan { version } } }`, {
+      id,
+    });
+    expect(view.errors).toBeUndefined();
+    expect(view.data!.case!.status).toBe('PLAN_APPROVED');
+  }, 120_000);
+
   it('refuses plans over a package entitlement, for a package the case lacks, or malformed', async () => {
     const id = await arrivedCase();
     // The demo's forced single-person plan: 1,500 EUR on a 1,000 EUR entitlement.
@@ -448,5 +470,8 @@ describe('itemised plans within the entitlement, amendments, delivery and money 
     const view = await as<MoneyView>('belgium', money, { id });
     expect(view.data!.case.commitment!.amountCents).toBe(3 * 20_500);
     expect(await committedThisYear()).toBe(before + 3 * 20_500);
+    // Accepted but not arrived: charter-arrival assistance cannot be paid yet, whatever the date.
+    const early = await as('weldo', pay, { id, p: 'CHARTER_ARRIVAL', l: null, d: '2024-03-01', a: 20_500 });
+    expect(early.errors![0]!.extensions).toMatchObject({ code: 'BEFORE_WINDOW_OPENS', package: 'CHARTER_ARRIVAL' });
   });
 });

@@ -104,6 +104,27 @@ describe('a disbursement: per package, per line, in its window, for a case with 
     ],
     ['post-return after 12 months', {}, { date: '2025-03-02' }, 'POST_RETURN_WINDOW_CLOSED'],
     ['before departure', {}, { date: '2024-02-01' }, 'BEFORE_WINDOW_OPENS'],
+    // Assistance after arrival cannot be paid before the arrival is reported: its window has not opened.
+    [
+      'post-arrival before the arrival is reported',
+      { status: 'ACCEPTED', arrivalDate: null, planLines: null },
+      { package: 'POST_ARRIVAL', planLineId: null, date: '2024-03-02' },
+      'BEFORE_WINDOW_OPENS',
+      { package: 'POST_ARRIVAL', boundary: null },
+    ],
+    [
+      'charter arrival before the arrival is reported',
+      {
+        status: 'SUBMITTED',
+        packages: ['CHARTER_ARRIVAL'],
+        planLines: null,
+        charterFlight: true,
+        arrivalDate: null,
+        entitlementByPackage: new Map<Package, number>([['CHARTER_ARRIVAL', 20_500]]),
+      },
+      { package: 'CHARTER_ARRIVAL', planLineId: null, date: '2024-03-02', amountCents: 20_500 },
+      'BEFORE_WINDOW_OPENS',
+    ],
     [
       'a package the case did not request',
       {},

@@ -7,7 +7,9 @@ import {
   entitlementByPackage,
   linesOf,
   nextPlanLines,
+  PLAN_MAX_STORED_BYTES,
   planExceedsEntitlement,
+  planStorageProblem,
   planTotalCents,
   servicesOf,
   versionLimitProblem,
@@ -253,5 +255,12 @@ describe('service delivery on a line, inside its window', () => {
       code: 'POST_ARRIVAL_WINDOW_CLOSED',
       details: { boundary: '2024-03-02' },
     });
+  });
+});
+
+describe("what a case's plans take in the store", () => {
+  it('refuses past PLAN_MAX_STORED_BYTES, by name, on the plan', () => {
+    expect(planStorageProblem(PLAN_MAX_STORED_BYTES)).toBeNull();
+    expect(planStorageProblem(PLAN_MAX_STORED_BYTES + 1)).toMatchObject({ code: 'BAD_USER_INPUT', field: 'plan' });
   });
 });

@@ -20,6 +20,26 @@ export const LINE_BUDGET_MAX_CENTS = 10_000_000;
 export const PLAN_MAX_VERSIONS = 20;
 /** Deliveries reported on one line. */
 export const LINE_MAX_DELIVERIES = 100;
+/**
+ * What a case's plans (the version in force or waiting and every earlier one) may take in the store, in
+ * BSON bytes. The bounds above multiply (versions keep their cancelled lines and deliveries, descriptions
+ * may be multi-byte): without this, a case amended at full size outgrows a document (16 MB) and its
+ * transition fails half-way. Plans as the programme writes them take a few hundred kilobytes at most.
+ */
+export const PLAN_MAX_STORED_BYTES = 4 * 1024 * 1024;
+
+/** A plan or delivery refused because the case's plans would take more than PLAN_MAX_STORED_BYTES. */
+export function planStorageProblem(storedBytes: number): PlanProblem | null {
+  if (storedBytes <= PLAN_MAX_STORED_BYTES) return null;
+  return {
+    code: 'BAD_USER_INPUT',
+    message:
+      `the case's plan versions would take ${storedBytes} bytes, more than the ${PLAN_MAX_STORED_BYTES} one case ` +
+      'keeps: shorten the descriptions, or keep the lines of the version it amends (by lineId) instead of new ones',
+    field: 'plan',
+    details: { storedBytes, maxBytes: PLAN_MAX_STORED_BYTES },
+  };
+}
 
 /** Services of the post-return package (the `ReintegrationService` enum). */
 export const REINTEGRATION_SERVICES = [

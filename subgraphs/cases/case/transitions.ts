@@ -1,5 +1,5 @@
 import type { GraphQLError } from 'graphql';
-import { Types, type Connection, type mongo } from 'mongoose';
+import { mongo, Types, type Connection } from 'mongoose';
 
 type UpdateFilter<T extends mongo.Document> = mongo.UpdateFilter<T>;
 type Document = mongo.Document;
@@ -28,6 +28,7 @@ import {
   linesOf,
   nextPlanLines,
   planExceedsEntitlement,
+  planStorageProblem,
   planTotalCents,
   servicesOf,
   versionLimitProblem,
@@ -103,6 +104,11 @@ async function caseEntitlementByPackage(doc: CaseDoc, now: Date, connection: Con
   }
 }
 
+/** The BSON bytes a case's plans take: its kept versions and its current lines (stored twice: lines, services). */
+function storedBytes(versions: readonly unknown[], lines: readonly PlanLineDoc[]): number {
+  return mongo.BSON.calculateObjectSize({ versions, lines, services: servicesOf(lines) });
+}
+
 /** Checks a plan or a delivery against the case (bounds, entitlement, amendments, windows); the lines to write. */
 async function prepare(
   name: TransitionName,
@@ -128,6 +134,9 @@ async function prepare(
     if ('problem' in next) throw planRefused(next.problem);
     const over = planExceedsEntitlement(next.lines, await caseEntitlementByPackage(doc, now, connection));
     if (over) throw planRefused(over);
+    const kept = [...(doc.reintegrationPlanVersions ?? []), ...(doc.reintegrationPlan ? [doc.reintegrationPlan] : [])];
+    const size = planStorageProblem(storedBytes(kept, next.lines));
+    if (size) throw planRefused(size);
     return { planLines: next.lines };
   }
   if (name === 'reportServiceDelivery') {
@@ -147,13 +156,14 @@ async function prepare(
     if (problem) throw planRefused(problem);
     const record = { ...delivery, recordedAt: now };
     const { lineId: _lineId, ...entry } = record;
-    return {
-      planLines: lines.map((line) =>
-        line.lineId === delivery.lineId
-          ? { ...line, status: 'DELIVERED', deliveries: [...line.deliveries, entry] }
-          : line,
-      ),
-    };
+    const planLines: PlanLineDoc[] = lines.map((line) =>
+      line.lineId === delivery.lineId
+        ? { ...line, status: 'DELIVERED', deliveries: [...line.deliveries, entry] }
+        : line,
+    );
+    const size = planStorageProblem(storedBytes(doc.reintegrationPlanVersions ?? [], planLines));
+    if (size) throw planRefused({ ...size, field: 'delivery' });
+    return { planLines };
   }
   return {};
 }

@@ -81,7 +81,7 @@ export type DisbursementRefusal =
   | { code: 'PLAN_LINE_NOT_FOUND'; message: string; lineId: string }
   | { code: 'PLAN_LINE_BUDGET_EXCEEDED'; message: string; lineId: string; budgetCents: number; paidCents: number }
   | { code: 'ENTITLEMENT_EXCEEDED'; message: string; package: Package; entitlementCents: number; paidCents: number }
-  | { code: WindowBreach['code']; message: string; boundary: string; package: Package };
+  | { code: WindowBreach['code']; message: string; boundary: string | null; package: Package };
 
 /**
  * Whether a disbursement may be recorded, given what was paid before it: the case has an
@@ -127,6 +127,16 @@ export function disbursementRefusal(
         lineId: which,
       };
     }
+  }
+  // Post-arrival and charter-arrival assistance follow the arrival: before it is reported, their
+  // window has not opened (packageWindowBreach cannot place a date in a window it cannot compute).
+  if (pkg !== 'POST_RETURN' && !c.arrivalDate) {
+    return {
+      code: 'BEFORE_WINDOW_OPENS',
+      message: `The arrival is not reported yet: the ${pkg} window opens on the arrival day`,
+      boundary: null,
+      package: pkg,
+    };
   }
   const breach = packageWindowBreach(pkg, request.date, {
     departureDate: c.departureDate,
