@@ -126,6 +126,13 @@ describe('a disbursement: per package, per line, in its window, for a case with 
       'BEFORE_WINDOW_OPENS',
     ],
     [
+      'post-return before the departure is recorded',
+      { departureDate: null },
+      {},
+      'BEFORE_WINDOW_OPENS',
+      { package: 'POST_RETURN', boundary: null },
+    ],
+    [
       'a package the case did not request',
       {},
       { package: 'CHARTER_ARRIVAL', planLineId: null },

@@ -138,6 +138,15 @@ export function disbursementRefusal(
       package: pkg,
     };
   }
+  // Post-return assistance runs from departure: without a departure date its window has not opened.
+  if (pkg === 'POST_RETURN' && !c.departureDate) {
+    return {
+      code: 'BEFORE_WINDOW_OPENS',
+      message: 'The departure is not recorded yet: the POST_RETURN window opens on the departure day',
+      boundary: null,
+      package: pkg,
+    };
+  }
   const breach = packageWindowBreach(pkg, request.date, {
     departureDate: c.departureDate,
     arrivalDate: c.arrivalDate,
