@@ -9,11 +9,7 @@ import { fieldFigures, share } from './rules.js';
 import { referenceLists } from '../reference/index.js';
 
 /** The window codes a data-quality figure lists, always all of them (zero when none). */
-const WINDOW_CODES = [
-  'POST_ARRIVAL_WINDOW_CLOSED',
-  'POST_RETURN_WINDOW_CLOSED',
-  'BEFORE_WINDOW_OPENS',
-] as const;
+const WINDOW_CODES = ['POST_ARRIVAL_WINDOW_CLOSED', 'POST_RETURN_WINDOW_CLOSED', 'BEFORE_WINDOW_OPENS'] as const;
 
 /** The figures from the two read-model documents: the Member State's data-quality and statistics documents. */
 export function presentDataQuality(memberState: string, doc: DataQualityDoc | null, stats: StatisticsDoc | null) {
