@@ -190,12 +190,7 @@ export async function seedCases(
     options.onProgress?.(written);
   };
   for (const demo of generateCases({ count: options.count, seed: options.seed })) {
-    batch.push({
-      _id: caseIdOf(demo.memberState, demo.caseReference, options.caseIdKey),
-      recordVersion: 1,
-      ...demo,
-      packageSet: packageSetOf(demo.packages),
-    });
+    batch.push(seededCaseDoc(demo, options.caseIdKey));
     if (batch.length >= batchSize) await flush();
   }
   await flush();
@@ -215,7 +210,27 @@ export async function seedCases(
   return written;
 }
 
-type SeededCase = DemoCase & { _id: Types.ObjectId };
+/**
+ * A demo case as the store keeps it: the arrival report beside the key moments in `milestones`
+ * (null until made; present, so a store seeded by this version needs no key-moment upgrade).
+ */
+export function seededCaseDoc(
+  { arrivedAt, ...demo }: DemoCase,
+  caseIdKey: string,
+): Record<string, unknown> & { milestones: Record<string, Date | null> } {
+  return {
+    _id: caseIdOf(demo.memberState, demo.caseReference, caseIdKey),
+    recordVersion: 1,
+    ...demo,
+    milestones: { ...demo.milestones, arrivedAt },
+    packageSet: packageSetOf(demo.packages),
+  };
+}
+
+type SeededCase = Omit<DemoCase, 'arrivedAt' | 'milestones'> & {
+  _id: Types.ObjectId;
+  milestones: DemoCase['milestones'] & { arrivedAt: Date | null };
+};
 
 /**
  * The events a seeded case would have published, in order: its creation, each step of its
@@ -235,6 +250,7 @@ export function seededCaseEvents(c: SeededCase): CaseEvent[] {
       history: history as CaseDoc['history'],
       milestones: {
         km1At: reached(c.milestones.km1At),
+        arrivedAt: reached(c.milestones.arrivedAt),
         km2At: reached(c.milestones.km2At),
         km3At: reached(c.milestones.km3At),
       },

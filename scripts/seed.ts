@@ -6,12 +6,13 @@
 import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../shared/config.js';
 import type { Types } from 'mongoose';
-import { connectDatabase } from '../shared/mongo.js';
+import { clearCollection, connectDatabase } from '../shared/mongo.js';
 import { createRedis } from '../shared/redis.js';
 import { caseIdOf, casesModels } from '../subgraphs/cases/case/models.js';
 import { resetStatisticsCheckpoint } from '../subgraphs/cases/statistics/projector.js';
 import { ledgerModels } from '../subgraphs/finance/ledger/models.js';
 import { resetFinanceCheckpoint } from '../subgraphs/finance/ledger/projector.js';
+import { rebuildWorklist, worklistModel, worklistThresholds } from '../subgraphs/cases/worklist/store.js';
 import { seedCases, seedReferenceData } from './seed-data.js';
 
 const USAGE = 'usage: npm run seed -- [--count N (0-1000000)] [--seed N] [--if-empty]';
@@ -91,7 +92,12 @@ try {
       // The read models were written with the cases: projectors continue from the stream's end.
       await resetStatisticsCheckpoint(casesModels(db.cases), redis, config.QUEUE_PREFIX);
       await resetFinanceCheckpoint(ledgerModels(db.finance), redis, config.QUEUE_PREFIX);
-      process.stdout.write('seed: statistics and finance read models written\n');
+      // The worklist from the seeded cases, so the cases subgraph starts with it in place.
+      const Worklist = worklistModel(db.cases);
+      await clearCollection(Worklist);
+      await Worklist.createIndexes();
+      await rebuildWorklist(casesModels(db.cases), Worklist, worklistThresholds(config), redis, config.QUEUE_PREFIX);
+      process.stdout.write('seed: statistics, finance and worklist read models written\n');
     } finally {
       redis.disconnect();
     }

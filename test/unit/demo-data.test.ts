@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Types } from 'mongoose';
 import { generateCases } from '../../scripts/demo/generate.js';
-import { seededCaseEvents } from '../../scripts/seed-data.js';
+import { seededCaseDoc, seededCaseEvents } from '../../scripts/seed-data.js';
 import { PACKAGES, type CaseStatus } from '../../shared/domain.js';
 import { addMonths } from '../../subgraphs/cases/case/eligibility.js';
 import { decideTransition, type Actor, type TransitionName } from '../../subgraphs/cases/case/lifecycle.js';
@@ -237,10 +237,24 @@ describe('demo data distributions', () => {
     }
   });
 
+  it('stores the arrival report beside the key moments, so a seeded store needs no key-moment upgrade', () => {
+    for (const c of cases) {
+      const doc = seededCaseDoc(c, 'test-key');
+      expect(doc).not.toHaveProperty('arrivedAt');
+      // upgradeKeyMoments picks cases without the field: it must be there, null until the arrival report.
+      expect(Object.keys(doc.milestones)).toContain('arrivedAt');
+      expect(doc.milestones.arrivedAt).toBe(c.arrivedAt);
+    }
+  });
+
   it('seeded events end in the case state; only completed cases are paid, per package', () => {
     let paidCases = 0;
     for (const c of cases) {
-      const events = seededCaseEvents({ ...c, _id: new Types.ObjectId() });
+      const events = seededCaseEvents({
+        ...c,
+        _id: new Types.ObjectId(),
+        milestones: { ...c.milestones, arrivedAt: c.arrivedAt },
+      });
       expect(events[0]!.type).toBe('case.created');
       expect(events.filter((e) => e.after).at(-1)!.after!.status).toBe(c.status);
       const paid = events.filter((e) => e.type === 'case.disbursed').map((e) => e.disbursement!);
