@@ -24,6 +24,7 @@ import {
   mayCompleteAction,
   mayRecordFeedback,
   mayRecordVisits,
+  nextDueOn,
   visitScope,
   type ComplaintStatus,
 } from '../../subgraphs/cases/monitoring/rules.js';
@@ -382,6 +383,27 @@ describe('feedback, complaints and visits: rules', () => {
     [{ dueOn: '2024-05-01', completedOn: '2024-05-30' }, '2024-06-01', false],
   ])('overdue %j on %s: %s', (action, today, overdue) => {
     expect(isOverdue(action, today)).toBe(overdue);
+  });
+
+  it.each([
+    [[], null],
+    [
+      [
+        { dueOn: '2024-07-01', completedOn: null },
+        { dueOn: '2024-05-01', completedOn: null },
+      ],
+      '2024-05-01',
+    ],
+    [
+      [
+        { dueOn: '2024-07-01', completedOn: null },
+        { dueOn: '2024-05-01', completedOn: '2024-05-02' },
+      ],
+      '2024-07-01',
+    ],
+    [[{ dueOn: '2024-05-01', completedOn: '2024-05-02' }], null],
+  ])('the next due date of %j is %s', (actions, expected) => {
+    expect(nextDueOn(actions)).toBe(expected);
   });
 });
 

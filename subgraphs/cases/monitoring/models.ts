@@ -85,6 +85,8 @@ export interface VisitDoc {
   scope: string;
   findings: string;
   followUpActions: FollowUpActionDoc[];
+  /** The earliest due date of an open action (null: none open): what `overdueOnly` filters on. */
+  nextDueOn: string | null;
   recordedBy: RecordedBy;
   recordedAt: Date;
 }

@@ -211,6 +211,12 @@ export function isOverdue(action: { dueOn: string; completedOn: string | null },
   return action.completedOn === null && action.dueOn < today;
 }
 
+/** The earliest due date of the open actions; null when every action is done (or there are none). */
+export function nextDueOn(actions: ReadonlyArray<{ dueOn: string; completedOn: string | null }>): string | null {
+  const open = actions.filter((a) => a.completedOn === null).map((a) => a.dueOn);
+  return open.length === 0 ? null : open.reduce((a, b) => (b < a ? b : a));
+}
+
 /** A calendar date as the API takes it (YYYY-MM-DD that names a real day). */
 export function isDate(value: unknown): value is string {
   if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Types } from 'mongoose';
 import type { Principal } from '../../../shared/auth.js';
 import { PARTNERS } from '../../../shared/domain.js';
-import { badUserInput, forbidden, notFound, principalRequired } from '../../../shared/errors.js';
+import { badUserInput, codedError, forbidden, notFound, principalRequired } from '../../../shared/errors.js';
 import { decodeCursor, encodeCursor } from '../../../shared/pagination.js';
 import type { FollowUpActionDoc, MonitoringModels, VisitDoc } from './models.js';
 import { isRecordId, recordedBy } from './records.js';
@@ -19,6 +19,7 @@ import {
   MAX_VISIT_SCOPE_CHARS,
   mayCompleteAction,
   mayRecordVisits,
+  nextDueOn,
   visitScope,
   VISIT_KINDS,
   type ActionOwner,
@@ -103,6 +104,7 @@ export async function recordVisit(
     scope,
     findings,
     followUpActions,
+    nextDueOn: nextDueOn(followUpActions),
     recordedBy: recordedBy(principal),
     recordedAt: now,
   };
@@ -142,11 +144,17 @@ export async function completeAction(
     throw badUserInput('Argument "completedOn" must be a date between the visit and today', 'completedOn');
   if (action.completedOn !== null) return visit; // done already: completing twice changes nothing
   const completedBy = recordedBy(principal);
-  await models.Visit.updateOne(
-    { _id: visit._id, 'followUpActions.id': actionId, 'followUpActions.completedOn': null },
-    { $set: { 'followUpActions.$.completedOn': on, 'followUpActions.$.completedBy': completedBy } },
+  // The whole list is written back, conditional on the list read (no positional operators: FerretDB).
+  const followUpActions = visit.followUpActions.map((a) =>
+    a.id === actionId ? { ...a, completedOn: on, completedBy } : a,
+  );
+  const result = await models.Visit.updateOne(
+    { _id: visit._id, followUpActions: visit.followUpActions },
+    { $set: { followUpActions, nextDueOn: nextDueOn(followUpActions) } },
   ).exec();
-  return (await models.Visit.findOne({ _id: visit._id }).lean<VisitDoc>().exec())!;
+  if (result.matchedCount === 0)
+    throw codedError('CONFLICT', `Visit ${visitId} changed meanwhile; read it again`, { visitId });
+  return { ...visit, followUpActions, nextDueOn: nextDueOn(followUpActions) };
 }
 
 export interface VisitPage {
@@ -177,7 +185,7 @@ export async function readVisits(
       return { visits: [], hasNextPage: false, totalCount: 0 };
     filter.partnerId = scope.partnerId;
   } else if (args.partnerId != null) filter.partnerId = args.partnerId;
-  if (args.overdueOnly) filter.followUpActions = { $elemMatch: { completedOn: null, dueOn: { $lt: today } } };
+  if (args.overdueOnly) filter.nextDueOn = { $ne: null, $lt: today };
   const total = { ...filter };
   if (args.after != null) {
     const key = decodeCursor(args.after);
