@@ -29,6 +29,7 @@ import {
   type ComplaintStatus,
 } from '../../subgraphs/cases/monitoring/rules.js';
 import { checkAnswers, scoreAssessment } from '../../subgraphs/cases/monitoring/scoring.js';
+import { demoVisits, monitoringForCase, type MonitoredCase } from '../../scripts/demo/monitoring.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const DEFAULT_FILE = join(ROOT, DEFAULT_INSTRUMENT_FILE);
@@ -452,5 +453,68 @@ describe('monitoring events carry the contract facts, never free text', () => {
       complaint: { category: 'DELAY', status: 'IN_PROGRESS' },
     });
     expect(moved.complaint?.previousStatus).toBe('OPEN');
+  });
+});
+
+describe('demo monitoring records (npm run seed)', () => {
+  const instrument = loadInstrument(DEFAULT_FILE);
+  const demo = (overrides: Partial<MonitoredCase> = {}, id = new Types.ObjectId('65f0000000000000000000a1')) =>
+    monitoringForCase(
+      {
+        _id: id,
+        memberState: 'BE',
+        partnerId: 'weldo',
+        countryOfOrigin: 'MA',
+        status: 'COMPLETED',
+        departureDate: '2024-01-15',
+        ...overrides,
+      },
+      instrument,
+      '2024-08-01',
+      7,
+    );
+  it('assesses only at follow-ups that have passed, after the follow-up point, deterministically', () => {
+    const records = demo();
+    const points = records.assessments.map((a) => a.followUpMonths);
+    expect(points.every((m) => m === 3 || m === 6)).toBe(true);
+    for (const a of records.assessments) {
+      expect(checkFollowUp('2024-01-15', a.followUpMonths, a.assessedOn, '2024-08-01').ok).toBe(true);
+      expect(a.scores).toEqual(scoreAssessment(instrument, a.answers!));
+    }
+    const again = demo();
+    expect(again.assessments.map((a) => [a.assessedOn, a.scores])).toEqual(
+      records.assessments.map((a) => [a.assessedOn, a.scores]),
+    );
+  });
+  it('no records for cases without a partner, before the plan, or without departure', () => {
+    expect(demo({ partnerId: null }).assessments).toEqual([]);
+    expect(demo({ status: 'ACCEPTED' }).assessments).toEqual([]);
+    expect(demo({ departureDate: null }).assessments).toEqual([]);
+  });
+  it('across many cases: feedback for most, complaints for a few, harder countries score lower', () => {
+    const overall = (country: string) => {
+      const scores: number[] = [];
+      for (let i = 0; i < 300; i++) {
+        const id = new Types.ObjectId(`65f0000000000000${i.toString(16).padStart(8, '0')}`);
+        const r = demo({ countryOfOrigin: country, departureDate: '2023-01-10' }, id);
+        scores.push(...r.assessments.flatMap((a) => (a.scores.overall === null ? [] : [a.scores.overall])));
+      }
+      return scores.reduce((a, b) => a + b, 0) / scores.length;
+    };
+    expect(overall('AF')).toBeLessThan(overall('MA'));
+    const many = Array.from({ length: 300 }, (_, i) =>
+      demo({ departureDate: '2023-01-10' }, new Types.ObjectId(`65f1000000000000${i.toString(16).padStart(8, '0')}`)),
+    );
+    const feedback = many.filter((r) => r.feedback.length > 0).length;
+    const complaints = many.filter((r) => r.complaints.length > 0).length;
+    expect(feedback).toBeGreaterThan(120);
+    expect(complaints).toBeGreaterThan(0);
+    expect(complaints).toBeLessThan(40);
+  });
+  it('visits: two per partner, some with an overdue action', () => {
+    const visits = demoVisits('2024-08-01');
+    expect(visits).toHaveLength(10);
+    expect(visits.some((v) => v.followUpActions.some((a) => isOverdue(a, '2024-08-01')))).toBe(true);
+    for (const v of visits) expect(v.nextDueOn).toBe(nextDueOn(v.followUpActions));
   });
 });
