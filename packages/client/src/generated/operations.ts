@@ -19,7 +19,7 @@ export type CaseEventType =
   | 'ACCEPTED'
   /** Arrival and post-arrival assistance reported (its own step, not a key moment). */
   | 'ARRIVED'
-  /** A sustainability assessment was recorded (scores and answers: `Case.sustainabilityAssessments`, with personal access). */
+  /** A sustainability assessment was recorded (read it with personal access: `Case.sustainabilityAssessments`). */
   | 'ASSESSMENT_RECORDED'
   | 'CLOSED'
   /** A complaint was filed (read it with personal access: `Case.complaints`). */
