@@ -468,12 +468,16 @@ describe('monitoring records: assessments, feedback, complaints, visits', () => 
   it('erasure clears answers, comments and complaint texts; scores and figures stay; no record after', async () => {
     const erased = await gql(
       'officer',
-      'mutation($id: ID!) { erasePersonalData(caseId: $id, requestReference: "APD-16") { caseId } }',
+      'mutation($id: ID!) { erasePersonalData(caseId: $id, requestReference: "APD-16") { monitoringRecords } }',
       {
         id: target._id.toHexString(),
       },
     );
     expect(erased.body.errors).toBeUndefined();
+    // One assessment's answers, two feedback comments, one complaint's texts.
+    expect((erased.body.data as { erasePersonalData: { monitoringRecords: number } }).erasePersonalData).toEqual({
+      monitoringRecords: 4,
+    });
     const models = monitoringModels(system.connections.cases);
     const caseId = target._id.toHexString();
     const [assessments, feedback, complaints] = await Promise.all([
