@@ -9,5 +9,6 @@ COPY subgraphs ./subgraphs
 COPY shared ./shared
 COPY scripts ./scripts
 COPY profiles ./profiles
+COPY config ./config
 COPY tsconfig.json ./
 USER node

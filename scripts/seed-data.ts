@@ -23,6 +23,10 @@ import {
   type LedgerModels,
 } from '../subgraphs/finance/ledger/models.js';
 import { generateCases, type DemoCase } from './demo/generate.js';
+import { demoVisits, monitoringForCase, type DemoMonitoring, type MonitoredCase } from './demo/monitoring.js';
+import type { Instrument } from '../subgraphs/cases/monitoring/instrument.js';
+import { monitoringModels } from '../subgraphs/cases/monitoring/models.js';
+import { assessmentEvent, complaintEvent } from '../subgraphs/cases/monitoring/records.js';
 
 /** The package contents (docs/domain.md), which every contracted partner offers. */
 const SERVICE_CATALOGUE: Array<{ package: Package; services: string[] }> = [
@@ -368,4 +372,67 @@ async function writeLedger(
   }
   if (ledgerRows.length > 0) await ledger.CaseFinance.collection.insertMany(ledgerRows as never[]);
   if (disbursements.length > 0) await ledger.Disbursement.collection.insertMany(disbursements as never[]);
+}
+
+/**
+ * Monitoring records (#16, M2) for the seeded cases (scripts/demo/monitoring.ts): assessments
+ * at the follow-ups that have passed by `today`, feedback, a few complaints, two visits per
+ * partner. Replaces what was stored. Returns the case events the records imply (assessments,
+ * feedback, complaints filed), for the caller to publish after the read models' checkpoints
+ * were moved to the stream's end, so the indicator read models fold them in like live ones.
+ */
+export async function seedMonitoring(
+  db: Pick<SeedConnections, 'cases'>,
+  options: { seed: number; today: string; instrument: Instrument },
+): Promise<{ assessments: number; feedback: number; complaints: number; visits: number; events: CaseEvent[] }> {
+  const models = monitoringModels(db.cases);
+  for (const model of [models.Assessment, models.Feedback, models.Complaint, models.Visit])
+    await clearCollection(model);
+  const counts = { assessments: 0, feedback: 0, complaints: 0, visits: 0 };
+  const events: CaseEvent[] = [];
+  let pending: DemoMonitoring = { assessments: [], feedback: [], complaints: [] };
+  const flush = async () => {
+    if (pending.assessments.length) await models.Assessment.collection.insertMany(pending.assessments);
+    if (pending.feedback.length) await models.Feedback.collection.insertMany(pending.feedback);
+    if (pending.complaints.length) await models.Complaint.collection.insertMany(pending.complaints);
+    counts.assessments += pending.assessments.length;
+    counts.feedback += pending.feedback.length;
+    counts.complaints += pending.complaints.length;
+    pending = { assessments: [], feedback: [], complaints: [] };
+  };
+  const cursor = casesModels(db.cases)
+    .Case.find({}, { memberState: 1, partnerId: 1, countryOfOrigin: 1, status: 1, departureDate: 1, version: 1 })
+    .lean<Array<MonitoredCase & { version: number }>>()
+    .cursor();
+  for await (const c of cursor) {
+    const records = monitoringForCase(c, options.instrument, options.today, options.seed);
+    const facts = { ...c, status: c.status as CaseDoc['status'] };
+    for (const a of records.assessments) events.push(assessmentEvent(facts, a));
+    for (const f of records.feedback)
+      events.push({
+        type: 'case.feedback',
+        caseId: f.caseId,
+        version: c.version,
+        at: f.recordedAt.toISOString(),
+        before: null,
+        after: null,
+        owner: {
+          memberState: c.memberState,
+          partnerId: c.partnerId,
+          countryOfOrigin: c.countryOfOrigin,
+          status: c.status,
+        },
+        feedback: { feedbackId: f._id.toHexString(), satisfaction: f.satisfaction, complaint: null },
+      });
+    for (const k of records.complaints) events.push(complaintEvent(facts, k, null, k.filedAt));
+    pending.assessments.push(...records.assessments);
+    pending.feedback.push(...records.feedback);
+    pending.complaints.push(...records.complaints);
+    if (pending.assessments.length >= 1_000) await flush();
+  }
+  await flush();
+  const visits = demoVisits(options.today);
+  await models.Visit.collection.insertMany(visits);
+  counts.visits = visits.length;
+  return { ...counts, events };
 }

@@ -13,7 +13,11 @@ import { resetStatisticsCheckpoint } from '../subgraphs/cases/statistics/project
 import { ledgerModels } from '../subgraphs/finance/ledger/models.js';
 import { resetFinanceCheckpoint } from '../subgraphs/finance/ledger/projector.js';
 import { rebuildWorklist, worklistModel, worklistThresholds } from '../subgraphs/cases/worklist/store.js';
-import { seedCases, seedReferenceData } from './seed-data.js';
+import { seedCases, seedMonitoring, seedReferenceData } from './seed-data.js';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { publishCaseEvents } from '../shared/case-events/index.js';
+import { loadInstrument } from '../subgraphs/cases/monitoring/instrument.js';
 
 const USAGE = 'usage: npm run seed -- [--count N (0-1000000)] [--seed N] [--if-empty]';
 function parseArguments() {
@@ -87,6 +91,13 @@ try {
     process.stdout.write(
       `\nseed: ${written} cases in ${((Date.now() - started) / 1000).toFixed(1)} s (seed ${seed})\n`,
     );
+    const instrument = loadInstrument(resolve(fileURLToPath(new URL('..', import.meta.url)), config.INSTRUMENT_FILE));
+    const today = new Date().toISOString().slice(0, 10);
+    const monitoring = await seedMonitoring(db, { seed, today, instrument });
+    process.stdout.write(
+      `seed: ${monitoring.assessments} sustainability assessments, ${monitoring.feedback} feedback, ` +
+        `${monitoring.complaints} complaints, ${monitoring.visits} monitoring visits\n`,
+    );
     const redis = createRedis(config, 'seed');
     try {
       // The read models were written with the cases: projectors continue from the stream's end.
@@ -98,6 +109,10 @@ try {
       await Worklist.createIndexes();
       await rebuildWorklist(casesModels(db.cases), Worklist, worklistThresholds(config), redis, config.QUEUE_PREFIX);
       process.stdout.write('seed: statistics, finance and worklist read models written\n');
+      // The monitoring records' events, after the checkpoints moved: indicator read models fold them in as live ones.
+      for (let i = 0; i < monitoring.events.length; i += 500)
+        await publishCaseEvents(redis, config.QUEUE_PREFIX, monitoring.events.slice(i, i + 500));
+      process.stdout.write(`seed: ${monitoring.events.length} monitoring events published\n`);
     } finally {
       redis.disconnect();
     }

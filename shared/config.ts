@@ -74,6 +74,7 @@ export const configShape = {
     .default(256 * 1024 * 1024),
   INGEST_CHUNK_SIZE: z.coerce.number().int().min(1).max(5_000).default(500),
   PROFILES_DIR: z.string().min(1).default('profiles'),
+  INSTRUMENT_FILE: z.string().min(1).max(1_000).default('config/instruments/rss-default.v1.json'),
   INGEST_ATTEMPTS: z.coerce.number().int().min(1).max(50).default(8),
   INGEST_BACKOFF_MS: z.coerce.number().int().min(10).max(600_000).default(1_000),
   INGEST_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),

@@ -148,6 +148,27 @@ export const ERROR_DEFINITIONS = {
     client: true,
     description: 'a service or payment dated before its window opens (before arrival, or before departure)',
   },
+  // Monitoring records (#16, M2): sustainability assessments and complaints.
+  FOLLOW_UP_NOT_DUE: {
+    client: true,
+    description:
+      'a sustainability assessment dated before its follow-up point (departure + 3, 6 or 12 months), in the ' +
+      'future, or on a case without a departure (`extensions.dueOn`)',
+  },
+  ASSESSMENT_EXISTS: {
+    client: true,
+    description: 'the case already has an assessment at that follow-up point (`extensions.followUpMonths`)',
+  },
+  INSTRUMENT_VERSION_MISMATCH: {
+    client: true,
+    description:
+      'an assessment names another version than the sustainability instrument in force (`extensions.current`)',
+  },
+  ILLEGAL_COMPLAINT_STATUS: {
+    client: true,
+    description:
+      'a complaint cannot move to that status from its current one (`extensions.currentStatus`, `extensions.allowed`)',
+  },
   RATE_LIMITED: {
     client: true,
     status: 429,

@@ -22,7 +22,11 @@ export type CaseEventKind =
   | 'case.erased'
   | 'case.disbursed'
   // Case messages (subgraphs/cases/messages/): a message was posted on the case's thread.
-  | 'case.messaged';
+  | 'case.messaged'
+  // Monitoring (#16, M2, subgraphs/cases/monitoring/): an assessment, feedback, a complaint filed or moved.
+  | 'case.assessed'
+  | 'case.feedback'
+  | 'case.complaint';
 
 /**
  * What subscribers and webhooks are told about a case event. The kind of change, in the
@@ -48,6 +52,11 @@ export const CASE_EVENT_TYPES = [
   'PERSONAL_DATA_ERASED',
   // Case messages: a message was posted on the case's thread (no body; `caseMessage` says which).
   'MESSAGE_POSTED',
+  // Monitoring (#16, M2): `assessment`, `feedback` (and `complaint`) say what was recorded, never free text.
+  'ASSESSMENT_RECORDED',
+  'FEEDBACK_RECORDED',
+  'COMPLAINT_RECORDED',
+  'COMPLAINT_UPDATED',
 ] as const;
 export type CaseEventType = (typeof CASE_EVENT_TYPES)[number];
 
@@ -135,6 +144,38 @@ export interface CaseMessageFacts {
   topic: string;
 }
 
+/**
+ * What a `case.assessed` event (ASSESSMENT_RECORDED) tells of a sustainability assessment:
+ * scores only (0..1; a dimension with too few answers, and then the overall score, is null),
+ * never the answers. Read models (indicators) consume it; subscribers and webhooks are not told it.
+ */
+export interface AssessmentEventFacts {
+  assessmentId: string;
+  followUpMonths: 3 | 6 | 12;
+  instrumentVersion: string;
+  scores: { economic: number | null; social: number | null; psychosocial: number | null; overall: number | null };
+}
+
+/**
+ * What FEEDBACK_RECORDED, COMPLAINT_RECORDED and COMPLAINT_UPDATED events tell: satisfaction per
+ * service (1..5) and a complaint's category and status, never a comment or description.
+ * Feedback carries `complaint: null`; a complaint event carries `satisfaction: {}` and
+ * `feedbackId` = the complaint's id.
+ */
+export interface FeedbackEventFacts {
+  feedbackId: string;
+  satisfaction: Record<string, number>;
+  complaint: { category: string; status: string } | null;
+}
+
+/** A complaint event's own facts: which complaint, and the status it left (null when filed). */
+export interface ComplaintEventFacts {
+  complaintId: string;
+  category: string;
+  status: string;
+  previousStatus: string | null;
+}
+
 /** The one payload of a case event: the JSON of a stream entry's `event` field. */
 export interface CaseEvent {
   type: CaseEventKind;
@@ -148,6 +189,12 @@ export interface CaseEvent {
   disbursement?: CaseDisbursement;
   /** For `case.messaged`: which message, by whom, on what (never the body). */
   caseMessage?: CaseMessageFacts;
+  /** For `case.assessed` (#16, M2). */
+  assessment?: AssessmentEventFacts;
+  /** For `case.feedback` and `case.complaint` (#16, M2). */
+  feedback?: FeedbackEventFacts;
+  /** For `case.complaint` (#16, M2). */
+  complaint?: ComplaintEventFacts;
   /**
    * Who the case belongs to, for events without facts (`case.disbursed`, `case.messaged`): subscriptions
    * and webhooks deliver an event only to those who may see its case.

@@ -15,6 +15,10 @@ const TYPE_OF_KIND: Readonly<Record<Exclude<CaseEventKind, 'case.transitioned'>,
   'case.erased': 'PERSONAL_DATA_ERASED',
   'case.disbursed': 'DISBURSEMENT_RECORDED',
   'case.messaged': 'MESSAGE_POSTED',
+  'case.assessed': 'ASSESSMENT_RECORDED',
+  'case.feedback': 'FEEDBACK_RECORDED',
+  // A complaint's update says so itself (publicType COMPLAINT_UPDATED).
+  'case.complaint': 'COMPLAINT_RECORDED',
 };
 
 /**

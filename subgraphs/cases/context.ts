@@ -14,6 +14,8 @@ import type { WebhookApi } from './webhooks/index.js';
 import type DataLoader from 'dataloader';
 import type { CaseMessageModels } from './messages/models.js';
 import type { WorklistThresholds } from './worklist/rules.js';
+import type { Instrument } from './monitoring/instrument.js';
+import type { MonitoringModels } from './monitoring/models.js';
 import type { WorklistItemDoc } from './worklist/store.js';
 
 /** What every resolver of the cases subgraph gets, built per request in subgraph.ts. */
@@ -34,6 +36,8 @@ export interface CasesContext {
   webhooks: WebhookApi;
   /** Case messages (messages/): the threads, and this request's message counts per case. */
   messages: { models: CaseMessageModels; counts: DataLoader<string, number> };
+  /** Monitoring records (monitoring/): assessments, feedback, complaints, visits, and the instrument in force. */
+  monitoring: { models: MonitoringModels; instrument: Instrument };
   /** The worklist read model, its thresholds and the day due-ness is computed for. */
   worklist: { Worklist: Model<WorklistItemDoc>; thresholds: WorklistThresholds; today: () => string };
   /** This request's view of the cases: the one place the access rules are applied. */

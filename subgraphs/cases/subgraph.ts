@@ -38,6 +38,9 @@ import { createRedis } from '../../shared/redis.js';
 import { startCasesBackground, type CasesBackground } from './worklist/background.js';
 import { worklistResolvers } from './worklist/resolvers.js';
 import { worklistModel, worklistThresholds } from './worklist/store.js';
+import { monitoringResolvers } from './monitoring/resolvers.js';
+import { monitoringModels } from './monitoring/models.js';
+import { DEFAULT_INSTRUMENT_FILE, loadInstrument } from './monitoring/instrument.js';
 
 const ROOT_DIR = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -55,6 +58,7 @@ export const casesResolvers = mergeResolvers<CasesContext>(
   webhookResolvers,
   messageResolvers,
   worklistResolvers,
+  monitoringResolvers,
 );
 
 /**
@@ -87,6 +91,11 @@ export function casesSubgraph(
   const personalDataReadLog = personalDataReadModel(connection);
   const grants = personalDataGrantModel(connection);
   const messages = caseMessageModels(connection);
+  // The sustainability instrument: a file that does not validate refuses the start (monitoring/instrument.ts).
+  const monitoring = {
+    models: monitoringModels(connection),
+    instrument: loadInstrument(resolve(ROOT_DIR, config.INSTRUMENT_FILE ?? DEFAULT_INSTRUMENT_FILE)),
+  };
   const ownRedis = redis ? undefined : createRedis(config, 'cases-subgraph');
   const client = redis ?? ownRedis!;
   // The copy of the reference lists (collection referenceData), kept from the reference-data stream.
@@ -152,6 +161,7 @@ export function casesSubgraph(
         webhooks,
         messages: { models: messages, counts: messageCountLoader(messages) },
         worklist,
+        monitoring,
         problemsPerReport: config.INGEST_MAX_PROBLEMS_PER_REPORT,
       };
     },

@@ -153,6 +153,42 @@ const MUTATIONS: Record<
     target: 'case',
     document: 'mutation($id: ID!) { markCaseMessagesRead(caseId: $id) { id } }',
   },
+  // Monitoring records (#16, M2).
+  recordSustainabilityAssessment: {
+    subgraph: 'cases',
+    target: 'case',
+    document:
+      'mutation($id: ID!) { recordSustainabilityAssessment(caseId: $id, input: { followUpMonths: 3, ' +
+      'assessedOn: "2024-06-01", instrumentVersion: "1", answers: [{ itemId: "ECO_INCOME", value: 4 }] }) { id } }',
+  },
+  recordReturneeFeedback: {
+    subgraph: 'cases',
+    target: 'case',
+    document:
+      'mutation($id: ID!) { recordReturneeFeedback(caseId: $id, input: { satisfaction: [{ service: OVERALL, ' +
+      'score: 4 }], comment: "Helpful" }) { id } }',
+  },
+  fileComplaint: {
+    subgraph: 'cases',
+    target: 'case',
+    document:
+      'mutation($id: ID!) { fileComplaint(caseId: $id, input: { category: DELAY, description: "Late cash" }) { id } }',
+  },
+  updateComplaint: {
+    subgraph: 'cases',
+    target: null,
+    why: 'a complaint on a case out of scope answers exactly as a missing one: monitoring-records.test.ts',
+  },
+  recordMonitoringVisit: {
+    subgraph: 'cases',
+    target: null,
+    why: 'refused by role before anything is read; those who may record (support desk, administrators) see all',
+  },
+  completeFollowUpAction: {
+    subgraph: 'cases',
+    target: null,
+    why: "another partner's visit answers exactly as a missing one: monitoring-records.test.ts",
+  },
   recordDisbursement: {
     subgraph: 'finance',
     target: 'case',

@@ -234,6 +234,8 @@ describe('the cases subgraph enforcement point', () => {
       'Case.mainApplicant@pseudonymous',
       'CaseHistoryEntry.reason@personal',
       'CaseMessage.body@personal',
+      'Complaint.description@personal',
+      'Complaint.resolution@personal',
       'Person.ageBand@pseudonymous',
       'Person.dateOfBirth@personal',
       'Person.name@personal',
@@ -242,6 +244,16 @@ describe('the cases subgraph enforcement point', () => {
       'PlanLine.description@personal',
       'PlannedService.description@personal',
       'ReintegrationPlan.rejectionReason@personal',
+      'ReturneeFeedback.comment@personal',
+      'ReturneeFeedback.satisfaction@personal',
+      'ServiceSatisfaction.score@personal',
+      'SustainabilityAnswer.value@personal',
+      'SustainabilityAssessment.answers@personal',
+      'SustainabilityAssessment.scores@personal',
+      'SustainabilityScores.economic@personal',
+      'SustainabilityScores.overall@personal',
+      'SustainabilityScores.psychosocial@personal',
+      'SustainabilityScores.social@personal',
     ]);
   });
 

@@ -323,6 +323,8 @@ describe('which subscription selections read personal data', () => {
       'Case.mainApplicant',
       'CaseHistoryEntry.reason',
       'CaseMessage.body',
+      'Complaint.description',
+      'Complaint.resolution',
       'Person.ageBand',
       'Person.dateOfBirth',
       'Person.name',
@@ -331,6 +333,16 @@ describe('which subscription selections read personal data', () => {
       'PlanLine.description',
       'PlannedService.description',
       'ReintegrationPlan.rejectionReason',
+      'ReturneeFeedback.comment',
+      'ReturneeFeedback.satisfaction',
+      'ServiceSatisfaction.score',
+      'SustainabilityAnswer.value',
+      'SustainabilityAssessment.answers',
+      'SustainabilityAssessment.scores',
+      'SustainabilityScores.economic',
+      'SustainabilityScores.overall',
+      'SustainabilityScores.psychosocial',
+      'SustainabilityScores.social',
     ]);
   });
 

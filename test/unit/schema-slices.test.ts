@@ -23,6 +23,7 @@ describe('schema slices (shared/schema-slices.ts)', () => {
       'data-protection/schema.graphql',
       'ingestion/schema.graphql',
       'messages/schema.graphql',
+      'monitoring/schema.graphql',
       'quality/schema.graphql',
       'statistics/schema.graphql',
       'webhooks/schema.graphql',
@@ -55,6 +56,8 @@ describe('schema slices (shared/schema-slices.ts)', () => {
       ...['cases', 'case', 'caseByReference', 'eligibilityRules'],
       ...['personalDataReads', 'personalDataErasures', 'personalDataAccessGrants', 'retentionRuns'],
       ...['ingestionFeed', 'ingestionFeeds', 'feedProfiles', 'feedProfile', 'feedProfileChanges'],
+      // Monitoring records (#16, M2).
+      ...['sustainabilityInstrument', 'monitoringVisits'],
       'dataQuality',
       'statistics',
       ...['webhooks', 'webhookDeliveries'],

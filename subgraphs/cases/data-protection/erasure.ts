@@ -16,6 +16,8 @@ import type {
 import { factsOf } from '../statistics/facts.js';
 import { caseMessageModels } from '../messages/models.js';
 import { eraseThread } from '../messages/thread.js';
+import { monitoringModels } from '../monitoring/models.js';
+import { eraseMonitoring } from '../monitoring/records.js';
 
 /** The erasure record: append-only proof of what was erased where, without the data. */
 export interface ErasureDoc {
@@ -35,6 +37,8 @@ export interface ErasureDoc {
     stagedRecords: number;
     /** Messages of the case's thread whose body was removed (absent in records made before threads). */
     messages?: number;
+    /** Monitoring records (assessment answers, feedback comments, complaint texts) cleared (#16; absent before). */
+    monitoringRecords?: number;
   };
 }
 
@@ -238,6 +242,7 @@ export async function eraseCase(
     feedReports: await scrubFeedReports(deps.feeds, doc.memberState, doc.caseReference),
     stagedRecords: await scrubStagedChunks(deps, doc.memberState, doc.caseReference),
     messages: await eraseThread(caseMessageModels(deps.models.Case.db), id, now),
+    monitoringRecords: await eraseMonitoring(monitoringModels(deps.models.Case.db), id, now),
   };
   const record: ErasureDoc = {
     _id: new Types.ObjectId(),

@@ -27,6 +27,7 @@ export const dataProtectionResolvers: GraphQLResolverMap<CasesContext> = {
     feedReportEntries: (doc: ErasureDoc) => doc.erased.feedReports,
     stagedRecords: (doc: ErasureDoc) => doc.erased.stagedRecords,
     messageBodies: (doc: ErasureDoc) => doc.erased.messages ?? 0,
+    monitoringRecords: (doc: ErasureDoc) => doc.erased.monitoringRecords ?? 0,
   },
   PersonalDataAccessGrant: {
     id: (doc: PersonalDataGrantDoc) => doc._id.toHexString(),

@@ -19,10 +19,18 @@ export type CaseEventType =
   | 'ACCEPTED'
   /** Arrival and post-arrival assistance reported (its own step, not a key moment). */
   | 'ARRIVED'
+  /** A sustainability assessment was recorded (read it with personal access: `Case.sustainabilityAssessments`). */
+  | 'ASSESSMENT_RECORDED'
   | 'CLOSED'
+  /** A complaint was filed (read it with personal access: `Case.complaints`). */
+  | 'COMPLAINT_RECORDED'
+  /** A complaint changed status. */
+  | 'COMPLAINT_UPDATED'
   | 'COMPLETION_REPORTED'
   | 'CREATED'
   | 'DISBURSEMENT_RECORDED'
+  /** Returnee feedback was recorded (read it with personal access: `Case.returneeFeedback`). */
+  | 'FEEDBACK_RECORDED'
   /** A message was posted on the case's thread (the event names it, never its body: read `Case.messages`). */
   | 'MESSAGE_POSTED'
   /** KM3 (completion approved); a filter on it also matches ACCEPTED (KM1) and PLAN_APPROVED (KM2). */
