@@ -11,6 +11,7 @@ import {
   type Sex,
 } from '../../../shared/domain.js';
 import { modelOn } from '../../../shared/mongo.js';
+import { VULNERABILITY_CODES, type VulnerabilityCode } from '../../../shared/vulnerability.js';
 import { qualityModels, type QualityModels } from '../quality/model.js';
 import type { PlanLineDoc } from './plan.js';
 
@@ -19,7 +20,10 @@ export interface PersonDoc {
   dateOfBirth: string;
   sex: Sex;
   relationship?: string;
+  /** Free text about the person's vulnerabilities (personal detail). */
   vulnerabilities: string[];
+  /** The coded list (shared/vulnerability.ts); missing on persons stored before the codes existed. */
+  vulnerabilityCodes?: VulnerabilityCode[];
 }
 
 /** Who did something: the principal, as recorded in the history and events. */
@@ -283,6 +287,8 @@ export interface RetainedFacts {
   adults: number;
   minors: number;
   mainApplicantAge: number | null;
+  /** The distinct vulnerability codes of the case, no person's (absent on erasures made before the codes). */
+  vulnerabilityCodes?: VulnerabilityCode[];
 }
 
 /** Left on an erased case (and in the erasure record): when, by whom, why. */
@@ -341,6 +347,7 @@ const personSchema = new Schema<PersonDoc>(
     sex: { type: String, enum: SEXES, required: true },
     relationship: { type: String },
     vulnerabilities: { type: [String], default: [] },
+    vulnerabilityCodes: { type: [String], enum: VULNERABILITY_CODES, default: [] },
   },
   { _id: false },
 );

@@ -138,7 +138,14 @@ export function erasedFields(doc: CaseDoc, mark: ErasureMark): Partial<CaseDoc> 
 
 export function retainedFactsOf(doc: CaseDoc): RetainedFacts {
   const facts = factsOf(doc);
-  return { adults: facts.adults, minors: facts.minors, mainApplicantAge: facts.mainApplicantAge };
+  const codes = facts.vulnerabilityCodes ?? [];
+  return {
+    adults: facts.adults,
+    minors: facts.minors,
+    mainApplicantAge: facts.mainApplicantAge,
+    // The case's distinct codes (no person's), so the counts per code do not move (#16).
+    ...(codes.length > 0 ? { vulnerabilityCodes: codes } : {}),
+  };
 }
 
 export interface ErasureDeps {
