@@ -287,8 +287,6 @@ export interface RetainedFacts {
   adults: number;
   minors: number;
   mainApplicantAge: number | null;
-  /** The distinct vulnerability codes of the case, no person's (absent on erasures made before the codes). */
-  vulnerabilityCodes?: VulnerabilityCode[];
 }
 
 /** Left on an erased case (and in the erasure record): when, by whom, why. */
@@ -347,7 +345,8 @@ const personSchema = new Schema<PersonDoc>(
     sex: { type: String, enum: SEXES, required: true },
     relationship: { type: String },
     vulnerabilities: { type: [String], default: [] },
-    vulnerabilityCodes: { type: [String], enum: VULNERABILITY_CODES, default: [] },
+    // No implicit empty array: persons without codes stay as written (and as stored before the codes).
+    vulnerabilityCodes: { type: [String], enum: VULNERABILITY_CODES, default: undefined },
   },
   { _id: false },
 );

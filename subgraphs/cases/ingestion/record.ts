@@ -70,10 +70,13 @@ const person = z
     relationship: text(40).optional(),
     /** Free text (personal detail, special category). */
     vulnerabilities: boundedArray(text(60), 20).default([]),
-    /** The coded list (shared/vulnerability.ts); a code given twice is kept once. */
+    /**
+     * The coded list (shared/vulnerability.ts); a code given twice is kept once. Absent means none
+     * (and is not written, so records and cases from before the codes compare as they did).
+     */
     vulnerabilityCodes: boundedArray(vulnerabilityCode, VULNERABILITY_CODES.length * 2)
-      .default([])
-      .transform((codes: VulnerabilityCode[]) => VULNERABILITY_CODES.filter((c) => codes.includes(c))),
+      .transform((codes: VulnerabilityCode[]) => VULNERABILITY_CODES.filter((c) => codes.includes(c)))
+      .optional(),
   })
   .strict();
 
@@ -172,9 +175,14 @@ export const canonicalRecordSchema = z
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['arrivalDate'], message: 'must not be before departureDate' });
     }
     // Codes consistent with age on the reference day (the departure day, else today: the insertion day).
-    const persons: CodedPerson[] = [{ path: 'mainApplicant', ...record.mainApplicant }];
+    const coded = (path: string, p: PersonRecord): CodedPerson => ({
+      path,
+      dateOfBirth: p.dateOfBirth,
+      vulnerabilityCodes: p.vulnerabilityCodes ?? [],
+    });
+    const persons: CodedPerson[] = [coded('mainApplicant', record.mainApplicant)];
     record.familyMembers.forEach((member, i) => {
-      if (hasDetails(member)) persons.push({ path: `familyMembers.${i}`, ...member });
+      if (hasDetails(member)) persons.push(coded(`familyMembers.${i}`, member));
     });
     if (persons.some((p) => p.vulnerabilityCodes.length > 0))
       for (const problem of vulnerabilityAgeProblems(persons, record.departureDate ?? today()))

@@ -120,10 +120,9 @@ export function factsOf(
     windowFlags: (doc.windowFlags ?? []).map((flag) => flag.code),
     eligibilityOutcome: doc.eligibility?.outcome ?? null,
     planLines: approvedPlanLines(doc.reintegrationPlan, doc.reintegrationPlanVersions),
-    // Vulnerability codes (#16): distinct per case; after erasure the retained ones, so counts do not move.
-    vulnerabilityCodes: retained
-      ? [...(retained.vulnerabilityCodes ?? [])]
-      : caseVulnerabilityCodes([doc.mainApplicant, ...(doc.familyMembers ?? [])]),
+    // Vulnerability codes (#16): distinct per case. Special-category data: erasure removes them with the
+    // persons and keeps none, so an erased case no longer counts under any code (the one figure erasure moves).
+    vulnerabilityCodes: caseVulnerabilityCodes([doc.mainApplicant, ...(doc.familyMembers ?? [])]),
   };
 }
 
