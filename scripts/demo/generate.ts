@@ -13,6 +13,7 @@ import {
   type Sex,
 } from '../../shared/domain.js';
 import { PROGRAMME_START, RELEASED_MEMBER_STATES } from '../../subgraphs/coverage/released.js';
+import { ELDERLY_MIN_AGE, type VulnerabilityCode } from '../../shared/vulnerability.js';
 import { computeEntitlement, PROGRAMME_TARIFFS } from '../../subgraphs/finance/tariffs/rules.js';
 
 export interface DemoPerson {
@@ -21,6 +22,8 @@ export interface DemoPerson {
   sex: Sex;
   relationship?: string;
   vulnerabilities: string[];
+  /** The coded list (shared/vulnerability.ts), consistent with age on the departure day. */
+  vulnerabilityCodes: VulnerabilityCode[];
 }
 
 export interface DemoHistoryEntry {
@@ -265,17 +268,35 @@ const FAMILY = [
 ];
 
 /**
- * Vulnerabilities consistent with age: nobody travelling with a parent or an adult is an
- * unaccompanied minor, nobody under 60 is elderly, only adults are single parents.
+ * Vulnerabilities consistent with age (shared/vulnerability.ts): nobody travelling with a parent
+ * or an adult is an unaccompanied minor, nobody under 65 is elderly, only adults are single
+ * parents. The draws are those of earlier versions (the same seed makes the same cases); a
+ * person of 60-64 drawn elderly has none.
  */
-const ADULT_VULNERABILITIES = ['MEDICAL_CONDITION', 'DISABILITY', 'SINGLE_PARENT', 'VICTIM_OF_TRAFFICKING'];
-const CHILD_VULNERABILITIES = ['MEDICAL_CONDITION', 'DISABILITY'];
-function vulnerabilitiesFor(random: () => number, ageYears: number): string[] {
+const ADULT_VULNERABILITIES: VulnerabilityCode[] = [
+  'MEDICAL_CONDITION',
+  'DISABILITY',
+  'SINGLE_PARENT',
+  'VICTIM_OF_TRAFFICKING',
+];
+const CHILD_VULNERABILITIES: VulnerabilityCode[] = ['MEDICAL_CONDITION', 'DISABILITY'];
+function vulnerabilitiesFor(random: () => number, ageYears: number): VulnerabilityCode[] {
   if (random() >= 0.08) return [];
-  if (ageYears >= 60 && random() < 0.5) return ['ELDERLY'];
+  if (ageYears >= 60 && random() < 0.5) return ageYears >= ELDERLY_MIN_AGE ? ['ELDERLY'] : [];
   const list = ageYears < 18 ? CHILD_VULNERABILITIES : ADULT_VULNERABILITIES;
   return [list[Math.floor(random() * list.length)]!];
 }
+/** The free text beside a code (personal detail, `Person.vulnerabilities`). */
+const VULNERABILITY_NOTES: Readonly<Record<VulnerabilityCode, string>> = {
+  UNACCOMPANIED_MINOR: 'Travels alone, guardian appointed',
+  MEDICAL_CONDITION: 'Chronic condition, needs medication',
+  MENTAL_HEALTH_NEED: 'Needs psychosocial support',
+  VICTIM_OF_TRAFFICKING: 'Referred by the anti-trafficking unit',
+  SINGLE_PARENT: 'Only carer of the children',
+  ELDERLY: 'Limited mobility',
+  DISABILITY: 'Uses a wheelchair',
+  OTHER: 'See the case file',
+};
 
 /** Post-return services (ReintegrationService) with what a plan line says about them. */
 const REINTEGRATION_LINES: ReadonlyArray<readonly [string, string]> = [
@@ -525,6 +546,11 @@ const INELIGIBLE_SHARE = 0.02;
 const REQUEST_WINDOW_MONTHS = 6;
 const PARTNER_NAME = new Map(PARTNERS.map((p) => [p.id, p.name]));
 
+const withNotes = (codes: VulnerabilityCode[]) => ({
+  vulnerabilities: codes.map((code) => VULNERABILITY_NOTES[code]),
+  vulnerabilityCodes: codes,
+});
+
 export function* generateCases(options: GenerateOptions): Generator<DemoCase> {
   const random = createRandom(options.seed);
   const asOf = Date.parse(`${options.asOf ?? '2024-04-30'}T00:00:00Z`);
@@ -540,7 +566,7 @@ export function* generateCases(options: GenerateOptions): Generator<DemoCase> {
       dateOfBirth: isoDate(born),
       sex,
       ...(relationship ? { relationship } : {}),
-      vulnerabilities: vulnerabilitiesFor(random, ageYears),
+      ...withNotes(vulnerabilitiesFor(random, ageYears)),
     };
   };
   for (let i = 0; i < options.count; i++) {

@@ -1,4 +1,5 @@
 import type { CaseStatus, Package, ReturnType } from '../domain.js';
+import type { VulnerabilityCode } from '../vulnerability.js';
 import type { Awaited } from './awaiting.js';
 
 /**
@@ -113,6 +114,11 @@ export interface CaseEventFacts {
   // arrivalDate and charterFlight (above) serve the post-arrival window too.
   /** The lines of the plan in force (the last approved version), no free text; null without one. */
   planLines?: Array<{ lineId: string; package: Package; budgetCents: number; status: string }> | null;
+  /**
+   * Monitoring (#16, M1): the distinct vulnerability codes present in the case (shared/vulnerability.ts),
+   * never which person has them; counted per code. Absent in older events (counted as none).
+   */
+  vulnerabilityCodes?: VulnerabilityCode[];
 }
 
 /** The part of an event's facts that decides who may receive it. */

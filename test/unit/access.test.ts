@@ -241,6 +241,7 @@ describe('the cases subgraph enforcement point', () => {
       'Person.name@personal',
       'Person.pseudonym@pseudonymous',
       'Person.vulnerabilities@personal',
+      'Person.vulnerabilityCodes@personal',
       'PlanLine.description@personal',
       'PlannedService.description@personal',
       'ReintegrationPlan.rejectionReason@personal',

@@ -330,6 +330,7 @@ describe('which subscription selections read personal data', () => {
       'Person.name',
       'Person.pseudonym',
       'Person.vulnerabilities',
+      'Person.vulnerabilityCodes',
       'PlanLine.description',
       'PlannedService.description',
       'ReintegrationPlan.rejectionReason',

@@ -7,6 +7,7 @@ import { addMonths } from '../../subgraphs/cases/case/eligibility.js';
 import { decideTransition, type Actor, type TransitionName } from '../../subgraphs/cases/case/lifecycle.js';
 import { PROGRAMME_START, RELEASED_MEMBER_STATES } from '../../subgraphs/coverage/released.js';
 import { computeEntitlement, PROGRAMME_TARIFFS } from '../../subgraphs/finance/tariffs/rules.js';
+import { isVulnerabilityCode, vulnerabilityAgeProblems } from '../../shared/vulnerability.js';
 
 /** At the programme's published size (6,616 cases) the demo data reproduces its figures. */
 describe('demo data distributions', () => {
@@ -180,18 +181,34 @@ describe('demo data distributions', () => {
     for (const c of cases.filter((x) => !x.arrivedAt)) expect(c.postArrivalServices).toEqual([]);
   });
 
-  it('vulnerability flags are consistent with age: no adult unaccompanied minor, nobody elderly under 60', () => {
+  it('vulnerability codes fit age: no adult or accompanied unaccompanied minor, none elderly under 65', () => {
     let flagged = 0;
-    for (const c of cases)
-      for (const p of [c.mainApplicant, ...c.familyMembers]) {
+    const counted = new Map<string, number>();
+    for (const c of cases) {
+      const persons = [c.mainApplicant, ...c.familyMembers];
+      expect(
+        vulnerabilityAgeProblems(
+          persons.map((p, i) => ({ path: i === 0 ? 'mainApplicant' : `familyMembers.${i - 1}`, ...p })),
+          c.departureDate,
+        ),
+      ).toEqual([]);
+      for (const p of persons) {
         const age = ageAt(p.dateOfBirth, c.departureDate);
-        if (p.vulnerabilities.length > 0) flagged++;
+        if (p.vulnerabilityCodes.length > 0) flagged++;
+        for (const code of p.vulnerabilityCodes) counted.set(code, (counted.get(code) ?? 0) + 1);
+        expect(p.vulnerabilityCodes.every(isVulnerabilityCode)).toBe(true);
+        // The free text is personal detail beside each code, never a code itself.
+        expect(p.vulnerabilities).toHaveLength(p.vulnerabilityCodes.length);
+        expect(p.vulnerabilities.some(isVulnerabilityCode)).toBe(false);
         if (age >= 18 || c.familyMembers.length > 0 || p !== c.mainApplicant)
-          expect(p.vulnerabilities).not.toContain('UNACCOMPANIED_MINOR');
-        if (age < 60) expect(p.vulnerabilities).not.toContain('ELDERLY');
-        if (age < 18) expect(p.vulnerabilities).not.toContain('SINGLE_PARENT');
+          expect(p.vulnerabilityCodes).not.toContain('UNACCOMPANIED_MINOR');
+        if (age < 65) expect(p.vulnerabilityCodes).not.toContain('ELDERLY');
+        if (age < 18) expect(p.vulnerabilityCodes).not.toContain('SINGLE_PARENT');
       }
+    }
     expect(flagged).toBeGreaterThan(300);
+    expect(counted.get('SINGLE_PARENT') ?? 0).toBeGreaterThan(50);
+    expect(counted.get('MEDICAL_CONDITION') ?? 0).toBeGreaterThan(50);
   });
 
   it('Member States join over time and send no case before they joined; departures from April 2022', () => {

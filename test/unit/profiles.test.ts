@@ -27,6 +27,7 @@ const profile = (name: string) => profiles.get(name)!;
 describe('national CSV dialect profiles', () => {
   it('ships at least three valid profiles', () => {
     expect([...profiles.keys()].sort()).toEqual([
+      'at-bfa',
       'de-reag-garp',
       'fr-ofii',
       'it-viminale',

@@ -11,6 +11,7 @@ import {
   type Sex,
 } from '../../../shared/domain.js';
 import { modelOn } from '../../../shared/mongo.js';
+import { VULNERABILITY_CODES, type VulnerabilityCode } from '../../../shared/vulnerability.js';
 import { qualityModels, type QualityModels } from '../quality/model.js';
 import type { PlanLineDoc } from './plan.js';
 
@@ -19,7 +20,10 @@ export interface PersonDoc {
   dateOfBirth: string;
   sex: Sex;
   relationship?: string;
+  /** Free text about the person's vulnerabilities (personal detail). */
   vulnerabilities: string[];
+  /** The coded list (shared/vulnerability.ts); missing on persons stored before the codes existed. */
+  vulnerabilityCodes?: VulnerabilityCode[];
 }
 
 /** Who did something: the principal, as recorded in the history and events. */
@@ -341,6 +345,8 @@ const personSchema = new Schema<PersonDoc>(
     sex: { type: String, enum: SEXES, required: true },
     relationship: { type: String },
     vulnerabilities: { type: [String], default: [] },
+    // No implicit empty array: persons without codes stay as written (and as stored before the codes).
+    vulnerabilityCodes: { type: [String], enum: VULNERABILITY_CODES, default: undefined },
   },
   { _id: false },
 );

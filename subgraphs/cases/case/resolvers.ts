@@ -190,6 +190,8 @@ export const caseResolvers: GraphQLResolverMap<CasesContext> = {
     pseudonym: (person: PersonDoc & CaseOwned, _: unknown, ctx: CasesContext) =>
       ctx.access.personPseudonym(person[CASE_OF].doc.memberState, person),
     ageBand: (person: PersonDoc & CaseOwned) => ageBandOf(person.dateOfBirth, person[CASE_OF].doc),
+    // Persons stored before the codes existed have none (README, "Vulnerability codes").
+    vulnerabilityCodes: (person: PersonDoc) => person.vulnerabilityCodes ?? [],
   },
   Query: {
     cases: (_: unknown, args: { filter?: CaseFilterInput; first?: number; after?: string }, ctx: CasesContext) =>

@@ -14,6 +14,7 @@ import type {
   RetainedFacts,
 } from '../case/models.js';
 import { factsOf } from '../statistics/facts.js';
+import type { VulnerabilityCode } from '../../../shared/vulnerability.js';
 import { caseMessageModels } from '../messages/models.js';
 import { eraseThread } from '../messages/thread.js';
 import { monitoringModels } from '../monitoring/models.js';
@@ -158,7 +159,8 @@ export interface ErasureDeps {
  * Erases one case's personal data everywhere this system keeps it: the case, its
  * transition log, its message thread's bodies, the ingestion reports of its Member State's feeds, and feed chunks still
  * staged in Redis for a replay. Statistics do not move (the retained facts stand in for the
- * ages), the erasure is recorded, and a `case.erased` event is published. Idempotent: an
+ * ages) but for the counts per vulnerability code, which the case leaves (#16); the erasure
+ * is recorded, and a `case.erased` event is published. Idempotent: an
  * erased case is left as it is and its erasure record returned; concurrent calls, and calls
  * after an attempt whose caller gave up, end with that one record.
  */
@@ -170,6 +172,9 @@ export async function eraseCase(
 ): Promise<ErasureDoc> {
   const id = caseId.toHexString();
   let doc: CaseDoc | null = null;
+  // The case's vulnerability codes before the scrub: special-category data, not retained, so the
+  // erased case leaves the counts per code (an erasure resumed after its mark no longer has them).
+  let codesBefore: VulnerabilityCode[] = [];
   for (let attempt = 0; ; attempt++) {
     doc = await deps.models.Case.findOne({ _id: caseId }).lean<CaseDoc>().exec();
     if (!doc) throw new Error(`case ${id} does not exist`);
@@ -228,6 +233,7 @@ export async function eraseCase(
       ).exec(),
     );
     if (result.matchedCount === 1) {
+      codesBefore = factsOf(doc).vulnerabilityCodes ?? [];
       doc = { ...doc, ...fields, history, version } as CaseDoc;
       break;
     }
@@ -266,14 +272,15 @@ export async function eraseCase(
     return first;
   }
   await deps.models.Case.updateOne({ _id: caseId }, { $set: { 'erasure.complete': true } }).exec();
-  // Facts before and after are equal (the retained facts stand in): statistics do not move.
+  // Facts before and after are equal (the retained facts stand in): statistics do not move,
+  // but for the vulnerability codes, which leave with the persons (#16).
   await deps.publish([
     {
       type: 'case.erased',
       caseId: id,
       version: doc.version,
       at: now.toISOString(),
-      before: factsOf(doc),
+      before: { ...factsOf(doc), vulnerabilityCodes: codesBefore },
       after: factsOf(doc),
     },
   ]);

@@ -201,8 +201,12 @@ export function contentHash(record: CanonicalRecord): string {
   const canonical = (value: unknown, key?: string): unknown => {
     if (Array.isArray(value)) return value.map((v) => canonical(v));
     if (value && typeof value === 'object') {
-      const keys = Object.keys(value).sort();
-      return Object.fromEntries(keys.map((k) => [k, canonical((value as Record<string, unknown>)[k], k)]));
+      const record = value as Record<string, unknown>;
+      // No vulnerability codes hashes as records did before the codes existed (#16): a resent record stays unchanged.
+      const keys = Object.keys(value)
+        .filter((k) => !(k === 'vulnerabilityCodes' && Array.isArray(record[k]) && record[k].length === 0))
+        .sort();
+      return Object.fromEntries(keys.map((k) => [k, canonical(record[k], k)]));
     }
     return key === 'name' && typeof value === 'string' ? comparableName(value) : value;
   };

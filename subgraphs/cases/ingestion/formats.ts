@@ -62,7 +62,7 @@ export interface PositionedRecord {
 }
 
 const BOOLEAN_PATHS = /^(charterFlight|eligibility\.(legalStay|temporaryProtection|applicationSigned))$/;
-const LIST_PATHS = /^(packages|mainApplicant\.vulnerabilities|familyMembers\.\d+\.vulnerabilities)$/;
+const LIST_PATHS = /^(packages|(mainApplicant|familyMembers\.\d+)\.(vulnerabilities|vulnerabilityCodes))$/;
 
 /**
  * Checks a canonical CSV header before any row is read (README, "Limits on feeds"). A number

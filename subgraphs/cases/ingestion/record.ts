@@ -1,6 +1,12 @@
 import { z } from 'zod';
 import { PACKAGES, RETURN_TYPES, SEXES } from '../../../shared/domain.js';
 import { isCalendarDate } from '../../../shared/scalars.js';
+import {
+  VULNERABILITY_CODES,
+  vulnerabilityAgeProblems,
+  type CodedPerson,
+  type VulnerabilityCode,
+} from '../../../shared/vulnerability.js';
 import { RELEASED_REFERENCE_LISTS } from '../reference/index.js';
 
 /** The largest family the programme's forms take (main applicant + 14). */
@@ -48,13 +54,29 @@ const pastDate = calendarDate
   .refine((d) => d <= today(), 'must not be in the future')
   .refine((d) => d >= '1900-01-01', 'must not be before 1900');
 
+const vulnerabilityCode = z.enum(VULNERABILITY_CODES, {
+  errorMap: (_issue, ctx) => ({
+    message:
+      `${JSON.stringify(typeof ctx.data === 'string' ? ctx.data.slice(0, 60) : ctx.data)} is not a vulnerability ` +
+      `code (one of ${VULNERABILITY_CODES.join(', ')})`,
+  }),
+});
+
 const person = z
   .object({
     name: text(200),
     dateOfBirth: pastDate,
     sex: z.enum(SEXES),
     relationship: text(40).optional(),
+    /** Free text (personal detail, special category). */
     vulnerabilities: boundedArray(text(60), 20).default([]),
+    /**
+     * The coded list (shared/vulnerability.ts); a code given twice is kept once. Absent means none
+     * (and is not written, so records and cases from before the codes compare as they did).
+     */
+    vulnerabilityCodes: boundedArray(vulnerabilityCode, VULNERABILITY_CODES.length * 2)
+      .transform((codes: VulnerabilityCode[]) => VULNERABILITY_CODES.filter((c) => codes.includes(c)))
+      .optional(),
   })
   .strict();
 
@@ -152,6 +174,19 @@ export const canonicalRecordSchema = z
     if (record.departureDate && record.arrivalDate && record.arrivalDate < record.departureDate) {
       ctx.addIssue({ code: z.ZodIssueCode.custom, path: ['arrivalDate'], message: 'must not be before departureDate' });
     }
+    // Codes consistent with age on the reference day (the departure day, else today: the insertion day).
+    const coded = (path: string, p: PersonRecord): CodedPerson => ({
+      path,
+      dateOfBirth: p.dateOfBirth,
+      vulnerabilityCodes: p.vulnerabilityCodes ?? [],
+    });
+    const persons: CodedPerson[] = [coded('mainApplicant', record.mainApplicant)];
+    record.familyMembers.forEach((member, i) => {
+      if (hasDetails(member)) persons.push(coded(`familyMembers.${i}`, member));
+    });
+    if (persons.some((p) => p.vulnerabilityCodes.length > 0))
+      for (const problem of vulnerabilityAgeProblems(persons, record.departureDate ?? today()))
+        ctx.addIssue({ code: z.ZodIssueCode.custom, path: problem.path.split('.'), message: problem.message });
   });
 
 export type CanonicalRecord = z.infer<typeof canonicalRecordSchema>;

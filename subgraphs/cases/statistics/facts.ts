@@ -2,6 +2,7 @@ import type { CaseEventFacts } from '../../../shared/case-events/index.js';
 import type { CaseStatus } from '../../../shared/domain.js';
 import type { CaseDoc, HistoryEntry, MilestonesDoc, PersonDoc } from '../case/models.js';
 import { approvedPlanLines } from '../case/plan.js';
+import { caseVulnerabilityCodes } from '../../../shared/vulnerability.js';
 
 /**
  * What a case contributes to the programme statistics: the facts every case event carries
@@ -119,6 +120,9 @@ export function factsOf(
     windowFlags: (doc.windowFlags ?? []).map((flag) => flag.code),
     eligibilityOutcome: doc.eligibility?.outcome ?? null,
     planLines: approvedPlanLines(doc.reintegrationPlan, doc.reintegrationPlanVersions),
+    // Vulnerability codes (#16): distinct per case. Special-category data: erasure removes them with the
+    // persons and keeps none, so an erased case no longer counts under any code (the one figure erasure moves).
+    vulnerabilityCodes: caseVulnerabilityCodes([doc.mainApplicant, ...(doc.familyMembers ?? [])]),
   };
 }
 
@@ -141,6 +145,8 @@ export function contribution(facts: StatsFacts): Record<string, number> {
     completed: facts.status === 'COMPLETED' ? 1 : 0,
   };
   for (const pkg of facts.packages) c[`byPackage.${pkg}`] = 1;
+  // Cases with each vulnerability code (#16): distinct codes per case, absent in older events.
+  for (const code of new Set(facts.vulnerabilityCodes ?? [])) c[`byVulnerability.${code}`] = 1;
   // Window flags (late reports), per code: the data-quality figure reads them per Member State.
   for (const code of facts.windowFlags ?? []) c[`windowFlags.${code}`] = (c[`windowFlags.${code}`] ?? 0) + 1;
   if (facts.mainApplicantAge !== null) {

@@ -88,6 +88,7 @@ export function presentStatistics(scope: string, doc: StatisticsDoc | null) {
     casesByCountryOfOrigin: counts(d.byCountry),
     casesByPartner: counts(d.byPartner),
     casesByStatus: counts(d.byStatus),
+    casesByVulnerability: counts(d.byVulnerability),
     milestoneDurations: MILESTONE_SPANS.map(([milestone, key]) => {
       const entry = durations[key] ?? {};
       const reached = num(entry.count);

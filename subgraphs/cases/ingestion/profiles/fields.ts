@@ -32,6 +32,7 @@ export const PERSON_FIELDS: Readonly<Record<string, FieldKind>> = {
   sex: 'text',
   relationship: 'text',
   vulnerabilities: 'list',
+  vulnerabilityCodes: 'list',
 };
 
 /** Fields every record needs: a profile must map each (or give it a constant), or it is refused when loaded. */

@@ -2,7 +2,7 @@ import { MAX_FAMILY_MEMBERS } from '../record.js';
 import { fieldKind, memberSlot, REQUIRED_FIELDS } from './fields.js';
 import { compilePattern, type ProfilePattern } from './patterns.js';
 import type { ColumnSpec, FeedProfile } from './shape.js';
-import type { Scalar, Transform } from './transforms.js';
+import { CODE_MAP_SEPARATOR, type Scalar, type Transform } from './transforms.js';
 
 /**
  * A profile compiled for mapping rows: one rule per column, joins by field, member groups
@@ -157,6 +157,29 @@ function build(profile: FeedProfile): { plan: ProfilePlan; issues: PlanIssue[] }
   for (const [field, columns] of fieldColumns)
     if (fieldKind(field) === 'count' && joins.has(field))
       issues.push({ path: ['joins', field], message: `a count cannot be joined (columns ${quoted(columns)})` });
+
+  // A codeMap fills vulnerability codes only, split as the field's list is (no code silently lost).
+  for (const rule of rules.values()) {
+    const targets = rule.kind === 'field' ? [rule.target] : rule.kind === 'split' ? rule.into : rule.fields;
+    const ruleMaps = rule.kind === 'field' ? [] : rule.transforms;
+    for (const target of targets)
+      for (const t of [...ruleMaps, ...target.transforms]) {
+        if (typeof t !== 'object' || !('codeMap' in t)) continue;
+        if (!/(^|\.)vulnerabilityCodes$/.test(target.field))
+          issues.push({
+            path: ['columns', rule.column],
+            message: `a codeMap maps vulnerability codes only, not "${target.field}" (use "map" or codeLists)`,
+          });
+        const separator = t.separator ?? CODE_MAP_SEPARATOR;
+        if (separator !== profile.multiValueSeparator)
+          issues.push({
+            path: ['columns', rule.column],
+            message:
+              `the codeMap splits cells on "${separator}" but the profile's multiValueSeparator is ` +
+              `"${profile.multiValueSeparator}": give the codeMap "separator": "${profile.multiValueSeparator}"`,
+          });
+      }
+  }
 
   // Constants: canonical fields only.
   for (const field of Object.keys(profile.constants)) {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { compileDateFormat, hasTwoDigitYear, parseDate, type CompiledDateFormat } from './dates.js';
 import { compilePattern, MAX_PATTERN_INPUT, unsafePattern, type ProfilePattern } from './patterns.js';
+import { MAX_CODE_MAP_ENTRIES, mapNationalCodes, VULNERABILITY_CODES } from '../../../../shared/vulnerability.js';
 
 /** A value on its way from a cell to a canonical field. */
 export type Scalar = string | number | boolean;
@@ -73,16 +74,35 @@ export const transformSchema = z.union(
       })
       .strict(),
     z.object({ date: dateSpecSchema }).strict(),
+    /**
+     * National vulnerability codes → the coded list (shared/vulnerability.ts): the cell is split on
+     * `separator` (the profile's multiValueSeparator, default `|`); every national code must be in
+     * the map, else the cell is reported naming the code. For `vulnerabilityCodes` fields only (plan.ts).
+     */
+    z
+      .object({
+        codeMap: boundedMap(
+          z.enum(VULNERABILITY_CODES, {
+            errorMap: () => ({ message: `must be a vulnerability code (${VULNERABILITY_CODES.join(', ')})` }),
+          }),
+          MAX_CODE_MAP_ENTRIES,
+        ).refine((map) => Object.keys(map).length > 0, 'must map at least one national code'),
+        separator: z.string().min(1).max(3).optional(),
+      })
+      .strict(),
   ],
   {
     errorMap: () => ({
       message:
-        'must be "trim", "upper", "lower", "title", or one of {"extract"}, {"map"}, {"number"}, {"boolean"}, {"date"}',
+        'must be "trim", "upper", "lower", "title", or one of {"extract"}, {"map"}, {"number"}, {"boolean"}, ' +
+        '{"date"}, {"codeMap"}',
     }),
   },
 );
 
 export type Transform = z.infer<typeof transformSchema>;
+/** What a codeMap splits cells on without a `separator`: the profile's default multiValueSeparator. */
+export const CODE_MAP_SEPARATOR = '|';
 export const transformsSchema = z.array(transformSchema).max(20);
 
 export type TransformResult = { ok: true; value: Scalar } | { ok: false; message: string };
@@ -170,6 +190,11 @@ export function applyTransform(value: Scalar, transform: Transform): TransformRe
     const hit = map.get(text.normalize('NFC').toLowerCase());
     if (hit !== undefined) return { ok: true, value: hit };
     return { ok: true, value: transform.default ?? value };
+  }
+  if ('codeMap' in transform) {
+    const separator = transform.separator ?? CODE_MAP_SEPARATOR;
+    const result = mapNationalCodes(text, transform.codeMap, separator);
+    return result.ok ? { ok: true, value: result.codes.join(separator) } : result;
   }
   if ('number' in transform) {
     if (typeof value === 'number') return { ok: true, value };
