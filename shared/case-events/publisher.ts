@@ -15,6 +15,7 @@ const TYPE_OF_KIND: Readonly<Record<Exclude<CaseEventKind, 'case.transitioned'>,
   'case.erased': 'PERSONAL_DATA_ERASED',
   'case.disbursed': 'DISBURSEMENT_RECORDED',
   'case.messaged': 'MESSAGE_POSTED',
+  'indicator.breached': 'INDICATOR_BREACHED',
 };
 
 /**

@@ -15,6 +15,8 @@ import type DataLoader from 'dataloader';
 import type { CaseMessageModels } from './messages/models.js';
 import type { WorklistThresholds } from './worklist/rules.js';
 import type { WorklistItemDoc } from './worklist/store.js';
+import type { IndicatorFile } from './indicators/definitions.js';
+import type { IndicatorModels } from './indicators/store.js';
 
 /** What every resolver of the cases subgraph gets, built per request in subgraph.ts. */
 export interface CasesContext {
@@ -36,6 +38,8 @@ export interface CasesContext {
   messages: { models: CaseMessageModels; counts: DataLoader<string, number> };
   /** The worklist read model, its thresholds and the day due-ness is computed for. */
   worklist: { Worklist: Model<WorklistItemDoc>; thresholds: WorklistThresholds; today: () => string };
+  /** Indicators (indicators/): the definitions in force, their read model, the small-cell threshold. */
+  indicators: { file: IndicatorFile; models: IndicatorModels; threshold: number };
   /** This request's view of the cases: the one place the access rules are applied. */
   access: CaseAccess;
   requestId: string | null;

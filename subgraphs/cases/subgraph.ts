@@ -38,6 +38,9 @@ import { createRedis } from '../../shared/redis.js';
 import { startCasesBackground, type CasesBackground } from './worklist/background.js';
 import { worklistResolvers } from './worklist/resolvers.js';
 import { worklistModel, worklistThresholds } from './worklist/store.js';
+import { indicatorResolvers } from './indicators/resolvers.js';
+import { indicatorsOf } from './indicators/background.js';
+import { indicatorModels } from './indicators/store.js';
 
 const ROOT_DIR = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -55,6 +58,7 @@ export const casesResolvers = mergeResolvers<CasesContext>(
   webhookResolvers,
   messageResolvers,
   worklistResolvers,
+  indicatorResolvers,
 );
 
 /**
@@ -111,6 +115,12 @@ export function casesSubgraph(
     backoffMs: config.WEBHOOK_BACKOFF_MS,
   });
   const worklist = { Worklist: worklistModel(connection), thresholds: worklistThresholds(config), today };
+  // A malformed indicators file refuses to start (IndicatorFileError names the file and the fault).
+  const indicators = {
+    file: indicatorsOf(config),
+    models: indicatorModels(connection),
+    threshold: config.SUPPRESSION_THRESHOLD ?? 5,
+  };
   const erasureDeps = dataProtectionDeps(connection, client, config.QUEUE_PREFIX);
   const dataProtection: CasesContext['dataProtection'] = {
     grants,
@@ -152,6 +162,7 @@ export function casesSubgraph(
         webhooks,
         messages: { models: messages, counts: messageCountLoader(messages) },
         worklist,
+        indicators,
         problemsPerReport: config.INGEST_MAX_PROBLEMS_PER_REPORT,
       };
     },
