@@ -23,6 +23,11 @@ export type CaseEventType =
   | 'COMPLETION_REPORTED'
   | 'CREATED'
   | 'DISBURSEMENT_RECORDED'
+  /**
+   * An indicator fell below its minimum standard for a period in a scope (no case: `caseId` is
+   * empty). Told to subscribers of `indicatorBreached` and to webhooks: a partner of its own scope.
+   */
+  | 'INDICATOR_BREACHED'
   /** A message was posted on the case's thread (the event names it, never its body: read `Case.messages`). */
   | 'MESSAGE_POSTED'
   /** KM3 (completion approved); a filter on it also matches ACCEPTED (KM1) and PLAN_APPROVED (KM2). */
