@@ -7,6 +7,8 @@ import { mintToken, type Principal } from '../../shared/auth.js';
 import { publishCaseEvents, type CaseEvent } from '../../shared/case-events/index.js';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { indicatorModels } from '../../subgraphs/cases/indicators/store.js';
+import { seedIndicators } from '../../subgraphs/cases/indicators/background.js';
+import { seedCases } from '../../scripts/seed-data.js';
 import { factsOf } from '../../subgraphs/cases/statistics/facts.js';
 import { startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
 import { startWebhookDelivery } from '../helpers/webhooks.js';
@@ -156,7 +158,8 @@ describe('indicators through the gateway', () => {
 
   it('lists the definitions of the indicators file for every signed-in role', async () => {
     const { body } = await system.graphql<{ indicators: Array<Record<string, unknown>> }>(
-      '{ indicators { id version fileVersion perspective appliesTo direction measure measureParameters unit minimumStandard target minimumCases } }',
+      '{ indicators { id version fileVersion perspective appliesTo direction measure measureParameters unit ' +
+        'minimumStandard target minimumCases } }',
       {},
       as('irara'),
     );
@@ -189,7 +192,7 @@ describe('indicators through the gateway', () => {
     expect(total).toBe(2 * 60);
   });
 
-  it('a Member State withdrawing cases drives the withdrawal rate over its minimum: breach stored, told by scope', async () => {
+  it('withdrawals drive the withdrawal rate over its minimum: breach stored once, told by scope', async () => {
     const { body: hook } = await system.graphql<{ registerWebhook: { id: string } }>(
       'mutation($u: String!) { registerWebhook(url: $u, eventTypes: [INDICATOR_BREACHED]) { id } }',
       { u: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/breaches` },
@@ -198,7 +201,10 @@ describe('indicators through the gateway', () => {
     expect(hook.errors).toBeUndefined();
     const url = system.gatewayUrl.replace(/^http/, 'ws');
     const subs = Object.fromEntries(
-      (['weldo', 'irara', 'belgium', 'netherlands', 'analyst'] as const).map((who) => [who, subscriber(url, tokens[who])]),
+      (['weldo', 'irara', 'belgium', 'netherlands', 'analyst'] as const).map((who) => [
+        who,
+        subscriber(url, tokens[who]),
+      ]),
     ) as Record<'weldo' | 'irara' | 'belgium' | 'netherlands' | 'analyst', ReturnType<typeof subscriber>>;
     await Promise.all(Object.values(subs).map((s) => s.ready()));
 
@@ -212,13 +218,21 @@ describe('indicators through the gateway', () => {
       expect(body.errors).toBeUndefined();
     }
     // Month and year, in the partner's, the Member State's and the country's scope.
-    await until(() => subs.analyst.events.length >= 6 && subs.weldo.events.length >= 2 && subs.belgium.events.length >= 2);
+    await until(
+      () => subs.analyst.events.length >= 6 && subs.weldo.events.length >= 2 && subs.belgium.events.length >= 2,
+    );
     const seen = (who: keyof typeof subs) =>
       subs[who].events.map((e) => `${e.indicatorId} ${e.perspective}:${e.key} ${e.period}`).sort();
     expect(seen('weldo')).toEqual([`withdrawal-rate PARTNER:weldo 2019`, `withdrawal-rate PARTNER:weldo ${MONTH}`]);
-    expect(seen('belgium')).toEqual([`withdrawal-rate MEMBER_STATE:BE 2019`, `withdrawal-rate MEMBER_STATE:BE ${MONTH}`]);
+    expect(seen('belgium')).toEqual([
+      `withdrawal-rate MEMBER_STATE:BE 2019`,
+      `withdrawal-rate MEMBER_STATE:BE ${MONTH}`,
+    ]);
     expect(seen('analyst')).toEqual(
-      expect.arrayContaining([`withdrawal-rate COUNTRY_OF_ORIGIN:AF ${MONTH}`, `withdrawal-rate PARTNER:weldo ${MONTH}`]),
+      expect.arrayContaining([
+        `withdrawal-rate COUNTRY_OF_ORIGIN:AF ${MONTH}`,
+        `withdrawal-rate PARTNER:weldo ${MONTH}`,
+      ]),
     );
     // The first withdrawal already breaches (1 of 5 = 0.2 > 0.15): told once, at that value.
     expect(subs.weldo.events.find((e) => e.period === MONTH)).toMatchObject({ value: 0.2, casesCounted: 5 });
@@ -253,7 +267,8 @@ describe('indicators through the gateway', () => {
 
     // The partner's webhook hears of its own scope's breach (no case: caseId empty).
     await until(() => hits.length >= 2);
-    const payloads = hits.map((h) => JSON.parse(h) as { type: string; caseId: string; indicatorBreach: BreachEvent });
+    type Payload = { type: string; caseId: string; indicatorBreach: { scope: { perspective: string; key: string } } };
+    const payloads = hits.map((h) => JSON.parse(h) as Payload);
     expect(payloads.every((p) => p.type === 'INDICATOR_BREACHED' && p.caseId === '')).toBe(true);
     expect(payloads.map((p) => p.indicatorBreach.scope)).toEqual([
       { perspective: 'PARTNER', key: 'weldo' },
@@ -263,7 +278,11 @@ describe('indicators through the gateway', () => {
 
   it('a Member State reads its own scope exactly; the analyst sees small cells withheld', async () => {
     const read = async (who: Who, variables: Record<string, unknown>) => {
-      const { body } = await system.graphql<{ indicatorValues: Array<Record<string, unknown>> }>(VALUES, variables, as(who));
+      const { body } = await system.graphql<{ indicatorValues: Array<Record<string, unknown>> }>(
+        VALUES,
+        variables,
+        as(who),
+      );
       expect(body.errors).toBeUndefined();
       return body.data!.indicatorValues;
     };
@@ -287,7 +306,9 @@ describe('indicators through the gateway', () => {
       expect.objectContaining({ value: null, numerator: null, denominator: 5, casesCounted: 5, status: 'WITHHELD' }),
     ]);
     // Another Member State sees Belgium only through the same suppression.
-    expect((await read('netherlands', { i: 'withdrawal-rate', p: 'MEMBER_STATE', k: 'BE', period: MONTH }))[0]).toMatchObject({
+    expect(
+      (await read('netherlands', { i: 'withdrawal-rate', p: 'MEMBER_STATE', k: 'BE', period: MONTH }))[0],
+    ).toMatchObject({
       value: null,
       status: 'WITHHELD',
     });
@@ -355,5 +376,23 @@ describe('indicators through the gateway', () => {
     }
     const { body } = await system.graphql(BREACH_LIST, { p: 'PARTNER', k: 'weldo' }, as('irara'));
     expect(body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+
+  it('the demo data (npm run seed) misses some minimums in some scopes: a few breaches, both directions', async () => {
+    // Last: reloads the demo cases as `npm run seed` does (the store's cases are replaced).
+    await seedCases(system.connections, { count: 1_500, seed: 20240301, caseIdKey: system.config.CASE_ID_KEY });
+    const seeded = await seedIndicators(system.config, system.connections.cases, system.redis);
+    expect(seeded.cases).toBe(1_500);
+    expect(seeded.breaches).toBeGreaterThan(0);
+    const { body } = await system.graphql<{ indicatorBreaches: Array<{ direction: string; open: boolean }> }>(
+      '{ indicatorBreaches(first: 500) { direction open } }',
+      {},
+      as('desk'),
+    );
+    expect(body.errors).toBeUndefined();
+    expect(body.data!.indicatorBreaches).toHaveLength(seeded.breaches);
+    expect(new Set(body.data!.indicatorBreaches.map((b) => b.direction))).toEqual(
+      new Set(['HIGHER_IS_BETTER', 'LOWER_IS_BETTER']),
+    );
   });
 });

@@ -164,6 +164,17 @@ describe('the indicators file', () => {
     expect(() => parseIndicatorFile(source, 'f.json')).toThrow(message);
   });
 
+  it('INDICATORS_FILE naming a malformed file refuses (the cases subgraph does not start), naming it', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'indicators-'));
+    writeFileSync(
+      join(dir, 'bad.json'),
+      JSON.stringify({ version: 1, indicators: [{ ...base, direction: 'SIDEWAYS' }] }),
+    );
+    expect(() => indicatorsOf({ INDICATORS_FILE: join(dir, 'bad.json') })).toThrow(
+      new RegExp(`${join(dir, 'bad.json')}: indicators\\.0\\.direction`),
+    );
+  });
+
   it('refuses a missing file by path', () => {
     expect(() => loadIndicatorFile('/nonexistent/indicators.json')).toThrow(
       /\/nonexistent\/indicators\.json: cannot be read \(ENOENT\)/,

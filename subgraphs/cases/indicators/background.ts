@@ -42,3 +42,24 @@ export async function prepareIndicators(
   const built = await rebuildIndicators(cases, models, indicatorsOf(config).indicators, redis, config.QUEUE_PREFIX);
   logger.info(built, 'indicator read model built');
 }
+
+/**
+ * `npm run seed`: the indicator read model rebuilt from the demo cases written directly (no
+ * events), and the breaches their distributions hold raised and published.
+ */
+export async function seedIndicators(
+  config: Pick<Config, 'QUEUE_PREFIX'> & Partial<Pick<Config, 'INDICATORS_FILE'>>,
+  connection: Connection,
+  redis: Redis,
+): Promise<{ cases: number; documents: number; breaches: number }> {
+  const models = indicatorModels(connection);
+  await Promise.all([models.Counters.createIndexes(), models.Breaches.createIndexes()]);
+  // A reload starts from no breaches: those of the previous demo data are gone with it.
+  await models.Breaches.deleteMany({}).exec();
+  await rebuildIndicators(casesModels(connection), models, indicatorsOf(config).indicators, redis, config.QUEUE_PREFIX);
+  const [documents, breaches] = await Promise.all([
+    models.Counters.estimatedDocumentCount().exec(),
+    models.Breaches.countDocuments({ open: true }).exec(),
+  ]);
+  return { cases: await casesModels(connection).Case.estimatedDocumentCount().exec(), documents, breaches };
+}
