@@ -12,13 +12,19 @@ import {
   type IndicatorFile,
 } from '../../subgraphs/cases/indicators/definitions.js';
 import { indicatorsOf } from '../../subgraphs/cases/indicators/background.js';
-import { breachFilter, checkIndicatorQuery, presentValues } from '../../subgraphs/cases/indicators/read.js';
+import {
+  breachFilter,
+  checkIndicatorQuery,
+  presentValues,
+  SuppressionContext,
+} from '../../subgraphs/cases/indicators/read.js';
 import {
   indicatorAccess,
   indicatorDelta,
   mayReadBreaches,
   shownValue,
   statusOf,
+  suppressAcross,
   valueOf,
   type Counters,
 } from '../../subgraphs/cases/indicators/rules.js';
@@ -331,8 +337,8 @@ function breachFacts(kind: 'partner' | 'memberState' | 'all', key: string | null
 }
 
 describe('breaches', () => {
-  const rate = def('completion-rate');
-  const lower = def('withdrawal-rate');
+  const rate = 'completion-rate';
+  const lower = 'withdrawal-rate';
   it.each([
     ['under a higher-is-better minimum', rate, { value: 0.6, numerator: 3, denominator: 5, cases: 5 }, 'BREACHED'],
     ['at the minimum', rate, { value: 0.7, numerator: 7, denominator: 10, cases: 10 }, 'BELOW_TARGET'],
@@ -347,8 +353,8 @@ describe('breaches', () => {
       'BELOW_TARGET',
     ],
     ['at a lower-is-better target', lower, { value: 0.05, numerator: 1, denominator: 20, cases: 20 }, 'TARGET_MET'],
-  ] as const)('%s is %s', (_, definition, value, status) => {
-    expect(statusOf(definition, value)).toBe(status);
+  ] as const)('%s (%s)', (_, id, value, status) => {
+    expect(statusOf(def(id), value)).toBe(status);
   });
 
   it('are found only in the scopes the minimum applies to, and cleared where no longer breached', () => {
@@ -356,7 +362,7 @@ describe('breaches', () => {
       created({ partnerId: 'p1', status: i === 0 ? 'COMPLETED' : 'WITHDRAWN' }),
     );
     const partner = { scope: 'partner:p1', period: '2024-03', c: countersOf(events, 'partner:p1|2024-03') };
-    const found = breachesIn([rate, lower, def('plans-approved-first-time')], partner);
+    const found = breachesIn([def(rate), def(lower), def('plans-approved-first-time')], partner);
     expect(found.breached.map((b) => b.id)).toEqual([
       'completion-rate@1|partner:p1|2024-03',
       'withdrawal-rate@1|partner:p1|2024-03',
@@ -369,7 +375,7 @@ describe('breaches', () => {
     expect(found.clear).toEqual(['plans-approved-first-time@1|partner:p1|2024-03']);
     // The programme scope is not one completion-rate's minimum applies to.
     const programme = { scope: 'all', period: '2024-03', c: countersOf(events, 'all|2024-03') };
-    expect(breachesIn([rate], programme)).toEqual({ breached: [], clear: [] });
+    expect(breachesIn([def(rate)], programme)).toEqual({ breached: [], clear: [] });
   });
 
   const principals: Record<string, Principal> = {
@@ -534,5 +540,82 @@ describe('query arguments', () => {
       period: '2024',
       open: true,
     });
+  });
+});
+
+describe('suppression across the scopes of a kind (complementary, with the programme as total)', () => {
+  const rate = def('withdrawal-rate');
+  const median = def('time-to-acceptance');
+  const r = (numerator: number, denominator: number) => ({
+    value: denominator > 0 ? numerator / denominator : null,
+    numerator,
+    denominator,
+    cases: denominator,
+  });
+  it('a lone small numerator takes a second scope with it, so the programme minus the shown cannot give it', () => {
+    const siblings = [
+      { scope: 'memberState:BE', raw: r(2, 20) },
+      { scope: 'memberState:NL', raw: r(8, 30) },
+      { scope: 'memberState:DE', raw: r(12, 40) },
+    ];
+    const { scopes, programme } = suppressAcross(rate, siblings, r(22, 90), 5);
+    expect(scopes.get('memberState:BE')).toMatchObject({ value: null, numerator: null, denominator: 20 });
+    // NL's numerator (8, the smallest other) is withheld with it; DE stays.
+    expect(scopes.get('memberState:NL')).toMatchObject({ value: null, numerator: null });
+    expect(scopes.get('memberState:DE')).toMatchObject({ value: 12 / 40, numerator: 12, denominator: 40 });
+    expect(programme).toMatchObject({ value: 22 / 90, numerator: 22, denominator: 90, suppressed: false });
+    // Programme minus every shown numerator leaves two unknowns: neither is given back.
+    const shown = [...scopes.values()].filter((v) => v.numerator !== null);
+    expect(shown).toHaveLength(1);
+  });
+
+  it('cases in no scope of the kind (no partner) are a row of their own, never shown', () => {
+    const siblings = [
+      { scope: 'partner:weldo', raw: r(6, 20) },
+      { scope: 'partner:irara', raw: r(10, 25) },
+    ];
+    // 3 withdrawals in cases without a partner: withheld, so the one it pairs with is withheld too.
+    const { scopes } = suppressAcross(rate, siblings, r(19, 60), 5);
+    expect(scopes.get('partner:weldo')).toMatchObject({ numerator: null, suppressed: true });
+    expect(scopes.get('partner:irara')).toMatchObject({ numerator: 10, suppressed: false });
+  });
+
+  it('medians and means: case counts suppressed as a list with the programme as total', () => {
+    const m = (cases: number) => ({ value: 7, numerator: null, denominator: null, cases });
+    const { scopes, programme } = suppressAcross(
+      median,
+      [
+        { scope: 'country:AF', raw: m(3) },
+        { scope: 'country:IQ', raw: m(10) },
+        { scope: 'country:MA', raw: m(30) },
+      ],
+      m(43),
+      5,
+    );
+    expect(scopes.get('country:AF')).toMatchObject({ value: null, cases: null });
+    expect(scopes.get('country:IQ')).toMatchObject({ value: null, cases: null });
+    expect(scopes.get('country:MA')).toMatchObject({ value: 7, cases: 30 });
+    expect(programme).toMatchObject({ value: 7, cases: 43 });
+  });
+
+  it('every query of a period computes the same table (a scope listed alone or with the others)', () => {
+    const doc = (scope: string, events: CaseEvent[]) => ({
+      scope,
+      period: '2024-03',
+      c: countersOf(events, `${scope}|2024-03`),
+    });
+    const be = Array.from({ length: 10 }, (_, i) => created({ status: i < 2 ? 'WITHDRAWN' : 'SUBMITTED' }));
+    const nl = Array.from({ length: 10 }, (_, i) =>
+      created({ memberState: 'NL', status: i < 5 ? 'WITHDRAWN' : 'SUBMITTED' }),
+    );
+    const all = [...be, ...nl];
+    const context = new SuppressionContext([doc('memberState:BE', all), doc('memberState:NL', all), doc('all', all)]);
+    const analyst: Principal = { subject: 'a', role: 'EU_ANALYST' };
+    const alone = presentValues(analyst, [rate], doc('memberState:NL', all), 5, context)[0]!;
+    // NL's 5 of 10 would show on its own (suppressRate), but BE's 2 stands alone against the programme's 7.
+    expect(shownValue(rate, valueOf(rate, doc('memberState:NL', all).c), 'SUPPRESSED', 5).value).toBe(0.5);
+    expect(alone).toMatchObject({ value: null, status: 'WITHHELD' });
+    const programme = presentValues(analyst, [rate], doc('all', all), 5, context)[0]!;
+    expect(programme).toMatchObject({ value: 7 / 20, numerator: 7 });
   });
 });

@@ -8,8 +8,10 @@ import {
   scopeOfId,
   shownValue,
   statusOf,
+  suppressAcross,
   valueOf,
   type Counters,
+  type ShownValue,
 } from './rules.js';
 
 export const MAX_VALUES = 500;
@@ -82,19 +84,98 @@ export function storeFilter(query: Pick<IndicatorQuery, 'kind' | 'key' | 'period
   };
 }
 
+/** A read-model document as the readers use it. */
+export interface CountersLite {
+  scope: string;
+  scopeKind?: string;
+  period: string;
+  c: Counters;
+}
+
+/**
+ * The documents suppression across scopes needs for `docs`: per period, every scope of the kinds
+ * shown (the programme's value is their total; for the programme itself, every kind).
+ */
+export function siblingFilter(docs: readonly CountersLite[]): Record<string, unknown> | null {
+  const periods = new Set<string>();
+  const kinds = new Set<string>(['PROGRAMME']);
+  for (const doc of docs) {
+    periods.add(doc.period);
+    const kind = scopeOfId(doc.scope).kind;
+    if (kind === 'PROGRAMME') for (const k of SCOPE_KINDS) kinds.add(k);
+    else kinds.add(kind);
+  }
+  if (periods.size === 0) return null;
+  return { period: { $in: [...periods] }, scopeKind: { $in: [...kinds] } };
+}
+
+/** The siblings read for suppression, grouped by kind and period. */
+export class SuppressionContext {
+  private readonly groups = new Map<string, CountersLite[]>();
+  private readonly programmes = new Map<string, CountersLite>();
+
+  constructor(docs: readonly CountersLite[]) {
+    for (const doc of docs) {
+      const kind = scopeOfId(doc.scope).kind;
+      if (kind === 'PROGRAMME') this.programmes.set(doc.period, doc);
+      else {
+        const key = `${kind}|${doc.period}`;
+        const group = this.groups.get(key) ?? [];
+        group.push(doc);
+        this.groups.set(key, group);
+      }
+    }
+  }
+
+  /** What a reader outside the scope sees of one value: the same table for every query of the period. */
+  shown(definition: IndicatorDefinition, doc: CountersLite, threshold: number): ShownValue {
+    const { kind } = scopeOfId(doc.scope);
+    const programme = valueOf(definition, this.programmes.get(doc.period)?.c ?? {});
+    const across = (k: ScopeKind) =>
+      suppressAcross(
+        definition,
+        (this.groups.get(`${k}|${doc.period}`) ?? []).map((s) => ({
+          scope: s.scope,
+          raw: valueOf(definition, s.c ?? {}),
+        })),
+        programme,
+        threshold,
+      );
+    if (kind !== 'PROGRAMME') {
+      return (
+        across(kind).scopes.get(doc.scope) ??
+        shownValue(definition, valueOf(definition, doc.c ?? {}), 'SUPPRESSED', threshold)
+      );
+    }
+    // The programme's value is the margin of every kind's table: withheld if any withholds it.
+    let result: ShownValue | null = null;
+    for (const k of SCOPE_KINDS) {
+      if (k === 'PROGRAMME') continue;
+      const view = across(k).programme;
+      if (view.suppressed) return view;
+      result = view;
+    }
+    return result ?? shownValue(definition, programme, 'SUPPRESSED', threshold);
+  }
+}
+
 /** One stored document's values as `principal` sees them (suppressed outside its own scope). */
 export function presentValues(
   principal: Principal,
   definitions: readonly IndicatorDefinition[],
-  doc: { scope: string; period: string; c: Counters },
+  doc: CountersLite,
   threshold: number,
+  context?: SuppressionContext,
 ) {
   const access = indicatorAccess(principal, doc.scope);
   if (access === 'NONE') throw forbidden(`${principal.role} reads no indicator values`);
   const { kind, key } = scopeOfId(doc.scope);
   return definitions.map((definition) => {
     const raw = valueOf(definition, doc.c ?? {});
-    const shown = shownValue(definition, raw, access, threshold);
+    const shown =
+      access === 'SUPPRESSED' && context
+        ? context.shown(definition, doc, threshold)
+        : shownValue(definition, raw, access, threshold);
     return {
       indicatorId: definition.id,
       indicatorVersion: definition.version,

@@ -1,7 +1,7 @@
 import type { Principal } from '../../../shared/auth.js';
 import type { CaseEvent, CaseEventFacts, CaseOwnerFacts } from '../../../shared/case-events/index.js';
 import { medianFromHistogram } from '../statistics/read.js';
-import { isSmall, suppressRate } from '../statistics/suppression.js';
+import { isSmall, suppressCounts, suppressRate, suppressTable, type Shown } from '../statistics/suppression.js';
 import {
   DIMENSIONS,
   FOLLOW_UPS,
@@ -398,4 +398,70 @@ export function shownValue(
     cases,
     suppressed: withheld,
   };
+}
+
+/** One scope's raw value among the scopes of its kind in one period. */
+export interface ScopeValue {
+  scope: string;
+  raw: IndicatorValue;
+}
+
+/**
+ * Suppression across the scopes of one kind in one period (every Member State, or every country,
+ * or every partner) with the programme's value as their total: the same complementary suppression
+ * as the statistics tables (suppression.ts, `suppressTable`), so a withheld scope cannot be worked
+ * out as the programme's value minus the others'. A rate or share is a two-column table (the
+ * numerator and the rest per scope, the denominators as row totals, the programme's numerator,
+ * rest and denominator as the margins); a median or mean a list of case counts. Cases in no scope
+ * of the kind (a case without a partner) are one more row, never shown. Deterministic: every
+ * query of a scope computes the same table, so no two queries show what one withholds.
+ */
+export function suppressAcross(
+  definition: Pick<IndicatorDefinition, 'measure'>,
+  siblings: readonly ScopeValue[],
+  programme: IndicatorValue,
+  threshold: number,
+): { scopes: Map<string, ShownValue>; programme: ShownValue } {
+  const kind = definition.measure.kind;
+  const scopes = new Map<string, ShownValue>();
+  if (kind === 'RATE' || kind === 'SHARE_OF_SCORES_AT_LEAST') {
+    const part = (v: IndicatorValue) => {
+      const d = Math.max(0, Math.round(v.denominator ?? 0));
+      const n = Math.min(d, Math.max(0, Math.round(v.numerator ?? 0)));
+      return [n, d - n] as [number, number];
+    };
+    const rows = siblings.map((s) => part(s.raw));
+    const [pn, pr] = part(programme);
+    const restN = Math.max(0, pn - rows.reduce((a, r) => a + r[0], 0));
+    const restR = Math.max(0, pr - rows.reduce((a, r) => a + r[1], 0));
+    // The programme's margins are the columns' totals: the rows without a scope make them add up.
+    const table = suppressTable([...rows, [restN, restR]], threshold);
+    const shown = (n: Shown, r: Shown, d: Shown, raw: IndicatorValue): ShownValue => {
+      const visible = n !== null && r !== null && d !== null;
+      return {
+        value: visible && d > 0 ? n / d : visible ? raw.value : null,
+        numerator: n,
+        denominator: d,
+        cases: d,
+        suppressed: !visible,
+      };
+    };
+    siblings.forEach((s, i) => {
+      const [n, r] = table.cells[i]!;
+      scopes.set(s.scope, shown(n!, r!, table.rowTotals[i]!, s.raw));
+    });
+    return {
+      scopes,
+      programme: shown(table.columnTotals[0]!, table.columnTotals[1]!, table.total, programme),
+    };
+  }
+  const counts = siblings.map((s) => s.raw.cases);
+  const rest = Math.max(0, programme.cases - counts.reduce((a, b) => a + b, 0));
+  const list = suppressCounts([...counts, rest], threshold);
+  const shown = (cases: Shown, raw: IndicatorValue): ShownValue =>
+    cases === null
+      ? { value: null, numerator: null, denominator: null, cases: null, suppressed: true }
+      : { ...raw, cases, suppressed: false };
+  siblings.forEach((s, i) => scopes.set(s.scope, shown(list.counts[i]!, s.raw)));
+  return { scopes, programme: shown(list.total, programme) };
 }
