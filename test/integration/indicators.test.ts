@@ -4,10 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { mintToken, type Principal } from '../../shared/auth.js';
-import { publishCaseEvents, type CaseEvent } from '../../shared/case-events/index.js';
+import { caseEventStream, publishCaseEvents, type CaseEvent } from '../../shared/case-events/index.js';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
-import { indicatorModels } from '../../subgraphs/cases/indicators/store.js';
-import { seedIndicators } from '../../subgraphs/cases/indicators/background.js';
+import { applyIndicators, indicatorModels } from '../../subgraphs/cases/indicators/store.js';
+import { LeaseLostError } from '../../shared/leased-loop.js';
+import { eventFacts } from '../helpers/event-facts.js';
+import { indicatorsOf, seedIndicators } from '../../subgraphs/cases/indicators/background.js';
 import { seedCases } from '../../scripts/seed-data.js';
 import { factsOf } from '../../subgraphs/cases/statistics/facts.js';
 import { startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
@@ -384,6 +386,46 @@ describe('indicators through the gateway', () => {
     }
     const { body } = await system.graphql(BREACH_LIST, { p: 'PARTNER', k: 'weldo' }, as('irara'));
     expect(body.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+
+  it('a replayed batch counts once and publishes its breach once; a stale holder is refused', async () => {
+    const models = indicatorModels(system.connections.cases);
+    const definitions = indicatorsOf(system.config).indicators;
+    const publisher = { redis: system.redis, prefix: system.config.QUEUE_PREFIX };
+    const entries = Array.from({ length: 5 }, (_, i) => ({
+      id: `${1_000 + i}-0`,
+      event: {
+        type: 'case.created' as const,
+        caseId: `replay-${i}`,
+        version: 0,
+        at: '2018-01-02T00:00:00.000Z',
+        before: null,
+        after: eventFacts({
+          memberState: 'LU',
+          countryOfOrigin: 'GE',
+          partnerId: 'replay-partner',
+          month: '2018-01',
+          status: i < 3 ? 'WITHDRAWN' : 'SUBMITTED',
+        }),
+      },
+    }));
+    const batch = { entries, lastId: entries.at(-1)!.id };
+    await applyIndicators(models, definitions, publisher, batch, 20);
+    await applyIndicators(models, definitions, publisher, batch, 20);
+    const doc = await models.Counters.findOne({ _id: 'partner:replay-partner|2018-01' }).lean().exec();
+    expect(doc?.c).toMatchObject({ cases: 5, withdrawn: 3 });
+    const id = 'withdrawal-rate@1|partner:replay-partner|2018-01';
+    expect(await models.Breaches.findOne({ _id: id }).lean().exec()).toMatchObject({ value: 0.6, open: true });
+    const told = (await system.redis.xrange(caseEventStream(system.config.QUEUE_PREFIX), '-', '+')).filter(
+      ([, fields]) => fields[1]?.includes(`"breachId":"${id}"`),
+    );
+    expect(told).toHaveLength(1);
+    // A holder whose lease has passed (an older fence) cannot write over the newer one's documents.
+    const later = { entries: [{ ...entries[0]!, id: '2000-0' }], lastId: '2000-0' };
+    await expect(applyIndicators(models, definitions, publisher, later, 19)).rejects.toBeInstanceOf(LeaseLostError);
+    expect((await models.Counters.findOne({ _id: 'partner:replay-partner|2018-01' }).lean().exec())?.c).toMatchObject({
+      cases: 5,
+    });
   });
 
   it('the demo data (npm run seed) misses some minimums in some scopes: a few breaches, both directions', async () => {
