@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 
 /**
- * Indicators as configuration (docs/domain.md, "Monitoring and evaluation"): what an indicator
+ * Indicators as configuration (docs/domain.md, "Monitoring"): what an indicator
  * counts is chosen from a closed set of measure kinds this module implements; the file names
  * which, with the minimum standard and the target. No code in the file.
  */
