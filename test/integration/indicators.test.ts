@@ -209,6 +209,11 @@ describe('indicators through the gateway', () => {
       ]),
     ) as Record<'weldo' | 'irara' | 'belgium' | 'netherlands' | 'analyst', ReturnType<typeof subscriber>>;
     await Promise.all(Object.values(subs).map((s) => s.ready()));
+    // The data protection officer hears of no breaches.
+    const dpo = subscriber(url, tokens.dpo);
+    await until(() => dpo.errors.length > 0, 5_000);
+    expect(JSON.stringify(dpo.errors)).toMatch(/FORBIDDEN/);
+    dpo.stop();
 
     for (let i = 0; i < 5; i++) caseIds.push(await newCase(i));
     const withdraw = async (id: string) => {
