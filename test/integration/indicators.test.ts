@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { mintToken, type Principal } from '../../shared/auth.js';
 import { caseEventStream, publishCaseEvents, type CaseEvent } from '../../shared/case-events/index.js';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
-import { applyIndicators, indicatorModels } from '../../subgraphs/cases/indicators/store.js';
+import { applyIndicators, indicatorModels, rebuildIndicators } from '../../subgraphs/cases/indicators/store.js';
 import { LeaseLostError } from '../../shared/leased-loop.js';
 import { eventFacts } from '../helpers/event-facts.js';
 import { indicatorsOf, seedIndicators } from '../../subgraphs/cases/indicators/background.js';
@@ -449,5 +449,40 @@ describe('indicators through the gateway', () => {
     expect(new Set(body.data!.indicatorBreaches.map((b) => b.direction))).toEqual(
       new Set(['HIGHER_IS_BETTER', 'LOWER_IS_BETTER']),
     );
+    // A rebuild counts stored outcome records again when given them (as their events carry them).
+    async function* outcomes(): AsyncIterable<CaseEvent> {
+      for (let i = 0; i < 5; i++)
+        yield {
+          type: 'case.updated',
+          caseId: `o${i}`,
+          version: 1,
+          at: '2020-03-01T00:00:00.000Z',
+          before: null,
+          after: null,
+          owner: { memberState: 'BE', countryOfOrigin: 'AF', partnerId: 'weldo' },
+          publicType: 'ASSESSMENT_RECORDED',
+          assessment: {
+            assessmentId: `o${i}`,
+            followUpMonths: 12,
+            instrumentVersion: 1,
+            scores: { economic: 0.2, social: 0.2, psychosocial: 0.2, overall: 0.2 },
+          },
+        } as unknown as CaseEvent;
+    }
+    const models = indicatorModels(system.connections.cases);
+    await rebuildIndicators(
+      casesModels(system.connections.cases),
+      models,
+      indicatorsOf(system.config).indicators,
+      system.redis,
+      system.config.QUEUE_PREFIX,
+      outcomes,
+    );
+    expect((await models.Counters.findOne({ _id: 'partner:weldo|2020-03' }).lean().exec())?.c).toMatchObject({
+      assess: { m12: { n: 5 } },
+    });
+    expect(
+      await models.Breaches.findOne({ _id: 'sustainable-at-12-months@1|partner:weldo|2020-03' }).lean().exec(),
+    ).toMatchObject({ value: 0, open: true });
   });
 });

@@ -360,8 +360,8 @@ export class IndicatorProjector extends ReadModelProjector {
 /**
  * Recomputes the case counters from all cases and moves the checkpoint to the stream's tail,
  * then evaluates every document for breaches. For the first start of a store (cases stored
- * before the read model existed, or seeded directly). Assessments and feedback are counted from
- * their events only.
+ * before the read model existed, or seeded directly). Assessments and feedback count from their
+ * events, or from `outcomes` here.
  */
 export async function rebuildIndicators(
   cases: CasesModels,
@@ -369,30 +369,37 @@ export async function rebuildIndicators(
   definitions: readonly IndicatorDefinition[],
   redis: Redis,
   prefix: string,
+  /**
+   * The outcome events to count again (ASSESSMENT_RECORDED, FEEDBACK_RECORDED as their writers
+   * publish them, rebuilt from where the records are stored): none, the counters hold cases only.
+   */
+  outcomes?: () => AsyncIterable<CaseEvent>,
 ): Promise<{ cases: number; documents: number; breaches: number }> {
   const last = await streamTail(redis, prefix);
   const docs = new Map<string, Record<string, unknown>>();
+  const sum = (event: CaseEvent) => {
+    for (const [id, inc] of indicatorDelta(event)) {
+      const target = docs.get(id) ?? {};
+      addInto(target, inc);
+      docs.set(id, target);
+    }
+  };
   let count = 0;
   const cursor = cases.Case.find({}, { caseReference: 0, contentHash: 0 })
     .lean<CaseDoc[]>()
     .cursor({ batchSize: 1_000 });
   for await (const doc of cursor) {
-    const facts = factsOf(doc);
-    const delta = indicatorDelta({
+    sum({
       type: 'case.created',
       caseId: doc._id.toHexString(),
       version: 1,
       at: new Date().toISOString(),
       before: null,
-      after: facts,
+      after: factsOf(doc),
     });
-    for (const [id, inc] of delta) {
-      const target = docs.get(id) ?? {};
-      addInto(target, inc);
-      docs.set(id, target);
-    }
     count++;
   }
+  if (outcomes) for await (const event of outcomes()) sum(event);
   await models.Counters.deleteMany({}).exec();
   const now = new Date();
   const rows = [...docs].map(([id, c]) => {
