@@ -160,6 +160,9 @@ export const configShape = {
     .default('false')
     .transform((v) => v === 'true'),
   // Worklists (README, "Worklists"): the DUE_SOON horizon and the service levels, in days.
+  // Indicators (#16): the definitions file (relative to the repository root), and small-cell suppression.
+  INDICATORS_FILE: z.string().min(1).max(1_000).default('subgraphs/cases/indicators/indicators.v1.json'),
+  SUPPRESSION_THRESHOLD: z.coerce.number().int().min(0).max(1_000).default(5),
   WORKLIST_DUE_SOON_DAYS: z.coerce.number().int().min(0).max(365).default(14),
   WORKLIST_ACCEPTANCE_DAYS: z.coerce.number().int().min(0).max(365).default(5),
   WORKLIST_ARRIVAL_REPORT_DAYS: z.coerce.number().int().min(0).max(365).default(3),

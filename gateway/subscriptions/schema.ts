@@ -8,7 +8,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import type { Principal } from '../../shared/auth.js';
-import type { CaseEventFilter, CaseEventMessage } from '../../shared/case-events/index.js';
+import type { CaseEventFilter, CaseEventMessage, IndicatorBreachFacts } from '../../shared/case-events/index.js';
 import { changesWorklistOf } from '../../shared/case-events/index.js';
 import { forbidden, rebuiltError } from '../../shared/errors.js';
 import type { CaseFetch } from './case-fetch.js';
@@ -88,6 +88,28 @@ export const SUBSCRIPTION_SDL = /* GraphQL */ `
     case: Case
   }
 
+  """
+  INDICATOR_BREACHED: an indicator's value in a scope and period is worse than its minimum
+  standard (\`indicatorBreaches\` lists them). Aggregates only, no case.
+  """
+  type IndicatorBreachEvent {
+    "The event's id: pass the last one you saw as \`after\` to resume."
+    id: ID!
+    at: DateTime!
+    "The stored breach (\`IndicatorBreach.id\`)."
+    breachId: ID!
+    indicatorId: ID!
+    indicatorVersion: Int!
+    perspective: IndicatorScopeKind!
+    "The scope's key (a Member State, country or partner code); null for the programme."
+    key: String
+    period: String!
+    value: Float!
+    casesCounted: Int!
+    minimumStandard: Float!
+    direction: IndicatorDirection!
+  }
+
   extend schema {
     subscription: Subscription
   }
@@ -105,8 +127,22 @@ export const SUBSCRIPTION_SDL = /* GraphQL */ `
     Other roles have no worklist (FORBIDDEN). \`after\` resumes as for \`caseEvents\`.
     """
     worklistChanged(after: ID): WorklistChange!
+    """
+    Indicator breaches you may hear of, from the same event stream: a partner those of its own
+    scope, a Member State those of its own, EU analysts, the support desk and administrators all.
+    \`after\` resumes as for \`caseEvents\` (which does not carry them).
+    """
+    indicatorBreached(after: ID): IndicatorBreachEvent!
   }
 `;
+
+/**
+ * Who hears of indicator breaches (the hub's `mayReceive` then keeps a partner's and a Member
+ * State's to their own scope).
+ */
+export function mayHearOfBreaches(principal: Principal): boolean {
+  return ['MEMBER_STATE', 'PARTNER', 'EU_ANALYST', 'SUPPORT_DESK', 'ADMIN'].includes(principal.role);
+}
 
 /** What each subscription operation runs with. */
 export interface SubscriptionContext {
@@ -148,8 +184,10 @@ export function subscriptionSchema(apiSchema: GraphQLSchema, hub: Pick<CaseEvent
   const schema = extendSchema(apiSchema, parse(SUBSCRIPTION_SDL));
   const caseEvents = fieldsOf(schema, 'Subscription').caseEvents!;
   type Args = { filter?: CaseEventFilter | null; after?: string | null };
+  // Indicator breaches have no case: they have a subscription of their own (indicatorBreached).
+  const ofCase = (message: CaseEventMessage) => message.type !== 'INDICATOR_BREACHED';
   caseEvents.subscribe = async (_source, args: Args, ctx: SubscriptionContext) =>
-    hub.subscribe(ctx.principal, args.filter ?? null, args.after ?? null);
+    hub.subscribe(ctx.principal, args.filter ?? null, args.after ?? null, ofCase);
   caseEvents.resolve = (message: CaseEventMessage) => message;
   const messageFields = fieldsOf(schema, 'CaseEventMessage');
   for (const name of ['id', 'type', 'at', 'caseId', 'transition', 'milestone', 'status'] as const) {
@@ -192,6 +230,29 @@ export function subscriptionSchema(apiSchema: GraphQLSchema, hub: Pick<CaseEvent
   changeFields.previously!.resolve = awaitedField('before', 'step');
   changeFields.previouslyAwaitedBy!.resolve = awaitedField('before', 'by');
   changeFields.case!.resolve = fetchedCase;
+  const indicatorBreached = fieldsOf(schema, 'Subscription').indicatorBreached!;
+  indicatorBreached.subscribe = async (_source, args: { after?: string | null }, ctx: SubscriptionContext) => {
+    if (!mayHearOfBreaches(ctx.principal)) throw forbidden(`${ctx.principal.role} hears of no indicator breaches`);
+    return hub.subscribe(ctx.principal, null, args.after ?? null, (message) => message.indicatorBreach != null);
+  };
+  indicatorBreached.resolve = (message: CaseEventMessage) => message;
+  const breachFields = fieldsOf(schema, 'IndicatorBreachEvent');
+  const breachField =
+    (read: (breach: IndicatorBreachFacts, message: CaseEventMessage) => unknown): MessageResolver =>
+    (message) =>
+      message.indicatorBreach ? read(message.indicatorBreach, message) : null;
+  breachFields.id!.resolve = breachField((_, message) => message.id);
+  breachFields.at!.resolve = breachField((_, message) => message.at);
+  breachFields.breachId!.resolve = breachField((b) => b.breachId);
+  breachFields.indicatorId!.resolve = breachField((b) => b.indicatorId);
+  breachFields.indicatorVersion!.resolve = breachField((b) => b.indicatorVersion);
+  breachFields.perspective!.resolve = breachField((b) => b.scope.perspective);
+  breachFields.key!.resolve = breachField((b) => b.scope.key);
+  breachFields.period!.resolve = breachField((b) => b.period);
+  breachFields.value!.resolve = breachField((b) => b.value);
+  breachFields.casesCounted!.resolve = breachField((b) => b.cases);
+  breachFields.minimumStandard!.resolve = breachField((b) => b.minimumStandard);
+  breachFields.direction!.resolve = breachField((b) => b.direction);
   const disbursementFields = fieldsOf(schema, 'CaseEventDisbursement');
   for (const name of ['amountCents', 'package', 'kind', 'date']) {
     disbursementFields[name]!.resolve = (value) => (value as Record<string, unknown>)[name];

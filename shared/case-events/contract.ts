@@ -27,7 +27,9 @@ export type CaseEventKind =
   // Monitoring (#16, M2, subgraphs/cases/monitoring/): an assessment, feedback, a complaint filed or moved.
   | 'case.assessed'
   | 'case.feedback'
-  | 'case.complaint';
+  | 'case.complaint'
+  // Indicators (#16, subgraphs/cases/indicators/): a value fell below its minimum standard. Not tied to a case.
+  | 'indicator.breached';
 
 /**
  * What subscribers and webhooks are told about a case event. The kind of change, in the
@@ -58,6 +60,8 @@ export const CASE_EVENT_TYPES = [
   'FEEDBACK_RECORDED',
   'COMPLAINT_RECORDED',
   'COMPLAINT_UPDATED',
+  // Indicators (#16): a value worse than its minimum standard in a scope and period (no case: `indicatorBreach`).
+  'INDICATOR_BREACHED',
 ] as const;
 export type CaseEventType = (typeof CASE_EVENT_TYPES)[number];
 
@@ -214,6 +218,28 @@ export interface CaseEvent {
   publicType?: CaseEventType;
   /** The milestone a transition reached, given with its `publicType`. */
   milestone?: EventMilestone;
+  /** For `indicator.breached`: the breach (its `caseId` is empty; `owner` is the breach's scope). */
+  indicatorBreach?: IndicatorBreachFacts;
+}
+
+/**
+ * What an INDICATOR_BREACHED event tells (subgraphs/cases/indicators/): which indicator, in which
+ * scope and period, its value and the minimum it is worse than. Aggregates only, no personal data.
+ * Its event's `owner` says who hears of it: a partner of its own scope, a Member State of its own,
+ * the central roles of all (`memberState`/`countryOfOrigin` are empty, `partnerId` null, outside
+ * the scope's own dimension).
+ */
+export interface IndicatorBreachFacts {
+  breachId: string;
+  indicatorId: string;
+  indicatorVersion: number;
+  scope: { perspective: 'PROGRAMME' | 'MEMBER_STATE' | 'COUNTRY_OF_ORIGIN' | 'PARTNER'; key: string | null };
+  /** YYYY-MM or YYYY. */
+  period: string;
+  value: number;
+  cases: number;
+  minimumStandard: number;
+  direction: 'HIGHER_IS_BETTER' | 'LOWER_IS_BETTER';
 }
 
 /** A stream entry read back: its id (ordered, the resume point) and its parsed event. */
@@ -240,6 +266,8 @@ export interface CaseEventMessage {
   // Part C (worklists): what the case waited for before the event and after it (shared/case-events/awaiting.ts).
   /** Set when the event changes the case's worklist entry (it appears, moves or goes); else null. */
   worklist?: { before: Awaited | null; after: Awaited | null } | null;
+  /** For INDICATOR_BREACHED: the breach (`caseId` is empty). */
+  indicatorBreach?: IndicatorBreachFacts | null;
 }
 
 export interface CaseEventFilter {

@@ -22,6 +22,7 @@ export {
   type CaseMessageFacts,
   type CaseOwnerFacts,
   type EventMilestone,
+  type IndicatorBreachFacts,
 } from './contract.js';
 export { entryJsonOf, publicTypeOf, publishCaseEvents } from './publisher.js';
 export { changesWorklistOf, matchesFilter, mayReceive, messageOf, worklistChangeOf } from './messages.js';

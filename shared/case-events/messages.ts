@@ -79,6 +79,7 @@ export function messageOf(id: string, event: CaseEvent): CaseEventMessage | null
     disbursement: event.disbursement ?? null,
     caseMessage: event.caseMessage ?? null,
     worklist: worklistChangeOf(event),
+    ...(event.indicatorBreach ? { indicatorBreach: event.indicatorBreach } : {}),
   };
 }
 

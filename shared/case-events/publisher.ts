@@ -19,6 +19,7 @@ const TYPE_OF_KIND: Readonly<Record<Exclude<CaseEventKind, 'case.transitioned'>,
   'case.feedback': 'FEEDBACK_RECORDED',
   // A complaint's update says so itself (publicType COMPLAINT_UPDATED).
   'case.complaint': 'COMPLAINT_RECORDED',
+  'indicator.breached': 'INDICATOR_BREACHED',
 };
 
 /**

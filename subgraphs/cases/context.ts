@@ -17,6 +17,8 @@ import type { WorklistThresholds } from './worklist/rules.js';
 import type { Instrument } from './monitoring/instrument.js';
 import type { MonitoringModels } from './monitoring/models.js';
 import type { WorklistItemDoc } from './worklist/store.js';
+import type { IndicatorFile } from './indicators/definitions.js';
+import type { IndicatorModels } from './indicators/store.js';
 
 /** What every resolver of the cases subgraph gets, built per request in subgraph.ts. */
 export interface CasesContext {
@@ -40,6 +42,8 @@ export interface CasesContext {
   monitoring: { models: MonitoringModels; instrument: Instrument };
   /** The worklist read model, its thresholds and the day due-ness is computed for. */
   worklist: { Worklist: Model<WorklistItemDoc>; thresholds: WorklistThresholds; today: () => string };
+  /** Indicators (indicators/): the definitions in force, their read model, the small-cell threshold. */
+  indicators: { file: IndicatorFile; models: IndicatorModels; threshold: number };
   /** This request's view of the cases: the one place the access rules are applied. */
   access: CaseAccess;
   requestId: string | null;

@@ -41,6 +41,9 @@ import { worklistModel, worklistThresholds } from './worklist/store.js';
 import { monitoringResolvers } from './monitoring/resolvers.js';
 import { monitoringModels } from './monitoring/models.js';
 import { DEFAULT_INSTRUMENT_FILE, loadInstrument } from './monitoring/instrument.js';
+import { indicatorResolvers } from './indicators/resolvers.js';
+import { indicatorsOf } from './indicators/background.js';
+import { indicatorModels } from './indicators/store.js';
 
 const ROOT_DIR = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -59,6 +62,7 @@ export const casesResolvers = mergeResolvers<CasesContext>(
   messageResolvers,
   worklistResolvers,
   monitoringResolvers,
+  indicatorResolvers,
 );
 
 /**
@@ -120,6 +124,12 @@ export function casesSubgraph(
     backoffMs: config.WEBHOOK_BACKOFF_MS,
   });
   const worklist = { Worklist: worklistModel(connection), thresholds: worklistThresholds(config), today };
+  // A malformed indicators file refuses to start (IndicatorFileError names the file and the fault).
+  const indicators = {
+    file: indicatorsOf(config),
+    models: indicatorModels(connection),
+    threshold: config.SUPPRESSION_THRESHOLD ?? 5,
+  };
   const erasureDeps = dataProtectionDeps(connection, client, config.QUEUE_PREFIX);
   const dataProtection: CasesContext['dataProtection'] = {
     grants,
@@ -162,6 +172,7 @@ export function casesSubgraph(
         messages: { models: messages, counts: messageCountLoader(messages) },
         worklist,
         monitoring,
+        indicators,
         problemsPerReport: config.INGEST_MAX_PROBLEMS_PER_REPORT,
       };
     },

@@ -21,6 +21,7 @@ describe('schema slices (shared/schema-slices.ts)', () => {
       'schema.graphql',
       'case/schema.graphql',
       'data-protection/schema.graphql',
+      'indicators/schema.graphql',
       'ingestion/schema.graphql',
       'messages/schema.graphql',
       'monitoring/schema.graphql',
@@ -55,6 +56,7 @@ describe('schema slices (shared/schema-slices.ts)', () => {
     expect(fieldsOf(casesTypeDefs, 'Query')).toEqual([
       ...['cases', 'case', 'caseByReference', 'eligibilityRules'],
       ...['personalDataReads', 'personalDataErasures', 'personalDataAccessGrants', 'retentionRuns'],
+      ...['indicators', 'indicatorValues', 'indicatorBreaches'],
       ...['ingestionFeed', 'ingestionFeeds', 'feedProfiles', 'feedProfile', 'feedProfileChanges'],
       // Monitoring records (#16, M2).
       ...['sustainabilityInstrument', 'monitoringVisits'],

@@ -22,6 +22,21 @@ export interface WebhookPayload {
   memberState: string;
   /** MESSAGE_POSTED only: the message posted (its body is read through the graph, `Case.messages`). */
   caseMessage?: { id: string; authorRole: string; topic: string };
+  /**
+   * INDICATOR_BREACHED only (then `caseId` is empty): an indicator of your scope fell below its
+   * minimum standard for a period (`indicatorBreaches` in the graph lists them).
+   */
+  indicatorBreach?: {
+    breachId: string;
+    indicatorId: string;
+    indicatorVersion: number;
+    scope: { perspective: string; key: string | null };
+    period: string;
+    value: number;
+    cases: number;
+    minimumStandard: number;
+    direction: string;
+  };
 }
 
 /** A verified delivery: `webhookId` is the same on every retry of it, so de-duplicate on it. */

@@ -26,6 +26,8 @@ export function payloadOf(message: CaseEventMessage): WebhookPayload {
     memberState: message.owner.memberState,
     // MESSAGE_POSTED names the message (id, author role, topic), never its body.
     ...(message.caseMessage ? { caseMessage: message.caseMessage } : {}),
+    // INDICATOR_BREACHED (a partner's own scope): the breach, no case (caseId is empty).
+    ...(message.indicatorBreach ? { indicatorBreach: message.indicatorBreach } : {}),
   };
 }
 

@@ -6,6 +6,8 @@ import { createRedis } from '../../../shared/redis.js';
 import { casesModels, upgradeKeyMoments } from '../case/models.js';
 import { startStatisticsProjector, type StatisticsProjector } from '../statistics/projector.js';
 import { rebuildStatistics } from '../statistics/rebuild.js';
+import { indicatorsOf, prepareIndicators } from '../indicators/background.js';
+import { IndicatorProjector, indicatorModels } from '../indicators/store.js';
 import {
   rebuildWorklist,
   WORKLIST_PROJECTION_ID,
@@ -14,11 +16,13 @@ import {
   worklistThresholds,
 } from './store.js';
 
-/** The cases subgraph's background work: the statistics and worklist projectors. */
+/** The cases subgraph's background work: the statistics, worklist and indicator projectors. */
 export interface CasesBackground {
   /** Keeps `statistics` (the test system drives it directly). */
   projector: StatisticsProjector;
   worklist: WorklistProjector;
+  /** Keeps the indicator values and raises breaches (indicators/). */
+  indicators: IndicatorProjector;
   close: () => Promise<void>;
 }
 
@@ -47,6 +51,7 @@ export async function prepareReadModels(config: Config, loggerFor: LoggerFor): P
       const cases = await rebuildWorklist(models, Worklist, worklistThresholds(config), redis, config.QUEUE_PREFIX);
       logger.info({ cases }, 'worklist read model built');
     }
+    await prepareIndicators(config, connection, redis, logger);
   } finally {
     redis.disconnect();
     await connection.close();
@@ -63,6 +68,8 @@ export async function startCasesBackground(
   const statistics = await startStatisticsProjector(config, loggerFor('statistics-projector'), options);
   const logger = loggerFor('worklist-projector');
   const thresholds = worklistThresholds(config);
+  const definitions = indicatorsOf(config).indicators;
+  let worklistClose: (() => Promise<void>) | undefined;
   try {
     const worklist = await startOwnProjector(
       config,
@@ -80,15 +87,34 @@ export async function startCasesBackground(
           options,
         ),
     );
+    worklistClose = worklist.close;
+    const indicatorLogger = loggerFor('indicator-projector');
+    const indicators = await startOwnProjector(
+      config,
+      'cases',
+      'indicator-projector',
+      indicatorLogger,
+      (connection, redis) =>
+        new IndicatorProjector(
+          casesModels(connection),
+          indicatorModels(connection),
+          definitions,
+          redis,
+          config.QUEUE_PREFIX,
+          indicatorLogger,
+          options,
+        ),
+    );
     return {
       projector: statistics.projector,
       worklist: worklist.projector,
+      indicators: indicators.projector,
       close: async () => {
-        await Promise.all([statistics.close(), worklist.close()]);
+        await Promise.all([statistics.close(), worklist.close(), indicators.close()]);
       },
     };
   } catch (error) {
-    await statistics.close();
+    await Promise.all([statistics.close(), worklistClose?.()]);
     throw error;
   }
 }

@@ -31,6 +31,11 @@ export type CaseEventType =
   | 'DISBURSEMENT_RECORDED'
   /** Returnee feedback was recorded (read it with personal access: `Case.returneeFeedback`). */
   | 'FEEDBACK_RECORDED'
+  /**
+   * An indicator fell below its minimum standard for a period in a scope (no case: `caseId` is
+   * empty). Told to subscribers of `indicatorBreached` and to webhooks: a partner of its own scope.
+   */
+  | 'INDICATOR_BREACHED'
   /** A message was posted on the case's thread (the event names it, never its body: read `Case.messages`). */
   | 'MESSAGE_POSTED'
   /** KM3 (completion approved); a filter on it also matches ACCEPTED (KM1) and PLAN_APPROVED (KM2). */

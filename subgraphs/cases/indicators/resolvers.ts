@@ -1,0 +1,122 @@
+import { requirePrincipal } from '../../../shared/access.js';
+import type { GraphQLResolverMap } from '../../../shared/subgraph.js';
+import type { CasesContext } from '../context.js';
+import type { Principal } from '../../../shared/auth.js';
+import { indicatorAccess } from './rules.js';
+import {
+  breachFilter,
+  checkIndicatorQuery,
+  presentDefinition,
+  presentValues,
+  siblingFilter,
+  storeFilter,
+  SuppressionContext,
+  type CountersLite,
+  type IndicatorQueryArgs,
+} from './read.js';
+import type { IndicatorBreachDoc, IndicatorCountersDoc } from './store.js';
+
+/** Most scope-periods a page shown with suppression covers: each needs its period's every scope read. */
+export const MAX_SUPPRESSED_PERIODS = 24;
+
+/**
+ * For a reader who sees some of `docs` through suppression: every scope of their kinds in their
+ * periods (one index read), so a value is withheld the same way whichever query shows it.
+ */
+async function suppressionContext(
+  ctx: CasesContext,
+  principal: Principal,
+  docs: readonly CountersLite[],
+): Promise<SuppressionContext | undefined> {
+  const suppressed = docs.filter((doc) => indicatorAccess(principal, doc.scope) === 'SUPPRESSED');
+  const filter = siblingFilter(suppressed);
+  if (!filter) return undefined;
+  const siblings = await ctx.indicators.models.Counters.find(filter, { scope: 1, period: 1, c: 1 })
+    .lean<IndicatorCountersDoc[]>()
+    .exec();
+  return new SuppressionContext(siblings);
+}
+
+/** Indicators: their definitions (the file), values (the read model, one index read) and breaches. */
+export const indicatorResolvers: GraphQLResolverMap<CasesContext> = {
+  Query: {
+    indicators: (_: unknown, __: unknown, ctx: CasesContext) => {
+      requirePrincipal(ctx.principal, 'indicators');
+      const { file } = ctx.indicators;
+      return file.indicators.map((d) => presentDefinition(d, file.version));
+    },
+    indicatorValues: async (_: unknown, args: IndicatorQueryArgs, ctx: CasesContext) => {
+      const principal = requirePrincipal(ctx.principal, 'indicatorValues');
+      const { file, models, threshold } = ctx.indicators;
+      const query = checkIndicatorQuery(principal, file, args);
+      // Each document gives one value per definition asked for: read no more documents than `first` needs.
+      const docs = await models.Counters.find(storeFilter(query), { scope: 1, period: 1, c: 1 })
+        .sort({ period: -1, _id: 1 })
+        .limit(Math.ceil(query.first / query.definitions.length))
+        .lean<IndicatorCountersDoc[]>()
+        .exec();
+      // Outside the reader's own scope, a page covers at most MAX_SUPPRESSED_PERIODS periods (newest first).
+      const periods = new Set<string>();
+      const kept = docs.filter((doc) => {
+        if (indicatorAccess(principal, doc.scope) !== 'SUPPRESSED') return true;
+        periods.add(doc.period);
+        return periods.size <= MAX_SUPPRESSED_PERIODS;
+      });
+      const context = await suppressionContext(ctx, principal, kept);
+      return kept
+        .flatMap((doc) => presentValues(principal, query.definitions, doc, threshold, context))
+        .slice(0, query.first);
+    },
+    indicatorBreaches: async (_: unknown, args: IndicatorQueryArgs & { open?: boolean | null }, ctx: CasesContext) => {
+      const principal = requirePrincipal(ctx.principal, 'indicatorBreaches');
+      const { file, models, threshold } = ctx.indicators;
+      const query = checkIndicatorQuery(principal, file, args);
+      const filter = breachFilter(principal, query, args.open, args.perspective == null);
+      const docs = await models.Breaches.find(filter)
+        .sort({ detectedAt: -1, _id: 1 })
+        .limit(query.first)
+        .lean<IndicatorBreachDoc[]>()
+        .exec();
+      const definitions = new Map(file.indicators.map((d) => [d.id, d]));
+      // An analyst sees a breach's value only where suppression shows the value now (the same tables as values).
+      const suppressed = docs.filter((doc) => indicatorAccess(principal, doc.scope) === 'SUPPRESSED');
+      const counters =
+        suppressed.length > 0
+          ? await ctx.indicators.models.Counters.find(
+              { _id: { $in: suppressed.map((d) => `${d.scope}|${d.period}`) } },
+              { scope: 1, period: 1, c: 1 },
+            )
+              .lean<IndicatorCountersDoc[]>()
+              .exec()
+          : [];
+      const context = await suppressionContext(ctx, principal, counters);
+      const current = new Map(counters.map((c) => [`${c.scope}|${c.period}`, c]));
+      return docs.map((doc) => {
+        const access = indicatorAccess(principal, doc.scope);
+        const definition = definitions.get(doc.indicatorId);
+        const now = current.get(`${doc.scope}|${doc.period}`);
+        const view =
+          access === 'SUPPRESSED' && definition && now && context ? context.shown(definition, now, threshold) : null;
+        const shown =
+          access !== 'SUPPRESSED'
+            ? { value: doc.value, cases: doc.cases }
+            : view && !view.suppressed
+              ? { value: doc.value, cases: view.cases }
+              : { value: null, cases: view?.cases ?? null };
+        return {
+          id: doc._id,
+          indicatorId: doc.indicatorId,
+          indicatorVersion: doc.indicatorVersion,
+          scope: { perspective: doc.scopeKind, key: doc.scopeKey },
+          period: doc.period,
+          value: shown.value,
+          casesCounted: shown.cases,
+          minimumStandard: doc.minimumStandard,
+          direction: doc.direction,
+          detectedAt: doc.detectedAt,
+          open: doc.open,
+        };
+      });
+    },
+  },
+};
