@@ -1,0 +1,161 @@
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Principal } from '../../shared/auth.js';
+import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
+import { loadInstrument } from '../../subgraphs/cases/monitoring/instrument.js';
+import { startTestSystem, type TestSystem } from '../helpers/system.js';
+
+/**
+ * Monitoring and evaluation end to end through the gateway (#16): the assigned partner records
+ * sustainability assessments and feedback; the indicators kept from those events fall under a
+ * minimum standard and the breach arrives over a subscription; the owning Member State reads its
+ * value exactly while an analyst gets the small cell withheld.
+ */
+const ASSESS = `mutation($id: ID!, $input: SustainabilityAssessmentInput!) {
+  recordSustainabilityAssessment(caseId: $id, input: $input) { id scores { economic overall } } }`;
+const FEEDBACK = `mutation($id: ID!, $input: ReturneeFeedbackInput!) {
+  recordReturneeFeedback(caseId: $id, input: $input) { id } }`;
+const VALUES = `query($i: ID, $p: IndicatorScopeKind, $k: ID) {
+  indicatorValues(indicator: $i, perspective: $p, key: $k) {
+    indicatorId scope { perspective key } period value numerator denominator casesCounted status } }`;
+const BREACHED = `subscription { indicatorBreached { indicatorId perspective key period value casesCounted } }`;
+
+interface Value {
+  indicatorId: string;
+  scope: { perspective: string; key: string | null };
+  period: string;
+  value: number | null;
+  casesCounted: number | null;
+  status: string;
+}
+
+describe('monitoring end to end: assessments and feedback → indicators → breach → suppressed aggregates', () => {
+  let system: TestSystem;
+  let partnerId: string;
+  let cases: CaseDoc[];
+  const h: Record<string, Record<string, string>> = {};
+  const breaches: Array<{ indicatorId: string; perspective: string; key: string | null; value: number }> = [];
+  let ws: Client;
+  const instrument = loadInstrument('config/instruments/rss-default.v1.json');
+  const until = async (check: () => boolean | Promise<boolean>, ms = 20_000) => {
+    const deadline = Date.now() + ms;
+    while (!(await check()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  };
+  const values = async (who: string, indicator: string, perspective: string, key: string) => {
+    const { body } = await system.graphql<{ indicatorValues: Value[] }>(
+      VALUES,
+      { i: indicator, p: perspective, k: key },
+      h[who],
+    );
+    expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
+    // The month the records were made in (assessments and feedback count in the month recorded).
+    return body.data!.indicatorValues.filter((v) => v.period.length === 7);
+  };
+  // Economic items answered at the bottom of their scale, the others at the top: economic score 0.
+  const answers = () =>
+    instrument.items.map((item) => {
+      const sorted = [...item.scale].sort((a, b) => a.value - b.value);
+      return { itemId: item.id, value: (item.dimension === 'economic' ? sorted[0] : sorted.at(-1))!.value };
+    });
+
+  beforeAll(async () => {
+    system = await startTestSystem({ cases: 0 });
+    const record = (i: number) => ({
+      memberState: 'BE',
+      caseReference: `BE-M-${i}`,
+      recordVersion: 1,
+      returnType: 'VOLUNTARY',
+      packages: ['POST_ARRIVAL', 'POST_RETURN'],
+      countryOfOrigin: 'AF',
+      departureDate: '2024-03-01',
+      mainApplicant: { name: `Returnee ${i}`, dateOfBirth: '1990-01-01', sex: 'MALE' },
+      eligibility: { requestDate: '2024-02-20', applicationSigned: true },
+    });
+    const report = await system.ingest('BE', [1, 2, 3, 4, 5, 6].map(record));
+    expect(report.counts.created, JSON.stringify(report.rejected)).toBe(6);
+    cases = await casesModels(system.connections.cases).Case.find({ memberState: 'BE' }).lean<CaseDoc[]>().exec();
+    partnerId = cases[0]!.partnerId!;
+    expect(cases.every((c) => c.partnerId === partnerId)).toBe(true);
+    const principals: Record<string, Principal> = {
+      partner: { subject: 'partner-worker', role: 'PARTNER', partnerId },
+      officer: { subject: 'be-officer', role: 'MEMBER_STATE', memberState: 'BE' },
+      analyst: { subject: 'eu-analyst', role: 'EU_ANALYST' },
+    };
+    for (const [name, principal] of Object.entries(principals)) h[name] = await system.as(principal);
+    ws = createClient({
+      url: system.gatewayUrl.replace(/^http/, 'ws'),
+      webSocketImpl: WebSocket,
+      lazy: false,
+      retryAttempts: 0,
+      connectionParams: { authorization: h.analyst!.authorization },
+    });
+    ws.subscribe<{ indicatorBreached: (typeof breaches)[number] }>(
+      { query: BREACHED },
+      {
+        next: (value) => {
+          if (value.data) breaches.push(value.data.indicatorBreached);
+        },
+        error: () => undefined,
+        complete: () => undefined,
+      },
+    );
+    await new Promise((r) => setTimeout(r, 500));
+  });
+  afterAll(async () => {
+    await ws?.dispose();
+    await system?.stop();
+  });
+
+  it('assessments by the partner breach the economic minimum, announced to an analyst by subscription', async () => {
+    for (const c of cases) {
+      const { body } = await system.graphql<{ recordSustainabilityAssessment: { scores: { economic: number } } }>(
+        ASSESS,
+        {
+          id: c._id.toHexString(),
+          input: { followUpMonths: 3, assessedOn: '2024-06-01', instrumentVersion: '1', answers: answers() },
+        },
+        h.partner,
+      );
+      expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
+      expect(body.data!.recordSustainabilityAssessment.scores.economic).toBe(0);
+    }
+    // The economic score is watched per country of origin (the shipped indicators file).
+    const isEconomic = (b: (typeof breaches)[number]) =>
+      b.indicatorId === 'economic-score' && b.perspective === 'COUNTRY_OF_ORIGIN';
+    await until(() => breaches.some(isEconomic));
+    expect(breaches.find(isEconomic)).toMatchObject({ key: 'AF', value: 0 });
+    // Once per period: the month and the year the assessments were recorded in.
+    await until(() => breaches.filter(isEconomic).length === 2);
+    expect(
+      breaches
+        .filter(isEconomic)
+        .map((b) => b.period.length)
+        .sort(),
+    ).toEqual([4, 7]);
+    const [own] = await values('officer', 'economic-score', 'MEMBER_STATE', 'BE');
+    expect(own).toMatchObject({ value: 0, casesCounted: 6 });
+  });
+
+  it('feedback on two cases: the owner reads its value exactly, an analyst gets the small cell withheld', async () => {
+    for (const c of cases.slice(0, 2)) {
+      const { body } = await system.graphql(
+        FEEDBACK,
+        { id: c._id.toHexString(), input: { satisfaction: [{ service: 'RECEPTION', score: 4 }] } },
+        h.partner,
+      );
+      expect(body.errors, JSON.stringify(body.errors)).toBeUndefined();
+    }
+    await until(
+      async () => (await values('officer', 'returnee-satisfaction', 'MEMBER_STATE', 'BE'))[0]?.casesCounted === 2,
+    );
+    const [own] = await values('officer', 'returnee-satisfaction', 'MEMBER_STATE', 'BE');
+    expect(own).toMatchObject({ value: 4, casesCounted: 2 });
+    const [analysts] = await values('analyst', 'returnee-satisfaction', 'MEMBER_STATE', 'BE');
+    expect(analysts!.value).toBeNull();
+    expect(analysts!.status).toBe('WITHHELD');
+    // Six assessments are enough to show the analyst the economic figure itself.
+    const [economic] = await values('analyst', 'economic-score', 'MEMBER_STATE', 'BE');
+    expect(economic).toMatchObject({ value: 0, casesCounted: 6 });
+  });
+});
