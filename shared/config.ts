@@ -165,6 +165,8 @@ export const configShape = {
   WORKLIST_PLAN_DAYS: z.coerce.number().int().min(0).max(365).default(30),
   WORKLIST_DECISION_DAYS: z.coerce.number().int().min(0).max(365).default(10),
   WORKLIST_COMPLETION_REPORT_DAYS: z.coerce.number().int().min(0).max(365).default(30),
+  // Small-cell suppression (README, "Programme statistics"): counts under it are withheld from non-owners.
+  SUPPRESSION_THRESHOLD: z.coerce.number().int().min(0).max(1_000).default(5),
   // Development only (README, Trying webhooks on a laptop): http://localhost endpoints.
   WEBHOOK_LOCAL_RECEIVER: z
     .enum(['true', 'false'])

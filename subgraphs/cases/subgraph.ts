@@ -153,6 +153,7 @@ export function casesSubgraph(
         messages: { models: messages, counts: messageCountLoader(messages) },
         worklist,
         problemsPerReport: config.INGEST_MAX_PROBLEMS_PER_REPORT,
+        suppressionThreshold: config.SUPPRESSION_THRESHOLD,
       };
     },
     // Every read of personal data is recorded once the response is ready, before it is sent.
