@@ -57,6 +57,7 @@ describe('schema slices (shared/schema-slices.ts)', () => {
       ...['ingestionFeed', 'ingestionFeeds', 'feedProfiles', 'feedProfile', 'feedProfileChanges'],
       'dataQuality',
       'statistics',
+      'crossTabulation',
       ...['webhooks', 'webhookDeliveries'],
       'myWorklist',
     ]);
