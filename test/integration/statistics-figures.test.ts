@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
+import { lacksPairCounters } from '../../subgraphs/cases/statistics/rebuild.js';
 import { revealsWithheld } from '../../subgraphs/cases/statistics/suppression.js';
-import { startTestSystem, type TestSystem } from '../helpers/system.js';
+import { prepareReadModels } from '../../subgraphs/cases/worklist/background.js';
+import { silentLogger, startTestSystem, type TestSystem } from '../helpers/system.js';
 
 const XTAB = /* GraphQL */ `
   query (
@@ -352,5 +354,18 @@ describe('comparable figures: cross-tabs, programme-wide next to own, suppressio
       now = t.rows.find((r) => r.key === 'AT')?.cells.find((c) => c.column === 'GE')?.count ?? 0;
     }
     expect(now).toBe(was + 1);
+  });
+
+  it('a read model from before the pair counters is rebuilt with them when the process starts', async () => {
+    const models = casesModels(system.connections.cases);
+    const before = (await xtab({ rows: 'MEMBER_STATE', columns: 'STATUS' })).data!.crossTabulation;
+    await models.Statistics.collection.updateMany({}, { $unset: { x: '' } });
+    expect(await lacksPairCounters(models)).toBe(true);
+    expect((await xtab({ rows: 'MEMBER_STATE', columns: 'STATUS' })).data!.crossTabulation.total).toBe(0);
+    await prepareReadModels(system.config, () => silentLogger);
+    expect(await lacksPairCounters(models)).toBe(false);
+    const after = (await xtab({ rows: 'MEMBER_STATE', columns: 'STATUS' })).data!.crossTabulation;
+    expect(after.rows).toEqual(before.rows);
+    expect(after.total).toBe(cases.length + 1);
   });
 });
