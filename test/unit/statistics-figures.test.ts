@@ -6,6 +6,7 @@ import {
   crossTabContribution,
   keySegment,
   MAX_CROSS_TAB_CELLS,
+  knownLines,
   pairOf,
   presentCrossTab,
   type StatisticsDimension,
@@ -14,7 +15,7 @@ import { crossTabCsv, csvField, statisticsCsv, toCsv } from '../../subgraphs/cas
 import { statisticsView } from '../../subgraphs/cases/statistics/disclosure.js';
 import { addInto, contribution, statisticsDelta } from '../../subgraphs/cases/statistics/facts.js';
 import { namesScope, scopeForFilter, servedStatistics } from '../../subgraphs/cases/statistics/read.js';
-import { revealsWithheld } from '../../subgraphs/cases/statistics/suppression.js';
+import { revealsWithheld, suppressCounts, suppressTable } from '../../subgraphs/cases/statistics/suppression.js';
 import { eventFacts } from '../helpers/event-facts.js';
 
 /** A statistics document summed from facts, as seed, rebuild and the projector build it. */
@@ -355,5 +356,74 @@ describe('CSV (RFC 4180, formula-safe)', () => {
     );
     expect(exact).toContain('totalCases,,3\r\n');
     expect(exact).not.toContain('Note');
+  });
+});
+
+describe('what the reader knows already (its own line) protects nothing', () => {
+  // Member State × country; the reader is BE (row 0), who knows its own row exactly.
+  const cells = [
+    [3, 40],
+    [2, 50],
+    [30, 60],
+  ];
+
+  it('without it, the insider would subtract its own withheld cell and find another', () => {
+    const plain = suppressTable(cells, 5);
+    expect(revealsWithheld(plain)).toBe(false);
+    expect(revealsWithheld(plain, { rows: new Set([0]) })).toBe(true);
+  });
+
+  it('with it, every line keeps two withheld values the reader does not know', () => {
+    const t = suppressTable(cells, 5, { rows: new Set([0]) });
+    expect(t.cells[1]![0]).toBeNull();
+    expect(revealsWithheld(t, { rows: new Set([0]) })).toBe(false);
+  });
+
+  it('holds over 1,000 random tables with a random known row or column', () => {
+    let seed = 99;
+    const next = () => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31;
+    for (let n = 0; n < 1_000; n++) {
+      const rows = 1 + Math.floor(next() * 6);
+      const columns = 1 + Math.floor(next() * 6);
+      const table = Array.from({ length: rows }, () =>
+        Array.from({ length: columns }, () => (next() < 0.3 ? 0 : Math.floor(next() * (next() < 0.5 ? 6 : 60)))),
+      );
+      const known = next() < 0.5 ? { rows: new Set([Math.floor(next() * rows)]) } : { columns: new Set([0]) };
+      const t = suppressTable(table, 5, known);
+      expect(revealsWithheld(t, known), JSON.stringify({ table, known: [...(known.rows ?? known.columns!)] })).toBe(
+        false,
+      );
+    }
+  });
+
+  it('in a one-way breakdown too', () => {
+    // BE 3 (known to BE), DE 2, FR 40: without it, total − FR − BE gives DE.
+    expect(suppressCounts([3, 2, 40], 5).counts).toEqual([null, null, 40]);
+    expect(suppressCounts([3, 2, 40], 5, new Set([0])).counts).toEqual([null, null, null]);
+  });
+
+  it.each([
+    ['MEMBER_STATE', 'COUNTRY_OF_ORIGIN', { memberState: 'BE' }, [1], []],
+    ['COUNTRY_OF_ORIGIN', 'MEMBER_STATE', { memberState: 'BE' }, [], [1]],
+    ['PARTNER', 'MONTH', { partner: 'weldo' }, [0], []],
+    ['COUNTRY_OF_ORIGIN', 'MONTH', { memberState: 'BE' }, [], []],
+    ['MEMBER_STATE', 'PARTNER', {}, [], []],
+  ] as const)('%s × %s known to %o: rows %o, columns %o', (rowDimension, columnDimension, known, rows, columns) => {
+    const keys = { rowKeys: ['AT', 'BE', 'weldo'].slice(rowDimension === 'PARTNER' ? 2 : 0), columnKeys: ['AT', 'BE'] };
+    const lines = knownLines({ rowDimension, columnDimension }, keys, known);
+    expect([...lines.rows!]).toEqual(rows);
+    expect([...lines.columns!]).toEqual(columns);
+  });
+
+  it("a Member State's programme-wide breakdown by Member State protects the others against it", () => {
+    const doc = docOf([
+      ...many(3, { memberState: 'BE' }),
+      ...many(2, { memberState: 'DE' }),
+      ...many(40, { memberState: 'FR' }),
+    ]);
+    const byMs = (known = {}) =>
+      Object.fromEntries(servedStatistics('all', doc, 5, known).casesByMemberState.map((c) => [c.key, c.count]));
+    expect(byMs()).toEqual({ FR: 40, BE: null, DE: null });
+    expect(byMs({ memberState: 'BE' })).toEqual({ FR: null, BE: null, DE: null });
   });
 });

@@ -1,6 +1,6 @@
 import { badUserInput } from '../../../shared/errors.js';
 import type { StatsFacts } from './facts.js';
-import { suppressTable, type Shown } from './suppression.js';
+import { suppressTable, type KnownToReader, type Shown } from './suppression.js';
 
 /**
  * Cross tabulation (two dimensions at once) from the statistics read model. Each statistics
@@ -163,6 +163,25 @@ export interface CrossTabulation {
   updatedAt: Date | null;
 }
 
+/** The figures a reader of a suppressed table knows already: its own Member State's or partner's. */
+export interface ReaderKnows {
+  memberState?: string | null;
+  partner?: string | null;
+}
+
+/** The rows and columns of a table the reader knows exactly (its own Member State's or partner's line). */
+export function knownLines(
+  base: { rowDimension: StatisticsDimension; columnDimension: StatisticsDimension },
+  table: Pick<CountTable, 'rowKeys' | 'columnKeys'>,
+  known: ReaderKnows = {},
+): KnownToReader {
+  const own = (dimension: StatisticsDimension) =>
+    dimension === 'MEMBER_STATE' ? known.memberState : dimension === 'PARTNER' ? known.partner : null;
+  const at = (keys: string[], key: string | null | undefined) =>
+    new Set(key ? keys.flatMap((k, i) => (k === keySegment(key) ? [i] : [])) : []);
+  return { rows: at(table.rowKeys, own(base.rowDimension)), columns: at(table.columnKeys, own(base.columnDimension)) };
+}
+
 /**
  * Shapes a table for its reader: exact for the owners of the cases counted, else through
  * suppressTable (cells, row and column totals and the grand total together, so no total shown
@@ -176,13 +195,13 @@ export function presentCrossTab(
     measure: CrossTabMeasure;
   },
   table: CountTable,
-  suppress: { threshold: number } | null,
+  suppress: { threshold: number; known?: ReaderKnows } | null,
   updatedAt: Date | null = null,
 ): CrossTabulation {
   const exactRowTotals = table.cells.map((row) => row.reduce((a, b) => a + b, 0));
   const exactColumnTotals = table.columnKeys.map((_, c) => table.cells.reduce((a, row) => a + row[c]!, 0));
   const shown = suppress
-    ? suppressTable(table.cells, suppress.threshold)
+    ? suppressTable(table.cells, suppress.threshold, knownLines(base, table, suppress.known))
     : {
         cells: table.cells as Shown[][],
         rowTotals: exactRowTotals as Shown[],

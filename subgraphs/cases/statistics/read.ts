@@ -143,12 +143,18 @@ export type PresentedStatistics = Omit<ReturnType<typeof presentStatistics>, key
 
 /**
  * The statistics a caller is served: exact (`threshold` null) or with small cells withheld
- * (suppression.ts). Suppressed, each breakdown goes through suppressCounts with its total; the
- * number of cases is shown only when no breakdown that adds up to it withheld it; adults and
- * minors go through suppressCounts with the returnees as their total; averages and durations
- * over fewer than `threshold` cases are withheld.
+ * (suppression.ts; `known`: the reader's own Member State or partner, whose counts it knows).
+ * Suppressed, each breakdown goes through suppressCounts with its total; the number of cases
+ * is shown only when no breakdown that adds up to it withheld it; adults and minors go through
+ * suppressCounts with the returnees as their total; averages and durations over fewer than
+ * `threshold` cases are withheld.
  */
-export function servedStatistics(scope: string, doc: StatisticsDoc | null, threshold: number | null) {
+export function servedStatistics(
+  scope: string,
+  doc: StatisticsDoc | null,
+  threshold: number | null,
+  known: { memberState?: string | null; partner?: string | null } = {},
+) {
   const exact = presentStatistics(scope, doc);
   const flag = (counts: Array<{ key: string; count: number }>): ShownCount[] =>
     counts.map((c) => ({ ...c, suppressed: false }));
@@ -171,9 +177,12 @@ export function servedStatistics(scope: string, doc: StatisticsDoc | null, thres
   const breakdowns = {} as { [K in (typeof BREAKDOWNS)[number]]: ShownCount[] };
   for (const name of BREAKDOWNS) {
     const list = exact[name];
+    // The reader's own Member State's or partner's count is known to it: it protects nothing.
+    const own = name === 'casesByMemberState' ? known.memberState : name === 'casesByPartner' ? known.partner : null;
     const shown = suppressCounts(
       list.map((c) => c.count),
       threshold,
+      new Set(own ? list.flatMap((c, i) => (c.key === own ? [i] : [])) : []),
     );
     if (ADD_UP_TO_CASES.has(name) && list.length > 0 && shown.total === null) casesShown = false;
     withheld += shown.withheld;

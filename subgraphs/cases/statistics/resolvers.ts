@@ -35,7 +35,9 @@ function resolveScope(principal: Principal, filter: StatisticsFilter | null | un
   const view = statisticsView(principal, scope);
   if (view === 'FORBIDDEN') throw forbidden(`${principal.role} does not read aggregates (scope ${scope})`);
   const threshold = view === 'EXACT' ? null : (ctx.suppressionThreshold ?? DEFAULT_SUPPRESSION_THRESHOLD);
-  return { scope, threshold };
+  // What a Member State or partner reading beyond its own scope knows already: its own line.
+  const known = { memberState: principal.memberState ?? null, partner: principal.partnerId ?? null };
+  return { scope, threshold, known };
 }
 
 /** A partner's quality indicators from its statistics document (quality monitoring, docs/domain.md). */
@@ -62,12 +64,12 @@ export const statisticsResolvers: GraphQLResolverMap<CasesContext> = {
     // Cross tabs' pair counters (`x`) are left out: they are read one pair at a time by crossTabulation.
     statistics: async (_: unknown, args: { filter?: StatisticsFilter | null }, ctx: CasesContext) => {
       const principal = requirePrincipal(ctx.principal, 'statistics');
-      const { scope, threshold } = resolveScope(principal, args.filter, ctx);
+      const { scope, threshold, known } = resolveScope(principal, args.filter, ctx);
       const doc = await ctx.models.Statistics.findOne({ _id: scope }, { x: 0 })
         .maxTimeMS(DB_TIMEOUT_MS)
         .lean<StatisticsDoc>()
         .exec();
-      return servedStatistics(scope, doc, threshold);
+      return servedStatistics(scope, doc, threshold, known);
     },
     // One read-model document by _id, projected to one pair of dimensions.
     crossTabulation: async (
@@ -84,7 +86,7 @@ export const statisticsResolvers: GraphQLResolverMap<CasesContext> = {
       const measure = args.measure ?? 'CASES';
       if (measure !== 'CASES' && measure !== 'RETURNEES') throw badUserInput(`unknown measure ${measure}`, 'measure');
       const { pair } = pairOf(args.rows, args.columns);
-      const { scope, threshold } = resolveScope(principal, args.filter, ctx);
+      const { scope, threshold, known } = resolveScope(principal, args.filter, ctx);
       const doc = await ctx.models.Statistics.findOne({ _id: scope }, crossTabProjection(pair, measure))
         .maxTimeMS(DB_TIMEOUT_MS)
         .lean<StatisticsDoc>()
@@ -93,7 +95,7 @@ export const statisticsResolvers: GraphQLResolverMap<CasesContext> = {
       return presentCrossTab(
         { scope, rowDimension: args.rows, columnDimension: args.columns, measure },
         table,
-        threshold === null ? null : { threshold },
+        threshold === null ? null : { threshold, known },
         doc?.updatedAt ?? null,
       );
     },
