@@ -280,6 +280,13 @@ describe('comparable figures: cross-tabs, programme-wide next to own, suppressio
       .data!.crossTabulation;
     expect(wide.suppressionThreshold).toBe(5);
     expect(revealsWithheld(shownOf(wide))).toBe(false);
+    // Programme-wide by Member State: its own row, which it knows, never helps it find another's cell.
+    const byMsTab = (
+      await xtab({ rows: 'MEMBER_STATE', columns: 'COUNTRY_OF_ORIGIN', filter: { programme: true } }, officer)
+    ).data!.crossTabulation;
+    const ownRow = byMsTab.rows.findIndex((r) => r.key === ms);
+    expect(ownRow).toBeGreaterThanOrEqual(0);
+    expect(revealsWithheld(shownOf(byMsTab), { rows: new Set([ownRow]) })).toBe(false);
     const lines = parseCsv(p.csv);
     expect(lines).toContainEqual(['totalCases', '', String(cases.length)]);
     for (const c of p.casesByMemberState)
