@@ -159,16 +159,18 @@ export const configShape = {
     .enum(['true', 'false'])
     .default('false')
     .transform((v) => v === 'true'),
-  // Worklists (README, "Worklists"): the DUE_SOON horizon and the service levels, in days.
-  // Indicators (#16): the definitions file (relative to the repository root), and small-cell suppression.
+  // Indicators (#16): the definitions file (relative to the repository root).
   INDICATORS_FILE: z.string().min(1).max(1_000).default('subgraphs/cases/indicators/indicators.v1.json'),
-  SUPPRESSION_THRESHOLD: z.coerce.number().int().min(0).max(1_000).default(5),
+  // Worklists (README, "Worklists"): the DUE_SOON horizon and the service levels, in days.
   WORKLIST_DUE_SOON_DAYS: z.coerce.number().int().min(0).max(365).default(14),
   WORKLIST_ACCEPTANCE_DAYS: z.coerce.number().int().min(0).max(365).default(5),
   WORKLIST_ARRIVAL_REPORT_DAYS: z.coerce.number().int().min(0).max(365).default(3),
   WORKLIST_PLAN_DAYS: z.coerce.number().int().min(0).max(365).default(30),
   WORKLIST_DECISION_DAYS: z.coerce.number().int().min(0).max(365).default(10),
   WORKLIST_COMPLETION_REPORT_DAYS: z.coerce.number().int().min(0).max(365).default(30),
+  // Small-cell suppression (README, "Programme statistics", "Indicators"): counts under it are withheld from
+  // non-owners, in statistics, cross-tabs and indicator values.
+  SUPPRESSION_THRESHOLD: z.coerce.number().int().min(0).max(1_000).default(5),
   // Development only (README, Trying webhooks on a laptop): http://localhost endpoints.
   WEBHOOK_LOCAL_RECEIVER: z
     .enum(['true', 'false'])

@@ -49,6 +49,8 @@ export interface CasesContext {
   requestId: string | null;
   /** Rejection entries an ingestion report lists (INGEST_MAX_PROBLEMS_PER_REPORT); the rest are counted. */
   problemsPerReport?: number;
+  /** Small-cell suppression threshold for aggregates a non-owner reads (SUPPRESSION_THRESHOLD; statistics/). */
+  suppressionThreshold?: number;
   dataProtection: {
     grants: Model<PersonalDataGrantDoc>;
     erasures: Model<ErasureDoc>;

@@ -174,6 +174,7 @@ export function casesSubgraph(
         monitoring,
         indicators,
         problemsPerReport: config.INGEST_MAX_PROBLEMS_PER_REPORT,
+        suppressionThreshold: config.SUPPRESSION_THRESHOLD,
       };
     },
     // Every read of personal data is recorded once the response is ready, before it is sent.

@@ -615,7 +615,10 @@ describe('access matrix: every principal, every operation, every personal field'
 
   it.each(EVERYONE)('statistics, quality indicators and programme money by role: %s', async (who) => {
     const stats = (filter: string) =>
-      gql<{ statistics: { scope: string; totalCases: number } }>(who, `{ statistics${filter} { scope totalCases } }`);
+      gql<{ statistics: { scope: string; totalCases: number; suppressionThreshold: number | null } }>(
+        who,
+        `{ statistics${filter} { scope totalCases suppressionThreshold } }`,
+      );
     const own = await stats('');
     const otherMs = await stats(`(filter: { memberState: "${OTHER_MS}" })`);
     const country = await stats('(filter: { countryOfOrigin: "AF" })');
@@ -627,20 +630,21 @@ describe('access matrix: every principal, every operation, every personal field'
       { own: string; otherMs: boolean; country: boolean; quality: boolean; money: boolean; spend: boolean }
     > = {
       anonymous: { own: 'UNAUTHENTICATED', otherMs: false, country: false, quality: false, money: false, spend: false },
-      owner: { own: `memberState:${MS}`, otherMs: false, country: false, quality: false, money: false, spend: false },
+      // Beyond their own scope, Member States and partners read aggregates with small cells withheld.
+      owner: { own: `memberState:${MS}`, otherMs: true, country: true, quality: false, money: false, spend: false },
       otherMs: {
         own: `memberState:${OTHER_MS}`,
         otherMs: true,
-        country: false,
+        country: true,
         quality: false,
         money: false,
         spend: false,
       },
-      partner: { own: `partner:${PARTNER}`, otherMs: false, country: false, quality: true, money: false, spend: true },
+      partner: { own: `partner:${PARTNER}`, otherMs: true, country: true, quality: true, money: false, spend: true },
       otherPartner: {
         own: `partner:${OTHER_PARTNER}`,
-        otherMs: false,
-        country: false,
+        otherMs: true,
+        country: true,
         quality: false,
         money: false,
         spend: false,
@@ -654,6 +658,30 @@ describe('access matrix: every principal, every operation, every personal field'
     const e = expectations[who];
     if (e.own === 'UNAUTHENTICATED' || e.own === 'FORBIDDEN') expect(codes(own.body)).toEqual([e.own]);
     else expect(own.body.data!.statistics.scope).toBe(e.own);
+    // Exact for the owners of the cases counted and the roles that run the programme; else suppressed.
+    const exactRoles = ['admin', 'desk', 'deskGranted'];
+    if (e.own !== 'UNAUTHENTICATED' && e.own !== 'FORBIDDEN') {
+      const ownThreshold = own.body.data!.statistics.suppressionThreshold;
+      expect(ownThreshold, `${who} own`).toBe(who === 'analyst' ? 5 : null);
+      for (const [name, result] of [
+        ['otherMs', otherMs],
+        ['country', country],
+      ] as const)
+        if (who === 'otherMs' && name === 'otherMs')
+          expect(result.body.data!.statistics.suppressionThreshold, `${who} ${name}`).toBeNull();
+        else
+          expect(result.body.data!.statistics.suppressionThreshold, `${who} ${name}`).toBe(
+            exactRoles.includes(who) ? null : 5,
+          );
+    }
+    // The programme-wide cross-tab: exact for the roles that run the programme, suppressed for everyone else.
+    const xtab = await gql<{ crossTabulation: { suppressionThreshold: number | null } }>(
+      who,
+      '{ crossTabulation(rows: MEMBER_STATE, columns: COUNTRY_OF_ORIGIN, filter: { programme: true }) ' +
+        '{ suppressionThreshold } }',
+    );
+    if (e.own === 'UNAUTHENTICATED' || e.own === 'FORBIDDEN') expect(codes(xtab.body), who).toEqual([e.own]);
+    else expect(xtab.body.data!.crossTabulation.suppressionThreshold, who).toBe(exactRoles.includes(who) ? null : 5);
     const refusal = who === 'anonymous' ? ['UNAUTHENTICATED'] : ['FORBIDDEN'];
     for (const [name, result, allowed] of [
       ['otherMs', otherMs, e.otherMs],

@@ -35,7 +35,13 @@ describe('monitoring end to end: assessments and feedback → indicators → bre
   let partnerId: string;
   let cases: CaseDoc[];
   const h: Record<string, Record<string, string>> = {};
-  const breaches: Array<{ indicatorId: string; perspective: string; key: string | null; value: number }> = [];
+  const breaches: Array<{
+    indicatorId: string;
+    perspective: string;
+    key: string | null;
+    period: string;
+    value: number;
+  }> = [];
   let ws: Client;
   const instrument = loadInstrument('config/instruments/rss-default.v1.json');
   const until = async (check: () => boolean | Promise<boolean>, ms = 20_000) => {

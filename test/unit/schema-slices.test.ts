@@ -62,6 +62,7 @@ describe('schema slices (shared/schema-slices.ts)', () => {
       ...['sustainabilityInstrument', 'monitoringVisits'],
       'dataQuality',
       'statistics',
+      'crossTabulation',
       ...['webhooks', 'webhookDeliveries'],
       'myWorklist',
     ]);

@@ -3,6 +3,7 @@ import type { CaseStatus } from '../../../shared/domain.js';
 import type { CaseDoc, HistoryEntry, MilestonesDoc, PersonDoc } from '../case/models.js';
 import { approvedPlanLines } from '../case/plan.js';
 import { caseVulnerabilityCodes } from '../../../shared/vulnerability.js';
+import { crossTabContribution } from './crosstab.js';
 
 /**
  * What a case contributes to the programme statistics: the facts every case event carries
@@ -168,6 +169,8 @@ export function contribution(facts: StatsFacts): Record<string, number> {
     // Histogram by day (capped at 730) for medians.
     c[`durations.${name}.days.${Math.min(value, 730)}`] = 1;
   }
+  // Pair counters for cross tabulation (crosstab.ts): every pair of dimensions, cases and returnees.
+  Object.assign(c, crossTabContribution(facts));
   return c;
 }
 

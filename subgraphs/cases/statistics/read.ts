@@ -1,15 +1,35 @@
 import { badUserInput } from '../../../shared/errors.js';
 import type { StatisticsDoc } from '../case/models.js';
+import type { StatisticsFigures } from './csv.js';
+import { isSmall, suppressCounts, type Shown } from './suppression.js';
 
 export interface StatisticsFilter {
   memberState?: string | null;
   countryOfOrigin?: string | null;
   partner?: string | null;
+  /** The whole programme, whatever the caller's own scope (alone). */
+  programme?: boolean | null;
+}
+
+/** Whether a filter names a scope (else the caller's own scope is read). */
+export function namesScope(filter: StatisticsFilter | null | undefined): boolean {
+  return Object.entries(filter ?? {}).some(
+    ([key, value]) => value != null && value !== '' && !(key === 'programme' && value === false),
+  );
 }
 
 /** The read-model document that answers a filter: one dimension at most, or the whole programme. */
 export function scopeForFilter(filter: StatisticsFilter | null | undefined): string {
-  const given = Object.entries(filter ?? {}).filter(([, value]) => value != null && value !== '');
+  const { programme, ...dimensions } = filter ?? {};
+  const given = Object.entries(dimensions).filter(([, value]) => value != null && value !== '');
+  if (programme === true) {
+    if (given.length > 0)
+      throw badUserInput(
+        `filter.programme is the whole programme: not with ${given.map(([k]) => k).join(', ')}`,
+        'filter',
+      );
+    return 'all';
+  }
   if (given.length > 1) {
     throw badUserInput(
       `statistics takes at most one of memberState, countryOfOrigin, partner; got ${given.map(([k]) => k).join(', ')}`,
@@ -101,4 +121,98 @@ export function presentStatistics(scope: string, doc: StatisticsDoc | null) {
     }),
     updatedAt: doc?.updatedAt ?? null,
   };
+}
+
+type ShownCount = { key: string; count: Shown; suppressed: boolean };
+const BREAKDOWNS = [
+  'casesByMemberState',
+  'casesPerMonth',
+  'casesByReturnType',
+  'casesByPackage',
+  'casesByCountryOfOrigin',
+  'casesByPartner',
+  'casesByStatus',
+] as const;
+/** Breakdowns whose counts add up to the number of cases (a case has several packages, or none). */
+const ADD_UP_TO_CASES = new Set<string>(BREAKDOWNS.filter((name) => name !== 'casesByPackage'));
+
+export type PresentedStatistics = Omit<ReturnType<typeof presentStatistics>, keyof StatisticsFigures> &
+  StatisticsFigures & { [K in (typeof BREAKDOWNS)[number]]: ShownCount[] } & {
+    suppressed: boolean;
+    milestoneDurations: Array<StatisticsFigures['milestoneDurations'][number] & { suppressed: boolean }>;
+  };
+
+/**
+ * The statistics a caller is served: exact (`threshold` null) or with small cells withheld
+ * (suppression.ts; `known`: the reader's own Member State or partner, whose counts it knows).
+ * Suppressed, each breakdown goes through suppressCounts with its total; the number of cases
+ * is shown only when no breakdown that adds up to it withheld it; adults and minors go through
+ * suppressCounts with the returnees as their total; averages and durations over fewer than
+ * `threshold` cases are withheld.
+ */
+export function servedStatistics(
+  scope: string,
+  doc: StatisticsDoc | null,
+  threshold: number | null,
+  known: { memberState?: string | null; partner?: string | null } = {},
+) {
+  const exact = presentStatistics(scope, doc);
+  const flag = (counts: Array<{ key: string; count: number }>): ShownCount[] =>
+    counts.map((c) => ({ ...c, suppressed: false }));
+  if (threshold === null) {
+    const served: PresentedStatistics = {
+      ...exact,
+      suppressionApplied: false,
+      threshold: null,
+      suppressed: false,
+      milestoneDurations: exact.milestoneDurations.map((m) => ({ ...m, suppressed: false })),
+      ...(Object.fromEntries(BREAKDOWNS.map((name) => [name, flag(exact[name])])) as {
+        [K in (typeof BREAKDOWNS)[number]]: ShownCount[];
+      }),
+    };
+    return served;
+  }
+  const d = (doc ?? {}) as Record<string, unknown>;
+  let casesShown = !isSmall(exact.totalCases, threshold);
+  let withheld = casesShown ? 0 : 1;
+  const breakdowns = {} as { [K in (typeof BREAKDOWNS)[number]]: ShownCount[] };
+  for (const name of BREAKDOWNS) {
+    const list = exact[name];
+    // The reader's own Member State's or partner's count is known to it: it protects nothing.
+    const own = name === 'casesByMemberState' ? known.memberState : name === 'casesByPartner' ? known.partner : null;
+    const shown = suppressCounts(
+      list.map((c) => c.count),
+      threshold,
+      new Set(own ? list.flatMap((c, i) => (c.key === own ? [i] : [])) : []),
+    );
+    if (ADD_UP_TO_CASES.has(name) && list.length > 0 && shown.total === null) casesShown = false;
+    withheld += shown.withheld;
+    breakdowns[name] = list.map((c, i) => ({
+      key: c.key,
+      count: shown.counts[i]!,
+      suppressed: shown.counts[i] === null,
+    }));
+  }
+  const people = suppressCounts([exact.adults, exact.minors], threshold);
+  withheld += people.withheld;
+  const enough = (n: number) => n >= threshold;
+  const served: PresentedStatistics = {
+    ...exact,
+    ...breakdowns,
+    suppressionApplied: true,
+    threshold,
+    suppressed: withheld > 0 || !casesShown,
+    totalCases: casesShown ? exact.totalCases : null,
+    totalReturnees: people.total,
+    adults: people.counts[0]!,
+    minors: people.counts[1]!,
+    averageMainApplicantAge: enough(num(d.mainApplicantAgeCount)) ? exact.averageMainApplicantAge : null,
+    averageFamilyComposition: casesShown && people.total !== null ? exact.averageFamilyComposition : null,
+    milestoneDurations: exact.milestoneDurations.map((m) =>
+      isSmall(m.cases, threshold)
+        ? { ...m, cases: null, averageDays: null, medianDays: null, suppressed: true }
+        : { ...m, suppressed: false },
+    ),
+  };
+  return served;
 }

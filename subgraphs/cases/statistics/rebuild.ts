@@ -38,3 +38,16 @@ export async function rebuildStatistics(
   await models.Projection.updateOne({ _id: PROJECTION_ID }, { $set: { lastEventId: last } }, { upsert: true }).exec();
   return { cases, scopes: rows.length };
 }
+
+/**
+ * Whether the statistics read model predates the cross-tab pair counters (crosstab.ts): it has
+ * counted cases but holds no pair. The cases subgraph's process then rebuilds it once, at start,
+ * before its projectors run (worklist/background.ts, prepareReadModels).
+ */
+export async function lacksPairCounters(models: CasesModels): Promise<boolean> {
+  const all = await models.Statistics.findOne({ _id: 'all' }, { cases: 1, x: 1 })
+    .maxTimeMS(30_000)
+    .lean<{ cases?: number; x?: unknown }>()
+    .exec();
+  return typeof all?.cases === 'number' && all.cases > 0 && all.x == null;
+}

@@ -1,9 +1,44 @@
+import type { Principal } from '../../../shared/auth.js';
 import { defaultStatisticsScope, mayReadStatistics, requirePrincipal } from '../../../shared/access.js';
-import { forbidden } from '../../../shared/errors.js';
+import { badUserInput, forbidden } from '../../../shared/errors.js';
 import type { GraphQLResolverMap } from '../../../shared/subgraph.js';
 import type { StatisticsDoc } from '../case/models.js';
 import type { CasesContext } from '../context.js';
-import { medianFromHistogram, presentStatistics, scopeForFilter, type StatisticsFilter } from './read.js';
+import {
+  assembleCrossTab,
+  crossTabProjection,
+  pairOf,
+  presentCrossTab,
+  type CrossTabMeasure,
+  type CrossTabulation,
+  type StatisticsDimension,
+} from './crosstab.js';
+import { crossTabCsv, statisticsCsv } from './csv.js';
+import { statisticsView } from './disclosure.js';
+import {
+  medianFromHistogram,
+  namesScope,
+  scopeForFilter,
+  servedStatistics,
+  type PresentedStatistics,
+  type StatisticsFilter,
+} from './read.js';
+import { DEFAULT_SUPPRESSION_THRESHOLD } from './suppression.js';
+
+const DB_TIMEOUT_MS = 5_000;
+
+/** The scope a request reads and how (exact, or small cells withheld); refuses what the caller may not read. */
+function resolveScope(principal: Principal, filter: StatisticsFilter | null | undefined, ctx: CasesContext) {
+  if (filter != null && (typeof filter !== 'object' || Array.isArray(filter)))
+    throw badUserInput('filter must be an object', 'filter');
+  const scope = namesScope(filter) ? scopeForFilter(filter) : defaultStatisticsScope(principal);
+  const view = statisticsView(principal, scope);
+  if (view === 'FORBIDDEN') throw forbidden(`${principal.role} does not read aggregates (scope ${scope})`);
+  const threshold = view === 'EXACT' ? null : (ctx.suppressionThreshold ?? DEFAULT_SUPPRESSION_THRESHOLD);
+  // What a Member State or partner reading beyond its own scope knows already: its own line.
+  const known = { memberState: principal.memberState ?? null, partner: principal.partnerId ?? null };
+  return { scope, threshold, known };
+}
 
 /** A partner's quality indicators from its statistics document (quality monitoring, docs/domain.md). */
 export function qualityIndicators(doc: StatisticsDoc | null) {
@@ -26,18 +61,53 @@ export function qualityIndicators(doc: StatisticsDoc | null) {
 export const statisticsResolvers: GraphQLResolverMap<CasesContext> = {
   Query: {
     // One read-model document by _id: constant time whatever the number of cases.
+    // Cross tabs' pair counters (`x`) are left out: they are read one pair at a time by crossTabulation.
     statistics: async (_: unknown, args: { filter?: StatisticsFilter | null }, ctx: CasesContext) => {
       const principal = requirePrincipal(ctx.principal, 'statistics');
-      const named = Object.values(args.filter ?? {}).some((v) => v != null && v !== '');
-      const scope = named ? scopeForFilter(args.filter) : defaultStatisticsScope(principal);
-      if (!mayReadStatistics(principal, scope))
-        throw forbidden(
-          `${principal.role} reads the statistics of its own cases only ` +
-            `(scope ${defaultStatisticsScope(principal)}), not ${scope}`,
-        );
-      const doc = await ctx.models.Statistics.findOne({ _id: scope }).lean<StatisticsDoc>().exec();
-      return presentStatistics(scope, doc);
+      const { scope, threshold, known } = resolveScope(principal, args.filter, ctx);
+      const doc = await ctx.models.Statistics.findOne({ _id: scope }, { x: 0 })
+        .maxTimeMS(DB_TIMEOUT_MS)
+        .lean<StatisticsDoc>()
+        .exec();
+      return servedStatistics(scope, doc, threshold, known);
     },
+    // One read-model document by _id, projected to one pair of dimensions.
+    crossTabulation: async (
+      _: unknown,
+      args: {
+        rows: StatisticsDimension;
+        columns: StatisticsDimension;
+        measure?: CrossTabMeasure | null;
+        filter?: StatisticsFilter | null;
+      },
+      ctx: CasesContext,
+    ): Promise<CrossTabulation> => {
+      const principal = requirePrincipal(ctx.principal, 'crossTabulation');
+      const measure = args.measure ?? 'CASES';
+      if (measure !== 'CASES' && measure !== 'RETURNEES') throw badUserInput(`unknown measure ${measure}`, 'measure');
+      const { pair } = pairOf(args.rows, args.columns);
+      const { scope, threshold, known } = resolveScope(principal, args.filter, ctx);
+      const doc = await ctx.models.Statistics.findOne({ _id: scope }, crossTabProjection(pair, measure))
+        .maxTimeMS(DB_TIMEOUT_MS)
+        .lean<StatisticsDoc>()
+        .exec();
+      const table = assembleCrossTab(doc, args.rows, args.columns, measure);
+      return presentCrossTab(
+        { scope, rowDimension: args.rows, columnDimension: args.columns, measure },
+        table,
+        threshold === null ? null : { threshold, known },
+        doc?.updatedAt ?? null,
+      );
+    },
+  },
+  Statistics: {
+    suppressionThreshold: (s: PresentedStatistics) => s.threshold,
+    csv: (s: PresentedStatistics) => statisticsCsv(s),
+  },
+  CrossTabulation: {
+    suppressed: (t: CrossTabulation) => t.withheld > 0,
+    suppressionThreshold: (t: CrossTabulation) => t.threshold,
+    csv: (t: CrossTabulation) => crossTabCsv(t),
   },
   Partner: {
     qualityIndicators: async (partner: { id: string }, _: unknown, ctx: CasesContext) => {

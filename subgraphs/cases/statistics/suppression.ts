@@ -43,16 +43,34 @@ function checkCount(value: number, where: string): void {
 }
 
 /**
- * Makes every line (a set of positions whose sum is shown) hold zero or at least two withheld
- * positions, withholding the smallest other position where one stands alone. `hidden` is changed
- * in place; returns whether anything changed.
+ * What the reader knows already, whatever is shown (optional; none by default): a Member State
+ * reading a programme-wide table by Member State knows its own row exactly (cells and total).
+ * A withheld value the reader knows protects nothing, so lines must hold zero or at least two
+ * withheld values the reader does not know.
  */
-function protectLines(values: readonly number[], hidden: boolean[], lines: ReadonlyArray<readonly number[]>): boolean {
+export interface KnownToReader {
+  /** Rows whose cells and total the reader knows. */
+  rows?: ReadonlySet<number>;
+  /** Columns whose cells and total the reader knows. */
+  columns?: ReadonlySet<number>;
+}
+
+/**
+ * Makes every line (a set of positions whose sum is shown) hold zero or at least two withheld
+ * positions the reader does not know, withholding the smallest other unknown position where one
+ * stands alone. `hidden` is changed in place; returns whether anything changed.
+ */
+function protectLines(
+  values: readonly number[],
+  hidden: boolean[],
+  lines: ReadonlyArray<readonly number[]>,
+  known: readonly boolean[] = [],
+): boolean {
   let changed = false;
   for (const line of lines) {
-    const withheld = line.filter((i) => hidden[i]);
+    const withheld = line.filter((i) => hidden[i] && !known[i]);
     if (withheld.length !== 1) continue;
-    const candidates = line.filter((i) => !hidden[i]);
+    const candidates = line.filter((i) => !hidden[i] && !known[i]);
     if (candidates.length === 0) continue;
     // The smallest non-zero cell hides the least; a zero only when nothing else is left.
     const rank = (i: number) => (values[i]! === 0 ? Number.MAX_SAFE_INTEGER : values[i]!);
@@ -70,6 +88,7 @@ function protectLines(values: readonly number[], hidden: boolean[], lines: Reado
 export function suppressTable(
   cells: ReadonlyArray<readonly number[]>,
   threshold: number = DEFAULT_SUPPRESSION_THRESHOLD,
+  knownToReader: KnownToReader = {},
 ): SuppressedTable {
   const rows = cells.length;
   const columns = rows === 0 ? 0 : cells[0]!.length;
@@ -88,6 +107,7 @@ export function suppressTable(
   const totalAt = rows * columns + rows + columns;
   const values = [...cells.flat(), ...rowTotals, ...columnTotals, total];
   const hidden = values.map((v) => isSmall(v, threshold));
+  const known = knownPositions(rows, columns, knownToReader);
 
   // Each line is the positions whose sum is another shown value: a row with its total is the
   // row's cells plus the total (cells + total, where the total is itself a position: if the
@@ -100,7 +120,7 @@ export function suppressTable(
   lines.push([...Array.from({ length: rows }, (_, r) => rowTotalAt(r)), totalAt]);
   lines.push([...Array.from({ length: columns }, (_, c) => columnTotalAt(c)), totalAt]);
   // Bounded: every pass withholds at least one more position, and there are values.length.
-  for (let pass = 0; pass <= values.length && protectLines(values, hidden, lines); pass++);
+  for (let pass = 0; pass <= values.length && protectLines(values, hidden, lines, known); pass++);
 
   const shown = (i: number): Shown => (hidden[i] ? null : values[i]!);
   return {
@@ -112,14 +132,43 @@ export function suppressTable(
   };
 }
 
-/** A one-way list of counts with its total (a breakdown by one dimension). */
+/**
+ * Positions (in suppressTable's flat order) the reader knows: the known rows and columns with
+ * their totals, and any total whose parts are all known.
+ */
+function knownPositions(rows: number, columns: number, known: KnownToReader): boolean[] {
+  const flags = new Array<boolean>(rows * columns + rows + columns + 1).fill(false);
+  const rowTotalAt = (r: number) => rows * columns + r;
+  const columnTotalAt = (c: number) => rows * columns + rows + c;
+  for (const r of known.rows ?? []) {
+    if (!Number.isInteger(r) || r < 0 || r >= rows) continue;
+    for (let c = 0; c < columns; c++) flags[r * columns + c] = true;
+    flags[rowTotalAt(r)] = true;
+  }
+  for (const c of known.columns ?? []) {
+    if (!Number.isInteger(c) || c < 0 || c >= columns) continue;
+    for (let r = 0; r < rows; r++) flags[r * columns + c] = true;
+    flags[columnTotalAt(c)] = true;
+  }
+  const all = (n: number, at: (i: number) => number) =>
+    Array.from({ length: n }, (_, i) => at(i)).every((i) => flags[i]);
+  for (let r = 0; r < rows; r++) if (all(columns, (c) => r * columns + c)) flags[rowTotalAt(r)] = true;
+  for (let c = 0; c < columns; c++) if (all(rows, (r) => r * columns + c)) flags[columnTotalAt(c)] = true;
+  if ((rows > 0 && all(rows, rowTotalAt)) || (columns > 0 && all(columns, columnTotalAt)))
+    flags[flags.length - 1] = true;
+  return flags;
+}
+
+/** A one-way list of counts with its total (a breakdown by one dimension); `known`: entries the reader knows. */
 export function suppressCounts(
   counts: readonly number[],
   threshold: number = DEFAULT_SUPPRESSION_THRESHOLD,
+  known: ReadonlySet<number> = new Set(),
 ): SuppressedCounts {
   const table = suppressTable(
     counts.map((n) => [n]),
     threshold,
+    { rows: known },
   );
   // A single column: its cells are the counts; the column total is the list's total.
   return {
@@ -152,12 +201,20 @@ export function suppressRate(
  * Whether what is shown gives any withheld value back exactly by subtraction: some line whose
  * sum is known holds exactly one withheld value. Used by the tests as the property to hold.
  */
-export function revealsWithheld(table: SuppressedTable): boolean {
-  const lone = (line: Shown[]) => line.filter((v) => v === null).length === 1;
-  for (let r = 0; r < table.cells.length; r++) if (lone([...table.cells[r]!, table.rowTotals[r]!])) return true;
-  for (let c = 0; c < table.columnTotals.length; c++)
-    if (lone([...table.cells.map((row) => row[c]!), table.columnTotals[c]!])) return true;
-  if (table.cells.length > 0 && lone([...table.rowTotals, table.total])) return true;
-  if (table.columnTotals.length > 0 && lone([...table.columnTotals, table.total])) return true;
+export function revealsWithheld(table: SuppressedTable, knownToReader: KnownToReader = {}): boolean {
+  const rows = table.cells.length;
+  const columns = table.columnTotals.length;
+  // What the reader knows counts as shown (its value is not needed to tell a lone unknown).
+  const known = knownPositions(rows, columns, knownToReader);
+  const flat = [...table.cells.flat(), ...table.rowTotals, ...table.columnTotals, table.total];
+  const seen = flat.map((v, i) => v !== null || known[i]!);
+  const lone = (line: number[]) => line.filter((i) => !seen[i]).length === 1;
+  const rowTotalAt = (r: number) => rows * columns + r;
+  const columnTotalAt = (c: number) => rows * columns + rows + c;
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+  for (const r of range(rows)) if (lone([...range(columns).map((c) => r * columns + c), rowTotalAt(r)])) return true;
+  for (const c of range(columns)) if (lone([...range(rows).map((r) => r * columns + c), columnTotalAt(c)])) return true;
+  if (rows > 0 && lone([...range(rows).map(rowTotalAt), flat.length - 1])) return true;
+  if (columns > 0 && lone([...range(columns).map(columnTotalAt), flat.length - 1])) return true;
   return false;
 }

@@ -5,7 +5,7 @@ import type { LoggerFor } from '../../../shared/process.js';
 import { createRedis } from '../../../shared/redis.js';
 import { casesModels, upgradeKeyMoments } from '../case/models.js';
 import { startStatisticsProjector, type StatisticsProjector } from '../statistics/projector.js';
-import { rebuildStatistics } from '../statistics/rebuild.js';
+import { lacksPairCounters, rebuildStatistics } from '../statistics/rebuild.js';
 import { indicatorsOf, prepareIndicators } from '../indicators/background.js';
 import { IndicatorProjector, indicatorModels } from '../indicators/store.js';
 import {
@@ -43,6 +43,9 @@ export async function prepareReadModels(config: Config, loggerFor: LoggerFor): P
     if (upgraded > 0) {
       const rebuilt = await rebuildStatistics(models, redis, config.QUEUE_PREFIX);
       logger.info({ upgraded, ...rebuilt }, 'key moments upgraded (KM1 = acceptance); statistics rebuilt');
+    } else if (await lacksPairCounters(models)) {
+      const rebuilt = await rebuildStatistics(models, redis, config.QUEUE_PREFIX);
+      logger.info(rebuilt, 'statistics rebuilt with the cross-tab pair counters');
     }
     const checkpoint = await models.Projection.findOne({ _id: WORKLIST_PROJECTION_ID }).lean().exec();
     if (!checkpoint) {

@@ -1,0 +1,186 @@
+/**
+ * npm run bench:monitoring [-- --cases 100000 --calls 300]
+ *
+ * The comparable figures through the gateway (production mode, real processes): cross-tabs
+ * (exact for a Member State's own scope, suppressed programme-wide for an EU analyst and a
+ * Member State, with their CSV) and the suppressed programme-wide `statistics`. Prints p50 and
+ * p99 per shape; target p99 < 100 ms. Indicator queries are timed when the graph has
+ * `indicatorValues` (else a note says they were skipped).
+ *
+ * The cases are seeded once, with their statistics read model (pair counters included), into
+ * databases named after the size (`benchmon<N>_*`), and kept: a later run of the same size
+ * starts at once.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { mintToken, type Principal } from '../shared/auth.js';
+import { loadConfig } from '../shared/config.js';
+import { createRedis } from '../shared/redis.js';
+import { casesModels } from '../subgraphs/cases/case/models.js';
+import { createLogger } from '../shared/logger.js';
+import { resetStatisticsCheckpoint } from '../subgraphs/cases/statistics/projector.js';
+import { prepareReadModels } from '../subgraphs/cases/worklist/background.js';
+import { seedCases } from '../scripts/seed-data.js';
+import { BENCH_SUBGRAPHS, benchDatabases, benchEnv, processStarter } from './env.js';
+
+const { values } = parseArgs({
+  options: { cases: { type: 'string', default: '10000' }, calls: { type: 'string', default: '300' } },
+});
+const CASES = Number(values.cases);
+const CALLS = Number(values.calls);
+if (!Number.isSafeInteger(CASES) || CASES < 1 || !Number.isSafeInteger(CALLS) || CALLS < 10)
+  throw new Error('--cases must be a positive integer and --calls at least 10');
+const base = 4950;
+const env = benchEnv(`benchmon${CASES}`, base, { RATE_LIMIT_PER_MINUTE: '0' });
+const config = loadConfig(env);
+
+const { db, close } = await benchDatabases(config);
+const models = casesModels(db.cases);
+// The read model says how many cases were seeded, and whether it has the pair counters.
+const stored = (await models.Statistics.findOne({ _id: 'all' }, { cases: 1, 'x.c.ms_co': 1 }).lean().exec()) as {
+  cases?: number;
+  x?: unknown;
+} | null;
+if (stored?.cases !== CASES || !stored.x) {
+  const started = Date.now();
+  process.stdout.write(`seeding ${CASES} cases (once; kept in the benchmon${CASES} databases)...\n`);
+  await seedCases(db, {
+    count: CASES,
+    seed: 20240301,
+    caseIdKey: config.CASE_ID_KEY,
+    batchSize: 2_000,
+    onProgress: (n) => n % 50_000 === 0 && process.stdout.write(`  ${n}\n`),
+  });
+  const redis = createRedis(config, 'bench-monitoring');
+  await resetStatisticsCheckpoint(models, redis, config.QUEUE_PREFIX);
+  redis.disconnect();
+  process.stdout.write(`seeded with its read model in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+}
+await close();
+// The read models the cases process builds at start on a store that has none (the worklist):
+// built here, once, so the process starts within its readiness timeout.
+{
+  const started = Date.now();
+  await prepareReadModels(config, (service) => createLogger(service, config));
+  const seconds = (Date.now() - started) / 1000;
+  if (seconds > 5) process.stdout.write(`read models prepared in ${seconds.toFixed(0)} s (once)\n`);
+}
+
+const start = processStarter(env);
+await Promise.all(BENCH_SUBGRAPHS.map((n, i) => start(`subgraphs/${n}/main.ts`, base + 1 + i)));
+await start('gateway/main.ts', base);
+
+const headers = async (principal: Principal) => ({
+  'content-type': 'application/json',
+  authorization: `Bearer ${await mintToken(principal, config)}`,
+});
+const analyst = await headers({ subject: 'bench-analyst', role: 'EU_ANALYST' });
+const memberState = await headers({ subject: 'bench-ms', role: 'MEMBER_STATE', memberState: 'DE' });
+
+const XTAB = `query($r: StatisticsDimension!, $c: StatisticsDimension!, $m: StatisticsMeasure, $f: StatisticsFilter) {
+  crossTabulation(rows: $r, columns: $c, measure: $m, filter: $f) {
+    columnKeys rows { key cells { count suppressed } total } columnTotals { count } total withheld csv } }`;
+const STATS = `query($f: StatisticsFilter) { statistics(filter: $f) { totalCases totalReturnees adults minors
+  casesByMemberState { key count suppressed } casesPerMonth { key count suppressed }
+  casesByCountryOfOrigin { key count suppressed } casesByPartner { key count suppressed }
+  milestoneDurations { milestone cases medianDays } csv } }`;
+
+interface Shape {
+  name: string;
+  headers: Record<string, string>;
+  query: string;
+  variables: Record<string, unknown>;
+}
+const shapes: Shape[] = [
+  {
+    name: 'analyst: MS × country, programme, suppressed',
+    headers: analyst,
+    query: XTAB,
+    variables: { r: 'MEMBER_STATE', c: 'COUNTRY_OF_ORIGIN' },
+  },
+  {
+    name: 'analyst: country × month, programme, suppressed',
+    headers: analyst,
+    query: XTAB,
+    variables: { r: 'COUNTRY_OF_ORIGIN', c: 'MONTH' },
+  },
+  {
+    name: 'analyst: MS × month, returnees, suppressed',
+    headers: analyst,
+    query: XTAB,
+    variables: { r: 'MEMBER_STATE', c: 'MONTH', m: 'RETURNEES' },
+  },
+  {
+    name: 'Member State: country × month, own, exact',
+    headers: memberState,
+    query: XTAB,
+    variables: { r: 'COUNTRY_OF_ORIGIN', c: 'MONTH' },
+  },
+  {
+    name: 'Member State: MS × country, programme, suppressed',
+    headers: memberState,
+    query: XTAB,
+    variables: { r: 'MEMBER_STATE', c: 'COUNTRY_OF_ORIGIN', f: { programme: true } },
+  },
+  {
+    name: 'Member State: statistics, programme, suppressed',
+    headers: memberState,
+    query: STATS,
+    variables: { f: { programme: true } },
+  },
+];
+
+// Indicator queries: timed only when the graph has them (another part of #16 adds them).
+const schemaFiles = (dir: string): string[] =>
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? schemaFiles(join(dir, e.name)) : e.name.endsWith('.graphql') ? [join(dir, e.name)] : [],
+  );
+const hasIndicators =
+  existsSync('subgraphs/cases') &&
+  schemaFiles('subgraphs/cases').some((f) => readFileSync(f, 'utf8').includes('indicatorValues'));
+
+const call = async (shape: Shape) => {
+  const started = performance.now();
+  const response = await fetch(`http://127.0.0.1:${base}/graphql`, {
+    method: 'POST',
+    headers: shape.headers,
+    body: JSON.stringify({ query: shape.query, variables: shape.variables }),
+  });
+  const body = (await response.json()) as { errors?: unknown; data?: Record<string, { total?: number | null }> };
+  if (body.errors) throw new Error(`${shape.name}: ${JSON.stringify(body.errors)}`);
+  return { ms: performance.now() - started, data: body.data! };
+};
+
+const pct = (times: number[], p: number) => times[Math.min(times.length - 1, Math.floor((p / 100) * times.length))]!;
+process.stdout.write(
+  `\ncomparable figures through the gateway at ${CASES.toLocaleString('en')} cases ` +
+    `(${CALLS} sequential calls per shape, after 10 warm-up calls):\n`,
+);
+let worst = 0;
+for (const shape of shapes) {
+  for (let i = 0; i < 10; i++) await call(shape);
+  const times: number[] = [];
+  let cells = 0;
+  for (let i = 0; i < CALLS; i++) {
+    const r = await call(shape);
+    times.push(r.ms);
+    if (i === 0) {
+      const x = r.data.crossTabulation as { rows?: Array<{ cells: unknown[] }> } | undefined;
+      cells = x?.rows ? x.rows.reduce((n, row) => n + row.cells.length, 0) : 0;
+    }
+  }
+  times.sort((a, b) => a - b);
+  worst = Math.max(worst, pct(times, 99));
+  process.stdout.write(
+    `  ${shape.name.padEnd(52)} ${cells ? `${String(cells).padStart(5)} cells` : '          '}  ` +
+      `p50 ${pct(times, 50).toFixed(1).padStart(6)} ms   p99 ${pct(times, 99).toFixed(1).padStart(6)} ms\n`,
+  );
+}
+process.stdout.write(
+  hasIndicators
+    ? '  indicatorValues: present in the schema, but this bench has no shape for it yet (add one here)\n'
+    : '  indicatorValues: not in this graph; indicator queries skipped\n',
+);
+process.stdout.write(`worst p99 ${worst.toFixed(1)} ms; target < 100 ms: ${worst < 100 ? 'met' : 'NOT met'}\n`);
+process.exit(0);
