@@ -214,15 +214,25 @@ const sameInstant = (a: Date | null | undefined, b: Date | null | undefined) =>
  */
 export async function upgradeKeyMoments(Case: Model<CaseDoc>, batch = 500): Promise<number> {
   let changed = 0;
+  // One pass in _id order (an _id range is an index read on every store): a filter on the missing
+  // field would read the whole collection again for every batch.
+  let after: Types.ObjectId | null = null;
   for (;;) {
-    const docs = await Case.find({ 'milestones.arrivedAt': { $exists: false } }, { milestones: 1, history: 1 })
+    const docs: Array<Pick<CaseDoc, '_id' | 'milestones' | 'history'>> = await Case.find(
+      after ? { _id: { $gt: after } } : {},
+      { milestones: 1, history: 1 },
+    )
+      .sort({ _id: 1 })
       .limit(batch)
       .maxTimeMS(30_000)
       .lean<Array<Pick<CaseDoc, '_id' | 'milestones' | 'history'>>>()
       .exec();
     if (docs.length === 0) return changed;
+    after = docs.at(-1)!._id;
+    const todo = docs.filter((d) => d.milestones?.arrivedAt === undefined);
+    if (todo.length === 0) continue;
     await Case.collection.bulkWrite(
-      docs.map((d) => {
+      todo.map((d) => {
         const moments = keyMomentsOf(d);
         if (!sameInstant(moments.km1At, d.milestones?.km1At) || moments.arrivedAt) changed++;
         return {
