@@ -78,9 +78,15 @@ describe('monitoring end to end: assessments and feedback → indicators → bre
       mainApplicant: { name: `Returnee ${i}`, dateOfBirth: '1990-01-01', sex: 'MALE' },
       eligibility: { requestDate: '2024-02-20', applicationSigned: true },
     });
-    const report = await system.ingest('BE', [1, 2, 3, 4, 5, 6].map(record));
-    expect(report.counts.created, JSON.stringify(report.rejected)).toBe(6);
-    cases = await casesModels(system.connections.cases).Case.find({ memberState: 'BE' }).lean<CaseDoc[]>().exec();
+    // Six returnees to Afghanistan, and two to Iraq: a small cell for the analyst's cross-tab.
+    const iraq = [7, 8].map((i) => ({ ...record(i), countryOfOrigin: 'IQ' }));
+    const report = await system.ingest('BE', [...[1, 2, 3, 4, 5, 6].map(record), ...iraq]);
+    expect(report.counts.created, JSON.stringify(report.rejected)).toBe(8);
+    cases = await casesModels(system.connections.cases)
+      .Case.find({ memberState: 'BE', countryOfOrigin: 'AF' })
+      .lean<CaseDoc[]>()
+      .exec();
+    expect(cases).toHaveLength(6);
     partnerId = cases[0]!.partnerId!;
     expect(cases.every((c) => c.partnerId === partnerId)).toBe(true);
     const principals: Record<string, Principal> = {
@@ -163,5 +169,34 @@ describe('monitoring end to end: assessments and feedback → indicators → bre
     // Six assessments are enough to show the analyst the economic figure itself.
     const [economic] = await values('analyst', 'economic-score', 'MEMBER_STATE', 'BE');
     expect(economic).toMatchObject({ value: 0, casesCounted: 6 });
+  });
+
+  it("the analyst's cross-tab withholds the small cell and what would give it back; the owner's is exact", async () => {
+    const XTAB = `{ crossTabulation(rows: MEMBER_STATE, columns: COUNTRY_OF_ORIGIN) {
+      columnKeys rows { key cells { count suppressed } total } columnTotals { count } total } }`;
+    interface Table {
+      crossTabulation: {
+        columnKeys: string[];
+        rows: Array<{ key: string; cells: Array<{ count: number | null; suppressed: boolean }>; total: number | null }>;
+        columnTotals: Array<{ count: number | null }>;
+        total: number | null;
+      };
+    }
+    const analyst = (await system.graphql<Table>(XTAB, {}, h.analyst)).body;
+    expect(analyst.errors).toBeUndefined();
+    const table = analyst.data!.crossTabulation;
+    const be = table.rows.find((r) => r.key === 'BE')!;
+    const cell = (key: string) => be.cells[table.columnKeys.indexOf(key)]!;
+    expect(cell('IQ')).toEqual({ count: null, suppressed: true });
+    // No line with a shown total holds exactly one withheld cell (it would be the total minus the rest).
+    const lone = (line: Array<number | null>) => line.filter((v) => v === null).length === 1;
+    for (const row of table.rows) expect(lone([...row.cells.map((c) => c.count), row.total])).toBe(false);
+    table.columnKeys.forEach((_, c) =>
+      expect(lone([...table.rows.map((r) => r.cells[c]!.count), table.columnTotals[c]!.count])).toBe(false),
+    );
+    const owner = (await system.graphql<Table>(XTAB, {}, h.officer)).body.data!.crossTabulation;
+    const own = owner.rows.find((r) => r.key === 'BE')!;
+    expect(own.cells[owner.columnKeys.indexOf('IQ')]).toEqual({ count: 2, suppressed: false });
+    expect(own.cells[owner.columnKeys.indexOf('AF')]).toEqual({ count: 6, suppressed: false });
   });
 });
