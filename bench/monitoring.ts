@@ -83,8 +83,8 @@ const STATS = `query($f: StatisticsFilter) { statistics(filter: $f) { totalCases
   casesByCountryOfOrigin { key count suppressed } casesByPartner { key count suppressed }
   milestoneDurations { milestone cases medianDays } csv } }`;
 
-const VALUES = `query($i: ID, $p: IndicatorScopeKind, $k: ID, $first: Int) {
-  indicatorValues(indicator: $i, perspective: $p, key: $k, first: $first) {
+const VALUES = `query($i: ID, $p: IndicatorScopeKind, $k: ID, $period: String, $first: Int) {
+  indicatorValues(indicator: $i, perspective: $p, key: $k, period: $period, first: $first) {
     indicatorId scope { perspective key } period value numerator denominator casesCounted status } }`;
 const BREACHES = `query($open: Boolean, $first: Int) { indicatorBreaches(open: $open, first: $first) {
   id indicatorId scope { perspective key } period value casesCounted } }`;
@@ -136,7 +136,13 @@ const shapes: Shape[] = [
   // analyst (withheld where small, across the scopes of the kind), a Member State's own values of
   // every indicator (exact), and the open breaches.
   {
-    name: 'analyst: completion rate, every Member State, suppressed',
+    name: 'analyst: every indicator, every MS, one year, suppr.',
+    headers: analyst,
+    query: VALUES,
+    variables: { p: 'MEMBER_STATE', period: '2024', first: 500 },
+  },
+  {
+    name: 'analyst: completion rate, every MS, every period, suppr.',
     headers: analyst,
     query: VALUES,
     variables: { i: 'completion-rate', p: 'MEMBER_STATE', first: 500 },

@@ -287,6 +287,32 @@ describe('served statistics (servedStatistics)', () => {
     expect(s.casesByMemberState).toEqual([{ key: 'DE', count: null, suppressed: true }]);
   });
 
+  it('withholds a vulnerability count that is small, or that leaves few cases without the code', () => {
+    const facts = [
+      ...many(2, { vulnerabilityCodes: ['VICTIM_OF_TRAFFICKING'] }),
+      ...many(8, { vulnerabilityCodes: ['MEDICAL_CONDITION'] }),
+      ...many(9, { vulnerabilityCodes: ['MEDICAL_CONDITION', 'SINGLE_PARENT'] }),
+      ...many(3, {}),
+    ];
+    const exact = servedStatistics('all', docOf(facts), null);
+    const exactBy = Object.fromEntries(exact.casesByVulnerability.map((c) => [c.key, c]));
+    expect(exactBy.VICTIM_OF_TRAFFICKING).toEqual({ key: 'VICTIM_OF_TRAFFICKING', count: 2, suppressed: false });
+    const shown = servedStatistics('all', docOf(facts), 5);
+    const by = Object.fromEntries(shown.casesByVulnerability.map((c) => [c.key, c]));
+    // 2 of 22 is small; 17 of 22 leaves 5 without (shown); 9 of 22 is neither.
+    expect(by.VICTIM_OF_TRAFFICKING).toEqual({ key: 'VICTIM_OF_TRAFFICKING', count: null, suppressed: true });
+    expect(by.MEDICAL_CONDITION).toEqual({ key: 'MEDICAL_CONDITION', count: 17, suppressed: false });
+    expect(by.SINGLE_PARENT).toEqual({ key: 'SINGLE_PARENT', count: 9, suppressed: false });
+    expect(shown.suppressed).toBe(true);
+    // 20 of 22 with a code leaves 2 without it: that count is withheld too.
+    const most = servedStatistics(
+      'all',
+      docOf([...many(20, { vulnerabilityCodes: ['DISABILITY'] }), ...many(2, {})]),
+      5,
+    );
+    expect(most.casesByVulnerability).toEqual([{ key: 'DISABILITY', count: null, suppressed: true }]);
+  });
+
   it('withholds adults when minors are withheld (their sum, the returnees, is shown)', () => {
     const s = servedStatistics('all', docOf([...many(30, {}), ...many(2, { returnees: 2, adults: 1, minors: 1 })]), 5);
     expect(s.minors).toBeNull();

@@ -59,6 +59,7 @@ export interface StatisticsFigures {
   casesByCountryOfOrigin: Array<{ key: string; count: number | null }>;
   casesByPartner: Array<{ key: string; count: number | null }>;
   casesByStatus: Array<{ key: string; count: number | null }>;
+  casesByVulnerability: Array<{ key: string; count: number | null }>;
   milestoneDurations: Array<{
     milestone: string;
     cases: number | null;
@@ -88,6 +89,7 @@ export function statisticsCsv(s: StatisticsFigures): string {
     'casesByCountryOfOrigin',
     'casesByPartner',
     'casesByStatus',
+    'casesByVulnerability',
   ] as const)
     for (const { key, count } of s[name]) rows.push([name, key, count]);
   for (const d of s.milestoneDurations) {

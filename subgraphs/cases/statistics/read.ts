@@ -138,6 +138,7 @@ const ADD_UP_TO_CASES = new Set<string>(BREAKDOWNS.filter((name) => name !== 'ca
 
 export type PresentedStatistics = Omit<ReturnType<typeof presentStatistics>, keyof StatisticsFigures> &
   StatisticsFigures & { [K in (typeof BREAKDOWNS)[number]]: ShownCount[] } & {
+    casesByVulnerability: ShownCount[];
     suppressed: boolean;
     milestoneDurations: Array<StatisticsFigures['milestoneDurations'][number] & { suppressed: boolean }>;
   };
@@ -169,6 +170,7 @@ export function servedStatistics(
       ...(Object.fromEntries(BREAKDOWNS.map((name) => [name, flag(exact[name])])) as {
         [K in (typeof BREAKDOWNS)[number]]: ShownCount[];
       }),
+      casesByVulnerability: flag(exact.casesByVulnerability),
     };
     return served;
   }
@@ -193,12 +195,20 @@ export function servedStatistics(
       suppressed: shown.counts[i] === null,
     }));
   }
+  // Vulnerability codes (special-category data) do not add up to the cases: each code stands with
+  // the cases without it, so a count is withheld when it, or the rest of the cases, is small.
+  const vulnerability = exact.casesByVulnerability.map((c) => {
+    const hide = isSmall(c.count, threshold) || isSmall(exact.totalCases - c.count, threshold);
+    return { key: c.key, count: hide ? null : c.count, suppressed: hide };
+  });
+  withheld += vulnerability.filter((c) => c.suppressed).length;
   const people = suppressCounts([exact.adults, exact.minors], threshold);
   withheld += people.withheld;
   const enough = (n: number) => n >= threshold;
   const served: PresentedStatistics = {
     ...exact,
     ...breakdowns,
+    casesByVulnerability: vulnerability,
     suppressionApplied: true,
     threshold,
     suppressed: withheld > 0 || !casesShown,
