@@ -166,6 +166,22 @@ describe('monitoring end to end: assessments and feedback → indicators → bre
     const [analysts] = await values('analyst', 'returnee-satisfaction', 'MEMBER_STATE', 'BE');
     expect(analysts!.value).toBeNull();
     expect(analysts!.status).toBe('WITHHELD');
+    // The same table as CSV: the withheld value an empty field, with a note; the owner's exact.
+    const CSV = `{ indicatorValuesCsv(indicator: "returnee-satisfaction", perspective: MEMBER_STATE, key: "BE") }`;
+    const csvOf = async (who: string) =>
+      (await system.graphql<{ indicatorValuesCsv: string }>(CSV, {}, h[who])).body.data!.indicatorValuesCsv.split(
+        '\r\n',
+      );
+    const analystCsv = await csvOf('analyst');
+    expect(analystCsv[0]).toBe('indicator,version,perspective,key,period,value,numerator,denominator,cases,status');
+    expect(analystCsv.find((l) => /,\d{4}-\d{2},/.test(l))).toMatch(
+      /^returnee-satisfaction,\d+,MEMBER_STATE,BE,\d{4}-\d{2},,.*WITHHELD$/,
+    );
+    expect(analystCsv.some((l) => l.startsWith('Note,'))).toBe(true);
+    const ownerCsv = await csvOf('officer');
+    expect(ownerCsv.find((l) => /,\d{4}-\d{2},/.test(l))).toMatch(
+      /^returnee-satisfaction,\d+,MEMBER_STATE,BE,\d{4}-\d{2},4,8,2,2,/,
+    );
     // Six assessments are enough to show the analyst the economic figure itself.
     const [economic] = await values('analyst', 'economic-score', 'MEMBER_STATE', 'BE');
     expect(economic).toMatchObject({ value: 0, casesCounted: 6 });

@@ -56,7 +56,7 @@ describe('schema slices (shared/schema-slices.ts)', () => {
     expect(fieldsOf(casesTypeDefs, 'Query')).toEqual([
       ...['cases', 'case', 'caseByReference', 'eligibilityRules'],
       ...['personalDataReads', 'personalDataErasures', 'personalDataAccessGrants', 'retentionRuns'],
-      ...['indicators', 'indicatorValues', 'indicatorBreaches'],
+      ...['indicators', 'indicatorValues', 'indicatorValuesCsv', 'indicatorBreaches'],
       ...['ingestionFeed', 'ingestionFeeds', 'feedProfiles', 'feedProfile', 'feedProfileChanges'],
       // Monitoring records (#16, M2).
       ...['sustainabilityInstrument', 'monitoringVisits'],

@@ -15,6 +15,7 @@ import {
   type IndicatorQueryArgs,
 } from './read.js';
 import type { IndicatorBreachDoc, IndicatorCountersDoc } from './store.js';
+import { suppressionNote, toCsv, type CsvValue } from '../statistics/csv.js';
 
 /** Most scope-periods a page shown with suppression covers: each needs its period's every scope read. */
 export const MAX_SUPPRESSED_PERIODS = 24;
@@ -37,6 +38,30 @@ async function suppressionContext(
   return new SuppressionContext(siblings);
 }
 
+/** Indicator values as `indicatorValues` serves them (and `indicatorValuesCsv` writes them). */
+async function indicatorValues(args: IndicatorQueryArgs, ctx: CasesContext, field: string) {
+  const principal = requirePrincipal(ctx.principal, field);
+  const { file, models, threshold } = ctx.indicators;
+  const query = checkIndicatorQuery(principal, file, args);
+  // Each document gives one value per definition asked for: read no more documents than `first` needs.
+  const docs = await models.Counters.find(storeFilter(query), { scope: 1, period: 1, c: 1 })
+    .sort({ period: -1, _id: 1 })
+    .limit(Math.ceil(query.first / query.definitions.length))
+    .lean<IndicatorCountersDoc[]>()
+    .exec();
+  // Outside the reader's own scope, a page covers at most MAX_SUPPRESSED_PERIODS periods (newest first).
+  const periods = new Set<string>();
+  const kept = docs.filter((doc) => {
+    if (indicatorAccess(principal, doc.scope) !== 'SUPPRESSED') return true;
+    periods.add(doc.period);
+    return periods.size <= MAX_SUPPRESSED_PERIODS;
+  });
+  const context = await suppressionContext(ctx, principal, kept);
+  return kept
+    .flatMap((doc) => presentValues(principal, query.definitions, doc, threshold, context))
+    .slice(0, query.first);
+}
+
 /** Indicators: their definitions (the file), values (the read model, one index read) and breaches. */
 export const indicatorResolvers: GraphQLResolverMap<CasesContext> = {
   Query: {
@@ -45,27 +70,39 @@ export const indicatorResolvers: GraphQLResolverMap<CasesContext> = {
       const { file } = ctx.indicators;
       return file.indicators.map((d) => presentDefinition(d, file.version));
     },
-    indicatorValues: async (_: unknown, args: IndicatorQueryArgs, ctx: CasesContext) => {
-      const principal = requirePrincipal(ctx.principal, 'indicatorValues');
-      const { file, models, threshold } = ctx.indicators;
-      const query = checkIndicatorQuery(principal, file, args);
-      // Each document gives one value per definition asked for: read no more documents than `first` needs.
-      const docs = await models.Counters.find(storeFilter(query), { scope: 1, period: 1, c: 1 })
-        .sort({ period: -1, _id: 1 })
-        .limit(Math.ceil(query.first / query.definitions.length))
-        .lean<IndicatorCountersDoc[]>()
-        .exec();
-      // Outside the reader's own scope, a page covers at most MAX_SUPPRESSED_PERIODS periods (newest first).
-      const periods = new Set<string>();
-      const kept = docs.filter((doc) => {
-        if (indicatorAccess(principal, doc.scope) !== 'SUPPRESSED') return true;
-        periods.add(doc.period);
-        return periods.size <= MAX_SUPPRESSED_PERIODS;
-      });
-      const context = await suppressionContext(ctx, principal, kept);
-      return kept
-        .flatMap((doc) => presentValues(principal, query.definitions, doc, threshold, context))
-        .slice(0, query.first);
+    indicatorValues: (_: unknown, args: IndicatorQueryArgs, ctx: CasesContext) =>
+      indicatorValues(args, ctx, 'indicatorValues'),
+    indicatorValuesCsv: async (_: unknown, args: IndicatorQueryArgs, ctx: CasesContext) => {
+      const values = await indicatorValues(args, ctx, 'indicatorValuesCsv');
+      const rows: CsvValue[][] = [
+        [
+          'indicator',
+          'version',
+          'perspective',
+          'key',
+          'period',
+          'value',
+          'numerator',
+          'denominator',
+          'cases',
+          'status',
+        ],
+        ...values.map((v) => [
+          v.indicatorId,
+          v.indicatorVersion,
+          v.scope.perspective,
+          v.scope.key,
+          v.period,
+          v.value,
+          v.numerator,
+          v.denominator,
+          v.casesCounted,
+          v.status,
+        ]),
+      ];
+      if (values.some((v) => v.status === 'WITHHELD'))
+        rows.push(['Note', null, null, null, null, suppressionNote(ctx.indicators.threshold)]);
+      return toCsv(rows);
     },
     indicatorBreaches: async (_: unknown, args: IndicatorQueryArgs & { open?: boolean | null }, ctx: CasesContext) => {
       const principal = requirePrincipal(ctx.principal, 'indicatorBreaches');
