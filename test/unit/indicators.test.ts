@@ -642,4 +642,43 @@ describe('suppression across the scopes of a kind (complementary, with the progr
     const programme = presentValues(analyst, [rate], doc('all', all), 5, context)[0]!;
     expect(programme).toMatchObject({ value: 7 / 20, numerator: 7 });
   });
+
+  it("a month and its year: the year minus the scope's other months does not give a withheld month back", () => {
+    // BE: January 5 withdrawn of 10, March 2 of 5 (withheld); NL and DE large enough on their own.
+    const cases = (memberState: string, month: string, withdrawn: number, total: number) =>
+      Array.from({ length: total }, (_, i) =>
+        created({ memberState, month, status: i < withdrawn ? 'WITHDRAWN' : 'SUBMITTED' }),
+      );
+    const all = [
+      ...cases('BE', '2024-01', 5, 10),
+      ...cases('BE', '2024-03', 2, 5),
+      ...cases('NL', '2024-01', 10, 20),
+      ...cases('NL', '2024-03', 8, 20),
+      ...cases('DE', '2024-01', 6, 20),
+      ...cases('DE', '2024-03', 9, 20),
+    ];
+    const periods = ['2024-01', '2024-03', '2024'];
+    const scopes = ['memberState:BE', 'memberState:NL', 'memberState:DE'];
+    const docs = [...scopes, 'all'].flatMap((scope) =>
+      periods.map((period) => ({ scope, period, c: countersOf(all, `${scope}|${period}`) })),
+    );
+    const context = new SuppressionContext(docs);
+    const analyst: Principal = { subject: 'a', role: 'EU_ANALYST' };
+    const seen = new Map(
+      docs.map((d) => [`${d.scope}|${d.period}`, presentValues(analyst, [rate], d, 5, context)[0]!]),
+    );
+    expect(seen.get('memberState:BE|2024-03')).toMatchObject({ value: null, status: 'WITHHELD' });
+    // Per scope, the months add up to the year: never exactly one of them withheld.
+    for (const scope of [...scopes, 'all'])
+      for (const part of ['numerator', 'denominator'] as const) {
+        const line = periods.map((period) => seen.get(`${scope}|${period}`)![part]);
+        expect(line.filter((v) => v === null).length, `${scope} ${part}: ${JSON.stringify(line)}`).not.toBe(1);
+      }
+    // Per period, the scopes add up to the programme: the same holds across them.
+    for (const period of periods)
+      for (const part of ['numerator', 'denominator'] as const) {
+        const line = [...scopes, 'all'].map((scope) => seen.get(`${scope}|${period}`)![part]);
+        expect(line.filter((v) => v === null).length, `${period} ${part}: ${JSON.stringify(line)}`).not.toBe(1);
+      }
+  });
 });

@@ -9,6 +9,7 @@ import {
   shownValue,
   statusOf,
   suppressAcross,
+  suppressAcrossPeriods,
   valueOf,
   type Counters,
   type ShownValue,
@@ -100,7 +101,10 @@ export function siblingFilter(docs: readonly CountersLite[]): Record<string, unk
   const periods = new Set<string>();
   const kinds = new Set<string>(['PROGRAMME']);
   for (const doc of docs) {
-    periods.add(doc.period);
+    // A month is suppressed with its year and the year's other months (they add up to the year).
+    const year = doc.period.slice(0, 4);
+    periods.add(year);
+    for (let m = 1; m <= 12; m++) periods.add(`${year}-${String(m).padStart(2, '0')}`);
     const kind = scopeOfId(doc.scope).kind;
     if (kind === 'PROGRAMME') for (const k of SCOPE_KINDS) kinds.add(k);
     else kinds.add(kind);
@@ -113,6 +117,7 @@ export function siblingFilter(docs: readonly CountersLite[]): Record<string, unk
 export class SuppressionContext {
   private readonly groups = new Map<string, CountersLite[]>();
   private readonly programmes = new Map<string, CountersLite>();
+  private readonly solved = new Map<string, ReturnType<typeof suppressAcrossPeriods>>();
 
   constructor(docs: readonly CountersLite[]) {
     for (const doc of docs) {
@@ -131,16 +136,38 @@ export class SuppressionContext {
   shown(definition: IndicatorDefinition, doc: CountersLite, threshold: number): ShownValue {
     const { kind } = scopeOfId(doc.scope);
     const programme = valueOf(definition, this.programmes.get(doc.period)?.c ?? {});
-    const across = (k: ScopeKind) =>
-      suppressAcross(
-        definition,
-        (this.groups.get(`${k}|${doc.period}`) ?? []).map((s) => ({
-          scope: s.scope,
-          raw: valueOf(definition, s.c ?? {}),
-        })),
-        programme,
-        threshold,
+    // The period's table solved with its year's other periods (a month and its year add up).
+    const across = (k: ScopeKind) => {
+      const year = doc.period.slice(0, 4);
+      const memo = `${definition.id}@${definition.version}|${k}|${year}|${threshold}`;
+      let solved = this.solved.get(memo);
+      if (!solved) {
+        const periods = [year, ...Array.from({ length: 12 }, (_, m) => `${year}-${String(m + 1).padStart(2, '0')}`)]
+          .filter((p) => this.programmes.has(p) || this.groups.has(`${k}|${p}`))
+          .map((p) => ({
+            period: p,
+            siblings: (this.groups.get(`${k}|${p}`) ?? []).map((s) => ({
+              scope: s.scope,
+              raw: valueOf(definition, s.c ?? {}),
+            })),
+            programme: valueOf(definition, this.programmes.get(p)?.c ?? {}),
+          }));
+        solved = suppressAcrossPeriods(definition, periods, threshold);
+        this.solved.set(memo, solved);
+      }
+      return (
+        solved.get(doc.period) ??
+        suppressAcross(
+          definition,
+          (this.groups.get(`${k}|${doc.period}`) ?? []).map((s) => ({
+            scope: s.scope,
+            raw: valueOf(definition, s.c ?? {}),
+          })),
+          programme,
+          threshold,
+        )
       );
+    };
     if (kind !== 'PROGRAMME') {
       return (
         across(kind).scopes.get(doc.scope) ??

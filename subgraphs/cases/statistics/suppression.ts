@@ -112,6 +112,22 @@ export function suppressTable(
   };
 }
 
+/**
+ * The general form of `suppressTable`: `values` with `lines`, each a set of positions whose sum is
+ * shown (or can be worked out). Small values are withheld, then every line holding a lone withheld
+ * position takes a second one with it, until none does. Returns which positions are withheld.
+ */
+export function suppressLines(
+  values: readonly number[],
+  lines: ReadonlyArray<readonly number[]>,
+  threshold: number = DEFAULT_SUPPRESSION_THRESHOLD,
+): boolean[] {
+  values.forEach((value, i) => checkCount(value, `value [${i}]`));
+  const hidden = values.map((v) => isSmall(v, threshold));
+  for (let pass = 0; pass <= values.length && protectLines(values, hidden, lines); pass++);
+  return hidden;
+}
+
 /** A one-way list of counts with its total (a breakdown by one dimension). */
 export function suppressCounts(
   counts: readonly number[],
