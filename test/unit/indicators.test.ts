@@ -246,6 +246,25 @@ describe('values per measure kind', () => {
     expect(valueOf(def('social-score'), c).value).toBe(0.25);
   });
 
+  it('an assessment with a dimension unscored (too few answers) still counts in the dimensions it scored', () => {
+    // As recordSustainabilityAssessment publishes it: psychosocial too thinly answered, so overall null too.
+    const partial = {
+      ...assessed(0.5),
+      assessment: {
+        assessmentId: 'partial',
+        followUpMonths: 12,
+        instrumentVersion: '1',
+        scores: { economic: 0.1, social: 0.75, psychosocial: null, overall: null },
+      },
+    } as unknown as CaseEvent;
+    const c = countersOf([assessed(0.8), partial], 'partner:p1|2024');
+    expect(valueOf(def('economic-score'), c)).toMatchObject({ value: 0.3, cases: 2 });
+    expect(valueOf(def('social-score'), c)).toMatchObject({ value: 0.5, cases: 2 });
+    // Unscored is not a score: only the full assessment is over the psychosocial and overall figures.
+    expect(valueOf(def('psychosocial-score'), c)).toMatchObject({ value: 1, cases: 1 });
+    expect(valueOf(def('sustainable-at-12-months'), c)).toMatchObject({ numerator: 1, denominator: 1 });
+  });
+
   it('MEAN_SATISFACTION and open complaints from feedback; ratings outside 1..5 are not counted', () => {
     const events = [
       feedback({ reception: 5, housing: 3 }, null),

@@ -109,7 +109,8 @@ export interface AssessmentFacts {
   assessmentId: string;
   followUpMonths: number;
   instrumentVersion: string | number;
-  scores: Record<(typeof DIMENSIONS)[number], number>;
+  /** Null: the dimension (and then the overall score) had too few answers to be scored. */
+  scores: Record<(typeof DIMENSIONS)[number], number | null>;
 }
 
 /** FEEDBACK_RECORDED facts: satisfaction 1..5 per service, an optional complaint (category, status). */
@@ -128,7 +129,8 @@ export function assessmentOf(event: CaseEvent): AssessmentFacts | null {
   if (!isRecord(raw) || !isRecord(raw.scores)) return null;
   const scores = raw.scores;
   if (!(FOLLOW_UPS as readonly unknown[]).includes(raw.followUpMonths)) return null;
-  if (!DIMENSIONS.every((d) => score(scores[d]))) return null;
+  // A dimension with too few answers is unscored (null): the assessment counts in the others.
+  if (!DIMENSIONS.every((d) => scores[d] === null || score(scores[d]))) return null;
   return raw as unknown as AssessmentFacts;
 }
 
@@ -164,8 +166,10 @@ export function assessmentContribution(a: AssessmentFacts): Record<string, numbe
   for (const point of [`m${a.followUpMonths}`, 'any']) {
     c[`assess.${point}.n`] = 1;
     for (const d of DIMENSIONS) {
-      c[`assess.${point}.${d}.sum`] = a.scores[d];
-      c[`assess.${point}.${d}.pct.${Math.floor(a.scores[d] * 100 + 1e-9)}`] = 1;
+      const value = a.scores[d];
+      if (value === null) continue;
+      c[`assess.${point}.${d}.sum`] = value;
+      c[`assess.${point}.${d}.pct.${Math.floor(value * 100 + 1e-9)}`] = 1;
     }
   }
   return c;
@@ -300,7 +304,8 @@ export function valueOf(definition: Pick<IndicatorDefinition, 'measure'>, counte
     }
     case 'MEAN_SCORE': {
       const point = m.followUpMonths ? `m${m.followUpMonths}` : 'any';
-      const n = count(counters, `assess.${point}.n`);
+      // The assessments that scored the dimension (its histogram), not every assessment.
+      const n = Object.values(histogram(counters, `assess.${point}.${m.dimension}.pct`)).reduce((a, b) => a + b, 0);
       const sum = count(counters, `assess.${point}.${m.dimension}.sum`);
       return { value: n > 0 ? sum / n : null, numerator: sum, denominator: n, cases: n };
     }
