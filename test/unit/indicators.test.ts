@@ -662,6 +662,27 @@ describe('suppression across the scopes of a kind (complementary, with the progr
     expect(programme).toMatchObject({ value: 7 / 20, numerator: 7 });
   });
 
+  it('a Member State knows its own exact value: the programme minus it and the shown others gives no one back', () => {
+    const cases = (memberState: string, withdrawn: number, total: number) =>
+      Array.from({ length: total }, (_, i) =>
+        created({ memberState, status: i < withdrawn ? 'WITHDRAWN' : 'SUBMITTED' }),
+      );
+    // BE: 2 withdrawn of 5 (small); NL 10 of 20 and DE 12 of 30 would show on their own.
+    const all = [...cases('BE', 2, 5), ...cases('NL', 10, 20), ...cases('DE', 12, 30)];
+    const scopes = ['memberState:BE', 'memberState:NL', 'memberState:DE', 'all'];
+    const docs = scopes.map((scope) => ({ scope, period: '2024-03', c: countersOf(all, `${scope}|2024-03`) }));
+    const context = new SuppressionContext(docs);
+    const belgium: Principal = { subject: 'be', role: 'MEMBER_STATE', memberState: 'BE' };
+    const seen = docs.map((d) => presentValues(belgium, [rate], d, 5, context)[0]!);
+    expect(seen[0]).toMatchObject({ numerator: 2, denominator: 5 }); // its own, exactly
+    // Every case has a Member State: BE's own plus the others' add up to the programme's. With BE
+    // known, no line of the others and the programme may hold exactly one withheld value.
+    for (const part of ['numerator', 'denominator'] as const) {
+      const others = seen.slice(1).map((v) => v[part]);
+      expect(others.filter((v) => v === null).length, `${part}: ${JSON.stringify(others)}`).not.toBe(1);
+    }
+  });
+
   it("a month and its year: the year minus the scope's other months does not give a withheld month back", () => {
     // BE: January 5 withdrawn of 10, March 2 of 5 (withheld); NL and DE large enough on their own.
     const cases = (memberState: string, month: string, withdrawn: number, total: number) =>

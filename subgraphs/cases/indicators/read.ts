@@ -133,13 +133,18 @@ export class SuppressionContext {
   }
 
   /** What a reader outside the scope sees of one value: the same table for every query of the period. */
-  shown(definition: IndicatorDefinition, doc: CountersLite, threshold: number): ShownValue {
+  shown(
+    definition: IndicatorDefinition,
+    doc: CountersLite,
+    threshold: number,
+    known: string | null = null,
+  ): ShownValue {
     const { kind } = scopeOfId(doc.scope);
     const programme = valueOf(definition, this.programmes.get(doc.period)?.c ?? {});
     // The period's table solved with its year's other periods (a month and its year add up).
     const across = (k: ScopeKind) => {
       const year = doc.period.slice(0, 4);
-      const memo = `${definition.id}@${definition.version}|${k}|${year}|${threshold}`;
+      const memo = `${definition.id}@${definition.version}|${k}|${year}|${threshold}|${known ?? ''}`;
       let solved = this.solved.get(memo);
       if (!solved) {
         const periods = [year, ...Array.from({ length: 12 }, (_, m) => `${year}-${String(m + 1).padStart(2, '0')}`)]
@@ -152,7 +157,7 @@ export class SuppressionContext {
             })),
             programme: valueOf(definition, this.programmes.get(p)?.c ?? {}),
           }));
-        solved = suppressAcrossPeriods(definition, periods, threshold);
+        solved = suppressAcrossPeriods(definition, periods, threshold, known);
         this.solved.set(memo, solved);
       }
       return (
@@ -186,6 +191,13 @@ export class SuppressionContext {
   }
 }
 
+/** The scope a principal reads exactly (a Member State's or partner's own), known to it when others are suppressed. */
+function ownScope(principal: Principal): string | null {
+  if (principal.role === 'MEMBER_STATE' && principal.memberState) return scopeId('MEMBER_STATE', principal.memberState);
+  if (principal.role === 'PARTNER' && principal.partnerId) return scopeId('PARTNER', principal.partnerId);
+  return null;
+}
+
 /** One stored document's values as `principal` sees them (suppressed outside its own scope). */
 export function presentValues(
   principal: Principal,
@@ -201,7 +213,7 @@ export function presentValues(
     const raw = valueOf(definition, doc.c ?? {});
     const shown =
       access === 'SUPPRESSED' && context
-        ? context.shown(definition, doc, threshold)
+        ? context.shown(definition, doc, threshold, ownScope(principal))
         : shownValue(definition, raw, access, threshold);
     return {
       indicatorId: definition.id,

@@ -511,12 +511,14 @@ export interface PeriodScopes {
  * its year, so each of its figures (and the programme's) over the months with the year is one more
  * line. A withheld month therefore cannot be worked out as the year minus the scope's other
  * months, nor a year as the sum of its months. Periods of one year only (a year and its months);
- * a month without its year is its own table. Deterministic (scopes and periods sorted).
+ * a month without its year is its own table. Deterministic (scopes and periods sorted). `known`:
+ * the reader's own scope, which it reads exactly, so its figures protect no one else's.
  */
 export function suppressAcrossPeriods(
   definition: Pick<IndicatorDefinition, 'measure'>,
   periods: readonly PeriodScopes[],
   threshold: number,
+  known: string | null = null,
 ): Map<string, { scopes: Map<string, ShownValue>; programme: ShownValue }> {
   const rate = definition.measure.kind === 'RATE' || definition.measure.kind === 'SHARE_OF_SCORES_AT_LEAST';
   const sorted = [...periods].sort((a, b) => (a.period < b.period ? -1 : a.period > b.period ? 1 : 0));
@@ -565,7 +567,14 @@ export function suppressAcrossPeriods(
   if (year >= 0 && months.length > 0)
     for (let offset = 0; offset < size; offset++)
       lines.push([...months.map((m) => m * size + offset), year * size + offset]);
-  const hidden = suppressLines(values, lines, threshold);
+  const own = keys.indexOf(known ?? '');
+  const knownAt = values.map(() => false);
+  if (own >= 0)
+    sorted.forEach((_, p) => {
+      for (let c = 0; c < columns; c++) knownAt[cellAt(p, own, c)] = true;
+      knownAt[rowTotalAt(p, own)] = true;
+    });
+  const hidden = suppressLines(values, lines, threshold, knownAt);
   const at = (i: number): Shown => (hidden[i] ? null : values[i]!);
   const result = new Map<string, { scopes: Map<string, ShownValue>; programme: ShownValue }>();
   sorted.forEach((period, p) => {
