@@ -104,8 +104,13 @@ export const SUBSCRIPTION_SDL = /* GraphQL */ `
     "The scope's key (a Member State, country or partner code); null for the programme."
     key: String
     period: String!
-    value: Float!
-    casesCounted: Int!
+    """
+    The value when the breach was found; null for a reader who sees the scope only through
+    small-cell suppression (an EU analyst): \`indicatorBreaches\` shows it as suppression allows.
+    """
+    value: Float
+    "The cases the value is over; null as \`value\`."
+    casesCounted: Int
     minimumStandard: Float!
     direction: IndicatorDirection!
   }
@@ -142,6 +147,21 @@ export const SUBSCRIPTION_SDL = /* GraphQL */ `
  */
 export function mayHearOfBreaches(principal: Principal): boolean {
   return ['MEMBER_STATE', 'PARTNER', 'EU_ANALYST', 'SUPPORT_DESK', 'ADMIN'].includes(principal.role);
+}
+
+/** Whether `principal` reads a breach's scope exactly (else through suppression: no figures on the event). */
+export function readsBreachExactly(principal: Principal, breach: Pick<IndicatorBreachFacts, 'scope'>): boolean {
+  switch (principal.role) {
+    case 'ADMIN':
+    case 'SUPPORT_DESK':
+      return true;
+    case 'MEMBER_STATE':
+      return breach.scope.perspective === 'MEMBER_STATE' && breach.scope.key === principal.memberState;
+    case 'PARTNER':
+      return breach.scope.perspective === 'PARTNER' && breach.scope.key === principal.partnerId;
+    default:
+      return false;
+  }
 }
 
 /** What each subscription operation runs with. */
@@ -249,8 +269,17 @@ export function subscriptionSchema(apiSchema: GraphQLSchema, hub: Pick<CaseEvent
   breachFields.perspective!.resolve = breachField((b) => b.scope.perspective);
   breachFields.key!.resolve = breachField((b) => b.scope.key);
   breachFields.period!.resolve = breachField((b) => b.period);
-  breachFields.value!.resolve = breachField((b) => b.value);
-  breachFields.casesCounted!.resolve = breachField((b) => b.cases);
+  // The figures only to those who read the scope exactly (indicators/rules.ts, indicatorAccess): the
+  // support desk and administrators, a Member State or partner its own scope. An analyst reads every
+  // scope through suppression, so an exact value over a few cases would single returnees out.
+  const exact =
+    (read: (breach: IndicatorBreachFacts) => unknown): MessageResolver =>
+    (message, _args, ctx) =>
+      message.indicatorBreach && readsBreachExactly(ctx.principal, message.indicatorBreach)
+        ? read(message.indicatorBreach)
+        : null;
+  breachFields.value!.resolve = exact((b) => b.value);
+  breachFields.casesCounted!.resolve = exact((b) => b.cases);
   breachFields.minimumStandard!.resolve = breachField((b) => b.minimumStandard);
   breachFields.direction!.resolve = breachField((b) => b.direction);
   const disbursementFields = fieldsOf(schema, 'CaseEventDisbursement');

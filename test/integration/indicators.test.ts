@@ -22,8 +22,8 @@ interface BreachEvent {
   perspective: string;
   key: string | null;
   period: string;
-  value: number;
-  casesCounted: number;
+  value: number | null;
+  casesCounted: number | null;
 }
 
 const BREACHES = `subscription { indicatorBreached {
@@ -246,6 +246,10 @@ describe('indicators through the gateway', () => {
         `withdrawal-rate PARTNER:weldo ${MONTH}`,
       ]),
     );
+    // The analyst hears of every scope's breach, but reads its figures through suppression only: the
+    // event must not give what indicatorBreaches withholds (1 withdrawal of 5 in Belgium).
+    for (const e of subs.analyst.events) expect(e).toMatchObject({ value: null, casesCounted: null });
+    expect(subs.belgium.events.find((e) => e.period === MONTH)).toMatchObject({ value: 0.2, casesCounted: 5 });
     await new Promise((r) => setTimeout(r, 500));
     expect(subs.irara.events).toEqual([]);
     expect(subs.netherlands.events).toEqual([]);

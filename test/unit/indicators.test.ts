@@ -246,6 +246,25 @@ describe('values per measure kind', () => {
     expect(valueOf(def('social-score'), c).value).toBe(0.25);
   });
 
+  it('an assessment with a dimension unscored (too few answers) still counts in the dimensions it scored', () => {
+    // As recordSustainabilityAssessment publishes it: psychosocial too thinly answered, so overall null too.
+    const partial = {
+      ...assessed(0.5),
+      assessment: {
+        assessmentId: 'partial',
+        followUpMonths: 12,
+        instrumentVersion: '1',
+        scores: { economic: 0.1, social: 0.75, psychosocial: null, overall: null },
+      },
+    } as unknown as CaseEvent;
+    const c = countersOf([assessed(0.8), partial], 'partner:p1|2024');
+    expect(valueOf(def('economic-score'), c)).toMatchObject({ value: 0.3, cases: 2 });
+    expect(valueOf(def('social-score'), c)).toMatchObject({ value: 0.5, cases: 2 });
+    // Unscored is not a score: only the full assessment is over the psychosocial and overall figures.
+    expect(valueOf(def('psychosocial-score'), c)).toMatchObject({ value: 1, cases: 1 });
+    expect(valueOf(def('sustainable-at-12-months'), c)).toMatchObject({ numerator: 1, denominator: 1 });
+  });
+
   it('MEAN_SATISFACTION and open complaints from feedback; ratings outside 1..5 are not counted', () => {
     const events = [
       feedback({ reception: 5, housing: 3 }, null),
@@ -641,5 +660,65 @@ describe('suppression across the scopes of a kind (complementary, with the progr
     expect(alone).toMatchObject({ value: null, status: 'WITHHELD' });
     const programme = presentValues(analyst, [rate], doc('all', all), 5, context)[0]!;
     expect(programme).toMatchObject({ value: 7 / 20, numerator: 7 });
+  });
+
+  it('a Member State knows its own exact value: the programme minus it and the shown others gives no one back', () => {
+    const cases = (memberState: string, withdrawn: number, total: number) =>
+      Array.from({ length: total }, (_, i) =>
+        created({ memberState, status: i < withdrawn ? 'WITHDRAWN' : 'SUBMITTED' }),
+      );
+    // BE: 2 withdrawn of 5 (small); NL 10 of 20 and DE 12 of 30 would show on their own.
+    const all = [...cases('BE', 2, 5), ...cases('NL', 10, 20), ...cases('DE', 12, 30)];
+    const scopes = ['memberState:BE', 'memberState:NL', 'memberState:DE', 'all'];
+    const docs = scopes.map((scope) => ({ scope, period: '2024-03', c: countersOf(all, `${scope}|2024-03`) }));
+    const context = new SuppressionContext(docs);
+    const belgium: Principal = { subject: 'be', role: 'MEMBER_STATE', memberState: 'BE' };
+    const seen = docs.map((d) => presentValues(belgium, [rate], d, 5, context)[0]!);
+    expect(seen[0]).toMatchObject({ numerator: 2, denominator: 5 }); // its own, exactly
+    // Every case has a Member State: BE's own plus the others' add up to the programme's. With BE
+    // known, no line of the others and the programme may hold exactly one withheld value.
+    for (const part of ['numerator', 'denominator'] as const) {
+      const others = seen.slice(1).map((v) => v[part]);
+      expect(others.filter((v) => v === null).length, `${part}: ${JSON.stringify(others)}`).not.toBe(1);
+    }
+  });
+
+  it("a month and its year: the year minus the scope's other months does not give a withheld month back", () => {
+    // BE: January 5 withdrawn of 10, March 2 of 5 (withheld); NL and DE large enough on their own.
+    const cases = (memberState: string, month: string, withdrawn: number, total: number) =>
+      Array.from({ length: total }, (_, i) =>
+        created({ memberState, month, status: i < withdrawn ? 'WITHDRAWN' : 'SUBMITTED' }),
+      );
+    const all = [
+      ...cases('BE', '2024-01', 5, 10),
+      ...cases('BE', '2024-03', 2, 5),
+      ...cases('NL', '2024-01', 10, 20),
+      ...cases('NL', '2024-03', 8, 20),
+      ...cases('DE', '2024-01', 6, 20),
+      ...cases('DE', '2024-03', 9, 20),
+    ];
+    const periods = ['2024-01', '2024-03', '2024'];
+    const scopes = ['memberState:BE', 'memberState:NL', 'memberState:DE'];
+    const docs = [...scopes, 'all'].flatMap((scope) =>
+      periods.map((period) => ({ scope, period, c: countersOf(all, `${scope}|${period}`) })),
+    );
+    const context = new SuppressionContext(docs);
+    const analyst: Principal = { subject: 'a', role: 'EU_ANALYST' };
+    const seen = new Map(
+      docs.map((d) => [`${d.scope}|${d.period}`, presentValues(analyst, [rate], d, 5, context)[0]!]),
+    );
+    expect(seen.get('memberState:BE|2024-03')).toMatchObject({ value: null, status: 'WITHHELD' });
+    // Per scope, the months add up to the year: never exactly one of them withheld.
+    for (const scope of [...scopes, 'all'])
+      for (const part of ['numerator', 'denominator'] as const) {
+        const line = periods.map((period) => seen.get(`${scope}|${period}`)![part]);
+        expect(line.filter((v) => v === null).length, `${scope} ${part}: ${JSON.stringify(line)}`).not.toBe(1);
+      }
+    // Per period, the scopes add up to the programme: the same holds across them.
+    for (const period of periods)
+      for (const part of ['numerator', 'denominator'] as const) {
+        const line = [...scopes, 'all'].map((scope) => seen.get(`${scope}|${period}`)![part]);
+        expect(line.filter((v) => v === null).length, `${period} ${part}: ${JSON.stringify(line)}`).not.toBe(1);
+      }
   });
 });

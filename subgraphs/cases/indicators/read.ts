@@ -9,6 +9,7 @@ import {
   shownValue,
   statusOf,
   suppressAcross,
+  suppressAcrossPeriods,
   valueOf,
   type Counters,
   type ShownValue,
@@ -100,7 +101,10 @@ export function siblingFilter(docs: readonly CountersLite[]): Record<string, unk
   const periods = new Set<string>();
   const kinds = new Set<string>(['PROGRAMME']);
   for (const doc of docs) {
-    periods.add(doc.period);
+    // A month is suppressed with its year and the year's other months (they add up to the year).
+    const year = doc.period.slice(0, 4);
+    periods.add(year);
+    for (let m = 1; m <= 12; m++) periods.add(`${year}-${String(m).padStart(2, '0')}`);
     const kind = scopeOfId(doc.scope).kind;
     if (kind === 'PROGRAMME') for (const k of SCOPE_KINDS) kinds.add(k);
     else kinds.add(kind);
@@ -113,6 +117,7 @@ export function siblingFilter(docs: readonly CountersLite[]): Record<string, unk
 export class SuppressionContext {
   private readonly groups = new Map<string, CountersLite[]>();
   private readonly programmes = new Map<string, CountersLite>();
+  private readonly solved = new Map<string, ReturnType<typeof suppressAcrossPeriods>>();
 
   constructor(docs: readonly CountersLite[]) {
     for (const doc of docs) {
@@ -128,19 +133,46 @@ export class SuppressionContext {
   }
 
   /** What a reader outside the scope sees of one value: the same table for every query of the period. */
-  shown(definition: IndicatorDefinition, doc: CountersLite, threshold: number): ShownValue {
+  shown(
+    definition: IndicatorDefinition,
+    doc: CountersLite,
+    threshold: number,
+    known: string | null = null,
+  ): ShownValue {
     const { kind } = scopeOfId(doc.scope);
     const programme = valueOf(definition, this.programmes.get(doc.period)?.c ?? {});
-    const across = (k: ScopeKind) =>
-      suppressAcross(
-        definition,
-        (this.groups.get(`${k}|${doc.period}`) ?? []).map((s) => ({
-          scope: s.scope,
-          raw: valueOf(definition, s.c ?? {}),
-        })),
-        programme,
-        threshold,
+    // The period's table solved with its year's other periods (a month and its year add up).
+    const across = (k: ScopeKind) => {
+      const year = doc.period.slice(0, 4);
+      const memo = `${definition.id}@${definition.version}|${k}|${year}|${threshold}|${known ?? ''}`;
+      let solved = this.solved.get(memo);
+      if (!solved) {
+        const periods = [year, ...Array.from({ length: 12 }, (_, m) => `${year}-${String(m + 1).padStart(2, '0')}`)]
+          .filter((p) => this.programmes.has(p) || this.groups.has(`${k}|${p}`))
+          .map((p) => ({
+            period: p,
+            siblings: (this.groups.get(`${k}|${p}`) ?? []).map((s) => ({
+              scope: s.scope,
+              raw: valueOf(definition, s.c ?? {}),
+            })),
+            programme: valueOf(definition, this.programmes.get(p)?.c ?? {}),
+          }));
+        solved = suppressAcrossPeriods(definition, periods, threshold, known);
+        this.solved.set(memo, solved);
+      }
+      return (
+        solved.get(doc.period) ??
+        suppressAcross(
+          definition,
+          (this.groups.get(`${k}|${doc.period}`) ?? []).map((s) => ({
+            scope: s.scope,
+            raw: valueOf(definition, s.c ?? {}),
+          })),
+          programme,
+          threshold,
+        )
       );
+    };
     if (kind !== 'PROGRAMME') {
       return (
         across(kind).scopes.get(doc.scope) ??
@@ -159,6 +191,13 @@ export class SuppressionContext {
   }
 }
 
+/** The scope a principal reads exactly (a Member State's or partner's own), known to it when others are suppressed. */
+function ownScope(principal: Principal): string | null {
+  if (principal.role === 'MEMBER_STATE' && principal.memberState) return scopeId('MEMBER_STATE', principal.memberState);
+  if (principal.role === 'PARTNER' && principal.partnerId) return scopeId('PARTNER', principal.partnerId);
+  return null;
+}
+
 /** One stored document's values as `principal` sees them (suppressed outside its own scope). */
 export function presentValues(
   principal: Principal,
@@ -174,7 +213,7 @@ export function presentValues(
     const raw = valueOf(definition, doc.c ?? {});
     const shown =
       access === 'SUPPRESSED' && context
-        ? context.shown(definition, doc, threshold)
+        ? context.shown(definition, doc, threshold, ownScope(principal))
         : shownValue(definition, raw, access, threshold);
     return {
       indicatorId: definition.id,

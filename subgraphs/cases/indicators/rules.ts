@@ -1,7 +1,14 @@
 import type { Principal } from '../../../shared/auth.js';
 import type { CaseEvent, CaseEventFacts, CaseOwnerFacts } from '../../../shared/case-events/index.js';
 import { medianFromHistogram } from '../statistics/read.js';
-import { isSmall, suppressCounts, suppressRate, suppressTable, type Shown } from '../statistics/suppression.js';
+import {
+  isSmall,
+  suppressCounts,
+  suppressLines,
+  suppressRate,
+  suppressTable,
+  type Shown,
+} from '../statistics/suppression.js';
 import {
   DIMENSIONS,
   FOLLOW_UPS,
@@ -102,7 +109,8 @@ export interface AssessmentFacts {
   assessmentId: string;
   followUpMonths: number;
   instrumentVersion: string | number;
-  scores: Record<(typeof DIMENSIONS)[number], number>;
+  /** Null: the dimension (and then the overall score) had too few answers to be scored. */
+  scores: Record<(typeof DIMENSIONS)[number], number | null>;
 }
 
 /** FEEDBACK_RECORDED facts: satisfaction 1..5 per service, an optional complaint (category, status). */
@@ -121,7 +129,8 @@ export function assessmentOf(event: CaseEvent): AssessmentFacts | null {
   if (!isRecord(raw) || !isRecord(raw.scores)) return null;
   const scores = raw.scores;
   if (!(FOLLOW_UPS as readonly unknown[]).includes(raw.followUpMonths)) return null;
-  if (!DIMENSIONS.every((d) => score(scores[d]))) return null;
+  // A dimension with too few answers is unscored (null): the assessment counts in the others.
+  if (!DIMENSIONS.every((d) => scores[d] === null || score(scores[d]))) return null;
   return raw as unknown as AssessmentFacts;
 }
 
@@ -157,8 +166,10 @@ export function assessmentContribution(a: AssessmentFacts): Record<string, numbe
   for (const point of [`m${a.followUpMonths}`, 'any']) {
     c[`assess.${point}.n`] = 1;
     for (const d of DIMENSIONS) {
-      c[`assess.${point}.${d}.sum`] = a.scores[d];
-      c[`assess.${point}.${d}.pct.${Math.floor(a.scores[d] * 100 + 1e-9)}`] = 1;
+      const value = a.scores[d];
+      if (value === null) continue;
+      c[`assess.${point}.${d}.sum`] = value;
+      c[`assess.${point}.${d}.pct.${Math.floor(value * 100 + 1e-9)}`] = 1;
     }
   }
   return c;
@@ -293,7 +304,8 @@ export function valueOf(definition: Pick<IndicatorDefinition, 'measure'>, counte
     }
     case 'MEAN_SCORE': {
       const point = m.followUpMonths ? `m${m.followUpMonths}` : 'any';
-      const n = count(counters, `assess.${point}.n`);
+      // The assessments that scored the dimension (its histogram), not every assessment.
+      const n = Object.values(histogram(counters, `assess.${point}.${m.dimension}.pct`)).reduce((a, b) => a + b, 0);
       const sum = count(counters, `assess.${point}.${m.dimension}.sum`);
       return { value: n > 0 ? sum / n : null, numerator: sum, denominator: n, cases: n };
     }
@@ -484,4 +496,115 @@ export function suppressAcross(
       : { ...raw, cases, suppressed: false };
   siblings.forEach((s, i) => scopes.set(s.scope, shown(list.counts[i]!, s.raw)));
   return { scopes, programme: shown(list.total, programme) };
+}
+
+/** One period's scopes of a kind and the programme's value (their total). */
+export interface PeriodScopes {
+  period: string;
+  siblings: readonly ScopeValue[];
+  programme: IndicatorValue;
+}
+
+/**
+ * `suppressAcross` for a year and its months at once: each period is the same table (scopes of
+ * the kind and the cases in none of them, against the programme), and a scope's months add up to
+ * its year, so each of its figures (and the programme's) over the months with the year is one more
+ * line. A withheld month therefore cannot be worked out as the year minus the scope's other
+ * months, nor a year as the sum of its months. Periods of one year only (a year and its months);
+ * a month without its year is its own table. Deterministic (scopes and periods sorted). `known`:
+ * the reader's own scope, which it reads exactly, so its figures protect no one else's.
+ */
+export function suppressAcrossPeriods(
+  definition: Pick<IndicatorDefinition, 'measure'>,
+  periods: readonly PeriodScopes[],
+  threshold: number,
+  known: string | null = null,
+): Map<string, { scopes: Map<string, ShownValue>; programme: ShownValue }> {
+  const rate = definition.measure.kind === 'RATE' || definition.measure.kind === 'SHARE_OF_SCORES_AT_LEAST';
+  const sorted = [...periods].sort((a, b) => (a.period < b.period ? -1 : a.period > b.period ? 1 : 0));
+  const keys = [...new Set(sorted.flatMap((p) => p.siblings.map((s) => s.scope)))].sort();
+  const rows = keys.length + 1; // the scopes, then the cases in none of them
+  const columns = rate ? 2 : 1;
+  const part = (v: IndicatorValue): number[] => {
+    if (!rate) return [Math.max(0, Math.round(v.cases))];
+    const d = Math.max(0, Math.round(v.denominator ?? 0));
+    const n = Math.min(d, Math.max(0, Math.round(v.numerator ?? 0)));
+    return [n, d - n];
+  };
+  // Per period, the layout of suppressTable: cells, row totals, column totals, the grand total.
+  const size = rows * columns + rows + columns + 1;
+  const values: number[] = [];
+  const lines: number[][] = [];
+  const cellAt = (p: number, r: number, c: number) => p * size + r * columns + c;
+  const rowTotalAt = (p: number, r: number) => p * size + rows * columns + r;
+  const columnTotalAt = (p: number, c: number) => p * size + rows * columns + rows + c;
+  const totalAt = (p: number) => p * size + size - 1;
+  sorted.forEach((period, p) => {
+    const byScope = new Map(period.siblings.map((s) => [s.scope, part(s.raw)]));
+    const cells = keys.map((k) => byScope.get(k) ?? Array.from({ length: columns }, () => 0));
+    const programme = part(period.programme);
+    cells.push(programme.map((total, c) => Math.max(0, total - cells.reduce((a, row) => a + row[c]!, 0))));
+    const rowTotals = cells.map((row) => row.reduce((a, b) => a + b, 0));
+    const columnTotals = Array.from({ length: columns }, (_, c) => cells.reduce((a, row) => a + row[c]!, 0));
+    values.push(
+      ...cells.flat(),
+      ...rowTotals,
+      ...columnTotals,
+      rowTotals.reduce((a, b) => a + b, 0),
+    );
+    for (let r = 0; r < rows; r++)
+      lines.push([...Array.from({ length: columns }, (_, c) => cellAt(p, r, c)), rowTotalAt(p, r)]);
+    for (let c = 0; c < columns; c++)
+      lines.push([...Array.from({ length: rows }, (_, r) => cellAt(p, r, c)), columnTotalAt(p, c)]);
+    lines.push([...Array.from({ length: rows }, (_, r) => rowTotalAt(p, r)), totalAt(p)]);
+    lines.push([...Array.from({ length: columns }, (_, c) => columnTotalAt(p, c)), totalAt(p)]);
+  });
+  // The months of a year add up to it: every position of the year's table with the months'.
+  const year = sorted.findIndex((p) => /^\d{4}$/.test(p.period));
+  const months = sorted
+    .map((p, i) => (i !== year && year >= 0 && p.period.startsWith(`${sorted[year]!.period}-`) ? i : -1))
+    .filter((i) => i >= 0);
+  if (year >= 0 && months.length > 0)
+    for (let offset = 0; offset < size; offset++)
+      lines.push([...months.map((m) => m * size + offset), year * size + offset]);
+  const own = keys.indexOf(known ?? '');
+  const knownAt = values.map(() => false);
+  if (own >= 0)
+    sorted.forEach((_, p) => {
+      for (let c = 0; c < columns; c++) knownAt[cellAt(p, own, c)] = true;
+      knownAt[rowTotalAt(p, own)] = true;
+    });
+  const hidden = suppressLines(values, lines, threshold, knownAt);
+  const at = (i: number): Shown => (hidden[i] ? null : values[i]!);
+  const result = new Map<string, { scopes: Map<string, ShownValue>; programme: ShownValue }>();
+  sorted.forEach((period, p) => {
+    const raws = new Map(period.siblings.map((s) => [s.scope, s.raw]));
+    const shown = (r: number | null, raw: IndicatorValue): ShownValue => {
+      if (!rate) {
+        const cases = r === null ? at(columnTotalAt(p, 0)) : at(cellAt(p, r, 0));
+        return cases === null
+          ? { value: null, numerator: null, denominator: null, cases: null, suppressed: true }
+          : { ...raw, cases, suppressed: false };
+      }
+      const [n, rest, d] =
+        r === null
+          ? [at(columnTotalAt(p, 0)), at(columnTotalAt(p, 1)), at(totalAt(p))]
+          : [at(cellAt(p, r, 0)), at(cellAt(p, r, 1)), at(rowTotalAt(p, r))];
+      const visible = n !== null && rest !== null && d !== null;
+      return {
+        value: visible && d > 0 ? n / d : visible ? raw.value : null,
+        numerator: n,
+        denominator: d,
+        cases: d,
+        suppressed: !visible,
+      };
+    };
+    const scopes = new Map<string, ShownValue>();
+    keys.forEach((k, r) => {
+      const raw = raws.get(k);
+      if (raw) scopes.set(k, shown(r, raw));
+    });
+    result.set(period.period, { scopes, programme: shown(null, period.programme) });
+  });
+  return result;
 }

@@ -64,13 +64,14 @@ function protectLines(
   values: readonly number[],
   hidden: boolean[],
   lines: ReadonlyArray<readonly number[]>,
-  known: readonly boolean[] = [],
+  known?: readonly boolean[],
 ): boolean {
   let changed = false;
   for (const line of lines) {
-    const withheld = line.filter((i) => hidden[i] && !known[i]);
+    const withheld = line.filter((i) => hidden[i] && !known?.[i]);
     if (withheld.length !== 1) continue;
-    const candidates = line.filter((i) => !hidden[i] && !known[i]);
+    // A position the reader knows already cannot protect anything.
+    const candidates = line.filter((i) => !hidden[i] && !known?.[i]);
     if (candidates.length === 0) continue;
     // The smallest non-zero cell hides the least; a zero only when nothing else is left.
     const rank = (i: number) => (values[i]! === 0 ? Number.MAX_SAFE_INTEGER : values[i]!);
@@ -157,6 +158,25 @@ function knownPositions(rows: number, columns: number, known: KnownToReader): bo
   if ((rows > 0 && all(rows, rowTotalAt)) || (columns > 0 && all(columns, columnTotalAt)))
     flags[flags.length - 1] = true;
   return flags;
+}
+
+/**
+ * The general form of `suppressTable`: `values` with `lines`, each a set of positions whose sum is
+ * shown (or can be worked out). Small values are withheld, then every line holding a lone withheld
+ * position takes a second one with it, until none does. Returns which positions are withheld.
+ * Positions in `known` count as shown whatever their size (a reader's own exact figures).
+ */
+export function suppressLines(
+  values: readonly number[],
+  lines: ReadonlyArray<readonly number[]>,
+  threshold: number = DEFAULT_SUPPRESSION_THRESHOLD,
+  /** Positions the reader knows exactly (its own figures): never withheld, never taken as a second. */
+  known?: readonly boolean[],
+): boolean[] {
+  values.forEach((value, i) => checkCount(value, `value [${i}]`));
+  const hidden = values.map((v, i) => !known?.[i] && isSmall(v, threshold));
+  for (let pass = 0; pass <= values.length && protectLines(values, hidden, lines, known); pass++);
+  return hidden;
 }
 
 /** A one-way list of counts with its total (a breakdown by one dimension); `known`: entries the reader knows. */
