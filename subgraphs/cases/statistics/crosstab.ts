@@ -1,5 +1,5 @@
 import { badUserInput } from '../../../shared/errors.js';
-import type { StatsFacts } from './facts.js';
+import type { CaseEventFacts as StatsFacts } from '../../../shared/case-events/index.js';
 import { suppressTable, type KnownToReader, type Shown } from './suppression.js';
 
 /**
