@@ -455,6 +455,8 @@ export interface StatisticsDoc {
 export interface ProjectionDoc {
   _id: string;
   lastEventId: string;
+  /** When the read model was last rebuilt whole (a cache of it keys on this and lastEventId). */
+  rebuiltAt?: Date;
 }
 
 const statisticsSchema = new Schema<StatisticsDoc>(
@@ -470,7 +472,7 @@ const memberStateRulesSchema = new Schema<MemberStateRulesDoc>(
   { collection: 'memberStateRules', versionKey: false, timestamps: { createdAt: false, updatedAt: true } },
 );
 const projectionSchema = new Schema<ProjectionDoc>(
-  { _id: { type: String, required: true }, lastEventId: { type: String, required: true } },
+  { _id: { type: String, required: true }, lastEventId: { type: String, required: true }, rebuiltAt: Date },
   { collection: 'projections', versionKey: false },
 );
 

@@ -97,7 +97,10 @@ export interface CountersLite {
  * The documents suppression across scopes needs for `docs`: per period, every scope of the kinds
  * shown (the programme's value is their total; for the programme itself, every kind).
  */
-export function siblingFilter(docs: readonly CountersLite[]): Record<string, unknown> | null {
+/** Every scope of some kinds in some periods. */
+export type CountersFilter = { period: { $in: string[] }; scopeKind: { $in: string[] } };
+
+export function siblingFilter(docs: readonly CountersLite[]): CountersFilter | null {
   const periods = new Set<string>();
   const kinds = new Set<string>(['PROGRAMME']);
   for (const doc of docs) {

@@ -2,7 +2,7 @@ import { requirePrincipal } from '../../../shared/access.js';
 import type { GraphQLResolverMap } from '../../../shared/subgraph.js';
 import type { CasesContext } from '../context.js';
 import type { Principal } from '../../../shared/auth.js';
-import { indicatorAccess } from './rules.js';
+import { indicatorAccess, scopeOfId } from './rules.js';
 import {
   breachFilter,
   checkIndicatorQuery,
@@ -11,10 +11,11 @@ import {
   siblingFilter,
   storeFilter,
   SuppressionContext,
+  type CountersFilter,
   type CountersLite,
   type IndicatorQueryArgs,
 } from './read.js';
-import type { IndicatorBreachDoc, IndicatorCountersDoc } from './store.js';
+import { INDICATORS_PROJECTION_ID, type IndicatorBreachDoc, type IndicatorCountersDoc } from './store.js';
 import { suppressionNote, toCsv, type CsvValue } from '../statistics/csv.js';
 
 /** Most scope-periods a page shown with suppression covers: each needs its period's every scope read. */
@@ -32,11 +33,54 @@ async function suppressionContext(
   const suppressed = docs.filter((doc) => indicatorAccess(principal, doc.scope) === 'SUPPRESSED');
   const filter = siblingFilter(suppressed);
   if (!filter) return undefined;
-  const siblings = await ctx.indicators.models.Counters.find(filter, { scope: 1, period: 1, c: 1 })
-    .lean<IndicatorCountersDoc[]>()
-    .exec();
-  return new SuppressionContext(siblings);
+  return new SuppressionContext(await countersWhere(ctx, filter));
 }
+
+/** Most counter documents kept in memory; a larger read model is read per query instead. */
+export const COUNTERS_CACHE_MAX_DOCS = 50_000;
+
+const countersCache = new WeakMap<object, { key: string; docs: Promise<IndicatorCountersDoc[] | null> }>();
+
+/**
+ * The counter documents suppression needs (every scope of some kinds in some periods). Solving a
+ * suppressed value reads its kind's every scope in its year, which is most of the read model, so
+ * the whole model is kept in memory while the indicator projector's checkpoint (the last event it
+ * applied, and its last rebuild) is unchanged: one small read per query instead of thousands of
+ * documents. Never staler than the checkpoint read with it.
+ */
+async function countersWhere(ctx: CasesContext, filter: CountersFilter): Promise<IndicatorCountersDoc[]> {
+  const { Counters } = ctx.indicators.models;
+  const periods = new Set(filter.period.$in);
+  const kinds = new Set(filter.scopeKind.$in);
+  const matching = (docs: IndicatorCountersDoc[]) =>
+    docs.filter((d) => periods.has(d.period) && kinds.has(d.scopeKind ?? scopeKindOf(d.scope)));
+  const checkpoint = await ctx.models.Projection.findOne(
+    { _id: INDICATORS_PROJECTION_ID },
+    { lastEventId: 1, rebuiltAt: 1 },
+  )
+    .lean<{ lastEventId: string; rebuiltAt?: Date }>()
+    .exec();
+  if (checkpoint) {
+    const key = `${checkpoint.lastEventId}|${checkpoint.rebuiltAt ? new Date(checkpoint.rebuiltAt).toISOString() : ''}`;
+    let entry = countersCache.get(Counters);
+    if (!entry || entry.key !== key) {
+      // One read fills it for every query waiting on the same checkpoint.
+      const docs = Counters.find({}, { scope: 1, scopeKind: 1, period: 1, c: 1 })
+        .limit(COUNTERS_CACHE_MAX_DOCS + 1)
+        .lean<IndicatorCountersDoc[]>()
+        .exec()
+        .then((all) => (all.length > COUNTERS_CACHE_MAX_DOCS ? null : all));
+      entry = { key, docs };
+      countersCache.set(Counters, entry);
+      docs.catch(() => countersCache.delete(Counters));
+    }
+    const all = await entry.docs;
+    if (all) return matching(all);
+  }
+  return Counters.find(filter, { scope: 1, scopeKind: 1, period: 1, c: 1 }).lean<IndicatorCountersDoc[]>().exec();
+}
+
+const scopeKindOf = (scope: string) => scopeOfId(scope).kind;
 
 /** Indicator values as `indicatorValues` serves them (and `indicatorValuesCsv` writes them). */
 async function indicatorValues(args: IndicatorQueryArgs, ctx: CasesContext, field: string) {

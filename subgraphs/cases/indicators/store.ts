@@ -411,7 +411,7 @@ export async function rebuildIndicators(
     await models.Counters.collection.insertMany(rows.slice(i, i + 200) as never[]);
   await cases.Projection.updateOne(
     { _id: INDICATORS_PROJECTION_ID },
-    { $set: { lastEventId: last } },
+    { $set: { lastEventId: last, rebuiltAt: new Date() } },
     { upsert: true },
   ).exec();
   let breaches = 0;
