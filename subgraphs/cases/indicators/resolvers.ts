@@ -49,35 +49,67 @@ const countersCache = new WeakMap<object, { key: string; docs: Promise<Indicator
  * documents. Never staler than the checkpoint read with it.
  */
 async function countersWhere(ctx: CasesContext, filter: CountersFilter): Promise<IndicatorCountersDoc[]> {
-  const { Counters } = ctx.indicators.models;
   const periods = new Set(filter.period.$in);
   const kinds = new Set(filter.scopeKind.$in);
-  const matching = (docs: IndicatorCountersDoc[]) =>
-    docs.filter((d) => periods.has(d.period) && kinds.has(d.scopeKind ?? scopeKindOf(d.scope)));
+  const all = await cachedCounters(ctx);
+  if (all) return all.filter((d) => periods.has(d.period) && kinds.has(d.scopeKind ?? scopeKindOf(d.scope)));
+  return ctx.indicators.models.Counters.find(filter, COUNTER_FIELDS).lean<IndicatorCountersDoc[]>().exec();
+}
+
+const COUNTER_FIELDS = { scope: 1, scopeKind: 1, scopeKey: 1, period: 1, c: 1 };
+
+/** The whole counters read model as of the projector's checkpoint; null when too large to keep. */
+async function cachedCounters(ctx: CasesContext): Promise<IndicatorCountersDoc[] | null> {
+  const { Counters } = ctx.indicators.models;
   const checkpoint = await ctx.models.Projection.findOne(
     { _id: INDICATORS_PROJECTION_ID },
     { lastEventId: 1, rebuiltAt: 1 },
   )
     .lean<{ lastEventId: string; rebuiltAt?: Date }>()
     .exec();
-  if (checkpoint) {
-    const key = `${checkpoint.lastEventId}|${checkpoint.rebuiltAt ? new Date(checkpoint.rebuiltAt).toISOString() : ''}`;
-    let entry = countersCache.get(Counters);
-    if (!entry || entry.key !== key) {
-      // One read fills it for every query waiting on the same checkpoint.
-      const docs = Counters.find({}, { scope: 1, scopeKind: 1, period: 1, c: 1 })
-        .limit(COUNTERS_CACHE_MAX_DOCS + 1)
-        .lean<IndicatorCountersDoc[]>()
-        .exec()
-        .then((all) => (all.length > COUNTERS_CACHE_MAX_DOCS ? null : all));
-      entry = { key, docs };
-      countersCache.set(Counters, entry);
-      docs.catch(() => countersCache.delete(Counters));
-    }
-    const all = await entry.docs;
-    if (all) return matching(all);
+  if (!checkpoint) return null;
+  const rebuilt = checkpoint.rebuiltAt ? new Date(checkpoint.rebuiltAt).toISOString() : '';
+  const key = `${checkpoint.lastEventId}|${rebuilt}`;
+  let entry = countersCache.get(Counters);
+  if (!entry || entry.key !== key) {
+    // One read fills it for every query waiting on the same checkpoint.
+    const docs = Counters.find({}, COUNTER_FIELDS)
+      .limit(COUNTERS_CACHE_MAX_DOCS + 1)
+      .lean<IndicatorCountersDoc[]>()
+      .exec()
+      .then((all) => (all.length > COUNTERS_CACHE_MAX_DOCS ? null : all));
+    entry = { key, docs };
+    countersCache.set(Counters, entry);
+    docs.catch(() => countersCache.delete(Counters));
   }
-  return Counters.find(filter, { scope: 1, scopeKind: 1, period: 1, c: 1 }).lean<IndicatorCountersDoc[]>().exec();
+  return entry.docs;
+}
+
+/** `storeFilter`'s documents, newest period first (then by id), at most `limit`, as the store would answer. */
+async function counterPage(
+  ctx: CasesContext,
+  query: Parameters<typeof storeFilter>[0],
+  limit: number,
+): Promise<IndicatorCountersDoc[]> {
+  const all = await cachedCounters(ctx);
+  if (!all)
+    return ctx.indicators.models.Counters.find(storeFilter(query), COUNTER_FIELDS)
+      .sort({ period: -1, _id: 1 })
+      .limit(limit)
+      .lean<IndicatorCountersDoc[]>()
+      .exec();
+  const filter = storeFilter(query) as { scopeKind: string; scopeKey?: string; period?: string };
+  return all
+    .filter(
+      (d) =>
+        (d.scopeKind ?? scopeKindOf(d.scope)) === filter.scopeKind &&
+        (filter.scopeKey === undefined || d.scopeKey === filter.scopeKey) &&
+        (filter.period === undefined || d.period === filter.period),
+    )
+    .sort((a, b) =>
+      a.period === b.period ? (a._id < b._id ? -1 : a._id > b._id ? 1 : 0) : a.period < b.period ? 1 : -1,
+    )
+    .slice(0, limit);
 }
 
 const scopeKindOf = (scope: string) => scopeOfId(scope).kind;
@@ -85,14 +117,10 @@ const scopeKindOf = (scope: string) => scopeOfId(scope).kind;
 /** Indicator values as `indicatorValues` serves them (and `indicatorValuesCsv` writes them). */
 async function indicatorValues(args: IndicatorQueryArgs, ctx: CasesContext, field: string) {
   const principal = requirePrincipal(ctx.principal, field);
-  const { file, models, threshold } = ctx.indicators;
+  const { file, threshold } = ctx.indicators;
   const query = checkIndicatorQuery(principal, file, args);
   // Each document gives one value per definition asked for: read no more documents than `first` needs.
-  const docs = await models.Counters.find(storeFilter(query), { scope: 1, period: 1, c: 1 })
-    .sort({ period: -1, _id: 1 })
-    .limit(Math.ceil(query.first / query.definitions.length))
-    .lean<IndicatorCountersDoc[]>()
-    .exec();
+  const docs = await counterPage(ctx, query, Math.ceil(query.first / query.definitions.length));
   // Outside the reader's own scope, a page covers at most MAX_SUPPRESSED_PERIODS periods (newest first).
   const periods = new Set<string>();
   const kept = docs.filter((doc) => {
