@@ -12,6 +12,7 @@ import {
   type StatisticsDimension,
 } from '../../subgraphs/cases/statistics/crosstab.js';
 import { crossTabCsv, csvField, statisticsCsv, toCsv } from '../../subgraphs/cases/statistics/csv.js';
+import { suppressedQualityIndicators } from '../../subgraphs/cases/statistics/resolvers.js';
 import { statisticsView } from '../../subgraphs/cases/statistics/disclosure.js';
 import { addInto, contribution, statisticsDelta } from '../../subgraphs/cases/statistics/facts.js';
 import { namesScope, scopeForFilter, servedStatistics } from '../../subgraphs/cases/statistics/read.js';
@@ -318,6 +319,34 @@ describe('served statistics (servedStatistics)', () => {
     expect(s.minors).toBeNull();
     expect(s.adults).toBeNull();
     expect(s.totalReturnees).toBe(34);
+  });
+});
+
+describe("a partner's quality indicators for readers outside the partner", () => {
+  it('withholds small counts, rates over small groups or with small parts, medians over few cases', () => {
+    const doc = {
+      _id: 'partner:p1',
+      lastEventId: '1-0',
+      cases: 40,
+      accepted: 38,
+      byStatus: { COMPLETED: 20, WITHDRAWN: 2, CLOSED: 0 },
+      planApprovals: 30,
+      planRejections: 6,
+      durations: { arrivalToKm2: { count: 4, sum: 80, days: { 20: 4 } } },
+    } as unknown as StatisticsDoc;
+    expect(suppressedQualityIndicators(doc, 5)).toEqual({
+      casesAssigned: 40,
+      // 2 not accepted: withheld.
+      casesAccepted: null,
+      medianDaysArrivalToApprovedPlan: null,
+      // 20 of 22 ended completed, 2 not: withheld.
+      completionRate: null,
+      planRejectionShare: 6 / 36,
+      suppressed: true,
+    });
+    const small = { ...doc, cases: 3, accepted: 3 } as unknown as StatisticsDoc;
+    expect(suppressedQualityIndicators(small, 5)).toMatchObject({ casesAssigned: null, casesAccepted: null });
+    expect(suppressedQualityIndicators(doc, 1)).toMatchObject({ casesAccepted: 38, suppressed: false });
   });
 });
 

@@ -23,7 +23,7 @@ import {
   type PresentedStatistics,
   type StatisticsFilter,
 } from './read.js';
-import { DEFAULT_SUPPRESSION_THRESHOLD } from './suppression.js';
+import { DEFAULT_SUPPRESSION_THRESHOLD, isSmall, suppressRate } from './suppression.js';
 
 const DB_TIMEOUT_MS = 5_000;
 
@@ -55,6 +55,42 @@ export function qualityIndicators(doc: StatisticsDoc | null) {
     completionRate: ended > 0 ? n(status.COMPLETED) / ended : null,
     planRejectionShare: decisions > 0 ? n(d.planRejections) / decisions : null,
   };
+}
+
+/**
+ * A partner's quality indicators as a reader outside the partner sees them (EU analysts, Member
+ * States): a count that is small, a rate over a small group or with a small part, and a median over
+ * few cases are withheld (suppression.ts), as for every other aggregate a non-owner reads.
+ */
+export function suppressedQualityIndicators(doc: StatisticsDoc | null, threshold: number) {
+  const exact = qualityIndicators(doc);
+  const d = (doc ?? {}) as Record<string, unknown>;
+  const n = (v: unknown) => (typeof v === 'number' ? v : 0);
+  const status = (d.byStatus ?? {}) as Record<string, number>;
+  const ended = n(status.COMPLETED) + n(status.WITHDRAWN) + n(status.CLOSED);
+  const decisions = n(d.planRejections) + n(d.planApprovals);
+  const km2 = ((d.durations ?? {}) as Record<string, { count?: number }>).arrivalToKm2;
+  const assigned = isSmall(exact.casesAssigned, threshold) ? null : exact.casesAssigned;
+  const accepted =
+    assigned === null ||
+    isSmall(exact.casesAccepted, threshold) ||
+    isSmall(exact.casesAssigned - exact.casesAccepted, threshold)
+      ? null
+      : exact.casesAccepted;
+  const shown = {
+    casesAssigned: assigned,
+    casesAccepted: accepted,
+    medianDaysArrivalToApprovedPlan: n(km2?.count) < threshold ? null : exact.medianDaysArrivalToApprovedPlan,
+    completionRate: ended > 0 ? suppressRate(n(status.COMPLETED), ended, threshold) : null,
+    planRejectionShare: decisions > 0 ? suppressRate(n(d.planRejections), decisions, threshold) : null,
+  };
+  const withheld =
+    (assigned === null && exact.casesAssigned > 0) ||
+    (accepted === null && exact.casesAccepted > 0) ||
+    (shown.medianDaysArrivalToApprovedPlan === null && exact.medianDaysArrivalToApprovedPlan !== null) ||
+    (shown.completionRate === null && exact.completionRate !== null) ||
+    (shown.planRejectionShare === null && exact.planRejectionShare !== null);
+  return { ...shown, suppressed: withheld };
 }
 
 /** The statistics read model: the programme's statistics and a partner's quality indicators. */
@@ -115,7 +151,9 @@ export const statisticsResolvers: GraphQLResolverMap<CasesContext> = {
       const scope = `partner:${partner.id}`;
       if (!mayReadStatistics(principal, scope))
         throw forbidden(`${principal.role} does not read the quality indicators of ${partner.id}`);
-      return qualityIndicators(await ctx.loaders.statisticsByScope.load(scope));
+      const doc = await ctx.loaders.statisticsByScope.load(scope);
+      if (statisticsView(principal, scope) !== 'SUPPRESSED') return { ...qualityIndicators(doc), suppressed: false };
+      return suppressedQualityIndicators(doc, ctx.suppressionThreshold ?? DEFAULT_SUPPRESSION_THRESHOLD);
     },
   },
 };
