@@ -229,10 +229,10 @@ export async function upgradeKeyMoments(Case: Model<CaseDoc>, batch = 500): Prom
       .exec();
     if (docs.length === 0) return changed;
     after = docs.at(-1)!._id;
-    const todo = docs.filter((d) => d.milestones?.arrivedAt === undefined);
-    if (todo.length === 0) continue;
+    const toUpgrade = docs.filter((d) => d.milestones?.arrivedAt === undefined);
+    if (toUpgrade.length === 0) continue;
     await Case.collection.bulkWrite(
-      todo.map((d) => {
+      toUpgrade.map((d) => {
         const moments = keyMomentsOf(d);
         if (!sameInstant(moments.km1At, d.milestones?.km1At) || moments.arrivedAt) changed++;
         return {
