@@ -1,13 +1,13 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
+import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../shared/auth.js';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { caseMessageModels } from '../../subgraphs/cases/messages/models.js';
 import { postMessage } from '../../subgraphs/cases/messages/thread.js';
 import type { CaseEvent } from '../../shared/case-events/index.js';
+import { collectSubscription } from '../helpers/subscriptions.js';
 import { startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
 import { startWebhookDelivery } from '../helpers/webhooks.js';
 
@@ -149,29 +149,16 @@ describe('case messages', () => {
     delivery = await startWebhookDelivery(system, 'messages', { allowPrivate: true });
 
     // The partner's subscription: MESSAGE_POSTED of its cases, with the body fetched through the graph.
-    ws = createClient({
-      url: system.gatewayUrl.replace(/^http/, 'ws'),
-      webSocketImpl: WebSocket,
-      lazy: false,
-      retryAttempts: 0,
-      connectionParams: { authorization: `Bearer ${tokens.partner}` },
-    });
-    ws.subscribe<{ caseEvents: EventSeen }>(
-      {
-        query: `subscription { caseEvents(filter: { types: [MESSAGE_POSTED] }) {
+    ws = await collectSubscription<EventSeen>(
+      system,
+      `Bearer ${tokens.partner}`,
+      `subscription { caseEvents(filter: { types: [MESSAGE_POSTED] }) {
           id type caseId caseMessage { id authorRole topic }
           case { messages(first: 1) { edges { node { id body } } } }
         } }`,
-      },
-      {
-        next: (value) => {
-          if (value.data) events.push(value.data.caseEvents);
-        },
-        error: () => undefined,
-        complete: () => undefined,
-      },
+      'caseEvents',
+      events,
     );
-    await new Promise((r) => setTimeout(r, 500));
   });
   afterAll(async () => {
     await ws?.dispose();

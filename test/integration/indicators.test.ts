@@ -5,13 +5,13 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { mintToken, type Principal } from '../../shared/auth.js';
 import { caseEventStream, publishCaseEvents, type CaseEvent } from '../../shared/case-events/index.js';
-import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
+import { casesModels } from '../../subgraphs/cases/case/models.js';
 import { applyIndicators, indicatorModels, rebuildIndicators } from '../../subgraphs/cases/indicators/store.js';
 import { LeaseLostError } from '../../shared/leased-loop.js';
 import { eventFacts } from '../helpers/event-facts.js';
 import { indicatorsOf, seedIndicators } from '../../subgraphs/cases/indicators/background.js';
 import { seedCases } from '../../scripts/seed-data.js';
-import { factsOf } from '../../subgraphs/cases/statistics/facts.js';
+import { createCaseAsIngested } from '../helpers/cases.js';
 import { startTestSystem, testConfig, type TestSystem } from '../helpers/system.js';
 import { startWebhookDelivery } from '../helpers/webhooks.js';
 
@@ -106,8 +106,7 @@ describe('indicators through the gateway', () => {
 
   /** A case as the feed inserts it: stored, then its event published (as ingestion does). */
   async function newCase(i: number): Promise<string> {
-    const { Case } = casesModels(system.connections.cases);
-    const doc = await Case.create({
+    return createCaseAsIngested(system, {
       memberState: 'BE',
       caseReference: `IND-${i}`,
       returnType: 'VOLUNTARY',
@@ -119,18 +118,6 @@ describe('indicators through the gateway', () => {
       familySize: 1,
       departureDate: `${MONTH}-05`,
     });
-    const stored = (await Case.findById(doc._id).lean<CaseDoc>().exec())!;
-    await publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, [
-      {
-        type: 'case.created',
-        caseId: doc._id.toHexString(),
-        version: 0,
-        at: new Date().toISOString(),
-        before: null,
-        after: factsOf(stored),
-      },
-    ]);
-    return doc._id.toHexString();
   }
 
   beforeAll(async () => {

@@ -1,9 +1,9 @@
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
+import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../shared/auth.js';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { loadInstrument } from '../../subgraphs/cases/monitoring/instrument.js';
+import { collectSubscription } from '../helpers/subscriptions.js';
 import { startTestSystem, type TestSystem } from '../helpers/system.js';
 
 /**
@@ -98,24 +98,13 @@ describe('monitoring end to end: assessments and feedback → indicators → bre
       analyst: { subject: 'eu-analyst', role: 'EU_ANALYST' },
     };
     for (const [name, principal] of Object.entries(principals)) h[name] = await system.as(principal);
-    ws = createClient({
-      url: system.gatewayUrl.replace(/^http/, 'ws'),
-      webSocketImpl: WebSocket,
-      lazy: false,
-      retryAttempts: 0,
-      connectionParams: { authorization: h.analyst!.authorization },
-    });
-    ws.subscribe<{ indicatorBreached: (typeof breaches)[number] }>(
-      { query: BREACHED },
-      {
-        next: (value) => {
-          if (value.data) breaches.push(value.data.indicatorBreached);
-        },
-        error: () => undefined,
-        complete: () => undefined,
-      },
+    ws = await collectSubscription<(typeof breaches)[number]>(
+      system,
+      h.analyst!.authorization!,
+      BREACHED,
+      'indicatorBreached',
+      breaches,
     );
-    await new Promise((r) => setTimeout(r, 500));
   });
   afterAll(async () => {
     await ws?.dispose();

@@ -1,11 +1,11 @@
-import { createClient, type Client } from 'graphql-ws';
-import WebSocket from 'ws';
+import type { Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../shared/auth.js';
 import { caseEventStream, type CaseEvent } from '../../shared/case-events/index.js';
 import { casesModels, type CaseDoc } from '../../subgraphs/cases/case/models.js';
 import { loadInstrument } from '../../subgraphs/cases/monitoring/instrument.js';
 import { monitoringModels } from '../../subgraphs/cases/monitoring/models.js';
+import { collectSubscription } from '../helpers/subscriptions.js';
 import { startTestSystem, type GraphQLBody, type TestSystem } from '../helpers/system.js';
 
 /**
@@ -123,28 +123,15 @@ describe('monitoring records: assessments, feedback, complaints, visits', () => 
     };
     for (const [name, principal] of Object.entries(principals)) h[name] = await system.as(principal);
     h.anonymous = { authorization: '' };
-    ws = createClient({
-      url: system.gatewayUrl.replace(/^http/, 'ws'),
-      webSocketImpl: WebSocket,
-      lazy: false,
-      retryAttempts: 0,
-      connectionParams: { authorization: h.partner!.authorization },
-    });
-    ws.subscribe<{ caseEvents: EventSeen }>(
-      {
-        query: `subscription { caseEvents(filter: {
+    ws = await collectSubscription<EventSeen>(
+      system,
+      h.partner!.authorization!,
+      `subscription { caseEvents(filter: {
           types: [ASSESSMENT_RECORDED, FEEDBACK_RECORDED, COMPLAINT_RECORDED, COMPLAINT_UPDATED] }) {
           id type caseId } }`,
-      },
-      {
-        next: (value) => {
-          if (value.data) events.push(value.data.caseEvents);
-        },
-        error: () => undefined,
-        complete: () => undefined,
-      },
+      'caseEvents',
+      events,
     );
-    await new Promise((r) => setTimeout(r, 500));
   });
   afterAll(async () => {
     await ws?.dispose();

@@ -3,14 +3,13 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { Types } from 'mongoose';
 import type { Principal } from '../../shared/auth.js';
-import { publishCaseEvents } from '../../shared/case-events/index.js';
 import type { CaseStatus, Package } from '../../shared/domain.js';
-import { casesModels, upgradeKeyMoments, type CaseDoc } from '../../subgraphs/cases/case/models.js';
-import { factsOf } from '../../subgraphs/cases/statistics/facts.js';
+import { casesModels, upgradeKeyMoments } from '../../subgraphs/cases/case/models.js';
 import { LeaseLostError } from '../../shared/leased-loop.js';
 import { DEFAULT_WORKLIST_THRESHOLDS } from '../../subgraphs/cases/worklist/rules.js';
 import { applyWorklist, worklistModel } from '../../subgraphs/cases/worklist/store.js';
 import { eventFacts } from '../helpers/event-facts.js';
+import { createCaseAsIngested } from '../helpers/cases.js';
 import { startTestSystem, type GraphQLBody, type TestSystem } from '../helpers/system.js';
 
 interface Item {
@@ -65,8 +64,7 @@ describe('worklists through the gateway', () => {
     departureDate?: string;
     packages?: Package[];
   }): Promise<string> {
-    const { Case } = casesModels(system.connections.cases);
-    const doc = await Case.create({
+    return createCaseAsIngested(system, {
       memberState: over.memberState ?? 'BE',
       caseReference: `WL-${Math.random().toString(36).slice(2, 10)}`,
       returnType: 'VOLUNTARY',
@@ -78,18 +76,6 @@ describe('worklists through the gateway', () => {
       familySize: 1,
       departureDate: over.departureDate ?? '2024-03-01',
     });
-    const stored = (await Case.findById(doc._id).lean<CaseDoc>().exec())!;
-    await publishCaseEvents(system.redis, system.config.QUEUE_PREFIX, [
-      {
-        type: 'case.created',
-        caseId: doc._id.toHexString(),
-        version: 0,
-        at: new Date().toISOString(),
-        before: null,
-        after: factsOf(stored),
-      },
-    ]);
-    return doc._id.toHexString();
   }
 
   async function worklist(who: Who, kind: string, extra: Record<string, unknown> = {}) {
