@@ -85,25 +85,29 @@ export function parseDevTokenRequest(
   };
 }
 
-/** Why a request may not use the development sign-in (not from this machine, or sent by another site). */
-function refusal(req: IncomingMessage): string | undefined {
+/**
+ * Why a request may not use the development sign-in: not from this machine, or sent by a page of
+ * another site (the gateway's own page and the CORS_ORIGINS ones, such as `vite dev`, may).
+ */
+function refusal(req: IncomingMessage, origins: ReadonlySet<string>): string | undefined {
   if (!isLoopback(req.socket.remoteAddress)) return 'the development sign-in answers this machine only';
   // Through a proxy, the loopback address is the proxy's, not the browser's.
   if (req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined)
     return 'the development sign-in does not answer requests through a proxy';
   const origin = req.headers.origin;
-  if (origin !== undefined && (typeof origin !== 'string' || !sameOrigin(origin, req.headers.host)))
-    return 'the development sign-in answers the dashboard on this gateway only';
+  if (origin === undefined) return undefined;
+  if (typeof origin !== 'string' || !(origins.has(origin) || sameOrigin(origin, req.headers.host)))
+    return 'the development sign-in answers the dashboard on this gateway (or a CORS_ORIGINS page) only';
   return undefined;
 }
 
 /**
  * POST /dashboard/dev-token: a locally signed token for the principal the development role picker
  * chose (shared/auth.ts mintToken). Absent in production (404); from another machine, through a proxy
- * or from another site 403; a body that is not JSON or names a bad role or code 400 naming the field;
- * over 1 KiB 413.
+ * or from a page of another site (not the gateway's own nor in `origins`) 403; a body that is not JSON
+ * or names a bad role or code 400 naming the field; over 1 KiB 413.
  */
-export function devSignInHandler(config: DevSignInConfig): RequestHandler {
+export function devSignInHandler(config: DevSignInConfig, origins: ReadonlySet<string> = new Set()): RequestHandler {
   const enabled = devSignInEnabled(config);
   const ttl = Math.min(DEV_TOKEN_TTL_SECONDS, config.AUTH_MAX_TOKEN_LIFETIME_SECONDS);
   return async (req, res, url) => {
@@ -116,7 +120,7 @@ export function devSignInHandler(config: DevSignInConfig): RequestHandler {
       sendProblem(res, 405, 'METHOD_NOT_ALLOWED', `${DEV_TOKEN_PATH} answers POST only`, {}, { allow: 'POST' });
       return true;
     }
-    const refused = refusal(req);
+    const refused = refusal(req, origins);
     if (refused) {
       sendProblem(res, 403, 'FORBIDDEN', refused);
       return true;

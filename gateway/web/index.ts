@@ -16,9 +16,10 @@ export { publishedSdl, subscriptionsOverHttpRefused, withSubscriptionsInSchema }
 
 /** The browser routes, tried before /graphql (CORS headers, and a browser's GET /graphql sent to the IDE). */
 export function webHandlers(config: Config, rootDir: string): RequestHandler[] {
+  const origins = corsOrigins(config);
   return [
-    corsHandler(corsOrigins(config)),
-    devSignInHandler(config),
+    corsHandler(origins),
+    devSignInHandler(config, origins),
     runtimeConfigHandler(config),
     staticHandler({
       dir: resolve(rootDir, config.DASHBOARD_DIR),

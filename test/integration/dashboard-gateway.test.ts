@@ -143,6 +143,7 @@ describe('the gateway serves the dashboard, its sign-in and the IDE; browsers ca
       });
       expect(real.status).toBe(200);
       expect(real.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:5173');
+      expect(real.headers.get('vary')).toContain('Origin');
       expect(await real.json()).toEqual({ data: { __typename: 'Query' } });
     });
 
@@ -413,6 +414,9 @@ describe('the gateway serves the dashboard, its sign-in and the IDE; browsers ca
       expect(proxied.status).toBe(403);
       const own = await signIn(JSON.stringify({ role: 'ADMIN' }), { origin: base });
       expect(own.status).toBe(200);
+      // The page under `vite dev` (a CORS_ORIGINS origin) signs in too.
+      const viteDev = await signIn(JSON.stringify({ role: 'ADMIN' }), { origin: 'http://localhost:5173' });
+      expect(viteDev.status).toBe(200);
       const get = await raw(base, 'GET', '/dashboard/dev-token');
       expect([get.status, get.headers.allow]).toEqual([405, 'POST']);
     });
