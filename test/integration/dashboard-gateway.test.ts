@@ -158,6 +158,13 @@ describe('the gateway serves the dashboard, its sign-in and the IDE; browsers ca
         expect(JSON.parse(preflight.body)).toMatchObject({ code: 'FORBIDDEN', status: 403 });
         expect(preflight.headers['access-control-allow-origin']).toBeUndefined();
       }
+      // A hostile Origin of 8,000 characters: refused, and not echoed whole.
+      const huge = await raw(base, 'OPTIONS', '/graphql', {
+        origin: `https://${'a'.repeat(8_000)}.example`,
+        'access-control-request-method': 'POST',
+      });
+      expect(huge.status).toBe(403);
+      expect(huge.body.length).toBeLessThan(1_500);
       const real = await fetch(`${base}/graphql`, {
         method: 'POST',
         headers: { origin: 'https://evil.example', 'content-type': 'application/json' },
@@ -171,6 +178,7 @@ describe('the gateway serves the dashboard, its sign-in and the IDE; browsers ca
       expect(await openSocket(ws, 'https://evil.example')).toBe(403);
       expect(await openSocket(ws, 'null')).toBe(403);
       expect(await openSocket(ws, 'http://localhost:1')).toBe(403);
+      expect(await openSocket(ws, `http://${'a'.repeat(8_000)}`)).toBe(403);
       expect(await openSocket(ws)).toBe('open');
       expect(await openSocket(ws, base)).toBe('open');
       expect(await openSocket(ws, 'http://localhost:5173')).toBe('open');

@@ -1,10 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parse } from 'graphql';
+import { readFileSync } from 'node:fs';
+import { buildSchema, parse } from 'graphql';
+import { composeGraph, PUBLISHED_SCHEMA_FILE } from '../../gateway/compose.js';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config.js';
 import { corsOrigins, DEVELOPMENT_ORIGINS, sameOrigin, upgradeAllowed } from '../../gateway/web/cors.js';
 import { devSignInHandler, isLoopback, parseDevTokenRequest } from '../../gateway/web/dev-signin.js';
-import { onlyIntrospection } from '../../gateway/web/http-schema.js';
+import { onlyIntrospection, publishedSdl } from '../../gateway/web/http-schema.js';
 import { runtimeConfig } from '../../gateway/web/runtime-config.js';
 import { assetPathOf, cacheControlOf, MAX_ASSET_PATH, securityHeaders } from '../../gateway/web/static.js';
 
@@ -212,5 +214,19 @@ describe('introspection-only operations', () => {
     expect(onlyIntrospection(operationOf('query Q { __type(name: "Case") { name } __typename }'))).toBe(true);
     expect(onlyIntrospection(operationOf('{ __schema { types { name } } cases { totalCount } }'))).toBe(false);
     expect(onlyIntrospection(operationOf('{ ...F } fragment F on Query { __typename }'))).toBe(false);
+  });
+});
+
+describe('docs/schema.graphql', () => {
+  it('is the API the subgraphs compose to, with the subscriptions and no federation internals', () => {
+    const committed = readFileSync(PUBLISHED_SCHEMA_FILE, 'utf8');
+    expect(committed, 'stale: run npm run compose').toBe(publishedSdl(composeGraph().apiSchema));
+    const schema = buildSchema(committed);
+    expect(Object.keys(schema.getSubscriptionType()!.getFields())).toEqual([
+      'caseEvents',
+      'worklistChanged',
+      'indicatorBreached',
+    ]);
+    expect(committed).not.toMatch(/join__|link__|@link|_Entity|_Service|_entities/);
   });
 });
