@@ -103,7 +103,9 @@ export function staticHandler(options: StaticOptions): RequestHandler {
       res,
       503,
       'SERVICE_UNAVAILABLE',
-      `The dashboard is not built (no ${join(options.dir, 'index.html')}): run \`npm run dashboard:build\``,
+      // Where it looked, outside production only (no server paths to the public).
+      `The dashboard is not built${options.production ? '' : ` (no ${join(options.dir, 'index.html')})`}: ` +
+        'run `npm run dashboard:build`',
       {},
       headers,
     );

@@ -284,6 +284,7 @@ describe('the gateway serves the dashboard, its sign-in and the IDE; browsers ca
         const body = (await answer.json()) as { code: string; detail: string };
         expect(body.code).toBe('SERVICE_UNAVAILABLE');
         expect(body.detail).toContain('npm run dashboard:build');
+        expect(body.detail).toContain(join(build.root, 'no-such-dist'));
       }
     });
   });

@@ -8,7 +8,13 @@ import { corsOrigins, DEVELOPMENT_ORIGINS, sameOrigin, upgradeAllowed } from '..
 import { devSignInHandler, isLoopback, parseDevTokenRequest } from '../../gateway/web/dev-signin.js';
 import { onlyIntrospection, publishedSdl } from '../../gateway/web/http-schema.js';
 import { runtimeConfig } from '../../gateway/web/runtime-config.js';
-import { assetPathOf, cacheControlOf, MAX_ASSET_PATH, securityHeaders } from '../../gateway/web/static.js';
+import {
+  assetPathOf,
+  cacheControlOf,
+  MAX_ASSET_PATH,
+  securityHeaders,
+  staticHandler,
+} from '../../gateway/web/static.js';
 
 describe('CORS allow-list', () => {
   it('CORS_ORIGINS unset: the vite dev server outside production, nobody in production', () => {
@@ -228,5 +234,31 @@ describe('docs/schema.graphql', () => {
       'indicatorBreached',
     ]);
     expect(committed).not.toMatch(/join__|link__|@link|_Entity|_Service|_entities/);
+  });
+});
+
+describe('a missing build', () => {
+  it('says how to build it, and where it looked only outside production', async () => {
+    const detailOf = async (production: boolean) => {
+      const handler = staticHandler({ dir: '/nonexistent/avrr/dist', production });
+      let body = '';
+      let status = 0;
+      const req = { method: 'GET', url: '/dashboard/', headers: {} } as unknown as IncomingMessage;
+      const res = {
+        req,
+        writeHead: (code: number) => ((status = code), res),
+        end: (chunk?: string) => ((body = chunk ?? ''), res),
+      } as unknown as ServerResponse;
+      await handler(req, res, new URL('http://localhost/dashboard/'));
+      return { status, detail: (JSON.parse(body) as { detail: string }).detail };
+    };
+    expect(await detailOf(false)).toEqual({
+      status: 503,
+      detail: expect.stringContaining('/nonexistent/avrr/dist/index.html'),
+    });
+    const production = await detailOf(true);
+    expect(production.status).toBe(503);
+    expect(production.detail).toContain('npm run dashboard:build');
+    expect(production.detail).not.toContain('/nonexistent');
   });
 });
