@@ -1,4 +1,5 @@
 import { composeServices } from '@apollo/composition';
+import type { GraphQLSchema } from 'graphql';
 import { mergeSchemaSlices, readSchemaSlices } from '../shared/schema-slices.js';
 
 /** The four subgraphs, in the order the gateway lists them. */
@@ -6,6 +7,8 @@ export const SUBGRAPHS = ['cases', 'partners', 'coverage', 'finance'] as const;
 export type SubgraphId = (typeof SUBGRAPHS)[number];
 
 export const SUPERGRAPH_FILE = new URL('./supergraph.graphql', import.meta.url);
+/** The published API SDL (what clients see, `Subscription` included): written with the supergraph. */
+export const PUBLISHED_SCHEMA_FILE = new URL('../docs/schema.graphql', import.meta.url);
 
 /**
  * Hint codes we accept after review; every other hint fails composition, because hints
@@ -33,6 +36,14 @@ export function subgraphSdl(name: SubgraphId): string {
  * does not depend on hosts.
  */
 export function composeSupergraph(overrides: Partial<Record<SubgraphId, string>> = {}): string {
+  return composeGraph(overrides).supergraphSdl;
+}
+
+/** The supergraph (see composeSupergraph) and the API schema clients see (no federation internals). */
+export function composeGraph(overrides: Partial<Record<SubgraphId, string>> = {}): {
+  supergraphSdl: string;
+  apiSchema: GraphQLSchema;
+} {
   const result = composeServices(
     SUBGRAPHS.map((name) => ({
       name,
@@ -44,5 +55,8 @@ export function composeSupergraph(overrides: Partial<Record<SubgraphId, string>>
   const blocking = result.hints.filter((hint) => !ACCEPTED_HINT_CODES.has(hint.definition.code));
   if (blocking.length > 0)
     throw new CompositionFailedError(blocking.map((h) => `[hint ${h.definition.code}] ${h.message}`));
-  return `${result.supergraphSdl.trimEnd()}\n`;
+  return {
+    supergraphSdl: `${result.supergraphSdl.trimEnd()}\n`,
+    apiSchema: result.schema.toAPISchema().toGraphQLJSSchema(),
+  };
 }

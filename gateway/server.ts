@@ -47,6 +47,13 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
 import { createRedis, duplicateRedis } from '../shared/redis.js';
+import {
+  corsOrigins,
+  guardUpgrades,
+  subscriptionsOverHttpRefused,
+  webHandlers,
+  withSubscriptionsInSchema,
+} from './web/index.js';
 
 /**
  * The request id: the client's `x-request-id` when well-formed (letters, digits, `.`, `_`,
@@ -143,7 +150,8 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
   ]);
   const guarded = guards.apolloOptions();
   const server = new ApolloServer<GatewayContext>({
-    gateway,
+    // `Subscription` in the HTTP schema too, for introspection (gateway/web/http-schema.ts).
+    gateway: withSubscriptionsInSchema(gateway),
     includeStacktraceInErrorResponses: !production,
     introspection: !production,
     // No "Did you mean ...?" in validation errors in production (maskError strips the rest).
@@ -155,6 +163,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
     plugins: [
       operationMetricsPlugin<GatewayContext>(observed, (context) => context.principal !== null),
       ...guarded.plugins,
+      subscriptionsOverHttpRefused<GatewayContext>(),
       ...(production ? [ApolloServerPluginLandingPageDisabled()] : []),
     ],
     // With a safelist, a client may send just the hash of a listed operation; nothing new is registered.
@@ -233,6 +242,8 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
     logger,
     shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
     handlers: [
+      // CORS, the dashboard, its sign-in and the IDE (gateway/web): before /graphql.
+      ...webHandlers(config, ROOT_DIR),
       graphqlHandler({
         server,
         maxBodyBytes: config.MAX_BODY_BYTES,
@@ -288,5 +299,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
     personalFields: personalFieldsOf(options.supergraphSdl ?? readFileSync(SUPERGRAPH_FILE, 'utf8')),
     maxAliases: config.GRAPHQL_MAX_ALIASES,
   });
+  // No WebSocket from another site's page (gateway/web/cors.ts).
+  guardUpgrades(service.server, corsOrigins(config));
   return Object.assign(service, { metrics: metricsServer });
 }

@@ -42,6 +42,9 @@ try {
 process.stderr.write(
   `
 [start] AVRR graph ready. GraphQL: http://localhost:${config.GATEWAY_PORT}/graphql  (Ctrl-C stops everything)
+[start] dashboard: http://localhost:${config.GATEWAY_PORT}/dashboard/` +
+    (config.NODE_ENV === 'production' ? '' : `   GraphQL IDE: http://localhost:${config.GATEWAY_PORT}/ide`) +
+    `
 [start] try: TOKEN=$(npm run -s token -- --role MEMBER_STATE --member-state BE)
 [start]      curl -s http://localhost:${config.GATEWAY_PORT}/graphql -H "authorization: Bearer $TOKEN" ` +
     `-H 'content-type: application/json' \\

@@ -21,6 +21,40 @@ const url = (fallback: string, protocols: string[]) =>
       `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
     );
 
+/** Whether `value` (when set) is an http:// or https:// URL. */
+function isHttpUrl(value: string | undefined): boolean {
+  if (value === undefined) return true;
+  try {
+    return ['https:', 'http:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * CORS_ORIGINS: comma-separated origins, each exactly `scheme://host[:port]` (no path, no `*`: an explicit
+ * allow-list). Parsed by gateway/web/cors.ts.
+ */
+function originListIssues(value: string | undefined, ctx: z.RefinementCtx): void {
+  for (const entry of (value ?? '').split(',').map((part) => part.trim())) {
+    if (entry === '') continue;
+    let origin: string | undefined;
+    try {
+      const parsed = new URL(entry);
+      origin = ['http:', 'https:'].includes(parsed.protocol) ? parsed.origin : undefined;
+    } catch {
+      origin = undefined;
+    }
+    if (origin !== entry)
+      ctx.addIssue({
+        code: z.ZodIssueCode.custom,
+        message:
+          `"${entry.slice(0, 100)}" is not an origin: each entry must be scheme://host[:port] ` +
+          '(http or https, no path, no trailing slash, no *)',
+      });
+  }
+}
+
 const DEV_JWT_SECRET = 'development-only-jwt-secret-change-me-0000';
 const DEV_SIGNING_KEY = 'development-only-internal-signing-key-0000';
 const DEV_PSEUDONYM_KEY = 'development-only-pseudonym-key-change-me-00';
@@ -171,6 +205,16 @@ export const configShape = {
   // Small-cell suppression (README, "Programme statistics", "Indicators"): counts under it are withheld from
   // non-owners, in statistics, cross-tabs and indicator values.
   SUPPRESSION_THRESHOLD: z.coerce.number().int().min(0).max(1_000).default(5),
+  // The dashboard and browsers (README, "The dashboard"): allowed cross-origin callers, OpenID Connect sign-in,
+  // where the built page is. CORS_ORIGINS unset: the vite dev server's origins, none in production.
+  CORS_ORIGINS: z.string().max(4_000).optional().superRefine(originListIssues),
+  OIDC_ISSUER: z.string().optional().refine(isHttpUrl, 'must be the http(s):// URL of the OpenID Connect issuer'),
+  OIDC_CLIENT_ID: z.string().min(1).max(200).optional(),
+  OIDC_SCOPES: z
+    .string()
+    .regex(/^[\x21-\x7e]+( [\x21-\x7e]+)*$/, 'must be scopes separated by single spaces')
+    .default('openid profile'),
+  DASHBOARD_DIR: z.string().min(1).max(1_000).default('dashboard/dist'),
   // Development only (README, Trying webhooks on a laptop): http://localhost endpoints.
   WEBHOOK_LOCAL_RECEIVER: z
     .enum(['true', 'false'])
@@ -179,6 +223,12 @@ export const configShape = {
 };
 
 export const configSchema = z.object(configShape).superRefine((config, ctx) => {
+  if ((config.OIDC_ISSUER === undefined) !== (config.OIDC_CLIENT_ID === undefined))
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      path: [config.OIDC_ISSUER === undefined ? 'OIDC_ISSUER' : 'OIDC_CLIENT_ID'],
+      message: 'OIDC_ISSUER and OIDC_CLIENT_ID go together: set both for OpenID Connect sign-in, or neither',
+    });
   // The development defaults are public (they are in this file): never in production.
   if (config.NODE_ENV !== 'production') return;
   if (config.AUTH_JWT_SECRET === DEV_JWT_SECRET && !config.AUTH_JWKS_URL)

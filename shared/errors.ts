@@ -227,6 +227,12 @@ export const ERROR_DEFINITIONS = {
       'a subscription: this error; a new WebSocket: closed with `1013`), ' +
       'or a push names a profile before the gateway could read the profiles (503 with `Retry-After`)',
   },
+  METHOD_NOT_ALLOWED: {
+    client: true,
+    status: 405,
+    description:
+      "a method the route does not answer: the dashboard's files take GET and HEAD, its sign-in POST (405, `Allow`)",
+  },
   INTERNAL_SERVER_ERROR: {
     client: false,
     status: 500,
