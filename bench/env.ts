@@ -30,6 +30,10 @@ export function benchEnv(prefix: string, base: number, extra: Record<string, str
     // Metrics servers on free ports: a benchmark runs beside a development system.
     GATEWAY_METRICS_PORT: '0',
     WORKER_METRICS_PORT: '0',
+    CASES_METRICS_PORT: '0',
+    PARTNERS_METRICS_PORT: '0',
+    COVERAGE_METRICS_PORT: '0',
+    FINANCE_METRICS_PORT: '0',
     CASES_URL: `http://127.0.0.1:${base + 1}/graphql`,
     PARTNERS_URL: `http://127.0.0.1:${base + 2}/graphql`,
     COVERAGE_URL: `http://127.0.0.1:${base + 3}/graphql`,
