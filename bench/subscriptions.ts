@@ -19,7 +19,7 @@ import { createRedis } from '../shared/redis.js';
 import { seedCases } from '../scripts/seed-data.js';
 import { casesModels, type CaseDoc } from '../subgraphs/cases/case/models.js';
 import { factsOf } from '../subgraphs/cases/statistics/facts.js';
-import { BENCH_SUBGRAPHS, benchDatabases, benchEnv, processStarter } from './env.js';
+import { assertPortsFree, BENCH_SUBGRAPHS, benchDatabases, benchEnv, processStarter } from './env.js';
 
 const { values } = parseArgs({
   options: {
@@ -48,7 +48,8 @@ whole('interval-ms', INTERVAL_MS, 0, 60_000);
 whole('cases', CASES, 100, 1_000_000);
 whole('warmup-events', WARMUP_EVENTS, 0, 1_000);
 
-const base = 4900;
+// Its own block of ports (bench:ingest has 4900, bench:monitoring 4950).
+const base = 5150;
 // Each principal here stands for a whole class of clients (every ops dashboard, every partner
 // tool): its sockets and subscriptions are allowed past the per-principal defaults.
 const perPrincipal = String(Math.max(1, Math.ceil(SUBSCRIBERS / PRINCIPALS)));
@@ -74,6 +75,7 @@ if ((mark as { cases?: number } | null)?.cases !== CASES) {
 const sample = await models.Case.find({}).sort({ _id: 1 }).limit(50).lean<CaseDoc[]>().exec();
 await close();
 
+await assertPortsFree([base, base + 1, base + 2, base + 3, base + 4]);
 const start = processStarter(env);
 await Promise.all(BENCH_SUBGRAPHS.map((n, i) => start(`subgraphs/${n}/main.ts`, base + 1 + i)));
 const gateway = await start('gateway/main.ts', base);
