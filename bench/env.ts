@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { spawnEntry, waitForReady } from '../scripts/processes.js';
 import { mintToken, type Principal } from '../shared/auth.js';
 import { loadConfig, type Config } from '../shared/config.js';
@@ -30,6 +31,10 @@ export function benchEnv(prefix: string, base: number, extra: Record<string, str
     // Metrics servers on free ports: a benchmark runs beside a development system.
     GATEWAY_METRICS_PORT: '0',
     WORKER_METRICS_PORT: '0',
+    CASES_METRICS_PORT: '0',
+    PARTNERS_METRICS_PORT: '0',
+    COVERAGE_METRICS_PORT: '0',
+    FINANCE_METRICS_PORT: '0',
     CASES_URL: `http://127.0.0.1:${base + 1}/graphql`,
     PARTNERS_URL: `http://127.0.0.1:${base + 2}/graphql`,
     COVERAGE_URL: `http://127.0.0.1:${base + 3}/graphql`,
@@ -75,4 +80,22 @@ export function processStarter(env: Record<string, string>) {
     await waitForReady(`http://127.0.0.1:${port}${readinessPath}`, 60_000, () => child.exitCode === null, headers);
     return child;
   };
+}
+
+/**
+ * Throws, naming them, if any of `ports` is taken on 127.0.0.1: a readiness check on a taken
+ * port would be answered by another process (another bench), and the figures would be its.
+ */
+export async function assertPortsFree(ports: number[]): Promise<void> {
+  const taken: number[] = [];
+  for (const port of ports) {
+    const free = await new Promise<boolean>((resolve) => {
+      const probe = createServer();
+      probe.once('error', () => resolve(false));
+      probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(true)));
+    });
+    if (!free) taken.push(port);
+  }
+  if (taken.length > 0)
+    throw new Error(`ports ${taken.join(', ')} on 127.0.0.1 are in use (another bench running?); stop it first`);
 }

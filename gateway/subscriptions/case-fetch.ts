@@ -147,6 +147,22 @@ export interface FetchedCase {
 /** Fetches the event's case through the federated graph, as one subscriber. */
 export type CaseFetch = (message: CaseEventMessage, info: GraphQLResolveInfo) => Promise<FetchedCase>;
 
+/** What of a `case` field's resolve info its fetch needs (kept to prefetch the next events' cases). */
+type CaseSelectionInfo = Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments' | 'operation' | 'variableValues'>;
+
+/**
+ * One subscription's case fetch, and its prefetch: `prefetch(message)` starts fetching the
+ * case of an event as soon as the event is queued for the subscription, with each selection
+ * of `case` the subscription has already resolved, so the fetch does not wait until the
+ * subscriber has been sent every earlier event. Only selections without personal fields are
+ * prefetched (their answer is shared by the rights class and logs no read); one with personal
+ * fields is fetched when its event is executed, as the reader, as before.
+ */
+export type SubscriptionCaseFetch = CaseFetch & { prefetch: (message: CaseEventMessage) => void };
+
+/** Distinct `case` selections per subscription remembered for prefetching (aliases of `case` in one document). */
+const MAX_PREFETCH_SELECTIONS = 4;
+
 /** A formatted error of the per-event query, as it came back from the graph. */
 type FetchError = { message: string; path?: ReadonlyArray<string | number>; extensions?: Record<string, unknown> };
 
@@ -314,7 +330,9 @@ export interface CaseFetcherOptions {
  * (sizes rounded up to a power of two, so few query plans). Under load, batches grow
  * instead of queues.
  */
-export function caseFetcher(options: CaseFetcherOptions): (principal: Principal, connectionId: string) => CaseFetch {
+export function caseFetcher(
+  options: CaseFetcherOptions,
+): (principal: Principal, connectionId: string) => SubscriptionCaseFetch {
   const { apollo, logger } = options;
   // Keyed by the subscription document's own AST node: graphql-js makes a new fieldNodes
   // array for every execution, but the nodes are the subscriber's parsed document.
@@ -323,7 +341,14 @@ export function caseFetcher(options: CaseFetcherOptions): (principal: Principal,
   const recent = new Map<string, Promise<FetchedCase>>();
   // Per-event fetches in flight per principal at this instance.
   const fetchSlots = new FetchSlots(options.fetchesInFlight, options.maxWaitMs);
-  return (principal, connectionId) => async (message, info) => {
+  const load = async (
+    principal: Principal,
+    connectionId: string,
+    message: CaseEventMessage,
+    info: CaseSelectionInfo,
+  ): Promise<FetchedCase> => {
+    // No await before `recent` holds this event's fetch: every subscriber of the class that
+    // asks in the same tick (the hub's dispatch) finds it.
     let selection = queryCache.get(info.fieldNodes[0]!);
     if (!selection) {
       const single = caseQueryFor(info);
@@ -433,5 +458,24 @@ export function caseFetcher(options: CaseFetcherOptions): (principal: Principal,
       setTimeout(forget, 30_000).unref();
     }
     return pending;
+  };
+  return (principal, connectionId) => {
+    // The subscription's `case` selections without personal fields, by their AST node.
+    const prefetchable = new Map<FieldNode, CaseSelectionInfo>();
+    const fetch = (message: CaseEventMessage, info: GraphQLResolveInfo) => {
+      const pending = load(principal, connectionId, message, info);
+      const node = info.fieldNodes[0]!;
+      if (!prefetchable.has(node) && prefetchable.size < MAX_PREFETCH_SELECTIONS && !queryCache.get(node)?.personal) {
+        const { fieldNodes, fragments, operation, variableValues } = info;
+        prefetchable.set(node, { fieldNodes, fragments, operation, variableValues });
+      }
+      return pending;
+    };
+    const prefetch = (message: CaseEventMessage) => {
+      // The result waits in `recent` for this subscriber's own fetch (and its class's); a
+      // failure is not kept there, so the subscriber's fetch tries again and names it.
+      for (const info of prefetchable.values()) load(principal, connectionId, message, info).catch(() => undefined);
+    };
+    return Object.assign(fetch, { prefetch });
   };
 }

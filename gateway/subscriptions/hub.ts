@@ -151,13 +151,16 @@ export class CaseEventHub {
 
   /**
    * The events `principal` may see and `filter` selects: with `after`, those since it from
-   * the stream first, then live ones, in stream order, none twice.
+   * the stream first, then live ones, in stream order, none twice. `onQueued` hears of each
+   * live event as it is queued for the subscriber (before the subscriber takes it), so work
+   * for it can start at once (the case's prefetch).
    */
   async subscribe(
     principal: Principal,
     filter: CaseEventFilter | null,
     after: string | null,
     select?: (message: CaseEventMessage) => boolean,
+    onQueued?: (message: CaseEventMessage) => void,
   ): Promise<AsyncIterableIterator<CaseEventMessage>> {
     if (after !== null) {
       if (!STREAM_ID.test(after)) throw badUserInput('after must be an event id as received (`<ms>-<seq>`)', 'after');
@@ -184,7 +187,10 @@ export class CaseEventHub {
         if (queue.length >= maxQueue) {
           tooSlow = true;
           this.subscribers.delete(subscriber);
-        } else queue.push(message);
+        } else {
+          queue.push(message);
+          onQueued?.(message);
+        }
         wake?.();
       },
     };

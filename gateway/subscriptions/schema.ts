@@ -170,6 +170,8 @@ export interface SubscriptionContext {
   connectionId: string;
   /** Fetches the event's case through the federated graph, as the subscriber. */
   fetchCase: CaseFetch;
+  /** Starts fetching the case of an event queued for this subscription (see SubscriptionCaseFetch). */
+  prefetchCase?: (message: CaseEventMessage) => void;
   /**
    * Errors of the event being executed that belong in its payload's `errors` (one event at
    * a time per subscription).
@@ -207,7 +209,7 @@ export function subscriptionSchema(apiSchema: GraphQLSchema, hub: Pick<CaseEvent
   // Indicator breaches have no case: they have a subscription of their own (indicatorBreached).
   const ofCase = (message: CaseEventMessage) => message.type !== 'INDICATOR_BREACHED';
   caseEvents.subscribe = async (_source, args: Args, ctx: SubscriptionContext) =>
-    hub.subscribe(ctx.principal, args.filter ?? null, args.after ?? null, ofCase);
+    hub.subscribe(ctx.principal, args.filter ?? null, args.after ?? null, ofCase, ctx.prefetchCase);
   caseEvents.resolve = (message: CaseEventMessage) => message;
   const messageFields = fieldsOf(schema, 'CaseEventMessage');
   for (const name of ['id', 'type', 'at', 'caseId', 'transition', 'milestone', 'status'] as const) {
@@ -233,7 +235,8 @@ export function subscriptionSchema(apiSchema: GraphQLSchema, hub: Pick<CaseEvent
     if (!['MEMBER_STATE', 'PARTNER', 'SUPPORT_DESK', 'ADMIN'].includes(ctx.principal.role))
       throw forbidden(`${ctx.principal.role} has no worklist: Member States, partners and the support desk have one`);
     const principal = ctx.principal;
-    return hub.subscribe(principal, null, args.after ?? null, (message) => changesWorklistOf(principal, message));
+    const select = (message: CaseEventMessage) => changesWorklistOf(principal, message);
+    return hub.subscribe(principal, null, args.after ?? null, select, ctx.prefetchCase);
   };
   worklistChanged.resolve = (message: CaseEventMessage) => message;
   const changeFields = fieldsOf(schema, 'WorklistChange');

@@ -295,10 +295,12 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           void slots.release(subscriptionsKey(state.principal), `${state.id}:${id}`);
           return [badRequest('The connection closed')];
         }
+        const caseFetch = fetchCase(state.principal, state.id);
         const contextValue: SubscriptionContext = {
           principal: state.principal,
           connectionId: state.id,
-          fetchCase: fetchCase(state.principal, state.id),
+          fetchCase: caseFetch,
+          prefetchCase: caseFetch.prefetch,
           payloadErrors: [],
         };
         return {

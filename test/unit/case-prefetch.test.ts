@@ -1,0 +1,180 @@
+import type { ApolloServer } from '@apollo/server';
+import {
+  buildSchema,
+  Kind,
+  parse,
+  type FieldNode,
+  type GraphQLResolveInfo,
+  type OperationDefinitionNode,
+} from 'graphql';
+import { describe, expect, it } from 'vitest';
+import type { GatewayContext } from '../../gateway/datasource.js';
+import { caseFetcher } from '../../gateway/subscriptions/case-fetch.js';
+import type { Principal } from '../../shared/auth.js';
+import type { CaseEventMessage } from '../../shared/case-events/index.js';
+import { createLogger } from '../../shared/logger.js';
+
+/**
+ * Issue #18: the case of an event is fetched as soon as the event is queued for a
+ * subscription (prefetch), not when the subscriber has been sent every earlier event; the
+ * rights class still shares one fetch, personal selections are still fetched (and logged)
+ * per reader at delivery, and no answer crosses rights.
+ */
+const schema = buildSchema(`
+  type Query { case(id: ID!): Case }
+  type Case { id: ID! caseReference: String closingReason: String partner: Partner }
+  type Partner { name: String }
+`);
+const personalFields = new Set(['Case.closingReason']);
+
+interface Call {
+  principal: Principal;
+  ids: string[];
+  query: string;
+}
+
+/** An Apollo stand-in: answers each aliased case with its id and who asked, after `delayMs`; records every call. */
+function fakeApollo(delayMs = 20, fail = () => false) {
+  const calls: Call[] = [];
+  const apollo = {
+    executeOperation: async (
+      request: { query: string; variables: Record<string, unknown> },
+      { contextValue }: { contextValue: GatewayContext },
+    ) => {
+      const ids = Object.keys(request.variables)
+        .filter((k) => k.startsWith('__case'))
+        .sort((a, b) => Number(a.slice(6)) - Number(b.slice(6)))
+        .map((k) => String(request.variables[k]));
+      calls.push({ principal: contextValue.principal!, ids, query: request.query });
+      await new Promise((r) => setTimeout(r, delayMs));
+      if (fail()) return { body: { kind: 'single', singleResult: { data: null, errors: [{ message: 'down' }] } } };
+      const asked = contextValue.principal!.subject;
+      const data =
+        ids.length === 1
+          ? { case: { id: ids[0], caseReference: `ref-${ids[0]}-for-${asked}` } }
+          : Object.fromEntries(ids.map((id, i) => [`c${i}`, { id, caseReference: `ref-${id}-for-${asked}` }]));
+      return { body: { kind: 'single', singleResult: { data } } };
+    },
+  };
+  return { apollo: apollo as unknown as ApolloServer<GatewayContext>, calls };
+}
+
+function infoFor(subscription: string): GraphQLResolveInfo {
+  const document = parse(subscription);
+  const operation = document.definitions[0] as OperationDefinitionNode;
+  const events = operation.selectionSet.selections[0] as FieldNode;
+  const caseField = events.selectionSet!.selections.find(
+    (s): s is FieldNode => s.kind === Kind.FIELD && s.name.value === 'case',
+  )!;
+  return { fieldNodes: [caseField], fragments: {}, operation, variableValues: {} } as unknown as GraphQLResolveInfo;
+}
+
+const message = (n: number): CaseEventMessage =>
+  ({ id: `${1000 + n}-0`, caseId: `case${n}`, type: 'CASE_UPDATED' }) as unknown as CaseEventMessage;
+
+const fetcherWith = (apollo: ApolloServer<GatewayContext>) =>
+  caseFetcher({
+    apollo,
+    apiSchema: schema,
+    personalFields,
+    maxAliases: 100,
+    fetchesInFlight: 4,
+    maxWaitMs: 5_000,
+    logger: createLogger('test', { LOG_LEVEL: 'silent' }),
+  });
+
+const ANALYST_A: Principal = { subject: 'analyst-a', role: 'EU_ANALYST' };
+const ANALYST_B: Principal = { subject: 'analyst-b', role: 'EU_ANALYST' };
+const PARTNER: Principal = { subject: 'partner-tool', role: 'PARTNER', partnerId: 'weldo' };
+const SHARED = 'subscription { caseEvents { id case { caseReference partner { name } } } }';
+const PERSONAL = 'subscription { caseEvents { id case { caseReference closingReason } } }';
+
+describe('prefetching the case of a queued event', () => {
+  it('starts the fetch when the event is queued; the delivery then takes that fetch, not another', async () => {
+    const { apollo, calls } = fakeApollo();
+    const fetch = fetcherWith(apollo)(ANALYST_A, 'conn-1');
+    const info = infoFor(SHARED);
+    await fetch(message(1), info); // the first event teaches the fetcher the selection
+    expect(calls).toHaveLength(1);
+    fetch.prefetch(message(2));
+    expect(calls).toHaveLength(1); // the batch waits one tick for the rest of the class
+    await new Promise((r) => setImmediate(r));
+    expect(calls.map((c) => c.ids)).toEqual([['case1'], ['case2']]);
+    const delivered = await fetch(message(2), info);
+    expect(delivered.value).toEqual({ id: 'case2', caseReference: 'ref-case2-for-analyst-a' });
+    expect(calls).toHaveLength(2);
+  });
+
+  it('events queued while a fetch is in flight go out in one aliased query, each to its subscriber', async () => {
+    const { apollo, calls } = fakeApollo(50);
+    const fetcher = fetcherWith(apollo);
+    const a = fetcher(ANALYST_A, 'conn-a');
+    const b = fetcher(ANALYST_B, 'conn-b');
+    const info = infoFor(SHARED);
+    await Promise.all([a(message(1), info), b(message(1), infoFor(SHARED))]);
+    expect(calls).toHaveLength(1); // same rights, same selection: one fetch
+    for (const n of [2, 3, 4]) {
+      a.prefetch(message(n));
+      b.prefetch(message(n));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const values = await Promise.all([2, 3, 4].map((n) => b(message(n), info)));
+    expect(values.map((v) => (v.value as { id: string }).id)).toEqual(['case2', 'case3', 'case4']);
+    // case2 alone (nothing in flight), then case3 and case4 in one query while case2 was in flight.
+    expect(calls.slice(1).map((c) => c.ids)).toEqual([['case2'], ['case3', 'case4']]);
+    expect(calls[2]!.query).toContain('c1: case(id: $__case1)');
+  });
+
+  it('never serves one rights class with the fetch of another', async () => {
+    const { apollo, calls } = fakeApollo();
+    const fetcher = fetcherWith(apollo);
+    const analyst = fetcher(ANALYST_A, 'conn-a');
+    const partner = fetcher(PARTNER, 'conn-p');
+    await analyst(message(1), infoFor(SHARED));
+    await partner(message(1), infoFor(SHARED));
+    analyst.prefetch(message(2));
+    await new Promise((r) => setImmediate(r));
+    const got = await partner(message(2), infoFor(SHARED));
+    expect(got.value).toEqual({ id: 'case2', caseReference: 'ref-case2-for-partner-tool' });
+    const forCase2 = calls.filter((c) => c.ids.includes('case2'));
+    expect(forCase2.map((c) => c.principal.subject).sort()).toEqual(['analyst-a', 'partner-tool']);
+  });
+
+  it('personal fields are not prefetched: each reader fetches (and is logged) when delivered', async () => {
+    const { apollo, calls } = fakeApollo();
+    const fetch = fetcherWith(apollo)(ANALYST_A, 'conn-1');
+    const info = infoFor(PERSONAL);
+    await fetch(message(1), info);
+    fetch.prefetch(message(2));
+    await new Promise((r) => setTimeout(r, 30));
+    expect(calls).toHaveLength(1);
+    await fetch(message(2), info);
+    expect(calls.map((c) => c.ids)).toEqual([['case1'], ['case2']]);
+    expect(calls.every((c) => c.principal.subject === 'analyst-a')).toBe(true);
+  });
+
+  it('before any event was delivered there is nothing to prefetch with; a prefetch never throws', async () => {
+    const { apollo, calls } = fakeApollo();
+    const fetch = fetcherWith(apollo)(ANALYST_A, 'conn-1');
+    expect(() => fetch.prefetch(message(1))).not.toThrow();
+    expect(() => fetch.prefetch({} as CaseEventMessage)).not.toThrow();
+    await new Promise((r) => setTimeout(r, 30));
+    expect(calls).toHaveLength(0);
+  });
+
+  it('a prefetch that failed is not kept: the delivery fetches again and gets the case', async () => {
+    let failing = false;
+    const { apollo, calls } = fakeApollo(10, () => failing);
+    const fetch = fetcherWith(apollo)(ANALYST_A, 'conn-1');
+    const info = infoFor(SHARED);
+    await fetch(message(1), info);
+    failing = true;
+    fetch.prefetch(message(2));
+    await new Promise((r) => setTimeout(r, 40));
+    failing = false;
+    const delivered = await fetch(message(2), info);
+    expect(delivered.failed).toBe(false);
+    expect(delivered.value).toEqual({ id: 'case2', caseReference: 'ref-case2-for-analyst-a' });
+    expect(calls.filter((c) => c.ids.includes('case2'))).toHaveLength(2);
+  });
+});
