@@ -47,6 +47,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT_DIR = fileURLToPath(new URL('..', import.meta.url));
 import { createRedis, duplicateRedis } from '../shared/redis.js';
+import { GatewayCache, gatewayCacheMetrics } from './cache/index.js';
 
 /**
  * The request id: the client's `x-request-id` when well-formed (letters, digits, `.`, `_`,
@@ -98,7 +99,10 @@ export interface GatewayOptions {
 
 /** Builds the Apollo Gateway over the static supergraph, routing to configured URLs. */
 export function createGateway(
-  options: Pick<GatewayOptions, 'config' | 'logger' | 'subgraphUrls' | 'supergraphSdl'> & { metrics?: GatewayMetrics },
+  options: Pick<GatewayOptions, 'config' | 'logger' | 'subgraphUrls' | 'supergraphSdl'> & {
+    metrics?: GatewayMetrics;
+    cache?: GatewayCache;
+  },
 ): ApolloGateway {
   const supergraphSdl = options.supergraphSdl ?? readFileSync(SUPERGRAPH_FILE, 'utf8');
   return new ApolloGateway({
@@ -114,6 +118,7 @@ export function createGateway(
         {
           production: options.config.NODE_ENV === 'production',
           logger: options.logger,
+          cache: options.cache,
         },
       );
       return options.metrics ? timedDataSource(name, source, options.metrics) : source;
@@ -129,7 +134,16 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
   const production = config.NODE_ENV === 'production';
   const metrics = createMetrics('gateway');
   const observed = gatewayMetrics(metrics.registry);
-  const gateway = createGateway({ ...options, metrics: observed });
+  // In-flight merging and the shared cache of subgraph calls (gateway/cache/), on a connection of its own.
+  const cacheRedis = createRedis(config, 'gateway-cache', logger);
+  const cache = new GatewayCache({
+    config,
+    supergraphSdl: options.supergraphSdl ?? readFileSync(SUPERGRAPH_FILE, 'utf8'),
+    redis: cacheRedis,
+    metrics: gatewayCacheMetrics(metrics.registry),
+    logger,
+  });
+  const gateway = createGateway({ ...options, metrics: observed, cache });
   const redis = createRedis(config, 'gateway', logger);
   const safelist = config.GRAPHQL_SAFELIST_FILE
     ? loadSafelist(resolve(ROOT_DIR, config.GRAPHQL_SAFELIST_FILE))
@@ -272,6 +286,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
       await queue.close();
       await webhookQueue.close();
       redis.disconnect();
+      cacheRedis.disconnect();
       await options.onShutdown?.();
     },
   });
