@@ -12,6 +12,12 @@ export type CacheTag =
   /** A read model kept by a projector: bumped after each batch it applies (its name). */
   | `proj:${string}`;
 
+/**
+ * Carried by every cache entry: bumped when a read model or reference data is written outside
+ * the graph and its projectors (a seed, a checkpoint reset, a statistics rebuild).
+ */
+export const ALL_TAG: CacheTag = 'ref:all';
+
 /** The Redis key of a tag's generation counter. */
 export function cacheTagKey(prefix: string, tag: CacheTag): string {
   return `${prefix}:gwcache:gen:${tag}`;

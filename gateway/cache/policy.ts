@@ -9,7 +9,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import type { Principal } from '../../shared/auth.js';
-import { projectorTag, type CacheTag } from '../../shared/cache-tags.js';
+import { ALL_TAG, projectorTag, type CacheTag } from '../../shared/cache-tags.js';
 
 /**
  * What may be cached, decided per subgraph fetch from the query plan's fetch document: a
@@ -186,7 +186,9 @@ export function analyseFetch(subgraph: string, query: string, personalNames: Rea
     if (!rootTags) return { kind: 'query', tags: null, personal };
     for (const tag of rootTags) tags.add(tag);
   }
-  return { kind: 'query', tags: tags.size > 0 ? [...tags].sort() : null, personal };
+  if (tags.size === 0) return { kind: 'query', tags: null, personal };
+  tags.add(ALL_TAG);
+  return { kind: 'query', tags: [...tags].sort(), personal };
 }
 
 /** The rights class: what the subgraphs' access rules read of a principal (never the subject). */

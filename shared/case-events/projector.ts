@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { connectDatabase, type SubgraphName } from '../mongo.js';
 import { createRedis } from '../redis.js';
-import { bumpCacheTags, projectorTag } from '../cache-tags.js';
+import { ALL_TAG, bumpCacheTags, projectorTag } from '../cache-tags.js';
 import { CaseEventReader, projectionCheckpoint, redisEventSource, streamTail, type CaseEventBatch } from './reader.js';
 
 /** Where a read model keeps the id of the last event it applied, next to the read model itself. */
@@ -111,6 +111,8 @@ export async function resetProjectionCheckpoint(
 ): Promise<void> {
   const last = await streamTail(redis, prefix);
   await projection.updateOne({ _id: projectionId }, { $set: { lastEventId: last } }, { upsert: true }).exec();
+  // The read model was written outside its projector: no cached answer of the gateway stays current.
+  await bumpCacheTags(redis, prefix, [ALL_TAG]);
 }
 
 /** A projector running on connections of its own (a blocking read holds its Redis connection). */

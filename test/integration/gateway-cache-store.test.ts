@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
 import { GatewayCache, gatewayCacheMetrics, MAX_CACHED_VARIABLES_CHARS } from '../../gateway/cache/index.js';
 import { SUPERGRAPH_FILE } from '../../gateway/compose.js';
-import { bumpCacheTags } from '../../shared/cache-tags.js';
+import { ALL_TAG, bumpCacheTags } from '../../shared/cache-tags.js';
 import type { Principal } from '../../shared/auth.js';
 import { createRedis } from '../../shared/redis.js';
 import { testConfig } from '../helpers/system.js';
@@ -149,6 +149,21 @@ describe('the shared cache in Redis', () => {
     expect(calls()).toBe(4);
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(await metric(registry, 'avrr_gateway_cache_lookups_total', { result: 'error' })).toBe(3);
+  });
+
+  it('a checkpoint reset or rebuild (ref:all) makes every cached answer stale', async () => {
+    const { cache, config, calls, answer } = setup();
+    await cache.fetch('partners', { query: '{partners{id}}' }, { principal: be }, answer({ partners: [1] }));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await bumpCacheTags(redis, config.QUEUE_PREFIX, [ALL_TAG]);
+    const after = await cache.fetch(
+      'partners',
+      { query: '{partners{id}}' },
+      { principal: be },
+      answer({ partners: [2] }),
+    );
+    expect(after.data).toEqual({ partners: [2] });
+    expect(calls()).toBe(2);
   });
 
   it('with GATEWAY_CACHE=false nothing is read or written', async () => {

@@ -32,17 +32,19 @@ describe('which subgraph fetches are cached', () => {
   it('caches reference data and aggregates, with the tags that invalidate them', () => {
     expect(analyse('partners', '{partners{id name capacity}}')).toEqual({
       kind: 'query',
-      tags: ['ref:partners'],
+      tags: ['ref:all', 'ref:partners'],
       personal: false,
     });
-    expect(analyse('coverage', ENTITIES('...on CountryOfOrigin{name}')).tags).toEqual(['ref:coverage']);
+    expect(analyse('coverage', ENTITIES('...on CountryOfOrigin{name}')).tags).toEqual(['ref:all', 'ref:coverage']);
     expect(analyse('finance', ENTITIES('...on Case{entitlement{totalCents}}')).tags).toEqual([
       'proj:finance-projector',
+      'ref:all',
       'ref:finance',
     ]);
-    expect(analyse('cases', '{statistics{totalCases}}').tags).toEqual(['proj:statistics-projector']);
+    expect(analyse('cases', '{statistics{totalCases}}').tags).toEqual(['proj:statistics-projector', 'ref:all']);
     expect(analyse('cases', 'query Q($f:StatisticsFilter){__typename statistics(filter:$f){scope}}').tags).toEqual([
       'proj:statistics-projector',
+      'ref:all',
     ]);
   });
 
@@ -61,7 +63,7 @@ describe('which subgraph fetches are cached', () => {
 
   it('follows named fragments and refuses a spread of an unknown fragment', () => {
     const named = `${ENTITIES('...P')} fragment P on Partner{name}`;
-    expect(analyse('partners', named).tags).toEqual(['ref:partners']);
+    expect(analyse('partners', named).tags).toEqual(['ref:all', 'ref:partners']);
     expect(analyse('partners', ENTITIES('...Missing')).tags).toBeNull();
   });
 
