@@ -188,7 +188,9 @@ export class GatewayCache {
       const found = await store.lookup(key, analysis.tags);
       if (found.hit) {
         this.options.metrics?.lookups.inc({ subgraph, result: 'hit' });
-        return JSON.parse(found.body) as Response;
+        const cached = JSON.parse(found.body) as Response;
+        this.serialized.set(cached, found.body); // merged waiters copy from the stored text
+        return cached;
       }
       generations = found.generations;
       this.options.metrics?.lookups.inc({ subgraph, result: 'miss' });
