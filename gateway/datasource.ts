@@ -7,6 +7,7 @@ import { PRINCIPAL_HEADER, signPrincipal, type Principal } from '../shared/auth.
 import { internalError, rebuiltError, subgraphError, subgraphUnavailable } from '../shared/errors.js';
 import type { RequestIdSource } from '../shared/http.js';
 import type { Logger } from '../shared/logger.js';
+import type { GatewayCache } from './cache/index.js';
 
 export interface GatewayContext {
   principal: Principal | null;
@@ -85,7 +86,7 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
     url: string,
     private readonly timeoutMs: number,
     private readonly signingKey: string,
-    private readonly options: { production?: boolean; logger?: Pick<Logger, 'warn'> } = {},
+    private readonly options: { production?: boolean; logger?: Pick<Logger, 'warn'>; cache?: GatewayCache } = {},
   ) {
     super({ url, fetcher: fetcherWithTimeout(timeoutMs) });
   }
@@ -107,8 +108,23 @@ export class SubgraphDataSource extends RemoteGraphQLDataSource<GatewayContext> 
 
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {
     try {
-      const signal = options.context.signal;
-      return await (signal ? callerSignal.run(signal, () => super.process(options)) : super.process(options));
+      const call = (signal: AbortSignal | undefined) =>
+        signal ? callerSignal.run(signal, () => super.process(options)) : super.process(options);
+      const cache = this.options.cache;
+      const query = options.request.query;
+      // Identical calls in flight are merged, cacheable ones answered from the shared cache (gateway/cache/).
+      if (!cache || query === undefined) return await call(options.context.signal);
+      return await cache.fetch(
+        this.serviceName,
+        { query, variables: options.request.variables },
+        {
+          principal: options.context.principal ?? null,
+          requestId: options.context.requestId,
+          requestIdSource: options.context.requestIdSource,
+          signal: options.context.signal,
+        },
+        call,
+      );
     } catch (error) {
       // Duck-typed: @apollo/gateway (CommonJS) and we (ESM) load different GraphQLError classes.
       const response = (error as { extensions?: { response?: { status?: number; body?: unknown } } } | null)?.extensions

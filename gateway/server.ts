@@ -54,6 +54,7 @@ import {
   webHandlers,
   withSubscriptionsInSchema,
 } from './web/index.js';
+import { GatewayCache, gatewayCacheMetrics } from './cache/index.js';
 
 /**
  * The request id: the client's `x-request-id` when well-formed (letters, digits, `.`, `_`,
@@ -105,7 +106,10 @@ export interface GatewayOptions {
 
 /** Builds the Apollo Gateway over the static supergraph, routing to configured URLs. */
 export function createGateway(
-  options: Pick<GatewayOptions, 'config' | 'logger' | 'subgraphUrls' | 'supergraphSdl'> & { metrics?: GatewayMetrics },
+  options: Pick<GatewayOptions, 'config' | 'logger' | 'subgraphUrls' | 'supergraphSdl'> & {
+    metrics?: GatewayMetrics;
+    cache?: GatewayCache;
+  },
 ): ApolloGateway {
   const supergraphSdl = options.supergraphSdl ?? readFileSync(SUPERGRAPH_FILE, 'utf8');
   return new ApolloGateway({
@@ -121,6 +125,7 @@ export function createGateway(
         {
           production: options.config.NODE_ENV === 'production',
           logger: options.logger,
+          cache: options.cache,
         },
       );
       return options.metrics ? timedDataSource(name, source, options.metrics) : source;
@@ -136,7 +141,16 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
   const production = config.NODE_ENV === 'production';
   const metrics = createMetrics('gateway');
   const observed = gatewayMetrics(metrics.registry);
-  const gateway = createGateway({ ...options, metrics: observed });
+  // In-flight merging and the shared cache of subgraph calls (gateway/cache/), on a connection of its own.
+  const cacheRedis = createRedis(config, 'gateway-cache', logger);
+  const cache = new GatewayCache({
+    config,
+    supergraphSdl: options.supergraphSdl ?? readFileSync(SUPERGRAPH_FILE, 'utf8'),
+    redis: cacheRedis,
+    metrics: gatewayCacheMetrics(metrics.registry),
+    logger,
+  });
+  const gateway = createGateway({ ...options, metrics: observed, cache });
   const redis = createRedis(config, 'gateway', logger);
   const safelist = config.GRAPHQL_SAFELIST_FILE
     ? loadSafelist(resolve(ROOT_DIR, config.GRAPHQL_SAFELIST_FILE))
@@ -283,6 +297,7 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
       await queue.close();
       await webhookQueue.close();
       redis.disconnect();
+      cacheRedis.disconnect();
       await options.onShutdown?.();
     },
   });

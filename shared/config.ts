@@ -178,6 +178,24 @@ export const configShape = {
     .min(0.01)
     .max(24 * 90)
     .default(168),
+  // Gateway cache (README, "The gateway's cache"): in-flight merging and the shared Redis cache, and their bounds.
+  GATEWAY_DEDUP: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  GATEWAY_CACHE: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  GATEWAY_CACHE_TTL_SECONDS: z.coerce.number().int().min(1).max(86_400).default(300),
+  GATEWAY_CACHE_MAX_ENTRY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1_024)
+    .max(64 * 1024 * 1024)
+    .default(1_048_576),
+  GATEWAY_CACHE_MAX_KEYS: z.coerce.number().int().min(1).max(10_000_000).default(20_000),
+  GATEWAY_CACHE_TIMEOUT_MS: z.coerce.number().int().min(1).max(5_000).default(100),
   SUBSCRIPTION_MAX_QUEUE: z.coerce.number().int().min(10).max(1_000_000).default(10_000),
   WS_MAX_CONNECTIONS_PER_PRINCIPAL: z.coerce.number().int().min(1).max(10_000).default(10),
   WS_MAX_SUBSCRIPTIONS_PER_PRINCIPAL: z.coerce.number().int().min(1).max(100_000).default(100),

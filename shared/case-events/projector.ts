@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { connectDatabase, type SubgraphName } from '../mongo.js';
 import { createRedis } from '../redis.js';
+import { ALL_TAG, bumpCacheTags, projectorTag } from '../cache-tags.js';
 import { CaseEventReader, projectionCheckpoint, redisEventSource, streamTail, type CaseEventBatch } from './reader.js';
 
 /** Where a read model keeps the id of the last event it applied, next to the read model itself. */
@@ -47,9 +48,21 @@ export class ReadModelProjector {
     options: ReadModelProjectorOptions = {},
   ) {
     this.checkpointStore = projectionCheckpoint(spec.projection, spec.projectionId);
+    // The gateway's cached answers from this read model (gateway/cache/): invalidated after each
+    // batch is applied (also a failed one: it may have written part), never before.
+    const tag = projectorTag(spec.name);
+    const apply = async (batch: CaseEventBatch, fence?: number) => {
+      try {
+        return await spec.apply(batch, fence);
+      } finally {
+        await bumpCacheTags(redis, prefix, [tag], (error) =>
+          logger.warn({ projector: spec.name, err: String(error) }, 'cache invalidation failed'),
+        );
+      }
+    };
     this.reader = new CaseEventReader(
       redisEventSource(redis, prefix),
-      spec.apply,
+      apply,
       {
         name: spec.name,
         checkpoint: this.checkpointStore,
@@ -98,6 +111,8 @@ export async function resetProjectionCheckpoint(
 ): Promise<void> {
   const last = await streamTail(redis, prefix);
   await projection.updateOne({ _id: projectionId }, { $set: { lastEventId: last } }, { upsert: true }).exec();
+  // The read model was written outside its projector: no cached answer of the gateway stays current.
+  await bumpCacheTags(redis, prefix, [ALL_TAG]);
 }
 
 /** A projector running on connections of its own (a blocking read holds its Redis connection). */

@@ -30,7 +30,11 @@ describe('a subgraph that is down or hangs', () => {
   const hangingCalls: Array<{ at: number; closedAt?: number }> = [];
   beforeAll(async () => {
     // A short deadline, so the hanging subgraph is given up on quickly.
-    system = await startTestSystem({ cases: 10, config: testConfig({ SUBGRAPH_TIMEOUT_MS: '1500' }) });
+    // Without the shared cache: these tests are about failing calls, which a cached answer would spare.
+    system = await startTestSystem({
+      cases: 10,
+      config: testConfig({ SUBGRAPH_TIMEOUT_MS: '1500', GATEWAY_CACHE: 'false' }),
+    });
     // A "subgraph" that accepts connections and never answers.
     hanging = createServer((req) => {
       const call: { at: number; closedAt?: number } = { at: Date.now() };

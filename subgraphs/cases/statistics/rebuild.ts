@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { streamTail } from '../../../shared/case-events/index.js';
+import { ALL_TAG, bumpCacheTags } from '../../../shared/cache-tags.js';
 import type { CaseDoc, CasesModels } from '../case/models.js';
 import { addInto, contribution, factsOf, scopesOf } from './facts.js';
 import { PROJECTION_ID } from './projector.js';
@@ -36,6 +37,7 @@ export async function rebuildStatistics(
   for (let i = 0; i < rows.length; i += 200)
     await models.Statistics.collection.insertMany(rows.slice(i, i + 200) as never[]);
   await models.Projection.updateOne({ _id: PROJECTION_ID }, { $set: { lastEventId: last } }, { upsert: true }).exec();
+  await bumpCacheTags(redis, prefix, [ALL_TAG]); // the gateway's cached statistics are stale now
   return { cases, scopes: rows.length };
 }
 

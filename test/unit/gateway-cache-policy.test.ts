@@ -1,0 +1,138 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  analyseFetch,
+  cacheKey,
+  inflightKey,
+  personalFieldNamesBySubgraph,
+  rightsClass,
+  type KeyInput,
+} from '../../gateway/cache/policy.js';
+import { SUPERGRAPH_FILE } from '../../gateway/compose.js';
+import type { Principal } from '../../shared/auth.js';
+
+const personal = personalFieldNamesBySubgraph(readFileSync(SUPERGRAPH_FILE, 'utf8'));
+const analyse = (subgraph: string, query: string) => analyseFetch(subgraph, query, personal.get(subgraph) ?? new Set());
+const ENTITIES = (body: string) =>
+  `query($representations:[_Any!]!){_entities(representations:$representations){${body}}}`;
+
+const be: Principal = { subject: 'be-1', role: 'MEMBER_STATE', memberState: 'BE' };
+const de: Principal = { subject: 'de-1', role: 'MEMBER_STATE', memberState: 'DE' };
+
+describe('personal fields per subgraph, from the supergraph', () => {
+  it('marks the cases subgraph personal fields and none of the partners subgraph', () => {
+    expect(personal.get('cases')?.has('mainApplicant')).toBe(true);
+    expect(personal.get('cases')?.has('dateOfBirth')).toBe(true);
+    // Person.name is personal in cases; Partner.name in partners is not.
+    expect(personal.get('partners')?.has('name') ?? false).toBe(false);
+  });
+});
+
+describe('which subgraph fetches are cached', () => {
+  it('caches reference data and aggregates, with the tags that invalidate them', () => {
+    expect(analyse('partners', '{partners{id name capacity}}')).toEqual({
+      kind: 'query',
+      tags: ['ref:all', 'ref:partners'],
+      personal: false,
+    });
+    expect(analyse('coverage', ENTITIES('...on CountryOfOrigin{name}')).tags).toEqual(['ref:all', 'ref:coverage']);
+    expect(analyse('finance', ENTITIES('...on Case{entitlement{totalCents}}')).tags).toEqual([
+      'proj:finance-projector',
+      'ref:all',
+      'ref:finance',
+    ]);
+    expect(analyse('cases', '{statistics{totalCases}}').tags).toEqual(['proj:statistics-projector', 'ref:all']);
+    expect(analyse('cases', 'query Q($f:StatisticsFilter){__typename statistics(filter:$f){scope}}').tags).toEqual([
+      'proj:statistics-projector',
+      'ref:all',
+    ]);
+  });
+
+  it('never caches cases, audits, unknown subgraphs, mixed roots or unknown entity types', () => {
+    expect(analyse('cases', '{cases(first:50){edges{node{id}}}}').tags).toBeNull();
+    expect(analyse('cases', '{statistics{totalCases} cases(first:1){totalCount}}').tags).toBeNull();
+    expect(analyse('coverage', '{referenceDataChanges{at}}').tags).toBeNull();
+    expect(analyse('finance', '{tariffChanges{at}}').tags).toBeNull();
+    expect(analyse('elsewhere', '{partners{id}}').tags).toBeNull();
+    expect(analyse('cases', ENTITIES('...on Partner{qualityIndicators{casesAssigned}}')).tags).toBeNull();
+    expect(analyse('partners', ENTITIES('...on Partner{name} ...on Secret{x}')).tags).toBeNull();
+    expect(analyse('partners', ENTITIES('id')).tags).toBeNull();
+    // A root field named like an inherited object property is not a policy entry.
+    expect(analyse('partners', '{constructor toString}').tags).toBeNull();
+  });
+
+  it('follows named fragments and refuses a spread of an unknown fragment', () => {
+    const named = `${ENTITIES('...P')} fragment P on Partner{name}`;
+    expect(analyse('partners', named).tags).toEqual(['ref:all', 'ref:partners']);
+    expect(analyse('partners', ENTITIES('...Missing')).tags).toBeNull();
+  });
+
+  it('never caches mutations, subscriptions, several operations or what does not parse', () => {
+    expect(analyse('coverage', 'mutation{addMemberState(input:{code:"IE"}){code}}')).toMatchObject({
+      kind: 'mutation',
+      tags: null,
+    });
+    expect(analyse('cases', 'subscription{caseEvents{id}}')).toMatchObject({ kind: 'subscription', tags: null });
+    expect(analyse('partners', '{partners{id}} query B{partners{id}}')).toMatchObject({ kind: 'invalid', tags: null });
+    expect(analyse('partners', '{partners{')).toMatchObject({ kind: 'invalid', tags: null, personal: true });
+    expect(analyse('partners', '')).toMatchObject({ kind: 'invalid', tags: null });
+    // Hostile: deeply nested selections parse or fail, never throw out of the analysis.
+    const deep = `{partners${'{a'.repeat(5_000)}${'}'.repeat(5_000)}}`;
+    expect(() => analyse('partners', deep)).not.toThrow();
+  });
+
+  it('marks fetches that read personal fields (never cached, merged per request)', () => {
+    const query = '{case(id:"1"){mainApplicant{name dateOfBirth}}}';
+    expect(analyse('cases', query)).toEqual({ kind: 'query', tags: null, personal: true });
+    expect(analyse('cases', '{statistics{totalCases} x: case(id:"1"){mainApplicant{name}}}').tags).toBeNull();
+  });
+});
+
+describe('keys', () => {
+  const base = (over: Partial<KeyInput> = {}): KeyInput => ({
+    subgraph: 'cases',
+    query: '{statistics{totalCases}}',
+    variables: null,
+    principal: be,
+    requestId: 'r1',
+    requestIdSource: 'GATEWAY',
+    analysis: analyse('cases', '{statistics{totalCases}}'),
+    ...over,
+  });
+
+  it('the rights class is role, Member State and partner, never the subject', () => {
+    expect(rightsClass(be)).toBe('MEMBER_STATE|BE|');
+    expect(rightsClass({ ...be, subject: 'someone-else' })).toBe(rightsClass(be));
+    expect(rightsClass(de)).not.toBe(rightsClass(be));
+    expect(rightsClass({ subject: 'p', role: 'PARTNER', partnerId: 'weldo' })).not.toBe(
+      rightsClass({ subject: 'p', role: 'PARTNER', partnerId: 'irara' }),
+    );
+    expect(rightsClass(null)).toBe('anonymous');
+  });
+
+  it('no two rights classes, days, variables or subgraphs share a cache key', () => {
+    const day = new Date('2024-06-01T12:00:00Z');
+    const key = cacheKey(base(), day);
+    expect(cacheKey(base({ principal: { ...be, subject: 'other' } }), day)).toBe(key);
+    expect(cacheKey(base({ principal: de }), day)).not.toBe(key);
+    expect(cacheKey(base({ principal: null }), day)).not.toBe(key);
+    expect(cacheKey(base({ variables: { f: 1 } }), day)).not.toBe(key);
+    expect(cacheKey(base({ subgraph: 'partners' }), day)).not.toBe(key);
+    expect(cacheKey(base(), new Date('2024-06-02T00:00:01Z'))).not.toBe(key);
+  });
+
+  it('merges across readers of one rights class only where the answer cannot depend on the reader', () => {
+    const partners = analyse('partners', '{partners{id}}');
+    const a = inflightKey(base({ subgraph: 'partners', analysis: partners }));
+    expect(inflightKey(base({ subgraph: 'partners', analysis: partners, principal: { ...be, subject: 'x' } }))).toBe(a);
+    expect(inflightKey(base({ subgraph: 'partners', analysis: partners, requestId: 'r2' }))).toBe(a);
+    // The cases subgraph answers per reader (unread messages, support-desk grants).
+    expect(inflightKey(base({ principal: { ...be, subject: 'x' } }))).not.toBe(inflightKey(base()));
+    // A personal read is never merged across requests (each is logged under its own request id).
+    const personalRead = analyse('cases', '{case(id:"1"){mainApplicant{name}}}');
+    const p = inflightKey(base({ analysis: personalRead }));
+    expect(inflightKey(base({ analysis: personalRead, requestId: 'r2' }))).not.toBe(p);
+    expect(inflightKey(base({ analysis: personalRead, requestIdSource: 'CLIENT' }))).not.toBe(p);
+    expect(inflightKey(base({ analysis: personalRead }))).toBe(p);
+  });
+});
