@@ -291,6 +291,11 @@ export type QualityQuery = {
     status: IndicatorStatus;
     scope: { perspective: IndicatorScopeKind; key: string | null };
   }>;
+};
+
+export type QualityBreachesQueryVariables = Exact<{ [key: string]: never }>;
+
+export type QualityBreachesQuery = {
   indicatorBreaches: Array<{
     id: string;
     indicatorId: string;
@@ -813,41 +818,6 @@ export const QualityDocument = {
               selections: [{ kind: 'FragmentSpread', name: { kind: 'Name', value: 'IndicatorValueFields' } }],
             },
           },
-          {
-            kind: 'Field',
-            name: { kind: 'Name', value: 'indicatorBreaches' },
-            arguments: [
-              {
-                kind: 'Argument',
-                name: { kind: 'Name', value: 'perspective' },
-                value: { kind: 'Variable', name: { kind: 'Name', value: 'perspective' } },
-              },
-              { kind: 'Argument', name: { kind: 'Name', value: 'open' }, value: { kind: 'BooleanValue', value: true } },
-              { kind: 'Argument', name: { kind: 'Name', value: 'first' }, value: { kind: 'IntValue', value: '100' } },
-            ],
-            selectionSet: {
-              kind: 'SelectionSet',
-              selections: [
-                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
-                { kind: 'Field', name: { kind: 'Name', value: 'indicatorId' } },
-                {
-                  kind: 'Field',
-                  name: { kind: 'Name', value: 'scope' },
-                  selectionSet: {
-                    kind: 'SelectionSet',
-                    selections: [
-                      { kind: 'Field', name: { kind: 'Name', value: 'perspective' } },
-                      { kind: 'Field', name: { kind: 'Name', value: 'key' } },
-                    ],
-                  },
-                },
-                { kind: 'Field', name: { kind: 'Name', value: 'period' } },
-                { kind: 'Field', name: { kind: 'Name', value: 'value' } },
-                { kind: 'Field', name: { kind: 'Name', value: 'minimumStandard' } },
-                { kind: 'Field', name: { kind: 'Name', value: 'direction' } },
-              ],
-            },
-          },
         ],
       },
     },
@@ -879,6 +849,51 @@ export const QualityDocument = {
     },
   ],
 } as unknown as DocumentNode<QualityQuery, QualityQueryVariables>;
+export const QualityBreachesDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'query',
+      name: { kind: 'Name', value: 'QualityBreaches' },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [
+          {
+            kind: 'Field',
+            name: { kind: 'Name', value: 'indicatorBreaches' },
+            arguments: [
+              { kind: 'Argument', name: { kind: 'Name', value: 'open' }, value: { kind: 'BooleanValue', value: true } },
+              { kind: 'Argument', name: { kind: 'Name', value: 'first' }, value: { kind: 'IntValue', value: '100' } },
+            ],
+            selectionSet: {
+              kind: 'SelectionSet',
+              selections: [
+                { kind: 'Field', name: { kind: 'Name', value: 'id' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'indicatorId' } },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'scope' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'perspective' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'key' } },
+                    ],
+                  },
+                },
+                { kind: 'Field', name: { kind: 'Name', value: 'period' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'value' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'minimumStandard' } },
+                { kind: 'Field', name: { kind: 'Name', value: 'direction' } },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  ],
+} as unknown as DocumentNode<QualityBreachesQuery, QualityBreachesQueryVariables>;
 export const SustainabilityDocument = {
   kind: 'Document',
   definitions: [

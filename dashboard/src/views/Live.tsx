@@ -69,7 +69,7 @@ export function Live() {
           </thead>
           <tbody aria-live="polite">
             {events.map((e) => (
-              <tr key={e.id} data-testid={`event-${e.id}`} data-case={e.caseId}>
+              <tr key={e.id} data-testid={`event-${e.id}`} data-case={e.caseId} data-type={e.type}>
                 <td>
                   <time dateTime={e.at}>{dateTime(e.at)}</time>
                 </td>

@@ -1,6 +1,6 @@
 import { useState } from 'react';
 import { useQuery } from 'urql';
-import { QualityDocument, type IndicatorScopeKind } from '../generated/graphql';
+import { QualityBreachesDocument, QualityDocument, type IndicatorScopeKind } from '../generated/graphql';
 import { ErrorBox, SelectField, Suppressed, ViewRoot, useI18n, useViewReady } from '../components';
 
 const PERSPECTIVES: IndicatorScopeKind[] = ['PARTNER', 'COUNTRY_OF_ORIGIN', 'MEMBER_STATE', 'PROGRAMME'];
@@ -20,8 +20,9 @@ export function Quality() {
     query: QualityDocument,
     variables: { perspective, period: period || undefined },
   });
+  const [breaches] = useQuery({ query: QualityBreachesDocument });
   const data = result.data;
-  useViewReady('quality', Boolean(data) || Boolean(result.error));
+  useViewReady('quality', Boolean(data ?? result.error) && Boolean(breaches.data ?? breaches.error));
   const definitions = new Map((data?.indicators ?? []).map((d) => [d.id, d]));
   const fmt = (v: number | null | undefined, unit: string | undefined) =>
     v === null || v === undefined
@@ -108,12 +109,17 @@ export function Quality() {
               })}
             </tbody>
           </table>
-          <h3>{t('quality.breaches')}</h3>
-          {data.indicatorBreaches.length === 0 ? (
+        </>
+      )}
+      <h3>{t('quality.breaches')}</h3>
+      <ErrorBox error={breaches.error} />
+      {breaches.data && (
+        <>
+          {breaches.data.indicatorBreaches.length === 0 ? (
             <p>{t('common.none')}</p>
           ) : (
             <ul data-testid="quality-breaches">
-              {data.indicatorBreaches.map((b) => {
+              {breaches.data.indicatorBreaches.map((b) => {
                 const d = definitions.get(b.indicatorId);
                 const link = caseLink(b.scope.perspective, b.scope.key);
                 return (
