@@ -75,7 +75,8 @@ describe('dashboard in a real browser', () => {
       name: 'analyst',
       label: 'EU analyst',
       principal: { subject: 'dev-eu_analyst', role: 'EU_ANALYST' },
-      forbidden: () => [],
+      // Analysts read pseudonyms (CR-...), never a national case reference.
+      forbidden: () => refsWhere(() => true),
     },
     {
       name: 'member-state',
@@ -319,6 +320,64 @@ describe('dashboard in a real browser', () => {
       expect(errors).toEqual([]);
     } finally {
       await context.close();
+    }
+  }, 60_000);
+
+  it('OIDC: sign-in redirects with PKCE (S256), and a completed sign-in is used for the graph', async () => {
+    const issuer = 'https://id.example.test/realms/avrr';
+    const oidc = await startDashboardServer({
+      gatewayUrl: system.gateway.url,
+      settings: system.config,
+      auth: { mode: 'oidc', issuer, clientId: 'avrr-dashboard' },
+    });
+    const context = await browser.newContext();
+    try {
+      // The identity provider, stubbed at the network: its discovery document only.
+      let authorize: URL | null = null;
+      await context.route(`${issuer}/**`, async (route) => {
+        const url = new URL(route.request().url());
+        if (url.pathname.endsWith('/.well-known/openid-configuration'))
+          return route.fulfill({
+            contentType: 'application/json',
+            body: JSON.stringify({
+              issuer,
+              authorization_endpoint: `${issuer}/protocol/openid-connect/auth`,
+              token_endpoint: `${issuer}/protocol/openid-connect/token`,
+              jwks_uri: `${issuer}/protocol/openid-connect/certs`,
+            }),
+          });
+        authorize = url;
+        return route.fulfill({ contentType: 'text/html', body: '<title>idp</title>' });
+      });
+      const page = await context.newPage();
+      await page.goto(`${oidc.url}/dashboard/`);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.waitForURL(`${issuer}/**`);
+      const asked = authorize as URL | null;
+      expect(asked?.searchParams.get('response_type')).toBe('code');
+      expect(asked?.searchParams.get('code_challenge_method')).toBe('S256');
+      expect(asked?.searchParams.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(asked?.searchParams.get('redirect_uri')).toBe(`${oidc.url}/dashboard/callback`);
+      // A completed sign-in, as oidc-client-ts stores it: the page uses its access token.
+      const token = (await system.as({ subject: 'oidc-analyst', role: 'EU_ANALYST' })).authorization!.slice(7);
+      const user = JSON.stringify({
+        access_token: token,
+        token_type: 'Bearer',
+        profile: { sub: 'oidc-analyst' },
+        expires_at: Math.floor(Date.now() / 1000) + 600,
+      });
+      await context.addInitScript(
+        `sessionStorage.setItem(${JSON.stringify(`oidc.user:${issuer}:avrr-dashboard`)}, ${JSON.stringify(user)})`,
+      );
+      const signed = await context.newPage();
+      await signed.goto(`${oidc.url}/dashboard/#/overview`);
+      await signed.locator('[data-testid="view-overview"][aria-busy="false"]').waitFor();
+      await signed.getByTestId('tile-totalCases').waitFor();
+      expect(await signed.getByTestId('principal').textContent()).toContain('EU analyst');
+      expect(Number(await signed.getByTestId('tile-totalCases').getAttribute('data-value'))).toBe(cases.length);
+    } finally {
+      await context.close();
+      await oidc.close();
     }
   }, 60_000);
 });
