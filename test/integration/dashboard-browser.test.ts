@@ -17,7 +17,9 @@ const VIEWS = ['overview', 'budget', 'quality', 'sustainability', 'worklist', 'l
 const YEAR = 2024;
 
 const OVERVIEW = `query($filter: StatisticsFilter) { statistics(filter: $filter) {
-  totalCases totalReturnees adults minors averageMainApplicantAge averageFamilyComposition suppressed } }`;
+  totalCases totalReturnees adults minors averageMainApplicantAge averageFamilyComposition suppressed
+  casesByMemberState { suppressed } casesPerMonth { suppressed } casesByReturnType { suppressed }
+  casesByPackage { suppressed } casesByCountryOfOrigin { suppressed } } }`;
 const BUDGET = `query($year: Int!) { financeSummary(year: $year) {
   budgetCents committedCents disbursedCents availableCents peopleSupported objectivePeople } }`;
 const WORKLIST = 'query { myWorklist(kind: AWAITING_ME, first: 100) { totalCount edges { node { caseId } } } }';
@@ -175,8 +177,9 @@ describe('dashboard in a real browser', () => {
           expect(await axeViolations(page), `${role.name} ${view}`).toEqual([]);
           const errorCodes = await page.getByTestId('error-code').allTextContents();
           if (view === 'overview') {
-            const s = (await system.graphql<{ statistics: Record<string, number | null> }>(OVERVIEW, {}, headers)).body
-              .data!.statistics;
+            const s = (
+              await system.graphql<{ statistics: Record<string, number | null | unknown[]> }>(OVERVIEW, {}, headers)
+            ).body.data!.statistics;
             for (const [id, field] of [
               ['totalCases', 'totalCases'],
               ['totalReturnees', 'totalReturnees'],
@@ -187,6 +190,14 @@ describe('dashboard in a real browser', () => {
             ] as const)
               expect(await tile(page, id), `${role.name} ${id}`).toBe(s[field]);
             expect(s.totalCases).not.toBeNull();
+            // Each withheld cell the graph marks is shown as withheld (in the charts' data tables), no more, no less.
+            const lists = ['casesByMemberState', 'casesPerMonth', 'casesByReturnType', 'casesByPackage'] as const;
+            const withheld = [...lists, 'casesByCountryOfOrigin' as const]
+              .map((k) => (s[k] as unknown as Array<{ suppressed: boolean }>).filter((c) => c.suppressed).length)
+              .reduce((a, b) => a + b, 0);
+            expect(await page.locator('[data-testid^="table-"] [data-suppressed="true"]').count()).toBe(withheld);
+            if (role.name === 'analyst') expect(withheld).toBeGreaterThan(0);
+            if (s.suppressed) await page.getByTestId('suppression-note').waitFor();
           }
           if (view === 'budget') {
             const answer = await system.graphql<{ financeSummary: Record<string, number | null> }>(
@@ -272,6 +283,11 @@ describe('dashboard in a real browser', () => {
     const { context, page, errors } = await signedIn(admin);
     try {
       await open(page, 'overview');
+      // Keyboard: the first Tab reaches the skip link, which moves focus to the main content.
+      await page.keyboard.press('Tab');
+      expect(await page.evaluate('document.activeElement.className')).toBe('skip-link');
+      await page.keyboard.press('Enter');
+      expect(await page.evaluate('document.activeElement.id')).toBe('main');
       const before = await tile(page, 'totalCases');
       await page.getByTestId('filter-memberState').selectOption(ms);
       const expected = (
