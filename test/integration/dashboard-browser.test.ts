@@ -173,7 +173,7 @@ describe('dashboard in a real browser', () => {
       try {
         for (const view of VIEWS) {
           await open(page, view, view === 'budget' ? `?year=${YEAR}` : '');
-          await page.screenshot({ path: `${ARTIFACTS}/${role.name}-${view}.png`, fullPage: true });
+          await page.screenshot({ path: `${ARTIFACTS}/${role.name}-${view}.png` });
           expect(await axeViolations(page), `${role.name} ${view}`).toEqual([]);
           const errorCodes = await page.getByTestId('error-code').allTextContents();
           if (view === 'overview') {
@@ -244,9 +244,29 @@ describe('dashboard in a real browser', () => {
             );
           }
           if (view === 'worklist') {
-            const answer = await system.graphql<{ myWorklist: { totalCount: number } }>(WORKLIST, {}, headers);
+            const answer = await system.graphql<{
+              myWorklist: { totalCount: number; edges: Array<{ node: { caseId: string } }> };
+            }>(WORKLIST, {}, headers);
             if (answer.body.errors) expect(errorCodes).toContain(answer.body.errors[0]!.extensions!.code);
-            else expect(await tile(page, 'worklistCount')).toBe(answer.body.data!.myWorklist.totalCount);
+            else {
+              const list = answer.body.data!.myWorklist;
+              expect(await tile(page, 'worklistCount')).toBe(list.totalCount);
+              // An item opens the case's live view: its steps, plan lines and messages.
+              const first = list.edges[0]?.node.caseId;
+              if (first) {
+                await page.getByTestId(`worklist-${first}`).click();
+                await page.getByTestId('case-status').waitFor();
+                const graphCase = (
+                  await system.graphql<{ case: { status: string; history: unknown[] } }>(
+                    'query($id: ID!) { case(id: $id) { status history { version } } }',
+                    { id: first },
+                    headers,
+                  )
+                ).body.data!.case;
+                expect(await page.getByTestId('case-status').getAttribute('data-value')).toBe(graphCase.status);
+                expect(await page.locator('[data-testid="case-timeline"] li').count()).toBe(graphCase.history.length);
+              }
+            }
           }
           if (view === 'data-quality') {
             const code = role.principal.memberState ?? (await page.getByTestId('filter-memberState').inputValue());
