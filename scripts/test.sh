@@ -12,6 +12,10 @@ if command -v docker >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1
   (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; }) || echo "could not install docker-compose" >&2
 fi
 step "type-check"; npx tsc -p .
+# The dashboard (DOM, JSX) has a tsconfig of its own; its browser tests need chromium and a build.
+step "type-check (dashboard)"; npx tsc -p dashboard
+step "chromium"; scripts/ensure-chromium.sh
+step "dashboard build"; npm run -s dashboard:build
 step "lint"; npx eslint .
 step "formatting"; npx prettier --check .
 step "supergraph composition"; node --import tsx scripts/compose.ts --check
