@@ -10,8 +10,9 @@
  *
  * Production mode refuses the development sign-in: the bench mints tokens itself and hands them
  * to the page as a completed OIDC sign-in leaves them (the oidc-client-ts user in sessionStorage),
- * so the page runs the same code path. The page is served by test/browser/harness.ts (the built
- * dashboard, /graphql proxied to the gateway). The cases are seeded once into databases named
+ * so the page runs the same code path. The page is served by the gateway's own /dashboard/ route
+ * (the built dashboard/dist; the gateway is configured for OpenID Connect sign-in, whose issuer is
+ * never contacted: the stored sign-in is complete). The cases are seeded once into databases named
  * after the size (`benchdash<N>_*`) and kept: a later run of the same size starts at once.
  */
 import { parseArgs } from 'node:util';
@@ -23,7 +24,7 @@ import { casesModels } from '../subgraphs/cases/case/models.js';
 import { resetStatisticsCheckpoint } from '../subgraphs/cases/statistics/projector.js';
 import { prepareReadModels } from '../subgraphs/cases/worklist/background.js';
 import { seedCases } from '../scripts/seed-data.js';
-import { launchChromium, startDashboardServer } from '../test/browser/harness.js';
+import { launchChromium, requireDashboardBuild } from '../test/browser/harness.js';
 import { BENCH_SUBGRAPHS, benchDatabases, benchEnv, processStarter } from './env.js';
 
 const { values } = parseArgs({
@@ -38,7 +39,14 @@ if (!Number.isSafeInteger(LOADS) || LOADS < 1 || LOADS > 200)
 const PAINT_TARGET_MS = 1_500;
 const QUERY_P99_TARGET_MS = 100;
 const base = 5050;
-const env = benchEnv(`benchdash${CASES}`, base, { RATE_LIMIT_PER_MINUTE: '0' });
+const ISSUER = 'https://id.bench.invalid/realms/avrr';
+const CLIENT_ID = 'avrr-dashboard';
+requireDashboardBuild();
+const env = benchEnv(`benchdash${CASES}`, base, {
+  RATE_LIMIT_PER_MINUTE: '0',
+  OIDC_ISSUER: ISSUER,
+  OIDC_CLIENT_ID: CLIENT_ID,
+});
 const config = loadConfig(env);
 
 const { db, close } = await benchDatabases(config);
@@ -75,13 +83,7 @@ const start = processStarter(env);
 await Promise.all(BENCH_SUBGRAPHS.map((n, i) => start(`subgraphs/${n}/main.ts`, base + 1 + i)));
 await start('gateway/main.ts', base);
 
-const ISSUER = 'https://id.bench.invalid/realms/avrr';
-const CLIENT_ID = 'avrr-dashboard';
-const server = await startDashboardServer({
-  gatewayUrl: `http://127.0.0.1:${base}`,
-  settings: config,
-  auth: { mode: 'oidc', issuer: ISSUER, clientId: CLIENT_ID },
-});
+const origin = `http://127.0.0.1:${base}`;
 const browser = await launchChromium();
 
 const VIEWS = ['overview', 'budget', 'quality', 'sustainability', 'worklist', 'live', 'data-quality'] as const;
@@ -120,7 +122,7 @@ try {
       const paints: number[] = [];
       const queries = new Map<string, number[]>();
       for (let i = 0; i < LOADS; i++) {
-        await page.goto(`${server.url}/dashboard/?load=${i}#/${view}${view === 'budget' ? '?year=2024' : ''}`);
+        await page.goto(`${origin}/dashboard/?load=${i}#/${view}${view === 'budget' ? '?year=2024' : ''}`);
         await page.waitForFunction((v) => performance.getEntriesByName(`avrr:ready:${v}`).length > 0, view, {
           timeout: 30_000,
         });
@@ -160,7 +162,6 @@ try {
   }
 } finally {
   await browser.close();
-  await server.close();
 }
 process.stdout.write(`\n${failures === 0 ? 'all within target' : `${failures} figure(s) over target`}\n`);
 process.exit(0);
