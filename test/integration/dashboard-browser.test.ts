@@ -24,7 +24,8 @@ const OVERVIEW = `query($filter: StatisticsFilter) { statistics(filter: $filter)
   casesByMemberState { suppressed } casesPerMonth { suppressed } casesByReturnType { suppressed }
   casesByPackage { suppressed } casesByCountryOfOrigin { suppressed } } }`;
 const BUDGET = `query($year: Int!) { financeSummary(year: $year) {
-  budgetCents committedCents disbursedCents availableCents peopleSupported objectivePeople } }`;
+  budgetCents committedCents disbursedCents availableCents peopleSupported objectivePeople
+  byMemberState { committedCents } } }`;
 const WORKLIST = 'query { myWorklist(kind: AWAITING_ME, first: 100) { totalCount edges { node { caseId } } } }';
 const DATA_QUALITY = `query($ms: ID!) { dataQuality(memberState: $ms) {
   recordsReceived recordsRejected recordsWithGaps lateInsertions } }`;
@@ -173,7 +174,7 @@ describe('dashboard in a real browser', () => {
       const { context, page, errors, received } = await signedIn(role);
       try {
         for (const view of VIEWS) {
-          await open(page, view, view === 'budget' ? `?year=${YEAR}` : '');
+          await open(page, view);
           await page.screenshot({ path: `${ARTIFACTS}/${role.name}-${view}.png` });
           expect(await axeViolations(page), `${role.name} ${view}`).toEqual([]);
           const errorCodes = await page.getByTestId('error-code').allTextContents();
@@ -201,13 +202,18 @@ describe('dashboard in a real browser', () => {
             if (s.suppressed) await page.getByTestId('suppression-note').waitFor();
           }
           if (view === 'budget') {
-            const answer = await system.graphql<{ financeSummary: Record<string, number | null> }>(
-              BUDGET,
-              { year: YEAR },
-              headers,
-            );
-            if (answer.body.errors) expect(errorCodes.length).toBeGreaterThan(0);
-            else
+            // It opens on the latest year the graph has financial data for, and says so.
+            const years = await system.graphql<{ financeYears: number[] }>('{ financeYears }', {}, headers);
+            const year = years.body.data?.financeYears[0] ?? YEAR;
+            const answer = await system.graphql<{
+              financeSummary: Record<string, number | null> & { byMemberState: Array<{ committedCents: number }> };
+            }>(BUDGET, { year }, headers);
+            if (answer.body.errors ?? years.body.errors) expect(errorCodes.length).toBeGreaterThan(0);
+            else {
+              expect(year).toBe(YEAR);
+              expect(await page.getByTestId('filter-year').inputValue()).toBe(String(year));
+              expect(await page.getByTestId('budget-year-note').getAttribute('data-reason')).toBe('latest');
+              const summary = answer.body.data!.financeSummary;
               for (const field of [
                 'budgetCents',
                 'committedCents',
@@ -215,7 +221,20 @@ describe('dashboard in a real browser', () => {
                 'availableCents',
                 'peopleSupported',
               ])
-                expect(await tile(page, field), `${role.name} ${field}`).toBe(answer.body.data!.financeSummary[field]);
+                expect(await tile(page, field), `${role.name} ${field}`).toBe(summary[field]);
+              // No budget is set in the seed: the page says where it comes from.
+              expect(summary.budgetCents).toBeNull();
+              expect(await page.getByTestId('tile-budgetCents').textContent()).toContain('setAnnualBudget');
+              // The chart's value axis is in euros, as the table writes them (not cents).
+              const top = Math.max(...summary.byMemberState.map((l) => l.committedCents)) / 100;
+              const labels = await page
+                .locator('[data-testid="chart-spend-memberState"] svg text')
+                .evaluateAll((ts) => ts.map((t) => t.textContent ?? ''));
+              const axis = labels.filter((l) => l.includes('€')).map((l) => Number(l.replace(/[^0-9]/g, '')));
+              expect(axis.length, labels.join(' | ')).toBeGreaterThan(1);
+              expect(Math.max(...axis)).toBeGreaterThanOrEqual(top);
+              expect(Math.max(...axis)).toBeLessThan(top * 2.5);
+            }
           }
           if (view === 'quality') {
             const answer = await system.graphql<{

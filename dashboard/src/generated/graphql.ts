@@ -238,6 +238,10 @@ export type OverviewQuery = {
 
 export type SpendLineFieldsFragment = { key: string; people: number; committedCents: number; disbursedCents: number };
 
+export type FinanceYearsQueryVariables = Exact<{ [key: string]: never }>;
+
+export type FinanceYearsQuery = { financeYears: Array<number> };
+
 export type BudgetQueryVariables = Exact<{
   year: number;
 }>;
@@ -664,6 +668,20 @@ export const OverviewDocument = {
     },
   ],
 } as unknown as DocumentNode<OverviewQuery, OverviewQueryVariables>;
+export const FinanceYearsDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'query',
+      name: { kind: 'Name', value: 'FinanceYears' },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [{ kind: 'Field', name: { kind: 'Name', value: 'financeYears' } }],
+      },
+    },
+  ],
+} as unknown as DocumentNode<FinanceYearsQuery, FinanceYearsQueryVariables>;
 export const BudgetDocument = {
   kind: 'Document',
   definitions: [
