@@ -205,6 +205,25 @@ export function DataTable(props: { id: string; caption: string; rows: Row[]; for
   );
 }
 
+/** A month (YYYY-MM; '' when cleared), the browser's own month picker. */
+export function MonthField(props: { label: string; value: string; onChange: (value: string) => void; testid: string }) {
+  const id = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>{props.label}</label>
+      <input
+        id={id}
+        type="month"
+        data-testid={props.testid}
+        value={props.value}
+        min="2000-01"
+        max="2100-12"
+        onChange={(e) => props.onChange(e.target.value)}
+      />
+    </div>
+  );
+}
+
 export function SelectField(props: {
   label: string;
   value: string;

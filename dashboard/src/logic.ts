@@ -207,3 +207,22 @@ export function budgetYearOptions(yearsWithData: readonly number[], shown: numbe
   const years = new Set([...yearsWithData.filter(isYear), shown, today.getUTCFullYear()].filter(isYear));
   return [...years].sort((a, b) => b - a);
 }
+
+/** The overview's period and package filters as the graph's `narrow` argument, or why they cannot be sent. */
+export type OverviewNarrowing =
+  | { ok: true; narrow: { fromMonth?: string; toMonth?: string; package?: string } | undefined }
+  | { ok: false; problem: 'monthForm' | 'fromAfterTo' };
+
+const MONTH_FORM = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+/** From the form's values ('' when not set): months YYYY-MM, the first not after the last, a package. */
+export function overviewNarrowing(fromMonth: string, toMonth: string, pkg: string): OverviewNarrowing {
+  if ((fromMonth && !MONTH_FORM.test(fromMonth)) || (toMonth && !MONTH_FORM.test(toMonth)))
+    return { ok: false, problem: 'monthForm' };
+  if (fromMonth && toMonth && fromMonth > toMonth) return { ok: false, problem: 'fromAfterTo' };
+  const narrow: { fromMonth?: string; toMonth?: string; package?: string } = {};
+  if (fromMonth) narrow.fromMonth = fromMonth;
+  if (toMonth) narrow.toMonth = toMonth;
+  if (pkg) narrow.package = pkg;
+  return { ok: true, narrow: Object.keys(narrow).length ? narrow : undefined };
+}

@@ -6,6 +6,7 @@ import {
   budgetYearOptions,
   ConfigError,
   linearYearEndForecast,
+  overviewNarrowing,
   parseRoute,
   parseRuntimeConfig,
   principalOfToken,
@@ -183,5 +184,26 @@ describe("dashboard: the budget view's year", () => {
   it('offers every year with data, the shown year and this year, once each, most recent first', () => {
     expect(budgetYearOptions([2023, 2024, 2024], 2022, today)).toEqual([2026, 2024, 2023, 2022]);
     expect(budgetYearOptions([Number.NaN, 3000], 2026, today)).toEqual([2026]);
+  });
+});
+
+describe("dashboard: the overview's period and package", () => {
+  it('sends what is set, and nothing when nothing is', () => {
+    expect(overviewNarrowing('', '', '')).toEqual({ ok: true, narrow: undefined });
+    expect(overviewNarrowing('2024-01', '', '')).toEqual({ ok: true, narrow: { fromMonth: '2024-01' } });
+    expect(overviewNarrowing('2024-01', '2024-03', 'POST_RETURN')).toEqual({
+      ok: true,
+      narrow: { fromMonth: '2024-01', toMonth: '2024-03', package: 'POST_RETURN' },
+    });
+    expect(overviewNarrowing('2024-03', '2024-03', '')).toEqual({
+      ok: true,
+      narrow: { fromMonth: '2024-03', toMonth: '2024-03' },
+    });
+  });
+  it('refuses a first month after the last, and months not written YYYY-MM (typed, pasted or hostile)', () => {
+    expect(overviewNarrowing('2024-05', '2024-04', '')).toEqual({ ok: false, problem: 'fromAfterTo' });
+    for (const bad of ['2024-13', '2024-1', '24-01', '2024-01-01', '<script>', '2024-01'.repeat(10_000)])
+      expect(overviewNarrowing(bad, '', '')).toEqual({ ok: false, problem: 'monthForm' });
+    expect(overviewNarrowing('', '2024-00', '')).toEqual({ ok: false, problem: 'monthForm' });
   });
 });
