@@ -103,7 +103,7 @@ export function Overview() {
       {s?.narrowedTo && (
         <p className="note" data-testid="overview-narrowed">
           {t('filter.narrowed', {
-            period: `${s.narrowedTo.fromMonth ?? t('filter.anyMonth')} – ${s.narrowedTo.toMonth ?? t('filter.anyMonth')}`,
+            period: [s.narrowedTo.fromMonth, s.narrowedTo.toMonth].map((m) => m ?? t('filter.anyMonth')).join(' – '),
             package: s.narrowedTo.package ? `, ${t(`package.${s.narrowedTo.package}`)}` : '',
           })}
         </p>
