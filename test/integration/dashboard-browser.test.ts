@@ -18,6 +18,11 @@ import { silentLogger, startTestSystem, type TestSystem } from '../helpers/syste
 const ARTIFACTS = 'test-artifacts/dashboard';
 const VIEWS = ['overview', 'budget', 'quality', 'sustainability', 'worklist', 'live', 'data-quality'] as const;
 const YEAR = 2024;
+/** Screenshots for the README (docs/images/<name>), per role and view. */
+const README_IMAGES: Record<string, string> = {
+  'analyst-overview': 'dashboard-overview-analyst.png',
+  'admin-budget': 'dashboard-budget-admin.png',
+};
 
 const OVERVIEW = `query($filter: StatisticsFilter, $narrow: StatisticsNarrowing) {
   statistics(filter: $filter, narrow: $narrow) {
@@ -177,6 +182,14 @@ describe('dashboard in a real browser', () => {
         for (const view of VIEWS) {
           await open(page, view);
           await page.screenshot({ path: `${ARTIFACTS}/${role.name}-${view}.png` });
+          // The README's pictures (docs/images, copied from here): the top of the page, as served, on the demo seed.
+          const readme = README_IMAGES[`${role.name}-${view}`];
+          if (readme)
+            await page.screenshot({
+              path: `${ARTIFACTS}/${readme}`,
+              fullPage: true,
+              clip: { x: 0, y: 0, width: 1280, height: 1300 },
+            });
           expect(await axeViolations(page), `${role.name} ${view}`).toEqual([]);
           const errorCodes = await page.getByTestId('error-code').allTextContents();
           if (view === 'overview') {
