@@ -35,6 +35,22 @@ export function isLoopback(address: string | undefined): boolean {
   return address === '::1';
 }
 
+/**
+ * Whether a `Host` header names this machine: `localhost` or a loopback address, with or without a port.
+ * A page on any other name that reaches the gateway's loopback address got there by DNS rebinding.
+ */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (!host) return false;
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${host}`).hostname;
+  } catch {
+    return false;
+  }
+  if (hostname === 'localhost') return true;
+  return isLoopback(hostname.startsWith('[') ? hostname.slice(1, -1) : hostname);
+}
+
 const devTokenRequest = z
   .object({
     role: z.enum(ROLES),
@@ -94,6 +110,9 @@ function refusal(req: IncomingMessage, origins: ReadonlySet<string>): string | u
   // Through a proxy, the loopback address is the proxy's, not the browser's.
   if (req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined)
     return 'the development sign-in does not answer requests through a proxy';
+  // A page whose own name was rebound to 127.0.0.1 sends that name as Host (and as its same-site Origin).
+  if (!isLoopbackHost(req.headers.host))
+    return 'the development sign-in answers requests whose Host is localhost or a loopback address only';
   const origin = req.headers.origin;
   if (origin === undefined) return undefined;
   if (typeof origin !== 'string' || !(origins.has(origin) || sameOrigin(origin, req.headers.host)))

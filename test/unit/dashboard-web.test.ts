@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { buildSchema, parse } from 'graphql';
@@ -161,15 +162,15 @@ describe('development sign-in', () => {
   });
 
   /** The handler, given a request from `remoteAddress`, and what it answered. */
-  async function answerFrom(remoteAddress: string, production = false) {
+  async function answerFrom(remoteAddress: string, production = false, headers: Record<string, string> = {}) {
     const config = loadConfig({ NODE_ENV: production ? 'production' : 'development', ...PRODUCTION_SECRETS });
     const handler = devSignInHandler(config);
-    const req = {
+    const req = Object.assign(Readable.from([Buffer.from('{"role":"ADMIN"}')]), {
       method: 'POST',
       url: '/dashboard/dev-token',
-      headers: { 'content-type': 'application/json', host: 'localhost:4000' },
+      headers: { 'content-type': 'application/json', host: 'localhost:4000', ...headers },
       socket: { remoteAddress },
-    } as unknown as IncomingMessage;
+    }) as unknown as IncomingMessage;
     let status = 0;
     let body = '';
     const res = {
@@ -198,6 +199,23 @@ describe('development sign-in', () => {
       const answer = await answerFrom(address);
       expect([answer.handled, answer.status, answer.body?.code], address).toEqual([true, 403, 'FORBIDDEN']);
       expect(answer.body?.detail).toContain('this machine only');
+    }
+  });
+
+  it('refuses a page whose name was rebound to this machine (DNS rebinding): Host must name it', async () => {
+    // The attacker's page at http://rebind.example:4000, its name now resolving to 127.0.0.1: the browser
+    // sends that Origin and Host, and the page may read the answer (same origin, as the browser sees it).
+    for (const host of ['rebind.example:4000', 'rebind.example', '127.0.0.1.nip.io:4000', 'localhost.evil:4000', '']) {
+      const origin = `http://${host}`;
+      for (const headers of [{ host, origin }, { host }] as Array<Record<string, string>>) {
+        const answer = await answerFrom('127.0.0.1', false, headers);
+        expect([answer.status, answer.body?.code], JSON.stringify(headers)).toEqual([403, 'FORBIDDEN']);
+        expect(answer.body?.detail).toContain('Host');
+      }
+    }
+    for (const host of ['localhost:4000', '127.0.0.1:4000', '[::1]:4000', 'localhost', '127.0.0.2:4000']) {
+      const answer = await answerFrom('127.0.0.1', false, { host, origin: `http://${host}` });
+      expect(answer.status, host).toBe(200);
     }
   });
 
