@@ -9,6 +9,9 @@ import { ROOT } from '../../scripts/processes.js';
 import { casesModels } from '../../subgraphs/cases/case/models.js';
 import { indicatorsOf } from '../../subgraphs/cases/indicators/background.js';
 import { indicatorModels, rebuildIndicators } from '../../subgraphs/cases/indicators/store.js';
+import { partnersProcess } from '../../subgraphs/partners/subgraph.js';
+import { createLogger } from '../../shared/logger.js';
+import { startSubgraphProcess } from '../../shared/subgraph.js';
 import { testConfig } from '../helpers/system.js';
 
 /**
@@ -59,6 +62,19 @@ describe('writers outside the graph leave no cached answer current', () => {
     } finally {
       await connection.dropDatabase();
       await connection.close();
+    }
+  });
+
+  it('a subgraph that starts (other code, or another SUPPRESSION_THRESHOLD or INDICATORS_FILE)', async () => {
+    const config = testConfig();
+    const stillServed = await cached(config.QUEUE_PREFIX, 'partners', '{partners{id name}}');
+    const silent = createLogger('test', { LOG_LEVEL: 'silent' });
+    const running = await startSubgraphProcess(partnersProcess, { config, loggerFor: () => silent, port: 0 });
+    try {
+      expect(await stillServed()).toBe(false);
+    } finally {
+      await running.connection.dropDatabase();
+      await running.service.shutdown('test over');
     }
   });
 
