@@ -107,6 +107,9 @@ describe('runtime settings', () => {
     expect(runtimeConfig({ ...base, NODE_ENV: 'production' }).auth).toEqual({ mode: 'none' });
     const dev = runtimeConfig({ ...base, NODE_ENV: 'development' }).auth;
     expect(dev.mode).toBe('dev');
+    // Trusting an identity provider's keys only, the development sign-in does not exist: no role picker.
+    const jwks = { ...base, NODE_ENV: 'development' as const, AUTH_JWKS_URL: 'https://login.example/jwks' };
+    expect(runtimeConfig(jwks).auth).toEqual({ mode: 'none' });
     const oidc = runtimeConfig({
       ...base,
       NODE_ENV: 'production',
