@@ -9,6 +9,8 @@ import { sendProblem } from '../../shared/problem-details.js';
 /** Where the page is served, and the developers' GraphQL IDE. */
 export const DASHBOARD_PATH = '/dashboard/';
 export const IDE_PATH = '/ide';
+/** The IDE's page in the build: served at IDE_PATH only, never as a file under /dashboard/. */
+const IDE_FILE = 'ide.html';
 /** Longest path under /dashboard/ looked up on disk; longer ones are no file of the build. */
 export const MAX_ASSET_PATH = 512;
 
@@ -167,7 +169,7 @@ export function staticHandler(options: StaticOptions): RequestHandler {
     if (path === IDE_PATH || path === `${IDE_PATH}/`) {
       if (options.production) return false;
       if (req.method !== 'GET' && req.method !== 'HEAD') return (methodNotAllowed(res, req.method), true);
-      if (!(await sendFile(req, res, 'ide.html', 'no-cache'))) notBuilt(res);
+      if (!(await sendFile(req, res, IDE_FILE, 'no-cache'))) notBuilt(res);
       return true;
     }
     if (path === '/dashboard') {
@@ -181,6 +183,18 @@ export function staticHandler(options: StaticOptions): RequestHandler {
     if (!asset.ok) {
       const code = asset.status === 400 ? 'BAD_REQUEST' : 'NOT_FOUND';
       sendProblem(res, asset.status, code, `No dashboard file at this path: ${asset.reason}`, {}, headers);
+      return true;
+    }
+    if (asset.relative.toLowerCase() === IDE_FILE) {
+      // The IDE's page is the build's too, but served at /ide only (and so never in production).
+      sendProblem(
+        res,
+        404,
+        'NOT_FOUND',
+        `No dashboard file at this path: the GraphQL IDE is at ${IDE_PATH}`,
+        {},
+        headers,
+      );
       return true;
     }
     if (asset.relative !== '' && (await sendFile(req, res, asset.relative))) return true;
