@@ -101,6 +101,9 @@ export function parseDevTokenRequest(
   };
 }
 
+/** Headers a reverse proxy adds (nginx's usual `X-Real-IP` among them): a request carrying one came through one. */
+const PROXY_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'via'];
+
 /**
  * Why a request may not use the development sign-in: not from this machine, or sent by a page of
  * another site (the gateway's own page and the CORS_ORIGINS ones, such as `vite dev`, may).
@@ -108,7 +111,7 @@ export function parseDevTokenRequest(
 function refusal(req: IncomingMessage, origins: ReadonlySet<string>): string | undefined {
   if (!isLoopback(req.socket.remoteAddress)) return 'the development sign-in answers this machine only';
   // Through a proxy, the loopback address is the proxy's, not the browser's.
-  if (req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined)
+  if (PROXY_HEADERS.some((name) => req.headers[name] !== undefined))
     return 'the development sign-in does not answer requests through a proxy';
   // A page whose own name was rebound to 127.0.0.1 sends that name as Host (and as its same-site Origin).
   if (!isLoopbackHost(req.headers.host))

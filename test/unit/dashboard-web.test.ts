@@ -222,6 +222,14 @@ describe('development sign-in', () => {
     }
   });
 
+  it('refuses a request any usual reverse proxy forwarded (403)', async () => {
+    const headers = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'via'];
+    for (const name of headers) {
+      const answer = await answerFrom('127.0.0.1', false, { [name]: name === 'via' ? '1.1 nginx' : '203.0.113.9' });
+      expect([answer.status, answer.body?.detail], name).toEqual([403, expect.stringContaining('through a proxy')]);
+    }
+  });
+
   it('does not exist in production (404), whoever asks', async () => {
     for (const address of ['127.0.0.1', '10.0.0.5']) {
       const answer = await answerFrom(address, true);
