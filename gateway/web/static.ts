@@ -40,15 +40,15 @@ const HASHED_ASSET = /^assets\/(?:[^/]+\/)*[^/]+-[A-Za-z0-9_-]{8,}\.[A-Za-z0-9]+
 
 /**
  * The headers of every page and file under /dashboard/ and /ide: a strict Content Security Policy (scripts,
- * styles and fonts from the gateway only, connections to it, its WebSockets and the OpenID Connect issuer),
- * no framing, no MIME sniffing, no referrer.
+ * styles and fonts from the gateway only, connections to it, its WebSockets and the OpenID Connect issuer,
+ * forms sent to it only: `default-src` does not cover `form-action`), no framing, no MIME sniffing, no referrer.
  */
 export function securityHeaders(oidcIssuer?: string): Record<string, string> {
   const issuer = oidcIssuer ? ` ${new URL(oidcIssuer).origin}` : '';
   return {
     'content-security-policy':
       `default-src 'self'; connect-src 'self' ws: wss:${issuer}; img-src 'self' data:; ` +
-      `style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'`,
+      `style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'`,
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
     'x-frame-options': 'DENY',

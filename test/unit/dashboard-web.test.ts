@@ -93,7 +93,7 @@ describe('static paths', () => {
   it('the Content Security Policy lets the page reach the OpenID Connect issuer and nothing else', () => {
     expect(securityHeaders()['content-security-policy']).toBe(
       "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; " +
-        "frame-ancestors 'none'; base-uri 'none'",
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
     );
     expect(securityHeaders('https://login.example.eu/realms/avrr')['content-security-policy']).toContain(
       "connect-src 'self' ws: wss: https://login.example.eu;",
