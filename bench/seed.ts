@@ -32,6 +32,16 @@ const META = 'benchmeta';
 /** The most cases a bench may ask for (about 5.5 GB in FerretDB at 1,000,000). */
 export const MAX_BENCH_CASES = 10_000_000;
 
+/** How long a seed's lock lives without renewal (renewed every quarter of it while seeding). */
+const SEED_LOCK_MS = 120_000;
+/** How long a bench waits for another's seed of the same databases (1,000,000 cases take about 10 min). */
+const SEED_WAIT_MS = 60 * 60_000;
+
+/** The Redis key that lets one process at a time seed the databases of `prefix`. */
+export function seedLockKey(prefix: string): string {
+  return `${prefix}:bench-seed-lock`;
+}
+
 /** What a seed leaves in `benchmeta` once it has finished. */
 export interface SeedMark {
   _id: string;
@@ -95,13 +105,35 @@ const write = (line: string) => void process.stdout.write(`${line}\n`);
 export async function ensureBenchCases(
   config: Config,
   cases: number,
-  options: { log?: (line: string) => void } = {},
+  options: { log?: (line: string) => void; waitMs?: number } = {},
 ): Promise<number | null> {
   benchCasesPrefix(cases); // validates the size
   const log = options.log ?? write;
-  let seconds: number | null = null;
-  const current = await withCases(config, (c) => c.collection(META).findOne({ _id: CASES_MARK_ID as never }));
-  if (!markIsCurrent(current, cases, CASES_MARK_VERSION)) {
+  const redis = createRedis(config, 'bench-seed');
+  const lockKey = seedLockKey(config.MONGO_DB_PREFIX);
+  const token = `${process.pid}:${Date.now()}:${Math.random()}`;
+  let renew: NodeJS.Timeout | undefined;
+  try {
+    // Two benches of one size started together: one seeds, the other waits for its mark.
+    const deadline = Date.now() + (options.waitMs ?? SEED_WAIT_MS);
+    let waiting = false;
+    for (;;) {
+      const current = await withCases(config, (c) => c.collection(META).findOne({ _id: CASES_MARK_ID as never }));
+      if (markIsCurrent(current, cases, CASES_MARK_VERSION)) {
+        await prepareReadModels(config, (service) => createLogger(service, config));
+        return null;
+      }
+      if ((await redis.set(lockKey, token, 'PX', SEED_LOCK_MS, 'NX')) === 'OK') break;
+      if (Date.now() > deadline)
+        throw new Error(
+          `another process is seeding the ${config.MONGO_DB_PREFIX}_* databases (Redis key ${lockKey}) and did ` +
+            `not finish in ${Math.round((options.waitMs ?? SEED_WAIT_MS) / 1000)} s; if none runs, delete the key`,
+        );
+      if (!waiting) log(`another bench is seeding the ${config.MONGO_DB_PREFIX}_* databases; waiting for it...`);
+      waiting = true;
+      await new Promise((r) => setTimeout(r, 2_000));
+    }
+    renew = setInterval(() => void redis.pexpire(lockKey, SEED_LOCK_MS).catch(() => undefined), SEED_LOCK_MS / 4);
     const started = Date.now();
     log(`seeding ${cases.toLocaleString('en')} cases (once; kept in the ${config.MONGO_DB_PREFIX}_* databases)...`);
     // A half-filled or older seed: nothing of it is kept (read models, checkpoints, extras).
@@ -115,12 +147,7 @@ export async function ensureBenchCases(
         batchSize: 2_000,
         onProgress: (n) => n % 20_000 === 0 && log(`  ${n.toLocaleString('en')}`),
       });
-      const redis = createRedis(config, 'bench-seed');
-      try {
-        await resetStatisticsCheckpoint(casesModels(db.cases), redis, config.QUEUE_PREFIX);
-      } finally {
-        redis.disconnect();
-      }
+      await resetStatisticsCheckpoint(casesModels(db.cases), redis, config.QUEUE_PREFIX);
     } finally {
       await close();
     }
@@ -128,12 +155,17 @@ export async function ensureBenchCases(
     await withCases(config, (c) =>
       c.collection(META).insertOne(markOf(CASES_MARK_ID, cases, CASES_MARK_VERSION) as never),
     );
-    seconds = (Date.now() - started) / 1000;
+    const seconds = (Date.now() - started) / 1000;
     log(`seeded with its read models in ${seconds.toFixed(0)} s`);
-  } else {
-    await prepareReadModels(config, (service) => createLogger(service, config));
+    return seconds;
+  } finally {
+    if (renew) {
+      clearInterval(renew);
+      // Released only if still ours (it may have expired and been taken by another seed).
+      if ((await redis.get(lockKey)) === token) await redis.del(lockKey);
+    }
+    redis.disconnect();
   }
-  return seconds;
 }
 
 /**
