@@ -99,8 +99,9 @@ const write = (line: string) => void process.stdout.write(`${line}\n`);
  * Makes the databases of `config.MONGO_DB_PREFIX` hold exactly `cases` demo cases with their
  * read models, seeding them if they do not (once; a later call of the same size returns at
  * once). Returns the seconds a seed took, or null if the databases were already complete.
- * The read models are prepared on every call (a no-op when they exist), so a subgraph process
- * started afterwards is ready within its readiness timeout.
+ * A seed prepares the read models the cases process builds at start (worklist, indicators,
+ * statistics pair counters) before writing its mark, so that process is ready within its
+ * readiness timeout; a read model added later needs CASES_MARK_VERSION bumped.
  */
 export async function ensureBenchCases(
   config: Config,
@@ -119,10 +120,8 @@ export async function ensureBenchCases(
     let waiting = false;
     for (;;) {
       const current = await withCases(config, (c) => c.collection(META).findOne({ _id: CASES_MARK_ID as never }));
-      if (markIsCurrent(current, cases, CASES_MARK_VERSION)) {
-        await prepareReadModels(config, (service) => createLogger(service, config));
-        return null;
-      }
+      // The read models were prepared before the mark was written; the cases process checks them again at start.
+      if (markIsCurrent(current, cases, CASES_MARK_VERSION)) return null;
       if ((await redis.set(lockKey, token, 'PX', SEED_LOCK_MS, 'NX')) === 'OK') break;
       if (Date.now() > deadline)
         throw new Error(
