@@ -8,9 +8,9 @@
  * and p99 next to the baseline of the same run (an unfiltered page read in `_id` order,
  * which the store answers from its primary key) and the ratio of the two.
  *
- * The cases are seeded once into databases named after the size (`benchreads<N>_*`), and
- * kept: a later run of the same size starts at once. A seed that was interrupted leaves
- * no completion mark, and is cleared and done again.
+ * The cases are the read benchmarks' shared ones (bench/seed.ts: `bench<N>_*`, seeded once
+ * and kept; a seed that was interrupted is cleared and done again), with this bench's feed
+ * reports added once under a mark of their own.
  */
 import { parseArgs } from 'node:util';
 import { parse, type FieldNode, type OperationDefinitionNode } from 'graphql';
@@ -23,9 +23,9 @@ import { feedModels } from '../subgraphs/cases/ingestion/index.js';
 import { caseFilterToQuery, type CaseFilterInput } from '../subgraphs/cases/case/resolvers.js';
 import { CaseAccess } from '../subgraphs/cases/case/access.js';
 import { personalDataGrantModel } from '../subgraphs/cases/data-protection/support-access.js';
-import { seedCases } from '../scripts/seed-data.js';
 import { clearCollection } from '../shared/mongo.js';
 import { casePageProjection } from '../subgraphs/cases/case/projection.js';
+import { benchCasesPrefix, ensureBenchCases, ensureBenchExtra } from './seed.js';
 
 const { values } = parseArgs({
   options: {
@@ -42,64 +42,50 @@ if (!Number.isInteger(CASES) || CASES < 1000) throw new Error('--cases must be a
 if (!Number.isInteger(CALLS) || CALLS < 5) throw new Error('--calls must be a whole number of at least 5');
 if (!Number.isInteger(WARM_UP) || WARM_UP < 1) throw new Error('--warm-up must be a whole number of at least 1');
 const base = 4850;
-// Sequential calls from a handful of principals would meet the per-principal rate limit.
+// The shared cases of this size (bench/seed.ts); its queue keys are its own.
 const env = benchEnv(`benchreads${CASES}`, base, {
+  MONGO_DB_PREFIX: benchCasesPrefix(CASES),
+  // Sequential calls from a handful of principals would meet the per-principal rate limit.
   RATE_LIMIT_PER_MINUTE: '0',
-  // The subgraphs' metrics servers on free ports too: a development system or a test may hold the defaults.
-  CASES_METRICS_PORT: '0',
-  PARTNERS_METRICS_PORT: '0',
-  COVERAGE_METRICS_PORT: '0',
-  FINANCE_METRICS_PORT: '0',
 });
 const config = loadConfig(env);
-// Named after what a seed writes: a seed of an older shape is done again.
-const SEED_MARK = 'bench-seed-complete-v2';
 
 // ---- seed once -------------------------------------------------------------------------
+// The cases are the read benchmarks' shared ones (bench/seed.ts); the feed reports are this bench's own extra.
+await ensureBenchCases(config, CASES);
 const { db, close } = await benchDatabases(config);
 const models = casesModels(db.cases);
 const feeds = feedModels(db.cases);
-const mark = await db.cases.collection('benchmeta').findOne({ _id: SEED_MARK as never });
-if (!mark || (mark as { cases?: number }).cases !== CASES) {
-  const started = Date.now();
-  process.stdout.write(
-    `seeding ${CASES.toLocaleString('en')} cases (once; kept in the ${config.MONGO_DB_PREFIX} databases)...\n`,
-  );
-  await db.cases.collection('benchmeta').deleteMany({});
-  await seedCases(db, {
-    count: CASES,
-    seed: 20240301,
-    caseIdKey: config.CASE_ID_KEY,
-    batchSize: 2_000,
-    onProgress: (n) => n % 20_000 === 0 && process.stdout.write(`  ${n}\n`),
-  });
-  // Feed reports for `ingestionFeeds`: a few hundred pushes per Member State, as years of weekly feeds would leave.
-  await clearCollection(feeds.Feed);
-  await clearCollection(feeds.FeedChunk);
-  const memberStates = ['DE', 'NL', 'BE', 'FR', 'SE', 'AT'];
-  const feedDocs = Array.from({ length: 1200 }, (_, i) => ({
-    _id: `feed_bench_${String(i).padStart(5, '0')}`,
-    memberState: memberStates[i % memberStates.length]!,
-    received: 500,
-    totalChunks: 1,
-    createdAt: new Date(Date.UTC(2022, 3, 1) + i * 3_600_000 * 13),
-  }));
-  await feeds.Feed.collection.insertMany(feedDocs as never[]);
-  await feeds.FeedChunk.collection.insertMany(
-    feedDocs.map((f) => ({
-      _id: `${f._id}:0`,
-      feedId: f._id,
-      chunkIndex: 0,
-      counts: { created: 490, updated: 0, unchanged: 0, stale: 0, rejected: 10 },
-      rejected: [],
-      failed: false,
-      error: null,
-      completedAt: f.createdAt,
-    })) as never[],
-  );
-  await db.cases.collection('benchmeta').insertOne({ _id: SEED_MARK as never, cases: CASES, at: new Date() });
-  process.stdout.write(`seeded in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
-}
+await ensureBenchExtra(config, CASES, {
+  name: 'feed-reports',
+  version: 1,
+  add: async () => {
+    // Feed reports for `ingestionFeeds`: a few hundred pushes per Member State, as years of weekly feeds would leave.
+    await clearCollection(feeds.Feed);
+    await clearCollection(feeds.FeedChunk);
+    const memberStates = ['DE', 'NL', 'BE', 'FR', 'SE', 'AT'];
+    const feedDocs = Array.from({ length: 1200 }, (_, i) => ({
+      _id: `feed_bench_${String(i).padStart(5, '0')}`,
+      memberState: memberStates[i % memberStates.length]!,
+      received: 500,
+      totalChunks: 1,
+      createdAt: new Date(Date.UTC(2022, 3, 1) + i * 3_600_000 * 13),
+    }));
+    await feeds.Feed.collection.insertMany(feedDocs as never[]);
+    await feeds.FeedChunk.collection.insertMany(
+      feedDocs.map((f) => ({
+        _id: `${f._id}:0`,
+        feedId: f._id,
+        chunkIndex: 0,
+        counts: { created: 490, updated: 0, unchanged: 0, stale: 0, rejected: 10 },
+        rejected: [],
+        failed: false,
+        error: null,
+        completedAt: f.createdAt,
+      })) as never[],
+    );
+  },
+});
 
 // ---- the shapes --------------------------------------------------------------------------
 const MS: Principal = { subject: 'bench-ms', role: 'MEMBER_STATE', memberState: 'DE' };
