@@ -12,20 +12,16 @@
  * to the page as a completed OIDC sign-in leaves them (the oidc-client-ts user in sessionStorage),
  * so the page runs the same code path. The page is served by the gateway's own /dashboard/ route
  * (the built dashboard/dist; the gateway is configured for OpenID Connect sign-in, whose issuer is
- * never contacted: the stored sign-in is complete). The cases are seeded once into databases named
- * after the size (`benchdash<N>_*`) and kept: a later run of the same size starts at once.
+ * never contacted: the stored sign-in is complete). The cases are the read benchmarks' shared ones
+ * (bench/seed.ts: `bench<N>_*`), seeded once and kept: a later run of the same size starts at once.
  */
 import { parseArgs } from 'node:util';
 import { mintToken, type Principal } from '../shared/auth.js';
 import { loadConfig } from '../shared/config.js';
-import { createLogger } from '../shared/logger.js';
-import { createRedis } from '../shared/redis.js';
 import { casesModels } from '../subgraphs/cases/case/models.js';
-import { resetStatisticsCheckpoint } from '../subgraphs/cases/statistics/projector.js';
-import { prepareReadModels } from '../subgraphs/cases/worklist/background.js';
-import { seedCases } from '../scripts/seed-data.js';
 import { launchChromium, requireDashboardBuild } from '../test/browser/harness.js';
 import { BENCH_SUBGRAPHS, benchDatabases, benchEnv, processStarter } from './env.js';
+import { benchCasesPrefix, ensureBenchCases } from './seed.js';
 
 const { values } = parseArgs({
   options: { cases: { type: 'string', default: '100000' }, loads: { type: 'string', default: '10' } },
@@ -42,33 +38,20 @@ const base = 5050;
 const ISSUER = 'https://id.bench.invalid/realms/avrr';
 const CLIENT_ID = 'avrr-dashboard';
 requireDashboardBuild();
+// The shared cases of this size; the queue keys (and the gateway's cache) are this bench's own.
 const env = benchEnv(`benchdash${CASES}`, base, {
+  MONGO_DB_PREFIX: benchCasesPrefix(CASES),
   RATE_LIMIT_PER_MINUTE: '0',
   OIDC_ISSUER: ISSUER,
   OIDC_CLIENT_ID: CLIENT_ID,
 });
 const config = loadConfig(env);
 
+// The read benchmarks' shared cases of this size (bench/seed.ts), with their read models; the
+// views only read (the live view subscribes, nothing publishes).
+await ensureBenchCases(config, CASES);
 const { db, close } = await benchDatabases(config);
 const models = casesModels(db.cases);
-const stored = (await models.Statistics.findOne({ _id: 'all' }, { cases: 1 }).lean().exec()) as {
-  cases?: number;
-} | null;
-if (stored?.cases !== CASES) {
-  const started = Date.now();
-  process.stdout.write(`seeding ${CASES} cases (once; kept in the benchdash${CASES} databases)...\n`);
-  await seedCases(db, {
-    count: CASES,
-    seed: 20240301,
-    caseIdKey: config.CASE_ID_KEY,
-    batchSize: 2_000,
-    onProgress: (n) => n % 50_000 === 0 && process.stdout.write(`  ${n}\n`),
-  });
-  const redis = createRedis(config, 'bench-dashboard');
-  await resetStatisticsCheckpoint(models, redis, config.QUEUE_PREFIX);
-  redis.disconnect();
-  process.stdout.write(`seeded with its read model in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
-}
 const busiest = (
   await models.Case.aggregate<{ _id: string }>([
     { $group: { _id: '$memberState', n: { $sum: 1 } } },
@@ -77,7 +60,6 @@ const busiest = (
   ]).exec()
 )[0]?._id;
 await close();
-await prepareReadModels(config, (service) => createLogger(service, config));
 
 const start = processStarter(env);
 await Promise.all(BENCH_SUBGRAPHS.map((n, i) => start(`subgraphs/${n}/main.ts`, base + 1 + i)));

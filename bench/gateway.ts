@@ -14,7 +14,7 @@
  * the targets. `--cpu-prof <dir>` then runs ours once more in a child process under
  * `--cpu-prof` through the identical-query workload and prints where its time goes.
  *
- * The cases are seeded once into databases named after the size (`benchgw<N>_*`) and kept.
+ * The cases are the read benchmarks' shared ones (bench/seed.ts: `bench<N>_*`), seeded once and kept.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -22,18 +22,8 @@ import { parseArgs } from 'node:util';
 import { spawn, type ChildProcess } from 'node:child_process';
 import autocannon from 'autocannon';
 import { loadConfig } from '../shared/config.js';
-import { createRedis } from '../shared/redis.js';
-import {
-  assertPortsFree,
-  BENCH_SUBGRAPHS,
-  benchAuthorization,
-  benchDatabases,
-  benchEnv,
-  processStarter,
-} from './env.js';
-import { casesModels } from '../subgraphs/cases/case/models.js';
-import { resetStatisticsCheckpoint } from '../subgraphs/cases/statistics/projector.js';
-import { seedCases } from '../scripts/seed-data.js';
+import { assertPortsFree, BENCH_SUBGRAPHS, benchAuthorization, benchEnv, processStarter } from './env.js';
+import { benchCasesPrefix, ensureBenchCases } from './seed.js';
 import { ROOT, TELEMETRY_ARGS, waitForReady } from '../scripts/processes.js';
 import {
   comparableAnswer,
@@ -92,6 +82,8 @@ if (distinctNeeded > DISTINCT_CAPACITY)
 
 const base = 4600;
 const env = benchEnv(`benchgw${CASES}`, base, {
+  // The shared cases of this size; the queue keys (and the gateway's cache) are this bench's own.
+  MONGO_DB_PREFIX: benchCasesPrefix(CASES),
   // FerretDB scans; give ours the same patience the others have (none).
   SUBGRAPH_TIMEOUT_MS: '60000',
   // One principal sends every request: the per-principal rate limit would time it, not the gateway.
@@ -106,30 +98,8 @@ const urls = {
 const config = loadConfig(env);
 
 // ---- seed once ----------------------------------------------------------------------------
-const SEED_MARK = 'bench-gateway-seed-v1';
-{
-  const { db, close } = await benchDatabases(config);
-  const models = casesModels(db.cases);
-  const mark = await db.cases.collection('benchmeta').findOne({ _id: SEED_MARK as never });
-  if ((mark as { cases?: number } | null)?.cases !== CASES) {
-    const started = Date.now();
-    process.stdout.write(`seeding ${CASES} cases (once; kept in the ${config.MONGO_DB_PREFIX} databases)...\n`);
-    await db.cases.collection('benchmeta').deleteMany({});
-    await seedCases(db, {
-      count: CASES,
-      seed: 20240301,
-      caseIdKey: config.CASE_ID_KEY,
-      batchSize: 2_000,
-      onProgress: (n) => n % 20_000 === 0 && process.stdout.write(`  ${n}\n`),
-    });
-    const redis = createRedis(config, 'bench-gateway');
-    await resetStatisticsCheckpoint(models, redis, config.QUEUE_PREFIX);
-    redis.disconnect();
-    await db.cases.collection('benchmeta').insertOne({ _id: SEED_MARK as never, cases: CASES, at: new Date() });
-    process.stdout.write(`seeded in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
-  }
-  await close();
-}
+// The read benchmarks' shared cases of this size (bench/seed.ts), kept; nothing here writes to them.
+await ensureBenchCases(config, CASES);
 
 // ---- the processes ------------------------------------------------------------------------
 // Ours at base, the subgraphs at base+1..4, plain at base+20, Hive at base+30, the profiled one at base+40.

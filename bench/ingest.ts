@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { mintToken } from '../shared/auth.js';
 import { loadConfig } from '../shared/config.js';
-import { benchDatabases, benchEnv, processStarter } from './env.js';
+import { BENCH_SUBGRAPHS, benchDatabases, benchEnv, processStarter } from './env.js';
 import { connectDatabase } from '../shared/mongo.js';
 import { generateCases } from '../scripts/demo/generate.js';
 import { casesModels } from '../subgraphs/cases/case/models.js';
@@ -26,7 +26,13 @@ const RECORDS = Number(values.records);
 const FEED_SIZE = Number(values['feed-size']);
 const base = 4900;
 // A new store per run (dropping databases can crash FerretDB 1.24 while it still maps them).
-const env = benchEnv(`benchingest${Date.now().toString(36)}`, base);
+const env = benchEnv(`benchingest${Date.now().toString(36)}`, base, {
+  // The subgraphs' metrics servers on free ports: a development system or a test may hold the defaults.
+  CASES_METRICS_PORT: '0',
+  PARTNERS_METRICS_PORT: '0',
+  COVERAGE_METRICS_PORT: '0',
+  FINANCE_METRICS_PORT: '0',
+});
 const config = loadConfig(env);
 
 // A clean store with reference data.
@@ -56,8 +62,8 @@ await raw.drop();
 await close();
 
 const start = processStarter(env);
-await start('subgraphs/cases/main.ts', base + 1);
-await start('subgraphs/coverage/main.ts', base + 3);
+// All four: the gateway is ready only when every subgraph is.
+await Promise.all(BENCH_SUBGRAPHS.map((n, i) => start(`subgraphs/${n}/main.ts`, base + 1 + i)));
 const worker = await start('subgraphs/cases/worker.ts', base + 10);
 await start('gateway/main.ts', base);
 

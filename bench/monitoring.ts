@@ -6,20 +6,15 @@
  * Member State, with their CSV), the suppressed programme-wide `statistics`, and the indicator
  * values and breaches. Prints p50 and p99 per shape; target p99 < 100 ms.
  *
- * The cases are seeded once, with their statistics read model (pair counters included), into
- * databases named after the size (`benchmon<N>_*`), and kept: a later run of the same size
- * starts at once.
+ * The cases are the read benchmarks' shared ones (bench/seed.ts: `bench<N>_*`), seeded once
+ * with their read models (statistics with pair counters, worklist, indicators) and kept: a
+ * later run of the same size starts at once.
  */
 import { parseArgs } from 'node:util';
 import { mintToken, type Principal } from '../shared/auth.js';
 import { loadConfig } from '../shared/config.js';
-import { createRedis } from '../shared/redis.js';
-import { casesModels } from '../subgraphs/cases/case/models.js';
-import { createLogger } from '../shared/logger.js';
-import { resetStatisticsCheckpoint } from '../subgraphs/cases/statistics/projector.js';
-import { prepareReadModels } from '../subgraphs/cases/worklist/background.js';
-import { seedCases } from '../scripts/seed-data.js';
-import { BENCH_SUBGRAPHS, benchDatabases, benchEnv, processStarter } from './env.js';
+import { BENCH_SUBGRAPHS, benchEnv, processStarter } from './env.js';
+import { benchCasesPrefix, ensureBenchCases } from './seed.js';
 
 const { values } = parseArgs({
   options: { cases: { type: 'string', default: '10000' }, calls: { type: 'string', default: '300' } },
@@ -29,40 +24,17 @@ const CALLS = Number(values.calls);
 if (!Number.isSafeInteger(CASES) || CASES < 1 || !Number.isSafeInteger(CALLS) || CALLS < 10)
   throw new Error('--cases must be a positive integer and --calls at least 10');
 const base = 4950;
-const env = benchEnv(`benchmon${CASES}`, base, { RATE_LIMIT_PER_MINUTE: '0' });
+// The shared cases of this size; the queue keys (and the gateway's cache) are this bench's own.
+const env = benchEnv(`benchmon${CASES}`, base, {
+  MONGO_DB_PREFIX: benchCasesPrefix(CASES),
+  RATE_LIMIT_PER_MINUTE: '0',
+});
 const config = loadConfig(env);
 
-const { db, close } = await benchDatabases(config);
-const models = casesModels(db.cases);
-// The read model says how many cases were seeded, and whether it has the pair counters.
-const stored = (await models.Statistics.findOne({ _id: 'all' }, { cases: 1, 'x.c.ms_co': 1 }).lean().exec()) as {
-  cases?: number;
-  x?: unknown;
-} | null;
-if (stored?.cases !== CASES || !stored.x) {
-  const started = Date.now();
-  process.stdout.write(`seeding ${CASES} cases (once; kept in the benchmon${CASES} databases)...\n`);
-  await seedCases(db, {
-    count: CASES,
-    seed: 20240301,
-    caseIdKey: config.CASE_ID_KEY,
-    batchSize: 2_000,
-    onProgress: (n) => n % 50_000 === 0 && process.stdout.write(`  ${n}\n`),
-  });
-  const redis = createRedis(config, 'bench-monitoring');
-  await resetStatisticsCheckpoint(models, redis, config.QUEUE_PREFIX);
-  redis.disconnect();
-  process.stdout.write(`seeded with its read model in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
-}
-await close();
-// The read models the cases process builds at start on a store that has none (the worklist):
-// built here, once, so the process starts within its readiness timeout.
-{
-  const started = Date.now();
-  await prepareReadModels(config, (service) => createLogger(service, config));
-  const seconds = (Date.now() - started) / 1000;
-  if (seconds > 5) process.stdout.write(`read models prepared in ${seconds.toFixed(0)} s (once)\n`);
-}
+// The read benchmarks' shared cases of this size (bench/seed.ts), with their statistics read model
+// (pair counters included) and the read models the cases process builds at start, so it starts
+// within its readiness timeout; nothing here writes to them.
+await ensureBenchCases(config, CASES);
 
 const start = processStarter(env);
 await Promise.all(BENCH_SUBGRAPHS.map((n, i) => start(`subgraphs/${n}/main.ts`, base + 1 + i)));

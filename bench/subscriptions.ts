@@ -16,10 +16,10 @@ import { canSeeCase } from '../shared/access.js';
 import { loadConfig } from '../shared/config.js';
 import { caseEventStream, publishCaseEvents } from '../shared/case-events/index.js';
 import { createRedis } from '../shared/redis.js';
-import { seedCases } from '../scripts/seed-data.js';
 import { casesModels, type CaseDoc } from '../subgraphs/cases/case/models.js';
 import { factsOf } from '../subgraphs/cases/statistics/facts.js';
 import { assertPortsFree, BENCH_SUBGRAPHS, benchDatabases, benchEnv, processStarter } from './env.js';
+import { ensureBenchCases } from './seed.js';
 
 const { values } = parseArgs({
   options: {
@@ -59,19 +59,14 @@ const env = benchEnv(`benchsubs${CASES}`, base, {
   WS_MAX_SUBSCRIPTIONS_PER_PRINCIPAL: perPrincipal,
 });
 const config = loadConfig(env);
+// The state the figures depend on is set up here, not left to whatever a database holds:
+// exactly CASES seeded cases (bench/seed.ts; a seed that was interrupted is cleared and done
+// again), and the sample of events read in _id order. This bench publishes case events, which
+// its projectors apply (worklist entries of the sampled cases move to the events' times): it
+// keeps databases of its own (`benchsubs<N>_*`), not the read benchmarks' shared `bench<N>_*`.
+await ensureBenchCases(config, CASES);
 const { db, close } = await benchDatabases(config);
 const models = casesModels(db.cases);
-// The state the figures depend on is set up here, not left to whatever a database holds:
-// exactly CASES seeded cases (a seed that was interrupted leaves no mark and is done again),
-// and the sample of events read in _id order.
-const SEED_MARK = 'bench-subscriptions-seed-v1';
-const mark = await db.cases.collection('benchmeta').findOne({ _id: SEED_MARK as never });
-if ((mark as { cases?: number } | null)?.cases !== CASES) {
-  process.stdout.write(`seeding ${CASES} cases (once; kept in the ${config.MONGO_DB_PREFIX} databases)...\n`);
-  await db.cases.collection('benchmeta').deleteMany({});
-  await seedCases(db, { count: CASES, seed: 20240301, caseIdKey: config.CASE_ID_KEY });
-  await db.cases.collection('benchmeta').insertOne({ _id: SEED_MARK as never, cases: CASES, at: new Date() });
-}
 const sample = await models.Case.find({}).sort({ _id: 1 }).limit(50).lean<CaseDoc[]>().exec();
 await close();
 

@@ -8,6 +8,7 @@ import { loadConfigOrExit } from '../shared/config.js';
 import type { Types } from 'mongoose';
 import { clearCollection, connectDatabase } from '../shared/mongo.js';
 import { createRedis } from '../shared/redis.js';
+import { ALL_TAG, bumpCacheTags } from '../shared/cache-tags.js';
 import { caseIdOf, casesModels } from '../subgraphs/cases/case/models.js';
 import { resetStatisticsCheckpoint } from '../subgraphs/cases/statistics/projector.js';
 import { ledgerModels } from '../subgraphs/finance/ledger/models.js';
@@ -122,6 +123,26 @@ try {
     } finally {
       redis.disconnect();
     }
+  }
+  // The reference data (and the read models) were written directly, even when the cases are kept:
+  // no answer the gateway cached before stays current (gateway/cache/).
+  const redis = createRedis(config, 'seed-cache');
+  try {
+    const bumped = bumpCacheTags(redis, config.QUEUE_PREFIX, [ALL_TAG], (error) =>
+      process.stderr.write(`seed: the gateway's cache was not invalidated: ${String(error)}\n`),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), 5_000);
+    });
+    if ((await Promise.race([bumped, late])) === 'late')
+      process.stderr.write(
+        `seed: Redis did not answer within 5 s: the gateway's cache may serve the previous reference data ` +
+          `for up to GATEWAY_CACHE_TTL_SECONDS\n`,
+      );
+    clearTimeout(timer);
+  } finally {
+    redis.disconnect();
   }
 } finally {
   await Promise.all(Object.values(db).map((c) => c.close()));

@@ -20,6 +20,8 @@ import { createMetrics, observeStore, startMetricsServer } from './metrics.js';
 import { maskError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Redis } from 'ioredis';
+import { ALL_TAG, bumpCacheTags } from './cache-tags.js';
+import { createRedis } from './redis.js';
 import { connectDatabase, dbTimeoutMs, ensureIndexes, withDbDeadline, type SubgraphName } from './mongo.js';
 import { runProcess, type LoggerFor } from './process.js';
 
@@ -258,11 +260,41 @@ export async function startSubgraphProcess<TContext extends BaseContext, TBackgr
       connection,
       onShutdown: background?.close,
     });
+    await invalidateGatewayCache(config, pieces.redis, logger);
     return { service, connection, background };
   } catch (error) {
     // A server that did not start does not shut down: its background work (own connections) closes here.
     await background?.close().catch((closeError: unknown) => logger.warn({ err: closeError }, 'closing failed'));
     throw error;
+  }
+}
+
+/** How long a starting subgraph waits for Redis to take its cache invalidation (it starts regardless). */
+const INVALIDATION_WAIT_MS = 2_000;
+
+/**
+ * A subgraph that starts may answer otherwise than the process whose answers the gateway cached (new code, or
+ * another SUPPRESSION_THRESHOLD or INDICATORS_FILE): once it listens, no cached answer stays current
+ * (gateway/cache/). Redis away: a warning, and cached answers expire by their TTL.
+ */
+async function invalidateGatewayCache(
+  config: Pick<Config, 'REDIS_URL' | 'QUEUE_PREFIX'>,
+  shared: Redis | undefined,
+  logger: Logger,
+): Promise<void> {
+  const redis = shared ?? createRedis(config, 'subgraph-start-cache-invalidation', logger);
+  let timer: NodeJS.Timeout | undefined;
+  const warn = (error: unknown) =>
+    logger.warn({ err: String(error) }, "the gateway's cached answers were not invalidated at start");
+  try {
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), INVALIDATION_WAIT_MS);
+    });
+    const outcome = await Promise.race([bumpCacheTags(redis, config.QUEUE_PREFIX, [ALL_TAG], warn), late]);
+    if (outcome === 'late') warn(new Error(`Redis did not answer within ${INVALIDATION_WAIT_MS} ms`));
+  } finally {
+    clearTimeout(timer);
+    if (!shared) redis.disconnect();
   }
 }
 

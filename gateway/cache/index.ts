@@ -142,7 +142,9 @@ export class GatewayCache {
       try {
         return await run(caller.signal);
       } finally {
-        // After the subgraph answered (its write is stored): what it may have changed is stale.
+        // After the subgraph answered (its write is stored): what it may have changed is stale, both
+        // the calls of that subgraph now in flight (a read starting now must not join them) and the cache.
+        this.dedup.closeToNewcomers(subgraph);
         await this.bump(subgraph);
       }
     }

@@ -13,6 +13,7 @@ export interface InflightOptions {
 }
 
 interface Flight<T> {
+  label: string;
   promise: Promise<T>;
   controller: AbortController;
   waiters: number;
@@ -50,6 +51,7 @@ export class InflightDedup<T> {
       }
       const controller = new AbortController();
       const created: Flight<T> = {
+        label,
         controller,
         waiters: 0,
         joined: 0,
@@ -66,6 +68,15 @@ export class InflightDedup<T> {
       flight.joined += 1;
     }
     return this.wait(flight, key, signal);
+  }
+
+  /**
+   * Closes every call in flight under `label` to newcomers: they keep running for those already
+   * waiting, and the next caller with their key starts a call of its own. After a write, so a read
+   * that starts once the write has answered never receives an answer read before it.
+   */
+  closeToNewcomers(label: string): void {
+    for (const [key, flight] of this.flights) if (flight.label === label) this.flights.delete(key);
   }
 
   private wait(flight: Flight<T>, key: string, signal: AbortSignal | undefined): Promise<T> {

@@ -29,11 +29,19 @@ import { FetchSlots, FetchSlotTimeout } from '../limits.js';
  */
 
 /**
+ * Unmarked fields whose answer depends on who reads, not only on the rights class: the thread
+ * (a support-desk user's own justified access opens it) and the reader's own unread count.
+ * Fetched per reader like the personal fields, so no subscriber receives a colleague's.
+ */
+export const READER_DEPENDENT_FIELDS: readonly string[] = ['Case.messages', 'Case.unreadMessageCount'];
+
+/**
  * `Type.field` of every field the supergraph marks `@personal` or `@pseudonymous` (the
- * composed marks of the cases SDL): a selection without them reads no personal data.
+ * composed marks of the cases SDL), and the READER_DEPENDENT_FIELDS: a selection without
+ * them reads no personal data and gets the same answer for everyone with the same rights.
  */
 export function personalFieldsOf(supergraphSdl: string): Set<string> {
-  const marked = new Set<string>();
+  const marked = new Set<string>(READER_DEPENDENT_FIELDS);
   for (const definition of parse(supergraphSdl).definitions) {
     if (definition.kind !== Kind.OBJECT_TYPE_DEFINITION && definition.kind !== Kind.OBJECT_TYPE_EXTENSION) continue;
     for (const field of definition.fields ?? []) {

@@ -35,6 +35,22 @@ export function isLoopback(address: string | undefined): boolean {
   return address === '::1';
 }
 
+/**
+ * Whether a `Host` header names this machine: `localhost` or a loopback address, with or without a port.
+ * A page on any other name that reaches the gateway's loopback address got there by DNS rebinding.
+ */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (!host) return false;
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${host}`).hostname;
+  } catch {
+    return false;
+  }
+  if (hostname === 'localhost') return true;
+  return isLoopback(hostname.startsWith('[') ? hostname.slice(1, -1) : hostname);
+}
+
 const devTokenRequest = z
   .object({
     role: z.enum(ROLES),
@@ -85,6 +101,9 @@ export function parseDevTokenRequest(
   };
 }
 
+/** Headers a reverse proxy adds (nginx's usual `X-Real-IP` among them): a request carrying one came through one. */
+const PROXY_HEADERS = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'via'];
+
 /**
  * Why a request may not use the development sign-in: not from this machine, or sent by a page of
  * another site (the gateway's own page and the CORS_ORIGINS ones, such as `vite dev`, may).
@@ -92,8 +111,11 @@ export function parseDevTokenRequest(
 function refusal(req: IncomingMessage, origins: ReadonlySet<string>): string | undefined {
   if (!isLoopback(req.socket.remoteAddress)) return 'the development sign-in answers this machine only';
   // Through a proxy, the loopback address is the proxy's, not the browser's.
-  if (req.headers['x-forwarded-for'] !== undefined || req.headers.forwarded !== undefined)
+  if (PROXY_HEADERS.some((name) => req.headers[name] !== undefined))
     return 'the development sign-in does not answer requests through a proxy';
+  // A page whose own name was rebound to 127.0.0.1 sends that name as Host (and as its same-site Origin).
+  if (!isLoopbackHost(req.headers.host))
+    return 'the development sign-in answers requests whose Host is localhost or a loopback address only';
   const origin = req.headers.origin;
   if (origin === undefined) return undefined;
   if (typeof origin !== 'string' || !(origins.has(origin) || sameOrigin(origin, req.headers.host)))

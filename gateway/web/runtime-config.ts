@@ -2,6 +2,7 @@ import type { Config } from '../../shared/config.js';
 import { MEMBER_STATES, PARTNERS } from '../../shared/domain.js';
 import type { Role } from '../../shared/auth.js';
 import { sendJson, type RequestHandler } from '../../shared/http.js';
+import { devSignInEnabled } from './dev-signin.js';
 import { securityHeaders } from './static.js';
 
 export const RUNTIME_CONFIG_PATH = '/dashboard/config.json';
@@ -62,7 +63,8 @@ export function devPrincipals(): DevPrincipal[] {
  * configured).
  */
 export function runtimeConfig(
-  config: Pick<Config, 'NODE_ENV' | 'OIDC_ISSUER' | 'OIDC_CLIENT_ID' | 'OIDC_SCOPES'>,
+  config: Pick<Config, 'NODE_ENV' | 'OIDC_ISSUER' | 'OIDC_CLIENT_ID' | 'OIDC_SCOPES'> &
+    Partial<Pick<Config, 'AUTH_JWKS_URL'>>,
 ): DashboardRuntimeConfig {
   let auth: DashboardAuth;
   if (config.OIDC_ISSUER && config.OIDC_CLIENT_ID)
@@ -73,14 +75,15 @@ export function runtimeConfig(
       scopes: config.OIDC_SCOPES,
       redirectPath: OIDC_REDIRECT_PATH,
     };
-  else if (config.NODE_ENV === 'production') auth = { mode: 'none' };
+  // No role picker where the development sign-in does not exist (production, or an identity provider's keys only).
+  else if (!devSignInEnabled(config)) auth = { mode: 'none' };
   else auth = { mode: 'dev', principals: devPrincipals() };
   return { graphqlPath: '/graphql', auth, defaultLocale: 'en', locales: ['en'] };
 }
 
 /** GET /dashboard/config.json: the page's settings, never cached (they follow the configuration). */
 export function runtimeConfigHandler(
-  config: Pick<Config, 'NODE_ENV' | 'OIDC_ISSUER' | 'OIDC_CLIENT_ID' | 'OIDC_SCOPES'>,
+  config: Pick<Config, 'NODE_ENV' | 'OIDC_ISSUER' | 'OIDC_CLIENT_ID' | 'OIDC_SCOPES' | 'AUTH_JWKS_URL'>,
 ): RequestHandler {
   const body = runtimeConfig(config);
   const headers = { ...securityHeaders(config.OIDC_ISSUER), 'cache-control': 'no-cache' };

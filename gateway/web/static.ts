@@ -9,6 +9,8 @@ import { sendProblem } from '../../shared/problem-details.js';
 /** Where the page is served, and the developers' GraphQL IDE. */
 export const DASHBOARD_PATH = '/dashboard/';
 export const IDE_PATH = '/ide';
+/** The IDE's page in the build: served at IDE_PATH only, never as a file under /dashboard/. */
+const IDE_FILE = 'ide.html';
 /** Longest path under /dashboard/ looked up on disk; longer ones are no file of the build. */
 export const MAX_ASSET_PATH = 512;
 
@@ -38,15 +40,15 @@ const HASHED_ASSET = /^assets\/(?:[^/]+\/)*[^/]+-[A-Za-z0-9_-]{8,}\.[A-Za-z0-9]+
 
 /**
  * The headers of every page and file under /dashboard/ and /ide: a strict Content Security Policy (scripts,
- * styles and fonts from the gateway only, connections to it, its WebSockets and the OpenID Connect issuer),
- * no framing, no MIME sniffing, no referrer.
+ * styles and fonts from the gateway only, connections to it, its WebSockets and the OpenID Connect issuer,
+ * forms sent to it only: `default-src` does not cover `form-action`), no framing, no MIME sniffing, no referrer.
  */
 export function securityHeaders(oidcIssuer?: string): Record<string, string> {
   const issuer = oidcIssuer ? ` ${new URL(oidcIssuer).origin}` : '';
   return {
     'content-security-policy':
       `default-src 'self'; connect-src 'self' ws: wss:${issuer}; img-src 'self' data:; ` +
-      `style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'`,
+      `style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'`,
     'x-content-type-options': 'nosniff',
     'referrer-policy': 'no-referrer',
     'x-frame-options': 'DENY',
@@ -167,7 +169,7 @@ export function staticHandler(options: StaticOptions): RequestHandler {
     if (path === IDE_PATH || path === `${IDE_PATH}/`) {
       if (options.production) return false;
       if (req.method !== 'GET' && req.method !== 'HEAD') return (methodNotAllowed(res, req.method), true);
-      if (!(await sendFile(req, res, 'ide.html', 'no-cache'))) notBuilt(res);
+      if (!(await sendFile(req, res, IDE_FILE, 'no-cache'))) notBuilt(res);
       return true;
     }
     if (path === '/dashboard') {
@@ -181,6 +183,18 @@ export function staticHandler(options: StaticOptions): RequestHandler {
     if (!asset.ok) {
       const code = asset.status === 400 ? 'BAD_REQUEST' : 'NOT_FOUND';
       sendProblem(res, asset.status, code, `No dashboard file at this path: ${asset.reason}`, {}, headers);
+      return true;
+    }
+    if (asset.relative.toLowerCase() === IDE_FILE) {
+      // The IDE's page is the build's too, but served at /ide only (and so never in production).
+      sendProblem(
+        res,
+        404,
+        'NOT_FOUND',
+        `No dashboard file at this path: the GraphQL IDE is at ${IDE_PATH}`,
+        {},
+        headers,
+      );
       return true;
     }
     if (asset.relative !== '' && (await sendFile(req, res, asset.relative))) return true;

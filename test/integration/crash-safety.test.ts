@@ -199,32 +199,39 @@ describe('ingestion crash safety (real worker processes)', () => {
     let interfered = false;
     const racing = {
       ...models,
+      // Ingestion's bulk update goes straight to the driver's collection: the race is staged there.
       Case: new Proxy(models.Case, {
-        get(target, property, receiver) {
-          if (property !== 'bulkWrite') return Reflect.get(target, property, receiver) as unknown;
-          return async (...args: Parameters<typeof target.bulkWrite>) => {
-            if (!interfered) {
-              interfered = true;
-              await target.collection.updateOne(
-                { _id: idA },
-                {
-                  $set: {
-                    status: 'ACCEPTED',
-                    'history.0': {
-                      version: 1,
-                      transition: 'acceptCase',
-                      from: 'SUBMITTED',
-                      to: 'ACCEPTED',
-                      at: new Date(),
-                      actor: { role: 'PARTNER', subject: 'p' },
+        get(model, modelProperty, modelReceiver) {
+          if (modelProperty !== 'collection') return Reflect.get(model, modelProperty, modelReceiver) as unknown;
+          const target = model.collection;
+          return new Proxy(target, {
+            get(collection, property, receiver) {
+              if (property !== 'bulkWrite') return Reflect.get(collection, property, receiver) as unknown;
+              return async (...args: Parameters<typeof target.bulkWrite>) => {
+                if (!interfered) {
+                  interfered = true;
+                  await target.updateOne(
+                    { _id: idA },
+                    {
+                      $set: {
+                        status: 'ACCEPTED',
+                        'history.0': {
+                          version: 1,
+                          transition: 'acceptCase',
+                          from: 'SUBMITTED',
+                          to: 'ACCEPTED',
+                          at: new Date(),
+                          actor: { role: 'PARTNER', subject: 'p' },
+                        },
+                      },
+                      $inc: { version: 1 },
                     },
-                  },
-                  $inc: { version: 1 },
-                },
-              );
-            }
-            return target.bulkWrite(...args);
-          };
+                  );
+                }
+                return target.bulkWrite(...args);
+              };
+            },
+          });
         },
       }),
     };

@@ -5,6 +5,11 @@ import { Types } from 'mongoose';
 import type { Principal } from '../../shared/auth.js';
 import type { CaseStatus, Package } from '../../shared/domain.js';
 import { casesModels, upgradeKeyMoments } from '../../subgraphs/cases/case/models.js';
+import {
+  KEY_MOMENTS_MIGRATION,
+  MIGRATIONS_COLLECTION,
+  upgradeKeyMomentsOnce,
+} from '../../subgraphs/cases/worklist/background.js';
 import { LeaseLostError } from '../../shared/leased-loop.js';
 import { DEFAULT_WORKLIST_THRESHOLDS } from '../../subgraphs/cases/worklist/rules.js';
 import { applyWorklist, worklistModel } from '../../subgraphs/cases/worklist/store.js';
@@ -236,6 +241,31 @@ describe('worklists through the gateway', () => {
       arrivedAt: arrived.toISOString(),
       km2At: null,
     });
+  });
+
+  it('the key-moment upgrade at start reads every case once: later starts find its mark and skip it', async () => {
+    const { Case } = casesModels(system.connections.cases);
+    const migrations = system.connections.cases.collection(MIGRATIONS_COLLECTION);
+    const legacy = async (): Promise<string> => {
+      const id = await newCase({ status: 'SUBMITTED' });
+      await Case.collection.updateOne(
+        { _id: new Types.ObjectId(id) },
+        { $set: { milestones: { km1At: null, km2At: null, km3At: null } } },
+      );
+      return id;
+    };
+    const arrivedAtOf = async (id: string) =>
+      (await Case.collection.findOne({ _id: new Types.ObjectId(id) }))?.milestones as Record<string, unknown>;
+    // The system's own start ran the pass and left the mark.
+    expect(await migrations.findOne({ _id: KEY_MOMENTS_MIGRATION as never })).not.toBeNull();
+    const afterMark = await legacy();
+    expect(await upgradeKeyMomentsOnce(system.connections.cases, Case)).toBe(0);
+    expect(await arrivedAtOf(afterMark)).not.toHaveProperty('arrivedAt');
+    // Without the mark (a start stopped before the pass ended), the next start runs it in full.
+    await migrations.deleteOne({ _id: KEY_MOMENTS_MIGRATION as never });
+    expect(await upgradeKeyMomentsOnce(system.connections.cases, Case)).toBe(0);
+    expect(await arrivedAtOf(afterMark)).toHaveProperty('arrivedAt', null);
+    expect(await migrations.findOne({ _id: KEY_MOMENTS_MIGRATION as never })).not.toBeNull();
   });
 
   it('a projector past its lease cannot overwrite what a newer holder wrote (fenced)', async () => {

@@ -321,6 +321,8 @@ describe('which subscription selections read personal data', () => {
       'Case.completionSummary',
       'Case.familyMembers',
       'Case.mainApplicant',
+      'Case.messages', // not marked: depends on the reader (READER_DEPENDENT_FIELDS)
+      'Case.unreadMessageCount', // likewise
       'CaseHistoryEntry.reason',
       'CaseMessage.body',
       'Complaint.description',

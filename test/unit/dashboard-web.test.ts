@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { buildSchema, parse } from 'graphql';
@@ -92,7 +93,7 @@ describe('static paths', () => {
   it('the Content Security Policy lets the page reach the OpenID Connect issuer and nothing else', () => {
     expect(securityHeaders()['content-security-policy']).toBe(
       "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self' 'unsafe-inline'; " +
-        "frame-ancestors 'none'; base-uri 'none'",
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
     );
     expect(securityHeaders('https://login.example.eu/realms/avrr')['content-security-policy']).toContain(
       "connect-src 'self' ws: wss: https://login.example.eu;",
@@ -106,6 +107,9 @@ describe('runtime settings', () => {
     expect(runtimeConfig({ ...base, NODE_ENV: 'production' }).auth).toEqual({ mode: 'none' });
     const dev = runtimeConfig({ ...base, NODE_ENV: 'development' }).auth;
     expect(dev.mode).toBe('dev');
+    // Trusting an identity provider's keys only, the development sign-in does not exist: no role picker.
+    const jwks = { ...base, NODE_ENV: 'development' as const, AUTH_JWKS_URL: 'https://login.example/jwks' };
+    expect(runtimeConfig(jwks).auth).toEqual({ mode: 'none' });
     const oidc = runtimeConfig({
       ...base,
       NODE_ENV: 'production',
@@ -161,15 +165,15 @@ describe('development sign-in', () => {
   });
 
   /** The handler, given a request from `remoteAddress`, and what it answered. */
-  async function answerFrom(remoteAddress: string, production = false) {
+  async function answerFrom(remoteAddress: string, production = false, headers: Record<string, string> = {}) {
     const config = loadConfig({ NODE_ENV: production ? 'production' : 'development', ...PRODUCTION_SECRETS });
     const handler = devSignInHandler(config);
-    const req = {
+    const req = Object.assign(Readable.from([Buffer.from('{"role":"ADMIN"}')]), {
       method: 'POST',
       url: '/dashboard/dev-token',
-      headers: { 'content-type': 'application/json', host: 'localhost:4000' },
+      headers: { 'content-type': 'application/json', host: 'localhost:4000', ...headers },
       socket: { remoteAddress },
-    } as unknown as IncomingMessage;
+    }) as unknown as IncomingMessage;
     let status = 0;
     let body = '';
     const res = {
@@ -198,6 +202,31 @@ describe('development sign-in', () => {
       const answer = await answerFrom(address);
       expect([answer.handled, answer.status, answer.body?.code], address).toEqual([true, 403, 'FORBIDDEN']);
       expect(answer.body?.detail).toContain('this machine only');
+    }
+  });
+
+  it('refuses a page whose name was rebound to this machine (DNS rebinding): Host must name it', async () => {
+    // The attacker's page at http://rebind.example:4000, its name now resolving to 127.0.0.1: the browser
+    // sends that Origin and Host, and the page may read the answer (same origin, as the browser sees it).
+    for (const host of ['rebind.example:4000', 'rebind.example', '127.0.0.1.nip.io:4000', 'localhost.evil:4000', '']) {
+      const origin = `http://${host}`;
+      for (const headers of [{ host, origin }, { host }] as Array<Record<string, string>>) {
+        const answer = await answerFrom('127.0.0.1', false, headers);
+        expect([answer.status, answer.body?.code], JSON.stringify(headers)).toEqual([403, 'FORBIDDEN']);
+        expect(answer.body?.detail).toContain('Host');
+      }
+    }
+    for (const host of ['localhost:4000', '127.0.0.1:4000', '[::1]:4000', 'localhost', '127.0.0.2:4000']) {
+      const answer = await answerFrom('127.0.0.1', false, { host, origin: `http://${host}` });
+      expect(answer.status, host).toBe(200);
+    }
+  });
+
+  it('refuses a request any usual reverse proxy forwarded (403)', async () => {
+    const headers = ['forwarded', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'x-real-ip', 'via'];
+    for (const name of headers) {
+      const answer = await answerFrom('127.0.0.1', false, { [name]: name === 'via' ? '1.1 nginx' : '203.0.113.9' });
+      expect([answer.status, answer.body?.detail], name).toEqual([403, expect.stringContaining('through a proxy')]);
     }
   });
 

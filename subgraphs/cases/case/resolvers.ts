@@ -1,3 +1,4 @@
+import type { GraphQLResolveInfo } from 'graphql';
 import { Types, type FilterQuery } from 'mongoose';
 import type { CaseStatus, Package, ReturnType } from '../../../shared/domain.js';
 import { mayLookUpByNationalReference, maySetEligibilityRules } from '../../../shared/access.js';
@@ -18,6 +19,7 @@ import {
   type ReintegrationPlanDoc,
 } from './models.js';
 import { linesOf, type DeliveryInput, type PlanLineInput } from './plan.js';
+import { casePageProjection } from './projection.js';
 import { applyTransition } from './transitions.js';
 
 export interface CaseFilterInput {
@@ -78,20 +80,24 @@ async function listCases(
   filter: CaseFilterInput | null | undefined,
   firstArg: number | null | undefined,
   after: string | null | undefined,
+  info: GraphQLResolveInfo | undefined,
 ) {
   const first = checkPageSize(firstArg);
   const afterId = parseAfter(after);
   // The principal's scope is part of the query: pages and totals only ever see visible cases.
   const base = ctx.access.restrict(caseFilterToQuery(filter));
   const pageQuery: FilterQuery<CaseDoc> = afterId ? { ...base, _id: { $gt: afterId } } : base;
-  const docs = await ctx.models.Case.find(pageQuery)
+  // Only the paths the selected fields read, when they are all summary fields (projection.ts).
+  const projection = info ? casePageProjection(info.fieldNodes, info.fragments) : undefined;
+  const docs = await ctx.models.Case.find(pageQuery, projection)
     .sort({ _id: 1 })
     .limit(first + 1)
     .batchSize(first + 1)
     .lean<CaseDoc[]>()
     .exec();
   const page = docs.slice(0, first);
-  for (const doc of page) ctx.loaders.caseById.prime(doc._id.toHexString(), doc);
+  // A partial document must not answer a later lookup of the whole case.
+  if (!projection) for (const doc of page) ctx.loaders.caseById.prime(doc._id.toHexString(), doc);
   const edges = page.map((doc) => ({ cursor: encodeCursor(doc._id.toHexString()), node: doc }));
   return {
     edges,
@@ -194,8 +200,12 @@ export const caseResolvers: GraphQLResolverMap<CasesContext> = {
     vulnerabilityCodes: (person: PersonDoc) => person.vulnerabilityCodes ?? [],
   },
   Query: {
-    cases: (_: unknown, args: { filter?: CaseFilterInput; first?: number; after?: string }, ctx: CasesContext) =>
-      listCases(ctx, args.filter, args.first, args.after),
+    cases: (
+      _: unknown,
+      args: { filter?: CaseFilterInput; first?: number; after?: string },
+      ctx: CasesContext,
+      info?: GraphQLResolveInfo,
+    ) => listCases(ctx, args.filter, args.first, args.after, info),
     case: (_: unknown, args: { id: string }, ctx: CasesContext) => ctx.loaders.caseById.load(args.id),
     eligibilityRules: async (_: unknown, args: { memberState: string }, ctx: CasesContext) => {
       const memberState = checkMemberState(args.memberState, (await referenceLists(ctx.models.Case.db)).memberStates);
@@ -266,7 +276,8 @@ export const caseResolvers: GraphQLResolverMap<CasesContext> = {
       partner: { id: string },
       args: { filter?: CaseFilterInput; first?: number; after?: string },
       ctx: CasesContext,
-    ) => listCases(ctx, { ...(args.filter ?? {}), partners: [partner.id] }, args.first, args.after),
+      info?: GraphQLResolveInfo,
+    ) => listCases(ctx, { ...(args.filter ?? {}), partners: [partner.id] }, args.first, args.after, info),
   },
   Case: {
     eligibility: (doc: CaseDoc) => ({

@@ -10,6 +10,7 @@ import {
   type CaseEventEntry,
   type ReadModelProjectorOptions,
 } from '../../../shared/case-events/index.js';
+import { ALL_TAG, bumpCacheTags } from '../../../shared/cache-tags.js';
 import type { IndicatorBreachFacts } from '../../../shared/case-events/contract.js';
 import { fencedFilter, fencedSet, fencedUpsert } from '../../../shared/fence.js';
 import { LeaseLostError } from '../../../shared/leased-loop.js';
@@ -418,5 +419,7 @@ export async function rebuildIndicators(
   const ids = rows.map((r) => r._id);
   for (let i = 0; i < ids.length; i += 500)
     breaches += await evaluateBreaches(models, definitions, ids.slice(i, i + 500), { redis, prefix });
+  // Written outside the indicator projector: no cached answer of the gateway stays current (gateway/cache/).
+  await bumpCacheTags(redis, prefix, [ALL_TAG]);
   return { cases: count, documents: rows.length, breaches };
 }

@@ -1,4 +1,4 @@
-import type { AnyBulkWriteOperation } from 'mongoose';
+import type { mongo } from 'mongoose';
 import type { CaseEvent } from '../../../shared/case-events/index.js';
 import { retryOnContention } from '../../../shared/mongo.js';
 import type { CaseDoc, CasesModels } from '../case/models.js';
@@ -98,7 +98,7 @@ export async function upsertRecords(
   let pending = existing;
   for (let round = 0; pending.size > 0; round++) {
     if (round === 5) throw new CaseChangedError(pending.size);
-    const updates: AnyBulkWriteOperation<CaseDoc>[] = [];
+    const updates: mongo.AnyBulkWriteOperation[] = [];
     const plannedEvents = new Map<number, CaseEvent>();
     for (const [i, current] of pending) {
       const decision = decideAgainstStored(planned[i]!, current, source, now);
@@ -110,7 +110,9 @@ export async function upsertRecords(
       }
     }
     if (updates.length === 0) break;
-    const result = await retryOnContention(() => models.Case.bulkWrite(updates, { ordered: false }));
+    // Straight to the driver, as the inserts above: the update holds stored types already (decisions.ts), and
+    // casting thousands of whole-case $set documents through the ODM cost the worker CPU the store needs.
+    const result = await retryOnContention(() => models.Case.collection.bulkWrite(updates, { ordered: false }));
     if (result.matchedCount === updates.length) {
       events.push(...plannedEvents.values());
       break;

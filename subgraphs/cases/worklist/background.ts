@@ -1,3 +1,4 @@
+import type { Connection } from 'mongoose';
 import type { Config } from '../../../shared/config.js';
 import { startOwnProjector } from '../../../shared/case-events/index.js';
 import { connectDatabase } from '../../../shared/mongo.js';
@@ -39,7 +40,7 @@ export async function prepareReadModels(config: Config, loggerFor: LoggerFor): P
   const redis = createRedis(config, 'cases-read-models', logger);
   try {
     const models = casesModels(connection);
-    const upgraded = await upgradeKeyMoments(models.Case);
+    const upgraded = await upgradeKeyMomentsOnce(connection, models.Case);
     if (upgraded > 0) {
       const rebuilt = await rebuildStatistics(models, redis, config.QUEUE_PREFIX);
       logger.info({ upgraded, ...rebuilt }, 'key moments upgraded (KM1 = acceptance); statistics rebuilt');
@@ -59,6 +60,32 @@ export async function prepareReadModels(config: Config, loggerFor: LoggerFor): P
     redis.disconnect();
     await connection.close();
   }
+}
+
+/** Where one-time upgrades of stored cases record that they have run over the whole collection. */
+export const MIGRATIONS_COLLECTION = 'migrations';
+/** The key-moment upgrade's mark; a later version of the upgrade takes a new id. */
+export const KEY_MOMENTS_MIGRATION = 'key-moments-v1';
+
+/**
+ * upgradeKeyMoments over every stored case, once: its pass reads every case (about 27 s at
+ * 100,000 on the embedded store), which no start should repeat once it has finished. The mark
+ * is written only after a whole pass, so a start stopped halfway runs it again; every case this
+ * version writes has the upgraded fields, so after the mark nothing is left to upgrade.
+ */
+export async function upgradeKeyMomentsOnce(
+  connection: Connection,
+  Case: Parameters<typeof upgradeKeyMoments>[0],
+): Promise<number> {
+  const migrations = connection.collection<{ _id: string; at: Date; upgraded: number }>(MIGRATIONS_COLLECTION);
+  if (await migrations.findOne({ _id: KEY_MOMENTS_MIGRATION }, { maxTimeMS: 10_000 })) return 0;
+  const upgraded = await upgradeKeyMoments(Case);
+  await migrations.updateOne(
+    { _id: KEY_MOMENTS_MIGRATION },
+    { $setOnInsert: { at: new Date(), upgraded } },
+    { upsert: true },
+  );
+  return upgraded;
 }
 
 /** Starts the cases subgraph's projectors as its process runs them. */
