@@ -1,13 +1,13 @@
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
 /**
- * The dashboard's typed operations, from the composed graph (gateway/supergraph.graphql) plus
- * the subscription part the gateway adds (gateway/subscriptions/schema.ts). Run with
+ * The dashboard's typed operations, from the published schema (docs/schema.graphql, written by
+ * `npm run compose`: the graph clients see, `Subscription` included). Run with
  * `npm run dashboard:codegen`; test/unit/dashboard-codegen.test.ts checks the committed file is
  * what this produces, and the dashboard's type-check fails when an operation no longer fits.
  */
 const config: CodegenConfig = {
-  schema: ['gateway/supergraph.graphql', 'gateway/subscriptions/schema.ts'],
+  schema: 'docs/schema.graphql',
   documents: ['dashboard/src/graphql/*.graphql'],
   generates: {
     'dashboard/src/generated/graphql.ts': {

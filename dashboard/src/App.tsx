@@ -40,10 +40,8 @@ function CurrentView({ route }: { route: Route }) {
     case 'overview':
       return <Overview />;
     case 'budget': {
-      const year = Number(route.params.get('year'));
-      return (
-        <Budget initialYear={Number.isInteger(year) && year > 2000 && year < 2100 ? year : new Date().getFullYear()} />
-      );
+      const year = Number(route.params.get('year') ?? Number.NaN);
+      return <Budget askedYear={Number.isInteger(year) && year >= 2000 && year <= 2100 ? year : null} />;
     }
     case 'quality':
       return <Quality />;

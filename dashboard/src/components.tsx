@@ -121,10 +121,20 @@ export function Chart(props: {
   title: string;
   rows: Row[];
   kind?: 'bar' | 'line';
+  /** How a value is written (table, tooltip, summary). */
   format?: (n: number) => string;
+  /** What the chart plots is value ÷ plotScale (100: cents plotted as euros); default 1. */
+  plotScale?: number;
+  /** How the value axis labels a plotted value (default: a plain number). */
+  axisFormat?: (plotted: number) => string;
 }) {
   const { t, number } = useI18n();
   const format = props.format ?? number;
+  const scale = props.plotScale ?? 1;
+  const axisFormat = props.axisFormat ?? ((n: number) => number(n));
+  // Read by the chart's callbacks: a new function on each render does not redraw the chart.
+  const formatters = useRef({ format, axisFormat, withheld: t('common.suppressed') });
+  formatters.current = { format, axisFormat, withheld: t('common.suppressed') };
   const ref = useRef<HTMLDivElement>(null);
   const headingId = useId();
   useEffect(() => {
@@ -133,10 +143,20 @@ export function Chart(props: {
     chart.setOption({
       animation: false,
       grid: { left: 8, right: 8, top: 8, bottom: 8, containLabel: true },
-      tooltip: { trigger: 'axis' },
+      tooltip: {
+        trigger: 'axis',
+        valueFormatter: (v: unknown) =>
+          typeof v === 'number' ? formatters.current.format(v * scale) : formatters.current.withheld,
+      },
       xAxis: { type: 'category', data: props.rows.map((r) => r.label ?? r.key) },
-      yAxis: { type: 'value' },
-      series: [{ type: props.kind ?? 'bar', data: props.rows.map((r) => r.value), name: props.title }],
+      yAxis: { type: 'value', axisLabel: { formatter: (v: number) => formatters.current.axisFormat(v) } },
+      series: [
+        {
+          type: props.kind ?? 'bar',
+          data: props.rows.map((r) => (r.value === null ? null : r.value / scale)),
+          name: props.title,
+        },
+      ],
     });
     const resize = () => chart.resize();
     window.addEventListener('resize', resize);
@@ -144,7 +164,7 @@ export function Chart(props: {
       window.removeEventListener('resize', resize);
       chart.dispose();
     };
-  }, [props.rows, props.kind, props.title]);
+  }, [props.rows, props.kind, props.title, scale]);
   const summary = props.rows
     .slice(0, 5)
     .map((r) => `${r.label ?? r.key}: ${r.value === null ? t('common.suppressed') : format(r.value)}`)
@@ -182,6 +202,25 @@ export function DataTable(props: { id: string; caption: string; rows: Row[]; for
         ))}
       </tbody>
     </table>
+  );
+}
+
+/** A month (YYYY-MM; '' when cleared), the browser's own month picker. */
+export function MonthField(props: { label: string; value: string; onChange: (value: string) => void; testid: string }) {
+  const id = useId();
+  return (
+    <div className="field">
+      <label htmlFor={id}>{props.label}</label>
+      <input
+        id={id}
+        type="month"
+        data-testid={props.testid}
+        value={props.value}
+        min="2000-01"
+        max="2100-12"
+        onChange={(e) => props.onChange(e.target.value)}
+      />
+    </div>
   );
 }
 

@@ -181,3 +181,48 @@ export function parseRoute(hash: string): Route {
 export function resumePoint(stored: string | null): string | null {
   return stored && /^\d{1,20}-\d{1,20}$/.test(stored) ? stored : null;
 }
+
+/** Which year the budget view shows, and why (the page says so). */
+export interface BudgetYear {
+  year: number;
+  /** `asked`: the address names it; `latest`: the latest year with financial data; `current`: none has any. */
+  reason: 'asked' | 'latest' | 'current';
+}
+
+const isYear = (n: unknown): n is number => typeof n === 'number' && Number.isInteger(n) && n >= 2000 && n <= 2100;
+
+/**
+ * The year the budget view opens on: the one the address asks for (`?year=`), else the latest year
+ * the graph has financial data for (`financeYears`), else this year.
+ */
+export function budgetYear(asked: number | null, yearsWithData: readonly number[], today: Date): BudgetYear {
+  if (isYear(asked)) return { year: asked, reason: 'asked' };
+  const latest = yearsWithData.filter(isYear).reduce<number | null>((a, b) => (a === null || b > a ? b : a), null);
+  if (latest !== null) return { year: latest, reason: 'latest' };
+  return { year: today.getUTCFullYear(), reason: 'current' };
+}
+
+/** The years offered: every year with data, the shown one and this year, most recent first. */
+export function budgetYearOptions(yearsWithData: readonly number[], shown: number, today: Date): number[] {
+  const years = new Set([...yearsWithData.filter(isYear), shown, today.getUTCFullYear()].filter(isYear));
+  return [...years].sort((a, b) => b - a);
+}
+
+/** The overview's period and package filters as the graph's `narrow` argument, or why they cannot be sent. */
+export type OverviewNarrowing =
+  | { ok: true; narrow: { fromMonth?: string; toMonth?: string; package?: string } | undefined }
+  | { ok: false; problem: 'monthForm' | 'fromAfterTo' };
+
+const MONTH_FORM = /^\d{4}-(0[1-9]|1[0-2])$/;
+
+/** From the form's values ('' when not set): months YYYY-MM, the first not after the last, a package. */
+export function overviewNarrowing(fromMonth: string, toMonth: string, pkg: string): OverviewNarrowing {
+  if ((fromMonth && !MONTH_FORM.test(fromMonth)) || (toMonth && !MONTH_FORM.test(toMonth)))
+    return { ok: false, problem: 'monthForm' };
+  if (fromMonth && toMonth && fromMonth > toMonth) return { ok: false, problem: 'fromAfterTo' };
+  const narrow: { fromMonth?: string; toMonth?: string; package?: string } = {};
+  if (fromMonth) narrow.fromMonth = fromMonth;
+  if (toMonth) narrow.toMonth = toMonth;
+  if (pkg) narrow.package = pkg;
+  return { ok: true, narrow: Object.keys(narrow).length ? narrow : undefined };
+}

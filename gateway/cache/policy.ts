@@ -43,7 +43,7 @@ export const CACHE_POLICY: Readonly<Record<string, SubgraphCachePolicy>> = {
     entities: { CountryOfOrigin: COVERAGE, MemberState: COVERAGE, Partner: COVERAGE },
   },
   finance: {
-    root: { tariffs: TARIFFS, financeSummary: LEDGER },
+    root: { tariffs: TARIFFS, financeSummary: LEDGER, financeYears: LEDGER },
     // Case.entitlement reads the tariffs and the case's ledger entry; Partner/Country: spend.
     entities: { Case: LEDGER, Partner: LEDGER, CountryOfOrigin: LEDGER },
   },

@@ -240,6 +240,30 @@ describe('finance: commitments, disbursements within the entitlement, budget aga
     expect(badYear.body.errors![0]!.extensions!.code).toBe('BAD_USER_INPUT');
   });
 
+  it('financeYears: the years with spend or a budget, most recent first, for those who read aggregates', async () => {
+    const budget2031 = `mutation { setAnnualBudget(year: 2031, amountCents: 100) { year } }`;
+    const years = async (headers?: Record<string, string>) =>
+      system.graphql<{ financeYears: number[] }>('{ financeYears }', undefined, headers);
+    await settle();
+    const spendYears = (await ledgerModels(system.connections.finance).Spend.find({}, { _id: 1 }).lean().exec())
+      .map((d) => Number(d._id))
+      .sort((a, b) => b - a);
+    expect(spendYears.length).toBeGreaterThan(0);
+    const before = (await years()).body.data!.financeYears;
+    expect(before).toEqual([...new Set([...spendYears, 2024])].sort((a, b) => b - a));
+    // A budget set for a year without spend adds that year.
+    expect(
+      (await system.graphql(budget2031, undefined, { authorization: `Bearer ${tokens.desk}` })).body.errors,
+    ).toBeUndefined();
+    expect((await years()).body.data!.financeYears[0]).toBe(2031);
+    // An analyst reads aggregates; anonymous callers do not.
+    const analyst = await mintToken({ subject: 'a', role: 'EU_ANALYST' }, system.config);
+    expect((await years({ authorization: `Bearer ${analyst}` })).body.data!.financeYears[0]).toBe(2031);
+    const anonymous = await years({ authorization: '' });
+    expect(anonymous.body.data ?? null).toBeNull();
+    expect(anonymous.body.errors![0]!.extensions!.code).toMatch(/UNAUTHENTICATED|FORBIDDEN|PRINCIPAL_REQUIRED/);
+  });
+
   it('partners and countries carry their spend for a year', async () => {
     const s = await summary(2024);
     const { body } = await system.graphql<{

@@ -2,8 +2,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  budgetYear,
+  budgetYearOptions,
   ConfigError,
   linearYearEndForecast,
+  overviewNarrowing,
   parseRoute,
   parseRuntimeConfig,
   principalOfToken,
@@ -161,5 +164,46 @@ describe('dashboard: message catalogue', () => {
     expect(interpolate('{constructor}', {})).toBe('{constructor}');
     expect(pickLocale(['de-AT', 'fr'], ['en', 'de'], 'en')).toBe('de');
     expect(pickLocale(['pt'], ['en', 'de'], 'en')).toBe('en');
+  });
+});
+
+describe("dashboard: the budget view's year", () => {
+  const today = new Date('2026-12-03T10:00:00Z');
+  it('opens on the year asked for, else the latest year with financial data, else this year', () => {
+    expect(budgetYear(2023, [2024, 2022], today)).toEqual({ year: 2023, reason: 'asked' });
+    expect(budgetYear(null, [2022, 2024, 2023], today)).toEqual({ year: 2024, reason: 'latest' });
+    expect(budgetYear(null, [], today)).toEqual({ year: 2026, reason: 'current' });
+  });
+  it('ignores malformed and hostile years (the address and the answer alike)', () => {
+    for (const asked of [Number.NaN, 1999, 2101, 2024.5, -2024, Number.POSITIVE_INFINITY])
+      expect(budgetYear(asked, [2024], today)).toEqual({ year: 2024, reason: 'latest' });
+    expect(budgetYear(null, [Number.NaN, 99999, 2024.5, 1e308], today)).toEqual({ year: 2026, reason: 'current' });
+    const many = Array.from({ length: 100_000 }, (_, i) => 2000 + (i % 101));
+    expect(budgetYear(null, many, today)).toEqual({ year: 2100, reason: 'latest' });
+  });
+  it('offers every year with data, the shown year and this year, once each, most recent first', () => {
+    expect(budgetYearOptions([2023, 2024, 2024], 2022, today)).toEqual([2026, 2024, 2023, 2022]);
+    expect(budgetYearOptions([Number.NaN, 3000], 2026, today)).toEqual([2026]);
+  });
+});
+
+describe("dashboard: the overview's period and package", () => {
+  it('sends what is set, and nothing when nothing is', () => {
+    expect(overviewNarrowing('', '', '')).toEqual({ ok: true, narrow: undefined });
+    expect(overviewNarrowing('2024-01', '', '')).toEqual({ ok: true, narrow: { fromMonth: '2024-01' } });
+    expect(overviewNarrowing('2024-01', '2024-03', 'POST_RETURN')).toEqual({
+      ok: true,
+      narrow: { fromMonth: '2024-01', toMonth: '2024-03', package: 'POST_RETURN' },
+    });
+    expect(overviewNarrowing('2024-03', '2024-03', '')).toEqual({
+      ok: true,
+      narrow: { fromMonth: '2024-03', toMonth: '2024-03' },
+    });
+  });
+  it('refuses a first month after the last, and months not written YYYY-MM (typed, pasted or hostile)', () => {
+    expect(overviewNarrowing('2024-05', '2024-04', '')).toEqual({ ok: false, problem: 'fromAfterTo' });
+    for (const bad of ['2024-13', '2024-1', '24-01', '2024-01-01', '<script>', '2024-01'.repeat(10_000)])
+      expect(overviewNarrowing(bad, '', '')).toEqual({ ok: false, problem: 'monthForm' });
+    expect(overviewNarrowing('', '2024-00', '')).toEqual({ ok: false, problem: 'monthForm' });
   });
 });

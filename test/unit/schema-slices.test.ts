@@ -67,7 +67,7 @@ describe('schema slices (shared/schema-slices.ts)', () => {
       'myWorklist',
     ]);
     expect(fieldsOf(casesTypeDefs, 'Partner')).toEqual(['id', 'cases', 'qualityIndicators']);
-    expect(fieldsOf(financeTypeDefs, 'Query')).toEqual(['tariffs', 'tariffChanges', 'financeSummary']);
+    expect(fieldsOf(financeTypeDefs, 'Query')).toEqual(['tariffs', 'tariffChanges', 'financeSummary', 'financeYears']);
     expect(fieldsOf(financeTypeDefs, 'Case').slice(-5)).toEqual([
       'entitlement',
       'commitment',

@@ -160,6 +160,17 @@ export type PlanLineStatus =
 
 export type ReturnType = 'FORCED' | 'VOLUNTARY';
 
+/** A dimension a cross-tab counts by. PACKAGE counts a case once per package it has. */
+export type StatisticsDimension =
+  | 'COUNTRY_OF_ORIGIN'
+  | 'MEMBER_STATE'
+  /** Month of departure (YYYY-MM; insertion before departure). */
+  | 'MONTH'
+  | 'PACKAGE'
+  | 'PARTNER'
+  | 'RETURN_TYPE'
+  | 'STATUS';
+
 /** At most one dimension; none means the caller's own scope (the whole programme for central roles). */
 export type StatisticsFilter = {
   countryOfOrigin?: string | number | null | undefined;
@@ -167,6 +178,20 @@ export type StatisticsFilter = {
   partner?: string | number | null | undefined;
   /** The whole programme, whatever the caller's own scope (alone; a Member State or partner gets it with small cells withheld). */
   programme?: boolean | null | undefined;
+};
+
+/**
+ * Narrows `statistics` to months of departure and/or a package: exact sums of the read model's pair
+ * counters, small cells withheld after summing. Adults, minors, ages, durations and vulnerability are
+ * kept for whole scopes only: null or empty when narrowed.
+ */
+export type StatisticsNarrowing = {
+  /** First month of departure (insertion before departure), YYYY-MM, inclusive. */
+  fromMonth?: string | null | undefined;
+  /** Cases that have this package. */
+  package?: Package | null | undefined;
+  /** Last month of departure, YYYY-MM, inclusive. */
+  toMonth?: string | null | undefined;
 };
 
 /** Why a date falls outside a case's window (windows.ts). */
@@ -214,6 +239,7 @@ export type CountFieldsFragment = { key: string; count: number | null; suppresse
 
 export type OverviewQueryVariables = Exact<{
   filter?: StatisticsFilter | null | undefined;
+  narrow?: StatisticsNarrowing | null | undefined;
 }>;
 
 export type OverviewQuery = {
@@ -228,15 +254,21 @@ export type OverviewQuery = {
     suppressed: boolean;
     suppressionThreshold: number | null;
     updatedAt: string | null;
+    unavailableBreakdowns: Array<StatisticsDimension>;
     casesByMemberState: Array<{ key: string; count: number | null; suppressed: boolean }>;
     casesPerMonth: Array<{ key: string; count: number | null; suppressed: boolean }>;
     casesByReturnType: Array<{ key: string; count: number | null; suppressed: boolean }>;
     casesByPackage: Array<{ key: string; count: number | null; suppressed: boolean }>;
     casesByCountryOfOrigin: Array<{ key: string; count: number | null; suppressed: boolean }>;
+    narrowedTo: { fromMonth: string | null; toMonth: string | null; package: Package | null } | null;
   };
 };
 
 export type SpendLineFieldsFragment = { key: string; people: number; committedCents: number; disbursedCents: number };
+
+export type FinanceYearsQueryVariables = Exact<{ [key: string]: never }>;
+
+export type FinanceYearsQuery = { financeYears: Array<number> };
 
 export type BudgetQueryVariables = Exact<{
   year: number;
@@ -576,6 +608,11 @@ export const OverviewDocument = {
           variable: { kind: 'Variable', name: { kind: 'Name', value: 'filter' } },
           type: { kind: 'NamedType', name: { kind: 'Name', value: 'StatisticsFilter' } },
         },
+        {
+          kind: 'VariableDefinition',
+          variable: { kind: 'Variable', name: { kind: 'Name', value: 'narrow' } },
+          type: { kind: 'NamedType', name: { kind: 'Name', value: 'StatisticsNarrowing' } },
+        },
       ],
       selectionSet: {
         kind: 'SelectionSet',
@@ -588,6 +625,11 @@ export const OverviewDocument = {
                 kind: 'Argument',
                 name: { kind: 'Name', value: 'filter' },
                 value: { kind: 'Variable', name: { kind: 'Name', value: 'filter' } },
+              },
+              {
+                kind: 'Argument',
+                name: { kind: 'Name', value: 'narrow' },
+                value: { kind: 'Variable', name: { kind: 'Name', value: 'narrow' } },
               },
             ],
             selectionSet: {
@@ -643,6 +685,19 @@ export const OverviewDocument = {
                 { kind: 'Field', name: { kind: 'Name', value: 'suppressed' } },
                 { kind: 'Field', name: { kind: 'Name', value: 'suppressionThreshold' } },
                 { kind: 'Field', name: { kind: 'Name', value: 'updatedAt' } },
+                {
+                  kind: 'Field',
+                  name: { kind: 'Name', value: 'narrowedTo' },
+                  selectionSet: {
+                    kind: 'SelectionSet',
+                    selections: [
+                      { kind: 'Field', name: { kind: 'Name', value: 'fromMonth' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'toMonth' } },
+                      { kind: 'Field', name: { kind: 'Name', value: 'package' } },
+                    ],
+                  },
+                },
+                { kind: 'Field', name: { kind: 'Name', value: 'unavailableBreakdowns' } },
               ],
             },
           },
@@ -664,6 +719,20 @@ export const OverviewDocument = {
     },
   ],
 } as unknown as DocumentNode<OverviewQuery, OverviewQueryVariables>;
+export const FinanceYearsDocument = {
+  kind: 'Document',
+  definitions: [
+    {
+      kind: 'OperationDefinition',
+      operation: 'query',
+      name: { kind: 'Name', value: 'FinanceYears' },
+      selectionSet: {
+        kind: 'SelectionSet',
+        selections: [{ kind: 'Field', name: { kind: 'Name', value: 'financeYears' } }],
+      },
+    },
+  ],
+} as unknown as DocumentNode<FinanceYearsQuery, FinanceYearsQueryVariables>;
 export const BudgetDocument = {
   kind: 'Document',
   definitions: [

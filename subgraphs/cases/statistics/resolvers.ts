@@ -23,6 +23,7 @@ import {
   type PresentedStatistics,
   type StatisticsFilter,
 } from './read.js';
+import { narrowProjection, parseNarrowing, servedNarrowedStatistics, type Narrowing } from './narrow.js';
 import { DEFAULT_SUPPRESSION_THRESHOLD, isSmall, suppressRate } from './suppression.js';
 
 const DB_TIMEOUT_MS = 5_000;
@@ -98,9 +99,18 @@ export const statisticsResolvers: GraphQLResolverMap<CasesContext> = {
   Query: {
     // One read-model document by _id: constant time whatever the number of cases.
     // Cross tabs' pair counters (`x`) are left out: they are read one pair at a time by crossTabulation.
-    statistics: async (_: unknown, args: { filter?: StatisticsFilter | null }, ctx: CasesContext) => {
+    statistics: async (_: unknown, args: { filter?: StatisticsFilter | null; narrow?: unknown }, ctx: CasesContext) => {
       const principal = requirePrincipal(ctx.principal, 'statistics');
       const { scope, threshold, known } = resolveScope(principal, args.filter, ctx);
+      // Narrowed by period or package (narrow.ts): the pair counters it needs, summed, then suppressed.
+      const narrowing = parseNarrowing(args.narrow);
+      if (narrowing) {
+        const pairs = await ctx.models.Statistics.findOne({ _id: scope }, narrowProjection(narrowing))
+          .maxTimeMS(DB_TIMEOUT_MS)
+          .lean<StatisticsDoc>()
+          .exec();
+        return servedNarrowedStatistics(scope, pairs, narrowing, threshold, known);
+      }
       const doc = await ctx.models.Statistics.findOne({ _id: scope }, { x: 0 })
         .maxTimeMS(DB_TIMEOUT_MS)
         .lean<StatisticsDoc>()
@@ -139,6 +149,8 @@ export const statisticsResolvers: GraphQLResolverMap<CasesContext> = {
   Statistics: {
     suppressionThreshold: (s: PresentedStatistics) => s.threshold,
     csv: (s: PresentedStatistics) => statisticsCsv(s),
+    narrowedTo: (s: { narrowing?: Narrowing }) => s.narrowing ?? null,
+    unavailableBreakdowns: (s: { unavailable?: StatisticsDimension[] }) => s.unavailable ?? [],
   },
   CrossTabulation: {
     suppressed: (t: CrossTabulation) => t.withheld > 0,

@@ -8,6 +8,7 @@ import {
   CentsScalar,
   DEFAULT_OBJECTIVE_PEOPLE,
   financeSummary,
+  financeYears,
   recordDisbursement,
   spendLine,
   type DisbursementInput,
@@ -57,6 +58,10 @@ export const ledgerResolvers: GraphQLResolverMap<FinanceContext> = {
     financeSummary: (_: unknown, args: { year: number }, ctx: FinanceContext) => {
       ctx.access.aggregates('the programme finance summary');
       return financeSummary(ctx.models, args.year);
+    },
+    financeYears: (_: unknown, _args: unknown, ctx: FinanceContext) => {
+      ctx.access.aggregates('the years with financial data');
+      return financeYears(ctx.models);
     },
   },
   Case: {

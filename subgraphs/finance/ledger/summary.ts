@@ -57,6 +57,29 @@ function lines(doc: SpendDoc | null, dimension: 'byMemberState' | 'byCountry' | 
     .filter((l) => l.people || l.committedCents || l.disbursedCents);
 }
 
+/** Longest a read of the years takes on the database. */
+const YEARS_DB_TIMEOUT_MS = 5_000;
+
+/** The distinct years among read-model ids (`"2024"`), most recent first; anything else is left out. */
+export function yearsOf(ids: readonly unknown[]): number[] {
+  const years = new Set<number>();
+  for (const id of ids) {
+    if (typeof id !== 'string' || !/^\d{4}$/.test(id)) continue;
+    const year = Number(id);
+    if (year >= 2000 && year <= 2100) years.add(year);
+  }
+  return [...years].sort((a, b) => b - a);
+}
+
+/** Years with financial data (spend recorded, or a budget set), most recent first. */
+export async function financeYears(models: LedgerModels): Promise<number[]> {
+  const [spend, budgets] = await Promise.all([
+    models.Spend.find({}, { _id: 1 }).maxTimeMS(YEARS_DB_TIMEOUT_MS).lean<Array<{ _id: unknown }>>().exec(),
+    models.Budget.find({}, { _id: 1 }).maxTimeMS(YEARS_DB_TIMEOUT_MS).lean<Array<{ _id: unknown }>>().exec(),
+  ]);
+  return yearsOf([...spend, ...budgets].map((d) => d._id));
+}
+
 export async function financeSummary(models: LedgerModels, year: number) {
   if (!Number.isInteger(year) || year < 2000 || year > 2100) {
     throw badUserInput(`year must be 2000 to 2100, got ${year}`, 'year');
