@@ -294,6 +294,13 @@ export function caseQueryFor(
   return { query: print(document), variableNames: [...variableNames] };
 }
 
+/**
+ * Fields whose value depends on the reader, not only on the rights class (a read marker of
+ * one's own; a support desk's justified access to one case): a selection with any of them is
+ * fetched per reader, as one with personal fields is, and never shared with colleagues.
+ */
+export const READER_SCOPED_FIELDS: ReadonlySet<string> = new Set(['Case.unreadMessageCount', 'Case.messages']);
+
 /** Fetch results kept for the other subscribers of an event. */
 const MAX_RECENT = 10_000;
 
@@ -322,6 +329,7 @@ export function caseFetcher(
   options: CaseFetcherOptions,
 ): (principal: Principal, connectionId: string) => SubscriptionCaseFetch {
   const { apollo, logger } = options;
+  const perReader = new Set([...options.personalFields, ...READER_SCOPED_FIELDS]);
   // Keyed by the subscription document's own AST node: graphql-js makes a new fieldNodes
   // array for every execution, but the nodes are the subscriber's parsed document.
   const queryCache = new WeakMap<FieldNode, { query: string; variableNames: string[]; personal: boolean }>();
@@ -340,7 +348,8 @@ export function caseFetcher(
     let selection = queryCache.get(info.fieldNodes[0]!);
     if (!selection) {
       const single = caseQueryFor(info);
-      selection = { ...single, personal: readsPersonalData(options.apiSchema, single.query, options.personalFields) };
+      // `personal`: fetched per reader (personal or reader-scoped fields), never shared nor prefetched.
+      selection = { ...single, personal: readsPersonalData(options.apiSchema, single.query, perReader) };
       queryCache.set(info.fieldNodes[0]!, selection);
     }
     const variables: Record<string, unknown> = {};
@@ -348,7 +357,8 @@ export function caseFetcher(
     // A selection without personal fields gets the same answer for everyone with the same
     // rights (role, Member State, partner), and nothing goes to the access log: one fetch
     // serves them all. One with personal fields is fetched per subscriber, so each read is
-    // logged under its reader (and a support desk's justified access is its own).
+    // logged under its reader (and a support desk's justified access is its own); so is one
+    // with reader-scoped fields (READER_SCOPED_FIELDS), whose answer is the reader's own.
     const rights = `${principal.role}|${principal.memberState ?? ''}|${principal.partnerId ?? ''}`;
     const reader = selection.personal ? `${rights}|${principal.subject}` : rights;
     const group = `${reader}|${selection.query}|${JSON.stringify(variables)}`;

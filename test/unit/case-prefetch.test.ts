@@ -23,7 +23,7 @@ import { createLogger } from '../../shared/logger.js';
  */
 const schema = buildSchema(`
   type Query { case(id: ID!): Case casesById(ids: [ID!]!): [Case] }
-  type Case { id: ID! caseReference: String closingReason: String partner: Partner }
+  type Case { id: ID! caseReference: String closingReason: String unreadMessageCount: Int partner: Partner }
   type Partner { name: String }
 `);
 const personalFields = new Set(['Case.closingReason']);
@@ -232,5 +232,23 @@ describe('prefetching the case of a queued event', () => {
         serviceName: 'cases',
       });
     }
+  });
+
+  it('a reader-scoped field (unreadMessageCount) is fetched per reader, never shared in the class', async () => {
+    const { apollo, calls } = fakeApollo();
+    const fetcher = fetcherWith(apollo);
+    const ministryA: Principal = { subject: 'ministry-a', role: 'MEMBER_STATE', memberState: 'BE' };
+    const ministryB: Principal = { subject: 'ministry-b', role: 'MEMBER_STATE', memberState: 'BE' };
+    const query = 'subscription { caseEvents { id case { caseReference unreadMessageCount } } }';
+    const a = fetcher(ministryA, 'conn-a');
+    const b = fetcher(ministryB, 'conn-b');
+    const [forA, forB] = await Promise.all([a(message(1), infoFor(query)), b(message(1), infoFor(query))]);
+    expect(calls.map((c) => c.principal.subject).sort()).toEqual(['ministry-a', 'ministry-b']);
+    expect((forA.value as { caseReference: string }).caseReference).toBe('ref-case1-for-ministry-a');
+    expect((forB.value as { caseReference: string }).caseReference).toBe('ref-case1-for-ministry-b');
+    // Without it, the same two share one fetch (the class's).
+    const shared = 'subscription { caseEvents { id case { caseReference } } }';
+    await Promise.all([a(message(2), infoFor(shared)), b(message(2), infoFor(shared))]);
+    expect(calls.filter((c) => c.ids.includes('case2'))).toHaveLength(1);
   });
 });
