@@ -1,5 +1,6 @@
 /**
  * npm run bench:subscriptions [-- --subscribers 1000 --events 40 --principals 10 --cases 1000 --warmup-events 20]
+ *   [--cpu-prof-dir DIR]  (CPU profiles of the gateway and the four subgraphs, written to DIR when the run ends)
  * Starts the four subgraphs and the gateway (production mode), opens `subscribers`
  * graphql-ws connections (spread over `principals` tokens: operations dashboards, EU analysts, partner tools and
  * Member State tools; each receives only the events of cases it may see), publishes
@@ -8,6 +9,7 @@
  * fields from every subgraph, plus the gateway's resident memory per connection.
  */
 import { readFileSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -18,6 +20,7 @@ import { caseEventStream, publishCaseEvents } from '../shared/case-events/index.
 import { createRedis } from '../shared/redis.js';
 import { casesModels, type CaseDoc } from '../subgraphs/cases/case/models.js';
 import { factsOf } from '../subgraphs/cases/statistics/facts.js';
+import { NODE_ARGS } from '../scripts/processes.js';
 import { assertPortsFree, BENCH_SUBGRAPHS, benchDatabases, benchEnv, processStarter } from './env.js';
 import { ensureBenchCases } from './seed.js';
 
@@ -29,6 +32,7 @@ const { values } = parseArgs({
     'interval-ms': { type: 'string', default: '100' },
     cases: { type: 'string', default: '1000' },
     'warmup-events': { type: 'string', default: '20' },
+    'cpu-prof-dir': { type: 'string' },
   },
 });
 const SUBSCRIBERS = Number(values.subscribers);
@@ -70,6 +74,12 @@ const models = casesModels(db.cases);
 const sample = await models.Case.find({}).sort({ _id: 1 }).limit(50).lean<CaseDoc[]>().exec();
 await close();
 
+const profileDir = values['cpu-prof-dir'];
+if (profileDir !== undefined) {
+  // Node refuses --cpu-prof in NODE_OPTIONS: the flag goes on each child's own command line.
+  for (const entry of ['gateway/main.ts', ...BENCH_SUBGRAPHS.map((n) => `subgraphs/${n}/main.ts`)])
+    NODE_ARGS[entry] = [...(NODE_ARGS[entry] ?? []), '--cpu-prof', `--cpu-prof-dir=${resolvePath(profileDir)}`];
+}
 await assertPortsFree([base, base + 1, base + 2, base + 3, base + 4]);
 const start = processStarter(env);
 await Promise.all(BENCH_SUBGRAPHS.map((n, i) => start(`subgraphs/${n}/main.ts`, base + 1 + i)));

@@ -312,7 +312,6 @@ export async function startGateway(options: GatewayOptions): Promise<GatewayServ
     hub,
     redis,
     personalFields: personalFieldsOf(options.supergraphSdl ?? readFileSync(SUPERGRAPH_FILE, 'utf8')),
-    maxAliases: config.GRAPHQL_MAX_ALIASES,
   });
   // No WebSocket from another site's page (gateway/web/cors.ts).
   guardUpgrades(service.server, corsOrigins(config));

@@ -228,33 +228,20 @@ export function placeErrors(
   return { value, unplaced: left, failed: own.length > 0 || left.length > 0 };
 }
 
-/** Aliases in the `case` selection (fragments included): each case of a batch repeats them. */
-function countAliases(info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments'>): number {
-  let count = 0;
-  const seen = new Set<string>();
-  const walk = (node: unknown) =>
-    visit(node as FieldNode, {
-      Field: (field) => {
-        if (field.alias) count++;
-      },
-      FragmentSpread: (spread) => {
-        if (seen.has(spread.name.value)) return;
-        seen.add(spread.name.value);
-        const fragment = info.fragments[spread.name.value];
-        if (fragment) walk(fragment);
-      },
-    });
-  for (const node of info.fieldNodes) for (const selection of node.selectionSet?.selections ?? []) walk(selection);
-  return count;
-}
+/** The cases subgraph's list field a batch of cases is fetched with (at most 100 ids). */
+const LIST_FIELD = 'casesById';
+/** Cases per batched fetch: under the list field's 100 ids. */
+const MAX_BATCH = 64;
 
 /**
- * The query that fetches the `case` of `size` events at once (aliases `c0`, `c1`, ... when
- * more than one; ids `$__case0`, ...), with the subscriber's own selection, fragments and variables.
+ * The query that fetches the `case` of events with the subscriber's own selection, fragments
+ * and variables: one case with `case(id: $__case0)`, as the subscriber asked it; a `batch`
+ * with `casesById(ids: $__cases)`, whose elements the planner resolves with one call
+ * per subgraph for the whole batch (aliased `case` fields cost one call per case and subgraph).
  */
 export function caseQueryFor(
   info: Pick<GraphQLResolveInfo, 'fieldNodes' | 'fragments' | 'operation'>,
-  size = 1,
+  batch = false,
 ): { query: string; variableNames: string[] } {
   const selections = info.fieldNodes.flatMap((node) => node.selectionSet?.selections ?? []);
   const fragmentNames = new Set<string>();
@@ -276,7 +263,9 @@ export function caseQueryFor(
     variableNames.has(d.variable.name.value),
   );
   const name = (value: string): NameNode => ({ kind: Kind.NAME, value });
-  const caseVariable = (i: number): VariableNode => ({ kind: Kind.VARIABLE, name: name(`__case${i}`) });
+  const list = batch;
+  const idsVariable: VariableNode = { kind: Kind.VARIABLE, name: name(list ? '__cases' : '__case0') };
+  const idType = { kind: Kind.NON_NULL_TYPE, type: { kind: Kind.NAMED_TYPE, name: name('ID') } };
   const document: DocumentNode = {
     kind: Kind.DOCUMENT,
     definitions: [
@@ -286,22 +275,23 @@ export function caseQueryFor(
         name: name('CaseEvents'),
         variableDefinitions: [
           ...definitions,
-          ...Array.from({ length: size }, (_, i) => ({
+          {
             kind: Kind.VARIABLE_DEFINITION,
-            variable: caseVariable(i),
-            type: { kind: Kind.NON_NULL_TYPE, type: { kind: Kind.NAMED_TYPE, name: name('ID') } },
-          })),
+            variable: idsVariable,
+            type: list ? { kind: Kind.NON_NULL_TYPE, type: { kind: Kind.LIST_TYPE, type: idType } } : idType,
+          },
         ] as never,
         selectionSet: {
           kind: Kind.SELECTION_SET,
-          // One case: no alias, so the query is the subscriber's own selection, already within the limits.
-          selections: Array.from({ length: size }, (_, i) => ({
-            kind: Kind.FIELD,
-            ...(size > 1 ? { alias: name(`c${i}`) } : {}),
-            name: name('case'),
-            arguments: [{ kind: Kind.ARGUMENT, name: name('id'), value: caseVariable(i) }],
-            selectionSet: { kind: Kind.SELECTION_SET, selections },
-          })) as never,
+          // No alias: the query is the subscriber's own selection, already within the limits.
+          selections: [
+            {
+              kind: Kind.FIELD,
+              name: name(list ? LIST_FIELD : 'case'),
+              arguments: [{ kind: Kind.ARGUMENT, name: name(list ? 'ids' : 'id'), value: idsVariable }],
+              selectionSet: { kind: Kind.SELECTION_SET, selections },
+            },
+          ] as never,
         },
       },
       ...[...fragmentNames]
@@ -311,6 +301,13 @@ export function caseQueryFor(
   };
   return { query: print(document), variableNames: [...variableNames] };
 }
+
+/**
+ * Fields whose value depends on the reader, not only on the rights class (a read marker of
+ * one's own; a support desk's justified access to one case): a selection with any of them is
+ * fetched per reader, as one with personal fields is, and never shared with colleagues.
+ */
+export const READER_SCOPED_FIELDS: ReadonlySet<string> = new Set(['Case.unreadMessageCount', 'Case.messages']);
 
 /** Fetch results kept for the other subscribers of an event. */
 const MAX_RECENT = 10_000;
@@ -322,8 +319,6 @@ export interface CaseFetcherOptions {
   apiSchema: GraphQLSchema;
   /** `Type.field` of the personal fields (personalFieldsOf the supergraph). */
   personalFields: ReadonlySet<string>;
-  /** GRAPHQL_MAX_ALIASES: the per-event batch query stays under it. */
-  maxAliases: number;
   /** SUBSCRIPTION_FETCHES_IN_FLIGHT: per principal, per gateway instance. */
   fetchesInFlight: number;
   /** How long a batch waits for a fetch slot: as long as a subgraph call may take (SUBGRAPH_TIMEOUT_MS). */
@@ -334,14 +329,15 @@ export interface CaseFetcherOptions {
 /**
  * The per-event case fetch of each subscriber (`fetcher(principal, connectionId)`).
  * Requests for the same rights and selection are coalesced: while one batch is in flight,
- * the next collects every case asked for meanwhile and fetches them in one aliased query
- * (sizes rounded up to a power of two, so few query plans). Under load, batches grow
- * instead of queues.
+ * the next collects every case asked for meanwhile and fetches them in one `casesById` query
+ * (one plan whatever the size; one call per subgraph for the whole batch). Under load,
+ * batches grow instead of queues, and a batch costs about what one case does.
  */
 export function caseFetcher(
   options: CaseFetcherOptions,
 ): (principal: Principal, connectionId: string) => SubscriptionCaseFetch {
   const { apollo, logger } = options;
+  const perReader = new Set([...options.personalFields, ...READER_SCOPED_FIELDS]);
   // Keyed by the subscription document's own AST node: graphql-js makes a new fieldNodes
   // array for every execution, but the nodes are the subscriber's parsed document.
   const queryCache = new WeakMap<FieldNode, { query: string; variableNames: string[]; personal: boolean }>();
@@ -360,7 +356,8 @@ export function caseFetcher(
     let selection = queryCache.get(info.fieldNodes[0]!);
     if (!selection) {
       const single = caseQueryFor(info);
-      selection = { ...single, personal: readsPersonalData(options.apiSchema, single.query, options.personalFields) };
+      // `personal`: fetched per reader (personal or reader-scoped fields), never shared nor prefetched.
+      selection = { ...single, personal: readsPersonalData(options.apiSchema, single.query, perReader) };
       queryCache.set(info.fieldNodes[0]!, selection);
     }
     const variables: Record<string, unknown> = {};
@@ -368,7 +365,8 @@ export function caseFetcher(
     // A selection without personal fields gets the same answer for everyone with the same
     // rights (role, Member State, partner), and nothing goes to the access log: one fetch
     // serves them all. One with personal fields is fetched per subscriber, so each read is
-    // logged under its reader (and a support desk's justified access is its own).
+    // logged under its reader (and a support desk's justified access is its own); so is one
+    // with reader-scoped fields (READER_SCOPED_FIELDS), whose answer is the reader's own.
     const rights = `${principal.role}|${principal.memberState ?? ''}|${principal.partnerId ?? ''}`;
     const reader = selection.personal ? `${rights}|${principal.subject}` : rights;
     const group = `${reader}|${selection.query}|${JSON.stringify(variables)}`;
@@ -380,26 +378,21 @@ export function caseFetcher(
     if (!pending) {
       let batcher = batchers.get(group);
       if (!batcher) {
-        const sizes = new Map<number, string>();
-        const queryOf = (size: number) => {
-          let query = sizes.get(size);
-          if (!query) sizes.set(size, (query = caseQueryFor(info, size).query));
-          return query;
-        };
-        // The generated query passes the same limits as any client's: start with as many
-        // cases as the alias limit allows, and halve when a batch is refused as a whole.
-        const fitting = Math.min(64, Math.floor(options.maxAliases / (countAliases(info) + 1)));
-        let maxBatch = 2 ** Math.floor(Math.log2(Math.max(1, fitting)));
+        // Two queries per selection (one case, a list of them), so two query plans.
+        const single = selection.query;
+        const several = caseQueryFor(info, true).query;
+        // The batch query holds the selection once, so it is within the limits the subscriber's
+        // document passed; a batch refused as a whole is split, and later batches are smaller.
+        let maxBatch = MAX_BATCH;
         const failedAll = (ids: string[], message: string) =>
           ids.map(() => caseFetchFailed({ message, extensions: { code: 'INTERNAL_SERVER_ERROR' } }));
         const fetchIds = async (ids: string[], firstEvent: string): Promise<unknown[]> => {
-          const size = 2 ** Math.ceil(Math.log2(ids.length));
-          const padded = Array.from({ length: size }, (_, i) => ids[Math.min(i, ids.length - 1)]!);
-          const caseIds = Object.fromEntries(padded.map((id, i) => [`__case${i}`, id]));
+          const list = ids.length > 1;
+          const caseIds = list ? { __cases: ids } : { __case0: ids[0] };
           let response: Awaited<ReturnType<typeof apollo.executeOperation>>;
           try {
             response = await apollo.executeOperation(
-              { query: queryOf(size), variables: { ...variables, ...caseIds } },
+              { query: list ? several : single, variables: { ...variables, ...caseIds } },
               { contextValue: { principal, requestId: `ws:${connectionId}:${firstEvent}`, internal: true } },
             );
           } catch (error) {
@@ -420,9 +413,18 @@ export function caseFetcher(
           // field errors go to their fields; errors that name no field (a subgraph call that
           // failed as a whole) either are why the case is missing (the root fetch failed: no
           // case came back) or go with each case into its payload's errors.
-          const keys = padded.map((_, i) => (size > 1 ? `c${i}` : 'case'));
-          const values = ids.map((_, i) => (data as Record<string, unknown> | null | undefined)?.[keys[i]!] ?? null);
-          const unplaced: FetchError[] = errors.filter((e) => !keys.includes(String(e.path?.[0])));
+          // A case's own errors: under `case`, or under `casesById` at its index (as `case` here).
+          const own: FetchError[][] = ids.map(() => []);
+          const unplaced: FetchError[] = [];
+          for (const error of errors) {
+            const [root, index] = error.path ?? [];
+            if (!list && root === 'case') own[0]!.push(error);
+            else if (list && root === LIST_FIELD && typeof index === 'number' && own[index]) {
+              own[index].push({ ...error, path: ['case', ...error.path!.slice(2)] });
+            } else unplaced.push(error);
+          }
+          const answer = (data as Record<string, unknown> | null | undefined)?.[list ? LIST_FIELD : 'case'];
+          const values = ids.map((_, i) => (list ? (Array.isArray(answer) ? answer[i] : null) : answer) ?? null);
           if (!data && unplaced.length === 0) {
             unplaced.push({
               message: 'the graph answered without data',
@@ -430,14 +432,7 @@ export function caseFetcher(
             });
           }
           const rootFailed = values.every((value) => value === null) && unplaced.length > 0;
-          return ids.map((_, i) =>
-            placeErrors(
-              values[i],
-              errors.filter((e) => e.path?.[0] === keys[i]),
-              unplaced,
-              rootFailed,
-            ),
-          );
+          return ids.map((_, i) => placeErrors(values[i], own[i]!, unplaced, rootFailed));
         };
         const slot = () =>
           fetchSlots.acquire(slotKey).catch((error: unknown) => {

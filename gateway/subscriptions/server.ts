@@ -40,8 +40,6 @@ export interface SubscriptionServerOptions {
   redis: Redis;
   /** `Type.field` of the personal fields (personalFieldsOf the supergraph). */
   personalFields: ReadonlySet<string>;
-  /** GRAPHQL_MAX_ALIASES: the per-event batch query stays under it. */
-  maxAliases: number;
 }
 
 export interface SubscriptionServer {
@@ -172,7 +170,6 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
     apollo: options.apollo,
     apiSchema: options.apiSchema,
     personalFields: options.personalFields,
-    maxAliases: options.maxAliases,
     fetchesInFlight: config.SUBSCRIPTION_FETCHES_IN_FLIGHT,
     // A batch waits for a slot at most as long as a subgraph call may take.
     maxWaitMs: config.SUBGRAPH_TIMEOUT_MS,

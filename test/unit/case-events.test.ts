@@ -176,9 +176,13 @@ describe('the per-event query a subscription runs', () => {
     expect(built.query).toContain('query CaseEvents($lang: String, $__case0: ID!)');
     expect(built.query).toContain('case(id: $__case0)');
     expect(built.query).not.toContain('c0:');
-    const three = caseQueryFor(info, 3).query;
-    expect(three).toContain('c2: case(id: $__case2)');
-    expect(three.match(/fragment C on Case/g)).toHaveLength(1);
+    // A batch: one list field with the selection once (one plan, one call per subgraph), not an alias per case.
+    const batch = caseQueryFor(info, true).query;
+    expect(batch).toContain('query CaseEvents($lang: String, $__cases: [ID!]!)');
+    expect(batch).toContain('casesById(ids: $__cases) {');
+    expect(batch).not.toMatch(/\bcase\(|c\d+:/);
+    expect(batch.match(/fragment C on Case/g)).toHaveLength(1);
+    expect(batch.match(/ref: caseReference/g)).toHaveLength(1);
     expect(built.query).toContain('ref: caseReference');
     expect(built.query).toContain('fragment C on Case');
     expect(built.query).not.toContain('Unused');

@@ -1,6 +1,7 @@
 import type { ApolloServer } from '@apollo/server';
 import {
   buildSchema,
+  GraphQLError,
   Kind,
   parse,
   type FieldNode,
@@ -21,8 +22,8 @@ import { createLogger } from '../../shared/logger.js';
  * per reader at delivery, and no answer crosses rights.
  */
 const schema = buildSchema(`
-  type Query { case(id: ID!): Case }
-  type Case { id: ID! caseReference: String closingReason: String partner: Partner }
+  type Query { case(id: ID!): Case casesById(ids: [ID!]!): [Case] }
+  type Case { id: ID! caseReference: String closingReason: String unreadMessageCount: Int partner: Partner }
   type Partner { name: String }
 `);
 const personalFields = new Set(['Case.closingReason']);
@@ -33,7 +34,7 @@ interface Call {
   query: string;
 }
 
-/** An Apollo stand-in: answers each aliased case with its id and who asked, after `delayMs`; records every call. */
+/** An Apollo stand-in: answers each case asked for with its id and who asked, after `delayMs`; records every call. */
 function fakeApollo(delayMs = 20, fail = () => false) {
   const calls: Call[] = [];
   const apollo = {
@@ -41,18 +42,15 @@ function fakeApollo(delayMs = 20, fail = () => false) {
       request: { query: string; variables: Record<string, unknown> },
       { contextValue }: { contextValue: GatewayContext },
     ) => {
-      const ids = Object.keys(request.variables)
-        .filter((k) => k.startsWith('__case'))
-        .sort((a, b) => Number(a.slice(6)) - Number(b.slice(6)))
-        .map((k) => String(request.variables[k]));
+      const several = request.variables.__cases;
+      const ids = Array.isArray(several) ? several.map(String) : [String(request.variables.__case0)];
       calls.push({ principal: contextValue.principal!, ids, query: request.query });
       await new Promise((r) => setTimeout(r, delayMs));
       if (fail()) return { body: { kind: 'single', singleResult: { data: null, errors: [{ message: 'down' }] } } };
       const asked = contextValue.principal!.subject;
-      const data =
-        ids.length === 1
-          ? { case: { id: ids[0], caseReference: `ref-${ids[0]}-for-${asked}` } }
-          : Object.fromEntries(ids.map((id, i) => [`c${i}`, { id, caseReference: `ref-${id}-for-${asked}` }]));
+      const data = Array.isArray(several)
+        ? { casesById: ids.map((id) => ({ id, caseReference: `ref-${id}-for-${asked}` })) }
+        : { case: { id: ids[0], caseReference: `ref-${ids[0]}-for-${asked}` } };
       return { body: { kind: 'single', singleResult: { data } } };
     },
   };
@@ -77,7 +75,6 @@ const fetcherWith = (apollo: ApolloServer<GatewayContext>) =>
     apollo,
     apiSchema: schema,
     personalFields,
-    maxAliases: 100,
     fetchesInFlight: 4,
     maxWaitMs: 5_000,
     logger: createLogger('test', { LOG_LEVEL: 'silent' }),
@@ -105,7 +102,7 @@ describe('prefetching the case of a queued event', () => {
     expect(calls).toHaveLength(2);
   });
 
-  it('events queued while a fetch is in flight go out in one aliased query, each to its subscriber', async () => {
+  it('events queued while a fetch is in flight go out in one casesById query, each to its subscriber', async () => {
     const { apollo, calls } = fakeApollo(50);
     const fetcher = fetcherWith(apollo);
     const a = fetcher(ANALYST_A, 'conn-a');
@@ -122,7 +119,8 @@ describe('prefetching the case of a queued event', () => {
     expect(values.map((v) => (v.value as { id: string }).id)).toEqual(['case2', 'case3', 'case4']);
     // case2 alone (nothing in flight), then case3 and case4 in one query while case2 was in flight.
     expect(calls.slice(1).map((c) => c.ids)).toEqual([['case2'], ['case3', 'case4']]);
-    expect(calls[2]!.query).toContain('c1: case(id: $__case1)');
+    expect(calls[1]!.query).toContain('case(id: $__case0)');
+    expect(calls[2]!.query).toContain('casesById(ids: $__cases)');
   });
 
   it('never serves one rights class with the fetch of another', async () => {
@@ -176,5 +174,81 @@ describe('prefetching the case of a queued event', () => {
     expect(delivered.failed).toBe(false);
     expect(delivered.value).toEqual({ id: 'case2', caseReference: 'ref-case2-for-analyst-a' });
     expect(calls.filter((c) => c.ids.includes('case2'))).toHaveLength(2);
+  });
+
+  it('a batch answer goes case by case: errors at casesById[i] to case i, a failed list to every case', async () => {
+    type Answer = { data: Record<string, unknown> | null; errors?: unknown[] };
+    let answer: (ids: string[]) => Answer = () => ({ data: null });
+    const asked: string[][] = [];
+    const apollo = {
+      executeOperation: async (request: { variables: Record<string, unknown> }) => {
+        const several = request.variables.__cases;
+        const ids = Array.isArray(several) ? several.map(String) : [String(request.variables.__case0)];
+        asked.push(ids);
+        await new Promise((r) => setTimeout(r, 20));
+        return { body: { kind: 'single', singleResult: answer(ids) } };
+      },
+    } as unknown as ApolloServer<GatewayContext>;
+    const fetch = fetcherWith(apollo)(ANALYST_A, 'conn-1');
+    const info = infoFor(SHARED);
+    answer = (ids) => ({ data: { case: { id: ids[0], caseReference: 'r' } } });
+    await fetch(message(1), info);
+    // Events asked for in one tick: one list query for them, each answer to its own case.
+    answer = (ids) => ({
+      data: {
+        casesById: ids.map((id, i) => ({ id, caseReference: `r-${id}`, partner: i === 1 ? null : { name: 'p' } })),
+      },
+      errors: [
+        { message: 'partners down', path: ['casesById', 1, 'partner'], extensions: { code: 'SUBGRAPH_UNAVAILABLE' } },
+        { message: 'beyond the list', path: ['casesById', 7, 'partner'], extensions: { code: 'SUBGRAPH_ERROR' } },
+      ],
+    });
+    const [two, four, five] = await Promise.all([2, 4, 5].map((n) => fetch(message(n), info)));
+    expect(asked.at(-1)).toEqual(['case2', 'case4', 'case5']);
+    expect((two!.value as { caseReference: string }).caseReference).toBe('r-case2');
+    expect((five!.value as { caseReference: string }).caseReference).toBe('r-case5');
+    const partner = (four!.value as { partner: unknown }).partner;
+    expect(partner).toBeInstanceOf(GraphQLError);
+    expect((partner as GraphQLError).extensions.code).toBe('SUBGRAPH_UNAVAILABLE');
+    expect(four!.failed).toBe(true);
+    // An error at an index no case has names no case: it goes with each into its payload.
+    expect(five!.unplaced.map((e) => e.message)).toEqual(['beyond the list']);
+    // The cases subgraph down: the list is null, and every case of the batch says why.
+    answer = () => ({
+      data: { casesById: null },
+      errors: [
+        { message: 'down', path: ['casesById'], extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: 'cases' } },
+      ],
+    });
+    const failed = await Promise.allSettled([6, 7, 8].map((n) => fetch(message(n), info)));
+    expect(asked.at(-1)).toEqual(['case6', 'case7', 'case8']); // one list query, not split case by case
+    for (const outcome of failed) {
+      expect(outcome.status).toBe('rejected');
+      const reason = (outcome as PromiseRejectedResult).reason as unknown;
+      expect(reason).toBeInstanceOf(GraphQLError);
+      expect((reason as GraphQLError).extensions).toMatchObject({
+        code: 'CASE_FETCH_FAILED',
+        reason: 'SUBGRAPH_UNAVAILABLE',
+        serviceName: 'cases',
+      });
+    }
+  });
+
+  it('a reader-scoped field (unreadMessageCount) is fetched per reader, never shared in the class', async () => {
+    const { apollo, calls } = fakeApollo();
+    const fetcher = fetcherWith(apollo);
+    const ministryA: Principal = { subject: 'ministry-a', role: 'MEMBER_STATE', memberState: 'BE' };
+    const ministryB: Principal = { subject: 'ministry-b', role: 'MEMBER_STATE', memberState: 'BE' };
+    const query = 'subscription { caseEvents { id case { caseReference unreadMessageCount } } }';
+    const a = fetcher(ministryA, 'conn-a');
+    const b = fetcher(ministryB, 'conn-b');
+    const [forA, forB] = await Promise.all([a(message(1), infoFor(query)), b(message(1), infoFor(query))]);
+    expect(calls.map((c) => c.principal.subject).sort()).toEqual(['ministry-a', 'ministry-b']);
+    expect((forA.value as { caseReference: string }).caseReference).toBe('ref-case1-for-ministry-a');
+    expect((forB.value as { caseReference: string }).caseReference).toBe('ref-case1-for-ministry-b');
+    // Without it, the same two share one fetch (the class's).
+    const shared = 'subscription { caseEvents { id case { caseReference } } }';
+    await Promise.all([a(message(2), infoFor(shared)), b(message(2), infoFor(shared))]);
+    expect(calls.filter((c) => c.ids.includes('case2'))).toHaveLength(1);
   });
 });

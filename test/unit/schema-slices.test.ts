@@ -54,7 +54,7 @@ describe('schema slices (shared/schema-slices.ts)', () => {
   it('lists root fields feature by feature, and the finance fields of Case in their published order', () => {
     // The case core's slice comes first (its folder sorts first), then each feature's.
     expect(fieldsOf(casesTypeDefs, 'Query')).toEqual([
-      ...['cases', 'case', 'caseByReference', 'eligibilityRules'],
+      ...['cases', 'case', 'casesById', 'caseByReference', 'eligibilityRules'],
       ...['personalDataReads', 'personalDataErasures', 'personalDataAccessGrants', 'retentionRuns'],
       ...['indicators', 'indicatorValues', 'indicatorValuesCsv', 'indicatorBreaches'],
       ...['ingestionFeed', 'ingestionFeeds', 'feedProfiles', 'feedProfile', 'feedProfileChanges'],
