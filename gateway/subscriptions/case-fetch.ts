@@ -302,13 +302,6 @@ export function caseQueryFor(
   return { query: print(document), variableNames: [...variableNames] };
 }
 
-/**
- * Fields whose value depends on the reader, not only on the rights class (a read marker of
- * one's own; a support desk's justified access to one case): a selection with any of them is
- * fetched per reader, as one with personal fields is, and never shared with colleagues.
- */
-export const READER_SCOPED_FIELDS: ReadonlySet<string> = new Set(['Case.unreadMessageCount', 'Case.messages']);
-
 /** Fetch results kept for the other subscribers of an event. */
 const MAX_RECENT = 10_000;
 
@@ -337,7 +330,8 @@ export function caseFetcher(
   options: CaseFetcherOptions,
 ): (principal: Principal, connectionId: string) => SubscriptionCaseFetch {
   const { apollo, logger } = options;
-  const perReader = new Set([...options.personalFields, ...READER_SCOPED_FIELDS]);
+  // The reader-dependent fields too, whatever personalFields was built from (READER_DEPENDENT_FIELDS).
+  const perReader = new Set([...options.personalFields, ...READER_DEPENDENT_FIELDS]);
   // Keyed by the subscription document's own AST node: graphql-js makes a new fieldNodes
   // array for every execution, but the nodes are the subscriber's parsed document.
   const queryCache = new WeakMap<FieldNode, { query: string; variableNames: string[]; personal: boolean }>();
@@ -366,7 +360,7 @@ export function caseFetcher(
     // rights (role, Member State, partner), and nothing goes to the access log: one fetch
     // serves them all. One with personal fields is fetched per subscriber, so each read is
     // logged under its reader (and a support desk's justified access is its own); so is one
-    // with reader-scoped fields (READER_SCOPED_FIELDS), whose answer is the reader's own.
+    // with reader-dependent fields (READER_DEPENDENT_FIELDS), whose answer is the reader's own.
     const rights = `${principal.role}|${principal.memberState ?? ''}|${principal.partnerId ?? ''}`;
     const reader = selection.personal ? `${rights}|${principal.subject}` : rights;
     const group = `${reader}|${selection.query}|${JSON.stringify(variables)}`;

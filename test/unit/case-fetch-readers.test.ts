@@ -69,7 +69,6 @@ async function deliver(selection: string, a: Principal, b: Principal) {
     apollo,
     apiSchema: schema,
     personalFields,
-    maxAliases: 100,
     fetchesInFlight: 4,
     maxWaitMs: 5_000,
     logger: createLogger('test', { LOG_LEVEL: 'silent' }),
