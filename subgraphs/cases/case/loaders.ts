@@ -21,9 +21,13 @@ export function createCasesLoaders(models: CasesModels, access: CaseAccess): Cas
         // Ids that are not ObjectIds cannot exist; they resolve to null, not an error.
         const valid = ids.filter((id) => Types.ObjectId.isValid(id) && /^[0-9a-f]{24}$/i.test(id));
         if (valid.length === 0) return [];
-        return models.Case.find(access.restrict({ _id: { $in: valid.map((id) => new Types.ObjectId(id)) } }))
+        // By _id alone, then only the cases in scope kept: the same cases as with the scope in the
+        // query, but the embedded store would then walk the scope's index (every case of a Member
+        // State: about 0.9 s for a worklist page of 100 at 100,000 cases) instead of reading these.
+        const docs = await models.Case.find({ _id: { $in: valid.map((id) => new Types.ObjectId(id)) } })
           .lean<CaseDoc[]>()
           .exec();
+        return docs.filter((doc) => access.visible(doc));
       },
       (doc) => doc._id.toHexString(),
     ),
