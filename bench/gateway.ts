@@ -197,8 +197,9 @@ const run = async (url: string, workload: Workload, amount: number): Promise<Mea
         }),
   });
   return {
-    // Requests over the run's duration (autocannon's per-second average rounds short runs).
-    rps: result.requests.total / Math.max(result.duration, 0.001),
+    // Requests over the run's duration from its start and finish instants: autocannon's per-second
+    // average and its `duration` are whole seconds, which a round of a second or two cannot afford.
+    rps: result.requests.total / Math.max((result.finish.getTime() - result.start.getTime()) / 1000, 0.001),
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.non2xx + result.timeouts,
