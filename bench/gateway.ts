@@ -178,28 +178,38 @@ const run = async (url: string, workload: Workload, amount: number): Promise<Mea
   // Bodies made before the clock starts: the generator is not timed.
   const bodies = identical ? [] : Array.from({ length: amount }, () => JSON.stringify(nextDistinct()));
   let sent = 0;
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    headers,
-    // autocannon refuses more connections than requests (a short warm-up).
-    connections: Math.min(CONNECTIONS, amount),
-    amount,
-    timeout: 60,
-    ...(identical
-      ? { body: identical }
-      : {
-          requests: [
-            {
-              setupRequest: (request) => ({ ...request, body: bodies[sent++ % bodies.length] }),
-            },
-          ],
-        }),
+  // The clock: from the call to the last response. autocannon ends a run (and sets its `finish`
+  // and `duration`) on its once-a-second tick, so a round of a second or two would round to it.
+  const started = performance.now();
+  let lastResponse = started;
+  const result = await new Promise<autocannon.Result>((resolveRun, rejectRun) => {
+    const instance = autocannon(
+      {
+        url,
+        method: 'POST',
+        headers,
+        // autocannon refuses more connections than requests (a short warm-up).
+        connections: Math.min(CONNECTIONS, amount),
+        amount,
+        timeout: 60,
+        ...(identical
+          ? { body: identical }
+          : {
+              requests: [
+                {
+                  setupRequest: (request) => ({ ...request, body: bodies[sent++ % bodies.length] }),
+                },
+              ],
+            }),
+      },
+      (error: unknown, done: autocannon.Result) => (error ? rejectRun(error) : resolveRun(done)),
+    );
+    instance.on('response', () => {
+      lastResponse = performance.now();
+    });
   });
   return {
-    // Requests over the run's duration from its start and finish instants: autocannon's per-second
-    // average and its `duration` are whole seconds, which a round of a second or two cannot afford.
-    rps: result.requests.total / Math.max((result.finish.getTime() - result.start.getTime()) / 1000, 0.001),
+    rps: result.requests.total / Math.max((lastResponse - started) / 1000, 0.001),
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.non2xx + result.timeouts,
