@@ -66,7 +66,12 @@ export class PayloadSharing {
   private readsPersonal(query: string): boolean {
     let personal = this.personalByQuery.get(query);
     if (personal === undefined) {
-      personal = readsPersonalData(this.options.schema, query, this.perReader);
+      try {
+        personal = readsPersonalData(this.options.schema, query, this.perReader);
+      } catch {
+        // Not a document this schema reads (it passed no check): executed per subscriber, shared with none.
+        personal = true;
+      }
       if (this.personalByQuery.size >= MAX_DOCUMENTS) {
         this.personalByQuery.delete(this.personalByQuery.keys().next().value!);
       }

@@ -234,6 +234,9 @@ describe('subscription payloads executed once per group', () => {
       ),
     );
     expect(sharing.groupCount).toBe(1000);
+    // A document that does not parse, or names fields the schema lacks, joins no group.
+    expect(sharing.join(analyst(1), 'subscription { events { ', undefined, undefined)).toBeNull();
+    expect(sharing.join(analyst(1), '{'.repeat(10_000), undefined, undefined)).toBeNull();
     await Promise.all(many.map((s) => s.return()));
     expect(sharing.groupCount).toBe(0);
   });
