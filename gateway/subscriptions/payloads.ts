@@ -122,9 +122,14 @@ export class PayloadSharing {
    * The subscription's results: its own event stream (the subscribe resolver's, from the hub),
    * each event executed into its payload, or the group's payload of that event when another
    * subscriber of the group already had it executed. The payload errors of an execution
-   * (SubscriptionContext.payloadErrors) are part of its result.
+   * (SubscriptionContext.payloadErrors) are part of its result. `onEnd` is called once when
+   * the stream ends: run out, returned or thrown.
    */
-  async subscribe(args: ExecutionArgs, group: PayloadGroup | null): Promise<ResultStream | ExecutionResult> {
+  async subscribe(
+    args: ExecutionArgs,
+    group: PayloadGroup | null,
+    onEnd?: () => void,
+  ): Promise<ResultStream | ExecutionResult> {
     const source = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in source)) {
       group?.release();
@@ -155,7 +160,14 @@ export class PayloadSharing {
       setTimeout(forget, this.keepMs).unref();
       return pending;
     };
-    const end = () => group?.release();
+    let ended = false;
+    /** Once, however the stream ends (run out, returned, thrown). */
+    const end = () => {
+      if (ended) return;
+      ended = true;
+      group?.release();
+      onEnd?.();
+    };
     const stream = {
       next: async (): Promise<IteratorResult<ExecutionResult, void>> => {
         let step: IteratorResult<unknown>;

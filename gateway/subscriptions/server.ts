@@ -92,34 +92,6 @@ function refused(result: ExecutionResult): ResultStream | ExecutionResult {
   return generator as unknown as ResultStream;
 }
 
-/** `stream`, calling `onEnd` once when it ends: run out, returned or thrown. */
-function untilEnded(stream: ResultStream, onEnd: () => void): ResultStream {
-  let ended = false;
-  const end = () => {
-    if (!ended) {
-      ended = true;
-      onEnd();
-    }
-  };
-  const wrapper = {
-    next: async () => {
-      const step = await stream.next();
-      if (step.done) end();
-      return step;
-    },
-    return: async () => {
-      end();
-      return stream.return(undefined);
-    },
-    throw: async (error: unknown) => {
-      end();
-      return stream.throw(error);
-    },
-    [Symbol.asyncIterator]: () => wrapper,
-  };
-  return wrapper as unknown as ResultStream;
-}
-
 /** The `Authorization` value of a connection_init: `authorization` (any case), or a bare `token`. */
 function authorizationOf(params: Record<string, unknown>): string | undefined {
   const raw = params.authorization ?? params.Authorization;
@@ -312,7 +284,10 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
         const query = queries.get(context);
         const group =
           query === undefined ? null : sharing.join(context.principal, query, args.operationName, args.variableValues);
-        const result = await sharing.subscribe({ ...args, fieldResolver: byResponseKey }, group);
+        // Its socket forgets the stream when it ends: run out, returned or thrown.
+        const held: { stream?: ResultStream; state?: ConnectionState } = {};
+        const forget = () => held.stream && held.state?.streams.delete(held.stream);
+        const result = await sharing.subscribe({ ...args, fieldResolver: byResponseKey }, group, forget);
         if (!(Symbol.asyncIterator in result)) return refused(result);
         const stream = result;
         const state = statesById.get(context.connectionId);
@@ -321,8 +296,9 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           void stream.return(undefined);
           return stream;
         }
+        Object.assign(held, { stream, state });
         state.streams.add(stream);
-        return untilEnded(stream, () => state.streams.delete(stream));
+        return stream;
       },
       onError: (_ctx, _id, _payload, errors) => {
         logger.debug({ errors: errors.map((e) => e.message) }, 'subscription operation refused');
