@@ -82,14 +82,23 @@ export function rightsOf(principal: Principal): string {
 type Settle = [(value: unknown) => void, (error: unknown) => void];
 
 /**
- * Collects case ids while a fetch is in flight and fetches them together next: at most one
- * fetch in flight per group, at most `maxBatch()` cases per fetch, and each fetch only once
- * `slot()` grants one (the principal's fetches in flight are bounded); a batch that gets no
- * slot in time fails, every waiter with the reason.
+ * Fetches of one group (rights and selection) in flight at once. With one, an event that
+ * arrives while its group's fetch is in flight waits for that fetch before its own starts:
+ * on a loaded store, most of the delivery time. With two, it starts at once; events that
+ * arrive while both are in flight go together in the next batch.
+ */
+export const GROUP_FETCHES_IN_FLIGHT = 2;
+
+/**
+ * Collects case ids while fetches are in flight and fetches them together next: at most
+ * GROUP_FETCHES_IN_FLIGHT fetches in flight per group, at most `maxBatch()` cases per fetch,
+ * and each fetch only once `slot()` grants one (the principal's fetches in flight are
+ * bounded); a batch that gets no slot in time fails, every waiter with the reason.
  */
 class CaseBatcher {
   private readonly waiting = new Map<string, { event: string; settle: Settle[] }>();
-  private running = false;
+  private inFlight = 0;
+  private scheduled = false;
 
   constructor(
     private readonly fetch: (ids: string[], firstEvent: string) => Promise<unknown[]>,
@@ -105,15 +114,24 @@ class CaseBatcher {
       const entry = this.waiting.get(caseId) ?? { event: eventId, settle: [] };
       entry.settle.push([resolve, reject]);
       this.waiting.set(caseId, entry);
-      if (!this.running) void this.drain();
+      this.schedule();
     });
   }
 
-  private async drain(): Promise<void> {
-    this.running = true;
-    // Let every subscriber of this event ask before the first fetch goes out.
-    await new Promise((resolve) => setImmediate(resolve));
-    while (this.waiting.size > 0) {
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= GROUP_FETCHES_IN_FLIGHT) return;
+    this.scheduled = true;
+    // Let every subscriber of this event ask before the fetch goes out.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.run();
+    });
+  }
+
+  private async run(): Promise<void> {
+    if (this.waiting.size === 0 || this.inFlight >= GROUP_FETCHES_IN_FLIGHT) return this.settled();
+    this.inFlight++;
+    try {
       let release: () => void;
       try {
         release = await this.slot();
@@ -122,10 +140,11 @@ class CaseBatcher {
         const all = [...this.waiting.values()];
         this.waiting.clear();
         for (const entry of all) for (const [, reject] of entry.settle) reject(error);
-        continue;
+        return;
       }
       const batch = [...this.waiting].slice(0, this.maxBatch());
       for (const [id] of batch) this.waiting.delete(id);
+      if (batch.length === 0) return release();
       try {
         const results = await this.fetch(
           batch.map(([id]) => id),
@@ -143,9 +162,16 @@ class CaseBatcher {
       } finally {
         release();
       }
+    } finally {
+      this.inFlight--;
+      this.settled();
     }
-    this.running = false;
-    this.onIdle();
+  }
+
+  /** After a fetch: the next batch if cases wait, or idle when nothing is waiting nor in flight. */
+  private settled(): void {
+    if (this.waiting.size > 0) this.schedule();
+    else if (this.inFlight === 0 && !this.scheduled) this.onIdle();
   }
 }
 
