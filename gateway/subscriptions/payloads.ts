@@ -130,7 +130,14 @@ export class PayloadSharing {
     group: PayloadGroup | null,
     onEnd?: () => void,
   ): Promise<ResultStream | ExecutionResult> {
-    const source = await createSourceEventStream(args);
+    let source: Awaited<ReturnType<typeof createSourceEventStream>>;
+    try {
+      source = await createSourceEventStream(args);
+    } catch (error) {
+      // Arguments graphql-js refuses (no schema, no operation): the subscription leaves its group.
+      group?.release();
+      throw error;
+    }
     if (!(Symbol.asyncIterator in source)) {
       group?.release();
       return source;

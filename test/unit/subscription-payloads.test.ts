@@ -215,6 +215,14 @@ describe('subscription payloads executed once per group', () => {
     expect(Symbol.asyncIterator in refused).toBe(false);
     expect((refused as ExecutionResult).errors?.[0]?.message).toBe('refused here');
     expect(sharing.groupCount).toBe(0);
+    // A document naming an operation it does not hold: refused, and the group is left.
+    const group = sharing.join(analyst(1), OPEN, 'Missing', undefined);
+    expect(sharing.groupCount).toBe(1);
+    const missing = await sharing
+      .subscribe({ schema: buildSchema(SDL), document: parse(OPEN), operationName: 'Missing' }, group)
+      .catch((error: unknown) => error);
+    expect(sharing.groupCount).toBe(0);
+    expect((missing as ExecutionResult).errors?.[0]?.message).toMatch(/Unknown operation named "Missing"/);
     // An event without a string id is never shared (no key to share it by).
     const a = stream(await subscribeAs(analyst(2), OPEN));
     const b = stream(await subscribeAs(analyst(3), OPEN));
