@@ -70,17 +70,35 @@ export function readsPersonalData(schema: GraphQLSchema, query: string, personal
   return found;
 }
 
+/**
+ * What a principal's answers depend on apart from personal and reader-dependent fields: its
+ * role, Member State and partner (its rights class). Subscribers of one class with the same
+ * selection share fetches and payloads; no answer crosses classes.
+ */
+export function rightsOf(principal: Principal): string {
+  return `${principal.role}|${principal.memberState ?? ''}|${principal.partnerId ?? ''}`;
+}
+
 type Settle = [(value: unknown) => void, (error: unknown) => void];
 
 /**
- * Collects case ids while a fetch is in flight and fetches them together next: at most one
- * fetch in flight per group, at most `maxBatch()` cases per fetch, and each fetch only once
- * `slot()` grants one (the principal's fetches in flight are bounded); a batch that gets no
- * slot in time fails, every waiter with the reason.
+ * Fetches of one group (rights and selection) in flight at once. With one, an event that
+ * arrives while its group's fetch is in flight waits for that fetch before its own starts:
+ * on a loaded store, most of the delivery time. With two, it starts at once; events that
+ * arrive while both are in flight go together in the next batch.
+ */
+export const GROUP_FETCHES_IN_FLIGHT = 2;
+
+/**
+ * Collects case ids while fetches are in flight and fetches them together next: at most
+ * GROUP_FETCHES_IN_FLIGHT fetches in flight per group, at most `maxBatch()` cases per fetch,
+ * and each fetch only once `slot()` grants one (the principal's fetches in flight are
+ * bounded); a batch that gets no slot in time fails, every waiter with the reason.
  */
 class CaseBatcher {
   private readonly waiting = new Map<string, { event: string; settle: Settle[] }>();
-  private running = false;
+  private inFlight = 0;
+  private scheduled = false;
 
   constructor(
     private readonly fetch: (ids: string[], firstEvent: string) => Promise<unknown[]>,
@@ -96,15 +114,24 @@ class CaseBatcher {
       const entry = this.waiting.get(caseId) ?? { event: eventId, settle: [] };
       entry.settle.push([resolve, reject]);
       this.waiting.set(caseId, entry);
-      if (!this.running) void this.drain();
+      this.schedule();
     });
   }
 
-  private async drain(): Promise<void> {
-    this.running = true;
-    // Let every subscriber of this event ask before the first fetch goes out.
-    await new Promise((resolve) => setImmediate(resolve));
-    while (this.waiting.size > 0) {
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= GROUP_FETCHES_IN_FLIGHT) return;
+    this.scheduled = true;
+    // Let every subscriber of this event ask before the fetch goes out.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.run();
+    });
+  }
+
+  private async run(): Promise<void> {
+    if (this.waiting.size === 0 || this.inFlight >= GROUP_FETCHES_IN_FLIGHT) return this.settled();
+    this.inFlight++;
+    try {
       let release: () => void;
       try {
         release = await this.slot();
@@ -113,10 +140,11 @@ class CaseBatcher {
         const all = [...this.waiting.values()];
         this.waiting.clear();
         for (const entry of all) for (const [, reject] of entry.settle) reject(error);
-        continue;
+        return;
       }
       const batch = [...this.waiting].slice(0, this.maxBatch());
       for (const [id] of batch) this.waiting.delete(id);
+      if (batch.length === 0) return release();
       try {
         const results = await this.fetch(
           batch.map(([id]) => id),
@@ -134,9 +162,16 @@ class CaseBatcher {
       } finally {
         release();
       }
+    } finally {
+      this.inFlight--;
+      this.settled();
     }
-    this.running = false;
-    this.onIdle();
+  }
+
+  /** After a fetch: the next batch if cases wait, or idle when nothing is waiting nor in flight. */
+  private settled(): void {
+    if (this.waiting.size > 0) this.schedule();
+    else if (this.inFlight === 0 && !this.scheduled) this.onIdle();
   }
 }
 
@@ -339,14 +374,15 @@ export function caseFetcher(
   const recent = new Map<string, Promise<FetchedCase>>();
   // Per-event fetches in flight per principal at this instance.
   const fetchSlots = new FetchSlots(options.fetchesInFlight, options.maxWaitMs);
-  const load = async (
-    principal: Principal,
-    connectionId: string,
-    message: CaseEventMessage,
-    info: CaseSelectionInfo,
-  ): Promise<FetchedCase> => {
-    // No await before `recent` holds this event's fetch: every subscriber of the class that
-    // asks in the same tick (the hub's dispatch) finds it.
+  /** What a subscription's `case` selection is fetched with: its query and keys, built once per subscription. */
+  interface Prepared {
+    selection: { query: string; variableNames: string[]; personal: boolean };
+    variables: Record<string, unknown>;
+    rights: string;
+    group: string;
+    slotKey: string;
+  }
+  const prepare = (principal: Principal, info: CaseSelectionInfo): Prepared => {
     let selection = queryCache.get(info.fieldNodes[0]!);
     if (!selection) {
       const single = caseQueryFor(info);
@@ -361,13 +397,24 @@ export function caseFetcher(
     // serves them all. One with personal fields is fetched per subscriber, so each read is
     // logged under its reader (and a support desk's justified access is its own); so is one
     // with reader-dependent fields (READER_DEPENDENT_FIELDS), whose answer is the reader's own.
-    const rights = `${principal.role}|${principal.memberState ?? ''}|${principal.partnerId ?? ''}`;
+    const rights = rightsOf(principal);
     const reader = selection.personal ? `${rights}|${principal.subject}` : rights;
     const group = `${reader}|${selection.query}|${JSON.stringify(variables)}`;
-    const once = `${group}|${message.id}`;
     // The bound is each principal's own: one subscriber with many selections must not use
     // up the slots of colleagues with the same rights (a shared fetch needs one slot).
-    const slotKey = `${rights}|${principal.subject}`;
+    return { selection, variables, rights, group, slotKey: `${rights}|${principal.subject}` };
+  };
+  const load = async (
+    principal: Principal,
+    connectionId: string,
+    message: CaseEventMessage,
+    info: CaseSelectionInfo,
+    prepared: Prepared,
+  ): Promise<FetchedCase> => {
+    // No await before `recent` holds this event's fetch: every subscriber of the class that
+    // asks in the same tick (the hub's dispatch) finds it.
+    const { selection, variables, group, slotKey } = prepared;
+    const once = `${group}|${message.id}`;
     let pending = recent.get(once);
     if (!pending) {
       let batcher = batchers.get(group);
@@ -458,20 +505,29 @@ export function caseFetcher(
   };
   return (principal, connectionId) => {
     // The subscription's `case` selections without personal fields, by their AST node.
-    const prefetchable = new Map<FieldNode, CaseSelectionInfo>();
+    const prefetchable = new Map<FieldNode, { info: CaseSelectionInfo; prepared: Prepared }>();
+    // The keys of each `case` selection of this subscription, built on its first event (its
+    // variables do not change while it runs), not again for every event.
+    const preparedOf = new Map<FieldNode, Prepared>();
     const fetch = (message: CaseEventMessage, info: GraphQLResolveInfo) => {
-      const pending = load(principal, connectionId, message, info);
       const node = info.fieldNodes[0]!;
-      if (!prefetchable.has(node) && prefetchable.size < MAX_PREFETCH_SELECTIONS && !queryCache.get(node)?.personal) {
+      let prepared = preparedOf.get(node);
+      if (!prepared) {
+        prepared = prepare(principal, info);
+        if (preparedOf.size < MAX_PREFETCH_SELECTIONS) preparedOf.set(node, prepared);
+      }
+      const pending = load(principal, connectionId, message, info, prepared);
+      if (!prefetchable.has(node) && prefetchable.size < MAX_PREFETCH_SELECTIONS && !prepared.selection.personal) {
         const { fieldNodes, fragments, operation, variableValues } = info;
-        prefetchable.set(node, { fieldNodes, fragments, operation, variableValues });
+        prefetchable.set(node, { info: { fieldNodes, fragments, operation, variableValues }, prepared });
       }
       return pending;
     };
     const prefetch = (message: CaseEventMessage) => {
       // The result waits in `recent` for this subscriber's own fetch (and its class's); a
       // failure is not kept there, so the subscriber's fetch tries again and names it.
-      for (const info of prefetchable.values()) load(principal, connectionId, message, info).catch(() => undefined);
+      for (const { info, prepared } of prefetchable.values())
+        load(principal, connectionId, message, info, prepared).catch(() => undefined);
     };
     return Object.assign(fetch, { prefetch });
   };

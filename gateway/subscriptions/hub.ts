@@ -228,7 +228,8 @@ export class CaseEventHub {
       next: async () => {
         for (;;) {
           if (closed) return { done: true, value: undefined };
-          await fillReplay();
+          // Live events need no round trip: the replay is looked at only while there is one.
+          if (replayFrom !== null) await fillReplay();
           const message = replayed.shift() ?? queue.shift();
           if (message) {
             // Whatever an earlier connection (or another instance) delivered is not sent again.

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { ApolloServer } from '@apollo/server';
-import { subscribe, type ExecutionResult, type GraphQLSchema } from 'graphql';
+import type { ExecutionResult, GraphQLSchema } from 'graphql';
 import { decodeJwt } from 'jose';
 import type { Redis } from 'ioredis';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -15,6 +15,7 @@ import type { Guards } from '../guards.js';
 import { LimitCheckUnavailable, SharedSlots } from '../limits.js';
 import { caseFetcher } from './case-fetch.js';
 import type { CaseEventHub } from './hub.js';
+import { PayloadSharing } from './payloads.js';
 import { byResponseKey, subscriptionSchema, type SubscriptionContext } from './schema.js';
 
 const CLOSE_UNAUTHORIZED = 4401;
@@ -47,6 +48,8 @@ export interface SubscriptionServer {
   /** Closes every socket (1001, going away: clients reconnect elsewhere and resume). */
   close: () => Promise<void>;
   connections: () => number;
+  /** Payload executions run since start, and groups of subscribers sharing them now (payloads.ts). */
+  payloads: () => { executions: number; groups: number };
 }
 
 /** One socket's principal and what it holds. */
@@ -66,22 +69,6 @@ interface ConnectionState {
 }
 
 type ResultStream = AsyncGenerator<ExecutionResult, void, void>;
-
-/** The subscription's results, each with the payload errors its execution collected (see SubscriptionContext). */
-function withPayloadErrors(source: ResultStream, ctx: SubscriptionContext): ResultStream {
-  const attach = (step: IteratorResult<ExecutionResult, void>): IteratorResult<ExecutionResult, void> => {
-    if (step.done || ctx.payloadErrors.length === 0) return step;
-    const extra = ctx.payloadErrors.splice(0);
-    return { done: false, value: { ...step.value, errors: [...(step.value.errors ?? []), ...extra] } };
-  };
-  const generator = {
-    next: async () => attach(await source.next()),
-    return: async () => source.return(undefined),
-    throw: async (error: unknown) => source.throw(error),
-    [Symbol.asyncIterator]: () => generator,
-  };
-  return generator as unknown as ResultStream;
-}
 
 /**
  * A subscription refused before its first event (an expired or future `after`, no rights):
@@ -103,34 +90,6 @@ function refused(result: ExecutionResult): ResultStream | ExecutionResult {
     [Symbol.asyncIterator]: () => generator,
   };
   return generator as unknown as ResultStream;
-}
-
-/** `stream`, calling `onEnd` once when it ends: run out, returned or thrown. */
-function untilEnded(stream: ResultStream, onEnd: () => void): ResultStream {
-  let ended = false;
-  const end = () => {
-    if (!ended) {
-      ended = true;
-      onEnd();
-    }
-  };
-  const wrapper = {
-    next: async () => {
-      const step = await stream.next();
-      if (step.done) end();
-      return step;
-    },
-    return: async () => {
-      end();
-      return stream.return(undefined);
-    },
-    throw: async (error: unknown) => {
-      end();
-      return stream.throw(error);
-    },
-    [Symbol.asyncIterator]: () => wrapper,
-  };
-  return wrapper as unknown as ResultStream;
 }
 
 /** The `Authorization` value of a connection_init: `authorization` (any case), or a bare `token`. */
@@ -175,6 +134,10 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
     maxWaitMs: config.SUBGRAPH_TIMEOUT_MS,
     logger,
   });
+  // Each event's payload executed once per group of subscribers who get the same one (payloads.ts).
+  const sharing = new PayloadSharing({ schema, personalFields: options.personalFields });
+  /** The document each subscription was sent, as sent (its group's key). */
+  const queries = new WeakMap<SubscriptionContext, string>();
   const production = config.NODE_ENV === 'production';
   const onlySubscriptions = (operation: { operation: string }) =>
     operation.operation === 'subscription'
@@ -300,6 +263,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           prefetchCase: caseFetch.prefetch,
           payloadErrors: [],
         };
+        queries.set(contextValue, payload.query);
         return {
           schema,
           document: checked.document,
@@ -316,18 +280,25 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
           void slots.release(subscriptionsKey(state.principal), `${state.id}:${id}`);
       },
       subscribe: async (args) => {
-        const result = await subscribe({ ...args, fieldResolver: byResponseKey });
-        if (!(Symbol.asyncIterator in result)) return refused(result);
         const context = args.contextValue as SubscriptionContext;
-        const stream = withPayloadErrors(result, context);
+        const query = queries.get(context);
+        const group =
+          query === undefined ? null : sharing.join(context.principal, query, args.operationName, args.variableValues);
+        // Its socket forgets the stream when it ends: run out, returned or thrown.
+        const held: { stream?: ResultStream; state?: ConnectionState } = {};
+        const forget = () => held.stream && held.state?.streams.delete(held.stream);
+        const result = await sharing.subscribe({ ...args, fieldResolver: byResponseKey }, group, forget);
+        if (!(Symbol.asyncIterator in result)) return refused(result);
+        const stream = result;
         const state = statesById.get(context.connectionId);
         if (!state) {
           // The socket closed while the subscription started.
           void stream.return(undefined);
           return stream;
         }
+        Object.assign(held, { stream, state });
         state.streams.add(stream);
-        return untilEnded(stream, () => state.streams.delete(stream));
+        return stream;
       },
       onError: (_ctx, _id, _payload, errors) => {
         logger.debug({ errors: errors.map((e) => e.message) }, 'subscription operation refused');
@@ -339,6 +310,7 @@ export function startSubscriptionServer(options: SubscriptionServerOptions): Sub
   return {
     schema,
     connections: () => wss.clients.size,
+    payloads: () => ({ executions: sharing.executions, groups: sharing.groupCount }),
     close: async () => {
       for (const socket of wss.clients) socket.close(1001, 'Going away');
       // A client that does not answer the close within a moment is cut off: shutdown never waits on one socket.

@@ -381,6 +381,42 @@ describe('subscriptions over graphql-ws through the gateway', () => {
     await Promise.all(subs.map((s) => s.stop()));
   });
 
+  it('one payload per group: equal rights and selection get the same case, other rights their own', async () => {
+    // Without personal fields, each event's payload is executed once per rights class and
+    // selection and shared; `caseReference` reads as a pseudonym for analysts, so a payload
+    // that crossed classes would show.
+    const query =
+      'subscription($filter: CaseEventFilter) { caseEvents(filter: $filter) { id caseId ' +
+      'case { caseReference status partner { name } } } }';
+    const variables = { filter: { caseIds: [target._id.toHexString()] } };
+    const secondAdmin = await mintToken({ subject: 'ops-2', role: 'ADMIN' }, system.config);
+    const subs = {
+      admin: subscriber(urls[0], tokens.admin!, query, variables),
+      admin2: subscriber(urls[0], secondAdmin, query, variables),
+      analyst: subscriber(urls[0], tokens.analyst!, query, variables),
+      analyst2: subscriber(urls[0], tokens.analyst!, query, variables),
+      owner: subscriber(urls[0], tokens.owner!, query, variables),
+      otherMs: subscriber(urls[0], tokens.otherMs!, query, variables),
+      // The same selection with other variables: a group of its own, whose filter lets nothing through.
+      elsewhere: subscriber(urls[0], tokens.admin!, query, { filter: { caseIds: ['000000000000000000000000'] } }),
+    };
+    await Promise.all(Object.values(subs).map((s) => s.ready()));
+    await publish(target, 2);
+    const receivers = [subs.admin, subs.admin2, subs.analyst, subs.analyst2, subs.owner];
+    for (const s of receivers) await s.until(() => s.events.length + s.errors.length >= 2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(Object.values(subs).flatMap((s) => s.errors)).toEqual([]);
+    const reference = (s: (typeof receivers)[number]) => s.events.map((e) => e.case?.caseReference);
+    expect(reference(subs.admin)).toEqual(['BE-SUB-1', 'BE-SUB-1']);
+    expect(subs.admin2.events).toEqual(subs.admin.events);
+    expect(reference(subs.owner)).toEqual(['BE-SUB-1', 'BE-SUB-1']);
+    expect(reference(subs.analyst)).toEqual([expect.stringMatching(/^CR-/), expect.stringMatching(/^CR-/)]);
+    expect(subs.analyst2.events).toEqual(subs.analyst.events);
+    expect(subs.otherMs.events).toEqual([]);
+    expect(subs.elsewhere.events).toEqual([]);
+    await Promise.all(Object.values(subs).map((s) => s.stop()));
+  });
+
   it('a gateway shutting down closes its sockets with 1001 and stops promptly, even with a silent client', async () => {
     const held = subscriber(urls[1], tokens.admin!, 'subscription { caseEvents { id } }');
     await held.ready();

@@ -110,17 +110,18 @@ describe('prefetching the case of a queued event', () => {
     const info = infoFor(SHARED);
     await Promise.all([a(message(1), info), b(message(1), infoFor(SHARED))]);
     expect(calls).toHaveLength(1); // same rights, same selection: one fetch
-    for (const n of [2, 3, 4]) {
+    for (const n of [2, 3, 4, 5]) {
       a.prefetch(message(n));
       b.prefetch(message(n));
       await new Promise((r) => setTimeout(r, 5));
     }
-    const values = await Promise.all([2, 3, 4].map((n) => b(message(n), info)));
-    expect(values.map((v) => (v.value as { id: string }).id)).toEqual(['case2', 'case3', 'case4']);
-    // case2 alone (nothing in flight), then case3 and case4 in one query while case2 was in flight.
-    expect(calls.slice(1).map((c) => c.ids)).toEqual([['case2'], ['case3', 'case4']]);
+    const values = await Promise.all([2, 3, 4, 5].map((n) => b(message(n), info)));
+    expect(values.map((v) => (v.value as { id: string }).id)).toEqual(['case2', 'case3', 'case4', 'case5']);
+    // case2 and case3 each at once (GROUP_FETCHES_IN_FLIGHT = 2), then case4 and case5 in one
+    // query: they arrived while two were in flight.
+    expect(calls.slice(1).map((c) => c.ids)).toEqual([['case2'], ['case3'], ['case4', 'case5']]);
     expect(calls[1]!.query).toContain('case(id: $__case0)');
-    expect(calls[2]!.query).toContain('casesById(ids: $__cases)');
+    expect(calls[3]!.query).toContain('casesById(ids: $__cases)');
   });
 
   it('never serves one rights class with the fetch of another', async () => {
