@@ -4,6 +4,8 @@
  * gateways' answers, and the summary of a `.cpuprofile` (where a request's time goes).
  * Pure functions, so they are unit-tested apart from the bench.
  */
+import { CASE_STATUSES } from '../shared/domain.js';
+import { createRandom } from '../scripts/demo/generate.js';
 
 /** One GraphQL request body. */
 export interface BenchRequest {
@@ -38,40 +40,19 @@ export const DISTINCT_PAGE =
   `countryOfOrigin { name } partner { name } entitlement { totalCents } } } } }`;
 
 const MEMBER_STATES = ['DE', 'NL', 'BE', 'FR', 'SE', 'AT'] as const;
-const STATUSES = [
-  'SUBMITTED',
-  'ACCEPTED',
-  'ARRIVED',
-  'PLAN_SUBMITTED',
-  'PLAN_REJECTED',
-  'PLAN_APPROVED',
-  'COMPLETION_REPORTED',
-  'COMPLETED',
-  'WITHDRAWN',
-  'CLOSED',
-] as const;
 /** Page sizes 1..MAX_PAGE: with the filters, how many distinct requests the generator can give. */
 const MAX_PAGE = 100;
 const FILTERS: Array<Record<string, unknown>> = [
   {},
   ...MEMBER_STATES.map((m) => ({ memberStates: [m] })),
-  ...STATUSES.map((s) => ({ statuses: [s] })),
-  ...MEMBER_STATES.flatMap((m) => STATUSES.map((s) => ({ memberStates: [m], statuses: [s] }))),
+  ...CASE_STATUSES.map((s) => ({ statuses: [s] })),
+  ...MEMBER_STATES.flatMap((m) => CASE_STATUSES.map((s) => ({ memberStates: [m], statuses: [s] }))),
 ];
 /** How many requests the generator gives before it would repeat one. */
 export const DISTINCT_CAPACITY = FILTERS.length * MAX_PAGE;
 
-/** mulberry32: a small seeded generator, the same sequence for the same seed on every machine. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+/** The demo data's seeded generator (mulberry32): the same sequence for the same seed on every machine. */
+export const seededRandom = createRandom;
 
 /**
  * A seeded sequence of page requests, no two alike (a filter and a page size each): a
