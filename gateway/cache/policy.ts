@@ -54,6 +54,8 @@ export const CACHE_POLICY: Readonly<Record<string, SubgraphCachePolicy>> = {
       indicators: INDICATORS,
       indicatorValues: INDICATORS,
       indicatorValuesCsv: INDICATORS,
+      // Breaches are opened and closed only by the indicator projector (and its rebuild, which bumps ref:all).
+      indicatorBreaches: INDICATORS,
     },
     entities: {},
   },
