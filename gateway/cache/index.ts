@@ -11,14 +11,15 @@ import {
   cacheKey,
   inflightKey,
   mutationTags,
-  personalFieldNamesBySubgraph,
+  personalFieldIndex,
   type FetchAnalysis,
+  type PersonalFieldIndex,
   type KeyInput,
 } from './policy.js';
 import { CacheStore } from './store.js';
 
 export { InflightDedup } from './inflight.js';
-export { analyseFetch, cacheKey, inflightKey, personalFieldNamesBySubgraph, rightsClass } from './policy.js';
+export { analyseFetch, cacheKey, inflightKey, personalFieldIndex, rightsClass } from './policy.js';
 export { CacheStore } from './store.js';
 
 /** What of the gateway's context a subgraph fetch's key reads. */
@@ -93,7 +94,7 @@ type Response = GatewayGraphQLResponse;
  * the fetch document, whether to merge, serve from the cache, or just call.
  */
 export class GatewayCache {
-  private readonly personal: Map<string, Set<string>>;
+  private readonly personal: PersonalFieldIndex;
   private readonly analyses = new Map<string, FetchAnalysis>();
   private readonly serialized = new WeakMap<Response, string>();
   private readonly dedup: InflightDedup<Response>;
@@ -101,7 +102,7 @@ export class GatewayCache {
   private lastWarning = 0;
 
   constructor(private readonly options: GatewayCacheOptions) {
-    this.personal = personalFieldNamesBySubgraph(options.supergraphSdl);
+    this.personal = personalFieldIndex(options.supergraphSdl);
     this.dedup = new InflightDedup<Response>((response) => JSON.parse(this.serialize(response)) as Response, {
       maxKeys: MAX_INFLIGHT_KEYS,
       onMerged: (waiters, subgraph) => options.metrics?.merged.inc({ subgraph }, waiters),
@@ -124,7 +125,7 @@ export class GatewayCache {
     const memo = `${subgraph}\n${query}`;
     let analysis = this.analyses.get(memo);
     if (!analysis) {
-      analysis = analyseFetch(subgraph, query, this.personal.get(subgraph) ?? new Set());
+      analysis = analyseFetch(subgraph, query, this.personal);
       if (this.analyses.size >= MAX_ANALYSES) this.analyses.clear();
       this.analyses.set(memo, analysis);
     }

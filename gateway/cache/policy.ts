@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto';
 import {
   Kind,
   parse,
-  visit,
   type DocumentNode,
   type FragmentDefinitionNode,
   type OperationDefinitionNode,
   type SelectionSetNode,
+  type TypeNode,
 } from 'graphql';
 import type { Principal } from '../../shared/auth.js';
 import { ALL_TAG, projectorTag, type CacheTag } from '../../shared/cache-tags.js';
@@ -81,9 +81,68 @@ export interface FetchAnalysis {
 }
 
 /**
+ * Where personal data sits in the supergraph, by type: `Type.field` of every field marked
+ * `@personal` or `@pseudonymous`, each object and interface type's fields with the named type
+ * they return, and the object types an interface or union may be. A fetch document is walked
+ * with it, so `SustainabilityAnswer.value` (personal) does not make `IndicatorValue.value`
+ * (an aggregate) count as personal. Where a type cannot be told, the walk falls back to
+ * `names`: any field of that name marked anywhere in the subgraph (over-matching only means
+ * fewer merges and no caching, never a shared personal answer).
+ */
+export interface PersonalFieldIndex {
+  /** `Type.field` of the marked fields. */
+  fields: ReadonlySet<string>;
+  /** Marked field names per subgraph (the fallback where the type is not known). */
+  names: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Per object or interface type: field name → the named type it returns. */
+  fieldTypes: ReadonlyMap<string, ReadonlyMap<string, string>>;
+  /** Per interface or union: the object types it may be. */
+  possibleTypes: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+const isMarkedPersonal = (directives: readonly { name: { value: string } }[] | undefined) =>
+  (directives ?? []).some((d) => d.name.value === 'personal' || d.name.value === 'pseudonymous');
+
+/** Reads the personal marks and the type graph of a supergraph (see PersonalFieldIndex). */
+export function personalFieldIndex(supergraphSdl: string): PersonalFieldIndex {
+  const document = parse(supergraphSdl);
+  const fields = new Set<string>();
+  const fieldTypes = new Map<string, Map<string, string>>();
+  const possibleTypes = new Map<string, Set<string>>();
+  const possible = (abstract: string) => {
+    let set = possibleTypes.get(abstract);
+    if (!set) possibleTypes.set(abstract, (set = new Set()));
+    return set;
+  };
+  for (const definition of document.definitions) {
+    if (
+      definition.kind === Kind.OBJECT_TYPE_DEFINITION ||
+      definition.kind === Kind.OBJECT_TYPE_EXTENSION ||
+      definition.kind === Kind.INTERFACE_TYPE_DEFINITION ||
+      definition.kind === Kind.INTERFACE_TYPE_EXTENSION
+    ) {
+      const type = definition.name.value;
+      const types = fieldTypes.get(type) ?? new Map<string, string>();
+      fieldTypes.set(type, types);
+      for (const field of definition.fields ?? []) {
+        let named: TypeNode = field.type;
+        while (named.kind !== Kind.NAMED_TYPE) named = named.type;
+        types.set(field.name.value, named.name.value);
+        if (isMarkedPersonal(field.directives)) fields.add(`${type}.${field.name.value}`);
+      }
+      if (definition.kind === Kind.OBJECT_TYPE_DEFINITION || definition.kind === Kind.OBJECT_TYPE_EXTENSION) {
+        for (const implemented of definition.interfaces ?? []) possible(implemented.name.value).add(type);
+      }
+    } else if (definition.kind === Kind.UNION_TYPE_DEFINITION || definition.kind === Kind.UNION_TYPE_EXTENSION) {
+      for (const member of definition.types ?? []) possible(definition.name.value).add(member.name.value);
+    }
+  }
+  return { fields, names: personalFieldNamesBySubgraph(supergraphSdl), fieldTypes, possibleTypes };
+}
+
+/**
  * Field names of the personal fields (`@personal`, `@pseudonymous`) per subgraph, from the
- * supergraph's join directives. A name counts for every type of that subgraph (over-matching
- * only means fewer merges, never a wrong one).
+ * supergraph's join directives: what PersonalFieldIndex falls back to where a type is unknown.
  */
 export function personalFieldNamesBySubgraph(supergraphSdl: string): Map<string, Set<string>> {
   const document = parse(supergraphSdl);
@@ -112,7 +171,7 @@ export function personalFieldNamesBySubgraph(supergraphSdl: string): Map<string,
     const typeGraphs = graphsOf(definition.directives ?? [], 'join__type');
     for (const field of definition.fields ?? []) {
       const marks = field.directives ?? [];
-      if (!marks.some((d) => d.name.value === 'personal' || d.name.value === 'pseudonymous')) continue;
+      if (!isMarkedPersonal(marks)) continue;
       const fieldGraphs = graphsOf(marks, 'join__field');
       for (const graph of fieldGraphs.length > 0 ? fieldGraphs : typeGraphs) {
         const names = result.get(graph) ?? new Set<string>();
@@ -122,6 +181,66 @@ export function personalFieldNamesBySubgraph(supergraphSdl: string): Map<string,
     }
   }
   return result;
+}
+
+/** The federation root field that resolves entities; its selections name their types by fragments. */
+const ENTITIES_FIELD = '_entities';
+
+/**
+ * Whether a fetch document of `subgraph` selects a personal field, walking its selections
+ * with their types (fragments followed, each spread of a fragment under a type once). The
+ * walk is iterative (a deeply nested document cannot exhaust the stack).
+ */
+export function selectsPersonalField(document: DocumentNode, subgraph: string, index: PersonalFieldIndex): boolean {
+  const names = index.names.get(subgraph) ?? new Set<string>();
+  const fragments = new Map(
+    document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])),
+  );
+  // A type the index knows (object, interface or union); anything else is walked by name only.
+  const known = (type: string | undefined | null): string | null =>
+    type && (index.fieldTypes.has(type) || index.possibleTypes.has(type)) ? type : null;
+  // The types a parent may be at run time: itself and, if abstract, each object type it may be.
+  const concrete = (type: string): string[] => [type, ...(index.possibleTypes.get(type) ?? [])];
+  const isPersonal = (parent: string | null, field: string): boolean =>
+    parent === null ? names.has(field) : concrete(parent).some((t) => index.fields.has(`${t}.${field}`));
+  // What a field returns; unknown (null) when its types disagree across what the parent may be.
+  const childType = (parent: string | null, field: string): string | null => {
+    if (parent === null || (parent === 'Query' && field === ENTITIES_FIELD)) return null;
+    const returned = new Set(concrete(parent).flatMap((t) => index.fieldTypes.get(t)?.get(field) ?? []));
+    return returned.size === 1 ? known([...returned][0]) : null;
+  };
+  const stack: Array<{ selectionSet: SelectionSetNode; parent: string | null }> = [];
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
+    const root = definition.operation === 'query' ? 'Query' : definition.operation === 'mutation' ? 'Mutation' : null;
+    stack.push({ selectionSet: definition.selectionSet, parent: known(root) });
+  }
+  const spread = new Set<string>();
+  while (stack.length > 0) {
+    const { selectionSet, parent } = stack.pop()!;
+    for (const selection of selectionSet.selections) {
+      if (selection.kind === Kind.FIELD) {
+        const name = selection.name.value;
+        if (name === '__typename') continue;
+        if (isPersonal(parent, name)) return true;
+        if (selection.selectionSet)
+          stack.push({ selectionSet: selection.selectionSet, parent: childType(parent, name) });
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        const condition = selection.typeCondition?.name.value;
+        stack.push({
+          selectionSet: selection.selectionSet,
+          parent: condition === undefined ? parent : known(condition),
+        });
+      } else {
+        const fragment = fragments.get(selection.name.value);
+        if (!fragment) return true; // an unknown fragment: cannot tell, so personal
+        if (spread.has(fragment.name.value)) continue;
+        spread.add(fragment.name.value);
+        stack.push({ selectionSet: fragment.selectionSet, parent: known(fragment.typeCondition.name.value) });
+      }
+    }
+  }
+  return false;
 }
 
 function typeConditions(
@@ -145,7 +264,7 @@ function typeConditions(
 }
 
 /** Reads a fetch document once: its kind, its cache tags (if cacheable) and whether it reads personal fields. */
-export function analyseFetch(subgraph: string, query: string, personalNames: ReadonlySet<string>): FetchAnalysis {
+export function analyseFetch(subgraph: string, query: string, personalIndex: PersonalFieldIndex): FetchAnalysis {
   let document: DocumentNode;
   try {
     document = parse(query, { noLocation: true });
@@ -157,12 +276,7 @@ export function analyseFetch(subgraph: string, query: string, personalNames: Rea
   );
   if (operations.length !== 1) return { kind: 'invalid', tags: null, personal: true };
   const operation = operations[0]!;
-  let personal = false;
-  visit(document, {
-    Field: (node) => {
-      if (personalNames.has(node.name.value)) personal = true;
-    },
-  });
+  const personal = selectsPersonalField(document, subgraph, personalIndex);
   if (operation.operation !== 'query') return { kind: operation.operation, tags: null, personal };
   const fragments = new Map(
     document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])),

@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CacheStore } from '../../gateway/cache/index.js';
-import { analyseFetch } from '../../gateway/cache/policy.js';
+import { analyseFetch, personalFieldIndex } from '../../gateway/cache/policy.js';
+import { SUPERGRAPH_FILE } from '../../gateway/compose.js';
 import { connectDatabase } from '../../shared/mongo.js';
 import { createRedis } from '../../shared/redis.js';
 import { ROOT } from '../../scripts/processes.js';
@@ -33,7 +35,7 @@ const storeFor = (prefix: string) =>
 
 /** Caches an answer for `query` of `subgraph` as the gateway would, and returns a check that it is still served. */
 async function cached(prefix: string, subgraph: string, query: string): Promise<() => Promise<boolean>> {
-  const tags = analyseFetch(subgraph, query, new Set()).tags;
+  const tags = analyseFetch(subgraph, query, personalFieldIndex(readFileSync(SUPERGRAPH_FILE, 'utf8'))).tags;
   expect(tags, `${subgraph} ${query} is cacheable`).not.toBeNull();
   const store = storeFor(prefix);
   const key = `${subgraph}:${query}`;

@@ -161,6 +161,23 @@ describe('the shared cache', () => {
     expect(direct.body.data).toEqual(fromBe.data);
   });
 
+  it("the quality view's values and breaches are cached (`value` an aggregate); assessment answers never", async () => {
+    const analyst: Principal = { subject: 'analyst-1', role: 'EU_ANALYST' };
+    const quality = `{ indicatorValues(perspective: PARTNER, first: 500) { indicatorId period value status }
+      indicatorBreaches(open: true, first: 100) { id period value } }`;
+    const first = await ask(analyst, quality);
+    expect(first.errors).toBeUndefined();
+    const before = callsTo('cases');
+    expect(await ask({ ...analyst, subject: 'analyst-2' }, quality)).toEqual(first);
+    expect(callsTo('cases') - before).toBe(0);
+    // SustainabilityAssessment.answers.value is personal: each read goes to the subgraph.
+    const answers = '{ cases(first: 2) { edges { node { sustainabilityAssessments { answers { itemId value } } } } } }';
+    await ask(be, answers);
+    const again = callsTo('cases');
+    await ask(be, answers);
+    expect(callsTo('cases') - again).toBe(1);
+  });
+
   it('reference data comes from the cache until a mutation changes it; the next read reflects it', async () => {
     type States = { memberStates: Array<{ code: string }> };
     const query = '{ memberStates { code } }';

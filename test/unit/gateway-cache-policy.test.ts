@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs';
+import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import {
   analyseFetch,
   cacheKey,
   inflightKey,
+  personalFieldIndex,
   personalFieldNamesBySubgraph,
+  selectsPersonalField,
   rightsClass,
   type KeyInput,
 } from '../../gateway/cache/policy.js';
@@ -12,7 +15,8 @@ import { SUPERGRAPH_FILE } from '../../gateway/compose.js';
 import type { Principal } from '../../shared/auth.js';
 
 const personal = personalFieldNamesBySubgraph(readFileSync(SUPERGRAPH_FILE, 'utf8'));
-const analyse = (subgraph: string, query: string) => analyseFetch(subgraph, query, personal.get(subgraph) ?? new Set());
+const index = personalFieldIndex(readFileSync(SUPERGRAPH_FILE, 'utf8'));
+const analyse = (subgraph: string, query: string) => analyseFetch(subgraph, query, index);
 const ENTITIES = (body: string) =>
   `query($representations:[_Any!]!){_entities(representations:$representations){${body}}}`;
 
@@ -85,6 +89,71 @@ describe('which subgraph fetches are cached', () => {
     const query = '{case(id:"1"){mainApplicant{name dateOfBirth}}}';
     expect(analyse('cases', query)).toEqual({ kind: 'query', tags: null, personal: true });
     expect(analyse('cases', '{statistics{totalCases} x: case(id:"1"){mainApplicant{name}}}').tags).toBeNull();
+  });
+});
+
+describe('personal fields by type, not by name', () => {
+  it('an aggregate named like a personal field is cached; the personal field of that name is not', () => {
+    // SustainabilityAnswer.value is personal; IndicatorValue.value and IndicatorBreach.value are aggregates.
+    expect(index.fields.has('SustainabilityAnswer.value')).toBe(true);
+    expect(analyse('cases', '{indicatorBreaches(open:true,first:100){id period value minimumStandard}}')).toEqual({
+      kind: 'query',
+      tags: ['proj:indicator-projector', 'ref:all'],
+      personal: false,
+    });
+    const values =
+      'query Q($p:IndicatorScopeKind!){indicators{id} indicatorValues(perspective:$p,first:500){...V}} ' +
+      'fragment V on IndicatorValue{indicatorId period value casesCounted}';
+    expect(analyse('cases', values)).toMatchObject({ personal: false, tags: ['proj:indicator-projector', 'ref:all'] });
+  });
+
+  it('finds a personal field however it is reached: nested, in fragments, through _entities, or by a name only', () => {
+    const answers = 'case(id:"1"){sustainabilityAssessments{answers{itemId value}}}';
+    const personalSelections = [
+      `{${answers}}`,
+      '{x:case(id:"1"){...F}} fragment F on Case{mainApplicant{pseudonym}}',
+      '{case(id:"1"){... on Case{familyMembers{ageBand}}}}',
+      ENTITIES('... on Case{mainApplicant{name}}'),
+      ENTITIES('...C') + ' fragment C on Case{caseReference mainApplicant{dateOfBirth}}',
+      // A type the index does not know: every marked name counts.
+      '{unknownRoot{value}}',
+      ENTITIES('... on NoSuchType{value}'),
+      // A spread of a fragment the document does not define.
+      '{case(id:"1"){...Missing}}',
+    ];
+    for (const query of personalSelections) {
+      expect(selectsPersonalField(parse(query), 'cases', index), query).toBe(true);
+    }
+    expect(selectsPersonalField(parse('{indicatorValues(perspective:PROGRAMME){value}}'), 'cases', index)).toBe(false);
+    // Known types all the way down: the answers' value is found by type (the name fallback is not needed).
+    const byType = { ...index, names: new Map() };
+    expect(selectsPersonalField(parse(`{${answers}}`), 'cases', byType)).toBe(true);
+    expect(selectsPersonalField(parse('{indicatorValues(perspective:PROGRAMME){value}}'), 'cases', byType)).toBe(false);
+    // A fragment spread twice is walked once, and a cycle ends.
+    const twice = '{a:case(id:"1"){...F} b:case(id:"2"){...F}} fragment F on Case{status}';
+    expect(selectsPersonalField(parse(twice), 'cases', index)).toBe(false);
+    expect(selectsPersonalField(parse('{case(id:"1"){...F}} fragment F on Case{...F}'), 'cases', index)).toBe(false);
+  });
+
+  it('on an interface or union, a field personal on any type it may be counts', () => {
+    const sdl = `
+      type Query { things: [Thing] any: [Either] }
+      interface Thing { id: ID score: Float }
+      type Open implements Thing { id: ID score: Float }
+      type Closed implements Thing { id: ID score: Float @personal }
+      type Aggregate { score: Float }
+      union Either = Open | Aggregate
+    `;
+    const small = personalFieldIndex(sdl);
+    expect(selectsPersonalField(parse('{things{id score}}'), 'x', small)).toBe(true);
+    expect(selectsPersonalField(parse('{things{id}}'), 'x', small)).toBe(false);
+    expect(selectsPersonalField(parse('{any{... on Aggregate{score}}}'), 'x', small)).toBe(false);
+    expect(selectsPersonalField(parse('{any{... on Thing{score}}}'), 'x', small)).toBe(true);
+  });
+
+  it('walks a deeply nested document without exhausting the stack', () => {
+    const deep = parse(`{case(id:"1")${'{a'.repeat(1_000)}${'}'.repeat(1_000)}}`, { maxTokens: 100_000 });
+    expect(selectsPersonalField(deep, 'cases', index)).toBe(false);
   });
 });
 
