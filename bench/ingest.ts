@@ -9,7 +9,7 @@ import { parseArgs } from 'node:util';
 import { mintToken } from '../shared/auth.js';
 import { loadConfig } from '../shared/config.js';
 import { BENCH_SUBGRAPHS, benchDatabases, benchEnv, processStarter } from './env.js';
-import { connectDatabase } from '../shared/mongo.js';
+import { connectDatabase, retryOnContention } from '../shared/mongo.js';
 import { generateCases } from '../scripts/demo/generate.js';
 import { casesModels } from '../subgraphs/cases/case/models.js';
 import type { mongo } from 'mongoose';
@@ -111,24 +111,32 @@ async function pushAll(version: number): Promise<{ seconds: number; counts: Reco
 
 const created = await pushAll(1);
 const peakKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${worker.pid}/status`, 'utf8'))?.[1] ?? 0);
+process.stdout.write(`new cases: ${created.counts.created ?? 0} created in ${created.seconds.toFixed(1)} s\n`);
 const updated = values.updates ? await pushAll(2) : undefined;
+if (updated)
+  process.stdout.write(`same cases again: ${updated.counts.updated ?? 0} updated in ${updated.seconds.toFixed(1)} s\n`);
 
 // The store's own ceiling for what the pipeline writes: the stored case documents, inserted
 // raw into a collection with the cases collection's indexes.
 const cases = await connectDatabase(config, 'cases');
 const stored = await cases.db!.collection('cases').find({}).limit(RECORDS).toArray();
 const ceiling = cases.db!.collection('rawCaseBench');
-await ceiling.createIndexes(
-  casesModels(cases)
-    .Case.schema.indexes()
-    .map(([key, options]) => ({ key, ...options }) as mongo.IndexDescription),
+// The projectors may still be writing what the run published: SQLite's single writer can refuse for a moment.
+await retryOnContention(() =>
+  ceiling.createIndexes(
+    casesModels(cases)
+      .Case.schema.indexes()
+      .map(([key, options]) => ({ key, ...options }) as mongo.IndexDescription),
+  ),
 );
 const ceilingStarted = performance.now();
 for (let i = 0; i < stored.length; i += 500)
-  await ceiling.insertMany(
-    stored
-      .slice(i, i + 500)
-      .map(({ _id: _ignored, ...doc }) => ({ ...doc, caseReference: `${doc.caseReference as string}-raw` })),
+  await retryOnContention(() =>
+    ceiling.insertMany(
+      stored
+        .slice(i, i + 500)
+        .map(({ _id: _ignored, ...doc }) => ({ ...doc, caseReference: `${doc.caseReference as string}-raw` })),
+    ),
   );
 const ceilingSeconds = (performance.now() - ceilingStarted) / 1000;
 await cases.close();
