@@ -137,6 +137,14 @@ export function personalFieldIndex(supergraphSdl: string): PersonalFieldIndex {
       for (const member of definition.types ?? []) possible(definition.name.value).add(member.name.value);
     }
   }
+  // A mark on an interface's field holds for that field of every type implementing it (composition may keep
+  // the mark on the interface only, and a planner selects through `... on Impl`).
+  for (const [abstract, members] of possibleTypes) {
+    for (const field of fieldTypes.get(abstract)?.keys() ?? []) {
+      if (!fields.has(`${abstract}.${field}`)) continue;
+      for (const member of members) fields.add(`${member}.${field}`);
+    }
+  }
   return { fields, names: personalFieldNamesBySubgraph(supergraphSdl), fieldTypes, possibleTypes };
 }
 
@@ -167,7 +175,13 @@ export function personalFieldNamesBySubgraph(supergraphSdl: string): Map<string,
       .map((graph) => graphNames.get(graph) ?? graph.toLowerCase());
   const result = new Map<string, Set<string>>();
   for (const definition of document.definitions) {
-    if (definition.kind !== Kind.OBJECT_TYPE_DEFINITION && definition.kind !== Kind.OBJECT_TYPE_EXTENSION) continue;
+    if (
+      definition.kind !== Kind.OBJECT_TYPE_DEFINITION &&
+      definition.kind !== Kind.OBJECT_TYPE_EXTENSION &&
+      definition.kind !== Kind.INTERFACE_TYPE_DEFINITION &&
+      definition.kind !== Kind.INTERFACE_TYPE_EXTENSION
+    )
+      continue;
     const typeGraphs = graphsOf(definition.directives ?? [], 'join__type');
     for (const field of definition.fields ?? []) {
       const marks = field.directives ?? [];
@@ -193,9 +207,10 @@ const ENTITIES_FIELD = '_entities';
  */
 export function selectsPersonalField(document: DocumentNode, subgraph: string, index: PersonalFieldIndex): boolean {
   const names = index.names.get(subgraph) ?? new Set<string>();
-  const fragments = new Map(
-    document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [[d.name.value, d] as const] : [])),
-  );
+  const definitions = document.definitions.flatMap((d) => (d.kind === Kind.FRAGMENT_DEFINITION ? [d] : []));
+  const fragments = new Map(definitions.map((d) => [d.name.value, d] as const));
+  // Two fragments of one name (invalid, never planned): which one a server would use cannot be told.
+  if (fragments.size !== definitions.length) return true;
   // A type the index knows (object, interface or union); anything else is walked by name only.
   const known = (type: string | undefined | null): string | null =>
     type && (index.fieldTypes.has(type) || index.possibleTypes.has(type)) ? type : null;
@@ -292,7 +307,7 @@ export function analyseFetch(subgraph: string, query: string, personalIndex: Per
       const types = selection.selectionSet ? typeConditions(selection.selectionSet, fragments) : null;
       if (!types || types.length === 0) return { kind: 'query', tags: null, personal };
       for (const type of types) {
-        const typeTags = policy.entities[type];
+        const typeTags = Object.hasOwn(policy.entities, type) ? policy.entities[type] : undefined;
         if (!typeTags) return { kind: 'query', tags: null, personal };
         for (const tag of typeTags) tags.add(tag);
       }

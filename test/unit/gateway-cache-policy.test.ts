@@ -151,6 +151,34 @@ describe('personal fields by type, not by name', () => {
     expect(selectsPersonalField(parse('{any{... on Thing{score}}}'), 'x', small)).toBe(true);
   });
 
+  it('a mark on an interface field holds for every type implementing it, by type and by name', () => {
+    // Composition may keep the mark on the interface only; a planner selects through `... on Impl`.
+    const sdl = `
+      type Query { things: [Thing] any: [Either] }
+      interface Thing { id: ID secret: String @personal }
+      type Open implements Thing { id: ID secret: String }
+      type Closed implements Thing { id: ID secret: String }
+      type Other { id: ID }
+      union Either = Open | Other
+    `;
+    const small = personalFieldIndex(sdl);
+    expect(selectsPersonalField(parse('{things{... on Open{secret}}}'), 'x', small)).toBe(true);
+    expect(selectsPersonalField(parse('{any{... on Open{secret}}}'), 'x', small)).toBe(true);
+    expect(selectsPersonalField(parse('{things{id}}'), 'x', small)).toBe(false);
+    const graphs = `
+      enum join__Graph { X @join__graph(name: "x", url: "http://x") }
+      interface Thing @join__type(graph: X) { secret: String @personal }
+    `;
+    expect(personalFieldNamesBySubgraph(graphs).get('x')?.has('secret')).toBe(true);
+  });
+
+  it('two fragments of one name, or an entity type named like an object property, are never judged shareable', () => {
+    const twice = '{case(id:"1"){...F}} fragment F on Case{mainApplicant{name}} fragment F on Case{status}';
+    expect(selectsPersonalField(parse(twice), 'cases', index)).toBe(true);
+    expect(analyse('coverage', ENTITIES('... on constructor{__typename}')).tags).toBeNull();
+    expect(analyse('coverage', ENTITIES('... on __proto__{__typename}')).tags).toBeNull();
+  });
+
   it('walks a deeply nested document without exhausting the stack', () => {
     const deep = parse(`{case(id:"1")${'{a'.repeat(1_000)}${'}'.repeat(1_000)}}`, { maxTokens: 100_000 });
     expect(selectsPersonalField(deep, 'cases', index)).toBe(false);
