@@ -145,15 +145,15 @@ export function personalFieldIndex(supergraphSdl: string): PersonalFieldIndex {
       for (const member of members) fields.add(`${member}.${field}`);
     }
   }
-  return { fields, names: personalFieldNamesBySubgraph(supergraphSdl), fieldTypes, possibleTypes };
+  return { fields, names: personalFieldNamesBySubgraph(document), fieldTypes, possibleTypes };
 }
 
 /**
  * Field names of the personal fields (`@personal`, `@pseudonymous`) per subgraph, from the
  * supergraph's join directives: what PersonalFieldIndex falls back to where a type is unknown.
  */
-export function personalFieldNamesBySubgraph(supergraphSdl: string): Map<string, Set<string>> {
-  const document = parse(supergraphSdl);
+export function personalFieldNamesBySubgraph(supergraph: string | DocumentNode): Map<string, Set<string>> {
+  const document = typeof supergraph === 'string' ? parse(supergraph) : supergraph;
   const graphNames = new Map<string, string>();
   for (const definition of document.definitions) {
     if (definition.kind !== Kind.ENUM_TYPE_DEFINITION || definition.name.value !== 'join__Graph') continue;

@@ -20,6 +20,7 @@ import type { CaseEventMessage } from '../../shared/case-events/index.js';
 import { caseFetchFailed, rebuiltError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/logger.js';
 import type { GatewayContext } from '../datasource.js';
+import { personalFieldIndex, rightsClass } from '../cache/policy.js';
 import { FetchSlots, FetchSlotTimeout } from '../limits.js';
 
 /**
@@ -41,17 +42,7 @@ export const READER_DEPENDENT_FIELDS: readonly string[] = ['Case.messages', 'Cas
  * them reads no personal data and gets the same answer for everyone with the same rights.
  */
 export function personalFieldsOf(supergraphSdl: string): Set<string> {
-  const marked = new Set<string>(READER_DEPENDENT_FIELDS);
-  for (const definition of parse(supergraphSdl).definitions) {
-    if (definition.kind !== Kind.OBJECT_TYPE_DEFINITION && definition.kind !== Kind.OBJECT_TYPE_EXTENSION) continue;
-    for (const field of definition.fields ?? []) {
-      const marks = field.directives ?? [];
-      if (marks.some((d) => d.name.value === 'personal' || d.name.value === 'pseudonymous')) {
-        marked.add(`${definition.name.value}.${field.name.value}`);
-      }
-    }
-  }
-  return marked;
+  return new Set([...READER_DEPENDENT_FIELDS, ...personalFieldIndex(supergraphSdl).fields]);
 }
 
 /** Whether a query reads any of `personal` (fragments included), by the schema's types. */
@@ -68,15 +59,6 @@ export function readsPersonalData(schema: GraphQLSchema, query: string, personal
     }),
   );
   return found;
-}
-
-/**
- * What a principal's answers depend on apart from personal and reader-dependent fields: its
- * role, Member State and partner (its rights class). Subscribers of one class with the same
- * selection share fetches and payloads; no answer crosses classes.
- */
-export function rightsOf(principal: Principal): string {
-  return `${principal.role}|${principal.memberState ?? ''}|${principal.partnerId ?? ''}`;
 }
 
 type Settle = [(value: unknown) => void, (error: unknown) => void];
@@ -397,7 +379,9 @@ export function caseFetcher(
     // serves them all. One with personal fields is fetched per subscriber, so each read is
     // logged under its reader (and a support desk's justified access is its own); so is one
     // with reader-dependent fields (READER_DEPENDENT_FIELDS), whose answer is the reader's own.
-    const rights = rightsOf(principal);
+    // The rights class (role, Member State, partner): subscribers of one class with the same selection share
+    // fetches and payloads; no answer crosses classes.
+    const rights = rightsClass(principal);
     const reader = selection.personal ? `${rights}|${principal.subject}` : rights;
     const group = `${reader}|${selection.query}|${JSON.stringify(variables)}`;
     // The bound is each principal's own: one subscriber with many selections must not use

@@ -7,7 +7,8 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import type { Principal } from '../../shared/auth.js';
-import { readsPersonalData, READER_DEPENDENT_FIELDS, rightsOf } from './case-fetch.js';
+import { rightsClass } from '../cache/policy.js';
+import { readsPersonalData, READER_DEPENDENT_FIELDS } from './case-fetch.js';
 import type { SubscriptionContext } from './schema.js';
 
 /**
@@ -91,7 +92,7 @@ export class PayloadSharing {
     variables: Record<string, unknown> | null | undefined,
   ): PayloadGroup | null {
     if (this.readsPersonal(query)) return null;
-    const key = JSON.stringify([rightsOf(principal), operationName ?? null, variables ?? null, query]);
+    const key = JSON.stringify([rightsClass(principal), operationName ?? null, variables ?? null, query]);
     let group = this.groups.get(key);
     if (!group) {
       group = { id: this.nextGroupId++, members: 0 };
